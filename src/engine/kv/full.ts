@@ -1,0 +1,101 @@
+// The full KV cache: every layer keeps float32 keys and values for every token, in engine-owned
+// buffers laid out [capacity, Hkv, D] per layer so that the first P tokens are one contiguous
+// prefix. layerInputs() hands out subarray views of that prefix — no copy per step. Capacity
+// grows geometrically up to the context size (amortised O(1) copying per token).
+import { ModelConfig } from '../model/config';
+import { kvInputNames } from '../onnx/decoder-graph';
+import { HostTensor } from '../onnx/runtime';
+import { CacheSnapshot, KVCache } from './types';
+
+const MIN_CAPACITY = 256;
+
+export class FullKVCache implements KVCache {
+  readonly kind = 'full';
+  private k: Float32Array[];
+  private v: Float32Array[];
+  private cap = 0;
+  private len = 0;
+  private readonly row: number; // floats per token per layer (Hkv·D)
+
+  constructor(private readonly c: ModelConfig, readonly maxTokens: number) {
+    this.row = c.nKVHeads * c.headDim;
+    this.k = [];
+    this.v = [];
+    this.grow(Math.min(MIN_CAPACITY, maxTokens));
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  private grow(cap: number): void {
+    const k: Float32Array[] = [];
+    const v: Float32Array[] = [];
+    for (let l = 0; l < this.c.nLayers; l++) {
+      const nk = new Float32Array(cap * this.row);
+      const nv = new Float32Array(cap * this.row);
+      if (this.len > 0) {
+        nk.set(this.k[l]!.subarray(0, this.len * this.row));
+        nv.set(this.v[l]!.subarray(0, this.len * this.row));
+      }
+      k.push(nk);
+      v.push(nv);
+    }
+    this.k = k;
+    this.v = v;
+    this.cap = cap;
+  }
+
+  layerInputs(layer: number, newTokens: number): Record<string, HostTensor> {
+    if (this.len + newTokens > this.maxTokens) {
+      throw new RangeError(`context full: ${this.len} + ${newTokens} tokens exceeds the context size ${this.maxTokens}`);
+    }
+    const n = kvInputNames(layer);
+    const dims = [this.len, this.c.nKVHeads, this.c.headDim];
+    const end = this.len * this.row;
+    return {
+      [n.k]: { type: 'float32', data: this.k[layer]!.subarray(0, end), dims },
+      [n.v]: { type: 'float32', data: this.v[layer]!.subarray(0, end), dims },
+    };
+  }
+
+  append(layer: number, k: Float32Array, v: Float32Array, newTokens: number): void {
+    const need = this.len + newTokens;
+    if (need > this.cap) this.grow(Math.min(this.maxTokens, Math.max(need, this.cap * 2)));
+    const n = newTokens * this.row;
+    if (k.length !== n || v.length !== n) throw new Error(`layer ${layer}: expected ${n} floats of new K/V, got ${k.length}/${v.length}`);
+    this.k[layer]!.set(k, this.len * this.row);
+    this.v[layer]!.set(v, this.len * this.row);
+  }
+
+  commit(newTokens: number): void {
+    this.len += newTokens;
+  }
+
+  truncate(n: number): void {
+    if (n < 0 || n > this.len) throw new RangeError(`cannot truncate ${this.len} tokens to ${n}`);
+    this.len = n;
+  }
+
+  byteSize(): number {
+    return 2 * this.c.nLayers * this.cap * this.row * 4;
+  }
+
+  snapshot(): CacheSnapshot {
+    const perLayerBytes = this.cap * this.row * 4;
+    const used = 2 * this.c.nLayers * this.len * this.row * 4;
+    return {
+      kind: this.kind,
+      tokens: this.len,
+      capacityTokens: this.cap,
+      nLayers: this.c.nLayers,
+      nKVHeads: this.c.nKVHeads,
+      headDim: this.c.headDim,
+      bytesPerElement: 4,
+      allocatedBytes: this.byteSize(),
+      usedBytes: used,
+      fullCacheBytes: used,
+      perLayer: Array.from({ length: this.c.nLayers }, (_, layer) => ({ layer, kBytes: perLayerBytes, vBytes: perLayerBytes })),
+    };
+  }
+}

@@ -1,0 +1,39 @@
+// The KV cache contract between the engine's step loop and a cache implementation. The engine
+// owns the cache object; the ONNX graph only sees the tensors a cache hands out for one step
+// (`inputs`) and returns the new tokens' keys/values, which the cache stores (`append`).
+// The full cache (full.ts) is the oracle; the PoD cache implements the same interface.
+import { HostTensor } from '../onnx/runtime';
+
+/** What a cache says about itself; the visualizer and stats draw this and nothing else. */
+export interface CacheSnapshot {
+  readonly kind: string;
+  readonly tokens: number;
+  readonly capacityTokens: number;
+  readonly nLayers: number;
+  readonly nKVHeads: number;
+  readonly headDim: number;
+  readonly bytesPerElement: number;
+  /** Bytes actually allocated for K and V (all layers). */
+  readonly allocatedBytes: number;
+  /** Bytes holding live tokens (tokens × per-token size). */
+  readonly usedBytes: number;
+  /** Bytes a full cache of the same dtype would use for the same tokens. */
+  readonly fullCacheBytes: number;
+  readonly perLayer: readonly { layer: number; kBytes: number; vBytes: number }[];
+}
+
+export interface KVCache {
+  readonly kind: string;
+  /** Tokens currently stored (the next token's position). */
+  readonly length: number;
+  /** Graph inputs holding the past for `layer`, for a step that adds `newTokens` tokens. */
+  layerInputs(layer: number, newTokens: number): Record<string, HostTensor>;
+  /** Store the step's new keys/values for `layer` ([T, Hkv, D] each). Call for every layer, then `commit`. */
+  append(layer: number, k: Float32Array, v: Float32Array, newTokens: number): void;
+  /** Finish a step: the stored length grows by `newTokens`. */
+  commit(newTokens: number): void;
+  /** Drop everything from token `n` on (prefix reuse; cancelled steps). */
+  truncate(n: number): void;
+  byteSize(): number;
+  snapshot(): CacheSnapshot;
+}

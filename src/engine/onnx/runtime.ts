@@ -1,0 +1,66 @@
+// The only module that imports onnxruntime-node. It turns engine-owned typed arrays into ORT
+// tensors (no copy: ORT reads the array's memory during run) and back, creates sessions from
+// in-memory model bytes, and maps ORT's errors to plain Errors. Everything else in the engine
+// speaks `HostTensor`.
+import * as ort from 'onnxruntime-node';
+
+export type HostTensor =
+  | { type: 'float32'; data: Float32Array; dims: readonly number[] }
+  | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
+
+export interface SessionOptions {
+  threads: number;
+  /** Write an ORT profile (JSON) with this file prefix; for performance investigations. */
+  profilePrefix?: string;
+}
+
+export class OrtSession {
+  private constructor(private readonly s: ort.InferenceSession) {}
+
+  static async create(model: Uint8Array, o: SessionOptions): Promise<OrtSession> {
+    const opts: ort.InferenceSession.SessionOptions = {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: o.threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      enableCpuMemArena: true,
+      enableMemPattern: false,
+      logSeverityLevel: 3,
+    };
+    if (o.profilePrefix) {
+      opts.enableProfiling = true;
+      opts.profileFilePrefix = o.profilePrefix;
+    }
+    return new OrtSession(await ort.InferenceSession.create(model, opts));
+  }
+
+  get inputNames(): readonly string[] {
+    return this.s.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.s.outputNames;
+  }
+
+  async run(inputs: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    const out = await this.s.run(feeds);
+    const res: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(out)) {
+      if (t.type === 'float32') res[name] = { type: 'float32', data: t.data as Float32Array, dims: t.dims };
+      else if (t.type === 'int64') res[name] = { type: 'int64', data: t.data as BigInt64Array, dims: t.dims };
+      else throw new Error(`unexpected output type ${t.type} for ${name}`);
+    }
+    return res;
+  }
+
+  async release(): Promise<void> {
+    await this.s.release();
+  }
+
+  endProfiling(): string {
+    return this.s.endProfiling?.() ?? '';
+  }
+}
