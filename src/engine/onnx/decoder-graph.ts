@@ -10,7 +10,8 @@
 //
 // Graph inputs : hidden_in [T, dim] (embeddings or previous segment's residual stream),
 //                position_ids int64 [1, T], mask_new [G·T, T] (additive causal mask over the new
-//                tokens), split_sizes int64 [2] = [P, T], past_k_l / past_v_l [P, Hkv, D];
+//                tokens), mask_past [1, P] (additive), split_sizes int64 [2] = [P, T],
+//                past_k_l / past_v_l [P, Hkv, D];
 //                last segment also logit_idx int64 [K] (which rows get logits).
 // Graph outputs: new_k_l / new_v_l [T, Hkv, D]; hidden_out [T, dim] or logits [K, vocab].
 import { ModelConfig, layerTensorNames, ropeInvFreqs } from '../model/config';
@@ -48,6 +49,9 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
   const pos = g.input('position_ids', OnnxType.INT64, [1, 'T']);
   const maskNew = g.input('mask_new', OnnxType.FLOAT, ['GT', 'T']);
   const split = g.input('split_sizes', OnnxType.INT64, [2]);
+  // Additive mask over past slots. ORT's MatMul kernels fault on zero-sized inputs, so an empty
+  // past is fed as one masked dummy slot; the mask is all zeros otherwise.
+  const maskPast = g.input('mask_past', OnnxType.FLOAT, [1, 'P']);
 
   // RoPE tables [maxPositions, ropeDim/2], llama3 / linear scaling folded into the frequencies.
   const inv = ropeInvFreqs(c);
@@ -119,7 +123,7 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
     const past = kvInputNames(l);
     const pastK = g.input(past.k, OnnxType.FLOAT, ['P', Hkv, D]);
     const pastV = g.input(past.v, OnnxType.FLOAT, ['P', Hkv, D]);
-    const sPast = g.op1('FusedMatMul', [qr, pastK], { transB: 1, transBatchB: 1, alpha: { float: scale } }, { domain: MS_DOMAIN });
+    const sPast = g.op1('Add', [g.op1('FusedMatMul', [qr, pastK], { transB: 1, transBatchB: 1, alpha: { float: scale } }, { domain: MS_DOMAIN }), maskPast]);
     const sNew = g.op1('Add', [g.op1('FusedMatMul', [qr, kNew], { transB: 1, transBatchB: 1, alpha: { float: scale } }, { domain: MS_DOMAIN }), maskNew]);
     const probs = g.op1('Softmax', [g.op1('Concat', [sPast, sNew], { axis: 2 })], { axis: -1 });
     const [pPast, pNew] = g.op('Split', [probs, split], { axis: 2 }, { nOutputs: 2 }) as [string, string];

@@ -1,0 +1,145 @@
+// The podlens subcommands (info, tokenize, generate): each parses its flags, runs the engine and
+// writes human-readable text or, with --json, exactly one JSON object to stdout.
+import { GGUFFile } from '../engine/gguf/file';
+import { TYPE_TRAITS, typeName } from '../engine/gguf/types';
+import { readModelConfig } from '../engine/model/config';
+import { estimateMemory } from '../engine/memory';
+import { Tokenizer } from '../engine/tokenizer';
+import { Engine } from '../engine/engine';
+import { FlagSpecs, ParsedFlags, UsageError } from './args';
+import * as fs from 'node:fs';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  signal: AbortSignal;
+}
+
+export interface Command {
+  summary: string;
+  flags: FlagSpecs;
+  run(flags: ParsedFlags, io: Io): Promise<void>;
+}
+
+const MODEL = { type: 'string', required: true, help: 'GGUF model file' } as const;
+const JSON_FLAG = { type: 'bool', help: 'print one JSON object' } as const;
+const str = (f: ParsedFlags, k: string): string | undefined => f[k] as string | undefined;
+const num = (f: ParsedFlags, k: string): number | undefined => f[k] as number | undefined;
+
+const info: Command = {
+  summary: 'architecture, shapes, tensor types and estimated memory of a GGUF model',
+  flags: { model: MODEL, json: JSON_FLAG, ctx: { type: 'int', min: 16, help: 'context size for the memory estimate (default: min(training context, 4096))' } },
+  async run(f, io) {
+    const file = GGUFFile.open(str(f, 'model')!);
+    try {
+      const c = readModelConfig(file);
+      const ctx = num(f, 'ctx') ?? Math.min(c.ctxTrain, 4096);
+      const mem = estimateMemory(file, c, ctx);
+      const types: Record<string, number> = {};
+      for (const t of file.tensors) types[typeName(t.type)] = (types[typeName(t.type)] ?? 0) + 1;
+      const tok = Tokenizer.fromGGUF(file);
+      const { ropeFreqFactors, ...cfg } = c;
+      const result = {
+        file: file.path, ggufVersion: file.header.version, fileBytes: file.header.fileSize,
+        config: { ...cfg, ropeFreqFactors: ropeFreqFactors ? Array.from(ropeFreqFactors) : null },
+        tokenizer: { model: file.string('tokenizer.ggml.model', undefined) ?? null, pre: file.string('tokenizer.ggml.pre', undefined) ?? null, vocabSize: tok.vocabSize, bos: tok.bosId ?? null, eos: tok.eosId ?? null, addBos: tok.addBos },
+        tensorTypes: types,
+        tensors: file.tensors.length,
+        memory: { contextSize: ctx, ...mem },
+      };
+      if (f.json) { io.out(JSON.stringify(result)); return; }
+      const MB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
+      io.out([
+        `${c.name} (${c.arch}), GGUF v${file.header.version}, ${MB(file.header.fileSize)}`,
+        `  layers ${c.nLayers}, hidden ${c.dim}, heads ${c.nHeads} (KV ${c.nKVHeads}), head dim ${c.headDim}, FFN ${c.ffnDim}, vocab ${c.vocabSize}`,
+        `  context (trained) ${c.ctxTrain}, RoPE θ ${c.ropeTheta} ${c.ropeStyle}${c.ropeFreqFactors ? ' + llama3 frequency factors' : ''}, RMS eps ${c.rmsEps}`,
+        `  tied embeddings ${c.tiedEmbeddings}, QKV bias ${c.qkvBias}`,
+        `  tokenizer ${result.tokenizer.model}${result.tokenizer.pre ? ` / ${result.tokenizer.pre}` : ''}, ${tok.vocabSize} tokens`,
+        `  tensors ${file.tensors.length}: ${Object.entries(types).map(([t, n]) => `${n}× ${t}`).join(', ')}`,
+        `  memory at ${ctx} tokens: weights ${MB(mem.weightBytes)} + KV ${MB(mem.kvBytes)} + runtime ${MB(mem.overheadBytes)} = ${MB(mem.totalBytes)} (free ${MB(mem.freeBytes)})`,
+      ].join('\n'));
+      void TYPE_TRAITS;
+    } finally {
+      file.close();
+    }
+  },
+};
+
+const tokenize: Command = {
+  summary: 'token ids of a text',
+  flags: { model: MODEL, text: { type: 'string', required: true, help: 'text to tokenize' }, json: JSON_FLAG, 'no-bos': { type: 'bool', help: "don't add BOS even if the model asks for it" } },
+  async run(f, io) {
+    const file = GGUFFile.open(str(f, 'model')!);
+    try {
+      const tok = Tokenizer.fromGGUF(file);
+      const ids = tok.encode(str(f, 'text')!, f['no-bos'] ? { addBos: false } : {});
+      if (f.json) io.out(JSON.stringify({ ids }));
+      else io.out(ids.map((id) => `${id}\t${JSON.stringify(tok.tokenPiece(id))}`).join('\n'));
+    } finally {
+      file.close();
+    }
+  },
+};
+
+const generateCmd: Command = {
+  summary: 'generate text from a prompt',
+  flags: {
+    model: MODEL,
+    prompt: { type: 'string', help: 'prompt text' },
+    'prompt-file': { type: 'string', help: 'read the prompt from a file' },
+    chat: { type: 'bool', help: "apply the model's chat template (prompt = one user turn)" },
+    system: { type: 'string', help: 'system message (with --chat)' },
+    'max-tokens': { type: 'int', min: 1, help: 'tokens to generate (default 128)' },
+    temperature: { type: 'number', min: 0, help: '0 = greedy (default 0.8)' },
+    'top-k': { type: 'int', min: 0, help: 'top-k (default 40, 0 = off)' },
+    'top-p': { type: 'number', min: 0, max: 1, help: 'top-p (default 0.95)' },
+    'min-p': { type: 'number', min: 0, max: 1, help: 'min-p (default 0.05)' },
+    'repeat-penalty': { type: 'number', min: 0, help: 'repetition penalty (default 1 = off)' },
+    seed: { type: 'int', help: 'sampler seed (default 0)' },
+    stop: { type: 'string', help: 'stop string' },
+    threads: { type: 'int', min: 1, max: 256, help: 'CPU threads (default min(2, cores))' },
+    ctx: { type: 'int', min: 16, help: 'context size (default min(training context, 4096))' },
+    json: JSON_FLAG,
+  },
+  async run(f, io) {
+    const prompt = str(f, 'prompt');
+    const file = str(f, 'prompt-file');
+    if ((prompt === undefined) === (file === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-file');
+    if (f.system !== undefined && !f.chat) throw new UsageError('--system needs --chat');
+    const text = prompt ?? fs.readFileSync(file!, 'utf8');
+    const engine = await Engine.load(str(f, 'model')!, { threads: num(f, 'threads'), contextSize: num(f, 'ctx') });
+    try {
+      const tok = engine.tokenizer;
+      const ids = f.chat
+        ? engine.chatPrompt([...(f.system !== undefined ? [{ role: 'system' as const, content: str(f, 'system')! }] : []), { role: 'user', content: text }])
+        : tok.encode(text);
+      const cache = engine.createCache();
+      const stream = engine.generate(cache, {
+        prompt: ids,
+        maxTokens: num(f, 'max-tokens') ?? 128,
+        sampler: {
+          temperature: num(f, 'temperature') ?? 0.8, topK: num(f, 'top-k') ?? 40, topP: num(f, 'top-p') ?? 0.95,
+          minP: num(f, 'min-p') ?? 0.05, repeatPenalty: num(f, 'repeat-penalty') ?? 1, seed: num(f, 'seed') ?? 0,
+        },
+        stop: f.stop !== undefined ? [str(f, 'stop')!] : [],
+        signal: io.signal,
+      });
+      for await (const ev of stream) {
+        if (ev.type === 'token' || ev.type === 'text') { if (!f.json && ev.text) process.stdout.write(ev.text); }
+        else if (ev.type === 'done') {
+          if (f.json) io.out(JSON.stringify({ tokens: ev.tokens, text: ev.text, finishReason: ev.reason, stats: ev.stats }));
+          else {
+            const s = ev.stats;
+            io.out('');
+            io.err(`[${ev.reason}] prompt ${s.promptTokens} tok, ${s.generatedTokens} generated; TTFT ${s.ttftMs.toFixed(0)} ms, ` +
+              `prefill ${s.prefillTokensPerSecond.toFixed(1)} tok/s, decode ${s.decodeTokensPerSecond.toFixed(1)} tok/s, KV ${(s.kvBytes / 2 ** 20).toFixed(1)} MB`);
+          }
+        }
+      }
+    } finally {
+      await engine.dispose();
+    }
+  },
+};
+
+export const COMMANDS: Record<string, Command> = { info, tokenize, generate: generateCmd };

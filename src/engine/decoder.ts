@@ -1,0 +1,210 @@
+// The ONNX decoder: loads a GGUF model into one or more ONNX Runtime sessions (segments of
+// consecutive layers, each under protobuf's 2 GB limit) and runs one forward step over a batch
+// of new tokens against an engine-owned KV cache. Token embeddings are looked up in TypeScript
+// straight from the GGUF file (only the rows needed), so the embedding table is not held twice.
+import { GGUFFile } from './gguf/file';
+import { ModelFileError } from './gguf/errors';
+import { dequantizeRows } from './gguf/tensor-data';
+import { dequantize } from './gguf/quants';
+import { typeName } from './gguf/types';
+import { ModelConfig, layerTensorNames } from './model/config';
+import { buildDecoderSegment, kvInputNames, kvOutputNames, WeightSource } from './onnx/decoder-graph';
+import { PACKABLE_TYPES, packWeight, packedBytes } from './onnx/pack';
+import { HostTensor, OrtSession } from './onnx/runtime';
+import { KVCache } from './kv/types';
+
+/** Largest weight payload per ONNX session (protobuf messages must stay under 2 GiB). */
+const SEGMENT_BYTES = 1.5 * 2 ** 30;
+
+export interface DecoderOptions {
+  threads: number;
+  /** Context size: RoPE tables and the cache are sized for this many positions. */
+  contextSize: number;
+  /** MatMulNBits accuracy_level (4 = int8 activations, the fast path on x86). */
+  accuracyLevel?: number;
+  profilePrefix?: string;
+}
+
+interface Segment {
+  first: number;
+  end: number;
+  session: OrtSession;
+}
+
+export class OnnxDecoder {
+  private readonly masks = new Map<number, Float32Array>();
+  private zeros: Float32Array | undefined;
+
+  private constructor(
+    readonly file: GGUFFile,
+    readonly config: ModelConfig,
+    private readonly segments: Segment[],
+    readonly weightBytes: number,
+    readonly options: DecoderOptions,
+  ) {}
+
+  static async load(file: GGUFFile, config: ModelConfig, o: DecoderOptions): Promise<OnnxDecoder> {
+    checkTensors(file, config);
+    const plan = planSegments(file, config);
+    const source = weightSource(file);
+    const segments: Segment[] = [];
+    let weightBytes = 0;
+    for (const [first, end] of plan) {
+      const { bytes, weightBytes: wb } = buildDecoderSegment(config, source, {
+        firstLayer: first, endLayer: end, isLast: end === config.nLayers,
+        maxPositions: o.contextSize, accuracyLevel: o.accuracyLevel ?? 4,
+      });
+      weightBytes += wb;
+      const session = await OrtSession.create(bytes, { threads: o.threads, profilePrefix: o.profilePrefix });
+      segments.push({ first, end, session });
+    }
+    return new OnnxDecoder(file, config, segments, weightBytes, o);
+  }
+
+  async dispose(): Promise<void> {
+    for (const s of this.segments) await s.session.release();
+    this.segments.length = 0;
+    this.file.close();
+  }
+
+  endProfiling(): string[] {
+    return this.segments.map((s) => s.session.endProfiling());
+  }
+
+  /**
+   * Run `tokens` (positions cache.length …) through the model, storing their K/V in `cache`.
+   * Returns logits [logitRows.length, vocab] for the requested rows (indices into `tokens`).
+   */
+  async step(tokens: readonly number[], cache: KVCache, logitRows: readonly number[]): Promise<Float32Array> {
+    const c = this.config;
+    const T = tokens.length;
+    if (T === 0) throw new Error('step needs at least one token');
+    for (const t of tokens) if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new RangeError(`token id ${t} outside vocabulary of ${c.vocabSize}`);
+    const start = cache.length;
+    if (start + T > this.options.contextSize) {
+      throw new RangeError(`context overflow: ${start} cached + ${T} new tokens > context size ${this.options.contextSize}`);
+    }
+    const pos = new BigInt64Array(T);
+    for (let i = 0; i < T; i++) pos[i] = BigInt(start + i);
+    const past = Math.max(start, 1); // an empty past is one masked dummy slot (see decoder-graph.ts)
+    const common: Record<string, HostTensor> = {
+      mask_past: { type: 'float32', data: this.pastMask(start), dims: [1, past] },
+      position_ids: { type: 'int64', data: pos, dims: [1, T] },
+      mask_new: { type: 'float32', data: this.causalMask(T), dims: [(c.nHeads / c.nKVHeads) * T, T] },
+      split_sizes: { type: 'int64', data: new BigInt64Array([BigInt(past), BigInt(T)]), dims: [2] },
+    };
+    let hidden: HostTensor = { type: 'float32', data: this.embed(tokens), dims: [T, c.dim] };
+    let logits: Float32Array | undefined;
+    for (const seg of this.segments) {
+      const feeds: Record<string, HostTensor> = { ...common, hidden_in: hidden };
+      for (let l = seg.first; l < seg.end; l++) Object.assign(feeds, start > 0 ? cache.layerInputs(l, T) : this.dummyPast(l));
+      if (seg.end === c.nLayers) {
+        feeds.logit_idx = { type: 'int64', data: BigInt64Array.from(logitRows.map((r) => BigInt(r))), dims: [logitRows.length] };
+      }
+      const out = await seg.session.run(feeds);
+      for (let l = seg.first; l < seg.end; l++) {
+        const n = kvOutputNames(l);
+        cache.append(l, out[n.k]!.data as Float32Array, out[n.v]!.data as Float32Array, T);
+      }
+      if (seg.end === c.nLayers) logits = out.logits!.data as Float32Array;
+      else hidden = out.hidden_out!;
+    }
+    cache.commit(T);
+    return logits!;
+  }
+
+  /** Embedding rows for the tokens, [T, dim]. */
+  embed(tokens: readonly number[]): Float32Array {
+    const info = this.file.requireTensor('token_embd.weight');
+    const d = this.config.dim;
+    const out = new Float32Array(tokens.length * d);
+    tokens.forEach((t, i) => out.set(dequantizeRows(this.file, info, t, 1), i * d));
+    return out;
+  }
+
+  private pastMask(P: number): Float32Array {
+    if (P === 0) return new Float32Array([-Infinity]);
+    if (!this.zeros || this.zeros.length < P) this.zeros = new Float32Array(Math.max(P, 2 * (this.zeros?.length ?? 0)));
+    return this.zeros.subarray(0, P);
+  }
+
+  private dummyPast(layer: number): Record<string, HostTensor> {
+    const c = this.config;
+    const zero = new Float32Array(c.nKVHeads * c.headDim);
+    const n = kvInputNames(layer);
+    const dims = [1, c.nKVHeads, c.headDim];
+    return { [n.k]: { type: 'float32', data: zero, dims }, [n.v]: { type: 'float32', data: zero, dims } };
+  }
+
+  /** Additive causal mask over the new block, rows (g, t) for each of the G query heads per KV head. */
+  private causalMask(T: number): Float32Array {
+    let m = this.masks.get(T);
+    if (m) return m;
+    const G = this.config.nHeads / this.config.nKVHeads;
+    m = new Float32Array(G * T * T);
+    for (let g = 0; g < G; g++) for (let t = 0; t < T; t++) for (let j = t + 1; j < T; j++) m[(g * T + t) * T + j] = -Infinity;
+    if (this.masks.size > 8) this.masks.clear();
+    this.masks.set(T, m);
+    return m;
+  }
+}
+
+function weightSource(f: GGUFFile): WeightSource {
+  return {
+    weight: (name) => {
+      const info = f.requireTensor(name);
+      return packWeight(info, f.readTensorBytes(info));
+    },
+    vector: (name) => {
+      const info = f.tensor(name);
+      if (!info) return undefined;
+      return dequantize(info.type, f.readTensorBytes(info), info.nElements);
+    },
+  };
+}
+
+/** Every tensor the graph needs exists, has the right shape and a type we can pack. */
+function checkTensors(f: GGUFFile, c: ModelConfig): void {
+  const need: [string, number[]][] = [['token_embd.weight', [c.dim, c.vocabSize]], ['output_norm.weight', [c.dim]]];
+  if (!c.tiedEmbeddings) need.push(['output.weight', [c.dim, c.vocabSize]]);
+  const qd = c.nHeads * c.headDim, kvd = c.nKVHeads * c.headDim;
+  for (let l = 0; l < c.nLayers; l++) {
+    const n = layerTensorNames(l);
+    need.push([n.attnNorm, [c.dim]], [n.ffnNorm, [c.dim]], [n.q, [c.dim, qd]], [n.k, [c.dim, kvd]], [n.v, [c.dim, kvd]],
+      [n.o, [qd, c.dim]], [n.gate, [c.dim, c.ffnDim]], [n.up, [c.dim, c.ffnDim]], [n.down, [c.ffnDim, c.dim]]);
+    if (c.qkvBias) need.push([n.qBias, [qd]], [n.kBias, [kvd]], [n.vBias, [kvd]]);
+  }
+  for (const [name, dims] of need) {
+    const t = f.requireTensor(name);
+    if (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
+      throw new ModelFileError('bad-shape', f.path, `shape [${t.dims.join(', ')}], expected [${dims.join(', ')}]`, name);
+    }
+    if (!PACKABLE_TYPES.includes(t.type)) {
+      throw new ModelFileError('unsupported-type', f.path, `type ${typeName(t.type)} cannot be run; supported: ${PACKABLE_TYPES.map(typeName).join(', ')}`, name);
+    }
+  }
+}
+
+/** Split layers into segments whose packed weights stay under SEGMENT_BYTES. */
+function planSegments(f: GGUFFile, c: ModelConfig): [number, number][] {
+  const sizeOf = (name: string): number => {
+    const t = f.requireTensor(name);
+    return t.dims.length === 2 ? packedBytes(t.type, t.dims[0]!, t.dims[1]!) : t.nElements * 4;
+  };
+  const head = sizeOf(c.tiedEmbeddings ? 'token_embd.weight' : 'output.weight');
+  const plan: [number, number][] = [];
+  let first = 0, acc = 0;
+  for (let l = 0; l < c.nLayers; l++) {
+    const n = layerTensorNames(l);
+    const bytes = [n.q, n.k, n.v, n.o, n.gate, n.up, n.down].reduce((s, x) => s + sizeOf(x), 0);
+    const extra = l === c.nLayers - 1 ? head : 0;
+    if (l > first && acc + bytes + extra > SEGMENT_BYTES) {
+      plan.push([first, l]);
+      first = l;
+      acc = 0;
+    }
+    acc += bytes + extra;
+  }
+  plan.push([first, c.nLayers]);
+  return plan;
+}
