@@ -132,7 +132,13 @@ export function readGGUFHeader(path: string): GGUFHeader {
 }
 
 function parse(c: Cursor, path: string): GGUFHeader {
-  if (c.size < 8) throw new ModelFileError('not-gguf', path, `file is ${c.size} bytes, too small to be GGUF`);
+  if (c.size < 8) {
+    // Four bytes of GGUF magic and nothing after them is a cut-off download, not a foreign file.
+    if (c.size >= 4 && c.u32('magic') === GGUF_MAGIC) {
+      throw new ModelFileError('truncated', path, `file is only ${c.size} bytes: it ends inside the GGUF header`);
+    }
+    throw new ModelFileError('not-gguf', path, `file is ${c.size} bytes, too small to be GGUF`);
+  }
   const magic = c.u32('magic');
   if (magic !== GGUF_MAGIC) {
     throw new ModelFileError('not-gguf', path, 'missing GGUF magic: not a GGUF model file (PodLens loads GGUF v1–v3 files)');
@@ -147,7 +153,10 @@ function parse(c: Cursor, path: string): GGUFHeader {
     const n = v1 ? c.u32(what) : c.u64(what);
     const num = Number(n);
     if (!Number.isSafeInteger(num) || num * minItemBytes > c.remaining()) {
-      throw new ModelFileError('corrupt', path, `${what} ${n.toString()} at byte ${c.pos} exceeds the ${c.remaining()} bytes left in the file`);
+      // A count no real file could hold is corruption; a plausible one means the file was cut short.
+      const code = num > 0xffffffff ? 'corrupt' : 'truncated';
+      throw new ModelFileError(code, path, `${what} ${n.toString()} at byte ${c.pos} needs more than the ${c.remaining()} bytes left in the file` +
+        (code === 'truncated' ? ' — the download is incomplete or the file is damaged' : ''));
     }
     return num;
   };
@@ -204,7 +213,7 @@ function parse(c: Cursor, path: string): GGUFHeader {
   let alignment = DEFAULT_ALIGNMENT;
   const a = metadata.get('general.alignment');
   if (a !== undefined) {
-    if (typeof a !== 'number' || a <= 0 || (a & (a - 1)) !== 0) {
+    if (typeof a !== 'number' || !Number.isInteger(a) || a <= 0 || a > 0x40000000 || (a & (a - 1)) !== 0) {
       throw new ModelFileError('corrupt', path, `general.alignment ${String(a)} is not a power of two`);
     }
     alignment = a;
