@@ -8,10 +8,11 @@ import { dequantizeRows } from './gguf/tensor-data';
 import { dequantize } from './gguf/quants';
 import { typeName } from './gguf/types';
 import { ModelConfig, layerTensorNames } from './model/config';
-import { buildDecoderSegment, kvInputNames, kvOutputNames, WeightSource } from './onnx/decoder-graph';
+import { buildDecoderSegment, kvOutputNames, WeightSource } from './onnx/decoder-graph';
 import { PACKABLE_TYPES, packWeight, packedBytes } from './onnx/pack';
 import { HostTensor, OrtSession } from './onnx/runtime';
 import { KVCache } from './kv/types';
+import { KVPlan, validatePlan } from './kv/plan';
 
 /** Largest weight payload per ONNX session (protobuf messages must stay under 2 GiB). */
 const SEGMENT_BYTES = 1.5 * 2 ** 30;
@@ -23,6 +24,8 @@ export interface DecoderOptions {
   /** MatMulNBits accuracy_level (4 = int8 activations, the fast path on x86). */
   accuracyLevel?: number;
   profilePrefix?: string;
+  /** The KV cache plan the graph is built for (default: full cache). */
+  kv?: KVPlan;
 }
 
 interface Segment {
@@ -32,8 +35,6 @@ interface Segment {
 }
 
 export class OnnxDecoder {
-  private readonly masks = new Map<number, Float32Array>();
-  private zeros: Float32Array | undefined;
 
   private constructor(
     readonly file: GGUFFile,
@@ -41,24 +42,27 @@ export class OnnxDecoder {
     private readonly segments: Segment[],
     readonly weightBytes: number,
     readonly options: DecoderOptions,
+    readonly plan: KVPlan,
   ) {}
 
   static async load(file: GGUFFile, config: ModelConfig, o: DecoderOptions): Promise<OnnxDecoder> {
     checkTensors(file, config);
-    const plan = planSegments(file, config);
+    const kv: KVPlan = o.kv ?? { kind: 'full' };
+    validatePlan(kv, config);
+    const plan = planSegments(file, config, kv);
     const source = weightSource(file);
     const segments: Segment[] = [];
     let weightBytes = 0;
     for (const [first, end] of plan) {
       const { bytes, weightBytes: wb } = buildDecoderSegment(config, source, {
         firstLayer: first, endLayer: end, isLast: end === config.nLayers,
-        maxPositions: o.contextSize, accuracyLevel: o.accuracyLevel ?? 4,
+        maxPositions: o.contextSize, accuracyLevel: o.accuracyLevel ?? 4, kv,
       });
       weightBytes += wb;
       const session = await OrtSession.create(bytes, { threads: o.threads, profilePrefix: o.profilePrefix });
       segments.push({ first, end, session });
     }
-    return new OnnxDecoder(file, config, segments, weightBytes, o);
+    return new OnnxDecoder(file, config, segments, weightBytes, o, kv);
   }
 
   async dispose(): Promise<void> {
@@ -86,18 +90,16 @@ export class OnnxDecoder {
     }
     const pos = new BigInt64Array(T);
     for (let i = 0; i < T; i++) pos[i] = BigInt(start + i);
-    const past = Math.max(start, 1); // an empty past is one masked dummy slot (see decoder-graph.ts)
+    if (cache.plan.kind !== this.plan.kind) throw new Error(`this model was loaded for a ${this.plan.kind} KV cache, not ${cache.plan.kind}`);
     const common: Record<string, HostTensor> = {
-      mask_past: { type: 'float32', data: this.pastMask(start), dims: [1, past] },
+      ...cache.stepInputs(T),
       position_ids: { type: 'int64', data: pos, dims: [1, T] },
-      mask_new: { type: 'float32', data: this.causalMask(T), dims: [(c.nHeads / c.nKVHeads) * T, T] },
-      split_sizes: { type: 'int64', data: new BigInt64Array([BigInt(past), BigInt(T)]), dims: [2] },
     };
     let hidden: HostTensor = { type: 'float32', data: this.embed(tokens), dims: [T, c.dim] };
     let logits: Float32Array | undefined;
     for (const seg of this.segments) {
       const feeds: Record<string, HostTensor> = { ...common, hidden_in: hidden };
-      for (let l = seg.first; l < seg.end; l++) Object.assign(feeds, start > 0 ? cache.layerInputs(l, T) : this.dummyPast(l));
+      for (let l = seg.first; l < seg.end; l++) Object.assign(feeds, cache.layerInputs(l, T));
       if (seg.end === c.nLayers) {
         feeds.logit_idx = { type: 'int64', data: BigInt64Array.from(logitRows.map((r) => BigInt(r))), dims: [logitRows.length] };
       }
@@ -122,31 +124,6 @@ export class OnnxDecoder {
     return out;
   }
 
-  private pastMask(P: number): Float32Array {
-    if (P === 0) return new Float32Array([-Infinity]);
-    if (!this.zeros || this.zeros.length < P) this.zeros = new Float32Array(Math.max(P, 2 * (this.zeros?.length ?? 0)));
-    return this.zeros.subarray(0, P);
-  }
-
-  private dummyPast(layer: number): Record<string, HostTensor> {
-    const c = this.config;
-    const zero = new Float32Array(c.nKVHeads * c.headDim);
-    const n = kvInputNames(layer);
-    const dims = [1, c.nKVHeads, c.headDim];
-    return { [n.k]: { type: 'float32', data: zero, dims }, [n.v]: { type: 'float32', data: zero, dims } };
-  }
-
-  /** Additive causal mask over the new block, rows (g, t) for each of the G query heads per KV head. */
-  private causalMask(T: number): Float32Array {
-    let m = this.masks.get(T);
-    if (m) return m;
-    const G = this.config.nHeads / this.config.nKVHeads;
-    m = new Float32Array(G * T * T);
-    for (let g = 0; g < G; g++) for (let t = 0; t < T; t++) for (let j = t + 1; j < T; j++) m[(g * T + t) * T + j] = -Infinity;
-    if (this.masks.size > 8) this.masks.clear();
-    this.masks.set(T, m);
-    return m;
-  }
 }
 
 function weightSource(f: GGUFFile): WeightSource {
@@ -185,8 +162,13 @@ function checkTensors(f: GGUFFile, c: ModelConfig): void {
   }
 }
 
-/** Split layers into segments whose packed weights stay under SEGMENT_BYTES. */
-function planSegments(f: GGUFFile, c: ModelConfig): [number, number][] {
+/**
+ * Split layers into segments whose packed weights stay under SEGMENT_BYTES. With PoD, a segment
+ * may only start at a layer where every KV head starts a block (the anchors' logits and keys
+ * stay inside one graph).
+ */
+function planSegments(f: GGUFFile, c: ModelConfig, kv: KVPlan): [number, number][] {
+  const canBreak = (l: number): boolean => kv.kind !== 'pod' || kv.anchors[l]!.every((a) => a === l);
   const sizeOf = (name: string): number => {
     const t = f.requireTensor(name);
     return t.dims.length === 2 ? packedBytes(t.type, t.dims[0]!, t.dims[1]!) : t.nElements * 4;
@@ -198,7 +180,7 @@ function planSegments(f: GGUFFile, c: ModelConfig): [number, number][] {
     const n = layerTensorNames(l);
     const bytes = [n.q, n.k, n.v, n.o, n.gate, n.up, n.down].reduce((s, x) => s + sizeOf(x), 0);
     const extra = l === c.nLayers - 1 ? head : 0;
-    if (l > first && acc + bytes + extra > SEGMENT_BYTES) {
+    if (l > first && acc + bytes + extra > SEGMENT_BYTES && canBreak(l)) {
       plan.push([first, l]);
       first = l;
       acc = 0;

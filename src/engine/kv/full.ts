@@ -3,7 +3,8 @@
 // prefix. layerInputs() hands out subarray views of that prefix — no copy per step. Capacity
 // grows geometrically up to the context size (amortised O(1) copying per token).
 import { ModelConfig } from '../model/config';
-import { kvInputNames } from '../onnx/decoder-graph';
+import { cacheInputNames } from '../onnx/attention';
+import { KVPlan } from './plan';
 import { HostTensor } from '../onnx/runtime';
 import { CacheSnapshot, KVCache } from './types';
 
@@ -11,6 +12,9 @@ const MIN_CAPACITY = 256;
 
 export class FullKVCache implements KVCache {
   readonly kind = 'full';
+  readonly plan: KVPlan = { kind: 'full' };
+  private zeros: Float32Array | undefined;
+  private readonly masks = new Map<number, Float32Array>();
   private k: Float32Array[];
   private v: Float32Array[];
   private cap = 0;
@@ -46,11 +50,46 @@ export class FullKVCache implements KVCache {
     this.cap = cap;
   }
 
-  layerInputs(layer: number, newTokens: number): Record<string, HostTensor> {
+  /** mask_past [1, P], mask_new [G·T, T] (causal), split_sizes [P, T]; an empty past is one masked dummy slot. */
+  stepInputs(newTokens: number): Record<string, HostTensor> {
     if (this.len + newTokens > this.maxTokens) {
       throw new RangeError(`context full: ${this.len} + ${newTokens} tokens exceeds the context size ${this.maxTokens}`);
     }
-    const n = kvInputNames(layer);
+    const P = Math.max(this.len, 1);
+    let maskPast: Float32Array;
+    if (this.len === 0) maskPast = new Float32Array([-Infinity]);
+    else {
+      if (!this.zeros || this.zeros.length < P) this.zeros = new Float32Array(Math.max(P, 2 * (this.zeros?.length ?? 0)));
+      maskPast = this.zeros.subarray(0, P);
+    }
+    const G = this.c.nHeads / this.c.nKVHeads;
+    const T = newTokens;
+    return {
+      mask_past: { type: 'float32', data: maskPast, dims: [1, P] },
+      mask_new: { type: 'float32', data: this.causalMask(T), dims: [G * T, T] },
+      split_sizes: { type: 'int64', data: new BigInt64Array([BigInt(P), BigInt(T)]), dims: [2] },
+    };
+  }
+
+  /** Additive causal mask over the new block, rows (g, t) for each of the G query heads per KV head. */
+  private causalMask(T: number): Float32Array {
+    let m = this.masks.get(T);
+    if (m) return m;
+    const G = this.c.nHeads / this.c.nKVHeads;
+    m = new Float32Array(G * T * T);
+    for (let g = 0; g < G; g++) for (let t = 0; t < T; t++) for (let j = t + 1; j < T; j++) m[(g * T + t) * T + j] = -Infinity;
+    if (this.masks.size > 8) this.masks.clear();
+    this.masks.set(T, m);
+    return m;
+  }
+
+  layerInputs(layer: number, _newTokens: number): Record<string, HostTensor> {
+    const n = cacheInputNames(layer);
+    if (this.len === 0) {
+      const zero = new Float32Array(this.row);
+      const d = [1, this.c.nKVHeads, this.c.headDim];
+      return { [n.k]: { type: 'float32', data: zero, dims: d }, [n.v]: { type: 'float32', data: zero, dims: d } };
+    }
     const dims = [this.len, this.c.nKVHeads, this.c.headDim];
     const end = this.len * this.row;
     return {
@@ -75,6 +114,11 @@ export class FullKVCache implements KVCache {
   truncate(n: number): void {
     if (n < 0 || n > this.len) throw new RangeError(`cannot truncate ${this.len} tokens to ${n}`);
     this.len = n;
+  }
+
+  /** Keys and values of one layer for the stored tokens, [tokens, Hkv, D] each (tests, inspection). */
+  layer(l: number): { keys: Float32Array; values: Float32Array } {
+    return { keys: this.k[l]!.subarray(0, this.len * this.row), values: this.v[l]!.subarray(0, this.len * this.row) };
   }
 
   byteSize(): number {

@@ -3,6 +3,7 @@
 // (`inputs`) and returns the new tokens' keys/values, which the cache stores (`append`).
 // The full cache (full.ts) is the oracle; the PoD cache implements the same interface.
 import { HostTensor } from '../onnx/runtime';
+import { KVPlan } from './plan';
 
 /** What a cache says about itself; the visualizer and stats draw this and nothing else. */
 export interface CacheSnapshot {
@@ -20,10 +21,25 @@ export interface CacheSnapshot {
   /** Bytes a full cache of the same dtype would use for the same tokens. */
   readonly fullCacheBytes: number;
   readonly perLayer: readonly { layer: number; kBytes: number; vBytes: number }[];
+  /** PoD structure (absent for the full cache): blocks, token partition, saving. */
+  readonly pod?: {
+    readonly sinks: number;
+    readonly recent: number;
+    readonly mode: string;
+    /** anchors[layer][kvHead] = anchor layer of that unit's block. */
+    readonly anchors: readonly (readonly number[])[];
+    readonly tokens: { readonly sinks: number; readonly recent: number; readonly distant: number };
+    /** 1 − used bytes / full-cache bytes for the same tokens. */
+    readonly savedFraction: number;
+  };
 }
 
 export interface KVCache {
   readonly kind: string;
+  /** The plan the decoder's graph must have been built for. */
+  readonly plan: KVPlan;
+  /** Graph inputs shared by all layers for a step that adds `newTokens` tokens (masks, split sizes). */
+  stepInputs(newTokens: number): Record<string, HostTensor>;
   /** Tokens currently stored (the next token's position). */
   readonly length: number;
   /** Graph inputs holding the past for `layer`, for a step that adds `newTokens` tokens. */

@@ -29,6 +29,10 @@ export class GraphBuilder {
     return name;
   }
 
+  hasInput(name: string): boolean {
+    return this.ins.some((i) => i.name === name);
+  }
+
   output(name: string, type: OnnxType, shape: readonly Dim[]): void {
     this.outs.push({ name, type, shape });
   }

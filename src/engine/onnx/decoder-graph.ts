@@ -9,16 +9,18 @@
 // reads each KV head once, and FusedMatMul's transBatchB reads the [P, Hkv, D] cache in place.
 //
 // Graph inputs : hidden_in [T, dim] (embeddings or previous segment's residual stream),
-//                position_ids int64 [1, T], mask_new [G·T, T] (additive causal mask over the new
-//                tokens), mask_past [1, P] (additive), split_sizes int64 [2] = [P, T],
-//                past_k_l / past_v_l [P, Hkv, D];
-//                last segment also logit_idx int64 [K] (which rows get logits).
+//                position_ids int64 [1, T], the cache's per-layer tensors and per-step masks and
+//                split sizes (attention.ts, attention-pod.ts); the last segment also logit_idx
+//                int64 [K] (which rows get logits).
 // Graph outputs: new_k_l / new_v_l [T, Hkv, D]; hidden_out [T, dim] or logits [K, vocab].
 import { ModelConfig, layerTensorNames, ropeInvFreqs } from '../model/config';
 import { GraphBuilder, MS_DOMAIN } from './builder';
 import { PackedWeight } from './pack';
 import { OnnxType } from './proto';
 import { concatWeights, MatMulEmitter } from './weights';
+import { fullAttention, streamingAttention } from './attention';
+import { PodAttention } from './attention-pod';
+import { KVPlan } from '../kv/plan';
 
 export interface WeightSource {
   /** A packed 2-D weight by GGUF tensor name. */
@@ -34,9 +36,10 @@ export interface SegmentSpec {
   /** Positions the RoPE tables cover (the context size). */
   maxPositions: number;
   accuracyLevel: number;
+  /** The KV cache the graph's attention is written for. */
+  kv: KVPlan;
 }
 
-export const kvInputNames = (l: number) => ({ k: `past_k_${l}`, v: `past_v_${l}` });
 export const kvOutputNames = (l: number) => ({ k: `new_k_${l}`, v: `new_v_${l}` });
 
 export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentSpec): { bytes: Uint8Array; weightBytes: number } {
@@ -47,11 +50,7 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
 
   let x = g.input('hidden_in', OnnxType.FLOAT, ['T', dim]);
   const pos = g.input('position_ids', OnnxType.INT64, [1, 'T']);
-  const maskNew = g.input('mask_new', OnnxType.FLOAT, ['GT', 'T']);
-  const split = g.input('split_sizes', OnnxType.INT64, [2]);
-  // Additive mask over past slots. ORT's MatMul kernels fault on zero-sized inputs, so an empty
-  // past is fed as one masked dummy slot; the mask is all zeros otherwise.
-  const maskPast = g.input('mask_past', OnnxType.FLOAT, [1, 'P']);
+  const pod = s.kv.kind === 'pod' ? new PodAttention(s.kv) : undefined;
 
   // RoPE tables [maxPositions, ropeDim/2], llama3 / linear scaling folded into the frequencies.
   const inv = ropeInvFreqs(c);
@@ -87,7 +86,6 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
 
   const names0 = layerTensorNames(s.firstLayer);
   let h = norm(x, names0.attnNorm, `norm_attn_${s.firstLayer}`);
-  const scale = 1 / Math.sqrt(D);
 
   for (let l = s.firstLayer; l < s.endLayer; l++) {
     const n = layerTensorNames(l);
@@ -120,17 +118,8 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
     const qh = g.op1('Transpose', [g.op1('Reshape', [q3, g.i64([-1, Hq, D])])], { perm: [1, 0, 2] });
     const qr = g.op1('Reshape', [qh, g.i64([Hkv, -1, D])]);
 
-    const past = kvInputNames(l);
-    const pastK = g.input(past.k, OnnxType.FLOAT, ['P', Hkv, D]);
-    const pastV = g.input(past.v, OnnxType.FLOAT, ['P', Hkv, D]);
-    const sPast = g.op1('Add', [g.op1('FusedMatMul', [qr, pastK], { transB: 1, transBatchB: 1, alpha: { float: scale } }, { domain: MS_DOMAIN }), maskPast]);
-    const sNew = g.op1('Add', [g.op1('FusedMatMul', [qr, kNew], { transB: 1, transBatchB: 1, alpha: { float: scale } }, { domain: MS_DOMAIN }), maskNew]);
-    const probs = g.op1('Softmax', [g.op1('Concat', [sPast, sNew], { axis: 2 })], { axis: -1 });
-    const [pPast, pNew] = g.op('Split', [probs, split], { axis: 2 }, { nOutputs: 2 }) as [string, string];
-    const o = g.op1('Add', [
-      g.op1('FusedMatMul', [pPast, pastV], { transBatchB: 1 }, { domain: MS_DOMAIN }),
-      g.op1('FusedMatMul', [pNew, vNew], { transBatchB: 1 }, { domain: MS_DOMAIN }),
-    ]);
+    const att = { g, layer: l, nKVHeads: Hkv, headDim: D, qr, kNew, vNew };
+    const o = s.kv.kind === 'full' ? fullAttention(att) : s.kv.kind === 'streaming' ? streamingAttention(att) : pod!.layer(att);
     // [Hkv, G·T, D] → [Hq, T, D] → [T, Hq, D] → [T, Hq·D]
     const oT = g.op1('Transpose', [g.op1('Reshape', [o, g.i64([Hq, -1, D])])], { perm: [1, 0, 2] });
     const attn = mm.matmul(g.op1('Reshape', [oT, g.i64([-1, Hq * D])]), w.weight(n.o), `o_${l}`);

@@ -7,6 +7,7 @@
 import { GGUFFile } from '../gguf/file';
 import { ModelFileError } from '../gguf/errors';
 import { dequantize } from '../gguf/quants';
+import { KVPlan } from '../kv/plan';
 import { ModelConfig, layerTensorNames, readModelConfig, ropeInvFreqs } from '../model/config';
 
 /** One decoder layer's weights. Matrices are row-major [out][in] (GGUF dims reversed). */
@@ -165,6 +166,9 @@ export class ReferenceModel {
   private readonly state: RunState;
   private readonly invFreqs: Float64Array; // (ropeDim/2)
   private scores = new Float64Array(0); // (≥ pos+1) attention scores of one head, grown on demand
+  private readonly queries: Float32Array[] = []; // (nLayers) each layer's rotated queries at the current position
+  /** Which attention the oracle computes: full (default), PoD (§5) or streaming. Keys/values are always all kept. */
+  kvPlan: KVPlan = { kind: 'full' };
 
   private constructor(readonly config: ModelConfig, private readonly w: Weights) {
     this.state = new RunState(config);
@@ -225,19 +229,37 @@ export class ReferenceModel {
       keys.push(s.k.slice());
       values.push(s.v.slice());
 
+      this.queries[l] = s.q.slice();
+      const kv = this.kvPlan;
       for (let h = 0; h < c.nHeads; h++) {
         const qOff = h * c.headDim;
-        const kvOff = Math.floor(h / groupSize) * c.headDim;
+        const kh = Math.floor(h / groupSize);
+        const kvOff = kh * c.headDim;
+        // PoD (pod-method.md §2, §5): a distant token t (S ≤ t ≤ pos−R) gets its logit from the
+        // block's anchor layer a — the anchor's own query and key ('scores') or this layer's query
+        // against the anchor's key ('keys'); streaming drops distant tokens; anchors see all.
+        const anchor = kv.kind === 'pod' ? kv.anchors[l]![kh]! : l;
+        const distant = (t: number): boolean => kv.kind !== 'full' && t >= kv.sinks && t <= pos - kv.recent;
+        let n = 0;
+        const used: number[] = [];
         for (let t = 0; t <= pos; t++) { // causal: only positions 0..pos exist yet
-          const k = keys[t]!;
+          let q = s.q, k = keys[t]!;
+          if (distant(t)) {
+            if (kv.kind === 'streaming') continue;
+            if (anchor !== l) {
+              k = s.keyCache[anchor]![t]!;
+              if (kv.kind === 'pod' && kv.mode === 'scores') q = this.queries[anchor]!;
+            }
+          }
           let dot = 0;
-          for (let i = 0; i < c.headDim; i++) dot += s.q[qOff + i]! * k[kvOff + i]!;
-          att[t] = dot * scale;
+          for (let i = 0; i < c.headDim; i++) dot += q[qOff + i]! * k[kvOff + i]!;
+          att[n++] = dot * scale;
+          used.push(t);
         }
-        softmax(att, pos + 1);
+        softmax(att, n);
         for (let i = 0; i < c.headDim; i++) {
           let acc = 0;
-          for (let t = 0; t <= pos; t++) acc += att[t]! * values[t]![kvOff + i]!;
+          for (let j = 0; j < n; j++) acc += att[j]! * values[used[j]!]![kvOff + i]!;
           s.attnOut[qOff + i] = acc;
         }
       }

@@ -1,0 +1,57 @@
+// Which KV cache a decoder is built for, and the PoD block structure (pod-method.md §2–§4):
+// S sink tokens + a ring of the R most recent tokens keep full keys and values in every
+// (layer, KV head) unit; for distant tokens only block anchors keep keys. `anchors[l][h]` is the
+// anchor layer of KV head h's block containing layer l (= l for an anchor unit). The ONNX graph is
+// built for one plan, so the plan is fixed when a model is loaded.
+import { ModelConfig } from '../model/config';
+
+export type ShareMode = 'scores' | 'keys';
+
+export type KVPlan =
+  | { readonly kind: 'full' }
+  | { readonly kind: 'streaming'; readonly sinks: number; readonly recent: number }
+  | { readonly kind: 'pod'; readonly sinks: number; readonly recent: number; readonly anchors: readonly (readonly number[])[]; readonly mode: ShareMode };
+
+/** Uniform blocks: layers [0,g), [g,2g), … for every KV head (the calibration-free special case). */
+export function uniformAnchors(nLayers: number, nKVHeads: number, groupSize: number): number[][] {
+  if (!Number.isInteger(groupSize) || groupSize < 1) throw new RangeError(`group size must be a positive integer (got ${groupSize})`);
+  return Array.from({ length: nLayers }, (_, l) => Array.from({ length: nKVHeads }, () => l - (l % groupSize)));
+}
+
+/** Throws unless the plan fits the model: anchors[l][h] ≤ l, blocks contiguous, anchors are anchors. */
+export function validatePlan(plan: KVPlan, c: ModelConfig): void {
+  if (plan.kind === 'full') return;
+  if (!Number.isInteger(plan.sinks) || plan.sinks < 0) throw new RangeError(`sinks must be an integer ≥ 0 (got ${plan.sinks})`);
+  if (!Number.isInteger(plan.recent) || plan.recent < 1) throw new RangeError(`recent window must be an integer ≥ 1 (got ${plan.recent})`);
+  if (plan.kind === 'streaming') return;
+  const a = plan.anchors;
+  if (a.length !== c.nLayers || a.some((row) => row.length !== c.nKVHeads)) {
+    throw new RangeError(`PoD blocks must be ${c.nLayers} layers × ${c.nKVHeads} KV heads`);
+  }
+  for (let h = 0; h < c.nKVHeads; h++) {
+    for (let l = 0; l < c.nLayers; l++) {
+      const anc = a[l]![h]!;
+      if (!Number.isInteger(anc) || anc < 0 || anc > l) throw new RangeError(`layer ${l} head ${h}: anchor ${anc} must be in [0, ${l}]`);
+      if (a[anc]![h] !== anc) throw new RangeError(`layer ${l} head ${h}: anchor layer ${anc} is not an anchor itself`);
+      if (anc !== l && a[l - 1]![h] !== anc) throw new RangeError(`layer ${l} head ${h}: blocks must be consecutive layers`);
+    }
+  }
+}
+
+/** KV heads for which `layer` is an anchor (they keep distant keys), ascending. */
+export function anchorHeads(plan: Extract<KVPlan, { kind: 'pod' }>, layer: number): number[] {
+  return plan.anchors[layer]!.flatMap((a, h) => (a === layer ? [h] : []));
+}
+
+/** Share of non-anchor (layer, KV head) units: ρ in pod-method.md §4. */
+export function nonAnchorShare(plan: Extract<KVPlan, { kind: 'pod' }>): number {
+  let n = 0, total = 0;
+  plan.anchors.forEach((row, l) => row.forEach((a) => { total++; if (a !== l) n++; }));
+  return total === 0 ? 0 : n / total;
+}
+
+export function describePlan(plan: KVPlan): string {
+  if (plan.kind === 'full') return 'full cache';
+  if (plan.kind === 'streaming') return `streaming (sinks ${plan.sinks}, recent ${plan.recent}; distant tokens dropped)`;
+  return `PoD ${plan.mode} (sinks ${plan.sinks}, recent ${plan.recent}, ${(nonAnchorShare(plan) * 100).toFixed(0)}% non-anchor units)`;
+}

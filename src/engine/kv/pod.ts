@@ -1,0 +1,206 @@
+// The PoD KV cache (pod-method.md §4): every (layer, KV head) unit keeps keys and values for the
+// proximal tokens (S sinks + ring of R recent, ring.ts); tokens pushed out of the ring keep their
+// values in every unit but their keys only in anchor units. Per layer the distant stores are
+// values [cap, Hkv, D] and keys [cap, nA, D] for that layer's nA anchor heads, both in position
+// order and grown geometrically. Step masks and split sizes for attention-pod.ts come from here.
+// This object owns all of it and describes itself (byteSize, snapshot) for the visualizer.
+import { ModelConfig } from '../model/config';
+import { cacheInputNames } from '../onnx/attention';
+import { HostTensor } from '../onnx/runtime';
+import { anchorHeads, KVPlan } from './plan';
+import { ProximalRing, tile } from './ring';
+import { CacheSnapshot, KVCache } from './types';
+
+type PodPlan = Extract<KVPlan, { kind: 'pod' }>;
+const NEG = -Infinity;
+const MIN_CAPACITY = 64;
+
+export class PodKVCache implements KVCache {
+  readonly kind = 'pod';
+  private readonly ring: ProximalRing;
+  private readonly anc: number[][]; // anchor heads per layer
+  private vd: Float32Array[];
+  private kd: Float32Array[];
+  private cap = 0;
+  private nd = 0;
+  private pendingEvictions = 0;
+
+  constructor(private readonly c: ModelConfig, readonly plan: PodPlan, readonly maxTokens: number) {
+    this.ring = new ProximalRing(c, plan.sinks, plan.recent);
+    this.anc = Array.from({ length: c.nLayers }, (_, l) => anchorHeads(plan, l));
+    this.vd = [];
+    this.kd = [];
+    this.grow(MIN_CAPACITY);
+  }
+
+  get length(): number {
+    return this.ring.len;
+  }
+
+  /** Tokens in the distant store. */
+  get distantTokens(): number {
+    return this.nd;
+  }
+
+  private grow(cap: number): void {
+    const { nLayers, headDim: D } = this.c;
+    const row = this.ring.row;
+    const vd: Float32Array[] = [], kd: Float32Array[] = [];
+    for (let l = 0; l < nLayers; l++) {
+      const v = new Float32Array(cap * row);
+      const k = new Float32Array(cap * this.anc[l]!.length * D);
+      if (this.nd > 0) {
+        v.set(this.vd[l]!.subarray(0, this.nd * row));
+        k.set(this.kd[l]!.subarray(0, this.nd * this.anc[l]!.length * D));
+      }
+      vd.push(v);
+      kd.push(k);
+    }
+    this.vd = vd;
+    this.kd = kd;
+    this.cap = cap;
+  }
+
+  stepInputs(T: number): Record<string, HostTensor> {
+    if (this.length + T > this.maxTokens) throw new RangeError(`context full: ${this.length} + ${T} tokens exceeds the context size ${this.maxTokens}`);
+    this.pendingEvictions = this.ring.evictions(T);
+    const { S, R, P1, G } = this.ring;
+    const NDf = Math.max(this.nd, 1); // an empty distant store is fed as one masked dummy slot
+    const XB = P1 + NDf + T;
+    const { all, prox } = this.ring.masksA(T);
+    const ancB = new Float32Array(T * XB);
+    const distB = new Float32Array(T * XB);
+    for (let t = 0; t < T; t++) {
+      const i = this.length + t;
+      const o = t * XB;
+      for (let s = 0; s < P1; s++) {
+        ancB[o + s] = NEG;
+        const p = this.ring.slotPos[s]!;
+        distB[o + s] = s >= S && p >= 0 && p <= i - R ? 0 : NEG;
+      }
+      for (let d = 0; d < NDf; d++) ancB[o + P1 + d] = distB[o + P1 + d] = this.nd > 0 ? 0 : NEG;
+      for (let j = 0; j < T; j++) {
+        ancB[o + P1 + NDf + j] = NEG;
+        distB[o + P1 + NDf + j] = j <= t - R && this.length + j >= S ? 0 : NEG;
+      }
+    }
+    const XA = P1 + T;
+    const i64 = (...v: number[]): HostTensor => ({ type: 'int64', data: BigInt64Array.from(v.map(BigInt)), dims: [v.length] });
+    const f32 = (data: Float32Array, X: number): HostTensor => ({ type: 'float32', data, dims: [G * T, X] });
+    return {
+      mask_anc_a: f32(all, XA),
+      mask_prox_a: f32(prox, XA),
+      mask_anc_b: f32(tile(ancB, T * XB, G), XB),
+      mask_dist_b: f32(tile(distB, T * XB, G), XB),
+      split_a: i64(P1, T),
+      split_b: i64(P1, NDf, T),
+      split_ab: i64(XA, XB),
+    };
+  }
+
+  layerInputs(layer: number, _T: number): Record<string, HostTensor> {
+    const { nKVHeads: H, headDim: D } = this.c;
+    const n = cacheInputNames(layer);
+    const P1 = this.ring.P1, row = this.ring.row;
+    const NDf = Math.max(this.nd, 1);
+    const nA = this.anc[layer]!.length;
+    const out: Record<string, HostTensor> = {
+      [n.kp]: { type: 'float32', data: this.ring.kp[layer]!, dims: [P1, H, D] },
+      [n.vp]: { type: 'float32', data: this.ring.vp[layer]!, dims: [P1, H, D] },
+      [n.vd]: { type: 'float32', data: this.vd[layer]!.subarray(0, NDf * row), dims: [NDf, H, D] },
+    };
+    if (nA > 0) out[n.kd] = { type: 'float32', data: this.kd[layer]!.subarray(0, NDf * nA * D), dims: [NDf, nA, D] };
+    return out;
+  }
+
+  append(layer: number, k: Float32Array, v: Float32Array, T: number): void {
+    const need = this.nd + this.pendingEvictions;
+    if (need > this.cap) this.grow(Math.max(need, this.cap * 2));
+    const row = this.ring.row, D = this.c.headDim;
+    const heads = this.anc[layer]!;
+    const vd = this.vd[layer]!, kd = this.kd[layer]!;
+    let d = this.nd;
+    this.ring.write(layer, T, k, v, (ek, ev) => {
+      vd.set(ev, d * row);
+      heads.forEach((h, i) => kd.set(ek.subarray(h * D, (h + 1) * D), (d * heads.length + i) * D));
+      d++;
+    });
+  }
+
+  commit(T: number): void {
+    this.nd += this.pendingEvictions;
+    this.ring.commit(T);
+    this.pendingEvictions = 0;
+  }
+
+  /**
+   * Rewind to n tokens. Exact only while nothing older than n has left the ring (or n = 0, or
+   * n = length): a non-anchor unit no longer has the keys of evicted tokens.
+   */
+  truncate(n: number): void {
+    if (n === this.length) return;
+    if (n < 0 || n > this.length) throw new RangeError(`cannot truncate ${this.length} tokens to ${n}`);
+    if (n !== 0 && this.nd > 0) {
+      throw new RangeError(`a PoD cache cannot rewind to token ${n}: non-anchor layers no longer hold keys for the ${this.nd} distant tokens; rebuild from the start`);
+    }
+    for (let s = 0; s < this.ring.P1; s++) if (this.ring.slotPos[s]! >= n) this.ring.slotPos[s] = -1;
+    this.ring.len = n;
+    if (n === 0) this.nd = 0;
+  }
+
+  /** The distant store of one layer (for tests and inspection): values [nd, Hkv, D], keys [nd, nA, D]. */
+  distant(layer: number): { heads: readonly number[]; keys: Float32Array; values: Float32Array; firstPosition: number } {
+    const nA = this.anc[layer]!.length;
+    return {
+      heads: this.anc[layer]!,
+      keys: this.kd[layer]!.subarray(0, this.nd * nA * this.c.headDim),
+      values: this.vd[layer]!.subarray(0, this.nd * this.ring.row),
+      firstPosition: this.plan.sinks,
+    };
+  }
+
+  byteSize(): number {
+    let b = 0;
+    for (let l = 0; l < this.c.nLayers; l++) b += this.ring.kp[l]!.byteLength + this.ring.vp[l]!.byteLength + this.vd[l]!.byteLength + this.kd[l]!.byteLength;
+    return b;
+  }
+
+  snapshot(): CacheSnapshot {
+    const { nLayers, nKVHeads: H, headDim: D } = this.c;
+    const unit = D * 4; // bytes per token per unit, K or V
+    const { sinks, recent } = this.ring.counts();
+    const perLayer = Array.from({ length: nLayers }, (_, l) => {
+      const nA = this.anc[l]!.length;
+      return {
+        layer: l,
+        kBytes: this.ring.P1 * H * unit + this.cap * nA * unit,
+        vBytes: this.ring.P1 * H * unit + this.cap * H * unit,
+      };
+    });
+    const usedPerLayer = (l: number) => (sinks + recent) * H * unit * 2 + this.nd * (H + this.anc[l]!.length) * unit;
+    let used = 0;
+    for (let l = 0; l < nLayers; l++) used += usedPerLayer(l);
+    const full = 2 * nLayers * this.length * H * unit;
+    return {
+      kind: this.kind,
+      tokens: this.length,
+      capacityTokens: this.ring.P1 + this.cap,
+      nLayers,
+      nKVHeads: H,
+      headDim: D,
+      bytesPerElement: 4,
+      allocatedBytes: this.byteSize(),
+      usedBytes: used,
+      fullCacheBytes: full,
+      perLayer,
+      pod: {
+        sinks: this.plan.sinks,
+        recent: this.plan.recent,
+        mode: this.plan.mode,
+        anchors: this.plan.anchors.map((r) => [...r]),
+        tokens: { sinks, recent, distant: this.nd },
+        savedFraction: full > 0 ? 1 - used / full : 0,
+      },
+    };
+  }
+}

@@ -1,0 +1,113 @@
+// The proximal store shared by the PoD and streaming caches: S sink slots (positions 0…S−1) and a
+// ring of R slots for the most recent tokens (position p ≥ S lives in slot S + (p − S) mod R), for
+// every layer as [S+R, Hkv, D] float32 keys and values. A step's new tokens are written in order;
+// a token overwritten in the ring is "evicted" (the PoD cache moves it to its distant store, the
+// streaming cache drops it). Also builds the step masks over [prox | new] (pod-method.md §2):
+// P(i) = sinks ∪ {i−R+1 … i}.
+import { ModelConfig } from '../model/config';
+
+const NEG = -Infinity;
+
+export class ProximalRing {
+  readonly S: number;
+  readonly R: number;
+  readonly P1: number;
+  readonly row: number;
+  readonly G: number;
+  readonly kp: Float32Array[];
+  readonly vp: Float32Array[];
+  /** Position held by each slot, −1 if empty. */
+  readonly slotPos: Int32Array;
+  len = 0;
+
+  constructor(readonly c: ModelConfig, sinks: number, recent: number) {
+    this.S = sinks;
+    this.R = recent;
+    this.P1 = sinks + recent;
+    this.row = c.nKVHeads * c.headDim;
+    this.G = c.nHeads / c.nKVHeads;
+    this.kp = Array.from({ length: c.nLayers }, () => new Float32Array(this.P1 * this.row));
+    this.vp = Array.from({ length: c.nLayers }, () => new Float32Array(this.P1 * this.row));
+    this.slotPos = new Int32Array(this.P1).fill(-1);
+  }
+
+  slotOf(p: number): number {
+    return p < this.S ? p : this.S + ((p - this.S) % this.R);
+  }
+
+  /** How many tokens a step of T new tokens pushes out of the ring (simulated in order). */
+  evictions(T: number): number {
+    const occ = Int32Array.from(this.slotPos);
+    let n = 0;
+    for (let t = 0; t < T; t++) {
+      const s = this.slotOf(this.len + t);
+      if (occ[s]! >= 0) n++;
+      occ[s] = this.len + t;
+    }
+    return n;
+  }
+
+  /**
+   * Write a layer's new K/V ([T, Hkv, D]) into the slots in token order. A slot's previous
+   * occupant (an older token, or one written earlier in this step when T > R) is handed to
+   * `evict` first — in increasing position order, since the ring is first-in first-out.
+   */
+  write(layer: number, T: number, k: Float32Array, v: Float32Array, evict?: (k: Float32Array, v: Float32Array, pos: number) => void): void {
+    const r = this.row;
+    const kp = this.kp[layer]!, vp = this.vp[layer]!;
+    const occ = Int32Array.from(this.slotPos);
+    for (let t = 0; t < T; t++) {
+      const p = this.len + t;
+      const s = this.slotOf(p);
+      if (occ[s]! >= 0 && evict) evict(kp.subarray(s * r, (s + 1) * r), vp.subarray(s * r, (s + 1) * r), occ[s]!);
+      kp.set(k.subarray(t * r, (t + 1) * r), s * r);
+      vp.set(v.subarray(t * r, (t + 1) * r), s * r);
+      occ[s] = p;
+    }
+  }
+
+  commit(T: number): void {
+    for (let t = 0; t < T; t++) this.slotPos[this.slotOf(this.len + t)] = this.len + t;
+    this.len += T;
+  }
+
+  /** Tokens currently in sink slots and in the ring. */
+  counts(): { sinks: number; recent: number } {
+    let sinks = 0, recent = 0;
+    for (let s = 0; s < this.P1; s++) if (this.slotPos[s]! >= 0) { if (s < this.S) sinks++; else recent++; }
+    return { sinks, recent };
+  }
+
+  /**
+   * Masks over [prox slots | new tokens], rows tiled over the G query heads:
+   * `all` = every stored token and causal new tokens (an anchor's own attention);
+   * `prox` = P(i) only (sinks, ring slots with position ≥ i−R+1, new tokens within R).
+   */
+  masksA(T: number): { all: Float32Array; prox: Float32Array } {
+    const X = this.P1 + T;
+    const all = new Float32Array(this.G * T * X);
+    const prox = new Float32Array(this.G * T * X);
+    for (let t = 0; t < T; t++) {
+      const i = this.len + t;
+      const o = t * X;
+      for (let s = 0; s < this.P1; s++) {
+        const p = this.slotPos[s]!;
+        all[o + s] = p >= 0 ? 0 : NEG;
+        prox[o + s] = p >= 0 && (s < this.S || p >= i - this.R + 1) ? 0 : NEG;
+      }
+      for (let j = 0; j < T; j++) {
+        all[o + this.P1 + j] = j <= t ? 0 : NEG;
+        prox[o + this.P1 + j] = j <= t && (this.len + j < this.S || t - j < this.R) ? 0 : NEG; // sinks stay proximal
+      }
+    }
+    return { all: tile(all, T * X, this.G), prox: tile(prox, T * X, this.G) };
+  }
+}
+
+/** Repeat the first n floats of `a` G times (rows (g, t) of a KV head's G query heads). */
+export function tile(a: Float32Array, n: number, G: number): Float32Array {
+  if (G === 1) return a;
+  const out = new Float32Array(n * G);
+  for (let g = 0; g < G; g++) out.set(a.subarray(0, n), g * n);
+  return out;
+}

@@ -1,0 +1,84 @@
+// The StreamingLLM baseline cache: sinks + a ring of recent tokens (ring.ts), and tokens pushed
+// out of the ring are dropped. Same window as PoD, so "PoD vs streaming" isolates what keeping
+// the distant tokens (PoD's point) is worth.
+import { ModelConfig } from '../model/config';
+import { cacheInputNames } from '../onnx/attention';
+import { HostTensor } from '../onnx/runtime';
+import { KVPlan } from './plan';
+import { ProximalRing } from './ring';
+import { CacheSnapshot, KVCache } from './types';
+
+type StreamingPlan = Extract<KVPlan, { kind: 'streaming' }>;
+
+export class StreamingKVCache implements KVCache {
+  readonly kind = 'streaming';
+  private readonly ring: ProximalRing;
+  private dropped = 0;
+  private pendingEvictions = 0;
+
+  constructor(private readonly c: ModelConfig, readonly plan: StreamingPlan, readonly maxTokens: number) {
+    this.ring = new ProximalRing(c, plan.sinks, plan.recent);
+  }
+
+  get length(): number {
+    return this.ring.len;
+  }
+
+  stepInputs(T: number): Record<string, HostTensor> {
+    if (this.length + T > this.maxTokens) throw new RangeError(`context full: ${this.length} + ${T} tokens exceeds the context size ${this.maxTokens}`);
+    this.pendingEvictions = this.ring.evictions(T);
+    const { prox } = this.ring.masksA(T);
+    return {
+      mask_prox_a: { type: 'float32', data: prox, dims: [this.ring.G * T, this.ring.P1 + T] },
+      split_a: { type: 'int64', data: BigInt64Array.from([BigInt(this.ring.P1), BigInt(T)]), dims: [2] },
+    };
+  }
+
+  layerInputs(layer: number, _T: number): Record<string, HostTensor> {
+    const n = cacheInputNames(layer);
+    const dims = [this.ring.P1, this.c.nKVHeads, this.c.headDim];
+    return {
+      [n.kp]: { type: 'float32', data: this.ring.kp[layer]!, dims },
+      [n.vp]: { type: 'float32', data: this.ring.vp[layer]!, dims },
+    };
+  }
+
+  append(layer: number, k: Float32Array, v: Float32Array, T: number): void {
+    this.ring.write(layer, T, k, v);
+  }
+
+  commit(T: number): void {
+    this.dropped += this.pendingEvictions;
+    this.ring.commit(T);
+  }
+
+  truncate(n: number): void {
+    if (n === this.length) return;
+    if (n !== 0 && this.dropped > 0) throw new RangeError('a streaming cache cannot rewind after dropping tokens; rebuild from the start');
+    if (n < 0 || n > this.length) throw new RangeError(`cannot truncate ${this.length} tokens to ${n}`);
+    for (let s = 0; s < this.ring.P1; s++) if (this.ring.slotPos[s]! >= n) this.ring.slotPos[s] = -1;
+    this.ring.len = n;
+    if (n === 0) this.dropped = 0;
+  }
+
+  byteSize(): number {
+    return this.ring.kp.reduce((s, a) => s + a.byteLength, 0) + this.ring.vp.reduce((s, a) => s + a.byteLength, 0);
+  }
+
+  snapshot(): CacheSnapshot {
+    const { nLayers, nKVHeads: H, headDim: D } = this.c;
+    const per = this.ring.P1 * H * D * 4;
+    const { sinks, recent } = this.ring.counts();
+    const used = 2 * nLayers * (sinks + recent) * H * D * 4;
+    const full = 2 * nLayers * this.length * H * D * 4;
+    return {
+      kind: this.kind, tokens: this.length, capacityTokens: this.ring.P1, nLayers, nKVHeads: H, headDim: D,
+      bytesPerElement: 4, allocatedBytes: this.byteSize(), usedBytes: used, fullCacheBytes: full,
+      perLayer: Array.from({ length: nLayers }, (_, layer) => ({ layer, kBytes: per, vBytes: per })),
+      pod: {
+        sinks: this.plan.sinks, recent: this.plan.recent, mode: 'streaming', anchors: [],
+        tokens: { sinks, recent, distant: 0 }, savedFraction: full > 0 ? 1 - used / full : 0,
+      },
+    };
+  }
+}

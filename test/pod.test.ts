@@ -1,0 +1,148 @@
+// The PoD cache and attention (pod-method.md §2–§5) against their oracles:
+//  - the reference forward pass computing §5 literally (all keys kept, distant logits taken from
+//    the anchor layer) — ONNX PoD logits must match it at every position (f32 weights: 1e-4
+//    relative, as for the full cache);
+//  - the full cache, in the two limits where PoD must equal it: every block one layer, or a recent
+//    window covering the whole context (1e-5);
+//  - itself, fed as one prefill, in chunks and token by token (1e-5);
+//  - the distant-key store holds exactly the anchors' keys (bit-equal to the rows the graph
+//    produced), every unit's values, and its byte counts follow §4.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GGUFFile } from '../src/engine/gguf/file';
+import { readModelConfig } from '../src/engine/model/config';
+import { OnnxDecoder } from '../src/engine/decoder';
+import { createCache } from '../src/engine/kv/create';
+import { KVPlan, uniformAnchors, nonAnchorShare } from '../src/engine/kv/plan';
+import { PodKVCache } from '../src/engine/kv/pod';
+import { ReferenceModel } from '../src/engine/reference/forward';
+import { modelPath } from './helpers';
+
+const TOKENS = [1, ...'403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292 411 322 265 282 295 433 426 385'.split(' ').map(Number)];
+const STORIES = 'stories260K-f32.gguf';
+
+async function decoder(file: string, kv: KVPlan, contextSize = 128): Promise<OnnxDecoder> {
+  const f = GGUFFile.open(modelPath(file));
+  return OnnxDecoder.load(f, readModelConfig(f), { threads: 1, contextSize, kv });
+}
+
+async function logitsOf(dec: OnnxDecoder, tokens: readonly number[], chunk: number): Promise<Float32Array[]> {
+  const cache = createCache(dec.config, dec.plan, dec.options.contextSize);
+  const V = dec.config.vocabSize;
+  const out: Float32Array[] = [];
+  for (let i = 0; i < tokens.length; i += chunk) {
+    const part = tokens.slice(i, i + chunk);
+    const l = await dec.step(part, cache, part.map((_, j) => j));
+    for (let j = 0; j < part.length; j++) out.push(l.slice(j * V, (j + 1) * V));
+  }
+  return out;
+}
+
+function maxRelDiff(a: readonly Float32Array[], b: readonly Float32Array[]): number {
+  let worst = 0;
+  for (let p = 0; p < b.length; p++) {
+    let scale = 1, d = 0;
+    for (let i = 0; i < b[p]!.length; i++) scale = Math.max(scale, Math.abs(b[p]![i]!));
+    for (let i = 0; i < b[p]!.length; i++) d = Math.max(d, Math.abs(a[p]![i]! - b[p]![i]!));
+    worst = Math.max(worst, d / scale);
+  }
+  return worst;
+}
+
+function referenceLogits(kv: KVPlan): Float32Array[] {
+  const f = GGUFFile.open(modelPath(STORIES));
+  const m = ReferenceModel.load(f);
+  f.close();
+  m.kvPlan = kv;
+  return m.forwardAll(TOKENS);
+}
+
+// stories260K: 5 layers, 4 KV heads. Blocks per KV head, deliberately uneven.
+const PER_HEAD = [
+  [0, 0, 0, 0], [0, 1, 0, 1], [0, 1, 2, 1], [3, 1, 2, 3], [3, 4, 2, 3],
+];
+const PLANS: [string, KVPlan][] = [
+  ['uniform g=2 scores', { kind: 'pod', sinks: 2, recent: 5, anchors: uniformAnchors(5, 4, 2), mode: 'scores' }],
+  ['uniform g=5 scores', { kind: 'pod', sinks: 4, recent: 3, anchors: uniformAnchors(5, 4, 5), mode: 'scores' }],
+  ['per-head blocks scores', { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' }],
+  ['per-head blocks keys', { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'keys' }],
+  ['uniform g=3 keys, no sinks', { kind: 'pod', sinks: 0, recent: 4, anchors: uniformAnchors(5, 4, 3), mode: 'keys' }],
+  ['streaming', { kind: 'streaming', sinks: 2, recent: 5 }],
+];
+
+for (const [name, plan] of PLANS) {
+  test(`stories260K PoD ${name}: ONNX matches the reference §5 attention, in any chunking`, async () => {
+    const ref = referenceLogits(plan);
+    const dec = await decoder(STORIES, plan);
+    const whole = await logitsOf(dec, TOKENS, TOKENS.length);
+    const d = maxRelDiff(whole, ref);
+    assert.ok(d < 1e-4, `one prefill vs reference: ${d}`);
+    for (const chunk of [1, 3, 7]) {
+      const dc = maxRelDiff(await logitsOf(dec, TOKENS, chunk), whole);
+      assert.ok(dc < 1e-5, `chunk ${chunk} vs one prefill: ${dc}`);
+    }
+    await dec.dispose();
+  });
+}
+
+test('PoD equals the full cache with blocks of one layer, and with a window covering the context', async () => {
+  const full = await decoder(STORIES, { kind: 'full' });
+  const expect = await logitsOf(full, TOKENS, 4);
+  await full.dispose();
+  const limits: KVPlan[] = [
+    { kind: 'pod', sinks: 1, recent: 3, anchors: uniformAnchors(5, 4, 1), mode: 'scores' },
+    { kind: 'pod', sinks: 0, recent: TOKENS.length, anchors: uniformAnchors(5, 4, 5), mode: 'scores' },
+    { kind: 'pod', sinks: 4, recent: TOKENS.length - 4, anchors: PER_HEAD, mode: 'keys' },
+  ];
+  for (const plan of limits) {
+    const dec = await decoder(STORIES, plan);
+    for (const chunk of [1, 5, TOKENS.length]) {
+      const d = maxRelDiff(await logitsOf(dec, TOKENS, chunk), expect);
+      assert.ok(d < 1e-5, `${JSON.stringify(plan).slice(0, 60)} chunk ${chunk}: ${d}`);
+    }
+    await dec.dispose();
+  }
+});
+
+test('the distant store holds exactly the anchors\' keys, every unit\'s values, and the bytes add up', async () => {
+  const plan: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' };
+  const dec = await decoder(STORIES, plan);
+  const c = dec.config;
+  const pod = new PodKVCache(c, plan, 128);
+  // Record every key/value row the graph hands to the cache, by layer and position.
+  const seen: { k: Float32Array; v: Float32Array }[][] = Array.from({ length: c.nLayers }, () => []);
+  const append = pod.append.bind(pod);
+  pod.append = (l, k, v, T) => {
+    const row = c.nKVHeads * c.headDim;
+    for (let t = 0; t < T; t++) seen[l]!.push({ k: k.slice(t * row, (t + 1) * row), v: v.slice(t * row, (t + 1) * row) });
+    append(l, k, v, T);
+  };
+  for (let i = 0; i < TOKENS.length; i += 6) {
+    const part = TOKENS.slice(i, i + 6);
+    await dec.step(part, pod, [0]);
+  }
+  const nd = TOKENS.length - plan.sinks - plan.recent;
+  assert.equal(pod.distantTokens, nd);
+  const D = c.headDim, H = c.nKVHeads;
+  for (let l = 0; l < c.nLayers; l++) {
+    const dist = pod.distant(l);
+    assert.deepEqual([...dist.heads], PER_HEAD[l]!.flatMap((a, h) => (a === l ? [h] : [])));
+    assert.equal(dist.keys.length, nd * dist.heads.length * D, `layer ${l}: key floats`);
+    assert.equal(dist.values.length, nd * H * D, `layer ${l}: value floats`);
+    for (let t = 0; t < nd; t++) {
+      const { k, v } = seen[l]![plan.sinks + t]!; // distant tokens are stored in position order from S on
+      dist.heads.forEach((h, i) => assert.deepEqual(dist.keys.subarray((t * dist.heads.length + i) * D, (t * dist.heads.length + i + 1) * D), k.subarray(h * D, (h + 1) * D), `layer ${l} token ${plan.sinks + t} head ${h}`));
+      assert.deepEqual(dist.values.subarray(t * H * D, (t + 1) * H * D), v, `layer ${l} token ${plan.sinks + t} values`);
+    }
+  }
+  // Accounting: allocated bytes are the typed arrays; used bytes follow pod-method.md §4.
+  const snap = pod.snapshot();
+  assert.equal(snap.allocatedBytes, pod.byteSize());
+  assert.equal(snap.allocatedBytes, snap.perLayer.reduce((s, x) => s + x.kBytes + x.vBytes, 0));
+  const T = TOKENS.length, W = plan.sinks + plan.recent;
+  const rho = nonAnchorShare(plan);
+  const expectedSaved = (rho * (T - W)) / (2 * T);
+  assert.ok(Math.abs(snap.pod!.savedFraction - expectedSaved) < 1e-12, `saved ${snap.pod!.savedFraction} vs §4 ${expectedSaved}`);
+  assert.deepEqual(snap.pod!.tokens, { sinks: 2, recent: 5, distant: nd });
+  await dec.dispose();
+});
