@@ -7,6 +7,7 @@ import { estimateMemory } from '../engine/memory';
 import { Tokenizer } from '../engine/tokenizer';
 import { Engine } from '../engine/engine';
 import { FlagSpecs, ParsedFlags, UsageError } from './args';
+import { DEFAULT_GROUP_SIZE, DEFAULT_SINKS, KVSpec } from '../engine/kv/plan';
 import * as fs from 'node:fs';
 
 export interface Io {
@@ -23,6 +24,26 @@ export interface Command {
 
 const MODEL = { type: 'string', required: true, help: 'GGUF model file' } as const;
 const JSON_FLAG = { type: 'bool', help: 'print one JSON object' } as const;
+/** KV cache flags shared by every command that runs the model. */
+export const KV_FLAGS: FlagSpecs = {
+  kv: { type: 'string', help: 'KV cache: full (default), pod or streaming' },
+  sinks: { type: 'int', min: 0, help: `PoD/streaming sink tokens (default ${DEFAULT_SINKS})` },
+  recent: { type: 'int', min: 1, help: 'PoD/streaming recent window (default max(256, ctx/8) − sinks)' },
+  'group-size': { type: 'int', min: 1, help: `PoD uniform block size in layers (default ${DEFAULT_GROUP_SIZE})` },
+  'share-mode': { type: 'string', help: 'PoD sharing: scores (default) or keys' },
+};
+
+export function kvSpec(f: ParsedFlags): KVSpec {
+  const kind = (f.kv as string | undefined) ?? 'full';
+  if (kind !== 'full' && kind !== 'pod' && kind !== 'streaming') throw new UsageError(`--kv must be full, pod or streaming (got "${kind}")`);
+  const mode = f['share-mode'] as string | undefined;
+  if (mode !== undefined && mode !== 'scores' && mode !== 'keys') throw new UsageError(`--share-mode must be scores or keys (got "${mode}")`);
+  if (kind === 'full' && ['sinks', 'recent', 'group-size', 'share-mode'].some((k) => f[k] !== undefined)) {
+    throw new UsageError('--sinks/--recent/--group-size/--share-mode need --kv pod or streaming');
+  }
+  return { kind, sinks: f.sinks as number | undefined, recent: f.recent as number | undefined, groupSize: f['group-size'] as number | undefined, mode };
+}
+
 const str = (f: ParsedFlags, k: string): string | undefined => f[k] as string | undefined;
 const num = (f: ParsedFlags, k: string): number | undefined => f[k] as number | undefined;
 
@@ -56,7 +77,7 @@ const info: Command = {
         `  tied embeddings ${c.tiedEmbeddings}, QKV bias ${c.qkvBias}`,
         `  tokenizer ${result.tokenizer.model}${result.tokenizer.pre ? ` / ${result.tokenizer.pre}` : ''}, ${tok.vocabSize} tokens`,
         `  tensors ${file.tensors.length}: ${Object.entries(types).map(([t, n]) => `${n}× ${t}`).join(', ')}`,
-        `  memory at ${ctx} tokens: weights ${MB(mem.weightBytes)} + KV ${MB(mem.kvBytes)} + runtime ${MB(mem.overheadBytes)} = ${MB(mem.totalBytes)} (free ${MB(mem.freeBytes)})`,
+        `  memory at ${ctx} tokens: weights ${MB(mem.weightBytes)} (held ≈2.25× by ONNX Runtime) + KV ${MB(mem.kvBytes)} + runtime ${MB(mem.overheadBytes)} ≈ ${MB(mem.totalBytes)} (free ${MB(mem.freeBytes)})`,
       ].join('\n'));
       void TYPE_TRAITS;
     } finally {
@@ -99,15 +120,17 @@ const generateCmd: Command = {
     stop: { type: 'string', help: 'stop string' },
     threads: { type: 'int', min: 1, max: 256, help: 'CPU threads (default min(2, cores))' },
     ctx: { type: 'int', min: 16, help: 'context size (default min(training context, 4096))' },
+    ...KV_FLAGS,
     json: JSON_FLAG,
   },
   async run(f, io) {
     const prompt = str(f, 'prompt');
+    const kv = kvSpec(f);
     const file = str(f, 'prompt-file');
     if ((prompt === undefined) === (file === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-file');
     if (f.system !== undefined && !f.chat) throw new UsageError('--system needs --chat');
     const text = prompt ?? fs.readFileSync(file!, 'utf8');
-    const engine = await Engine.load(str(f, 'model')!, { threads: num(f, 'threads'), contextSize: num(f, 'ctx') });
+    const engine = await Engine.load(str(f, 'model')!, { threads: num(f, 'threads'), contextSize: num(f, 'ctx'), kv });
     try {
       const tok = engine.tokenizer;
       const ids = f.chat
@@ -127,12 +150,15 @@ const generateCmd: Command = {
       for await (const ev of stream) {
         if (ev.type === 'token' || ev.type === 'text') { if (!f.json && ev.text) process.stdout.write(ev.text); }
         else if (ev.type === 'done') {
-          if (f.json) io.out(JSON.stringify({ tokens: ev.tokens, text: ev.text, finishReason: ev.reason, stats: ev.stats }));
+          const snap = cache.snapshot();
+          const kvInfo = { kind: snap.kind, allocatedBytes: snap.allocatedBytes, usedBytes: snap.usedBytes, fullCacheBytes: snap.fullCacheBytes, savedFraction: snap.pod?.savedFraction ?? 0, tokens: snap.pod?.tokens };
+          if (f.json) io.out(JSON.stringify({ tokens: ev.tokens, text: ev.text, finishReason: ev.reason, stats: ev.stats, kv: kvInfo }));
           else {
             const s = ev.stats;
             io.out('');
             io.err(`[${ev.reason}] prompt ${s.promptTokens} tok, ${s.generatedTokens} generated; TTFT ${s.ttftMs.toFixed(0)} ms, ` +
-              `prefill ${s.prefillTokensPerSecond.toFixed(1)} tok/s, decode ${s.decodeTokensPerSecond.toFixed(1)} tok/s, KV ${(s.kvBytes / 2 ** 20).toFixed(1)} MB`);
+              `prefill ${s.prefillTokensPerSecond.toFixed(1)} tok/s, decode ${s.decodeTokensPerSecond.toFixed(1)} tok/s, KV ${(s.kvBytes / 2 ** 20).toFixed(1)} MB allocated` +
+              (snap.pod ? `, ${snap.kind} saves ${(snap.pod.savedFraction * 100).toFixed(1)}% vs full (${snap.pod.tokens.sinks}/${snap.pod.tokens.recent}/${snap.pod.tokens.distant} sink/recent/distant)` : ''));
           }
         }
       }

@@ -26,6 +26,8 @@ export interface DecoderOptions {
   profilePrefix?: string;
   /** The KV cache plan the graph is built for (default: full cache). */
   kv?: KVPlan;
+  /** Build the graph with per-layer query outputs (see lastQueries); for calibration. */
+  exportQueries?: boolean;
 }
 
 interface Segment {
@@ -45,6 +47,15 @@ export class OnnxDecoder {
     readonly plan: KVPlan,
   ) {}
 
+  private readonly queries: Float32Array[] = [];
+
+  /** With exportQueries: each layer's rotated queries [T, Hq, D] from the last step. */
+  lastQueries(layer: number): Float32Array {
+    const q = this.queries[layer];
+    if (!q) throw new Error('no queries: load the decoder with exportQueries and run a step first');
+    return q;
+  }
+
   static async load(file: GGUFFile, config: ModelConfig, o: DecoderOptions): Promise<OnnxDecoder> {
     checkTensors(file, config);
     const kv: KVPlan = o.kv ?? { kind: 'full' };
@@ -56,7 +67,7 @@ export class OnnxDecoder {
     for (const [first, end] of plan) {
       const { bytes, weightBytes: wb } = buildDecoderSegment(config, source, {
         firstLayer: first, endLayer: end, isLast: end === config.nLayers,
-        maxPositions: o.contextSize, accuracyLevel: o.accuracyLevel ?? 4, kv,
+        maxPositions: o.contextSize, accuracyLevel: o.accuracyLevel ?? 4, kv, exportQueries: o.exportQueries,
       });
       weightBytes += wb;
       const session = await OrtSession.create(bytes, { threads: o.threads, profilePrefix: o.profilePrefix });
@@ -104,6 +115,9 @@ export class OnnxDecoder {
         feeds.logit_idx = { type: 'int64', data: BigInt64Array.from(logitRows.map((r) => BigInt(r))), dims: [logitRows.length] };
       }
       const out = await seg.session.run(feeds);
+      if (this.options.exportQueries) {
+        for (let l = seg.first; l < seg.end; l++) this.queries[l] = out[`query_${l}`]!.data as Float32Array;
+      }
       for (let l = seg.first; l < seg.end; l++) {
         const n = kvOutputNames(l);
         cache.append(l, out[n.k]!.data as Float32Array, out[n.v]!.data as Float32Array, T);

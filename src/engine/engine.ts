@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import { GGUFFile } from './gguf/file';
 import { ModelConfig, readModelConfig } from './model/config';
 import { OnnxDecoder } from './decoder';
-import { FullKVCache } from './kv/full';
+import { createCache } from './kv/create';
+import { KVSpec, resolvePlan } from './kv/plan';
 import { KVCache } from './kv/types';
 import { generate, GenerateEvent, GenerateRequest } from './generate';
 import { ChatMessage, Tokenizer } from './tokenizer';
@@ -16,6 +17,12 @@ export interface EngineOptions {
   /** Context size in tokens (default: min(training context, 4096)). */
   contextSize?: number;
   profilePrefix?: string;
+  /** KV cache the graph is built for (default: full cache). */
+  kv?: KVSpec;
+  /** Build the graph with per-layer query outputs (calibration). */
+  exportQueries?: boolean;
+  /** MatMulNBits accuracy level (default 4: int8 activations; 0: fp32 activations, slow, exact weights). */
+  accuracyLevel?: number;
 }
 
 const MB = (b: number): string => `${Math.round(b / 2 ** 20)} MB`;
@@ -48,9 +55,10 @@ export class Engine {
       if (!Number.isInteger(contextSize) || contextSize < 16) throw new RangeError(`context size must be an integer ≥ 16 (got ${contextSize})`);
       const threads = o.threads ?? Math.max(1, Math.min(2, os.availableParallelism()));
       if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer (got ${threads})`);
-      const memory = estimateMemory(file, config, contextSize);
+      const plan = resolvePlan(o.kv ?? { kind: 'full' }, config, contextSize);
+      const memory = estimateMemory(file, config, contextSize, plan);
       if (memory.totalBytes > memory.freeBytes) throw new InsufficientMemoryError(memory, contextSize);
-      const decoder = await OnnxDecoder.load(file, config, { threads, contextSize, profilePrefix: o.profilePrefix });
+      const decoder = await OnnxDecoder.load(file, config, { threads, contextSize, profilePrefix: o.profilePrefix, kv: plan, accuracyLevel: o.accuracyLevel, exportQueries: o.exportQueries });
       return new Engine(path, config, tokenizer, decoder, contextSize, memory);
     } catch (e) {
       file.close();
@@ -58,8 +66,9 @@ export class Engine {
     }
   }
 
+  /** A new, empty cache of the kind the model was loaded for. */
   createCache(): KVCache {
-    return new FullKVCache(this.config, this.contextSize);
+    return createCache(this.config, this.decoder.plan, this.contextSize);
   }
 
   /** Prompt ids for one user turn through the model's chat template. */

@@ -5,9 +5,14 @@ import * as os from 'node:os';
 import { GGUFFile } from './gguf/file';
 import { ModelConfig } from './model/config';
 import { packedBytes } from './onnx/pack';
+import { anchorHeads, KVPlan } from './kv/plan';
 
-/** ORT arenas, graph buffers, JS heap: measured ≈ 150–250 MB on SmolLM2; rounded up. */
-const RUNTIME_OVERHEAD = 300 * 2 ** 20;
+/**
+ * ONNX Runtime keeps each quantized weight twice (the initializer and MatMulNBits' prepacked
+ * copy: measured ≈ 2.25 × packed bytes on SmolLM2), plus arenas, graph buffers and the JS heap.
+ */
+const WEIGHT_RESIDENCY = 2.25;
+const RUNTIME_OVERHEAD = 150 * 2 ** 20;
 
 export interface MemoryEstimate {
   weightBytes: number;
@@ -17,13 +22,27 @@ export interface MemoryEstimate {
   freeBytes: number;
 }
 
-export function estimateMemory(f: GGUFFile, c: ModelConfig, contextSize: number, kvBytesPerElement = 4): MemoryEstimate {
+/** KV bytes at a full context for a plan (pod-method.md §4: non-anchor units drop distant keys). */
+export function kvBytesAt(c: ModelConfig, plan: KVPlan, tokens: number, bytesPerElement = 4): number {
+  const unit = c.headDim * bytesPerElement; // one token, one (layer, KV head), K or V
+  if (plan.kind === 'full') return 2 * c.nLayers * tokens * c.nKVHeads * unit;
+  const window = Math.min(tokens, plan.sinks + plan.recent);
+  if (plan.kind === 'streaming') return 2 * c.nLayers * window * c.nKVHeads * unit;
+  let b = 0;
+  for (let l = 0; l < c.nLayers; l++) {
+    const nA = anchorHeads(plan, l).length;
+    b += (2 * window * c.nKVHeads + (tokens - window) * (c.nKVHeads + nA)) * unit;
+  }
+  return b;
+}
+
+export function estimateMemory(f: GGUFFile, c: ModelConfig, contextSize: number, plan: KVPlan = { kind: 'full' }): MemoryEstimate {
   let weightBytes = 0;
   for (const t of f.tensors) {
     if (t.name === 'token_embd.weight' && !c.tiedEmbeddings) continue; // embeddings are read from the file on demand
     weightBytes += t.dims.length === 2 ? packedBytes(t.type, t.dims[0]!, t.dims[1]!) : t.nElements * 4;
   }
-  const kvBytes = 2 * c.nLayers * contextSize * c.nKVHeads * c.headDim * kvBytesPerElement;
-  const totalBytes = weightBytes + kvBytes + RUNTIME_OVERHEAD;
+  const kvBytes = kvBytesAt(c, plan, contextSize);
+  const totalBytes = weightBytes * WEIGHT_RESIDENCY + kvBytes + RUNTIME_OVERHEAD;
   return { weightBytes, kvBytes, overheadBytes: RUNTIME_OVERHEAD, totalBytes, freeBytes: os.freemem() };
 }

@@ -55,3 +55,30 @@ export function describePlan(plan: KVPlan): string {
   if (plan.kind === 'streaming') return `streaming (sinks ${plan.sinks}, recent ${plan.recent}; distant tokens dropped)`;
   return `PoD ${plan.mode} (sinks ${plan.sinks}, recent ${plan.recent}, ${(nonAnchorShare(plan) * 100).toFixed(0)}% non-anchor units)`;
 }
+
+/** What a user asks for; resolved against the model and context size by resolvePlan. */
+export interface KVSpec {
+  kind: 'full' | 'pod' | 'streaming';
+  sinks?: number;
+  recent?: number;
+  /** Uniform block size g (used when no per-head anchors are given). */
+  groupSize?: number;
+  mode?: ShareMode;
+  /** Per-KV-head blocks, e.g. from a calibration profile. */
+  anchors?: readonly (readonly number[])[];
+}
+
+/** pod-method.md §2 defaults: S = 16, window W = S + R = max(256, context/8). */
+export const DEFAULT_SINKS = 16;
+export const DEFAULT_GROUP_SIZE = 4;
+
+export function resolvePlan(spec: KVSpec, c: ModelConfig, contextSize: number): KVPlan {
+  if (spec.kind === 'full') return { kind: 'full' };
+  const sinks = spec.sinks ?? DEFAULT_SINKS;
+  const recent = spec.recent ?? Math.max(256, Math.floor(contextSize / 8)) - sinks;
+  if (spec.kind === 'streaming') return { kind: 'streaming', sinks, recent };
+  const anchors = spec.anchors ?? uniformAnchors(c.nLayers, c.nKVHeads, spec.groupSize ?? DEFAULT_GROUP_SIZE);
+  const plan: KVPlan = { kind: 'pod', sinks, recent, anchors: anchors.map((r) => [...r]), mode: spec.mode ?? 'scores' };
+  validatePlan(plan, c);
+  return plan;
+}

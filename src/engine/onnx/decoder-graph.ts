@@ -38,6 +38,8 @@ export interface SegmentSpec {
   accuracyLevel: number;
   /** The KV cache the graph's attention is written for. */
   kv: KVPlan;
+  /** Also output every layer's rotated queries query_l [T, Hq, D] (calibration reads attention from them). */
+  exportQueries?: boolean;
 }
 
 export const kvOutputNames = (l: number) => ({ k: `new_k_${l}`, v: `new_v_${l}` });
@@ -115,7 +117,12 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
     g.output(kv.k, OnnxType.FLOAT, ['T', Hkv, D]);
     g.output(kv.v, OnnxType.FLOAT, ['T', Hkv, D]);
     // Q: [1,T,Hq·D] → [T,Hq,D] → [Hq,T,D] → [Hkv, G·T, D]; row (g, t) of KV head h is query head h·G+g at token t.
-    const qh = g.op1('Transpose', [g.op1('Reshape', [q3, g.i64([-1, Hq, D])])], { perm: [1, 0, 2] });
+    const qt = g.op1('Reshape', [q3, g.i64([-1, Hq, D])]);
+    if (s.exportQueries) {
+      g.op1('Identity', [qt], {}, { output: `query_${l}` });
+      g.output(`query_${l}`, OnnxType.FLOAT, ['T', Hq, D]);
+    }
+    const qh = g.op1('Transpose', [qt], { perm: [1, 0, 2] });
     const qr = g.op1('Reshape', [qh, g.i64([Hkv, -1, D])]);
 
     const att = { g, layer: l, nKVHeads: Hkv, headDim: D, qr, kNew, vNew };
