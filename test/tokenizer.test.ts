@@ -222,7 +222,8 @@ test('unsupported tokenizers fail with ModelFileError naming what is supported',
   assert.throws(() => Tokenizer.fromGGUF(openWithMetadata(file, { 'tokenizer.ggml.model': undefined })), ModelFileError);
 });
 
-test('encode throughput on 200 KB of source code (SmolLM2)', (t) => {
+// Throughput is reported, not asserted (speed belongs in benchmarks, not timed tests).
+test('200 KB of source code round-trips (SmolLM2), with encode throughput reported', (t) => {
   const text = sourceCodeText(200_000);
   const tok = smol();
   let t0 = performance.now();
@@ -233,6 +234,5 @@ test('encode throughput on 200 KB of source code (SmolLM2)', (t) => {
   const warm = performance.now() - t0;
   const rate = (ms: number): string => `${((text.length / ms) * 1000 / 1e6).toFixed(2)} M chars/s`;
   t.diagnostic(`200 KB source → ${ids.length} tokens: first encode (empty word cache) ${cold.toFixed(0)} ms (${rate(cold)}), cached ${warm.toFixed(0)} ms (${rate(warm)})`);
-  assert.ok(cold < 3000, `first encode took ${cold} ms`);
   assert.equal(tok.decode(ids), text);
 });
