@@ -1,0 +1,266 @@
+// `npm run bench`: PodLens vs llama.cpp (node-llama-cpp) on the same GGUF files in one run.
+// For each model × thread count, one worker process per engine (isolated peak RSS and threads)
+// loads the model; the parent then alternates the two workers' runs (warm-up, then ABBA order)
+// so slow drifts of this shared VM hit both engines alike, and reports medians and ratios.
+// Run `node dist/bench.js --help` for the options. Results: bench/results/engine-<date>.json.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BenchOptions, parseOptions, USAGE, UsageError } from './options';
+import { BenchModel, CACHE_DIR, ensureSynthetic, mainTensorType, promptIds, resolveModels, ROOT } from './models';
+import { WorkerHandle } from './pool';
+import { EngineName, WorkerJob } from './protocol';
+import { CellResult, computeRatios, EngineResult, formatTable, NOISY_CORES, sample, summarize } from './report';
+import { errorText, workerMain } from './worker';
+
+const ENGINE_LABEL: Record<EngineName, string> = { podlens: 'PodLens', llamacpp: 'llama.cpp' };
+const mean = (xs: readonly number[]): number | undefined => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Pause between two runs so the previous engine's spinning pool threads have parked. */
+const SWITCH_PAUSE_MS = 150;
+/** A window in which other processes used fewer than QUIET_CORES cores counts as quiet. */
+const SETTLE_WINDOW_MS = 400;
+const QUIET_CORES = 0.2;
+
+function pkgVersion(name: string): string | undefined {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function gitRevision(): string | undefined {
+  try {
+    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${rev}+dirty-src` : rev;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (ms) all processes on the machine have spent busy so far. */
+function machineBusyMs(): number {
+  return os.cpus().reduce((s, c) => s + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
+}
+
+/** SIMD features that matter for both engines' kernels (from /proc/cpuinfo). */
+function cpuFlags(): string[] | undefined {
+  try {
+    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    const flags = /^flags\s*:\s*(.*)$/m.exec(info)?.[1]?.split(/\s+/) ?? [];
+    const family = /^cpu family\s*:\s*(\d+)/m.exec(info)?.[1], model = /^model\s*:\s*(\d+)/m.exec(info)?.[1];
+    const simd = flags.filter((f) => /^(avx2|fma|f16c|avx512(f|bw|vl|_vnni|_bf16|_fp16)|avx_vnni|amx_\w+)$/.test(f));
+    return [`family ${family} model ${model}`, ...simd];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Wait (at most `maxMs`) until other processes leave the CPUs nearly idle: this VM is shared and
+ * a short burst elsewhere (a compiler, a test run) wrecks spin-waiting thread pools. Returns the
+ * time waited; our own workers are idle while this runs.
+ */
+async function settle(maxMs: number): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < maxMs) {
+    const b0 = machineBusyMs(), w0 = performance.now();
+    await sleep(SETTLE_WINDOW_MS);
+    if ((machineBusyMs() - b0) / (performance.now() - w0) < QUIET_CORES) break;
+  }
+  return performance.now() - t0;
+}
+
+function stamp(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** One model × thread count: load each engine in its own worker, interleave their runs. */
+async function benchCell(m: BenchModel, threads: number, prompt: number[], o: BenchOptions): Promise<CellResult> {
+  const cell: CellResult = {
+    model: { key: m.key, name: m.name, type: m.type, synthetic: m.synthetic, path: m.path, fileBytes: fs.statSync(m.path).size },
+    threads,
+    engines: [],
+  };
+  const tag = `${m.key} t=${threads}`;
+  const live = new Map<EngineName, WorkerHandle>();
+  const res = new Map<EngineName, EngineResult>();
+  const failed = (e: EngineName, err: unknown): void => {
+    const r = res.get(e)!;
+    r.ok = false;
+    r.error = errorText(err);
+    console.log(`  ✗ ${ENGINE_LABEL[e]} ${tag}: ${r.error}`);
+    live.get(e)?.kill();
+    live.delete(e);
+  };
+  const job = (engine: EngineName): WorkerJob => ({
+    engine, modelPath: m.path, threads, contextSize: 1024 * Math.ceil((prompt.length + o.decodeTokens + 1) / 1024),
+    prompt, decodeTokens: o.decodeTokens, prefillChunk: o.prefillChunk,
+  });
+
+  for (const e of o.engines) {
+    const r: EngineResult = { engine: e, ok: true, runs: [] };
+    res.set(e, r);
+    cell.engines.push(r);
+    try {
+      const { worker, loadMs, info } = await WorkerHandle.start(job(e), `${e} ${tag}`);
+      live.set(e, worker);
+      r.loadMs = loadMs;
+      r.info = info;
+    } catch (err) {
+      failed(e, err);
+    }
+  }
+  // Warm-up (full prefill, short decode), then ABBA-ordered measured runs.
+  for (const e of [...live.keys()]) {
+    try { await sleep(SWITCH_PAUSE_MS); await live.get(e)!.run(o.warmupDecode); } catch (err) { failed(e, err); }
+  }
+  for (let rep = 0; rep < o.repeats; rep++) {
+    const order = rep % 2 === 0 ? o.engines : [...o.engines].reverse();
+    for (const e of order) {
+      const w = live.get(e);
+      if (!w) continue;
+      try {
+        const waited = o.settleMs > 0 ? await settle(o.settleMs) : await sleep(SWITCH_PAUSE_MS).then(() => 0);
+        const b0 = machineBusyMs(), c0 = process.cpuUsage(), t0 = performance.now();
+        const r = await w.run(o.decodeTokens);
+        const c = process.cpuUsage(c0), wall = performance.now() - t0;
+        const others = Math.max(0, (machineBusyMs() - b0 - r.cpuMs - (c.user + c.system) / 1000) / wall);
+        const er = res.get(e)!;
+        er.runs.push({ ...sample(r, prompt.length, others), settleMs: waited });
+        er.ids ??= r.ids;
+      } catch (err) {
+        failed(e, err);
+      }
+    }
+  }
+  for (const [e, w] of live) {
+    try { res.get(e)!.memory = await w.finish(); } catch (err) { failed(e, err); }
+  }
+  for (const r of cell.engines) summarize(r);
+  computeRatios(cell);
+  const brief = cell.engines.map((r) => `${ENGINE_LABEL[r.engine]} ${r.prefillTokensPerSecond?.toFixed(0) ?? '—'}/${r.decodeTokensPerSecond?.toFixed(1) ?? '—'}` +
+    ` (${(mean(r.runs.map((x) => x.engineCores)) ?? 0).toFixed(1)} cores)`).join(', ');
+  const others = mean(cell.engines.flatMap((r) => r.runs.map((x) => x.otherCores)));
+  cell.otherCores = others;
+  const waited = cell.engines.reduce((t, r) => t + r.runs.reduce((u, x) => u + (x.settleMs ?? 0), 0), 0);
+  console.log(`  ${tag}: prefill/decode tok/s ${brief}; other processes used ${others?.toFixed(2) ?? '—'} cores` +
+    `${waited >= 1000 ? ` (waited ${(waited / 1000).toFixed(0)} s for quiet)` : ''}`);
+  return cell;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let o: BenchOptions;
+  try {
+    const p = parseOptions(argv);
+    if (p === 'help') { console.log(USAGE); return 0; }
+    o = p;
+  } catch (e) {
+    if (e instanceof UsageError) { console.error(`bench: ${e.message}\n\n${USAGE}`); return 2; }
+    throw e;
+  }
+  const started = new Date();
+  const t0 = performance.now();
+  const env = {
+    date: started.toISOString(),
+    node: process.version,
+    onnxruntimeNode: pkgVersion('onnxruntime-node'),
+    nodeLlamaCpp: pkgVersion('node-llama-cpp'),
+    podlensRevision: gitRevision(),
+    cpu: os.cpus()[0]?.model?.trim(),
+    cpuFlags: cpuFlags(),
+    cpus: os.cpus().length,
+    totalMemoryBytes: os.totalmem(),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    loadAverageStart: os.loadavg(),
+    loadAverageEnd: undefined as number[] | undefined,
+  };
+  console.log(`PodLens bench — ${env.cpu} × ${env.cpus}, node ${env.node}, onnxruntime-node ${env.onnxruntimeNode}, node-llama-cpp ${env.nodeLlamaCpp}`);
+  console.log(`prompt ${o.promptTokens} tokens, decode ${o.decodeTokens}, ${o.repeats} run(s) + 1 warm-up per engine, threads ${o.threads.join(',')}, ` +
+    `waiting up to ${o.settleMs / 1000} s for a quiet CPU before each run; ` +
+    `load average ${env.loadAverageStart.map((x) => x.toFixed(2)).join(' ')} (shared VM: compare within this run only)`);
+
+  let models: BenchModel[];
+  try { models = resolveModels(o.models); } catch (e) { console.error(`bench: ${errorText(e)}`); return 2; }
+
+  const cells: CellResult[] = [];
+  const skipped: { model: string; error: string }[] = [];
+  const prompts: Record<string, { source: string; tokens: number; head: number[] }> = {};
+  for (const m of models) {
+    let prompt: number[];
+    try {
+      const secs = await ensureSynthetic(m);
+      if (secs > 0) console.log(`wrote ${m.path} in ${secs.toFixed(1)} s`);
+      if (!fs.existsSync(m.path)) throw new Error(`${m.path} not found${m.synthetic ? '' : ' (run scripts/fetch-models.sh)'}`);
+      if (m.type === '?') m.type = mainTensorType(m.path);
+      const p = promptIds(m.path, o.promptTokens);
+      prompt = p.ids;
+      prompts[m.key] = { source: p.source, tokens: p.ids.length, head: p.ids.slice(0, 8) };
+    } catch (e) {
+      const error = errorText(e);
+      console.log(`✗ ${m.key}: skipped — ${error}`);
+      skipped.push({ model: m.key, error });
+      continue;
+    }
+    console.log(`${m.name} ${m.type} (${path.basename(m.path)}, ${(fs.statSync(m.path).size / 2 ** 20).toFixed(0)} MB)`);
+    for (const t of o.threads) {
+      try {
+        cells.push(await benchCell(m, t, prompt, o));
+      } catch (e) {
+        const error = errorText(e);
+        console.log(`  ✗ ${m.key} t=${t}: ${error}`);
+        skipped.push({ model: `${m.key} t=${t}`, error });
+      }
+    }
+  }
+  env.loadAverageEnd = os.loadavg();
+
+  console.log('');
+  console.log(formatTable(cells));
+  console.log('\nmedians (± half the min–max range); ratio row: PodLens ÷ llama.cpp (speed > 1: PodLens faster; RSS > 1: PodLens uses more);');
+  console.log('greedy: leading greedy ids on which both engines agree; llama.cpp RSS includes its mmapped model file pages;');
+  console.log(`*: other processes used more than ${NOISY_CORES} cores during at least one of that engine's measured runs.`);
+  const busiest = Math.max(0, ...cells.map((c) => c.otherCores ?? 0));
+  if (busiest > NOISY_CORES) {
+    console.log(`⚠ other processes used up to ${busiest.toFixed(2)} of ${env.cpus} cores during measured runs (see otherCores in the JSON): ` +
+      'absolute numbers are depressed and ratios less reliable (spinning thread pools suffer most); rerun when the machine is quiet.');
+  }
+
+  const out = o.out ?? path.join(ROOT, 'bench', 'results', `engine-${stamp(started)}.json`);
+  const result = {
+    kind: 'podlens-engine-bench',
+    version: 1,
+    env,
+    options: { ...o, cacheDir: CACHE_DIR },
+    prompts,
+    durationSeconds: (performance.now() - t0) / 1000,
+    cells,
+    skipped,
+  };
+  try {
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    console.log(`\nwrote ${path.relative(process.cwd(), out)} (${result.durationSeconds.toFixed(0)} s total)`);
+  } catch (e) {
+    console.error(`bench: could not write ${out}: ${errorText(e)}`);
+    return 1;
+  }
+  return cells.some((c) => c.engines.some((e) => e.runs.length > 0)) ? 0 : 1;
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--worker') {
+  workerMain(argv[1] ?? '').catch((e: unknown) => {
+    console.error(errorText(e));
+    process.exit(1);
+  });
+} else {
+  main(argv).then((code) => { process.exitCode = code; }, (e: unknown) => {
+    console.error(`bench: ${e instanceof Error ? e.stack : String(e)}`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,93 @@
+// Command-line options of `npm run bench -- [options]`.
+
+export interface BenchOptions {
+  models: string[];
+  threads: number[];
+  repeats: number;
+  promptTokens: number;
+  decodeTokens: number;
+  /** Decode steps in the warm-up run (after a full prefill). */
+  warmupDecode: number;
+  prefillChunk: number;
+  engines: ('podlens' | 'llamacpp')[];
+  out: string | undefined;
+  quick: boolean;
+  /** Longest wait for other processes to go quiet before each measured run (ms; 0 = no wait). */
+  settleMs: number;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+
+PodLens vs llama.cpp (node-llama-cpp) on the same GGUF files in one run: prefill tok/s of a
+512-token prompt, greedy decode tok/s over 128 tokens, peak RSS; each engine × model × threads
+in its own worker process, runs interleaved between the two engines, median of the repeats.
+
+  --models a,b     q4_1 (real SmolLM2-135M-Instruct), q8_0, f16 (synthetic SmolLM2-135M shape),
+                   or paths to .gguf files                          (default q4_1,q8_0,f16)
+  --threads 1,2    thread counts                                     (default 1,2)
+  --repeats N      measured runs per engine, after one warm-up run   (default 3)
+  --prompt N       prompt tokens                                     (default 512)
+  --decode N       decode tokens                                     (default 128)
+  --chunk N        prefill tokens per step/batch                     (default = prompt)
+  --engines a,b    podlens, llamacpp                                 (default both)
+  --settle S       before each run wait up to S seconds for other processes to
+                   leave the CPUs idle (shared VM); 0 disables                 (default 5)
+  --out FILE       JSON result path        (default bench/results/engine-<date>.json)
+  --quick          1 repeat, threads 2, q4_1 only (explicit --models/--threads/--repeats win)
+  --help`;
+
+export class UsageError extends Error {}
+
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const given = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}'`);
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (name === 'help' || name === 'quick') { given.set(name, true); continue; }
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+    given.set(name, value);
+  }
+  if (given.has('help')) return 'help';
+  const known = ['models', 'threads', 'repeats', 'prompt', 'decode', 'chunk', 'engines', 'out', 'quick', 'settle'];
+  for (const k of given.keys()) if (!known.includes(k)) throw new UsageError(`unknown option --${k}`);
+
+  const str = (k: string): string | undefined => { const v = given.get(k); return typeof v === 'string' ? v : undefined; };
+  const int = (k: string, def: number, min: number): number => {
+    const v = str(k);
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${k} must be an integer ≥ ${min} (got '${v}')`);
+    return n;
+  };
+  const list = (k: string, def: string): string[] => (str(k) ?? def).split(',').map((s) => s.trim()).filter(Boolean);
+
+  const quick = given.has('quick');
+  const threads = list('threads', quick ? '2' : '1,2').map((t) => {
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads: '${t}' is not a positive integer`);
+    return n;
+  });
+  const engines = list('engines', 'podlens,llamacpp').map((e) => {
+    if (e !== 'podlens' && e !== 'llamacpp') throw new UsageError(`--engines: unknown engine '${e}' (podlens, llamacpp)`);
+    return e;
+  });
+  const promptTokens = int('prompt', 512, 1);
+  const o: BenchOptions = {
+    models: list('models', quick ? 'q4_1' : 'q4_1,q8_0,f16'),
+    threads,
+    repeats: int('repeats', quick ? 1 : 3, 1),
+    promptTokens,
+    decodeTokens: int('decode', 128, 1),
+    warmupDecode: 16,
+    prefillChunk: int('chunk', promptTokens, 1),
+    engines,
+    out: str('out'),
+    quick,
+    settleMs: int('settle', 5, 0) * 1000,
+  };
+  if (o.models.length === 0 || o.threads.length === 0 || o.engines.length === 0) throw new UsageError('empty --models, --threads or --engines');
+  return o;
+}
