@@ -1,0 +1,88 @@
+// The podlens CLI as a user runs it (a child process): JSON outputs, exit code 2 with usage for
+// bad arguments, exit code 1 with one clear stderr line for runtime errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { modelPath, ROOT } from './helpers';
+
+const CLI = path.join(ROOT, 'out', 'src', 'cli', 'main.js');
+function podlens(...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+const STORIES = () => modelPath('stories260K-f32.gguf');
+
+test('info, tokenize and generate print one JSON object', () => {
+  const info = podlens('info', '--model', STORIES(), '--json');
+  assert.equal(info.code, 0, info.err);
+  const i = JSON.parse(info.out) as { config: { arch: string; nLayers: number }; tensorTypes: Record<string, number>; memory: { totalBytes: number } };
+  assert.equal(i.config.arch, 'llama');
+  assert.equal(i.config.nLayers, 5);
+  assert.ok(i.tensorTypes.F32! > 0 && i.memory.totalBytes > 0);
+
+  const tok = podlens('tokenize', '--model', STORIES(), '--text', 'Once upon a time', '--json');
+  assert.equal(tok.code, 0, tok.err);
+  assert.deepEqual(JSON.parse(tok.out), { ids: [1, 403, 407, 261, 378] });
+
+  const gen = podlens('generate', '--model', STORIES(), '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '8', '--json');
+  assert.equal(gen.code, 0, gen.err);
+  const g = JSON.parse(gen.out) as { tokens: number[]; text: string; stats: { promptTokens: number; generatedTokens: number }; kv: { kind: string } };
+  assert.deepEqual(g.tokens, [432, 383, 286, 261, 376, 298, 315, 421]); // the golden continuation
+  assert.equal(g.text, ', there was a little girl');
+  assert.equal(g.stats.promptTokens, 5);
+  assert.equal(g.stats.generatedTokens, 8);
+  assert.equal(g.kv.kind, 'full');
+
+  const pod = podlens('generate', '--model', STORIES(), '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '40', '--kv', 'pod', '--sinks', '2', '--recent', '8', '--group-size', '2', '--json');
+  assert.equal(pod.code, 0, pod.err);
+  const p = JSON.parse(pod.out) as { kv: { kind: string; savedFraction: number; tokens: { distant: number } } };
+  assert.equal(p.kv.kind, 'pod');
+  assert.ok(p.kv.savedFraction > 0 && p.kv.tokens.distant > 0);
+});
+
+test('bad arguments: usage text and exit code 2', () => {
+  for (const args of [
+    [],
+    ['frobnicate'],
+    ['generate', '--model', 'x'],
+    ['generate', '--model', 'x', '--prompt', 'a', '--prompt-file', 'b'],
+    ['generate', '--model', 'x', '--prompt', 'a', '--max-tokens', 'many'],
+    ['generate', '--model', 'x', '--prompt', 'a', '--temperature', '-1'],
+    ['generate', '--model', 'x', '--prompt', 'a', '--kv', 'tiny'],
+    ['generate', '--model', 'x', '--prompt', 'a', '--sinks', '4'],
+    ['info', '--model', 'x', '--bogus'],
+    ['tokenize', '--text', 'a'],
+  ]) {
+    const r = podlens(...args);
+    assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}\n${r.err}`);
+    assert.match(r.out + r.err, /usage: podlens/);
+  }
+  assert.equal(podlens('--help').code, 0);
+  assert.equal(podlens('generate', '--help').code, 0);
+});
+
+test('runtime errors: one line on stderr and exit code 1', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-cli-'));
+  try {
+    const truncated = path.join(dir, 'truncated.gguf');
+    fs.writeFileSync(truncated, fs.readFileSync(STORIES()).subarray(0, 200_000));
+    const notGguf = path.join(dir, 'notes.txt');
+    fs.writeFileSync(notGguf, 'hello, not a model');
+    for (const [file, pattern] of [
+      [path.join(dir, 'missing.gguf'), /no such file/],
+      [truncated, /incomplete or the file is damaged|file ends/],
+      [notGguf, /not a GGUF model file/],
+    ] as const) {
+      const r = podlens('generate', '--model', file, '--prompt', 'hi');
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, pattern);
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+      assert.ok(r.err.includes(file), 'names the file');
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
