@@ -135,3 +135,19 @@ for (const arch of ['llama', 'qwen2'] as const) {
     });
   }
 }
+
+test('a model split over several ONNX sessions (as models over 2 GB are) gives the same logits', async () => {
+  const tokens = [1, ...GOLDEN.slice(0, 20)];
+  const f1 = GGUFFile.open(modelPath('stories260K-f32.gguf'));
+  const one = await OnnxDecoder.load(f1, readModelConfig(f1), { threads: 1, contextSize: 64 });
+  const f2 = GGUFFile.open(modelPath('stories260K-f32.gguf'));
+  // ~200 KB of weights per layer: a 250 KB budget forces one layer per session.
+  const split = await OnnxDecoder.load(f2, readModelConfig(f2), { threads: 1, contextSize: 64, segmentBytes: 250_000 });
+  assert.deepEqual(split.segmentRanges, [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]);
+  for (const chunk of [1, 7]) {
+    const d = maxRelDiff(await onnxLogits(split, tokens, chunk), await onnxLogits(one, tokens, chunk));
+    assert.ok(d < 1e-6, `chunk ${chunk}: ${d}`);
+  }
+  await one.dispose();
+  await split.dispose();
+});

@@ -28,6 +28,8 @@ export interface DecoderOptions {
   kv?: KVPlan;
   /** Build the graph with per-layer query outputs (see lastQueries); for calibration. */
   exportQueries?: boolean;
+  /** Largest packed-weight payload of one ONNX session (default 1.5 GiB, under protobuf's 2 GiB). */
+  segmentBytes?: number;
 }
 
 interface Segment {
@@ -60,7 +62,7 @@ export class OnnxDecoder {
     checkTensors(file, config);
     const kv: KVPlan = o.kv ?? { kind: 'full' };
     validatePlan(kv, config);
-    const plan = planSegments(file, config, kv);
+    const plan = planSegments(file, config, kv, o.segmentBytes ?? SEGMENT_BYTES);
     const source = weightSource(file);
     const segments: Segment[] = [];
     let weightBytes = 0;
@@ -80,6 +82,11 @@ export class OnnxDecoder {
     for (const s of this.segments) await s.session.release();
     this.segments.length = 0;
     this.file.close();
+  }
+
+  /** Layer ranges of the ONNX sessions, [first, end) each. */
+  get segmentRanges(): [number, number][] {
+    return this.segments.map((s) => [s.first, s.end]);
   }
 
   endProfiling(): string[] {
@@ -181,7 +188,7 @@ function checkTensors(f: GGUFFile, c: ModelConfig): void {
  * may only start at a layer where every KV head starts a block (the anchors' logits and keys
  * stay inside one graph).
  */
-function planSegments(f: GGUFFile, c: ModelConfig, kv: KVPlan): [number, number][] {
+function planSegments(f: GGUFFile, c: ModelConfig, kv: KVPlan, maxBytes: number): [number, number][] {
   const canBreak = (l: number): boolean => kv.kind !== 'pod' || kv.anchors[l]!.every((a) => a === l);
   const sizeOf = (name: string): number => {
     const t = f.requireTensor(name);
@@ -194,7 +201,7 @@ function planSegments(f: GGUFFile, c: ModelConfig, kv: KVPlan): [number, number]
     const n = layerTensorNames(l);
     const bytes = [n.q, n.k, n.v, n.o, n.gate, n.up, n.down].reduce((s, x) => s + sizeOf(x), 0);
     const extra = l === c.nLayers - 1 ? head : 0;
-    if (l > first && acc + bytes + extra > SEGMENT_BYTES && canBreak(l)) {
+    if (l > first && acc + bytes + extra > maxBytes && canBreak(l)) {
       plan.push([first, l]);
       first = l;
       acc = 0;
