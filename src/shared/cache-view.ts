@@ -1,0 +1,168 @@
+// What the cache visualizer draws, derived from the engine's `KVCache.snapshot()` and nothing
+// else. Two layers of types:
+//   - `SnapshotWire`: the snapshot as it crosses the worker → host → webview boundaries. It mirrors
+//     src/engine/kv/types.ts `CacheSnapshot` (this folder may not import the engine; the worker's
+//     `toSnapshotWire` is where the two meet and the compiler checks the mapping). The PoD fields
+//     (share mode, token ranges, per layer × KV-head blocks and anchors, calibration similarity,
+//     per-layer full-cache bytes) are optional: the full cache has none of them.
+//   - `CacheView`: the pure, precomputed picture (grid cells, bars, totals) the webview renders.
+// Not here: drawing (webview/visualizer), throttling and replay (src/host/cache-state.ts).
+import { array, boolean, Infer, nullable, number, object, optional, Schema, string } from './validate';
+
+const int0 = number({ integer: true, min: 0 });
+const bytes = number({ min: 0 });
+
+const headCell = object({
+  layer: int0,
+  kvHead: int0,
+  /** The anchor layer of the cell's block: in one KV-head column, cells with the same block share
+   *  that anchor's distant-token attention (PoD). */
+  block: int0,
+  /** The cell is its block's anchor (layer === block). */
+  anchor: boolean,
+  /** Calibration similarity to the block's anchor, 0–1 (absent for anchors and the full cache). */
+  similarity: optional(number({ min: -1, max: 1 })),
+});
+
+export const snapshotWireSchema = object({
+  kind: string({ maxLength: 64 }),
+  tokens: int0,
+  capacityTokens: int0,
+  nLayers: number({ integer: true, min: 0, max: 4096 }),
+  nKVHeads: number({ integer: true, min: 0, max: 4096 }),
+  headDim: int0,
+  bytesPerElement: bytes,
+  allocatedBytes: bytes,
+  usedBytes: bytes,
+  fullCacheBytes: bytes,
+  perLayer: array(object({ layer: int0, kBytes: bytes, vBytes: bytes, fullBytes: optional(bytes) }), { maxLength: 4096 }),
+  // ---- PoD (absent for the full cache) ----
+  /** What non-anchor layers share with their anchor: 'scores' or 'keys'. */
+  shareMode: optional(string({ maxLength: 32 })),
+  sinkTokens: optional(int0),
+  recentTokens: optional(int0),
+  distantTokens: optional(int0),
+  heads: optional(array(headCell, { maxLength: 4096 * 64 })),
+});
+export type SnapshotWire = Infer<typeof snapshotWireSchema>;
+export type HeadCell = Infer<typeof headCell>;
+
+export interface GridCell {
+  layer: number;
+  kvHead: number;
+  /** Anchor layer of the cell's block; null for a cache without blocks (every cell is its own). */
+  block: number | null;
+  anchor: boolean;
+  similarity: number | null;
+}
+
+export interface LayerBar {
+  layer: number;
+  /** K + V bytes this cache holds for the layer. */
+  bytes: number;
+  /** K + V bytes a full cache would hold for the same tokens. */
+  fullBytes: number;
+  /** K + V bytes allocated for the layer (capacity, including room not yet used). */
+  allocatedBytes: number;
+}
+
+export interface CacheView {
+  kind: string;
+  tokens: number;
+  capacityTokens: number;
+  nLayers: number;
+  nKVHeads: number;
+  headDim: number;
+  /** Row-major layers × KV heads. */
+  grid: GridCell[];
+  /** Distinct (anchor layer, KV head) blocks; 0 without blocks. */
+  blocks: number;
+  shareMode: string | null;
+  layers: LayerBar[];
+  allocatedBytes: number;
+  usedBytes: number;
+  fullCacheBytes: number;
+  /** 0–100: how much smaller than a full cache (0 for the full cache itself). */
+  savedPercent: number;
+  /** Token ranges; null where the cache does not split them (the full cache keeps everything). */
+  sinkTokens: number | null;
+  recentTokens: number | null;
+  distantTokens: number | null;
+}
+
+const cellSchema: Schema<GridCell> = object({
+  layer: int0, kvHead: int0, block: nullable(int0), anchor: boolean, similarity: nullable(number({ min: -1, max: 1 })),
+});
+
+export const cacheViewSchema: Schema<CacheView> = object({
+  kind: string({ maxLength: 64 }),
+  tokens: int0,
+  capacityTokens: int0,
+  nLayers: int0,
+  nKVHeads: int0,
+  headDim: int0,
+  grid: array(cellSchema, { maxLength: 4096 * 64 }),
+  blocks: int0,
+  shareMode: nullable(string({ maxLength: 32 })),
+  layers: array(object({ layer: int0, bytes, fullBytes: bytes, allocatedBytes: bytes }), { maxLength: 4096 }),
+  allocatedBytes: bytes,
+  usedBytes: bytes,
+  fullCacheBytes: bytes,
+  savedPercent: number({ min: 0, max: 100 }),
+  sinkTokens: nullable(int0),
+  recentTokens: nullable(int0),
+  distantTokens: nullable(int0),
+});
+
+/**
+ * Live K+V bytes per layer of a PoD cache, by the method's accounting (pod-method §4): proximal
+ * tokens (sinks + recent) keep K and V in every unit; distant tokens keep V in every unit and K
+ * only in anchor units. Returned only when it adds up to the snapshot's own `usedBytes` (to the
+ * byte), so a cache whose layout differs falls back to the proportional estimate below.
+ */
+function podLayerBytes(s: SnapshotWire): number[] | null {
+  if (s.sinkTokens === undefined || s.recentTokens === undefined || s.distantTokens === undefined || !s.heads) return null;
+  const unit = s.headDim * s.bytesPerElement;
+  const anchors = new Array<number>(s.nLayers).fill(0);
+  for (const h of s.heads) if (h.anchor && h.layer < s.nLayers) anchors[h.layer]!++;
+  const prox = s.sinkTokens + s.recentTokens;
+  const per = anchors.map((a) => prox * s.nKVHeads * unit * 2 + s.distantTokens! * (s.nKVHeads + a) * unit);
+  const sum = per.reduce((x, y) => x + y, 0);
+  return Math.abs(sum - s.usedBytes) < 1 ? per : null;
+}
+
+/** The picture of one snapshot. */
+export function buildCacheView(s: SnapshotWire): CacheView {
+  const byCell = new Map<string, HeadCell>();
+  for (const h of s.heads ?? []) byCell.set(`${h.layer}:${h.kvHead}`, h);
+  const grid: GridCell[] = [];
+  for (let layer = 0; layer < s.nLayers; layer++) {
+    for (let kvHead = 0; kvHead < s.nKVHeads; kvHead++) {
+      const h = byCell.get(`${layer}:${kvHead}`);
+      grid.push({ layer, kvHead, block: h?.block ?? null, anchor: h?.anchor ?? false, similarity: h?.similarity ?? null });
+    }
+  }
+  const blocks = new Set(grid.filter((c) => c.block !== null).map((c) => `${c.block}:${c.kvHead}`)).size;
+  // Live bytes per layer: one token's K+V for one layer in a full cache.
+  const perTokenLayer = 2 * s.nKVHeads * s.headDim * s.bytesPerElement;
+  const fullLayer = s.tokens * perTokenLayer;
+  const allocatedSum = s.perLayer.reduce((a, l) => a + l.kBytes + l.vBytes, 0);
+  const liveRatio = allocatedSum > 0 ? s.usedBytes / allocatedSum : 0;
+  // Per-layer live bytes: exact for PoD (podLayerBytes) and for caches whose layers are all alike
+  // (the full cache: used/allocated is the same ratio in every layer); an estimate otherwise.
+  const pod = podLayerBytes(s);
+  const layers = s.perLayer.map((l) => ({
+    layer: l.layer,
+    bytes: pod?.[l.layer] ?? (l.kBytes + l.vBytes) * liveRatio,
+    fullBytes: l.fullBytes ?? fullLayer,
+    allocatedBytes: l.kBytes + l.vBytes,
+  }));
+  const saved = s.fullCacheBytes > 0 ? Math.max(0, Math.min(100, (1 - s.usedBytes / s.fullCacheBytes) * 100)) : 0;
+  return {
+    kind: s.kind, tokens: s.tokens, capacityTokens: s.capacityTokens, nLayers: s.nLayers, nKVHeads: s.nKVHeads, headDim: s.headDim,
+    grid, blocks, shareMode: s.shareMode ?? null, layers,
+    allocatedBytes: s.allocatedBytes, usedBytes: s.usedBytes, fullCacheBytes: s.fullCacheBytes,
+    savedPercent: saved,
+    sinkTokens: s.sinkTokens ?? null, recentTokens: s.recentTokens ?? null, distantTokens: s.distantTokens ?? null,
+  };
+}
