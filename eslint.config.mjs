@@ -1,10 +1,11 @@
 // ESLint flat config (ESLint 9 + typescript-eslint recommended, not type-aware).
 // Besides the usual checks it keeps the layers of docs/architecture honest with
 // `no-restricted-imports`, one block per folder:
-//   src/engine, src/context, src/shared, webview/  never import `vscode`;
+//   src/engine, src/context, src/shared, src/worker, webview/  never import `vscode`;
 //   src/engine/onnx/runtime.ts                     is the only module importing `onnxruntime-node`;
 //   webview/                                       imports from src/shared only (never src/<other>);
-//   src/engine                                     never imports src/cli or src/host.
+//   webview/ui/toolkit.ts                          is the only module importing the UI toolkit;
+//   src/engine, src/worker                         never import src/cli or src/host.
 // ESLint matches import *specifiers* against patterns, so the relative-path rules are
 // approximations good enough for editor feedback, and the core rule does not see `require()` or
 // `import()`. test/layers.test.ts resolves every import (static, dynamic, require) to a real path
@@ -24,11 +25,17 @@ const ORT = {
   paths: [{ name: 'onnxruntime-node', message: ORT_MESSAGE }],
   patterns: [{ group: ['onnxruntime-node/*'], message: ORT_MESSAGE }],
 };
-const NO_CLI_HOST = {
+const noCliHost = (folder) => ({
   patterns: [{
     group: ['**/cli', '**/cli/**', '**/host', '**/host/**', '**/extension'],
-    message: 'src/engine must not depend on src/cli, src/host or src/extension.ts.',
+    message: `${folder} must not depend on src/cli, src/host or src/extension.ts.`,
   }],
+});
+const NO_CLI_HOST = noCliHost('src/engine');
+const TOOLKIT_MESSAGE = 'Only webview/ui/toolkit.ts imports the UI toolkit (so swapping it is a one-module change).';
+const TOOLKIT = {
+  paths: [{ name: '@vscode/webview-ui-toolkit', message: TOOLKIT_MESSAGE }],
+  patterns: [{ group: ['@vscode/webview-ui-toolkit/*', '@microsoft/fast-*', '@vscode-elements/*'], message: TOOLKIT_MESSAGE }],
 };
 const WEBVIEW_ONLY_SHARED = {
   patterns: [
@@ -92,9 +99,19 @@ export default defineConfig(
     files: ['src/engine/onnx/runtime.ts'],
     rules: { 'no-restricted-imports': restrict(VSCODE, NO_CLI_HOST) },
   },
-  // The webview bundle: browser code that shares only the protocol types in src/shared.
+  // The engine worker thread: the engine's side of the host channel; no vscode, no cli/host.
+  {
+    files: ['src/worker/**/*.{ts,tsx,js,mjs}'],
+    rules: { 'no-restricted-imports': restrict(VSCODE, ORT, noCliHost('src/worker')) },
+  },
+  // The webview bundle: browser code that shares only the protocol types in src/shared…
   {
     files: ['webview/**/*.{ts,tsx,js,mjs}'],
+    rules: { 'no-restricted-imports': restrict(VSCODE, ORT, WEBVIEW_ONLY_SHARED, TOOLKIT) },
+  },
+  // …and the one module that wraps the UI toolkit.
+  {
+    files: ['webview/ui/toolkit.ts'],
     rules: { 'no-restricted-imports': restrict(VSCODE, ORT, WEBVIEW_ONLY_SHARED) },
   },
 );

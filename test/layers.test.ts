@@ -2,10 +2,11 @@
 // by `npm run lint`. Every import in src/ and webview/ (static, `import type`, `export … from`,
 // dynamic `import()`, `require()`) is found with TypeScript's pre-processor, relative ones are
 // resolved to repo paths, and the rules below are checked:
-//   - src/engine, src/context, src/shared and webview/ never import `vscode`;
+//   - src/engine, src/context, src/shared, src/worker and webview/ never import `vscode`;
 //   - only src/engine/onnx/runtime.ts imports `onnxruntime-node` (or a subpath of it);
 //   - webview/ imports from the repo only webview/ itself and src/shared (no Node built-ins);
-//   - src/engine never imports src/cli, src/host or src/extension.ts.
+//   - only webview/ui/toolkit.ts imports the UI toolkit (@vscode/webview-ui-toolkit, FAST, @vscode-elements);
+//   - src/engine and src/worker never import src/cli, src/host or src/extension.ts.
 // The same rules live in eslint.config.mjs as `no-restricted-imports` patterns; the last test
 // checks that ESLint flags the same static examples, so the two cannot drift apart silently.
 // Not covered: imports built from non-literal strings.
@@ -20,6 +21,9 @@ import { ROOT } from './helpers';
 const SCANNED = ['src', 'webview'];
 const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 const ORT_MODULE = 'src/engine/onnx/runtime.ts';
+const TOOLKIT_MODULE = 'webview/ui/toolkit.ts';
+const isToolkit = (pkg: string | null | undefined): boolean =>
+  pkg === '@vscode/webview-ui-toolkit' || (pkg ?? '').startsWith('@microsoft/fast-') || (pkg ?? '').startsWith('@vscode-elements/');
 
 /** Module specifiers imported by a source text (comments and strings are skipped). */
 function importSpecifiers(code: string): string[] {
@@ -34,7 +38,7 @@ const stripExt = (p: string): string => p.replace(SOURCE, '');
 function importViolations(file: string, spec: string): string[] {
   const out: string[] = [];
   const bad = (why: string): void => { out.push(`${file}: '${spec}' — ${why}`); };
-  const pure = ['src/engine', 'src/context', 'src/shared', 'webview'].some((d) => within(file, d));
+  const pure = ['src/engine', 'src/context', 'src/shared', 'src/worker', 'webview'].some((d) => within(file, d));
   const relative = spec.startsWith('.');
   const pkg = relative ? null : spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
   const target = relative ? path.posix.normalize(path.posix.join(path.posix.dirname(file), spec)) : null;
@@ -46,10 +50,13 @@ function importViolations(file: string, spec: string): string[] {
       bad('webview/ may import only from src/shared');
     }
     if (spec.startsWith('node:')) bad('webview/ is a browser bundle: no Node built-ins');
+    if (isToolkit(pkg) && file !== TOOLKIT_MODULE) bad(`only ${TOOLKIT_MODULE} may import the UI toolkit`);
   }
-  if (within(file, 'src/engine') && target !== null) {
-    if (within(target, 'src/cli') || within(target, 'src/host') || stripExt(target) === 'src/extension') {
-      bad('src/engine must not import src/cli, src/host or src/extension.ts');
+  for (const layer of ['src/engine', 'src/worker']) {
+    if (within(file, layer) && target !== null) {
+      if (within(target, 'src/cli') || within(target, 'src/host') || stripExt(target) === 'src/extension') {
+        bad(`${layer} must not import src/cli, src/host or src/extension.ts`);
+      }
     }
   }
   return out;
@@ -92,6 +99,14 @@ const EXAMPLES: [string, string, boolean][] = [
   ['src/engine/engine.ts', "import { activate } from '../extension';", true],
   ['src/engine/engine.ts', "import { Sampler } from './sampler';", false],
   ['src/cli/main.ts', "import { Engine } from '../engine/engine';", false],
+  ['src/worker/main.ts', "import * as vscode from 'vscode';", true],
+  ['src/worker/main.ts', "import { ChatPanel } from '../host/chat-panel';", true],
+  ['src/worker/main.ts', "import { Engine } from '../engine/engine';", false],
+  ['src/host/engine-client.ts', "import { parseFromWorker } from '../worker/protocol';", false],
+  [TOOLKIT_MODULE, "import { vsCodeButton } from '@vscode/webview-ui-toolkit';", false],
+  ['webview/chat/main.ts', "import { vsCodeButton } from '@vscode/webview-ui-toolkit';", true],
+  ['webview/chat/main.ts', "import { FoundationElement } from '@microsoft/fast-foundation';", true],
+  ['webview/chat/main.ts', "import { button } from '../ui/toolkit';", false],
 ];
 
 test('no file in src/ or webview/ breaks the layer rules', () => {

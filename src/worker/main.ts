@@ -1,0 +1,99 @@
+// Entry point of the engine worker thread (bundled as dist/worker.js). It validates every message
+// from the host, runs one job at a time on the engine (load → generate / count / reset), streams
+// generation events back, posts throttled KV-cache snapshots, and answers `abort` immediately
+// through the job's AbortController. Errors are posted as { name, message }; the host turns the
+// name into advice. Not here: anything vscode, anything about panels.
+import { parentPort } from 'node:worker_threads';
+import { EngineSessions, JobResult } from './sessions';
+import { FromWorker, parseToWorker, ToWorker } from './protocol';
+
+const port = parentPort;
+if (!port) throw new Error('src/worker/main.ts must run in a worker thread');
+
+const post = (m: FromWorker): void => port.postMessage(m);
+let engine: EngineSessions | null = null;
+const aborts = new Map<number, AbortController>();
+/** Aborts that arrived while their job was still queued. */
+const abortedEarly = new Set<number>();
+let queue: Promise<void> = Promise.resolve();
+
+function errorOf(e: unknown): { name: string; message: string } {
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: 'Error', message: String(e) };
+}
+
+function needEngine(): EngineSessions {
+  if (!engine) throw Object.assign(new Error('no model is loaded'), { name: 'NoModelError' });
+  return engine;
+}
+
+async function run(m: Exclude<ToWorker, { type: 'abort' }>): Promise<void> {
+  switch (m.type) {
+    case 'load': {
+      if (engine) { await engine.dispose(); engine = null; }
+      engine = await EngineSessions.load(m.path, { threads: m.threads, contextSize: m.contextSize, kv: m.kv });
+      post({ type: 'loaded', id: m.id, info: engine.info });
+      return;
+    }
+    case 'count':
+      post({ type: 'counts', id: m.id, counts: needEngine().count(m.texts) });
+      return;
+    case 'reset':
+      needEngine().reset(m.session);
+      post({ type: 'ok', id: m.id });
+      return;
+    case 'generate': {
+      const e = needEngine();
+      const ac = new AbortController();
+      aborts.set(m.id, ac);
+      if (abortedEarly.delete(m.id)) ac.abort();
+      const result: JobResult = { droppedMessages: 0, contextSize: e.info.contextSize };
+      let lastSnap = 0;
+      const snap = (): void => {
+        const s = e.snapshot(m.session);
+        if (s) post({ type: 'snapshot', session: m.session, snapshot: s });
+        lastSnap = performance.now();
+      };
+      try {
+        const stream = e.generate({
+          session: m.session, messages: m.messages, maxTokens: m.maxTokens, sampler: m.sampler,
+          stop: m.stop, trimToFit: m.trimToFit, signal: ac.signal,
+        }, result);
+        for await (const ev of stream) {
+          if (ev.type === 'prefill') post({ type: 'prefill', id: m.id, done: ev.done, total: ev.total });
+          else if (ev.type === 'token' || ev.type === 'text') { if (ev.text) post({ type: 'delta', id: m.id, text: ev.text }); }
+          else {
+            snap();
+            const { kvBytes, ...rest } = ev.stats;
+            post({
+              type: 'done', id: m.id, reason: ev.reason, text: ev.text,
+              stats: { ...rest, kvBytes: Math.round(kvBytes) },
+              droppedMessages: result.droppedMessages, contextSize: result.contextSize,
+            });
+            continue;
+          }
+          if (m.snapshotEveryMs > 0 && performance.now() - lastSnap >= m.snapshotEveryMs) snap();
+        }
+      } finally {
+        aborts.delete(m.id);
+      }
+      return;
+    }
+  }
+}
+
+port.on('message', (raw: unknown) => {
+  const parsed = parseToWorker(raw);
+  if (!parsed.ok) {
+    post({ type: 'error', id: null, name: 'ProtocolError', message: `malformed message rejected: ${parsed.error}` });
+    return;
+  }
+  const m = parsed.value;
+  if (m.type === 'abort') {
+    const ac = aborts.get(m.id);
+    if (ac) ac.abort();
+    else abortedEarly.add(m.id);
+    return;
+  }
+  queue = queue.then(() => run(m)).catch((e: unknown) => post({ type: 'error', id: m.id, ...errorOf(e) }));
+});

@@ -1,0 +1,114 @@
+// The host ⇄ engine-worker message channel: types and runtime validators for both directions.
+// The engine runs in a worker_threads worker (src/worker/main.ts) so that prefill and decode never
+// block the extension host's event loop; the host side is src/host/engine-client.ts.
+//   host → worker: load, generate (a chat prompt in a named session whose KV cache is kept for
+//                  prefix reuse), count (token counts for chunking), reset (drop a session), abort
+//   worker → host: loaded, prefill, delta, done, counts, snapshot (throttled KV-cache snapshots),
+//                  ok, error (typed: name + message that says what to do)
+// Not here: vscode (this folder never imports it), rendering, settings.
+import { array, boolean, Check, Infer, literal, nullable, number, object, oneOf, optional, string, tagged } from '../shared/validate';
+import { snapshotWireSchema } from '../shared/cache-view';
+
+const id = number({ integer: true, min: 0 });
+const int0 = number({ integer: true, min: 0 });
+const text = string({ maxLength: 64 * 2 ** 20 });
+
+export const samplerSchema = object({
+  temperature: number({ min: 0 }),
+  topK: int0,
+  topP: number({ min: 0, max: 1 }),
+  minP: number({ min: 0, max: 1 }),
+  repeatPenalty: number({ min: 0 }),
+  seed: number({ integer: true }),
+});
+export type SamplerSettings = Infer<typeof samplerSchema>;
+
+/** The KV cache the model is loaded for (src/engine/kv/plan.ts `KVSpec`; the graph is built for it). */
+export const kvSpecSchema = object({
+  kind: oneOf(['full', 'pod', 'streaming'] as const),
+  sinks: optional(number({ integer: true, min: 0 })),
+  recent: optional(number({ integer: true, min: 1 })),
+  groupSize: optional(number({ integer: true, min: 1 })),
+  mode: optional(oneOf(['scores', 'keys'] as const)),
+});
+export type KVSettings = Infer<typeof kvSpecSchema>;
+
+const message = object({ role: oneOf(['system', 'user', 'assistant'] as const), content: text });
+
+export const toWorkerSchema = tagged('type', {
+  load: object({
+    type: literal('load'), id, path: string({ maxLength: 4096 }),
+    threads: optional(number({ integer: true, min: 1, max: 256 })),
+    contextSize: optional(number({ integer: true, min: 16 })),
+    kv: optional(kvSpecSchema),
+  }),
+  generate: object({
+    type: literal('generate'), id,
+    /** Session name: its KV cache and token ids are kept so the next prompt reuses the common prefix. */
+    session: string({ maxLength: 64 }),
+    messages: array(message, { maxLength: 10_000 }),
+    maxTokens: number({ integer: true, min: 1 }),
+    sampler: samplerSchema,
+    stop: array(string({ maxLength: 256 }), { maxLength: 16 }),
+    /** Drop the oldest non-system messages (keeping the last) until prompt + maxTokens fits. */
+    trimToFit: boolean,
+    /** Minimum time between cache snapshots while generating (0 = only at the end). */
+    snapshotEveryMs: number({ min: 0 }),
+  }),
+  count: object({ type: literal('count'), id, texts: array(text, { maxLength: 1_000_000 }) }),
+  reset: object({ type: literal('reset'), id, session: string({ maxLength: 64 }) }),
+  abort: object({ type: literal('abort'), id }),
+});
+export type ToWorker = Infer<typeof toWorkerSchema>;
+
+export const modelInfoSchema = object({
+  name: string({ maxLength: 512 }),
+  arch: string({ maxLength: 64 }),
+  nLayers: int0,
+  nKVHeads: int0,
+  headDim: int0,
+  contextSize: int0,
+  /** The engine's one-line description of the KV cache ("full", "PoD scores (sinks 16, …)"). */
+  kv: string({ maxLength: 256 }),
+  weightBytes: int0,
+  kvBytes: int0,
+  loadMs: number({ min: 0 }),
+});
+export type ModelInfo = Infer<typeof modelInfoSchema>;
+
+const statsSchema = object({
+  promptTokens: int0,
+  reusedTokens: int0,
+  generatedTokens: int0,
+  ttftMs: number({ min: 0 }),
+  prefillMs: number({ min: 0 }),
+  prefillTokensPerSecond: number({ min: 0 }),
+  decodeMs: number({ min: 0 }),
+  decodeTokensPerSecond: number({ min: 0 }),
+  totalMs: number({ min: 0 }),
+  kvBytes: int0,
+  contextTokens: int0,
+});
+export type WorkerStats = Infer<typeof statsSchema>;
+
+export const fromWorkerSchema = tagged('type', {
+  loaded: object({ type: literal('loaded'), id, info: modelInfoSchema }),
+  prefill: object({ type: literal('prefill'), id, done: int0, total: int0 }),
+  delta: object({ type: literal('delta'), id, text }),
+  done: object({
+    type: literal('done'), id,
+    reason: oneOf(['eos', 'stop', 'length', 'context', 'abort'] as const),
+    text, stats: statsSchema,
+    /** Messages left out (oldest first) so the prompt fit the context. */
+    droppedMessages: int0,
+    contextSize: int0,
+  }),
+  counts: object({ type: literal('counts'), id, counts: array(int0, { maxLength: 1_000_000 }) }),
+  snapshot: object({ type: literal('snapshot'), session: string({ maxLength: 64 }), snapshot: snapshotWireSchema }),
+  ok: object({ type: literal('ok'), id }),
+  error: object({ type: literal('error'), id: nullable(id), name: string({ maxLength: 128 }), message: string({ maxLength: 8192 }) }),
+});
+export type FromWorker = Infer<typeof fromWorkerSchema>;
+
+export const parseToWorker = (v: unknown): Check<ToWorker> => toWorkerSchema.check(v);
+export const parseFromWorker = (v: unknown): Check<FromWorker> => fromWorkerSchema.check(v);
