@@ -1,0 +1,30 @@
+// Composition root of the VS Code extension: create the shared core (cheap — no worker, no model)
+// and register each feature. Everything heavy happens on first use: the engine worker starts and
+// the model loads when a command or the chat first needs it.
+import * as vscode from 'vscode';
+import { registerChat } from './host/chat-panel';
+import { createCore } from './host/core';
+import { registerModel } from './host/model-commands';
+import { registerSummarize } from './host/summarize-commands';
+import { registerVisualizer } from './host/visualizer-panel';
+
+/** What activate() returns (the extension's exports): handles for integration tests. */
+export interface PodLensApi {
+  readonly core: ReturnType<typeof createCore>;
+  readonly chat: ReturnType<typeof registerChat>;
+  readonly visualizer: ReturnType<typeof registerVisualizer>;
+  readonly statusBar: ReturnType<typeof registerModel>;
+}
+
+export function activate(context: vscode.ExtensionContext): PodLensApi {
+  const core = createCore(context);
+  const statusBar = registerModel(context, core);
+  const chat = registerChat(context, core);
+  const visualizer = registerVisualizer(context, core);
+  registerSummarize(context, core, chat);
+  return { core, chat, visualizer, statusBar };
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions (the engine worker is terminated there).
+}

@@ -1,0 +1,155 @@
+// The chat transcript and the one generation that may run at a time. The host owns the
+// transcript (webviews only draw it, and get it replayed when they come back); answers stream
+// into it as `chat/delta` events whether the chat input or a command (Summarize) started them.
+// Each answer records its stats (TTFT, tok/s, tokens reused from the cached prefix). The chat's KV
+// cache lives in the worker's 'chat' session, so follow-up questions reuse the conversation.
+// No vscode import: the panel and commands wire it to VS Code.
+import { AnswerStats, EventMap, Topic, Turn } from '../shared/protocol';
+import { EngineClient, GenerateDone, GenerateParams } from './engine-client';
+import { describeError } from './errors';
+import { Settings } from './settings';
+
+export const CHAT_SESSION = 'chat';
+/** Minimum time between KV snapshots the worker sends while generating. */
+export const SNAPSHOT_EVERY_MS = 250;
+
+export interface ChatDeps {
+  /** An engine with the model loaded (loads it on first use; throws with advice on failure). */
+  engine(): Promise<EngineClient>;
+  /** The engine if a model is loaded already (never starts a load). */
+  loadedEngine(): EngineClient | null;
+  settings(): Settings;
+  /** Push an event to the chat webview; dropped if none is ready (the transcript replays). */
+  emit<T extends Topic>(topic: T, data: EventMap[T]): void;
+  /** Generation started (stats undefined) or finished. */
+  onActivity(active: boolean, stats?: AnswerStats): void;
+}
+
+/** What a task (a chat answer, a summary) can do with its assistant turn. */
+export interface TaskContext {
+  readonly client: EngineClient;
+  readonly signal: AbortSignal;
+  append(text: string): void;
+  progress(label: string): void;
+  /** Run one generation; its deltas are appended to the turn. */
+  generate(p: Omit<GenerateParams, 'snapshotEveryMs'>): Promise<GenerateDone>;
+}
+
+export interface TaskOutcome {
+  stats?: AnswerStats;
+  note?: string;
+}
+
+export function answerStats(d: GenerateDone): AnswerStats {
+  const s = d.stats;
+  return {
+    finishReason: d.reason, promptTokens: s.promptTokens, reusedTokens: s.reusedTokens, generatedTokens: s.generatedTokens,
+    ttftMs: s.ttftMs, decodeTokensPerSecond: s.decodeTokensPerSecond, prefillTokensPerSecond: s.prefillTokensPerSecond,
+    totalMs: s.totalMs, contextTokens: s.contextTokens, contextSize: d.contextSize,
+  };
+}
+
+export class ChatSession {
+  private readonly list: Turn[] = [];
+  private nextTurn = 1;
+  private current: AbortController | null = null;
+
+  constructor(private readonly deps: ChatDeps) {}
+
+  get turns(): readonly Turn[] {
+    return this.list;
+  }
+
+  get busy(): boolean {
+    return this.current !== null;
+  }
+
+  /** Stop the running generation; false when nothing was running. */
+  stop(): boolean {
+    if (!this.current) return false;
+    this.current.abort();
+    return true;
+  }
+
+  async clear(): Promise<void> {
+    this.stop();
+    this.list.length = 0;
+    this.deps.emit('chat/transcript', { turns: [] });
+    await this.deps.loadedEngine()?.reset(CHAT_SESSION);
+  }
+
+  /** Answer a chat message with the conversation so far as context. */
+  ask(text: string, signal?: AbortSignal): Promise<{ turnId: number; status: Turn['status']; stats?: AnswerStats }> {
+    const history = this.list
+      .filter((t) => t.status === 'done' && t.text.length > 0)
+      .map((t) => ({ role: t.role, content: t.text }));
+    return this.task(text, async (ctx) => {
+      const s = this.deps.settings();
+      const done = await ctx.generate({
+        session: CHAT_SESSION,
+        messages: [...(s.systemPrompt ? [{ role: 'system' as const, content: s.systemPrompt }] : []), ...history, { role: 'user', content: text }],
+        maxTokens: s.maxTokens, sampler: s.sampler, trimToFit: true,
+      });
+      const note = done.droppedMessages > 0
+        ? `${done.droppedMessages} earliest message${done.droppedMessages > 1 ? 's were' : ' was'} left out to fit the ${done.contextSize}-token context.`
+        : undefined;
+      return { stats: answerStats(done), note };
+    }, signal);
+  }
+
+  /**
+   * Add a user turn and an assistant turn, and run `work` to fill the assistant turn.
+   * Resolves (never rejects) with the turn's final state; errors end up in the turn.
+   */
+  async task(userText: string, work: (ctx: TaskContext) => Promise<TaskOutcome>, signal?: AbortSignal):
+  Promise<{ turnId: number; status: Turn['status']; stats?: AnswerStats }> {
+    if (this.current) throw new Error('PodLens is already generating; stop it first');
+    const ac = new AbortController();
+    this.current = ac;
+    const onAbort = (): void => ac.abort();
+    signal?.addEventListener('abort', onAbort);
+    const user: Turn = { id: this.nextTurn++, role: 'user', text: userText, status: 'done' };
+    const turn: Turn = { id: this.nextTurn++, role: 'assistant', text: '', status: 'streaming' };
+    this.list.push(user, turn);
+    this.deps.emit('chat/turn', user);
+    this.deps.emit('chat/turn', { ...turn });
+    let outcome: TaskOutcome = {};
+    try {
+      this.deps.emit('chat/progress', { turnId: turn.id, label: 'loading the model…' });
+      const client = await this.deps.engine();
+      this.deps.onActivity(true);
+      const append = (t: string): void => {
+        if (!t) return;
+        turn.text += t;
+        this.deps.emit('chat/delta', { turnId: turn.id, text: t });
+      };
+      const ctx: TaskContext = {
+        client, signal: ac.signal, append,
+        progress: (label) => this.deps.emit('chat/progress', { turnId: turn.id, label }),
+        generate: async (p) => {
+          if (ac.signal.aborted) throw Object.assign(new Error('stopped'), { name: 'AbortError' });
+          const run = client.generate({ ...p, snapshotEveryMs: SNAPSHOT_EVERY_MS }, {
+            onPrefill: (d, total) => { if (d < total) ctx.progress(`reading the prompt: ${d} / ${total} tokens`); },
+            onDelta: append,
+          });
+          const stop = (): void => run.abort();
+          ac.signal.addEventListener('abort', stop);
+          try { return await run.done; } finally { ac.signal.removeEventListener('abort', stop); }
+        },
+      };
+      outcome = await work(ctx);
+      turn.status = ac.signal.aborted ? 'stopped' : 'done';
+    } catch (e) {
+      if (ac.signal.aborted) turn.status = 'stopped';
+      else { turn.status = 'error'; turn.error = describeError(e); }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.current = null;
+    }
+    if (outcome.stats) turn.stats = outcome.stats;
+    if (outcome.note) turn.note = outcome.note;
+    this.deps.emit('chat/finish', { turnId: turn.id, status: turn.status, stats: turn.stats, note: turn.note, error: turn.error });
+    this.deps.onActivity(false, turn.stats);
+    return { turnId: turn.id, status: turn.status, stats: turn.stats };
+  }
+}

@@ -1,0 +1,111 @@
+// Model lifecycle in VS Code terms: which GGUF file (settings → the development model next to the
+// extension → ask with Select Model…), loading it on first use behind a progress notification,
+// reporting failures and worker crashes with what to do, and the model status every view shows
+// (none / loading / ready / generating / error, last tok/s). The engine itself runs in the worker
+// behind EngineClient; nothing here loads anything at activation.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { AnswerStats, ModelStatus } from '../shared/protocol';
+import { Disposable } from './disposable';
+import { EngineClient } from './engine-client';
+import { describeError } from './errors';
+import { engineOptions, RELOAD_KEYS, resolveModelPath, SECTION, Settings } from './settings';
+
+export const SELECT_MODEL = 'Select Model…';
+
+export class ModelManager extends Disposable {
+  private state: ModelStatus = { state: 'none' };
+  private readonly emitter = this._register(new vscode.EventEmitter<ModelStatus>());
+  readonly onDidChangeStatus = this.emitter.event;
+  private loading: Promise<EngineClient> | null = null;
+  private loadedKey: string | null = null;
+
+  constructor(
+    private readonly extensionPath: string,
+    readonly client: EngineClient,
+    private readonly settings: () => Settings,
+    private readonly log: (line: string) => void,
+  ) {
+    super();
+    this._register({ dispose: client.onCrash((e) => {
+      this.loadedKey = null;
+      this.set({ state: 'error', message: describeError(e) });
+      void vscode.window.showErrorMessage(`PodLens: ${describeError(e)}`);
+    }) });
+    this._register(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (this.loadedKey !== null && RELOAD_KEYS.some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) {
+        this.set({ ...this.state, message: 'Settings changed: the model reloads on next use.' });
+        this.loadedKey = null;
+      }
+    }));
+  }
+
+  get status(): ModelStatus {
+    return this.state;
+  }
+
+  private set(s: ModelStatus): void {
+    this.state = s;
+    this.emitter.fire(s);
+  }
+
+  /** Generation started/finished: the status shows it, with the answer's decode speed. */
+  setGenerating(active: boolean, stats?: AnswerStats): void {
+    if (this.state.state !== 'ready' && this.state.state !== 'generating') return;
+    const speed = stats && stats.decodeTokensPerSecond > 0 ? stats.decodeTokensPerSecond : this.state.lastTokensPerSecond;
+    this.set({ ...this.state, state: active ? 'generating' : 'ready', ...(speed !== undefined ? { lastTokensPerSecond: speed } : {}) });
+  }
+
+  /** The engine with the configured model loaded; loads it (once) with a progress notification. */
+  async ensureLoaded(): Promise<EngineClient> {
+    const s = this.settings();
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    let file = resolveModelPath(s, this.extensionPath, folder);
+    if (file === null) {
+      const pick = await vscode.window.showInformationMessage('PodLens needs a GGUF model file to run.', SELECT_MODEL);
+      if (pick !== SELECT_MODEL || !(await this.selectModel())) {
+        throw Object.assign(new Error('no model selected'), { name: 'NoModelError' });
+      }
+      file = resolveModelPath(this.settings(), this.extensionPath, folder);
+      if (file === null) throw Object.assign(new Error('no model selected'), { name: 'NoModelError' });
+    }
+    const opts = engineOptions(s);
+    const key = JSON.stringify([file, opts]);
+    if (this.loadedKey === key && this.client.info) return this.client;
+    if (this.loading) return this.loading;
+    const name = path.basename(file);
+    this.set({ state: 'loading', model: name });
+    this.loading = Promise.resolve(vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `PodLens: loading ${name}…` },
+      () => this.client.load(file, opts),
+    )).then((info) => {
+      this.loadedKey = key;
+      this.log(`loaded ${file}: ${info.name} (${info.arch}), ${info.nLayers} layers, context ${info.contextSize}, KV ${info.kv}, ${Math.round(info.loadMs)} ms`);
+      this.set({ state: 'ready', model: name, contextSize: info.contextSize, message: `KV cache: ${info.kv}` });
+      return this.client;
+    }, (e: unknown) => {
+      const msg = describeError(e);
+      this.log(`loading ${file} failed: ${msg}`);
+      this.set({ state: 'error', model: name, message: msg });
+      void vscode.window.showErrorMessage(`PodLens: ${msg}`, SELECT_MODEL).then((p) => {
+        if (p === SELECT_MODEL) void vscode.commands.executeCommand('podlens.selectModel');
+      });
+      throw e;
+    }).finally(() => { this.loading = null; });
+    return this.loading;
+  }
+
+  /** Ask for a GGUF file and store it in the user settings; true when one was chosen. */
+  async selectModel(): Promise<boolean> {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false, canSelectFiles: true, canSelectFolders: false,
+      filters: { 'GGUF models': ['gguf'] }, openLabel: 'Use this model', title: 'PodLens: Select Model',
+    });
+    const uri = picked?.[0];
+    if (!uri) return false;
+    await vscode.workspace.getConfiguration(SECTION).update('model.path', uri.fsPath, vscode.ConfigurationTarget.Global);
+    this.loadedKey = null;
+    this.set({ state: 'none', model: path.basename(uri.fsPath), message: 'Loads on first use.' });
+    return true;
+  }
+}

@@ -1,0 +1,106 @@
+// The one typed reader of PodLens settings (the `podlens.*` keys contributed in package.json).
+// It takes anything with `get(key)` — vscode's WorkspaceConfiguration in the extension, a map in
+// tests — and clamps every value to its valid range, so the rest of the host never sees a raw
+// or out-of-range setting. Also resolves which model file to load. No vscode import.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { KVSettings, SamplerSettings } from '../worker/protocol';
+
+export const SECTION = 'podlens';
+/** The test model shipped next to the extension during development (never inside the VSIX). */
+export const DEFAULT_MODEL_FILE = path.join('models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+
+export interface ConfigLike {
+  get<T>(key: string): T | undefined;
+}
+
+export interface Settings {
+  /** As configured ('' = not set). */
+  modelPath: string;
+  /** 0 = engine default (min(2, cores)). */
+  threads: number;
+  /** 0 = engine default (min(training context, 4096)). */
+  contextSize: number;
+  /** The KV cache the model is loaded for. */
+  kv: KVSettings;
+  maxTokens: number;
+  sampler: SamplerSettings;
+  systemPrompt: string;
+  summaryMaxTokens: number;
+}
+
+/** Keys whose change means the loaded model must be reloaded. */
+export const RELOAD_KEYS = ['model.path', 'engine.threads', 'engine.contextSize', 'kv'] as const;
+
+function num(c: ConfigLike, key: string, def: number, min: number, max: number, integer = false): number {
+  const v = c.get<unknown>(key);
+  if (typeof v !== 'number' || !Number.isFinite(v)) return def;
+  const x = Math.min(max, Math.max(min, v));
+  return integer ? Math.round(x) : x;
+}
+
+function str(c: ConfigLike, key: string, def: string): string {
+  const v = c.get<unknown>(key);
+  return typeof v === 'string' ? v : def;
+}
+
+function pick<const T extends readonly string[]>(c: ConfigLike, key: string, values: T, def: T[number]): T[number] {
+  const v = c.get<unknown>(key);
+  return typeof v === 'string' && values.includes(v) ? v : def;
+}
+
+/** 0 in a setting means "engine default": the key is left out. */
+function kvSettings(c: ConfigLike): KVSettings {
+  const kind = pick(c, 'kv.cache', ['full', 'pod', 'streaming'] as const, 'full');
+  if (kind === 'full') return { kind };
+  const sinks = num(c, 'kv.sinks', 16, 0, 1 << 16, true);
+  const recent = num(c, 'kv.recent', 0, 0, 1 << 20, true);
+  const groupSize = num(c, 'kv.groupSize', 4, 1, 1024, true);
+  return {
+    kind, sinks, ...(recent > 0 ? { recent } : {}),
+    ...(kind === 'pod' ? { groupSize, mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores') } : {}),
+  };
+}
+
+export function readSettings(c: ConfigLike): Settings {
+  const contextSize = num(c, 'engine.contextSize', 0, 0, 1 << 20, true);
+  return {
+    modelPath: str(c, 'model.path', '').trim(),
+    threads: num(c, 'engine.threads', 0, 0, 256, true),
+    contextSize: contextSize > 0 && contextSize < 16 ? 16 : contextSize,
+    kv: kvSettings(c),
+    maxTokens: num(c, 'generation.maxTokens', 512, 1, 1 << 20, true),
+    sampler: {
+      temperature: num(c, 'generation.temperature', 0.7, 0, 10),
+      topK: num(c, 'generation.topK', 40, 0, 1 << 20, true),
+      topP: num(c, 'generation.topP', 0.95, 0, 1),
+      minP: num(c, 'generation.minP', 0.05, 0, 1),
+      repeatPenalty: num(c, 'generation.repeatPenalty', 1.1, 0.5, 10),
+      seed: num(c, 'generation.seed', 0, -(2 ** 31), 2 ** 32 - 1, true),
+    },
+    systemPrompt: str(c, 'chat.systemPrompt', 'You are a helpful assistant. Answer concisely.'),
+    summaryMaxTokens: num(c, 'summarize.maxTokens', 256, 16, 1 << 16, true),
+  };
+}
+
+/** Engine options from settings (0 → let the engine choose). */
+export function engineOptions(s: Settings): { threads?: number; contextSize?: number; kv: KVSettings } {
+  return { threads: s.threads > 0 ? s.threads : undefined, contextSize: s.contextSize > 0 ? s.contextSize : undefined, kv: s.kv };
+}
+
+/**
+ * Which model file to load: the setting (`~` expanded; relative paths are relative to the first
+ * workspace folder, else the extension folder), else the development model next to the
+ * extension, else null (the caller asks the user with Select Model…).
+ */
+export function resolveModelPath(s: Settings, extensionPath: string, workspaceFolder?: string,
+  exists: (p: string) => boolean = fs.existsSync): string | null {
+  if (s.modelPath) {
+    let p = s.modelPath;
+    if (p === '~' || p.startsWith('~/')) p = path.join(os.homedir(), p.slice(1));
+    return path.isAbsolute(p) ? p : path.resolve(workspaceFolder ?? extensionPath, p);
+  }
+  const dev = path.join(extensionPath, DEFAULT_MODEL_FILE);
+  return exists(dev) ? dev : null;
+}

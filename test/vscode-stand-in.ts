@@ -1,0 +1,226 @@
+// A small, typed stand-in for the `vscode` module, for unit tests of src/host in plain Node
+// (docs "Fallback plan" 1). `installVscodeStandIn()` hooks Module._resolveFilename so that
+// `require('vscode')` anywhere resolves to this file. Only what PodLens uses is here, typed
+// against @types/vscode where the shape matters (Webview, WebviewPanel, StatusBarItem); the
+// `standIn` object lets a test see what the extension did (commands, messages, panels, posted
+// webview messages) and answer dialogs. Not a VS Code emulator: no layout, no real webviews.
+import Module from 'node:module';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as vscode from 'vscode';
+
+// ---- basic types -------------------------------------------------------------------------------
+
+export class Disposable implements vscode.Disposable {
+  constructor(private readonly f: () => void) {}
+  static from(...ds: { dispose(): unknown }[]): Disposable { return new Disposable(() => { for (const d of ds) d.dispose(); }); }
+  dispose(): void { this.f(); }
+}
+
+export class EventEmitter<T> implements vscode.EventEmitter<T> {
+  private readonly listeners = new Set<(e: T) => unknown>();
+  readonly event: vscode.Event<T> = (listener, thisArgs?, disposables?) => {
+    const l = (e: T): unknown => listener.call(thisArgs, e);
+    this.listeners.add(l);
+    const d = new Disposable(() => this.listeners.delete(l));
+    disposables?.push(d);
+    return d;
+  };
+  fire(e: T): void { for (const l of [...this.listeners]) l(e); }
+  dispose(): void { this.listeners.clear(); }
+}
+
+export class Uri {
+  private constructor(readonly scheme: string, readonly path: string) {}
+  static file(p: string): Uri { return new Uri('file', path.resolve(p)); }
+  static joinPath(base: Uri, ...parts: string[]): Uri { return new Uri(base.scheme, path.posix.join(base.path, ...parts)); }
+  get fsPath(): string { return this.path; }
+  toString(): string { return `${this.scheme}://${this.path}`; }
+}
+
+export enum ViewColumn { Active = -1, Beside = -2, One = 1, Two = 2 }
+export enum StatusBarAlignment { Left = 1, Right = 2 }
+export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
+export enum ConfigurationTarget { Global = 1, Workspace = 2, WorkspaceFolder = 3 }
+
+// ---- webviews ----------------------------------------------------------------------------------
+
+export const CSP_SOURCE = 'https://stand-in.vscode-resource.test';
+
+export class StandInWebview implements vscode.Webview {
+  options: vscode.WebviewOptions;
+  html = '';
+  readonly cspSource = CSP_SOURCE;
+  /** Everything the host posted, JSON round-tripped like the real channel. */
+  readonly posted: unknown[] = [];
+  private readonly received = new EventEmitter<unknown>();
+  readonly onDidReceiveMessage = this.received.event;
+  constructor(options: vscode.WebviewOptions) { this.options = options; }
+  postMessage(message: unknown): Thenable<boolean> {
+    this.posted.push(JSON.parse(JSON.stringify(message)));
+    return Promise.resolve(true);
+  }
+  asWebviewUri(uri: vscode.Uri): vscode.Uri {
+    return Uri.joinPath(Uri.file('/'), 'webview-resource', uri.path) as unknown as vscode.Uri;
+  }
+  /** Simulate the webview posting to the host. */
+  send(message: unknown): void { this.received.fire(message); }
+}
+
+export class StandInPanel implements vscode.WebviewPanel {
+  readonly webview: StandInWebview;
+  iconPath = undefined;
+  active = true;
+  visible = true;
+  disposed = false;
+  revealed = 0;
+  private readonly viewState = new EventEmitter<vscode.WebviewPanelOnDidChangeViewStateEvent>();
+  private readonly disposeEmitter = new EventEmitter<void>();
+  readonly onDidChangeViewState = this.viewState.event;
+  readonly onDidDispose = this.disposeEmitter.event;
+  constructor(readonly viewType: string, public title: string, readonly viewColumn: vscode.ViewColumn | undefined,
+    readonly options: vscode.WebviewPanelOptions & vscode.WebviewOptions) {
+    this.webview = new StandInWebview(options);
+  }
+  reveal(): void { this.revealed++; this.setVisible(true); }
+  setVisible(v: boolean): void {
+    this.visible = v;
+    this.active = v;
+    this.viewState.fire({ webviewPanel: this });
+  }
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.disposeEmitter.fire();
+  }
+}
+
+// ---- status bar, output ------------------------------------------------------------------------
+
+export class StandInStatusBarItem implements vscode.StatusBarItem {
+  name: string | undefined;
+  text = '';
+  tooltip: string | vscode.MarkdownString | undefined;
+  color = undefined;
+  backgroundColor = undefined;
+  command: string | vscode.Command | undefined;
+  accessibilityInformation = undefined;
+  shown = false;
+  constructor(readonly id: string, readonly alignment: vscode.StatusBarAlignment, readonly priority: number | undefined) {}
+  show(): void { this.shown = true; }
+  hide(): void { this.shown = false; }
+  dispose(): void { this.shown = false; }
+}
+
+// ---- what the test sees and controls -----------------------------------------------------------
+
+interface ShownMessage { level: 'info' | 'warning' | 'error'; text: string; items: string[] }
+type Handler = (...args: unknown[]) => unknown;
+
+export const standIn = {
+  commands: new Map<string, Handler>(),
+  contextKeys: new Map<string, unknown>(),
+  messages: [] as ShownMessage[],
+  /** Answer the next message with these items (FIFO); unanswered messages resolve undefined. */
+  messageAnswers: [] as (string | undefined)[],
+  openDialogAnswer: undefined as Uri[] | undefined,
+  progress: [] as string[],
+  panels: [] as StandInPanel[],
+  statusBarItems: [] as StandInStatusBarItem[],
+  log: [] as string[],
+  config: new Map<string, unknown>(),
+  configChanged: new EventEmitter<vscode.ConfigurationChangeEvent>(),
+  activeTextEditor: undefined as unknown,
+  workspaceFolder: undefined as Uri | undefined,
+  reset(): void {
+    this.commands.clear(); this.contextKeys.clear(); this.messages.length = 0; this.messageAnswers.length = 0;
+    this.openDialogAnswer = undefined; this.progress.length = 0; this.panels.length = 0; this.statusBarItems.length = 0;
+    this.log.length = 0; this.config.clear(); this.activeTextEditor = undefined; this.workspaceFolder = undefined;
+  },
+  setConfig(key: string, value: unknown): void {
+    if (value === undefined) this.config.delete(key); else this.config.set(key, value);
+    this.configChanged.fire({ affectsConfiguration: (s: string) => key === s || key.startsWith(`${s}.`) });
+  },
+};
+
+function show(level: ShownMessage['level']) {
+  return (text: string, ...items: unknown[]): Thenable<string | undefined> => {
+    const labels = items.filter((i): i is string => typeof i === 'string');
+    standIn.messages.push({ level, text, items: labels });
+    return Promise.resolve(standIn.messageAnswers.shift());
+  };
+}
+
+// ---- namespaces ----------------------------------------------------------------------------
+
+export const window = {
+  get activeTextEditor(): unknown { return standIn.activeTextEditor; },
+  createOutputChannel(name: string) {
+    const line = (level: string) => (m: string): void => { standIn.log.push(`[${level}] ${m}`); };
+    return { name, logLevel: 2, info: line('info'), warn: line('warn'), error: line('error'), debug: line('debug'), trace: line('trace'),
+      append: line('append'), appendLine: line('line'), replace: line('replace'), clear: () => undefined, show: () => undefined,
+      hide: () => undefined, dispose: () => undefined, onDidChangeLogLevel: new EventEmitter<number>().event };
+  },
+  createWebviewPanel(viewType: string, title: string, column: { viewColumn: vscode.ViewColumn } | vscode.ViewColumn,
+    options: vscode.WebviewPanelOptions & vscode.WebviewOptions): StandInPanel {
+    const p = new StandInPanel(viewType, title, typeof column === 'number' ? column : column.viewColumn, options);
+    standIn.panels.push(p);
+    return p;
+  },
+  createStatusBarItem(id: string, alignment: vscode.StatusBarAlignment, priority?: number): StandInStatusBarItem {
+    const item = new StandInStatusBarItem(id, alignment, priority);
+    standIn.statusBarItems.push(item);
+    return item;
+  },
+  showInformationMessage: show('info'),
+  showWarningMessage: show('warning'),
+  showErrorMessage: show('error'),
+  showOpenDialog: (): Thenable<Uri[] | undefined> => Promise.resolve(standIn.openDialogAnswer),
+  withProgress<R>(o: { title?: string }, task: (p: { report(v: unknown): void }, t: vscode.CancellationToken) => Thenable<R>): Thenable<R> {
+    standIn.progress.push(o.title ?? '');
+    return task({ report: () => undefined }, { isCancellationRequested: false, onCancellationRequested: new EventEmitter<unknown>().event });
+  },
+};
+
+export const workspace = {
+  getConfiguration(section: string) {
+    return {
+      get: <T>(key: string): T | undefined => standIn.config.get(`${section}.${key}`) as T | undefined,
+      update: (key: string, value: unknown): Thenable<void> => { standIn.setConfig(`${section}.${key}`, value); return Promise.resolve(); },
+    };
+  },
+  onDidChangeConfiguration: standIn.configChanged.event,
+  get workspaceFolders(): { uri: Uri; name: string; index: number }[] | undefined {
+    return standIn.workspaceFolder ? [{ uri: standIn.workspaceFolder, name: 'ws', index: 0 }] : undefined;
+  },
+  asRelativePath(p: Uri | string): string {
+    const f = typeof p === 'string' ? p : p.fsPath;
+    const root = standIn.workspaceFolder?.fsPath;
+    return root && f.startsWith(`${root}/`) ? f.slice(root.length + 1) : f;
+  },
+  textDocuments: [] as unknown[],
+  fs: { readFile: (u: Uri): Thenable<Uint8Array> => fs.promises.readFile(u.fsPath) },
+};
+
+export const commands = {
+  registerCommand(id: string, f: Handler): Disposable {
+    if (standIn.commands.has(id)) throw new Error(`command '${id}' already exists`);
+    standIn.commands.set(id, f);
+    return new Disposable(() => standIn.commands.delete(id));
+  },
+  executeCommand(id: string, ...args: unknown[]): Thenable<unknown> {
+    if (id === 'setContext') { standIn.contextKeys.set(String(args[0]), args[1]); return Promise.resolve(undefined); }
+    const f = standIn.commands.get(id);
+    if (!f) return Promise.reject(new Error(`command '${id}' not found`));
+    return Promise.resolve(f(...args));
+  },
+};
+
+/** Make `require('vscode')` resolve to this module (idempotent). */
+export function installVscodeStandIn(): void {
+  const M = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string; __podlensHooked?: boolean };
+  if (M.__podlensHooked) return;
+  const original = M._resolveFilename.bind(M);
+  M._resolveFilename = (request: string, ...rest: unknown[]) => (request === 'vscode' ? __filename : original(request, ...rest));
+  M.__podlensHooked = true;
+}
