@@ -1,14 +1,20 @@
-// The test command (npm test): type-check and compile with tsc, run every test file with node's
-// test runner (spec output on the terminal, TAP to out/test-results.tap), then print the one
-// closing line CI reads: "N passed, N failed". Exit code is non-zero on any failure.
+// The test command (npm test): type-check and compile with tsc, type-check the webview bundle
+// against its own tsconfig (DOM lib; the webview tests bundle it with esbuild themselves), run
+// every test file with node's test runner (spec output on the terminal, TAP to
+// out/test-results.tap), then print the one closing line CI reads: "N passed, N failed".
+// Exit code is non-zero on any failure.
 // Usage: node scripts/run-tests.mjs [name-filter ...]
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
-if (tsc.status !== 0) {
+const tscBin = join(root, 'node_modules/typescript/bin/tsc');
+const tsc = spawnSync(process.execPath, [tscBin, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+const tscWebview = tsc.status === 0
+  ? spawnSync(process.execPath, [tscBin, '-p', join(root, 'webview/tsconfig.json'), '--noEmit'], { stdio: 'inherit' })
+  : tsc;
+if (tsc.status !== 0 || tscWebview.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
