@@ -20,6 +20,7 @@ import { makeSyntheticModel } from '../src/engine/gguf/synthetic';
 import { readModelConfig } from '../src/engine/model/config';
 import { OnnxDecoder } from '../src/engine/decoder';
 import { FullKVCache } from '../src/engine/kv/full';
+import { createCache } from '../src/engine/kv/create';
 import { ReferenceModel } from '../src/engine/reference/forward';
 import { modelPath } from './helpers';
 
@@ -33,6 +34,19 @@ async function openDecoder(file: string, accuracyLevel = 4, contextSize = 256): 
 /** Logits for every position of `tokens`, fed in chunks of `chunk` tokens. */
 async function onnxLogits(dec: OnnxDecoder, tokens: readonly number[], chunk: number): Promise<Float32Array[]> {
   const cache = new FullKVCache(dec.config, dec.options.contextSize);
+  const V = dec.config.vocabSize;
+  const out: Float32Array[] = [];
+  for (let i = 0; i < tokens.length; i += chunk) {
+    const part = tokens.slice(i, i + chunk);
+    const logits = await dec.step(part, cache, part.map((_, j) => j));
+    for (let j = 0; j < part.length; j++) out.push(logits.slice(j * V, (j + 1) * V));
+  }
+  return out;
+}
+
+/** As onnxLogits, with a cache matching the decoder's plan (dtype included). */
+async function onnxLogitsWith(dec: OnnxDecoder, tokens: readonly number[], chunk: number): Promise<Float32Array[]> {
+  const cache = createCache(dec.config, dec.plan, dec.options.contextSize);
   const V = dec.config.vocabSize;
   const out: Float32Array[] = [];
   for (let i = 0; i < tokens.length; i += chunk) {
@@ -150,4 +164,16 @@ test('a model split over several ONNX sessions (as models over 2 GB are) gives t
   }
   await one.dispose();
   await split.dispose();
+});
+
+test('stories260K with an f16 full cache stays within 3e-3 of the f32 reference in any chunking', async () => {
+  const tokens = [1, ...GOLDEN];
+  const ref = referenceLogits(modelPath('stories260K-f32.gguf'), tokens);
+  const f = GGUFFile.open(modelPath('stories260K-f32.gguf'));
+  const dec = await OnnxDecoder.load(f, readModelConfig(f), { threads: 1, contextSize: 64, kv: { kind: 'full', dtype: 'f16' } });
+  for (const chunk of [1, 5, tokens.length]) {
+    const d = maxRelDiff(await onnxLogitsWith(dec, tokens, chunk), ref);
+    assert.ok(d < 3e-3, `chunk ${chunk}: ${d}`);
+  }
+  await dec.dispose();
 });

@@ -12,7 +12,8 @@ import { buildDecoderSegment, kvOutputNames, WeightSource } from './onnx/decoder
 import { PACKABLE_TYPES, packWeight, packedBytes } from './onnx/pack';
 import { HostTensor, OrtSession } from './onnx/runtime';
 import { KVCache } from './kv/types';
-import { KVPlan, validatePlan } from './kv/plan';
+import { KVPlan, planDtype, validatePlan } from './kv/plan';
+import { asKV } from './kv/dtype';
 
 /** Largest weight payload per ONNX session (protobuf messages must stay under 2 GiB). */
 const SEGMENT_BYTES = 1.5 * 2 ** 30;
@@ -108,7 +109,9 @@ export class OnnxDecoder {
     }
     const pos = new BigInt64Array(T);
     for (let i = 0; i < T; i++) pos[i] = BigInt(start + i);
-    if (cache.plan.kind !== this.plan.kind) throw new Error(`this model was loaded for a ${this.plan.kind} KV cache, not ${cache.plan.kind}`);
+    if (cache.plan.kind !== this.plan.kind || planDtype(cache.plan) !== planDtype(this.plan)) {
+      throw new Error(`this model was loaded for a ${this.plan.kind} ${planDtype(this.plan)} KV cache, not ${cache.plan.kind} ${planDtype(cache.plan)}`);
+    }
     const common: Record<string, HostTensor> = {
       ...cache.stepInputs(T),
       position_ids: { type: 'int64', data: pos, dims: [1, T] },
@@ -127,7 +130,7 @@ export class OnnxDecoder {
       }
       for (let l = seg.first; l < seg.end; l++) {
         const n = kvOutputNames(l);
-        cache.append(l, out[n.k]!.data as Float32Array, out[n.v]!.data as Float32Array, T);
+        cache.append(l, asKV(planDtype(this.plan), out[n.k]!), asKV(planDtype(this.plan), out[n.v]!), T);
       }
       if (seg.end === c.nLayers) logits = out.logits!.data as Float32Array;
       else hidden = out.hidden_out!;

@@ -1,10 +1,11 @@
-// The full KV cache: every layer keeps float32 keys and values for every token, in engine-owned
+// The full KV cache: every layer keeps keys and values (f32 or f16) for every token, in engine-owned
 // buffers laid out [capacity, Hkv, D] per layer so that the first P tokens are one contiguous
 // prefix. layerInputs() hands out subarray views of that prefix — no copy per step. Capacity
 // grows geometrically up to the context size (amortised O(1) copying per token).
 import { ModelConfig } from '../model/config';
 import { cacheInputNames } from '../onnx/attention';
 import { KVPlan } from './plan';
+import { allocKV, bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
 import { HostTensor } from '../onnx/runtime';
 import { CacheSnapshot, KVCache } from './types';
 
@@ -12,16 +13,19 @@ const MIN_CAPACITY = 256;
 
 export class FullKVCache implements KVCache {
   readonly kind = 'full';
-  readonly plan: KVPlan = { kind: 'full' };
+  readonly plan: KVPlan;
   private zeros: Float32Array | undefined;
   private readonly masks = new Map<number, Float32Array>();
-  private k: Float32Array[];
-  private v: Float32Array[];
+  private k: KVArray[];
+  private v: KVArray[];
+  private readonly bpe: number;
   private cap = 0;
   private len = 0;
   private readonly row: number; // floats per token per layer (Hkv·D)
 
-  constructor(private readonly c: ModelConfig, readonly maxTokens: number) {
+  constructor(private readonly c: ModelConfig, readonly maxTokens: number, readonly dtype: KVDtype = 'f32') {
+    this.plan = { kind: 'full', dtype };
+    this.bpe = bytesPerElement(dtype);
     this.row = c.nKVHeads * c.headDim;
     this.k = [];
     this.v = [];
@@ -33,11 +37,11 @@ export class FullKVCache implements KVCache {
   }
 
   private grow(cap: number): void {
-    const k: Float32Array[] = [];
-    const v: Float32Array[] = [];
+    const k: KVArray[] = [];
+    const v: KVArray[] = [];
     for (let l = 0; l < this.c.nLayers; l++) {
-      const nk = new Float32Array(cap * this.row);
-      const nv = new Float32Array(cap * this.row);
+      const nk = allocKV(this.dtype, cap * this.row);
+      const nv = allocKV(this.dtype, cap * this.row);
       if (this.len > 0) {
         nk.set(this.k[l]!.subarray(0, this.len * this.row));
         nv.set(this.v[l]!.subarray(0, this.len * this.row));
@@ -86,19 +90,19 @@ export class FullKVCache implements KVCache {
   layerInputs(layer: number, _newTokens: number): Record<string, HostTensor> {
     const n = cacheInputNames(layer);
     if (this.len === 0) {
-      const zero = new Float32Array(this.row);
+      const zero = allocKV(this.dtype, this.row);
       const d = [1, this.c.nKVHeads, this.c.headDim];
-      return { [n.k]: { type: 'float32', data: zero, dims: d }, [n.v]: { type: 'float32', data: zero, dims: d } };
+      return { [n.k]: kvTensor(this.dtype, zero, d), [n.v]: kvTensor(this.dtype, zero, d) };
     }
     const dims = [this.len, this.c.nKVHeads, this.c.headDim];
     const end = this.len * this.row;
     return {
-      [n.k]: { type: 'float32', data: this.k[layer]!.subarray(0, end), dims },
-      [n.v]: { type: 'float32', data: this.v[layer]!.subarray(0, end), dims },
+      [n.k]: kvTensor(this.dtype, this.k[layer]!.subarray(0, end), dims),
+      [n.v]: kvTensor(this.dtype, this.v[layer]!.subarray(0, end), dims),
     };
   }
 
-  append(layer: number, k: Float32Array, v: Float32Array, newTokens: number): void {
+  append(layer: number, k: KVArray, v: KVArray, newTokens: number): void {
     const need = this.len + newTokens;
     if (need > this.cap) this.grow(Math.min(this.maxTokens, Math.max(need, this.cap * 2)));
     const n = newTokens * this.row;
@@ -117,17 +121,17 @@ export class FullKVCache implements KVCache {
   }
 
   /** Keys and values of one layer for the stored tokens, [tokens, Hkv, D] each (tests, inspection). */
-  layer(l: number): { keys: Float32Array; values: Float32Array } {
+  layer(l: number): { keys: KVArray; values: KVArray } {
     return { keys: this.k[l]!.subarray(0, this.len * this.row), values: this.v[l]!.subarray(0, this.len * this.row) };
   }
 
   byteSize(): number {
-    return 2 * this.c.nLayers * this.cap * this.row * 4;
+    return 2 * this.c.nLayers * this.cap * this.row * this.bpe;
   }
 
   snapshot(): CacheSnapshot {
-    const perLayerBytes = this.cap * this.row * 4;
-    const used = 2 * this.c.nLayers * this.len * this.row * 4;
+    const perLayerBytes = this.cap * this.row * this.bpe;
+    const used = 2 * this.c.nLayers * this.len * this.row * this.bpe;
     return {
       kind: this.kind,
       tokens: this.len,
@@ -135,7 +139,7 @@ export class FullKVCache implements KVCache {
       nLayers: this.c.nLayers,
       nKVHeads: this.c.nKVHeads,
       headDim: this.c.headDim,
-      bytesPerElement: 4,
+      bytesPerElement: this.bpe,
       allocatedBytes: this.byteSize(),
       usedBytes: used,
       fullCacheBytes: used,

@@ -4,13 +4,17 @@
 // anchor layer of KV head h's block containing layer l (= l for an anchor unit). The ONNX graph is
 // built for one plan, so the plan is fixed when a model is loaded.
 import { ModelConfig } from '../model/config';
+import { KVDtype } from './dtype';
 
 export type ShareMode = 'scores' | 'keys';
 
+/** `dtype` is the storage type of K and V (default f32). */
 export type KVPlan =
-  | { readonly kind: 'full' }
-  | { readonly kind: 'streaming'; readonly sinks: number; readonly recent: number }
-  | { readonly kind: 'pod'; readonly sinks: number; readonly recent: number; readonly anchors: readonly (readonly number[])[]; readonly mode: ShareMode };
+  | { readonly kind: 'full'; readonly dtype?: KVDtype }
+  | { readonly kind: 'streaming'; readonly sinks: number; readonly recent: number; readonly dtype?: KVDtype }
+  | { readonly kind: 'pod'; readonly sinks: number; readonly recent: number; readonly anchors: readonly (readonly number[])[]; readonly mode: ShareMode; readonly dtype?: KVDtype };
+
+export const planDtype = (p: KVPlan): KVDtype => p.dtype ?? 'f32';
 
 /** Uniform blocks: layers [0,g), [g,2g), … for every KV head (the calibration-free special case). */
 export function uniformAnchors(nLayers: number, nKVHeads: number, groupSize: number): number[][] {
@@ -66,6 +70,8 @@ export interface KVSpec {
   mode?: ShareMode;
   /** Per-KV-head blocks, e.g. from a calibration profile. */
   anchors?: readonly (readonly number[])[];
+  /** K/V storage type (default f32). */
+  dtype?: KVDtype;
 }
 
 /** pod-method.md §2 defaults: S = 16, window W = S + R = max(256, context/8). */
@@ -73,12 +79,13 @@ export const DEFAULT_SINKS = 16;
 export const DEFAULT_GROUP_SIZE = 4;
 
 export function resolvePlan(spec: KVSpec, c: ModelConfig, contextSize: number): KVPlan {
-  if (spec.kind === 'full') return { kind: 'full' };
+  const dtype = spec.dtype ?? 'f32';
+  if (spec.kind === 'full') return { kind: 'full', dtype };
   const sinks = spec.sinks ?? DEFAULT_SINKS;
   const recent = spec.recent ?? Math.max(256, Math.floor(contextSize / 8)) - sinks;
-  if (spec.kind === 'streaming') return { kind: 'streaming', sinks, recent };
+  if (spec.kind === 'streaming') return { kind: 'streaming', sinks, recent, dtype };
   const anchors = spec.anchors ?? uniformAnchors(c.nLayers, c.nKVHeads, spec.groupSize ?? DEFAULT_GROUP_SIZE);
-  const plan: KVPlan = { kind: 'pod', sinks, recent, anchors: anchors.map((r) => [...r]), mode: spec.mode ?? 'scores' };
+  const plan: KVPlan = { kind: 'pod', sinks, recent, anchors: anchors.map((r) => [...r]), mode: spec.mode ?? 'scores', dtype };
   validatePlan(plan, c);
   return plan;
 }

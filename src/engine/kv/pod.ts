@@ -7,7 +7,8 @@
 import { ModelConfig } from '../model/config';
 import { cacheInputNames } from '../onnx/attention';
 import { HostTensor } from '../onnx/runtime';
-import { anchorHeads, KVPlan } from './plan';
+import { anchorHeads, KVPlan, planDtype } from './plan';
+import { allocKV, bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
 import { ProximalRing, tile } from './ring';
 import { CacheSnapshot, KVCache } from './types';
 
@@ -19,14 +20,18 @@ export class PodKVCache implements KVCache {
   readonly kind = 'pod';
   private readonly ring: ProximalRing;
   private readonly anc: number[][]; // anchor heads per layer
-  private vd: Float32Array[];
-  private kd: Float32Array[];
+  private vd: KVArray[];
+  private kd: KVArray[];
+  private readonly dtype: KVDtype;
+  private readonly bpe: number;
   private cap = 0;
   private nd = 0;
   private pendingEvictions = 0;
 
   constructor(private readonly c: ModelConfig, readonly plan: PodPlan, readonly maxTokens: number) {
-    this.ring = new ProximalRing(c, plan.sinks, plan.recent);
+    this.dtype = planDtype(plan);
+    this.bpe = bytesPerElement(this.dtype);
+    this.ring = new ProximalRing(c, plan.sinks, plan.recent, this.dtype);
     this.anc = Array.from({ length: c.nLayers }, (_, l) => anchorHeads(plan, l));
     this.vd = [];
     this.kd = [];
@@ -45,10 +50,10 @@ export class PodKVCache implements KVCache {
   private grow(cap: number): void {
     const { nLayers, headDim: D } = this.c;
     const row = this.ring.row;
-    const vd: Float32Array[] = [], kd: Float32Array[] = [];
+    const vd: KVArray[] = [], kd: KVArray[] = [];
     for (let l = 0; l < nLayers; l++) {
-      const v = new Float32Array(cap * row);
-      const k = new Float32Array(cap * this.anc[l]!.length * D);
+      const v = allocKV(this.dtype, cap * row);
+      const k = allocKV(this.dtype, cap * this.anc[l]!.length * D);
       if (this.nd > 0) {
         v.set(this.vd[l]!.subarray(0, this.nd * row));
         k.set(this.kd[l]!.subarray(0, this.nd * this.anc[l]!.length * D));
@@ -105,15 +110,15 @@ export class PodKVCache implements KVCache {
     const NDf = Math.max(this.nd, 1);
     const nA = this.anc[layer]!.length;
     const out: Record<string, HostTensor> = {
-      [n.kp]: { type: 'float32', data: this.ring.kp[layer]!, dims: [P1, H, D] },
-      [n.vp]: { type: 'float32', data: this.ring.vp[layer]!, dims: [P1, H, D] },
-      [n.vd]: { type: 'float32', data: this.vd[layer]!.subarray(0, NDf * row), dims: [NDf, H, D] },
+      [n.kp]: kvTensor(this.dtype, this.ring.kp[layer]!, [P1, H, D]),
+      [n.vp]: kvTensor(this.dtype, this.ring.vp[layer]!, [P1, H, D]),
+      [n.vd]: kvTensor(this.dtype, this.vd[layer]!.subarray(0, NDf * row), [NDf, H, D]),
     };
-    if (nA > 0) out[n.kd] = { type: 'float32', data: this.kd[layer]!.subarray(0, NDf * nA * D), dims: [NDf, nA, D] };
+    if (nA > 0) out[n.kd] = kvTensor(this.dtype, this.kd[layer]!.subarray(0, NDf * nA * D), [NDf, nA, D]);
     return out;
   }
 
-  append(layer: number, k: Float32Array, v: Float32Array, T: number): void {
+  append(layer: number, k: KVArray, v: KVArray, T: number): void {
     const need = this.nd + this.pendingEvictions;
     if (need > this.cap) this.grow(Math.max(need, this.cap * 2));
     const row = this.ring.row, D = this.c.headDim;
@@ -149,7 +154,7 @@ export class PodKVCache implements KVCache {
   }
 
   /** The distant store of one layer (for tests and inspection): values [nd, Hkv, D], keys [nd, nA, D]. */
-  distant(layer: number): { heads: readonly number[]; keys: Float32Array; values: Float32Array; firstPosition: number } {
+  distant(layer: number): { heads: readonly number[]; keys: KVArray; values: KVArray; firstPosition: number } {
     const nA = this.anc[layer]!.length;
     return {
       heads: this.anc[layer]!,
@@ -167,7 +172,7 @@ export class PodKVCache implements KVCache {
 
   snapshot(): CacheSnapshot {
     const { nLayers, nKVHeads: H, headDim: D } = this.c;
-    const unit = D * 4; // bytes per token per unit, K or V
+    const unit = D * this.bpe; // bytes per token per unit, K or V
     const { sinks, recent } = this.ring.counts();
     const perLayer = Array.from({ length: nLayers }, (_, l) => {
       const nA = this.anc[l]!.length;
@@ -188,7 +193,7 @@ export class PodKVCache implements KVCache {
       nLayers,
       nKVHeads: H,
       headDim: D,
-      bytesPerElement: 4,
+      bytesPerElement: this.bpe,
       allocatedBytes: this.byteSize(),
       usedBytes: used,
       fullCacheBytes: full,

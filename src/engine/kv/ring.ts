@@ -1,10 +1,11 @@
 // The proximal store shared by the PoD and streaming caches: S sink slots (positions 0…S−1) and a
 // ring of R slots for the most recent tokens (position p ≥ S lives in slot S + (p − S) mod R), for
-// every layer as [S+R, Hkv, D] float32 keys and values. A step's new tokens are written in order;
+// every layer as [S+R, Hkv, D] keys and values (f32 or f16). A step's new tokens are written in order;
 // a token overwritten in the ring is "evicted" (the PoD cache moves it to its distant store, the
 // streaming cache drops it). Also builds the step masks over [prox | new] (pod-method.md §2):
 // P(i) = sinks ∪ {i−R+1 … i}.
 import { ModelConfig } from '../model/config';
+import { allocKV, KVArray, KVDtype } from './dtype';
 
 const NEG = -Infinity;
 
@@ -14,20 +15,20 @@ export class ProximalRing {
   readonly P1: number;
   readonly row: number;
   readonly G: number;
-  readonly kp: Float32Array[];
-  readonly vp: Float32Array[];
+  readonly kp: KVArray[];
+  readonly vp: KVArray[];
   /** Position held by each slot, −1 if empty. */
   readonly slotPos: Int32Array;
   len = 0;
 
-  constructor(readonly c: ModelConfig, sinks: number, recent: number) {
+  constructor(readonly c: ModelConfig, sinks: number, recent: number, readonly dtype: KVDtype) {
     this.S = sinks;
     this.R = recent;
     this.P1 = sinks + recent;
     this.row = c.nKVHeads * c.headDim;
     this.G = c.nHeads / c.nKVHeads;
-    this.kp = Array.from({ length: c.nLayers }, () => new Float32Array(this.P1 * this.row));
-    this.vp = Array.from({ length: c.nLayers }, () => new Float32Array(this.P1 * this.row));
+    this.kp = Array.from({ length: c.nLayers }, () => allocKV(dtype, this.P1 * this.row));
+    this.vp = Array.from({ length: c.nLayers }, () => allocKV(dtype, this.P1 * this.row));
     this.slotPos = new Int32Array(this.P1).fill(-1);
   }
 
@@ -52,7 +53,7 @@ export class ProximalRing {
    * occupant (an older token, or one written earlier in this step when T > R) is handed to
    * `evict` first — in increasing position order, since the ring is first-in first-out.
    */
-  write(layer: number, T: number, k: Float32Array, v: Float32Array, evict?: (k: Float32Array, v: Float32Array, pos: number) => void): void {
+  write(layer: number, T: number, k: KVArray, v: KVArray, evict?: (k: KVArray, v: KVArray, pos: number) => void): void {
     const r = this.row;
     const kp = this.kp[layer]!, vp = this.vp[layer]!;
     const occ = Int32Array.from(this.slotPos);

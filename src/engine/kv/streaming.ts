@@ -4,7 +4,8 @@
 import { ModelConfig } from '../model/config';
 import { cacheInputNames } from '../onnx/attention';
 import { HostTensor } from '../onnx/runtime';
-import { KVPlan } from './plan';
+import { KVPlan, planDtype } from './plan';
+import { bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
 import { ProximalRing } from './ring';
 import { CacheSnapshot, KVCache } from './types';
 
@@ -15,9 +16,11 @@ export class StreamingKVCache implements KVCache {
   private readonly ring: ProximalRing;
   private dropped = 0;
   private pendingEvictions = 0;
+  private readonly dtype: KVDtype;
 
   constructor(private readonly c: ModelConfig, readonly plan: StreamingPlan, readonly maxTokens: number) {
-    this.ring = new ProximalRing(c, plan.sinks, plan.recent);
+    this.dtype = planDtype(plan);
+    this.ring = new ProximalRing(c, plan.sinks, plan.recent, this.dtype);
   }
 
   get length(): number {
@@ -38,12 +41,12 @@ export class StreamingKVCache implements KVCache {
     const n = cacheInputNames(layer);
     const dims = [this.ring.P1, this.c.nKVHeads, this.c.headDim];
     return {
-      [n.kp]: { type: 'float32', data: this.ring.kp[layer]!, dims },
-      [n.vp]: { type: 'float32', data: this.ring.vp[layer]!, dims },
+      [n.kp]: kvTensor(this.dtype, this.ring.kp[layer]!, dims),
+      [n.vp]: kvTensor(this.dtype, this.ring.vp[layer]!, dims),
     };
   }
 
-  append(layer: number, k: Float32Array, v: Float32Array, T: number): void {
+  append(layer: number, k: KVArray, v: KVArray, T: number): void {
     this.ring.write(layer, T, k, v);
   }
 
@@ -67,13 +70,14 @@ export class StreamingKVCache implements KVCache {
 
   snapshot(): CacheSnapshot {
     const { nLayers, nKVHeads: H, headDim: D } = this.c;
-    const per = this.ring.P1 * H * D * 4;
+    const b = bytesPerElement(this.dtype);
+    const per = this.ring.P1 * H * D * b;
     const { sinks, recent } = this.ring.counts();
-    const used = 2 * nLayers * (sinks + recent) * H * D * 4;
-    const full = 2 * nLayers * this.length * H * D * 4;
+    const used = 2 * nLayers * (sinks + recent) * H * D * b;
+    const full = 2 * nLayers * this.length * H * D * b;
     return {
       kind: this.kind, tokens: this.length, capacityTokens: this.ring.P1, nLayers, nKVHeads: H, headDim: D,
-      bytesPerElement: 4, allocatedBytes: this.byteSize(), usedBytes: used, fullCacheBytes: full,
+      bytesPerElement: b, allocatedBytes: this.byteSize(), usedBytes: used, fullCacheBytes: full,
       perLayer: Array.from({ length: nLayers }, (_, layer) => ({ layer, kBytes: per, vBytes: per })),
       pod: {
         sinks: this.plan.sinks, recent: this.plan.recent, mode: 'streaming', anchors: [],

@@ -4,6 +4,7 @@
 // The full cache (full.ts) is the oracle; the PoD cache implements the same interface.
 import { HostTensor } from '../onnx/runtime';
 import { KVPlan } from './plan';
+import { KVArray } from './dtype';
 
 /** What a cache says about itself; the visualizer and stats draw this and nothing else. */
 export interface CacheSnapshot {
@@ -45,7 +46,7 @@ export interface KVCache {
   /** Graph inputs holding the past for `layer`, for a step that adds `newTokens` tokens. */
   layerInputs(layer: number, newTokens: number): Record<string, HostTensor>;
   /** Store the step's new keys/values for `layer` ([T, Hkv, D] each). Call for every layer, then `commit`. */
-  append(layer: number, k: Float32Array, v: Float32Array, newTokens: number): void;
+  append(layer: number, k: KVArray, v: KVArray, newTokens: number): void;
   /** Finish a step: the stored length grows by `newTokens`. */
   commit(newTokens: number): void;
   /** Drop everything from token `n` on (prefix reuse; cancelled steps). */

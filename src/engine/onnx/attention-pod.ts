@@ -13,7 +13,7 @@
 // split_a [P1, T], split_b [P1, ND, T], split_ab [P1+T, P1+ND+T].
 import { KVPlan, anchorHeads } from '../kv/plan';
 import { OnnxType } from './proto';
-import { cacheInputNames, LayerAttentionInput, scores, stepInput, weighted } from './attention';
+import { cacheInputNames, cacheQuery, kvType, LayerAttentionInput, scores as scoresF, stepInput, weighted as weightedF } from './attention';
 
 type PodPlan = Extract<KVPlan, { kind: 'pod' }>;
 
@@ -37,9 +37,12 @@ export class PodAttention {
   layer(a: LayerAttentionInput): string {
     const { g, layer: l, nKVHeads: H, headDim: D } = a;
     const n = cacheInputNames(l);
-    const kp = g.input(n.kp, OnnxType.FLOAT, ['P1', H, D]);
-    const vp = g.input(n.vp, OnnxType.FLOAT, ['P1', H, D]);
-    const vd = g.input(n.vd, OnnxType.FLOAT, ['ND', H, D]);
+    const kp = g.input(n.kp, kvType(a), ['P1', H, D]);
+    const vp = g.input(n.vp, kvType(a), ['P1', H, D]);
+    const vd = g.input(n.vd, kvType(a), ['ND', H, D]);
+    const scores = (q: string, k: string, d: number): string => scoresF(g, q, k, d, a.f16);
+    const weighted = (_g: unknown, p: string, v: string): string => weightedF(g, p, v, a.f16);
+    const qr = cacheQuery(a);
     const anc = anchorHeads(this.plan, l);
     const all = anc.length === H;
     /** t[idx] along `axis`, skipped when idx selects all `count` entries in order. */
@@ -48,8 +51,8 @@ export class PodAttention {
     const gather = (t: string, heads: number[], axis = 0): string => pick(t, heads, H, axis);
 
     // A: own logits over [prox | new] for every head.
-    const sP = scores(g, a.qr, kp, D);
-    const sN = scores(g, a.qr, a.kNew, D);
+    const sP = scores(qr, kp, D);
+    const sN = scores(qr, a.kNew, D);
     const aRaw = g.op1('Concat', [sP, sN], { axis: 2 });
     const mAncA = stepInput(g, 'mask_anc_a', ['GT', 'XA']);
     const mProxA = stepInput(g, 'mask_prox_a', ['GT', 'XA']);
@@ -69,9 +72,9 @@ export class PodAttention {
     const mDistB = stepInput(g, 'mask_dist_b', ['GT', 'XB']);
     const parts: { heads: number[]; t: string }[] = [];
     if (anc.length > 0) {
-      const kd = g.input(n.kd, OnnxType.FLOAT, ['ND', anc.length, D]);
-      const qa = gather(a.qr, anc);
-      const logits = g.op1('Concat', [gather(sP, anc), scores(g, qa, kd, D), gather(sN, anc)], { axis: 2 });
+      const kd = g.input(n.kd, kvType(a), ['ND', anc.length, D]);
+      const qa = gather(qr, anc);
+      const logits = g.op1('Concat', [gather(sP, anc), scores(qa, kd, D), gather(sN, anc)], { axis: 2 });
       this.exports.set(l, { heads: anc, logits, kp, kd, kNew: a.kNew });
       parts.push({ heads: anc, t: g.op1('Add', [logits, mAncB]) });
     }
@@ -84,8 +87,8 @@ export class PodAttention {
       let raw: string;
       if (this.plan.mode === 'scores') raw = pick(ex.logits, idx, ex.heads.length);
       else {
-        const q = gather(a.qr, heads);
-        raw = g.op1('Concat', [scores(g, q, gather(ex.kp, heads, 1), D), scores(g, q, pick(ex.kd, idx, ex.heads.length, 1), D), scores(g, q, gather(ex.kNew, heads, 1), D)], { axis: 2 });
+        const q = gather(qr, heads);
+        raw = g.op1('Concat', [scores(q, gather(ex.kp, heads, 1), D), scores(q, pick(ex.kd, idx, ex.heads.length, 1), D), scores(q, gather(ex.kNew, heads, 1), D)], { axis: 2 });
       }
       parts.push({ heads, t: g.op1('Add', [raw, mDistB]) });
     }

@@ -20,7 +20,7 @@ import { OnnxType } from './proto';
 import { concatWeights, MatMulEmitter } from './weights';
 import { fullAttention, streamingAttention } from './attention';
 import { PodAttention } from './attention-pod';
-import { KVPlan } from '../kv/plan';
+import { KVPlan, planDtype } from '../kv/plan';
 
 export interface WeightSource {
   /** A packed 2-D weight by GGUF tensor name. */
@@ -112,10 +112,16 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
     const q3 = rope(g.op1('Unsqueeze', [q, g.i64([0])]), Hq, `rope_q_${l}`);
     const k3 = rope(g.op1('Unsqueeze', [k, g.i64([0])]), Hkv, `rope_k_${l}`);
     const kv = kvOutputNames(l);
-    const kNew = g.op1('Reshape', [k3, g.i64([-1, Hkv, D])], {}, { output: kv.k });
-    const vNew = g.op1('Reshape', [v, g.i64([-1, Hkv, D])], {}, { output: kv.v });
-    g.output(kv.k, OnnxType.FLOAT, ['T', Hkv, D]);
-    g.output(kv.v, OnnxType.FLOAT, ['T', Hkv, D]);
+    // New keys/values in the cache's storage type: what this step attends to is exactly what the
+    // cache will hold, so one prefill, chunks and token-by-token agree.
+    const f16 = planDtype(s.kv) === 'f16';
+    const kvT = f16 ? OnnxType.FLOAT16 : OnnxType.FLOAT;
+    const store = (t: string, out: string): string =>
+      f16 ? g.op1('Cast', [g.op1('Reshape', [t, g.i64([-1, Hkv, D])])], { to: OnnxType.FLOAT16 }, { output: out }) : g.op1('Reshape', [t, g.i64([-1, Hkv, D])], {}, { output: out });
+    const kNew = store(k3, kv.k);
+    const vNew = store(v, kv.v);
+    g.output(kv.k, kvT, ['T', Hkv, D]);
+    g.output(kv.v, kvT, ['T', Hkv, D]);
     // Q: [1,T,Hq·D] → [T,Hq,D] → [Hq,T,D] → [Hkv, G·T, D]; row (g, t) of KV head h is query head h·G+g at token t.
     const qt = g.op1('Reshape', [q3, g.i64([-1, Hq, D])]);
     if (s.exportQueries) {
@@ -125,7 +131,7 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
     const qh = g.op1('Transpose', [qt], { perm: [1, 0, 2] });
     const qr = g.op1('Reshape', [qh, g.i64([Hkv, -1, D])]);
 
-    const att = { g, layer: l, nKVHeads: Hkv, headDim: D, qr, kNew, vNew };
+    const att = { g, f16, layer: l, nKVHeads: Hkv, headDim: D, qr, kNew, vNew };
     const o = s.kv.kind === 'full' ? fullAttention(att) : s.kv.kind === 'streaming' ? streamingAttention(att) : pod!.layer(att);
     // [Hkv, G·T, D] → [Hq, T, D] → [T, Hq, D] → [T, Hq·D]
     const oT = g.op1('Transpose', [g.op1('Reshape', [o, g.i64([Hq, -1, D])])], { perm: [1, 0, 2] });

@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-node';
 
 export type HostTensor =
   | { type: 'float32'; data: Float32Array; dims: readonly number[] }
+  | { type: 'float16'; data: Uint16Array; dims: readonly number[] }
   | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
 
 export interface SessionOptions {
@@ -50,6 +51,7 @@ export class OrtSession {
     const res: Record<string, HostTensor> = {};
     for (const [name, t] of Object.entries(out)) {
       if (t.type === 'float32') res[name] = { type: 'float32', data: t.data as Float32Array, dims: t.dims };
+      else if (t.type === 'float16') res[name] = { type: 'float16', data: t.data as Uint16Array, dims: t.dims };
       else if (t.type === 'int64') res[name] = { type: 'int64', data: t.data as BigInt64Array, dims: t.dims };
       else throw new Error(`unexpected output type ${t.type} for ${name}`);
     }
