@@ -31,6 +31,7 @@ export const KV_FLAGS: FlagSpecs = {
   recent: { type: 'int', min: 1, help: 'PoD/streaming recent window (default max(256, ctx/8) − sinks)' },
   'group-size': { type: 'int', min: 1, help: `PoD uniform block size in layers (default ${DEFAULT_GROUP_SIZE})` },
   'share-mode': { type: 'string', help: 'PoD sharing: scores (default) or keys' },
+  'kv-dtype': { type: 'string', help: 'K/V storage: f16 (default) or f32' },
 };
 
 export function kvSpec(f: ParsedFlags): KVSpec {
@@ -38,10 +39,12 @@ export function kvSpec(f: ParsedFlags): KVSpec {
   if (kind !== 'full' && kind !== 'pod' && kind !== 'streaming') throw new UsageError(`--kv must be full, pod or streaming (got "${kind}")`);
   const mode = f['share-mode'] as string | undefined;
   if (mode !== undefined && mode !== 'scores' && mode !== 'keys') throw new UsageError(`--share-mode must be scores or keys (got "${mode}")`);
+  const dtype = f['kv-dtype'] as string | undefined;
+  if (dtype !== undefined && dtype !== 'f16' && dtype !== 'f32') throw new UsageError(`--kv-dtype must be f16 or f32 (got "${dtype}")`);
   if (kind === 'full' && ['sinks', 'recent', 'group-size', 'share-mode'].some((k) => f[k] !== undefined)) {
     throw new UsageError('--sinks/--recent/--group-size/--share-mode need --kv pod or streaming');
   }
-  return { kind, sinks: f.sinks as number | undefined, recent: f.recent as number | undefined, groupSize: f['group-size'] as number | undefined, mode };
+  return { kind, sinks: f.sinks as number | undefined, recent: f.recent as number | undefined, groupSize: f['group-size'] as number | undefined, mode, dtype };
 }
 
 const str = (f: ParsedFlags, k: string): string | undefined => f[k] as string | undefined;

@@ -56,7 +56,7 @@ function kvSettings(c: ConfigLike): KVSettings {
   if (kind === 'full') return { kind };
   const sinks = num(c, 'kv.sinks', 16, 0, 1 << 16, true);
   const recent = num(c, 'kv.recent', 0, 0, 1 << 20, true);
-  const groupSize = num(c, 'kv.groupSize', 4, 1, 1024, true);
+  const groupSize = num(c, 'kv.groupSize', 5, 1, 1024, true);
   return {
     kind, sinks, ...(recent > 0 ? { recent } : {}),
     ...(kind === 'pod' ? { groupSize, mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores') } : {}),

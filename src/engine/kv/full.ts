@@ -8,6 +8,7 @@ import { KVPlan } from './plan';
 import { allocKV, bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
 import { HostTensor } from '../onnx/runtime';
 import { CacheSnapshot, KVCache } from './types';
+import { checkState, KVState } from './state';
 
 const MIN_CAPACITY = 256;
 
@@ -123,6 +124,22 @@ export class FullKVCache implements KVCache {
   /** Keys and values of one layer for the stored tokens, [tokens, Hkv, D] each (tests, inspection). */
   layer(l: number): { keys: KVArray; values: KVArray } {
     return { keys: this.k[l]!.subarray(0, this.len * this.row), values: this.v[l]!.subarray(0, this.len * this.row) };
+  }
+
+  /** ints [length]; buffers: K of every layer, then V of every layer, [length, Hkv, D] each. */
+  exportState(): KVState {
+    const n = this.len * this.row;
+    return { kind: this.kind, dtype: this.dtype, length: this.len, ints: Int32Array.of(this.len), buffers: [...this.k, ...this.v].map((a) => a.slice(0, n)) };
+  }
+
+  importState(s: KVState): void {
+    const len = s.ints[0] ?? -1;
+    if (len !== s.length || len < 0 || len > this.maxTokens) throw new RangeError(`KV state length ${len} does not fit a cache of ${this.maxTokens} tokens`);
+    checkState(s, this.kind, this.dtype, 1, new Array<number>(2 * this.c.nLayers).fill(len * this.row));
+    if (len > this.cap) this.grow(Math.min(this.maxTokens, Math.max(len, this.cap * 2)));
+    const L = this.c.nLayers;
+    for (let l = 0; l < L; l++) { this.k[l]!.set(s.buffers[l]!); this.v[l]!.set(s.buffers[L + l]!); }
+    this.len = len;
   }
 
   byteSize(): number {

@@ -70,16 +70,18 @@ export interface KVSpec {
   mode?: ShareMode;
   /** Per-KV-head blocks, e.g. from a calibration profile. */
   anchors?: readonly (readonly number[])[];
-  /** K/V storage type (default f32). */
+  /** K/V storage type (default f16, as llama.cpp; f32 is exact but twice the bytes). */
   dtype?: KVDtype;
 }
 
 /** pod-method.md §2 defaults: S = 16, window W = S + R = max(256, context/8). */
 export const DEFAULT_SINKS = 16;
-export const DEFAULT_GROUP_SIZE = 4;
+export const DEFAULT_GROUP_SIZE = 5;
+/** 16-bit storage halves KV bytes and, at long context, decode time (measured 30 vs 61 ms/token at 8K on SmolLM2). */
+export const DEFAULT_KV_DTYPE: KVDtype = 'f16';
 
 export function resolvePlan(spec: KVSpec, c: ModelConfig, contextSize: number): KVPlan {
-  const dtype = spec.dtype ?? 'f32';
+  const dtype = spec.dtype ?? DEFAULT_KV_DTYPE;
   if (spec.kind === 'full') return { kind: 'full', dtype };
   const sinks = spec.sinks ?? DEFAULT_SINKS;
   const recent = spec.recent ?? Math.max(256, Math.floor(contextSize / 8)) - sinks;

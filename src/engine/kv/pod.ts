@@ -11,9 +11,11 @@ import { anchorHeads, KVPlan, planDtype } from './plan';
 import { allocKV, bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
 import { ProximalRing, tile } from './ring';
 import { CacheSnapshot, KVCache } from './types';
+import { checkState, KVState, restoreRing, ringInts } from './state';
 
 type PodPlan = Extract<KVPlan, { kind: 'pod' }>;
-const NEG = -Infinity;
+/** Mask value of the D part: finite, so a query with no distant token gets finite (gated-out) probabilities. */
+const NEG = -1e30;
 const MIN_CAPACITY = 64;
 
 export class PodKVCache implements KVCache {
@@ -73,7 +75,7 @@ export class PodKVCache implements KVCache {
     const NDf = Math.max(this.nd, 1); // an empty distant store is fed as one masked dummy slot
     const XB = P1 + NDf + T;
     const { all, prox } = this.ring.masksA(T);
-    const ancB = new Float32Array(T * XB);
+    const ancB = new Float32Array(T * XB); // anchor heads' D part: the distant store only
     const distB = new Float32Array(T * XB);
     for (let t = 0; t < T; t++) {
       const i = this.length + t;
@@ -99,7 +101,6 @@ export class PodKVCache implements KVCache {
       mask_dist_b: f32(tile(distB, T * XB, G), XB),
       split_a: i64(P1, T),
       split_b: i64(P1, NDf, T),
-      split_ab: i64(XA, XB),
     };
   }
 
@@ -162,6 +163,28 @@ export class PodKVCache implements KVCache {
       values: this.vd[layer]!.subarray(0, this.nd * this.ring.row),
       firstPosition: this.plan.sinks,
     };
+  }
+
+  /** ints [length, distant, ...slot positions]; buffers: ring K, ring V, distant V, distant anchor K (per layer each). */
+  exportState(): KVState {
+    const L = this.c.nLayers, D = this.c.headDim;
+    const buffers = [...this.ring.kp, ...this.ring.vp].map((a) => a.slice());
+    for (let l = 0; l < L; l++) buffers.push(this.vd[l]!.slice(0, this.nd * this.ring.row));
+    for (let l = 0; l < L; l++) buffers.push(this.kd[l]!.slice(0, this.nd * this.anc[l]!.length * D));
+    return { kind: this.kind, dtype: this.dtype, length: this.length, ints: ringInts(this.ring, this.nd), buffers };
+  }
+
+  importState(s: KVState): void {
+    const L = this.c.nLayers, D = this.c.headDim, P = this.ring.P1 * this.ring.row;
+    const len = s.ints[0] ?? -1, nd = s.ints[1] ?? -1;
+    if (len !== s.length || len < 0 || len > this.maxTokens || nd < 0 || nd > len) throw new RangeError(`KV state: ${len} tokens, ${nd} distant do not fit this PoD cache`);
+    const lengths = [...new Array<number>(2 * L).fill(P), ...new Array<number>(L).fill(nd * this.ring.row), ...this.anc.map((h) => nd * h.length * D)];
+    checkState(s, this.kind, this.dtype, 2 + this.ring.P1, lengths);
+    restoreRing(this.ring, s.ints, s.buffers);
+    this.nd = 0;
+    if (nd > this.cap) this.grow(nd);
+    for (let l = 0; l < L; l++) { this.vd[l]!.set(s.buffers[2 * L + l]!); this.kd[l]!.set(s.buffers[3 * L + l]!); }
+    this.nd = nd;
   }
 
   byteSize(): number {

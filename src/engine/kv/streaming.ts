@@ -8,6 +8,7 @@ import { KVPlan, planDtype } from './plan';
 import { bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
 import { ProximalRing } from './ring';
 import { CacheSnapshot, KVCache } from './types';
+import { checkState, KVState, restoreRing, ringInts } from './state';
 
 type StreamingPlan = Extract<KVPlan, { kind: 'streaming' }>;
 
@@ -62,6 +63,19 @@ export class StreamingKVCache implements KVCache {
     for (let s = 0; s < this.ring.P1; s++) if (this.ring.slotPos[s]! >= n) this.ring.slotPos[s] = -1;
     this.ring.len = n;
     if (n === 0) this.dropped = 0;
+  }
+
+  /** ints [length, dropped, ...slot positions]; buffers: ring K, then ring V, per layer. */
+  exportState(): KVState {
+    return { kind: this.kind, dtype: this.dtype, length: this.length, ints: ringInts(this.ring, this.dropped), buffers: [...this.ring.kp, ...this.ring.vp].map((a) => a.slice()) };
+  }
+
+  importState(s: KVState): void {
+    const len = s.ints[0] ?? -1, dropped = s.ints[1] ?? -1;
+    if (len !== s.length || len < 0 || len > this.maxTokens || dropped < 0 || dropped > len) throw new RangeError(`KV state: ${len} tokens, ${dropped} dropped do not fit this streaming cache`);
+    checkState(s, this.kind, this.dtype, 2 + this.ring.P1, new Array<number>(2 * this.c.nLayers).fill(this.ring.P1 * this.ring.row));
+    restoreRing(this.ring, s.ints, s.buffers);
+    this.dropped = dropped;
   }
 
   byteSize(): number {

@@ -5,6 +5,7 @@
 import { HostTensor } from '../onnx/runtime';
 import { KVPlan } from './plan';
 import { KVArray } from './dtype';
+import { KVState } from './state';
 
 /** What a cache says about itself; the visualizer and stats draw this and nothing else. */
 export interface CacheSnapshot {
@@ -53,4 +54,8 @@ export interface KVCache {
   truncate(n: number): void;
   byteSize(): number;
   snapshot(): CacheSnapshot;
+  /** A copy of the whole state (persistence, checkpoints); restorable into a cache of the same plan. */
+  exportState(): KVState;
+  /** Replace the state with an exported one; throws a RangeError (and changes nothing) if it does not fit. */
+  importState(s: KVState): void;
 }

@@ -1,16 +1,19 @@
-// PoD attention (pod-method.md §5) for one layer, all KV heads at once where possible.
+// PoD attention (pod-method.md §5) for one layer, all KV heads at once where possible, computed as
+// two partial softmaxes (own keys P; distant D) merged by their log-sum-exps — the same numbers as one
+// softmax over both, and the block's distant probabilities are built once and shared in scores mode.
 // Key/value segments: prox = sinks + recent ring [P1, Hkv, D] (own keys, every unit), dist =
 // tokens that left the ring (values [ND, Hkv, D] for every unit, keys [ND, nA, D] only for this
 // layer's anchor heads), new = this step's tokens [T, Hkv, D].
 //   A (own logits, every head):   q_l · [k_prox | k_new]             masked to P(i) (anchor heads: all)
-//   B (distant logits, per head): anchor head:  q_l · k_dist           (its own full attention)
+//   D (distant logits, per head): anchor head:  q_l · k_dist           (its own full attention)
 //                                 non-anchor, scores mode: the anchor layer's raw logits over
-//                                   [prox | dist | new], masked to D(i) — computed once per block
+//                                   [prox | dist | new], masked to D(i) — softmax built once per block
 //                                 non-anchor, keys mode:   q_l · anchor keys, masked to D(i)
-//   o = softmax([A ; B]) · [v_prox | v_new ; v_prox | v_dist | v_new]   (own values, one softmax)
+//   o_A = softmax(A)·[v_prox | v_new], o_D = softmax(D)·[v_prox | v_dist | v_new]  (own values)
+//   o = o_D + σ(LSE_A − LSE_D)·(o_A − o_D)
 // Masks (tiled over the G query heads of a KV head) and split sizes are step inputs from
 // kv/pod.ts: mask_anc_a / mask_prox_a [G·T, P1+T], mask_anc_b / mask_dist_b [G·T, P1+ND+T],
-// split_a [P1, T], split_b [P1, ND, T], split_ab [P1+T, P1+ND+T].
+// split_a [P1, T], split_b [P1, ND, T].
 import { KVPlan, anchorHeads } from '../kv/plan';
 import { OnnxType } from './proto';
 import { cacheInputNames, cacheQuery, kvType, LayerAttentionInput, scores as scoresF, stepInput, weighted as weightedF } from './attention';
@@ -26,6 +29,8 @@ interface AnchorExport {
   kp: string;
   kd: string;
   kNew: string;
+  /** scores mode: per head selection, the block's distant probabilities and log-sum-exp, built once. */
+  shared: Map<string, { lse: string; probs: [string, string, string] }>;
 }
 
 export class PodAttention {
@@ -65,18 +70,32 @@ export class PodAttention {
       const cond = g.initializer(`is_anchor_${l}`, OnnxType.BOOL, [H, 1, 1], isAnc);
       mA = g.op1('Where', [cond, mAncA, mProxA]);
     }
-    const A = g.op1('Add', [aRaw, mA]);
 
-    // B: distant logits, built per group of heads sharing an anchor layer.
+    // P part (own keys, every head): one softmax over A and its log-sum-exp.
+    const A = g.op1('Add', [aRaw, mA]);
+    const lseA = g.op1('ReduceLogSumExp', [A], { axes: [-1], keepdims: 1 });
+    const [pAp, pAn] = g.op('Split', [g.op1('Exp', [g.op1('Sub', [A, lseA])]), stepInput(g, 'split_a', [2], OnnxType.INT64)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
+    const oA = g.op1('Add', [weighted(g, pAp, vp), weighted(g, pAn, a.vNew)]);
+
+    // D part, per group of heads that share an anchor layer: the anchor's own distant logits, or
+    // (non-anchor) the anchor's logits masked to D(i). Masks use −1e30, not −inf, so a query with
+    // no distant token gets a finite, ignored D part (its gate below is exactly 1).
     const mAncB = stepInput(g, 'mask_anc_b', ['GT', 'XB']);
     const mDistB = stepInput(g, 'mask_dist_b', ['GT', 'XB']);
-    const parts: { heads: number[]; t: string }[] = [];
+    const splitB = stepInput(g, 'split_b', [3], OnnxType.INT64);
+    const parts: { heads: number[]; o: string; lse: string }[] = [];
+    const distantPart = (logits: string, heads: number[]): { o: string; lse: string } => {
+      const lse = g.op1('ReduceLogSumExp', [logits], { axes: [-1], keepdims: 1 });
+      const [pp, pd, pn] = g.op('Split', [g.op1('Exp', [g.op1('Sub', [logits, lse])]), splitB], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
+      const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), weighted(g, pd, gather(vd, heads, 1))]), weighted(g, pn, gather(a.vNew, heads, 1))]);
+      return { o, lse };
+    };
     if (anc.length > 0) {
       const kd = g.input(n.kd, kvType(a), ['ND', anc.length, D]);
       const qa = gather(qr, anc);
       const logits = g.op1('Concat', [gather(sP, anc), scores(qa, kd, D), gather(sN, anc)], { axis: 2 });
-      this.exports.set(l, { heads: anc, logits, kp, kd, kNew: a.kNew });
-      parts.push({ heads: anc, t: g.op1('Add', [logits, mAncB]) });
+      this.exports.set(l, { heads: anc, logits, kp, kd, kNew: a.kNew, shared: new Map() });
+      parts.push({ heads: anc, ...distantPart(g.op1('Add', [logits, mAncB]), anc) });
     }
     const byAnchor = new Map<number, number[]>();
     this.plan.anchors[l]!.forEach((al, h) => { if (al !== l) byAnchor.set(al, [...(byAnchor.get(al) ?? []), h]); });
@@ -84,27 +103,37 @@ export class PodAttention {
       const ex = this.exports.get(al);
       if (!ex) throw new Error(`layer ${l}: anchor layer ${al} is not in this graph segment`);
       const idx = heads.map((h) => ex.heads.indexOf(h));
-      let raw: string;
-      if (this.plan.mode === 'scores') raw = pick(ex.logits, idx, ex.heads.length);
-      else {
+      if (this.plan.mode === 'scores') {
+        // The block's distant probabilities are the same for every non-anchor layer that reads
+        // them: computed once, reused (only the values differ per layer).
+        const key = idx.join(',');
+        let shared = ex.shared.get(key);
+        if (!shared) {
+          const logits = g.op1('Add', [pick(ex.logits, idx, ex.heads.length), mDistB]);
+          const lse = g.op1('ReduceLogSumExp', [logits], { axes: [-1], keepdims: 1 });
+          const probs = g.op('Split', [g.op1('Exp', [g.op1('Sub', [logits, lse])]), splitB], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
+          shared = { lse, probs };
+          ex.shared.set(key, shared);
+        }
+        const [pp, pd, pn] = shared.probs;
+        const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), weighted(g, pd, gather(vd, heads, 1))]), weighted(g, pn, gather(a.vNew, heads, 1))]);
+        parts.push({ heads, o, lse: shared.lse });
+      } else {
         const q = gather(qr, heads);
-        raw = g.op1('Concat', [scores(q, gather(ex.kp, heads, 1), D), scores(q, pick(ex.kd, idx, ex.heads.length, 1), D), scores(q, gather(ex.kNew, heads, 1), D)], { axis: 2 });
+        const raw = g.op1('Concat', [scores(q, gather(ex.kp, heads, 1), D), scores(q, pick(ex.kd, idx, ex.heads.length, 1), D), scores(q, gather(ex.kNew, heads, 1), D)], { axis: 2 });
+        parts.push({ heads, ...distantPart(g.op1('Add', [raw, mDistB]), heads) });
       }
-      parts.push({ heads, t: g.op1('Add', [raw, mDistB]) });
     }
-    let B = parts.length === 1 ? parts[0]!.t : g.op1('Concat', parts.map((p) => p.t), { axis: 0 });
     const order = parts.flatMap((p) => p.heads);
-    if (order.some((h, i) => h !== i)) B = g.op1('Gather', [B, g.i64(order.map((_, h) => order.indexOf(h)))], { axis: 0 });
-
-    // One softmax over [A ; B], then own values for every segment.
-    const probs = g.op1('Softmax', [g.op1('Concat', [A, B], { axis: 2 })], { axis: -1 });
-    const [pA, pB] = g.op('Split', [probs, stepInput(g, 'split_ab', [2], OnnxType.INT64)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
-    const [pAp, pAn] = g.op('Split', [pA, stepInput(g, 'split_a', [2], OnnxType.INT64)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
-    const [pBp, pBd, pBn] = g.op('Split', [pB, stepInput(g, 'split_b', [3], OnnxType.INT64)], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
-    return g.op1('Add', [
-      g.op1('Add', [weighted(g, g.op1('Add', [pAp, pBp]), vp), weighted(g, pBd, vd)]),
-      weighted(g, g.op1('Add', [pAn, pBn]), a.vNew),
-    ]);
+    const inOrder = (t: string[]): string => {
+      const c = t.length === 1 ? t[0]! : g.op1('Concat', t, { axis: 0 });
+      return order.some((h, i) => h !== i) ? g.op1('Gather', [c, g.i64(order.map((_, h) => order.indexOf(h)))], { axis: 0 }) : c;
+    };
+    const oD = inOrder(parts.map((p) => p.o));
+    const lseD = inOrder(parts.map((p) => p.lse));
+    // One softmax over [A ; D] = gate·o_A + (1 − gate)·o_D with gate = σ(LSE_A − LSE_D) (§5).
+    const gate = g.op1('Sigmoid', [g.op1('Sub', [lseA, lseD])]);
+    return g.op1('Add', [oD, g.op1('Mul', [gate, g.op1('Sub', [oA, oD])])]);
   }
 }
 
