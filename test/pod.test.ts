@@ -161,3 +161,43 @@ test('the distant store holds exactly the anchors\' keys, every unit\'s values, 
   assert.deepEqual(snap.pod!.tokens, { sinks: 2, recent: 5, distant: nd });
   await dec.dispose();
 });
+
+test('int8 distant store: bytes ≈ a quarter of f32, logits close to the f32 store, exact round trip of scales', async () => {
+  const base: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' };
+  const plain = await decoder(STORIES, base);
+  const q8 = await decoder(STORIES, { ...base, distantInt8: true });
+  const a = await logitsOf(plain, TOKENS, 4);
+  const b = await logitsOf(q8, TOKENS, 4);
+  // Per-(token, head) int8 rounding of distant K/V: relative error ≤ 1/254 per element.
+  const d = maxRelDiff(b, a);
+  assert.ok(d < 2e-2, `int8 vs f32 distant store: ${d}`);
+  assert.ok(d > 0, 'int8 must actually quantize');
+  const c = plain.config;
+  const p8 = new PodKVCache(c, { ...base, distantInt8: true }, 128);
+  const pf = new PodKVCache(c, base, 128);
+  for (let i = 0; i < TOKENS.length; i += 8) {
+    await q8.step(TOKENS.slice(i, i + 8), p8, [0]);
+    await plain.step(TOKENS.slice(i, i + 8), pf, [0]);
+  }
+  const nd = TOKENS.length - base.sinks - base.recent;
+  // Layer 0 sees identical inputs in both runs, so its rows differ only by int8 rounding:
+  // at most half a step, absmax/254, per (token, head) row.
+  const x = p8.distant(0), y = pf.distant(0);
+  assert.equal(x.values.length, nd * c.nKVHeads * c.headDim);
+  const D = c.headDim;
+  for (const [got, want] of [[x.values, y.values], [x.keys, y.keys]] as const) {
+    for (let r = 0; r < want.length / D; r++) {
+      let amax = 0;
+      for (let i = 0; i < D; i++) amax = Math.max(amax, Math.abs(want[r * D + i]!));
+      for (let i = 0; i < D; i++) assert.ok(Math.abs(got[r * D + i]! - want[r * D + i]!) <= amax / 254 + 1e-6, `row ${r}`);
+    }
+  }
+  // §4 bytes with int8 rows + one f32 scale per (token, head): D + 4 bytes instead of 4·D.
+  const s8 = p8.snapshot(), sf = pf.snapshot();
+  const rowsF = (sf.usedBytes - 2 * c.nLayers * (base.sinks + base.recent) * c.nKVHeads * c.headDim * 4) / (c.headDim * 4);
+  const rows8 = (s8.usedBytes - 2 * c.nLayers * (base.sinks + base.recent) * c.nKVHeads * c.headDim * 4) / (c.headDim + 4);
+  assert.equal(rows8, rowsF, 'same distant rows, int8 encoded');
+  assert.ok(s8.usedBytes < sf.usedBytes);
+  await plain.dispose();
+  await q8.dispose();
+});

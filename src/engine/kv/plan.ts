@@ -12,7 +12,9 @@ export type ShareMode = 'scores' | 'keys';
 export type KVPlan =
   | { readonly kind: 'full'; readonly dtype?: KVDtype }
   | { readonly kind: 'streaming'; readonly sinks: number; readonly recent: number; readonly dtype?: KVDtype }
-  | { readonly kind: 'pod'; readonly sinks: number; readonly recent: number; readonly anchors: readonly (readonly number[])[]; readonly mode: ShareMode; readonly dtype?: KVDtype };
+  | { readonly kind: 'pod'; readonly sinks: number; readonly recent: number; readonly anchors: readonly (readonly number[])[]; readonly mode: ShareMode; readonly dtype?: KVDtype;
+      /** Distant keys/values as int8 with a scale per (token, head) (beyond the paper; stacks with PoD). */
+      readonly distantInt8?: boolean };
 
 export const planDtype = (p: KVPlan): KVDtype => p.dtype ?? 'f32';
 
@@ -72,6 +74,8 @@ export interface KVSpec {
   anchors?: readonly (readonly number[])[];
   /** K/V storage type (default f16, as llama.cpp; f32 is exact but twice the bytes). */
   dtype?: KVDtype;
+  /** PoD: store distant keys/values as int8 + per-(token, head) scales. */
+  distantInt8?: boolean;
 }
 
 /** pod-method.md §2 defaults: S = 16, window W = S + R = max(256, context/8). */
@@ -87,7 +91,7 @@ export function resolvePlan(spec: KVSpec, c: ModelConfig, contextSize: number): 
   const recent = spec.recent ?? Math.max(256, Math.floor(contextSize / 8)) - sinks;
   if (spec.kind === 'streaming') return { kind: 'streaming', sinks, recent, dtype };
   const anchors = spec.anchors ?? uniformAnchors(c.nLayers, c.nKVHeads, spec.groupSize ?? DEFAULT_GROUP_SIZE);
-  const plan: KVPlan = { kind: 'pod', sinks, recent, anchors: anchors.map((r) => [...r]), mode: spec.mode ?? 'scores', dtype };
+  const plan: KVPlan = { kind: 'pod', sinks, recent, anchors: anchors.map((r) => [...r]), mode: spec.mode ?? 'scores', dtype, distantInt8: spec.distantInt8 ?? false };
   validatePlan(plan, c);
   return plan;
 }

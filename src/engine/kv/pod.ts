@@ -1,32 +1,30 @@
 // The PoD KV cache (pod-method.md §4): every (layer, KV head) unit keeps keys and values for the
 // proximal tokens (S sinks + ring of R recent, ring.ts); tokens pushed out of the ring keep their
-// values in every unit but their keys only in anchor units. Per layer the distant stores are
-// values [cap, Hkv, D] and keys [cap, nA, D] for that layer's nA anchor heads, both in position
-// order and grown geometrically. Step masks and split sizes for attention-pod.ts come from here.
+// values in every unit but their keys only in anchor units. Per layer the distant store
+// (distant.ts: plain or int8) holds values [n, Hkv, D] and keys [n, nA, D] for that layer's nA
+// anchor heads, in position order. Step masks and split sizes for attention-pod.ts come from here.
 // This object owns all of it and describes itself (byteSize, snapshot) for the visualizer.
 import { ModelConfig } from '../model/config';
 import { cacheInputNames } from '../onnx/attention';
 import { HostTensor } from '../onnx/runtime';
 import { anchorHeads, KVPlan, planDtype } from './plan';
-import { allocKV, bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
+import { bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
+import { DistantStore, Int8Distant, PlainDistant } from './distant';
+import { checkState, KVState, restoreRing, ringInts } from './state';
 import { ProximalRing, tile } from './ring';
 import { CacheSnapshot, KVCache } from './types';
-import { checkState, KVState, restoreRing, ringInts } from './state';
 
 type PodPlan = Extract<KVPlan, { kind: 'pod' }>;
 /** Mask value of the D part: finite, so a query with no distant token gets finite (gated-out) probabilities. */
 const NEG = -1e30;
-const MIN_CAPACITY = 64;
 
 export class PodKVCache implements KVCache {
   readonly kind = 'pod';
   private readonly ring: ProximalRing;
   private readonly anc: number[][]; // anchor heads per layer
-  private vd: KVArray[];
-  private kd: KVArray[];
+  private readonly dist: DistantStore[];
   private readonly dtype: KVDtype;
   private readonly bpe: number;
-  private cap = 0;
   private nd = 0;
   private pendingEvictions = 0;
 
@@ -35,9 +33,9 @@ export class PodKVCache implements KVCache {
     this.bpe = bytesPerElement(this.dtype);
     this.ring = new ProximalRing(c, plan.sinks, plan.recent, this.dtype);
     this.anc = Array.from({ length: c.nLayers }, (_, l) => anchorHeads(plan, l));
-    this.vd = [];
-    this.kd = [];
-    this.grow(MIN_CAPACITY);
+    this.dist = this.anc.map((heads) => plan.distantInt8
+      ? new Int8Distant(this.dtype, c.nKVHeads, c.headDim, heads)
+      : new PlainDistant(this.dtype, c.nKVHeads, c.headDim, heads));
   }
 
   get length(): number {
@@ -47,25 +45,6 @@ export class PodKVCache implements KVCache {
   /** Tokens in the distant store. */
   get distantTokens(): number {
     return this.nd;
-  }
-
-  private grow(cap: number): void {
-    const { nLayers, headDim: D } = this.c;
-    const row = this.ring.row;
-    const vd: KVArray[] = [], kd: KVArray[] = [];
-    for (let l = 0; l < nLayers; l++) {
-      const v = allocKV(this.dtype, cap * row);
-      const k = allocKV(this.dtype, cap * this.anc[l]!.length * D);
-      if (this.nd > 0) {
-        v.set(this.vd[l]!.subarray(0, this.nd * row));
-        k.set(this.kd[l]!.subarray(0, this.nd * this.anc[l]!.length * D));
-      }
-      vd.push(v);
-      kd.push(k);
-    }
-    this.vd = vd;
-    this.kd = kd;
-    this.cap = cap;
   }
 
   stepInputs(T: number): Record<string, HostTensor> {
@@ -107,30 +86,18 @@ export class PodKVCache implements KVCache {
   layerInputs(layer: number, _T: number): Record<string, HostTensor> {
     const { nKVHeads: H, headDim: D } = this.c;
     const n = cacheInputNames(layer);
-    const P1 = this.ring.P1, row = this.ring.row;
-    const NDf = Math.max(this.nd, 1);
-    const nA = this.anc[layer]!.length;
-    const out: Record<string, HostTensor> = {
+    const P1 = this.ring.P1;
+    return {
       [n.kp]: kvTensor(this.dtype, this.ring.kp[layer]!, [P1, H, D]),
       [n.vp]: kvTensor(this.dtype, this.ring.vp[layer]!, [P1, H, D]),
-      [n.vd]: kvTensor(this.dtype, this.vd[layer]!.subarray(0, NDf * row), [NDf, H, D]),
+      ...this.dist[layer]!.inputs(n),
     };
-    if (nA > 0) out[n.kd] = kvTensor(this.dtype, this.kd[layer]!.subarray(0, NDf * nA * D), [NDf, nA, D]);
-    return out;
   }
 
   append(layer: number, k: KVArray, v: KVArray, T: number): void {
-    const need = this.nd + this.pendingEvictions;
-    if (need > this.cap) this.grow(Math.max(need, this.cap * 2));
-    const row = this.ring.row, D = this.c.headDim;
-    const heads = this.anc[layer]!;
-    const vd = this.vd[layer]!, kd = this.kd[layer]!;
-    let d = this.nd;
-    this.ring.write(layer, T, k, v, (ek, ev) => {
-      vd.set(ev, d * row);
-      heads.forEach((h, i) => kd.set(ek.subarray(h * D, (h + 1) * D), (d * heads.length + i) * D));
-      d++;
-    });
+    const store = this.dist[layer]!;
+    store.reserve(this.nd + this.pendingEvictions);
+    this.ring.write(layer, T, k, v, (ek, ev) => store.push(ek, ev));
   }
 
   commit(T: number): void {
@@ -151,45 +118,41 @@ export class PodKVCache implements KVCache {
     }
     for (let s = 0; s < this.ring.P1; s++) if (this.ring.slotPos[s]! >= n) this.ring.slotPos[s] = -1;
     this.ring.len = n;
-    if (n === 0) this.nd = 0;
+    if (n === 0) {
+      this.nd = 0;
+      for (const d of this.dist) d.clear();
+    }
   }
 
-  /** The distant store of one layer (for tests and inspection): values [nd, Hkv, D], keys [nd, nA, D]. */
-  distant(layer: number): { heads: readonly number[]; keys: KVArray; values: KVArray; firstPosition: number } {
-    const nA = this.anc[layer]!.length;
-    return {
-      heads: this.anc[layer]!,
-      keys: this.kd[layer]!.subarray(0, this.nd * nA * this.c.headDim),
-      values: this.vd[layer]!.subarray(0, this.nd * this.ring.row),
-      firstPosition: this.plan.sinks,
-    };
+  /** The distant store of one layer, decoded (tests, inspection): keys [nd, nA, D], values [nd, Hkv, D]. */
+  distant(layer: number): { heads: readonly number[]; keys: Float32Array; values: Float32Array; firstPosition: number } {
+    return { heads: this.anc[layer]!, ...this.dist[layer]!.decoded(), firstPosition: this.plan.sinks };
   }
 
-  /** ints [length, distant, ...slot positions]; buffers: ring K, ring V, distant V, distant anchor K (per layer each). */
+  /** ints [length, distant, ...slot positions]; buffers: ring K per layer, ring V per layer, then distant K and V per layer. */
   exportState(): KVState {
-    const L = this.c.nLayers, D = this.c.headDim;
-    const buffers = [...this.ring.kp, ...this.ring.vp].map((a) => a.slice());
-    for (let l = 0; l < L; l++) buffers.push(this.vd[l]!.slice(0, this.nd * this.ring.row));
-    for (let l = 0; l < L; l++) buffers.push(this.kd[l]!.slice(0, this.nd * this.anc[l]!.length * D));
-    return { kind: this.kind, dtype: this.dtype, length: this.length, ints: ringInts(this.ring, this.nd), buffers };
+    const rows: KVArray[] = this.dist.flatMap((d) => { const r = d.exportRows(); return [r.k, r.v]; });
+    const ring: KVArray[] = [...this.ring.kp, ...this.ring.vp].map((a) => a.slice());
+    return { kind: this.kind, dtype: this.dtype, length: this.length, ints: ringInts(this.ring, this.nd), buffers: [...ring, ...rows] };
   }
 
   importState(s: KVState): void {
-    const L = this.c.nLayers, D = this.c.headDim, P = this.ring.P1 * this.ring.row;
     const len = s.ints[0] ?? -1, nd = s.ints[1] ?? -1;
     if (len !== s.length || len < 0 || len > this.maxTokens || nd < 0 || nd > len) throw new RangeError(`KV state: ${len} tokens, ${nd} distant do not fit this PoD cache`);
-    const lengths = [...new Array<number>(2 * L).fill(P), ...new Array<number>(L).fill(nd * this.ring.row), ...this.anc.map((h) => nd * h.length * D)];
+    const L = this.c.nLayers, ringLen = this.ring.P1 * this.ring.row;
+    const lengths = [...new Array<number>(2 * L).fill(ringLen), ...this.dist.flatMap((d) => { const e = d.rowElements(nd); return [e.k, e.v]; })];
     checkState(s, this.kind, this.dtype, 2 + this.ring.P1, lengths);
     restoreRing(this.ring, s.ints, s.buffers);
-    this.nd = 0;
-    if (nd > this.cap) this.grow(nd);
-    for (let l = 0; l < L; l++) { this.vd[l]!.set(s.buffers[2 * L + l]!); this.kd[l]!.set(s.buffers[3 * L + l]!); }
+    this.dist.forEach((d, l) => d.importRows(s.buffers[2 * L + 2 * l]!, s.buffers[2 * L + 2 * l + 1]!, nd));
     this.nd = nd;
   }
 
   byteSize(): number {
     let b = 0;
-    for (let l = 0; l < this.c.nLayers; l++) b += this.ring.kp[l]!.byteLength + this.ring.vp[l]!.byteLength + this.vd[l]!.byteLength + this.kd[l]!.byteLength;
+    for (let l = 0; l < this.c.nLayers; l++) {
+      const a = this.dist[l]!.allocated();
+      b += this.ring.kp[l]!.byteLength + this.ring.vp[l]!.byteLength + a.k + a.v;
+    }
     return b;
   }
 
@@ -197,22 +160,21 @@ export class PodKVCache implements KVCache {
     const { nLayers, nKVHeads: H, headDim: D } = this.c;
     const unit = D * this.bpe; // bytes per token per unit, K or V
     const { sinks, recent } = this.ring.counts();
+    const prox = this.ring.P1 * H * unit; // allocated proximal bytes per layer, K or V
     const perLayer = Array.from({ length: nLayers }, (_, l) => {
-      const nA = this.anc[l]!.length;
-      return {
-        layer: l,
-        kBytes: this.ring.P1 * H * unit + this.cap * nA * unit,
-        vBytes: this.ring.P1 * H * unit + this.cap * H * unit,
-      };
+      const a = this.dist[l]!.allocated();
+      return { layer: l, kBytes: prox + a.k, vBytes: prox + a.v };
     });
-    const usedPerLayer = (l: number) => (sinks + recent) * H * unit * 2 + this.nd * (H + this.anc[l]!.length) * unit;
     let used = 0;
-    for (let l = 0; l < nLayers; l++) used += usedPerLayer(l);
+    for (let l = 0; l < nLayers; l++) {
+      const u = this.dist[l]!.used();
+      used += (sinks + recent) * H * unit * 2 + u.k + u.v;
+    }
     const full = 2 * nLayers * this.length * H * unit;
     return {
       kind: this.kind,
       tokens: this.length,
-      capacityTokens: this.ring.P1 + this.cap,
+      capacityTokens: this.ring.P1 + this.nd,
       nLayers,
       nKVHeads: H,
       headDim: D,

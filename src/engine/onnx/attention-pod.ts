@@ -44,7 +44,15 @@ export class PodAttention {
     const n = cacheInputNames(l);
     const kp = g.input(n.kp, kvType(a), ['P1', H, D]);
     const vp = g.input(n.vp, kvType(a), ['P1', H, D]);
-    const vd = g.input(n.vd, kvType(a), ['ND', H, D]);
+    /** A distant-store input: as stored, or int8 + per-(token, head) scales dequantized here. */
+    const distant = (name: string, scaleName: string, heads: number): string => {
+      if (!this.plan.distantInt8) return g.input(name, kvType(a), ['ND', heads, D]);
+      const q8 = g.input(name, OnnxType.INT8, ['ND', heads, D]);
+      const scale = g.input(scaleName, OnnxType.FLOAT, ['ND', heads, 1]);
+      const f = g.op1('Mul', [g.op1('Cast', [q8], { to: OnnxType.FLOAT }), scale]);
+      return a.f16 ? g.op1('Cast', [f], { to: OnnxType.FLOAT16 }) : f;
+    };
+    const vd = distant(n.vd, n.vdScale, H);
     const scores = (q: string, k: string, d: number): string => scoresF(g, q, k, d, a.f16);
     const weighted = (_g: unknown, p: string, v: string): string => weightedF(g, p, v, a.f16);
     const qr = cacheQuery(a);
@@ -91,7 +99,7 @@ export class PodAttention {
       return { o, lse };
     };
     if (anc.length > 0) {
-      const kd = g.input(n.kd, kvType(a), ['ND', anc.length, D]);
+      const kd = distant(n.kd, n.kdScale, anc.length);
       const qa = gather(qr, anc);
       const logits = g.op1('Concat', [gather(sP, anc), scores(qa, kd, D), gather(sN, anc)], { axis: 2 });
       this.exports.set(l, { heads: anc, logits, kp, kd, kNew: a.kNew, shared: new Map() });

@@ -27,6 +27,7 @@ export const cacheInputNames = (l: number) => ({
   k: `past_k_${l}`, v: `past_v_${l}`, // full cache
   kp: `prox_k_${l}`, vp: `prox_v_${l}`, // PoD / streaming: sinks + recent ring
   kd: `dist_k_${l}`, vd: `dist_v_${l}`, // PoD: distant tokens (keys: anchor heads only)
+  kdScale: `dist_k_scale_${l}`, vdScale: `dist_v_scale_${l}`, // PoD int8 distant store
 });
 
 const toF16 = (g: GraphBuilder, t: string): string => g.op1('Cast', [t], { to: OnnxType.FLOAT16 });
