@@ -1,7 +1,9 @@
-// Shared test helpers: where the model files are, and a skip-free guard that fails loudly
-// when a required model is missing (CI fetches them with scripts/fetch-models.sh).
+// Shared test helpers: where the model files are (a missing model fails loudly; CI fetches them
+// with scripts/fetch-models.sh), and logits-comparison helpers for the decoder oracle tests.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { OnnxDecoder } from '../src/engine/decoder';
+import { createCache } from '../src/engine/kv/create';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const MODELS = path.join(ROOT, 'models');
@@ -11,4 +13,30 @@ export function modelPath(name: string): string {
   const p = path.join(MODELS, name);
   if (!fs.existsSync(p)) throw new Error(`${p} is missing: run scripts/fetch-models.sh`);
   return p;
+}
+
+/** Logits for every position of `tokens`, fed to a fresh cache of the decoder's plan in chunks of `chunk`. */
+export async function stepLogits(dec: OnnxDecoder, tokens: readonly number[], chunk: number): Promise<Float32Array[]> {
+  const cache = createCache(dec.config, dec.plan, dec.options.contextSize);
+  const V = dec.config.vocabSize;
+  const out: Float32Array[] = [];
+  for (let i = 0; i < tokens.length; i += chunk) {
+    const part = tokens.slice(i, i + chunk);
+    const logits = await dec.step(part, cache, part.map((_, j) => j));
+    for (let j = 0; j < part.length; j++) out.push(logits.slice(j * V, (j + 1) * V));
+  }
+  return out;
+}
+
+/** Largest |a − b| relative to max(1, max|b|) of the position, over all positions. */
+export function maxRelDiff(a: readonly Float32Array[], b: readonly Float32Array[]): number {
+  if (a.length !== b.length) throw new Error(`${a.length} vs ${b.length} positions`);
+  let worst = 0;
+  for (let p = 0; p < b.length; p++) {
+    let scale = 1, d = 0;
+    for (let i = 0; i < b[p]!.length; i++) scale = Math.max(scale, Math.abs(b[p]![i]!));
+    for (let i = 0; i < b[p]!.length; i++) d = Math.max(d, Math.abs(a[p]![i]! - b[p]![i]!));
+    worst = Math.max(worst, d / scale);
+  }
+  return worst;
 }

@@ -20,41 +20,14 @@ import { makeSyntheticModel } from '../src/engine/gguf/synthetic';
 import { readModelConfig } from '../src/engine/model/config';
 import { OnnxDecoder } from '../src/engine/decoder';
 import { FullKVCache } from '../src/engine/kv/full';
-import { createCache } from '../src/engine/kv/create';
 import { ReferenceModel } from '../src/engine/reference/forward';
-import { modelPath } from './helpers';
+import { maxRelDiff, modelPath, stepLogits as onnxLogits } from './helpers';
 
 const GOLDEN = '403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292 411 322 265 282 295 433 426 385'.split(' ').map(Number);
 
 async function openDecoder(file: string, accuracyLevel = 4, contextSize = 256): Promise<OnnxDecoder> {
   const f = GGUFFile.open(file);
   return OnnxDecoder.load(f, readModelConfig(f), { threads: 1, contextSize, accuracyLevel });
-}
-
-/** Logits for every position of `tokens`, fed in chunks of `chunk` tokens. */
-async function onnxLogits(dec: OnnxDecoder, tokens: readonly number[], chunk: number): Promise<Float32Array[]> {
-  const cache = new FullKVCache(dec.config, dec.options.contextSize);
-  const V = dec.config.vocabSize;
-  const out: Float32Array[] = [];
-  for (let i = 0; i < tokens.length; i += chunk) {
-    const part = tokens.slice(i, i + chunk);
-    const logits = await dec.step(part, cache, part.map((_, j) => j));
-    for (let j = 0; j < part.length; j++) out.push(logits.slice(j * V, (j + 1) * V));
-  }
-  return out;
-}
-
-/** As onnxLogits, with a cache matching the decoder's plan (dtype included). */
-async function onnxLogitsWith(dec: OnnxDecoder, tokens: readonly number[], chunk: number): Promise<Float32Array[]> {
-  const cache = createCache(dec.config, dec.plan, dec.options.contextSize);
-  const V = dec.config.vocabSize;
-  const out: Float32Array[] = [];
-  for (let i = 0; i < tokens.length; i += chunk) {
-    const part = tokens.slice(i, i + chunk);
-    const logits = await dec.step(part, cache, part.map((_, j) => j));
-    for (let j = 0; j < part.length; j++) out.push(logits.slice(j * V, (j + 1) * V));
-  }
-  return out;
 }
 
 function referenceLogits(file: string, tokens: readonly number[]): Float32Array[] {
@@ -64,20 +37,6 @@ function referenceLogits(file: string, tokens: readonly number[]): Float32Array[
   } finally {
     f.close();
   }
-}
-
-/** Largest |a − b| relative to max(1, max|b|), over all positions. */
-function maxRelDiff(a: readonly Float32Array[], b: readonly Float32Array[]): number {
-  assert.equal(a.length, b.length);
-  let worst = 0;
-  for (let p = 0; p < a.length; p++) {
-    const x = a[p]!, y = b[p]!;
-    let scale = 1, d = 0;
-    for (let i = 0; i < y.length; i++) scale = Math.max(scale, Math.abs(y[i]!));
-    for (let i = 0; i < y.length; i++) d = Math.max(d, Math.abs(x[i]! - y[i]!));
-    worst = Math.max(worst, d / scale);
-  }
-  return worst;
 }
 
 const argmax = (x: Float32Array): number => x.reduce((b, v, i) => (v > x[b]! ? i : b), 0);
@@ -172,7 +131,7 @@ test('stories260K with an f16 full cache stays within 3e-3 of the f32 reference 
   const f = GGUFFile.open(modelPath('stories260K-f32.gguf'));
   const dec = await OnnxDecoder.load(f, readModelConfig(f), { threads: 1, contextSize: 64, kv: { kind: 'full', dtype: 'f16' } });
   for (const chunk of [1, 5, tokens.length]) {
-    const d = maxRelDiff(await onnxLogitsWith(dec, tokens, chunk), ref);
+    const d = maxRelDiff(await onnxLogits(dec, tokens, chunk), ref);
     assert.ok(d < 3e-3, `chunk ${chunk}: ${d}`);
   }
   await dec.dispose();

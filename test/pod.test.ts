@@ -15,12 +15,11 @@ import assert from 'node:assert/strict';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { readModelConfig } from '../src/engine/model/config';
 import { OnnxDecoder } from '../src/engine/decoder';
-import { createCache } from '../src/engine/kv/create';
 import { KVPlan, uniformAnchors, nonAnchorShare } from '../src/engine/kv/plan';
 import { PodKVCache } from '../src/engine/kv/pod';
 import { KVArray } from '../src/engine/kv/dtype';
 import { ReferenceModel } from '../src/engine/reference/forward';
-import { modelPath } from './helpers';
+import { maxRelDiff, modelPath, stepLogits } from './helpers';
 
 const TOKENS = [1, ...'403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292 411 322 265 282 295 433 426 385'.split(' ').map(Number)];
 const STORIES = 'stories260K-f32.gguf';
@@ -28,29 +27,6 @@ const STORIES = 'stories260K-f32.gguf';
 async function decoder(file: string, kv: KVPlan, contextSize = 128): Promise<OnnxDecoder> {
   const f = GGUFFile.open(modelPath(file));
   return OnnxDecoder.load(f, readModelConfig(f), { threads: 1, contextSize, kv });
-}
-
-async function logitsOf(dec: OnnxDecoder, tokens: readonly number[], chunk: number): Promise<Float32Array[]> {
-  const cache = createCache(dec.config, dec.plan, dec.options.contextSize);
-  const V = dec.config.vocabSize;
-  const out: Float32Array[] = [];
-  for (let i = 0; i < tokens.length; i += chunk) {
-    const part = tokens.slice(i, i + chunk);
-    const l = await dec.step(part, cache, part.map((_, j) => j));
-    for (let j = 0; j < part.length; j++) out.push(l.slice(j * V, (j + 1) * V));
-  }
-  return out;
-}
-
-function maxRelDiff(a: readonly Float32Array[], b: readonly Float32Array[]): number {
-  let worst = 0;
-  for (let p = 0; p < b.length; p++) {
-    let scale = 1, d = 0;
-    for (let i = 0; i < b[p]!.length; i++) scale = Math.max(scale, Math.abs(b[p]![i]!));
-    for (let i = 0; i < b[p]!.length; i++) d = Math.max(d, Math.abs(a[p]![i]! - b[p]![i]!));
-    worst = Math.max(worst, d / scale);
-  }
-  return worst;
 }
 
 function referenceLogits(kv: KVPlan): Float32Array[] {
@@ -78,10 +54,10 @@ for (const [name, plan] of PLANS) {
   test(`stories260K PoD ${name}, f16 storage: close to the f32 reference, chunk-invariant`, async () => {
     const ref = referenceLogits(plan);
     const dec = await decoder(STORIES, { ...plan, dtype: 'f16' });
-    const whole = await logitsOf(dec, TOKENS, TOKENS.length);
+    const whole = await stepLogits(dec, TOKENS, TOKENS.length);
     assert.ok(maxRelDiff(whole, ref) < 3e-3, `one prefill vs reference: ${maxRelDiff(whole, ref)}`);
     for (const chunk of [1, 3, 7]) {
-      const dc = maxRelDiff(await logitsOf(dec, TOKENS, chunk), whole);
+      const dc = maxRelDiff(await stepLogits(dec, TOKENS, chunk), whole);
       assert.ok(dc < 3e-3, `chunk ${chunk} vs one prefill: ${dc}`);
     }
     await dec.dispose();
@@ -89,11 +65,11 @@ for (const [name, plan] of PLANS) {
   test(`stories260K PoD ${name}: ONNX matches the reference §5 attention, in any chunking`, async () => {
     const ref = referenceLogits(plan);
     const dec = await decoder(STORIES, plan);
-    const whole = await logitsOf(dec, TOKENS, TOKENS.length);
+    const whole = await stepLogits(dec, TOKENS, TOKENS.length);
     const d = maxRelDiff(whole, ref);
     assert.ok(d < 1e-4, `one prefill vs reference: ${d}`);
     for (const chunk of [1, 3, 7]) {
-      const dc = maxRelDiff(await logitsOf(dec, TOKENS, chunk), whole);
+      const dc = maxRelDiff(await stepLogits(dec, TOKENS, chunk), whole);
       assert.ok(dc < 1e-5, `chunk ${chunk} vs one prefill: ${dc}`);
     }
     await dec.dispose();
@@ -102,7 +78,7 @@ for (const [name, plan] of PLANS) {
 
 test('PoD equals the full cache with blocks of one layer, and with a window covering the context', async () => {
   const full = await decoder(STORIES, { kind: 'full' });
-  const expect = await logitsOf(full, TOKENS, 4);
+  const expect = await stepLogits(full, TOKENS, 4);
   await full.dispose();
   const limits: KVPlan[] = [
     { kind: 'pod', sinks: 1, recent: 3, anchors: uniformAnchors(5, 4, 1), mode: 'scores' },
@@ -112,7 +88,7 @@ test('PoD equals the full cache with blocks of one layer, and with a window cove
   for (const plan of limits) {
     const dec = await decoder(STORIES, plan);
     for (const chunk of [1, 5, TOKENS.length]) {
-      const d = maxRelDiff(await logitsOf(dec, TOKENS, chunk), expect);
+      const d = maxRelDiff(await stepLogits(dec, TOKENS, chunk), expect);
       assert.ok(d < 1e-5, `${JSON.stringify(plan).slice(0, 60)} chunk ${chunk}: ${d}`);
     }
     await dec.dispose();
@@ -166,8 +142,8 @@ test('int8 distant store: bytes ≈ a quarter of f32, logits close to the f32 st
   const base: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' };
   const plain = await decoder(STORIES, base);
   const q8 = await decoder(STORIES, { ...base, distantInt8: true });
-  const a = await logitsOf(plain, TOKENS, 4);
-  const b = await logitsOf(q8, TOKENS, 4);
+  const a = await stepLogits(plain, TOKENS, 4);
+  const b = await stepLogits(q8, TOKENS, 4);
   // Per-(token, head) int8 rounding of distant K/V: relative error ≤ 1/254 per element.
   const d = maxRelDiff(b, a);
   assert.ok(d < 2e-2, `int8 vs f32 distant store: ${d}`);
