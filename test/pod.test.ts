@@ -20,6 +20,8 @@ import { PodKVCache } from '../src/engine/kv/pod';
 import { KVArray } from '../src/engine/kv/dtype';
 import { ReferenceModel } from '../src/engine/reference/forward';
 import { maxRelDiff, modelPath, stepLogits } from './helpers';
+import { createCache } from '../src/engine/kv/create';
+import { kvBytesAt } from '../src/engine/memory';
 
 const TOKENS = [1, ...'403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292 411 322 265 282 295 433 426 385'.split(' ').map(Number)];
 const STORIES = 'stories260K-f32.gguf';
@@ -176,4 +178,23 @@ test('int8 distant store: bytes ≈ a quarter of f32, logits close to the f32 st
   assert.ok(s8.usedBytes < sf.usedBytes);
   await plain.dispose();
   await q8.dispose();
+});
+
+test('kvBytesAt (the memory estimate) equals the bytes a cache really uses, for every plan', async () => {
+  const f = GGUFFile.open(modelPath(STORIES));
+  const c = readModelConfig(f);
+  f.close();
+  const plans: KVPlan[] = [
+    { kind: 'full', dtype: 'f16' },
+    { kind: 'streaming', sinks: 2, recent: 5, dtype: 'f32' },
+    { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', dtype: 'f16' },
+    { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', dtype: 'f16', distantInt8: true },
+  ];
+  for (const plan of plans) {
+    const dec = await decoder(STORIES, plan);
+    const cache = createCache(c, plan, 128);
+    for (let i = 0; i < TOKENS.length; i += 9) await dec.step(TOKENS.slice(i, i + 9), cache, [0]);
+    assert.equal(kvBytesAt(c, plan, TOKENS.length), cache.snapshot().usedBytes, JSON.stringify(plan).slice(0, 80));
+    await dec.dispose();
+  }
 });

@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import { GGUFFile } from './gguf/file';
 import { ModelConfig } from './model/config';
 import { packedBytes } from './onnx/pack';
-import { anchorHeads, KVPlan } from './kv/plan';
+import { anchorHeads, KVPlan, planDtype } from './kv/plan';
+import { bytesPerElement } from './kv/dtype';
 
 /**
  * ONNX Runtime keeps each quantized weight twice (the initializer and MatMulNBits' prepacked
@@ -22,16 +23,17 @@ export interface MemoryEstimate {
   freeBytes: number;
 }
 
-/** KV bytes at a full context for a plan (pod-method.md §4: non-anchor units drop distant keys). */
-export function kvBytesAt(c: ModelConfig, plan: KVPlan, tokens: number, bytesPerElement = 4): number {
-  const unit = c.headDim * bytesPerElement; // one token, one (layer, KV head), K or V
+/** KV bytes at `tokens` for a plan (pod-method.md §4: non-anchor units drop distant keys; int8 distant rows carry one f32 scale each). */
+export function kvBytesAt(c: ModelConfig, plan: KVPlan, tokens: number): number {
+  const unit = c.headDim * bytesPerElement(planDtype(plan)); // one token, one (layer, KV head), K or V
   if (plan.kind === 'full') return 2 * c.nLayers * tokens * c.nKVHeads * unit;
   const window = Math.min(tokens, plan.sinks + plan.recent);
   if (plan.kind === 'streaming') return 2 * c.nLayers * window * c.nKVHeads * unit;
+  const distUnit = plan.distantInt8 ? c.headDim + 4 : unit;
   let b = 0;
   for (let l = 0; l < c.nLayers; l++) {
     const nA = anchorHeads(plan, l).length;
-    b += (2 * window * c.nKVHeads + (tokens - window) * (c.nKVHeads + nA)) * unit;
+    b += 2 * window * c.nKVHeads * unit + (tokens - window) * (c.nKVHeads + nA) * distUnit;
   }
   return b;
 }
