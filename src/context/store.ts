@@ -1,0 +1,44 @@
+// The on-disk PrefixStore a session uses: one state file per (workspace, model, plan) in a cache
+// folder (default ~/.cache/podlens/kv, or $PODLENS_CACHE/kv), capped in total size with LRU
+// eviction. A rejected file (mismatch, truncation, corruption) is deleted so the rebuilt state
+// replaces it. Not here: the file format (persist.ts).
+import { createHash } from 'node:crypto';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { Engine } from '../engine/engine';
+import { KVState } from '../engine/kv/state';
+import { planDtype } from '../engine/kv/plan';
+import { enforceCap, fileSha256, loadState, planHash, saveState, STATE_EXT, StateIdentity } from './persist';
+import { PrefixStore } from './session';
+
+export const DEFAULT_CAP_BYTES = 2 * 2 ** 30;
+
+export function defaultCacheDir(): string {
+  return path.join(process.env.PODLENS_CACHE ?? path.join(os.homedir(), '.cache', 'podlens'), 'kv');
+}
+
+export class FilePrefixStore implements PrefixStore {
+  private constructor(readonly file: string, readonly id: StateIdentity, private readonly expect: { kind: string; dtype: string }, readonly capBytes: number, private readonly log?: (s: string) => void) {}
+
+  /** The store for a workspace folder and a loaded engine (hashes the model file once per process). */
+  static async open(engine: Engine, workspace: string, o: { dir?: string; capBytes?: number; log?: (s: string) => void } = {}): Promise<FilePrefixStore> {
+    const plan = engine.decoder.plan;
+    const id: StateIdentity = { modelSha256: await fileSha256(engine.path), planHash: planHash({ plan, contextSize: engine.contextSize }) };
+    const key = createHash('sha256').update(`${path.resolve(workspace)}\n${id.modelSha256}\n${id.planHash}`).digest('hex').slice(0, 24);
+    const dir = o.dir ?? defaultCacheDir();
+    return new FilePrefixStore(path.join(dir, key + STATE_EXT), id, { kind: plan.kind, dtype: planDtype(plan) }, o.capBytes ?? DEFAULT_CAP_BYTES, o.log);
+  }
+
+  async load(): Promise<Awaited<ReturnType<PrefixStore['load']>>> {
+    if (!fs.existsSync(this.file)) return undefined;
+    const r = loadState(this.file, { ...this.id, ...this.expect });
+    if (!r.ok) fs.rmSync(this.file, { force: true });
+    return r.ok ? r : { ok: false, reason: `${path.basename(this.file)}: ${r.reason}` };
+  }
+
+  async save(ids: readonly number[], state: KVState): Promise<void> {
+    saveState(this.file, this.id, ids, state);
+    for (const f of enforceCap(path.dirname(this.file), this.capBytes, this.file)) this.log?.(`evicted ${path.basename(f)} (KV state cache over ${this.capBytes} bytes)`);
+  }
+}
