@@ -11,7 +11,7 @@ import { modelPath } from './helpers';
 
 const IDS = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385];
 
-for (const [name, kv] of [['full', { kind: 'full' }], ['full f16', { kind: 'full', dtype: 'f16' }], ['pod', { kind: 'pod', sinks: 2, recent: 8, groupSize: 2 }], ['pod f16', { kind: 'pod', sinks: 2, recent: 8, groupSize: 2, dtype: 'f16' }], ['streaming', { kind: 'streaming', sinks: 2, recent: 8 }]] as [string, KVSpec][]) {
+for (const [name, kv] of [['full', { kind: 'full', dtype: 'f32' }], ['full f16', { kind: 'full', dtype: 'f16' }], ['pod', { kind: 'pod', sinks: 2, recent: 8, groupSize: 2, dtype: 'f32' }], ['pod f16', { kind: 'pod', sinks: 2, recent: 8, groupSize: 2, dtype: 'f16' }], ['streaming', { kind: 'streaming', sinks: 2, recent: 8 }]] as [string, KVSpec][]) {
   test(`${name}: export → import into a fresh cache continues with identical logits`, async () => {
     const e = await Engine.load(modelPath('stories260K-f32.gguf'), { threads: 1, contextSize: 64, kv });
     try {
@@ -40,7 +40,7 @@ for (const [name, kv] of [['full', { kind: 'full' }], ['full f16', { kind: 'full
 }
 
 test('importState rejects a state that does not fit and leaves the cache unchanged', async () => {
-  const full = await Engine.load(modelPath('stories260K-f32.gguf'), { threads: 1, contextSize: 64 });
+  const full = await Engine.load(modelPath('stories260K-f32.gguf'), { threads: 1, contextSize: 64, kv: { kind: 'full', dtype: 'f32' } });
   const pod = await Engine.load(modelPath('stories260K-f32.gguf'), { threads: 1, contextSize: 64, kv: { kind: 'pod', sinks: 2, recent: 8, groupSize: 2 } });
   try {
     const a = full.createCache();
