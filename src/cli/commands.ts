@@ -19,7 +19,9 @@ export interface Io {
 export interface Command {
   summary: string;
   flags: FlagSpecs;
-  run(flags: ParsedFlags, io: Io): Promise<void>;
+  /** Name of the one positional argument the command takes (usage text), if any. */
+  positional?: string;
+  run(flags: ParsedFlags, io: Io, positional?: readonly string[]): Promise<void>;
 }
 
 const MODEL = { type: 'string', required: true, help: 'GGUF model file' } as const;

@@ -1,12 +1,15 @@
 // podlens command-line entry: dispatch to a subcommand; usage errors exit 2 with usage text,
 // runtime errors exit 1 with one line on stderr (no stack trace unless PODLENS_DEBUG is set).
 import { flagHelp, parseFlags, UsageError } from './args';
-import { COMMANDS, Io } from './commands';
+import { Command, COMMANDS as BASE, Io } from './commands';
+import { SESSION_COMMANDS } from './session-commands';
+
+const COMMANDS: Record<string, Command> = { ...BASE, ...SESSION_COMMANDS };
 
 function usage(cmd?: string): string {
   if (cmd && COMMANDS[cmd]) {
     const c = COMMANDS[cmd]!;
-    return `usage: podlens ${cmd} [options]\n${c.summary}\n\n${flagHelp(c.flags)}`;
+    return `usage: podlens ${cmd} ${c.positional ? `${c.positional} ` : ''}[options]\n${c.summary}\n\n${flagHelp(c.flags)}`;
   }
   return ['usage: podlens <command> [options]', '', 'commands:',
     ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`),
@@ -34,8 +37,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const io: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n'), signal: ac.signal };
   try {
     const { flags, positional } = parseFlags(rest, cmd.flags);
-    if (positional.length > 0) throw new UsageError(`unexpected argument "${positional[0]}"`);
-    await cmd.run(flags, io);
+    if (positional.length > (cmd.positional ? 1 : 0)) throw new UsageError(`unexpected argument "${positional[cmd.positional ? 1 : 0]}"`);
+    await cmd.run(flags, io, positional);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
