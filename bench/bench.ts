@@ -13,6 +13,7 @@ import { WorkerHandle } from './pool';
 import { EngineName, WorkerJob } from './protocol';
 import { CellResult, computeRatios, EngineResult, formatTable, NOISY_CORES, sample, summarize } from './report';
 import { errorText, workerMain } from './worker';
+import { sessionMain } from './session';
 
 const ENGINE_LABEL: Record<EngineName, string> = { podlens: 'PodLens', llamacpp: 'llama.cpp' };
 const mean = (xs: readonly number[]): number | undefined => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
@@ -257,6 +258,11 @@ if (argv[0] === '--worker') {
   workerMain(argv[1] ?? '').catch((e: unknown) => {
     console.error(errorText(e));
     process.exit(1);
+  });
+} else if (argv[0] === '--session') {
+  sessionMain(argv.slice(1)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+    console.error(`bench --session: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
   });
 } else {
   main(argv).then((code) => { process.exitCode = code; }, (e: unknown) => {

@@ -17,6 +17,7 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [options]
+       npm run bench -- --session [options]   (workspace session TTFTs; --session --help)
 
 PodLens vs llama.cpp (node-llama-cpp) on the same GGUF files in one run: prefill tok/s of a
 512-token prompt, greedy decode tok/s over 128 tokens, peak RSS; each engine × model × threads
