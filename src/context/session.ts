@@ -156,7 +156,12 @@ export class WorkspaceSession {
 
   async ask(question: string, o: AskOptions): Promise<AskResult> {
     const t0 = performance.now();
-    const { prefix, tail, lastBlockStart } = this.promptIds(question);
+    let { prefix, tail, lastBlockStart } = this.promptIds(question);
+    // Drop the oldest turns while the conversation and the answer do not fit after the workspace.
+    while (prefix.length + tail.length + o.maxTokens >= this.engine.contextSize && this.history.length >= 2) {
+      this.history.splice(0, 2);
+      ({ prefix, tail, lastBlockStart } = this.promptIds(question));
+    }
     const target = [...prefix, ...tail];
     if (target.length + 1 >= this.engine.contextSize) {
       throw new RangeError(`the workspace and question take ${target.length} tokens but the context holds ${this.engine.contextSize}; lower the workspace budget or raise the context size`);
