@@ -176,7 +176,11 @@ export class WorkspaceSession {
     }
     const prefixSaved = this.savedPrefix.length === prefix.length && lcp(this.savedPrefix, prefix, prefix.length) === prefix.length;
     if (this.o.store && !prefixSaved && prefix.length > 0 && this.cache.length === prefix.length) {
-      await this.o.store.save(prefix, this.cache.exportState());
+      try {
+        await this.o.store.save(prefix, this.cache.exportState());
+      } catch (e) {
+        this.note(`the KV state was not saved: ${(e as Error).message.split('\n')[0]}`);
+      }
       this.savedPrefix = prefix.slice();
     }
     let ttft = 0, text = '';
@@ -196,7 +200,15 @@ export class WorkspaceSession {
 
   private keepCheckpoint(at: number, target: readonly number[]): void {
     this.checkpoints = this.checkpoints.filter((c) => c.at < at && lcp(c.ids, target, c.at) === c.at);
-    this.checkpoints.push({ at, ids: target.slice(0, at) as number[], state: this.cache.exportState() });
+    let state: KVState;
+    try {
+      state = this.cache.exportState();
+    } catch (e) {
+      // e.g. a store that cannot export yet: edits will rebuild from the start instead.
+      this.note(`no checkpoint at token ${at}: ${(e as Error).message.split('\n')[0]}`);
+      return;
+    }
+    this.checkpoints.push({ at, ids: target.slice(0, at) as number[], state });
     if (this.checkpoints.length > 2) this.checkpoints.shift();
   }
 }
