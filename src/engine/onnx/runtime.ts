@@ -4,6 +4,21 @@
 // speaks `HostTensor`.
 import * as ort from 'onnxruntime-node';
 
+// Node 24 (e.g. VS Code's / code-server's extension host) has a global Float16Array. ORT's JS
+// layer then turns every 'float16' tensor's Uint16Array into a Float16Array view, which the
+// native binding (N-API has no Float16Array type) reads as 0 bytes: "not enough space: expected
+// N, got 0". ORT picks its float16 array type once, on the first Tensor; make that choice with
+// Float16Array hidden, so float16 data stays Uint16Array (raw bits) both ways, as on Node 20.
+// Found by the e2e tests (e2e/ext-tests) in the real extension host.
+{
+  const g = globalThis as { Float16Array?: unknown };
+  const f16 = g.Float16Array;
+  if (f16 !== undefined) {
+    delete g.Float16Array;
+    try { new ort.Tensor('float32', new Float32Array(1), [1]); } finally { g.Float16Array = f16; }
+  }
+}
+
 export type HostTensor =
   | { type: 'float32'; data: Float32Array; dims: readonly number[] }
   | { type: 'float16'; data: Uint16Array; dims: readonly number[] }

