@@ -9,6 +9,7 @@ import { Engine } from '../engine/engine';
 import { FlagSpecs, ParsedFlags, UsageError } from './args';
 import { DEFAULT_GROUP_SIZE, DEFAULT_SINKS, KVSpec } from '../engine/kv/plan';
 import * as fs from 'node:fs';
+import { loadProfile } from '../engine/eval/profile';
 
 export interface Io {
   out: (s: string) => void;
@@ -33,11 +34,13 @@ export const KV_FLAGS: FlagSpecs = {
   recent: { type: 'int', min: 1, help: 'PoD/streaming recent window (default max(256, ctx/8) − sinks)' },
   'group-size': { type: 'int', min: 1, help: `PoD uniform block size in layers (default ${DEFAULT_GROUP_SIZE})` },
   'share-mode': { type: 'string', help: 'PoD sharing: scores (default) or keys' },
+  profile: { type: 'string', help: 'PoD profile from podlens calibrate: calibrated blocks per KV head and its S/R (implies --kv pod)' },
   'kv-dtype': { type: 'string', help: 'K/V storage: f16 (default) or f32' },
 };
 
 export function kvSpec(f: ParsedFlags): KVSpec {
-  const kind = (f.kv as string | undefined) ?? 'full';
+  const profile = f.profile as string | undefined;
+  const kind = (f.kv as string | undefined) ?? (profile !== undefined ? 'pod' : 'full');
   if (kind !== 'full' && kind !== 'pod' && kind !== 'streaming') throw new UsageError(`--kv must be full, pod or streaming (got "${kind}")`);
   const mode = f['share-mode'] as string | undefined;
   if (mode !== undefined && mode !== 'scores' && mode !== 'keys') throw new UsageError(`--share-mode must be scores or keys (got "${mode}")`);
@@ -45,6 +48,12 @@ export function kvSpec(f: ParsedFlags): KVSpec {
   if (dtype !== undefined && dtype !== 'f16' && dtype !== 'f32') throw new UsageError(`--kv-dtype must be f16 or f32 (got "${dtype}")`);
   if (kind === 'full' && ['sinks', 'recent', 'group-size', 'share-mode'].some((k) => f[k] !== undefined)) {
     throw new UsageError('--sinks/--recent/--group-size/--share-mode need --kv pod or streaming');
+  }
+  if (profile !== undefined) {
+    if (kind !== 'pod') throw new UsageError('--profile needs --kv pod');
+    if (f['group-size'] !== undefined) throw new UsageError('give --profile or --group-size, not both');
+    const p = loadProfile(profile, f.model as string);
+    return { kind, anchors: p.anchors, sinks: (f.sinks as number | undefined) ?? p.sinks, recent: (f.recent as number | undefined) ?? p.recent, mode, dtype };
   }
   return { kind, sinks: f.sinks as number | undefined, recent: f.recent as number | undefined, groupSize: f['group-size'] as number | undefined, mode, dtype };
 }

@@ -3,8 +3,9 @@
 import { flagHelp, parseFlags, UsageError } from './args';
 import { Command, COMMANDS as BASE, Io } from './commands';
 import { SESSION_COMMANDS } from './session-commands';
+import { POD_COMMANDS } from './pod-commands';
 
-const COMMANDS: Record<string, Command> = { ...BASE, ...SESSION_COMMANDS };
+const COMMANDS: Record<string, Command> = { ...BASE, ...SESSION_COMMANDS, ...POD_COMMANDS };
 
 function usage(cmd?: string): string {
   if (cmd && COMMANDS[cmd]) {

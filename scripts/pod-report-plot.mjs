@@ -1,0 +1,99 @@
+// Draws the PoD report figure from docs/pod-report/results.json (written by pod-report.mjs):
+// an SVG made by hand (no dependency), converted to PNG with Debian's rsvg-convert
+// (`apt-get install librsvg2-bin`) when it is installed. Four panels: KV bytes, perplexity,
+// the 2K trade-off (perplexity vs saving) and needle accuracy.
+// Usage: node scripts/pod-report-plot.mjs
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const dir = join(root, 'docs/pod-report');
+const { runs } = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+const get = (k) => runs[k]?.result;
+const CTXS = [2048, 4096, 8192];
+const COLORS = { full: '#333333', 'pod-uniform': '#d95f02', 'pod-calibrated': '#1b9e77', 'pod-uniform-int8': '#e7298a', streaming: '#7570b3' };
+const LABEL = { full: 'full', 'pod-uniform': 'PoD uniform g=5', 'pod-calibrated': 'PoD calibrated δ=0.5', 'pod-uniform-int8': 'PoD uniform + int8', streaming: 'streaming' };
+const W = 1200, H = 860;
+const parts = [];
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+const text = (x, y, s, o = {}) => parts.push(`<text x="${x}" y="${y}" font-size="${o.size ?? 12}" text-anchor="${o.anchor ?? 'start'}" fill="${o.fill ?? '#222'}"${o.rotate ? ` transform="rotate(${o.rotate} ${x} ${y})"` : ''}${o.bold ? ' font-weight="bold"' : ''}>${esc(s)}</text>`);
+const rect = (x, y, w, h, fill) => parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(0, w).toFixed(1)}" height="${Math.max(0, h).toFixed(1)}" fill="${fill}"/>`);
+const line = (x1, y1, x2, y2, stroke = '#999', dash = '') => parts.push(`<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="${stroke}"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
+
+/** Grouped bars: groups = ctx, series = kinds; value(kind, ctx) or undefined. */
+function bars(x0, y0, w, h, title, kinds, value, { log = false, max, fmt = (v) => v.toFixed(0), ylabel = '' } = {}) {
+  text(x0 + w / 2, y0 - 12, title, { anchor: 'middle', size: 14, bold: true });
+  const vals = CTXS.flatMap((c) => kinds.map((k) => value(k, c))).filter((v) => v !== undefined);
+  const top = max ?? Math.max(...vals) * 1.15;
+  const lo = log ? Math.min(...vals) / 1.5 : 0;
+  const yOf = (v) => (log ? y0 + h - (h * Math.log(v / lo)) / Math.log(top / lo) : y0 + h - (h * v) / top);
+  line(x0, y0 + h, x0 + w, y0 + h, '#444');
+  line(x0, y0, x0, y0 + h, '#444');
+  const ticks = log ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].filter((t) => t >= lo && t <= top) : [0, 0.25, 0.5, 0.75, 1].map((f) => f * top);
+  for (const t of ticks) { line(x0 - 4, yOf(t), x0 + w, yOf(t), '#e5e5e5'); text(x0 - 6, yOf(t) + 4, log ? String(t) : fmt(t), { anchor: 'end', size: 10 }); }
+  if (ylabel) text(x0 - 42, y0 + h / 2, ylabel, { anchor: 'middle', rotate: -90, size: 11 });
+  const gw = w / CTXS.length, bw = (gw * 0.8) / kinds.length;
+  CTXS.forEach((c, g) => {
+    text(x0 + gw * (g + 0.5), y0 + h + 16, `${c / 1024}K context`, { anchor: 'middle', size: 11 });
+    kinds.forEach((k, i) => {
+      const v = value(k, c);
+      const x = x0 + gw * g + gw * 0.1 + bw * i;
+      if (v === undefined) { text(x + bw / 2, y0 + h - 4, 'n/a', { anchor: 'middle', size: 8, fill: '#999' }); return; }
+      const y = yOf(Math.max(v, log ? lo : 0));
+      rect(x + 1, y, bw - 2, y0 + h - y, COLORS[k]);
+      text(x + bw / 2, y - 3, fmt(v), { anchor: 'middle', size: 9 });
+    });
+  });
+}
+
+function legend(x, y, kinds) {
+  kinds.forEach((k, i) => { rect(x + i * 190, y - 10, 12, 12, COLORS[k]); text(x + i * 190 + 16, y, LABEL[k], { size: 12 }); });
+}
+
+parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+text(W / 2, 26, 'PoD KV cache on SmolLM2-135M-Instruct (Q4_1, f16 K/V, scores mode, window W = max(256, ctx/8))', { anchor: 'middle', size: 16, bold: true });
+const ALL = ['full', 'pod-uniform', 'pod-calibrated', 'pod-uniform-int8', 'streaming'];
+legend(130, 56, ALL);
+const MB = (b) => b / 2 ** 20;
+bars(90, 100, 480, 260, 'KV cache at a full context (MB, used)', ALL, (k, c) => { const r = get(`eval ${c} ${k}`); return r && MB(r.kv.usedBytes); }, { fmt: (v) => v.toFixed(0), ylabel: 'MB' });
+bars(680, 100, 480, 260, `Perplexity, ${'tar/README.md'} (log scale)`, ['full', 'pod-uniform', 'pod-calibrated', 'streaming'], (k, c) => get(`eval ${c} ${k}`)?.perplexity, { log: true, fmt: (v) => v.toFixed(1), ylabel: 'perplexity' });
+
+// trade-off at 2K: x = saved %, y = perplexity / full perplexity
+{
+  const x0 = 90, y0 = 470, w = 480, h = 300;
+  text(x0 + w / 2, y0 - 12, 'Trade-off at 2K: perplexity vs KV saved (two texts)', { anchor: 'middle', size: 14, bold: true });
+  const pts = [];
+  for (const [key, run] of Object.entries(runs)) {
+    const m = /^sweep 2048 (\S+) (.+)$/.exec(key) ?? /^eval 2048 (pod-uniform|pod-calibrated|streaming|full)$/.exec(key);
+    if (!m) continue;
+    const textName = key.startsWith('eval') ? 'tar' : m[1];
+    const name = key.startsWith('eval') ? m[1] : m[2];
+    const full = textName === 'tar' ? get('eval 2048 full') : get(`sweep 2048 ${textName} full`);
+    if (!full || name === 'full' || name === 'pod-uniform-int8') continue;
+    pts.push({ textName, name, x: run.result.kv.savedFraction * 100, y: run.result.perplexity / full.perplexity });
+  }
+  const ymax = Math.max(2, ...pts.map((p) => p.y)) * 1.1;
+  const xOf = (v) => x0 + (w * v) / 100, yOf = (v) => y0 + h - (h * Math.log(v)) / Math.log(ymax);
+  line(x0, y0 + h, x0 + w, y0 + h, '#444'); line(x0, y0, x0, y0 + h, '#444');
+  for (const t of [0, 20, 40, 60, 80, 100]) { line(xOf(t), y0 + h, xOf(t), y0 + h + 4, '#444'); text(xOf(t), y0 + h + 16, `${t}%`, { anchor: 'middle', size: 10 }); }
+  for (const t of [1, 1.03, 1.5, 2, 4, 8].filter((t) => t <= ymax)) { line(x0, yOf(t), x0 + w, yOf(t), t === 1.03 ? '#1b9e77' : '#e5e5e5', t === 1.03 ? '4 3' : ''); text(x0 - 6, yOf(t) + 4, `×${t}`, { anchor: 'end', size: 10 }); }
+  line(xOf(35), y0, xOf(35), y0 + h, '#1b9e77', '4 3');
+  text(xOf(35) + 4, y0 + 12, 'target: ≥35% saved, ≤ ×1.03', { size: 10, fill: '#1b9e77' });
+  text(x0 + w / 2, y0 + h + 32, 'KV bytes saved vs full cache (2K context)', { anchor: 'middle', size: 11 });
+  text(x0 - 42, y0 + h / 2, 'perplexity / full', { anchor: 'middle', rotate: -90, size: 11 });
+  for (const p of pts) {
+    const col = p.name === 'streaming' ? COLORS.streaming : p.name.startsWith('δ') || p.name === 'pod-calibrated' ? COLORS['pod-calibrated'] : COLORS['pod-uniform'];
+    const cx = xOf(p.x), cy = yOf(Math.max(1, p.y));
+    parts.push(p.textName === 'tar' ? `<circle cx="${cx}" cy="${cy}" r="5" fill="${col}"/>` : `<rect x="${cx - 4}" y="${cy - 4}" width="8" height="8" fill="none" stroke="${col}" stroke-width="2"/>`);
+    if (p.textName === 'tar') text(cx + 7, cy - 5, p.name.replace('pod-', ''), { size: 9, fill: '#555' });
+  }
+  text(x0 + w - 4, y0 + 14, '● tar README   □ DOMPurify README', { anchor: 'end', size: 10, fill: '#555' });
+}
+bars(680, 470, 480, 300, 'Needle-in-a-haystack accuracy (%)', ['full', 'pod-calibrated', 'pod-uniform', 'streaming'], (k, c) => { const r = get(`needle ${c} ${k}`); return r && r.accuracy * 100; }, { max: 110, fmt: (v) => v.toFixed(0), ylabel: '% correct' });
+
+const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, sans-serif">\n${parts.join('\n')}\n</svg>\n`;
+writeFileSync(join(dir, 'pod-report.svg'), svg);
+const r = spawnSync('rsvg-convert', ['-o', join(dir, 'pod-report.png'), join(dir, 'pod-report.svg')], { stdio: 'inherit' });
+if (r.error || r.status !== 0) console.error('rsvg-convert failed or is missing (apt-get install librsvg2-bin); wrote the SVG only');
+else console.log('wrote docs/pod-report/pod-report.svg and .png');

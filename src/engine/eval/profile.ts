@@ -1,0 +1,132 @@
+// PoD profiles (pod-method.md §6 steps 4–5): the greedy bottom-up blocks built from a per-KV-head
+// layer-similarity matrix, and the schema-versioned JSON file calibration writes and the engine
+// loads (validated against the model file by sha256). Not the calibration run itself
+// (calibrate.ts) and not the cache (kv/pod.ts); a loaded profile is just a KVSpec with anchors.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { KVSpec } from '../kv/plan';
+
+export const PROFILE_SCHEMA_VERSION = 1;
+
+export interface PodProfile {
+  schemaVersion: number;
+  kind: 'podlens-pod-profile';
+  model: { file: string; sha256: string; arch: string; name: string; nLayers: number; nHeads: number; nKVHeads: number; headDim: number };
+  /** Partition used while measuring (pod-method.md §2): S sinks, R recent, context size. */
+  sinks: number;
+  recent: number;
+  contextSize: number;
+  /** Block rule: δ and the longest block in layers. */
+  delta: number;
+  maxBlock: number;
+  /** Query positions per text (the last q of each text). */
+  queriesPerText: number;
+  /** anchors[layer][kvHead] = anchor layer of the block (same layout as KVSpec.anchors). */
+  anchors: number[][];
+  /** similarity[kvHead][l][m] = mean (1 − JSD₂) of the distant attention of layers l and m. */
+  similarity: number[][][];
+  /** Share of non-anchor (layer, KV head) units, ρ in pod-method.md §4. */
+  nonAnchorShare: number;
+  texts: { name: string; tokens: number }[];
+  date: string;
+}
+
+export class ProfileError extends Error {
+  override readonly name = 'ProfileError';
+}
+
+/**
+ * Greedy bottom-up blocks per KV head (§6 step 4): a block starts at its anchor a; layer l joins
+ * while sim(a, l) ≥ δ and the block stays ≤ maxBlock layers, else l becomes a new anchor.
+ * Returns anchors[layer][kvHead].
+ */
+export function greedyBlocks(similarity: readonly (readonly (readonly number[])[])[], delta: number, maxBlock: number): number[][] {
+  if (!Number.isInteger(maxBlock) || maxBlock < 1) throw new RangeError(`max block must be an integer ≥ 1 (got ${maxBlock})`);
+  const H = similarity.length;
+  const L = similarity[0]?.length ?? 0;
+  const anchors = Array.from({ length: L }, () => new Array<number>(H).fill(0));
+  for (let h = 0; h < H; h++) {
+    let a = 0;
+    for (let l = 0; l < L; l++) {
+      if (l > a && (similarity[h]![a]![l]! < delta || l - a + 1 > maxBlock)) a = l;
+      anchors[l]![h] = a;
+    }
+  }
+  return anchors;
+}
+
+export function nonAnchorFraction(anchors: readonly (readonly number[])[]): number {
+  let n = 0, t = 0;
+  anchors.forEach((row, l) => row.forEach((a) => { t++; if (a !== l) n++; }));
+  return t ? n / t : 0;
+}
+
+/** sha256 of a file, hex (streamed in 4 MB pieces). */
+export function sha256File(p: string): string {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(p, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(4 << 20);
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+export function writeProfile(p: string, profile: PodProfile): void {
+  fs.mkdirSync(path.dirname(path.resolve(p)), { recursive: true });
+  const round = (x: number) => Math.round(x * 1e6) / 1e6;
+  const body = { ...profile, similarity: profile.similarity.map((m) => m.map((r) => r.map(round))) };
+  fs.writeFileSync(p, JSON.stringify(body, null, 1) + '\n');
+}
+
+const isInt = (x: unknown, min = 0): x is number => typeof x === 'number' && Number.isInteger(x) && x >= min;
+
+/** Parse and check a profile's schema and internal shapes (not the model identity). */
+export function parseProfile(text: string, where: string): PodProfile {
+  let j: unknown;
+  try { j = JSON.parse(text); } catch (e) { throw new ProfileError(`${where}: not JSON (${(e as Error).message})`); }
+  const bad = (msg: string): never => { throw new ProfileError(`${where}: ${msg}; recreate it with 'podlens calibrate'`); };
+  if (typeof j !== 'object' || j === null) return bad('not a PoD profile object');
+  const p = j as Partial<PodProfile>;
+  if (p.kind !== 'podlens-pod-profile') bad('not a PoD profile (kind is not "podlens-pod-profile")');
+  if (p.schemaVersion !== PROFILE_SCHEMA_VERSION) bad(`schema version ${String(p.schemaVersion)} is not supported (this build reads ${PROFILE_SCHEMA_VERSION})`);
+  const m = p.model;
+  if (!m || typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256) || !isInt(m.nLayers, 1) || !isInt(m.nKVHeads, 1) || !isInt(m.nHeads, 1) || !isInt(m.headDim, 1)) bad('model identity (sha256, layers, heads) is missing or malformed');
+  const L = m!.nLayers, H = m!.nKVHeads;
+  if (!isInt(p.sinks) || !isInt(p.recent, 1) || !isInt(p.maxBlock, 1) || typeof p.delta !== 'number') bad('sinks/recent/delta/maxBlock missing or malformed');
+  const a = p.anchors;
+  if (!Array.isArray(a) || a.length !== L || a.some((r) => !Array.isArray(r) || r.length !== H || r.some((x) => !isInt(x)))) bad(`anchors must be ${L} layers × ${H} KV heads of integers`);
+  for (let h = 0; h < H; h++) {
+    for (let l = 0; l < L; l++) {
+      const anc = a![l]![h]!;
+      if (anc > l || a![anc]![h] !== anc || (anc !== l && a![l - 1]![h] !== anc)) bad(`layer ${l} KV head ${h}: anchor ${anc} does not form a block of consecutive layers`);
+    }
+  }
+  const s = p.similarity;
+  if (!Array.isArray(s) || s.length !== H || s.some((mat) => !Array.isArray(mat) || mat.length !== L || mat.some((r) => !Array.isArray(r) || r.length !== L || r.some((x) => typeof x !== 'number')))) bad(`similarity must be ${H} × ${L} × ${L} numbers`);
+  return p as PodProfile;
+}
+
+/**
+ * Load a profile for a model file: schema and shape checked, and the model's sha256 must equal
+ * the profile's (a profile measured on another model is refused). Returns the PoD KVSpec (anchors,
+ * and the profile's S and R, which flags may override).
+ */
+export function loadProfile(profilePath: string, modelPath: string): KVSpec & { profile: PodProfile } {
+  let text: string;
+  try { text = fs.readFileSync(profilePath, 'utf8'); } catch (e) { throw new ProfileError(`cannot read profile ${profilePath}: ${(e as Error).message}`); }
+  const p = parseProfile(text, profilePath);
+  const sha = sha256File(modelPath);
+  if (sha !== p.model.sha256) {
+    throw new ProfileError(`profile ${profilePath} was calibrated for ${p.model.file} (sha256 ${p.model.sha256.slice(0, 12)}…), ` +
+      `but ${path.basename(modelPath)} has sha256 ${sha.slice(0, 12)}…; calibrate this model with 'podlens calibrate'`);
+  }
+  return { kind: 'pod', anchors: p.anchors, sinks: p.sinks, recent: p.recent, profile: p };
+}
