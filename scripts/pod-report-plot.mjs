@@ -21,16 +21,23 @@ const text = (x, y, s, o = {}) => parts.push(`<text x="${x}" y="${y}" font-size=
 const rect = (x, y, w, h, fill) => parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(0, w).toFixed(1)}" height="${Math.max(0, h).toFixed(1)}" fill="${fill}"/>`);
 const line = (x1, y1, x2, y2, stroke = '#999', dash = '') => parts.push(`<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="${stroke}"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
 
+/** 1, 2 or 5 × a power of ten, at least x. */
+function niceStep(x) {
+  const p = 10 ** Math.floor(Math.log10(x));
+  return [1, 2, 5, 10].map((m) => m * p).find((v) => v >= x);
+}
+
 /** Grouped bars: groups = ctx, series = kinds; value(kind, ctx) or undefined. */
 function bars(x0, y0, w, h, title, kinds, value, { log = false, max, fmt = (v) => v.toFixed(0), ylabel = '' } = {}) {
   text(x0 + w / 2, y0 - 12, title, { anchor: 'middle', size: 14, bold: true });
   const vals = CTXS.flatMap((c) => kinds.map((k) => value(k, c))).filter((v) => v !== undefined);
-  const top = max ?? Math.max(...vals) * 1.15;
+  const step = niceStep((max ?? Math.max(...vals) * 1.15) / 4);
+  const top = max ?? Math.ceil((Math.max(...vals) * 1.15) / step) * step;
   const lo = log ? Math.min(...vals) / 1.5 : 0;
   const yOf = (v) => (log ? y0 + h - (h * Math.log(v / lo)) / Math.log(top / lo) : y0 + h - (h * v) / top);
   line(x0, y0 + h, x0 + w, y0 + h, '#444');
   line(x0, y0, x0, y0 + h, '#444');
-  const ticks = log ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].filter((t) => t >= lo && t <= top) : [0, 0.25, 0.5, 0.75, 1].map((f) => f * top);
+  const ticks = log ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].filter((t) => t >= lo && t <= top) : Array.from({ length: Math.floor(top / step) + 1 }, (_, i) => i * step);
   for (const t of ticks) { line(x0 - 4, yOf(t), x0 + w, yOf(t), '#e5e5e5'); text(x0 - 6, yOf(t) + 4, log ? String(t) : fmt(t), { anchor: 'end', size: 10 }); }
   if (ylabel) text(x0 - 42, y0 + h / 2, ylabel, { anchor: 'middle', rotate: -90, size: 11 });
   const gw = w / CTXS.length, bw = (gw * 0.8) / kinds.length;
@@ -77,9 +84,10 @@ bars(680, 100, 480, 260, `Perplexity, ${'tar/README.md'} (log scale)`, ['full', 
   const xOf = (v) => x0 + (w * v) / 100, yOf = (v) => y0 + h - (h * Math.log(v)) / Math.log(ymax);
   line(x0, y0 + h, x0 + w, y0 + h, '#444'); line(x0, y0, x0, y0 + h, '#444');
   for (const t of [0, 20, 40, 60, 80, 100]) { line(xOf(t), y0 + h, xOf(t), y0 + h + 4, '#444'); text(xOf(t), y0 + h + 16, `${t}%`, { anchor: 'middle', size: 10 }); }
-  for (const t of [1, 1.03, 1.5, 2, 4, 8].filter((t) => t <= ymax)) { line(x0, yOf(t), x0 + w, yOf(t), t === 1.03 ? '#1b9e77' : '#e5e5e5', t === 1.03 ? '4 3' : ''); text(x0 - 6, yOf(t) + 4, `×${t}`, { anchor: 'end', size: 10 }); }
+  for (const t of [1, 1.5, 2, 4, 8].filter((t) => t <= ymax)) { line(x0, yOf(t), x0 + w, yOf(t), '#e5e5e5'); text(x0 - 6, yOf(t) + 4, `×${t}`, { anchor: 'end', size: 10 }); }
   line(xOf(35), y0, xOf(35), y0 + h, '#1b9e77', '4 3');
-  text(xOf(35) + 4, y0 + 12, 'target: ≥35% saved, ≤ ×1.03', { size: 10, fill: '#1b9e77' });
+  line(x0, yOf(1.03), x0 + w, yOf(1.03), '#1b9e77', '4 3');
+  text(xOf(35) + 4, y0 + h - 8, 'target: ≥35% saved and ≤ ×1.03 (bottom right)', { size: 10, fill: '#1b9e77' });
   text(x0 + w / 2, y0 + h + 32, 'KV bytes saved vs full cache (2K context)', { anchor: 'middle', size: 11 });
   text(x0 - 42, y0 + h / 2, 'perplexity / full', { anchor: 'middle', rotate: -90, size: 11 });
   for (const p of pts) {
@@ -88,12 +96,41 @@ bars(680, 100, 480, 260, `Perplexity, ${'tar/README.md'} (log scale)`, ['full', 
     parts.push(p.textName === 'tar' ? `<circle cx="${cx}" cy="${cy}" r="5" fill="${col}"/>` : `<rect x="${cx - 4}" y="${cy - 4}" width="8" height="8" fill="none" stroke="${col}" stroke-width="2"/>`);
     if (p.textName === 'tar') text(cx + 7, cy - 5, p.name.replace('pod-', ''), { size: 9, fill: '#555' });
   }
-  text(x0 + w - 4, y0 + 14, '● tar README   □ DOMPurify README', { anchor: 'end', size: 10, fill: '#555' });
+  text(x0 + w - 4, y0 + 14, '● tar README (labelled)   □ DOMPurify README', { anchor: 'end', size: 10, fill: '#555' });
 }
-bars(680, 470, 480, 300, 'Needle-in-a-haystack accuracy (%)', ['full', 'pod-calibrated', 'pod-uniform', 'streaming'], (k, c) => { const r = get(`needle ${c} ${k}`); return r && r.accuracy * 100; }, { max: 110, fmt: (v) => v.toFixed(0), ylabel: '% correct' });
+bars(680, 470, 480, 300, 'Needle-in-a-haystack accuracy (%)', ['full', 'pod-calibrated', 'pod-uniform', 'streaming'], (k, c) => { const r = get(`needle ${c} ${k}`); return r && r.accuracy * 100; }, { max: 100, fmt: (v) => v.toFixed(0), ylabel: '% correct' });
 
 const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, sans-serif">\n${parts.join('\n')}\n</svg>\n`;
 writeFileSync(join(dir, 'pod-report.svg'), svg);
 const r = spawnSync('rsvg-convert', ['-o', join(dir, 'pod-report.png'), join(dir, 'pod-report.svg')], { stdio: 'inherit' });
 if (r.error || r.status !== 0) console.error('rsvg-convert failed or is missing (apt-get install librsvg2-bin); wrote the SVG only');
 else console.log('wrote docs/pod-report/pod-report.svg and .png');
+
+// Markdown tables for docs/pod-report.md (printed; pasted by hand with the reading around them).
+const mb = (r) => (r ? `${MB(r.kv.usedBytes).toFixed(1)} MB` : 'n/a');
+const pct = (r) => (r ? `${(r.kv.savedFraction * 100).toFixed(1)}%` : 'n/a');
+const ppl = (r, base) => (r ? `${r.perplexity.toFixed(2)}${base && r !== base ? ` (${r.perplexity >= base.perplexity ? '+' : ''}${((r.perplexity / base.perplexity - 1) * 100).toFixed(0)}%)` : ''}` : 'n/a');
+const acc = (r) => (r ? `${(r.accuracy * 100).toFixed(0)}% (${r.trials.filter((t) => t.correct).length}/${r.trials.length})` : 'n/a');
+const rows = [
+  '| context | KV full | KV PoD uniform g=5 (saved) | KV PoD calibrated (saved) | KV PoD uniform + int8 (saved) | KV streaming |',
+  '|---|---|---|---|---|---|',
+  ...CTXS.map((c) => { const e = (k) => get(`eval ${c} ${k}`); return `| ${c} | ${mb(e('full'))} | ${mb(e('pod-uniform'))} (${pct(e('pod-uniform'))}) | ${mb(e('pod-calibrated'))} (${pct(e('pod-calibrated'))}) | ${mb(e('pod-uniform-int8'))} (${pct(e('pod-uniform-int8'))}) | ${mb(e('streaming'))} |`; }),
+  '',
+  '| context | ppl full | ppl PoD uniform g=5 | ppl PoD calibrated | ppl PoD uniform + int8 | ppl streaming | needle full | needle PoD calibrated | needle PoD uniform | needle streaming |',
+  '|---|---|---|---|---|---|---|---|---|---|',
+  ...CTXS.map((c) => { const e = (k) => get(`eval ${c} ${k}`), n = (k) => get(`needle ${c} ${k}`); const f = e('full'); return `| ${c} | ${ppl(f)} | ${ppl(e('pod-uniform'), f)} | ${ppl(e('pod-calibrated'), f)} | ${ppl(e('pod-uniform-int8'), f)} | ${ppl(e('streaming'), f)} | ${acc(n('full'))} | ${acc(n('pod-calibrated'))} | ${acc(n('pod-uniform'))} | ${acc(n('streaming'))} |`; }),
+  '',
+  '| 2K sweep point | ρ (non-anchor) | R | KV saved | ppl tar (vs full) | ppl DOMPurify (vs full) |',
+  '|---|---|---|---|---|---|',
+];
+const sweepNames = [...new Set(Object.keys(runs).filter((k) => k.startsWith('sweep 2048 ')).map((k) => k.split(' ').slice(3).join(' ')))];
+for (const name of sweepNames) {
+  if (name === 'full') continue;
+  const a = get(`sweep 2048 tar ${name}`) ?? (name === 'streaming' || name === 'pod-calibrated' ? get(`eval 2048 ${name}`) : undefined);
+  const b = get(`sweep 2048 dompurify ${name}`);
+  const r = a ?? b;
+  rows.push(`| ${name} | ${r?.kv.nonAnchorShare?.toFixed(2) ?? '–'} | ${r?.kv.recent ?? '–'} | ${pct(r)} | ${ppl(a, get('eval 2048 full'))} | ${ppl(b, get('sweep 2048 dompurify full'))} |`);
+}
+for (const g of [2, 3]) { const r = get(`sweep 8192 tar g${g}`); if (r) rows.push(`| 8K: g${g} | ${r.kv.nonAnchorShare.toFixed(2)} | ${r.kv.recent} | ${pct(r)} | ${ppl(r, get('eval 8192 full'))} | – |`); }
+writeFileSync(join(dir, 'tables.md'), rows.join('\n') + '\n');
+console.log(rows.join('\n'));

@@ -70,6 +70,9 @@ if (only.includes(2048)) {
     ...[2, 3, 5, 10].map((g) => [`g${g}`, ['--kv', 'pod', '--group-size', String(g)]]),
     ...[496, 1008].map((r) => [`g5 R${r}`, ['--kv', 'pod', '--recent', String(r)]]),
     ...[[0.3, 6], [0.5, 30], [0.7, 6], [0.8, 30]].map(([d, b]) => [`δ${d} b${b}`, ['--kv', 'pod', '--profile', calibrate(ctx, d, b)]]),
+    ['g5 keys', ['--kv', 'pod', '--share-mode', 'keys']],
+    ['δ0.5 b6 keys', ['--kv', 'pod', '--profile', profile(ctx), '--share-mode', 'keys']],
+    ['δ0.5 b6 R1008', ['--kv', 'pod', '--profile', profile(ctx), '--recent', '1008']],
   ];
   for (const text of [EVAL_TEXT, EVAL_TEXT_2]) for (const [name, a] of pts) podlens(`sweep ${ctx} ${text.split('/')[1]} ${name}`, ['eval', ...M, '--text', text, '--ctx', String(ctx), ...a]);
   for (const text of [EVAL_TEXT_2]) for (const k of ['full', 'streaming', 'pod-calibrated']) podlens(`sweep ${ctx} ${text.split('/')[1]} ${k}`, ['eval', ...M, '--text', text, '--ctx', String(ctx), ...KINDS(ctx)[k]]);
