@@ -118,6 +118,13 @@ test('a PoD cache loaded through the worker reports its blocks and token partiti
     assert.equal(s.heads!.length, 30 * 3);
     assert.deepEqual(s.heads!.filter((h) => h.anchor).map((h) => h.layer), [0, 0, 0, 5, 5, 5, 10, 10, 10, 15, 15, 15, 20, 20, 20, 25, 25, 25]);
     assert.ok(s.usedBytes < s.fullCacheBytes);
+    // A follow-up whose history differs from what was generated, after tokens went distant: the PoD cache cannot rewind, so
+    // the session reads the prompt again from the start instead of failing (found by the e2e chat).
+    const follow = [...QUESTION, { role: 'assistant' as const, content: 'Lyon, I think.' }, { role: 'user' as const, content: 'And of Spain?' }];
+    const again = await pod.generate({ session: 's', messages: follow, maxTokens: 4, sampler: GREEDY }).done;
+    assert.equal(again.reason === 'length' || again.reason === 'stop', true, again.reason);
+    assert.equal(again.stats.reusedTokens, 0);
+    assert.ok(again.stats.generatedTokens > 0);
   } finally {
     await pod.dispose();
   }

@@ -94,7 +94,16 @@ export class EngineSessions {
     let p = 0;
     const limit = Math.min(s.ids.length, ids.length - 1);
     while (p < limit && s.ids[p] === ids[p]) p++;
-    s.cache.truncate(p);
+    // PoD and streaming caches cannot rewind once tokens went distant / were dropped (truncate
+    // throws a RangeError; a follow-up chat question that changes the tail hits it): then read
+    // the prompt again from the start.
+    try {
+      s.cache.truncate(p);
+    } catch (e) {
+      if (!(e instanceof RangeError) || p === 0) throw e;
+      p = 0;
+      s.cache.truncate(0);
+    }
     s.ids.length = p;
     const session = s;
     try {
