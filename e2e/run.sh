@@ -32,9 +32,7 @@ MODULES="$HOST/cs/node_modules"
 STATE=$(mktemp -d /tmp/podlens-e2e.XXXXXX)
 PGIDS=()
 cleanup() {
-  for p in "${PGIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
-  sleep 1
-  for p in "${PGIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
+  for p in "${PGIDS[@]}"; do stop_group "$p"; done
   for d in "$STATE"/*/; do [ -f "$d/server.log" ] && cp "$d/server.log" "$ART/server-$(basename "$d").log"; done
   rm -rf "$STATE"
 }
@@ -49,6 +47,8 @@ start_server() {
   local S="$STATE/$name"
   mkdir -p "$S/ud/User" "$S/ext" "$S/xdg"
   cp -r "$ROOT/e2e/fixture" "$S/ws"
+  # Mode B: the repo root as an installed extension (linked before start: the server scans once).
+  [ "${LINK_EXTENSION:-0}" = 1 ] && ln -s "$ROOT" "$S/ext/podlens.podlens-0.1.0"
   cat > "$S/ud/User/settings.json" <<'JSON'
 { "chat.disableAIFeatures": true, "workbench.startupEditor": "none",
   "workbench.secondarySideBar.defaultVisibility": "hidden", "extensions.autoUpdate": false,
@@ -74,9 +74,18 @@ JSON
   echo "code-server $name did not answer /healthz"; tail -n 30 "$S/server.log"; return 1
 }
 
+stop_group() { # pgid: TERM the whole group, KILL what is left after 5 s
+  local p=$1 i
+  kill -TERM -- "-$p" 2>/dev/null || return 0
+  for i in $(seq 1 25); do kill -0 -- "-$p" 2>/dev/null || return 0; sleep 0.2; done
+  kill -KILL -- "-$p" 2>/dev/null
+  wait "$p" 2>/dev/null
+  return 0
+}
+
 stop_last_server() {
   local p=${PGIDS[-1]}
-  kill -TERM -- "-$p" 2>/dev/null; sleep 1; kill -KILL -- "-$p" 2>/dev/null
+  stop_group "$p"
   PGIDS=("${PGIDS[@]:0:${#PGIDS[@]}-1}")
 }
 
@@ -109,8 +118,7 @@ echo "Mode A took $(( $(date +%s) - tA )) s"
 
 echo; echo "--- Mode B: UI scenarios on the workbench"
 tB=$(date +%s)
-if start_server b; then
-  ln -s "$ROOT" "$STATE/b/ext/podlens.podlens-0.1.0"
+if LINK_EXTENSION=1 start_server b; then
   PODLENS_E2E_MODULES="$MODULES" timeout 600 "$NODE24/node" "$ROOT/e2e/ui.cjs" "http://127.0.0.1:$PORT" \
     "$STATE/b/ws" "$ART" "$STATE/b/ui-result.json"
   rc=$?

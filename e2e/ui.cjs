@@ -16,13 +16,22 @@ let page;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const shot = async (name) => { const p = path.join(art, name); await page.screenshot({ path: p }); return p; };
 
-async function runCommand(title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout: 10000 });
-  await input.fill('>' + title);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 20000 });
-  await page.keyboard.press('Enter');
+/** F1 → type the title → Enter. Retries while the extension host is still registering commands. */
+async function runCommand(title, attempts = 3) {
+  for (let i = 1; ; i++) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 10000 });
+    await input.fill('>' + title);
+    try {
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (i >= attempts) throw e;
+    }
+  }
 }
 
 /** The webview frame (iframe#active-frame inside the webview host iframe) holding `selector`. */
