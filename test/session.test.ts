@@ -145,3 +145,28 @@ test('persistence: restart loads the prefix; corrupt, truncated, mismatched and 
     assert.deepEqual(fs.readFileSync(a.store.file).subarray(0, 8), good.subarray(0, 8), `${what}: the rebuilt state was saved again`);
   }
 });
+
+test('PoD persistence: after a restart, an edit to the last file restores the persisted last-block checkpoint', async () => {
+  const e = await engine({ kind: 'pod', sinks: 4, recent: 64, dtype: 'f32' });
+  const dir = fixtureDir();
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-kv-'));
+  const a = new WorkspaceSession(e, { store: await FilePrefixStore.open(e, dir, { dir: cache }) });
+  a.setWorkspace(await build(e, dir));
+  await a.ask('What does the cart do?', ASK);
+  assert.deepEqual(fs.readdirSync(cache).sort().map((f) => f.replace(/^[0-9a-f]+/, 'K')), ['K.kvstate', 'K.stable.kvstate']);
+
+  const store = await FilePrefixStore.open(e, dir, { dir: cache });
+  const b = new WorkspaceSession(e, { store });
+  b.setWorkspace(await build(e, dir));
+  assert.equal(await b.restore(), true);
+  edit(dir);
+  b.setWorkspace(await build(e, dir));
+  const q = 'What is the total now?';
+  const p = b.promptIds(q);
+  const r = await b.ask(q, ASK);
+  assert.equal(r.reused, p.lastBlockStart, r.how);
+  assert.equal(r.how, `checkpoint at ${p.lastBlockStart}`);
+  const fresh = new WorkspaceSession(e);
+  fresh.setWorkspace(await build(e, dir));
+  assert.equal((await fresh.ask(q, ASK)).text, r.text);
+});

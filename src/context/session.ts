@@ -6,8 +6,8 @@
 // tokens left its recent ring (pod.ts), so for those the session keeps in-memory checkpoints
 // (exportState copies) at two chosen positions — the start of the last workspace block and the
 // end of the workspace prefix — restores the nearest one at or before the divergence, and
-// otherwise rebuilds from token 0 (and says so). The prefix state can be persisted through
-// `store` and is restored on start. Not here: file walking (build.ts), file format (persist.ts).
+// otherwise rebuilds from token 0 (and says so). Through `store`, the prefix-end state (and, for
+// caches that cannot rewind, the last-block checkpoint) is persisted and restored on start. Not here: file walking (build.ts), file format (persist.ts).
 import { Engine } from '../engine/engine';
 import { GenerateStats } from '../engine/generate';
 import { KVCache } from '../engine/kv/types';
@@ -21,9 +21,12 @@ export const DEFAULT_SYSTEM = 'You are a helpful assistant for the code and docu
 
 /** Where the workspace prefix state is kept between runs (persist.ts behind it). */
 export interface PrefixStore {
-  load(): Promise<{ ok: true; ids: number[]; state: KVState } | { ok: false; reason: string } | undefined>;
-  save(ids: readonly number[], state: KVState): Promise<void>;
+  /** `slot` 'prefix' (default): the end of the workspace prefix; 'stable': the last block's start (PoD checkpoint). */
+  load(slot?: StoreSlot): Promise<{ ok: true; ids: number[]; state: KVState } | { ok: false; reason: string } | undefined>;
+  save(ids: readonly number[], state: KVState, slot?: StoreSlot): Promise<void>;
 }
+
+export type StoreSlot = 'prefix' | 'stable';
 
 export interface AskOptions {
   maxTokens: number;
@@ -67,6 +70,7 @@ export class WorkspaceSession {
   ws: WorkspaceContext | undefined;
   private checkpoints: Checkpoint[] = [];
   private savedPrefix: number[] = [];
+  private savedStable: number[] = [];
   /** One-line notes (persisted state loaded or rejected, rebuilds). */
   readonly notes: string[] = [];
 
@@ -98,7 +102,15 @@ export class WorkspaceSession {
     }
     this.ids = r.ids.slice();
     this.savedPrefix = r.ids.slice();
-    if (this.cache.kind !== 'full') this.checkpoints = [{ at: r.ids.length, ids: r.ids.slice(), state: r.state }];
+    if (this.cache.kind !== 'full') {
+      this.checkpoints = [{ at: r.ids.length, ids: r.ids.slice(), state: r.state }];
+      // A cache that cannot rewind also needs the state at the last block's start for cheap edits.
+      const st = await this.o.store?.load('stable');
+      if (st?.ok && st.ids.length < r.ids.length && lcp(st.ids, r.ids, st.ids.length) === st.ids.length) {
+        this.checkpoints.unshift({ at: st.ids.length, ids: st.ids, state: st.state });
+        this.savedStable = st.ids;
+      } else if (st && !st.ok) this.note(`persisted checkpoint not used: ${st.reason}`);
+    }
     this.note(`loaded persisted KV state: ${r.ids.length} tokens`);
     return true;
   }
@@ -172,7 +184,7 @@ export class WorkspaceSession {
     const stops = [...new Set([this.cache.kind !== 'full' ? lastBlockStart : 0, prefix.length])].filter((s) => s > this.cache.length).sort((a, b) => a - b);
     for (const s of stops) {
       if (!(await this.prefill(target, s, o.signal))) throw new Error('cancelled while reading the workspace');
-      if (this.cache.kind !== 'full') this.keepCheckpoint(s, target);
+      if (this.cache.kind !== 'full') await this.keepCheckpoint(s, target, s === lastBlockStart && s < prefix.length);
     }
     const prefixSaved = this.savedPrefix.length === prefix.length && lcp(this.savedPrefix, prefix, prefix.length) === prefix.length;
     if (this.o.store && !prefixSaved && prefix.length > 0 && this.cache.length === prefix.length) {
@@ -198,7 +210,7 @@ export class WorkspaceSession {
     return { text, reason: done.reason, reused: kept, computed: target.length - kept, ttftMs: ttft, how, stats: done.stats };
   }
 
-  private keepCheckpoint(at: number, target: readonly number[]): void {
+  private async keepCheckpoint(at: number, target: readonly number[], persist: boolean): Promise<void> {
     this.checkpoints = this.checkpoints.filter((c) => c.at < at && lcp(c.ids, target, c.at) === c.at);
     let state: KVState;
     try {
@@ -208,8 +220,18 @@ export class WorkspaceSession {
       this.note(`no checkpoint at token ${at}: ${(e as Error).message.split('\n')[0]}`);
       return;
     }
-    this.checkpoints.push({ at, ids: target.slice(0, at) as number[], state });
+    const ids = target.slice(0, at) as number[];
+    this.checkpoints.push({ at, ids, state });
     if (this.checkpoints.length > 2) this.checkpoints.shift();
+    const saved = this.savedStable.length === at && lcp(this.savedStable, ids, at) === at;
+    if (persist && this.o.store && !saved) {
+      try {
+        await this.o.store.save(ids, state, 'stable');
+        this.savedStable = ids;
+      } catch (e) {
+        this.note(`the KV checkpoint was not saved: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
   }
 }
 

@@ -10,7 +10,7 @@ import { Engine } from '../engine/engine';
 import { KVState } from '../engine/kv/state';
 import { planDtype } from '../engine/kv/plan';
 import { enforceCap, fileSha256, loadState, planHash, saveState, STATE_EXT, StateIdentity } from './persist';
-import { PrefixStore } from './session';
+import { PrefixStore, StoreSlot } from './session';
 
 export const DEFAULT_CAP_BYTES = 2 * 2 ** 30;
 
@@ -30,15 +30,22 @@ export class FilePrefixStore implements PrefixStore {
     return new FilePrefixStore(path.join(dir, key + STATE_EXT), id, { kind: plan.kind, dtype: planDtype(plan) }, o.capBytes ?? DEFAULT_CAP_BYTES, o.log);
   }
 
-  async load(): Promise<Awaited<ReturnType<PrefixStore['load']>>> {
-    if (!fs.existsSync(this.file)) return undefined;
-    const r = loadState(this.file, { ...this.id, ...this.expect });
-    if (!r.ok) fs.rmSync(this.file, { force: true });
-    return r.ok ? r : { ok: false, reason: `${path.basename(this.file)}: ${r.reason}` };
+  /** The file of a slot: the prefix state is `file`, the checkpoint sits beside it. */
+  slotFile(slot: StoreSlot = 'prefix'): string {
+    return slot === 'prefix' ? this.file : `${this.file.slice(0, -STATE_EXT.length)}.${slot}${STATE_EXT}`;
   }
 
-  async save(ids: readonly number[], state: KVState): Promise<void> {
-    saveState(this.file, this.id, ids, state);
-    for (const f of enforceCap(path.dirname(this.file), this.capBytes, this.file)) this.log?.(`evicted ${path.basename(f)} (KV state cache over ${this.capBytes} bytes)`);
+  async load(slot: StoreSlot = 'prefix'): Promise<Awaited<ReturnType<PrefixStore['load']>>> {
+    const file = this.slotFile(slot);
+    if (!fs.existsSync(file)) return undefined;
+    const r = loadState(file, { ...this.id, ...this.expect });
+    if (!r.ok) fs.rmSync(file, { force: true });
+    return r.ok ? r : { ok: false, reason: `${path.basename(file)}: ${r.reason}` };
+  }
+
+  async save(ids: readonly number[], state: KVState, slot: StoreSlot = 'prefix'): Promise<void> {
+    const file = this.slotFile(slot);
+    saveState(file, this.id, ids, state);
+    for (const f of enforceCap(path.dirname(file), this.capBytes, file)) this.log?.(`evicted ${path.basename(f)} (KV state cache over ${this.capBytes} bytes)`);
   }
 }
