@@ -126,7 +126,7 @@ const rows = [
 const sweepNames = [...new Set(Object.keys(runs).filter((k) => k.startsWith('sweep 2048 ')).map((k) => k.split(' ').slice(3).join(' ')))];
 for (const name of sweepNames) {
   if (name === 'full') continue;
-  const a = get(`sweep 2048 tar ${name}`) ?? (name === 'streaming' || name === 'pod-calibrated' ? get(`eval 2048 ${name}`) : undefined);
+  const a = get(`sweep 2048 tar ${name}`) ?? (name === 'streaming' || name === 'pod-calibrated' ? get(`eval 2048 ${name}`) : name === 'g5' ? get('eval 2048 pod-uniform') : undefined);
   const b = get(`sweep 2048 dompurify ${name}`);
   const r = a ?? b;
   rows.push(`| ${name} | ${r?.kv.nonAnchorShare?.toFixed(2) ?? '–'} | ${r?.kv.recent ?? '–'} | ${pct(r)} | ${ppl(a, get('eval 2048 full'))} | ${ppl(b, get('sweep 2048 dompurify full'))} |`);

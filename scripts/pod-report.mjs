@@ -60,23 +60,24 @@ results.machine = { cpus: (await import('node:os')).cpus()[0]?.model, cores: (aw
 for (const ctx of new Set(only.map(CAL_CTX))) calibrate(ctx);
 for (const ctx of only) for (const [k, a] of Object.entries(KINDS(ctx))) podlens(`eval ${ctx} ${k}`, ['eval', ...M, '--text', EVAL_TEXT, '--ctx', String(ctx), ...a]);
 const NEEDLE_KINDS = ['full', 'pod-calibrated', 'streaming', 'pod-uniform'];
-const needle = (ctx, trials, kinds = NEEDLE_KINDS) => { for (const k of kinds) podlens(`needle ${ctx} ${k}`, ['needle', ...M, '--ctx', String(ctx), '--trials', String(trials), ...KINDS(ctx)[k]]); };
+const needle = (ctx, trials, kinds = NEEDLE_KINDS, depths = '0.1,0.3,0.5,0.7') => { for (const k of kinds) podlens(`needle ${ctx} ${k}`, ['needle', ...M, '--ctx', String(ctx), '--trials', String(trials), '--depths', depths, ...KINDS(ctx)[k]]); };
 if (only.includes(2048)) needle(2048, 2);
-if (only.includes(4096)) needle(4096, 1);
+if (only.includes(4096)) needle(4096, 1, ['full', 'pod-calibrated', 'streaming']);
 // 4. trade-off at 2K on two texts: block size, window, δ and block cap
 if (only.includes(2048)) {
   const ctx = 2048;
   const pts = [
-    ...[2, 3, 5, 10].map((g) => [`g${g}`, ['--kv', 'pod', '--group-size', String(g)]]),
+    ...[2, 3, 5, 10].map((g) => [`g${g}`, ['--kv', 'pod', '--group-size', String(g)]]), // g5 = the default (eval 2048 pod-uniform on tar)
     ...[496, 1008].map((r) => [`g5 R${r}`, ['--kv', 'pod', '--recent', String(r)]]),
-    ...[[0.3, 6], [0.5, 30], [0.7, 6], [0.8, 30]].map(([d, b]) => [`δ${d} b${b}`, ['--kv', 'pod', '--profile', calibrate(ctx, d, b)]]),
+    ...[[0.3, 6], [0.5, 30], [0.7, 6]].map(([d, b]) => [`δ${d} b${b}`, ['--kv', 'pod', '--profile', calibrate(ctx, d, b)]]),
     ['g5 keys', ['--kv', 'pod', '--share-mode', 'keys']],
     ['δ0.5 b6 keys', ['--kv', 'pod', '--profile', profile(ctx), '--share-mode', 'keys']],
     ['δ0.5 b6 R1008', ['--kv', 'pod', '--profile', profile(ctx), '--recent', '1008']],
   ];
-  for (const text of [EVAL_TEXT, EVAL_TEXT_2]) for (const [name, a] of pts) podlens(`sweep ${ctx} ${text.split('/')[1]} ${name}`, ['eval', ...M, '--text', text, '--ctx', String(ctx), ...a]);
+  for (const text of [EVAL_TEXT, EVAL_TEXT_2]) for (const [name, a] of pts) if (!(text === EVAL_TEXT && name === 'g5')) podlens(`sweep ${ctx} ${text.split('/')[1]} ${name}`, ['eval', ...M, '--text', text, '--ctx', String(ctx), ...a]);
   for (const text of [EVAL_TEXT_2]) for (const k of ['full', 'streaming', 'pod-calibrated']) podlens(`sweep ${ctx} ${text.split('/')[1]} ${k}`, ['eval', ...M, '--text', text, '--ctx', String(ctx), ...KINDS(ctx)[k]]);
 }
-if (only.includes(8192)) needle(8192, 1, ['full', 'pod-calibrated', 'streaming']);
-if (only.includes(8192)) for (const g of [2, 3]) podlens(`sweep 8192 tar g${g}`, ['eval', ...M, '--text', EVAL_TEXT, '--ctx', '8192', '--kv', 'pod', '--group-size', String(g)]);
+// 5. needle at 8K: two depths (a PoD trial at 8K takes ~4 min on 2 busy cores)
+if (only.includes(8192)) needle(8192, 1, ['full', 'streaming', 'pod-calibrated'], '0.1,0.5');
+if (only.includes(8192)) for (const g of [3]) podlens(`sweep 8192 tar g${g}`, ['eval', ...M, '--text', EVAL_TEXT, '--ctx', '8192', '--kv', 'pod', '--group-size', String(g)]);
 process.stderr.write('done\n');

@@ -113,7 +113,7 @@ test('SmolLM2 retrieves a needle from the distant part of a 512-token context wi
     const source = fs.readFileSync(path.join(ROOT, DEFAULT_HAYSTACK), 'utf8');
     const r = await needleTrial(e, source, 0.3, 0);
     console.log(`needle at ${r.actualDepth.toFixed(3)}, ${r.distanceTokens} tokens before the end: ${JSON.stringify(r.answer)}`);
-    assert.ok(r.promptTokens <= 512 - 17 && r.promptTokens >= 512 - 17 - 24);
+    assert.ok(r.promptTokens <= 512 - 17 && r.promptTokens >= 0.9 * (512 - 17), `prompt of ${r.promptTokens} tokens`); // fills the room less the answer
     assert.ok(r.distanceTokens > 256, 'the needle is older than the default 256-token window');
     assert.ok(r.correct, `answer ${JSON.stringify(r.answer)} lacks ${r.passphrase}`); // greedy: deterministic
   } finally {

@@ -71,14 +71,20 @@ export async function needleTrial(engine: Engine, source: string, depth: number,
   const needle = needleSentence(phrase);
   const room = engine.contextSize - maxAnswer - 1;
   const prompt = (hay: string) => engine.chatPrompt([{ role: 'user', content: `${hay}\n\n${NEEDLE_QUESTION}` }]);
-  let budget = room - 40, h: Haystack, ids: number[];
-  for (let k = 0; ; k++) { // fit the whole prompt into [room − 24, room] (template and cut vary a little)
-    h = buildHaystack(engine.tokenizer, source, budget, depth, needle);
-    ids = prompt(h.text);
-    if ((ids.length <= room && ids.length >= room - 24) || k > 6) break;
-    budget += room - ids.length - 8;
+  // Fit the whole prompt into the room, as close to it as a few tries get (the cut at a line or
+  // sentence end and the template make the prompt length jump a little with the budget).
+  let budget = room - 40, best: { h: Haystack; ids: number[] } | undefined;
+  for (let k = 0; k < 12; k++) {
+    const h = buildHaystack(engine.tokenizer, source, budget, depth, needle);
+    const ids = prompt(h.text);
+    if (ids.length <= room) {
+      if (!best || ids.length > best.ids.length) best = { h, ids };
+      if (ids.length >= room - 24) break;
+      budget += Math.max(1, Math.floor((room - ids.length) / 2));
+    } else budget -= ids.length - room + 8;
   }
-  if (ids.length > room) throw new RangeError(`needle prompt of ${ids.length} tokens does not fit the context of ${engine.contextSize}`);
+  if (!best) throw new RangeError(`no needle prompt fits the context of ${engine.contextSize}`);
+  const { h, ids } = best;
   const cache = engine.createCache();
   let answer = '';
   for await (const ev of engine.generate(cache, { prompt: ids, maxTokens: maxAnswer, sampler: { temperature: 0, repeatPenalty: 1 } })) {
