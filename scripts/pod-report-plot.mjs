@@ -84,7 +84,7 @@ bars(680, 100, 480, 260, `Perplexity, ${'tar/README.md'} (log scale)`, ['full', 
   const xOf = (v) => x0 + (w * v) / 100, yOf = (v) => y0 + h - (h * Math.log(v)) / Math.log(ymax);
   line(x0, y0 + h, x0 + w, y0 + h, '#444'); line(x0, y0, x0, y0 + h, '#444');
   for (const t of [0, 20, 40, 60, 80, 100]) { line(xOf(t), y0 + h, xOf(t), y0 + h + 4, '#444'); text(xOf(t), y0 + h + 16, `${t}%`, { anchor: 'middle', size: 10 }); }
-  for (const t of [1, 1.5, 2, 4, 8].filter((t) => t <= ymax)) { line(x0, yOf(t), x0 + w, yOf(t), '#e5e5e5'); text(x0 - 6, yOf(t) + 4, `×${t}`, { anchor: 'end', size: 10 }); }
+  for (const t of [1, 1.5, 2, 4, 8, 16, 32, 64, 128].filter((t) => t <= ymax)) { line(x0, yOf(t), x0 + w, yOf(t), '#e5e5e5'); text(x0 - 6, yOf(t) + 4, `×${t}`, { anchor: 'end', size: 10 }); }
   line(xOf(35), y0, xOf(35), y0 + h, '#1b9e77', '4 3');
   line(x0, yOf(1.03), x0 + w, yOf(1.03), '#1b9e77', '4 3');
   text(xOf(35) + 4, y0 + h - 8, 'target: ≥35% saved and ≤ ×1.03 (bottom right)', { size: 10, fill: '#1b9e77' });
