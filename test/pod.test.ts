@@ -198,3 +198,21 @@ test('kvBytesAt (the memory estimate) equals the bytes a cache really uses, for 
     await dec.dispose();
   }
 });
+
+test('the distant store stops growing at the context size: a full PoD cache never allocates more than a full cache', async () => {
+  const plan: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', dtype: 'f32' };
+  const ctx = TOKENS.length; // fill the context exactly
+  const dec = await decoder(STORIES, plan, ctx);
+  const full = await decoder(STORIES, { kind: 'full', dtype: 'f32' }, ctx);
+  const pod = createCache(dec.config, plan, ctx);
+  const ref = createCache(full.config, full.plan, ctx);
+  for (let i = 0; i < TOKENS.length; i += 3) {
+    await dec.step(TOKENS.slice(i, i + 3), pod, [0]);
+    await full.step(TOKENS.slice(i, i + 3), ref, [0]);
+  }
+  assert.equal(pod.length, ctx);
+  assert.ok(pod.byteSize() < ref.byteSize(), `PoD allocated ${pod.byteSize()} vs full ${ref.byteSize()}`);
+  assert.equal(pod.byteSize(), kvBytesAt(dec.config, plan, ctx), 'allocation = exact need at a full context');
+  await dec.dispose();
+  await full.dispose();
+});

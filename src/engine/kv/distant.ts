@@ -43,14 +43,15 @@ export class PlainDistant implements DistantStore {
   private cap = 0;
   length = 0;
 
-  constructor(private readonly dtype: KVDtype, private readonly H: number, private readonly D: number, private readonly heads: readonly number[]) {
+  /** `maxRows`: the most distant tokens the context can produce (context size − window); growth stops there. */
+  constructor(private readonly dtype: KVDtype, private readonly H: number, private readonly D: number, private readonly heads: readonly number[], private readonly maxRows: number) {
     this.v = allocKV(dtype, 0);
     this.k = allocKV(dtype, 0);
   }
 
   reserve(n: number): void {
     if (n <= this.cap) return;
-    const cap = Math.max(n, this.cap * 2, 64);
+    const cap = Math.max(n, Math.min(Math.max(this.cap * 2, 64), this.maxRows));
     const v = allocKV(this.dtype, cap * this.H * this.D);
     const k = allocKV(this.dtype, cap * this.heads.length * this.D);
     v.set(this.v.subarray(0, this.length * this.H * this.D) as never);
@@ -123,11 +124,11 @@ export class Int8Distant implements DistantStore {
   private cap = 0;
   length = 0;
 
-  constructor(private readonly dtype: KVDtype, private readonly H: number, private readonly D: number, private readonly heads: readonly number[]) {}
+  constructor(private readonly dtype: KVDtype, private readonly H: number, private readonly D: number, private readonly heads: readonly number[], private readonly maxRows: number) {}
 
   reserve(n: number): void {
     if (n <= this.cap) return;
-    const cap = Math.max(n, this.cap * 2, 64);
+    const cap = Math.max(n, Math.min(Math.max(this.cap * 2, 64), this.maxRows));
     const grow = <T extends Int8Array | Float32Array>(old: T, make: (n: number) => T, per: number): T => {
       const a = make(cap * per);
       a.set(old.subarray(0, this.length * per) as never);

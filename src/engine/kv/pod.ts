@@ -34,8 +34,8 @@ export class PodKVCache implements KVCache {
     this.ring = new ProximalRing(c, plan.sinks, plan.recent, this.dtype);
     this.anc = Array.from({ length: c.nLayers }, (_, l) => anchorHeads(plan, l));
     this.dist = this.anc.map((heads) => plan.distantInt8
-      ? new Int8Distant(this.dtype, c.nKVHeads, c.headDim, heads)
-      : new PlainDistant(this.dtype, c.nKVHeads, c.headDim, heads));
+      ? new Int8Distant(this.dtype, c.nKVHeads, c.headDim, heads, Math.max(1, maxTokens - this.ring.P1))
+      : new PlainDistant(this.dtype, c.nKVHeads, c.headDim, heads, Math.max(1, maxTokens - this.ring.P1)));
   }
 
   get length(): number {
