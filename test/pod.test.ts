@@ -133,7 +133,7 @@ test('the distant store holds exactly the anchors\' keys, every unit\'s values, 
   assert.equal(snap.allocatedBytes, pod.byteSize());
   assert.equal(snap.allocatedBytes, snap.perLayer.reduce((s, x) => s + x.kBytes + x.vBytes, 0));
   const T = TOKENS.length, W = plan.sinks + plan.recent;
-  const rho = nonAnchorShare(plan);
+  const rho = nonAnchorShare(plan.anchors);
   const expectedSaved = (rho * (T - W)) / (2 * T);
   assert.ok(Math.abs(snap.pod!.savedFraction - expectedSaved) < 1e-12, `saved ${snap.pod!.savedFraction} vs §4 ${expectedSaved}`);
   assert.deepEqual(snap.pod!.tokens, { sinks: 2, recent: 5, distant: nd });

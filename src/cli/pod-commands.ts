@@ -107,7 +107,7 @@ const evalCmd: Command = {
         allocatedBytes: snap.allocatedBytes, usedBytes: snap.usedBytes, fullCacheBytes: snap.fullCacheBytes,
         formulaBytes: kvBytesAt(engine.config, plan, snap.tokens),
         savedFraction: snap.pod?.savedFraction ?? 0, tokens: snap.pod?.tokens ?? null,
-        nonAnchorShare: plan.kind === 'pod' ? nonAnchorShare(plan) : null,
+        nonAnchorShare: plan.kind === 'pod' ? nonAnchorShare(plan.anchors) : null,
         sinks: plan.kind === 'full' ? null : plan.sinks, recent: plan.kind === 'full' ? null : plan.recent,
       };
       const result = { text: path.basename(str(f, 'text')!), contextSize: ctx, kind: plan.kind, ...r, kv: kvInfo };

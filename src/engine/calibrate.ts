@@ -8,11 +8,11 @@ import * as path from 'node:path';
 import { Engine } from './engine';
 import { FullKVCache } from './kv/full';
 import { KVArray } from './kv/dtype';
-import { DEFAULT_SINKS } from './kv/plan';
+import { DEFAULT_SINKS, nonAnchorShare } from './kv/plan';
 import { halfToFloat } from './gguf/half';
 import { ModelConfig } from './model/config';
 import { distantAttention, distantRange, jsd2Fast, negEntropy2 } from './eval/jsd';
-import { greedyBlocks, nonAnchorFraction, PodProfile, PROFILE_SCHEMA_VERSION, sha256File } from './eval/profile';
+import { greedyBlocks, PodProfile, PROFILE_SCHEMA_VERSION, sha256File } from './eval/profile';
 
 export interface CalibrationText {
   name: string;
@@ -166,7 +166,7 @@ export async function calibrate(modelPath: string, texts: readonly CalibrationTe
       kind: 'podlens-pod-profile',
       model: { file: path.basename(modelPath), sha256: sha256File(modelPath), arch: c.arch, name: c.name, nLayers: c.nLayers, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim },
       sinks: S, recent: R, contextSize: ctx, delta, maxBlock, queriesPerText: q,
-      anchors, similarity: sim, nonAnchorShare: nonAnchorFraction(anchors),
+      anchors, similarity: sim, nonAnchorShare: nonAnchorShare(anchors),
       texts: used, date: new Date().toISOString(),
     };
   } finally {

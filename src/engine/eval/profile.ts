@@ -56,12 +56,6 @@ export function greedyBlocks(similarity: readonly (readonly (readonly number[])[
   return anchors;
 }
 
-export function nonAnchorFraction(anchors: readonly (readonly number[])[]): number {
-  let n = 0, t = 0;
-  anchors.forEach((row, l) => row.forEach((a) => { t++; if (a !== l) n++; }));
-  return t ? n / t : 0;
-}
-
 /** sha256 of a file, hex (streamed in 4 MB pieces). */
 export function sha256File(p: string): string {
   const h = crypto.createHash('sha256');

@@ -50,16 +50,16 @@ export function anchorHeads(plan: Extract<KVPlan, { kind: 'pod' }>, layer: numbe
 }
 
 /** Share of non-anchor (layer, KV head) units: ρ in pod-method.md §4. */
-export function nonAnchorShare(plan: Extract<KVPlan, { kind: 'pod' }>): number {
+export function nonAnchorShare(anchors: readonly (readonly number[])[]): number {
   let n = 0, total = 0;
-  plan.anchors.forEach((row, l) => row.forEach((a) => { total++; if (a !== l) n++; }));
+  anchors.forEach((row, l) => row.forEach((a) => { total++; if (a !== l) n++; }));
   return total === 0 ? 0 : n / total;
 }
 
 export function describePlan(plan: KVPlan): string {
   if (plan.kind === 'full') return 'full cache';
   if (plan.kind === 'streaming') return `streaming (sinks ${plan.sinks}, recent ${plan.recent}; distant tokens dropped)`;
-  return `PoD ${plan.mode} (sinks ${plan.sinks}, recent ${plan.recent}, ${(nonAnchorShare(plan) * 100).toFixed(0)}% non-anchor units)`;
+  return `PoD ${plan.mode} (sinks ${plan.sinks}, recent ${plan.recent}, ${(nonAnchorShare(plan.anchors) * 100).toFixed(0)}% non-anchor units)`;
 }
 
 /** What a user asks for; resolved against the model and context size by resolvePlan. */
