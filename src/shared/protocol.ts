@@ -14,6 +14,7 @@
 // Not here: how the host or the webview act on messages (src/host/webview-channel.ts, webview/).
 import { array, boolean, Check, Infer, literal, nullable, number, object, oneOf, optional, Schema, string, tagged } from './validate';
 import { CacheView, cacheViewSchema } from './cache-view';
+import { ChatContextView, chatContextSchema, CHIP_KINDS, ChipKind, CodeParams, codeSchema } from './chat-context';
 
 export const VIEWS = ['chat', 'visualizer'] as const;
 export type ViewName = (typeof VIEWS)[number];
@@ -52,6 +53,8 @@ export const turnSchema = object({
   note: optional(string({ maxLength: 4096 })),
   stats: optional(answerStatsSchema),
   error: optional(string({ maxLength: 4096 })),
+  /** 'chat': asked in the chat (can be regenerated); 'command': a command's task (Summarize). */
+  origin: optional(oneOf(['chat', 'command'] as const)),
 });
 export type Turn = Infer<typeof turnSchema>;
 
@@ -74,6 +77,14 @@ export interface RequestMap {
   'chat/stop': { params: Record<string, never>; result: { stopped: boolean } };
   /** Forget the transcript and the chat's cached tokens. */
   'chat/clear': { params: Record<string, never>; result: Record<string, never> };
+  /** Drop the last answer (and its question) and ask the question again. */
+  'chat/regenerate': { params: Record<string, never>; result: { turnId: number; status: TurnStatus; stats?: AnswerStats } };
+  /** Remove a context chip from the prompt, or add it back. */
+  'chat/chip': { params: { kind: ChipKind; enabled: boolean }; result: Record<string, never> };
+  /** A code block's buttons: host clipboard, insert at the editor's cursor, open as a new file. */
+  'code/copy': { params: CodeParams; result: Record<string, never> };
+  'code/insert': { params: CodeParams; result: Record<string, never> };
+  'code/open': { params: CodeParams; result: Record<string, never> };
 }
 export type Method = keyof RequestMap;
 
@@ -82,11 +93,21 @@ const paramSchemas: { [M in Method]: Schema<RequestMap[M]['params']> } = {
   'chat/send': object({ text: string({ maxLength: MAX_TEXT }) }),
   'chat/stop': empty,
   'chat/clear': empty,
+  'chat/regenerate': empty,
+  'chat/chip': object({ kind: oneOf(CHIP_KINDS), enabled: boolean }),
+  'code/copy': codeSchema,
+  'code/insert': codeSchema,
+  'code/open': codeSchema,
 };
 const resultSchemas: { [M in Method]: Schema<RequestMap[M]['result']> } = {
   'chat/send': object({ turnId: int0, status: turnStatus, stats: optional(answerStatsSchema) }),
   'chat/stop': object({ stopped: boolean }),
   'chat/clear': empty,
+  'chat/regenerate': object({ turnId: int0, status: turnStatus, stats: optional(answerStatsSchema) }),
+  'chat/chip': empty,
+  'code/copy': empty,
+  'code/insert': empty,
+  'code/open': empty,
 };
 
 // ---- events (host → webview) ---------------------------------------------------------------
@@ -102,6 +123,8 @@ export interface EventMap {
   /** The turn's final state (replaces its status/stats/note/error; text is already streamed). */
   'chat/finish': { turnId: number; status: TurnStatus; stats?: AnswerStats; note?: string; error?: string };
   'cache/view': { view: CacheView | null; updatedAt: number };
+  /** The context chips and the token meter (after ready, on changes, after each answer). */
+  'chat/context': ChatContextView;
 }
 export type Topic = keyof EventMap;
 
@@ -116,6 +139,7 @@ const eventSchemas: { [T in Topic]: Schema<EventMap[T]> } = {
     note: optional(string({ maxLength: 4096 })), error: optional(string({ maxLength: 4096 })),
   }),
   'cache/view': object({ view: nullable(cacheViewSchema), updatedAt: ms }),
+  'chat/context': chatContextSchema,
 };
 
 // ---- frames --------------------------------------------------------------------------------
