@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { registerChat } from './host/chat-panel';
 import { createCore } from './host/core';
 import { registerModel } from './host/model-commands';
+import { registerNativeChat } from './host/native-chat';
 import { registerSummarize } from './host/summarize-commands';
 import { registerVisualizer } from './host/visualizer-panel';
 
@@ -14,6 +15,8 @@ export interface PodLensApi {
   readonly chat: ReturnType<typeof registerChat>;
   readonly visualizer: ReturnType<typeof registerVisualizer>;
   readonly statusBar: ReturnType<typeof registerModel>;
+  /** VS Code's own chat: the @podlens participant and the language-model provider (null where unsupported). */
+  readonly native: ReturnType<typeof registerNativeChat>;
 }
 
 export function activate(context: vscode.ExtensionContext): PodLensApi {
@@ -22,7 +25,8 @@ export function activate(context: vscode.ExtensionContext): PodLensApi {
   const chat = registerChat(context, core);
   const visualizer = registerVisualizer(context, core);
   registerSummarize(context, core, chat);
-  return { core, chat, visualizer, statusBar };
+  const native = registerNativeChat(context, core);
+  return { core, chat, visualizer, statusBar, native };
 }
 
 export function deactivate(): void {

@@ -224,3 +224,6 @@ export function installVscodeStandIn(): void {
   M._resolveFilename = (request: string, ...rest: unknown[]) => (request === 'vscode' ? __filename : original(request, ...rest));
   M.__podlensHooked = true;
 }
+
+// Chat participants and language-model providers (test/vscode-stand-in-chat.ts).
+export { CancellationTokenSource, chat, LanguageModelChatMessageRole, LanguageModelTextPart, lm, ThemeIcon } from './vscode-stand-in-chat';
