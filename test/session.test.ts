@@ -5,10 +5,11 @@
 // MatMulNBits accuracy level 0: the same positions computed in other chunkings then agree to
 // ~4e-5 in the logits, far from flipping a greedy choice; at the default level 4 the int8
 // activation quantization depends on the chunk and moves logits by up to ~0.8, measured).
-// Persistence: a restart loads the saved prefix; corrupted, truncated, mismatched and ill-fitting
-// files are reported in one line, deleted and rebuilt, never used.
+// Persistence: a restart loads the saved prefix; corrupted, truncated, mismatched (another model
+// or format version) and ill-fitting files are reported in one line, deleted and rebuilt, never used.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -129,6 +130,10 @@ test('persistence: restart loads the prefix; corrupt, truncated, mismatched and 
   const damaged: [string, () => void, RegExp][] = [
     ['corrupt', () => { const x = Buffer.from(good); x[x.length - 100]! ^= 1; fs.writeFileSync(a.store.file, x); }, /checksum mismatch/],
     ['truncated', () => fs.writeFileSync(a.store.file, good.subarray(0, good.length >> 1)), /truncated/],
+    ['wrong version', () => {
+      const v9 = Buffer.from(good.toString('latin1').replace('"format":1', '"format":9'), 'latin1').subarray(0, good.length - 32);
+      fs.writeFileSync(a.store.file, Buffer.concat([v9, createHash('sha256').update(v9).digest()]));
+    }, /format version 9, this PodLens reads 1/],
     ['other model', () => saveState(a.store.file, { ...a.store.id, modelSha256: '0'.repeat(64) }, [1, 2], b.s.cache.exportState()), /different model file/],
     ['ill-fitting', () => { const st = b.s.cache.exportState(); saveState(a.store.file, a.store.id, [1], { ...st, length: 1, ints: Int32Array.of(1) }); }, /buffer 0 has \d+ elements, expected/],
   ];

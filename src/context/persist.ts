@@ -2,12 +2,14 @@
 //   "PODLENSK" | u32 LE header length | header JSON | token ids (i32 LE) | ints (i32 LE) |
 //   buffers (f32 or f16 raw, LE) | sha256 of everything before (32 bytes)
 // The header carries the format version, the model file's sha256, the plan hash, the dtype, the
-// cache kind, the sha256 of the token ids and every section's size. Writes are atomic (temp file
-// in the same folder, fsync, rename). A load checks size, magic, header, model, plan, dtype, the
+// cache kind, the sha256 of the token ids and every section's size. Writes are atomic (a temp file
+// with a unique name — pid plus random — in the same folder, fsync, rename), so two processes
+// saving the same file concurrently leave one writer's complete file, never a mix; a failed write
+// (a full disk) removes its temp file and leaves the previously saved file untouched. A load checks size, magic, header, model, plan, dtype, the
 // checksum and the ids hash, and returns a one-line reason instead of a state on any mismatch —
 // the caller rebuilds; a bad file is never used. The folder is capped with LRU eviction (a load
 // refreshes the file's mtime). Not here: what to save when (session.ts).
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KVArray } from '../engine/kv/dtype';
@@ -56,8 +58,22 @@ export async function fileSha256(file: string): Promise<string> {
   return hash;
 }
 
-/** Write atomically: temp file beside the target, fsync, rename. Returns the file's size. */
-export function saveState(file: string, id: StateIdentity, ids: readonly number[], s: KVState): number {
+/** The write used by saveState (tests inject a failing one to simulate a full disk). */
+export type WriteFn = (fd: number, data: Uint8Array) => void;
+const writeAll: WriteFn = (fd, data) => {
+  for (let off = 0; off < data.length;) off += fs.writeSync(fd, data, off);
+};
+
+/** Thrown when a state could not be saved; the previously saved file (if any) is unchanged. */
+export class SaveStateError extends Error {
+  override readonly name = 'SaveStateError';
+  constructor(file: string, readonly code: string | undefined, detail: string) {
+    super(`could not save the KV state ${path.basename(file)}: ${code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : detail}; the previously saved state is kept`);
+  }
+}
+
+/** Write atomically: unique temp file beside the target, fsync, rename. Returns the file's size. */
+export function saveState(file: string, id: StateIdentity, ids: readonly number[], s: KVState, write: WriteFn = writeAll): number {
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('KV state files are little-endian; this machine is not');
   const header: Header = {
     format: FORMAT_VERSION, endian: 'le', ...id, kind: s.kind, dtype: s.dtype, length: s.length,
@@ -67,22 +83,27 @@ export function saveState(file: string, id: StateIdentity, ids: readonly number[
   const len = Buffer.alloc(4);
   len.writeUInt32LE(hb.length);
   const parts: Buffer[] = [MAGIC, len, hb, bytesOf(Int32Array.from(ids)), bytesOf(s.ints), ...s.buffers.map(bytesOf)];
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   let size = 0;
+  let fd = -1;
   try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fd = fs.openSync(tmp, 'wx');
     const h = createHash('sha256');
-    for (const p of parts) { h.update(p); fs.writeSync(fd, p); size += p.length; }
-    fs.writeSync(fd, h.digest());
+    for (const p of parts) { h.update(p); write(fd, p); size += p.length; }
+    write(fd, h.digest());
     fs.fsyncSync(fd);
-  } catch (e) {
     fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
+    fd = -1;
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      if (fd >= 0) fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+    } catch { /* nothing was created, or the folder is gone */ }
+    const err = e as NodeJS.ErrnoException;
+    throw new SaveStateError(file, err.code, err.message.split('\n')[0] ?? String(e));
   }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
   return size + 32;
 }
 
@@ -138,10 +159,19 @@ export function loadState(file: string, expect: StateIdentity & { kind: string; 
   return { ok: true, ids, state: { kind: h.kind, dtype: h.dtype, length: h.length, ints, buffers } };
 }
 
-/** Delete the least recently used state files until the folder holds at most maxBytes (never `keep`). */
+/** Temp files older than this are left over from a crash and may be deleted. */
+const STALE_TMP_MS = 3600_000;
+
+/** Delete the least recently used state files until the folder holds at most maxBytes (never `keep`); also stale temp files. */
 export function enforceCap(dir: string, maxBytes: number, keep?: string): string[] {
   let files: { p: string; size: number; mtimeMs: number }[];
   try {
+    for (const n of fs.readdirSync(dir)) {
+      if (!n.endsWith('.tmp') || !n.includes(STATE_EXT)) continue;
+      const p = path.join(dir, n);
+      const st = fs.statSync(p, { throwIfNoEntry: false });
+      if (st && Date.now() - st.mtimeMs > STALE_TMP_MS) fs.rmSync(p, { force: true });
+    }
     files = fs.readdirSync(dir).filter((n) => n.endsWith(STATE_EXT)).map((n) => {
       const p = path.join(dir, n);
       const st = fs.statSync(p);

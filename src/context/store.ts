@@ -1,7 +1,9 @@
 // The on-disk PrefixStore a session uses: one state file per (workspace, model, plan) in a cache
 // folder (default ~/.cache/podlens/kv, or $PODLENS_CACHE/kv), capped in total size with LRU
 // eviction. A rejected file (mismatch, truncation, corruption) is deleted so the rebuilt state
-// replaces it. Not here: the file format (persist.ts).
+// replaces it. File names start with a hash of the workspace folder, so one workspace's states
+// (every model and plan, checkpoints, temp files) can be found and cleared. Not here: the file
+// format (persist.ts).
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +20,27 @@ export function defaultCacheDir(): string {
   return path.join(process.env.PODLENS_CACHE ?? path.join(os.homedir(), '.cache', 'podlens'), 'kv');
 }
 
+/** The file-name prefix of a workspace folder's states (hex, so the names stay hex + extension). */
+export const workspaceKey = (workspace: string): string => createHash('sha256').update(path.resolve(workspace)).digest('hex').slice(0, 16);
+
+/** Delete every state file of a workspace folder in `dir` (all models, plans, slots, temp files); returns files and bytes freed. */
+export function clearWorkspaceStates(dir: string, workspace: string): { files: number; bytes: number } {
+  const key = workspaceKey(workspace);
+  let files = 0, bytes = 0;
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return { files, bytes }; }
+  for (const n of names) {
+    if (!n.startsWith(key) || !n.includes(STATE_EXT)) continue;
+    const p = path.join(dir, n);
+    const st = fs.statSync(p, { throwIfNoEntry: false });
+    if (!st?.isFile()) continue;
+    fs.rmSync(p, { force: true });
+    files++;
+    bytes += st.size;
+  }
+  return { files, bytes };
+}
+
 export class FilePrefixStore implements PrefixStore {
   private constructor(readonly file: string, readonly id: StateIdentity, private readonly expect: { kind: string; dtype: string }, readonly capBytes: number, private readonly log?: (s: string) => void) {}
 
@@ -25,7 +48,7 @@ export class FilePrefixStore implements PrefixStore {
   static async open(engine: Engine, workspace: string, o: { dir?: string; capBytes?: number; log?: (s: string) => void } = {}): Promise<FilePrefixStore> {
     const plan = engine.decoder.plan;
     const id: StateIdentity = { modelSha256: await fileSha256(engine.path), planHash: planHash({ plan, contextSize: engine.contextSize }) };
-    const key = createHash('sha256').update(`${path.resolve(workspace)}\n${id.modelSha256}\n${id.planHash}`).digest('hex').slice(0, 24);
+    const key = workspaceKey(workspace) + createHash('sha256').update(`${id.modelSha256}\n${id.planHash}`).digest('hex').slice(0, 16);
     const dir = o.dir ?? defaultCacheDir();
     return new FilePrefixStore(path.join(dir, key + STATE_EXT), id, { kind: plan.kind, dtype: planDtype(plan) }, o.capBytes ?? DEFAULT_CAP_BYTES, o.log);
   }

@@ -2,8 +2,12 @@
 // does), the PodLens ignore list (DEFAULT_IGNORE plus a .podlensignore at the root, same syntax),
 // and limits (file size, number of files, total bytes, folder depth), skipping lock, binary,
 // minified and generated files. Every file seen ends up either a candidate (decoded text) or an
-// exclusion with its reason. Bounded: at most `maxFiles` candidates are read and each read is
-// capped at maxFileBytes + 1 bytes; progress is reported and an AbortSignal stops the walk.
+// exclusion with its reason. Bounded in time and memory whatever the tree's size: at most
+// `maxFiles` candidates are read, each read is capped at maxFileBytes + 1 bytes, at most
+// `maxEntries` files and folders are looked at and `maxMs` spent (then the walk stops and says so
+// in `stopped`), and at most `maxListedExclusions` exclusions are listed (the rest are counted).
+// Progress is reported and an AbortSignal stops the walk.
+// Include globs (gitignore syntax: a file must match one) narrow the files read.
 // Not here: ordering, formatting, token budgets (build.ts).
 import { IgnoreMatcher, parseIgnore } from './gitignore';
 import { FileSource } from './source';
@@ -23,9 +27,18 @@ export interface WalkLimits {
   /** Total bytes of text read at most (default 32 MiB). */
   maxTotalBytes: number;
   maxDepth: number;
+  /** Files and folders looked at, at most; then the walk stops (default 50,000). */
+  maxEntries: number;
+  /** Time spent walking, at most, in milliseconds (default 30 s). */
+  maxMs: number;
+  /** Exclusions listed at most; later ones are only counted (default 2,000). */
+  maxListedExclusions: number;
 }
 
-export const DEFAULT_LIMITS: WalkLimits = { maxFileBytes: 256 * 1024, maxFiles: 5000, maxTotalBytes: 32 * 2 ** 20, maxDepth: 32 };
+export const DEFAULT_LIMITS: WalkLimits = {
+  maxFileBytes: 256 * 1024, maxFiles: 5000, maxTotalBytes: 32 * 2 ** 20, maxDepth: 32,
+  maxEntries: 50_000, maxMs: 30_000, maxListedExclusions: 2000,
+};
 
 export interface Candidate {
   path: string;
@@ -44,14 +57,23 @@ export interface WalkOptions {
   limits?: Partial<WalkLimits>;
   /** Extra ignore rules (gitignore syntax), e.g. from settings. */
   ignore?: string;
+  /** Include globs (gitignore syntax); when given, only files matching one are read. */
+  include?: readonly string[];
   signal?: AbortSignal;
   onProgress?: (p: { filesSeen: number; candidates: number; path: string }) => void;
 }
 
 export interface WalkResult {
   candidates: Candidate[];
+  /** At most `maxListedExclusions` of them. */
   excluded: Exclusion[];
+  /** Exclusions beyond the listed ones (counted, not listed). */
+  unlisted: number;
+  /** Set when a limit (entries or time) ended the walk early: which, in one line. */
+  stopped?: string;
 }
+
+class WalkStopped extends Error {}
 
 export class WalkAbortedError extends Error {
   override readonly name = 'WalkAbortedError';
@@ -67,11 +89,29 @@ async function readIgnoreFile(src: FileSource, path: string): Promise<string | u
   }
 }
 
+/** The file, or one of its folders, matches an include glob. */
+function includes(m: IgnoreMatcher, file: string): boolean {
+  if (m.ignored(file, false)) return true;
+  for (let i = file.lastIndexOf('/'); i > 0; i = file.lastIndexOf('/', i - 1)) if (m.ignored(file.slice(0, i), true)) return true;
+  return false;
+}
+
 export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promise<WalkResult> {
   const lim = { ...DEFAULT_LIMITS, ...o.limits };
   const candidates: Candidate[] = [];
-  const excluded: Exclusion[] = [];
-  let seen = 0, totalBytes = 0;
+  const listed: Exclusion[] = [];
+  let unlisted = 0;
+  const excluded = {
+    push(e: Exclusion): void { if (listed.length < lim.maxListedExclusions) listed.push(e); else unlisted++; },
+  };
+  let seen = 0, entries = 0, totalBytes = 0;
+  const t0 = Date.now();
+  const include = o.include && o.include.length > 0 ? new IgnoreMatcher(parseIgnore(o.include.join('\n'))) : undefined;
+  const budget = (): void => {
+    if (o.signal?.aborted) throw new WalkAbortedError();
+    if (++entries > lim.maxEntries) throw new WalkStopped(`stopped after looking at ${lim.maxEntries} files and folders (limit)`);
+    if ((entries & 255) === 0 && Date.now() - t0 > lim.maxMs) throw new WalkStopped(`stopped after ${lim.maxMs} ms (time limit), ${entries} files and folders looked at`);
+  };
   const podlens = await readIgnoreFile(src, '.podlensignore');
   const root = new IgnoreMatcher(parseIgnore([DEFAULT_IGNORE, podlens ?? '', o.ignore ?? ''].join('\n')));
   // The PodLens list must win over a .gitignore's `!` re-inclusion, so it is checked separately.
@@ -81,16 +121,16 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
     if (o.signal?.aborted) throw new WalkAbortedError();
     const gi = await readIgnoreFile(src, dir ? `${dir}/.gitignore` : '.gitignore');
     const m = gi ? parent.with(parseIgnore(gi, dir)) : parent;
-    let entries;
+    let list;
     try {
-      entries = await src.list(dir);
+      list = await src.list(dir);
     } catch (e) {
       excluded.push({ path: dir || '.', reason: `unreadable folder (${e instanceof Error ? e.message.split('\n')[0] : String(e)})` });
       return;
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      if (o.signal?.aborted) throw new WalkAbortedError();
+    list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of list) {
+      budget();
       const path = dir ? `${dir}/${e.name}` : e.name;
       if (e.kind === 'other') continue;
       const isDir = e.kind === 'dir';
@@ -104,6 +144,7 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
       if (e.name === '.gitignore' || e.name === '.podlensignore') continue;
       seen++;
       o.onProgress?.({ filesSeen: seen, candidates: candidates.length, path });
+      if (include && !includes(include, path)) continue; // not asked for: not listed either
       const byName = nameReason(path);
       if (byName) { excluded.push({ path, reason: byName }); continue; }
       if (candidates.length >= lim.maxFiles) { excluded.push({ path, reason: `file limit (${lim.maxFiles}) reached` }); continue; }
@@ -125,6 +166,12 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
       candidates.push({ path, text: d.text, encoding: d.encoding, bytes: st.size, mtimeMs: st.mtimeMs });
     }
   };
-  await visit('', new IgnoreMatcher(), 0);
-  return { candidates, excluded };
+  let stopped: string | undefined;
+  try {
+    await visit('', new IgnoreMatcher(), 0);
+  } catch (e) {
+    if (!(e instanceof WalkStopped)) throw e;
+    stopped = e.message;
+  }
+  return { candidates, excluded: listed, unlisted, ...(stopped ? { stopped } : {}) };
 }
