@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { distantAttention, distantRange, jsd2, jsd2Fast, negEntropy2, similarity } from '../src/engine/eval/jsd';
-import { greedyBlocks, loadProfile, ProfileError, writeProfile, parseProfile, PodProfile } from '../src/engine/eval/profile';
+import { greedyBlocks, loadProfile, ProfileError, writeProfile, parseProfile, PodProfile, profileDistantBias, reblockProfile } from '../src/engine/eval/profile';
 import { calibrate } from '../src/engine/calibrate';
 import { kvSpec } from '../src/cli/commands';
 import { UsageError } from '../src/cli/args';
@@ -43,10 +43,11 @@ test('distant attention is the softmax of q·k/√d renormalised over D(i) = [S,
   for (let j = 0; j < n; j++) { keys[(j * H + 1) * d] = j; keys[j * H * d] = 100; } // head 0 must not leak in
   const q = Float32Array.of(7, 7, 1, 1);
   const out = new Float64Array(3);
-  distantAttention(q, 2, keys, H, 1, d, 3, 6, out); // tokens 3, 4, 5
+  const lse = distantAttention(q, 2, keys, H, 1, d, 3, 6, out); // tokens 3, 4, 5
   const e = [3, 4, 5].map((j) => Math.exp(j / Math.sqrt(2)));
   const z = e.reduce((a, b) => a + b);
   e.forEach((x, k) => assert.ok(Math.abs(out[k]! - x / z) < EPS));
+  assert.ok(Math.abs(lse - Math.log(z)) < EPS, `log-sum-exp ${lse} vs ${Math.log(z)}`);
 });
 
 /** similarity[h][l][m] from a function of (h, l, m). */
@@ -134,5 +135,46 @@ test('profile round trip; a profile for another model file or schema is refused 
   assert.equal(k.sinks, 4);
   assert.throws(() => kvSpec({ profile: file, model, kv: 'full' }), UsageError);
   assert.throws(() => kvSpec({ profile: file, model, 'group-size': 2 }), UsageError);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('distant bias: measured per (layer, query head), anchor-relative, optional in v1 profiles; re-blocking keeps the measurement', async () => {
+  const p = await storiesProfile(0.5, 3);
+  const L = 5, Hq = 8, G = 2;
+  assert.equal(p.schemaVersion, 2);
+  assert.ok(p.distantLse && p.distantLse.length === L && p.distantLse.every((r) => r.length === Hq && r.every(Number.isFinite)));
+  const bias = profileDistantBias(p)!;
+  for (let l = 0; l < L; l++) {
+    for (let hq = 0; hq < Hq; hq++) {
+      const a = p.anchors[l]![Math.floor(hq / G)]!;
+      assert.ok(Math.abs(bias[l]![hq]! - (p.distantLse![l]![hq]! - p.distantLse![a]![hq]!)) < 1e-12);
+      if (a === l) assert.equal(bias[l]![hq], 0);
+    }
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-bias-'));
+  const file = path.join(dir, 'p.json');
+  writeProfile(file, p);
+  const model = modelPath(STORIES);
+  const spec = kvSpec({ profile: file, model });
+  assert.equal(spec.distantBias?.length, L);
+  assert.equal(kvSpec({ profile: file, model, 'no-distant-bias': true }).distantBias, undefined);
+  assert.throws(() => kvSpec({ model, kv: 'pod', 'no-distant-bias': true }), UsageError);
+  assert.equal(kvSpec({ model, kv: 'pod', 'kv-int8': true }).distantInt8, true);
+  assert.throws(() => kvSpec({ model, kv: 'streaming', 'kv-int8': true }), UsageError);
+  // a schema-1 profile (before the bias) still loads, without a bias
+  const j = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const v1: Record<string, unknown> = { ...j, schemaVersion: 1 };
+  delete v1.distantLse;
+  assert.equal(profileDistantBias(parseProfile(JSON.stringify(v1), 'v1.json')), undefined);
+  assert.throws(() => parseProfile(JSON.stringify({ ...j, distantLse: [[1]] }), 'x.json'), (e: Error) => e instanceof ProfileError && /distantLse must be 5 layers × 8/.test(e.message));
+  // new blocks from the same measurement
+  const u = reblockProfile(p, { groupSize: 5 });
+  assert.deepEqual(u.anchors, Array.from({ length: L }, () => [0, 0, 0, 0]));
+  assert.equal(u.groupSize, 5);
+  assert.equal(u.nonAnchorShare, 0.8);
+  assert.deepEqual(u.similarity, p.similarity);
+  const d = reblockProfile(u, { delta: 0.5, maxBlock: 3 });
+  assert.deepEqual(d.anchors, p.anchors);
+  assert.equal(d.groupSize, undefined);
   fs.rmSync(dir, { recursive: true });
 });

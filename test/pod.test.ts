@@ -2,6 +2,8 @@
 //  - the reference forward pass computing §5 literally (all keys kept, distant logits taken from
 //    the anchor layer) — ONNX PoD logits must match it at every position (f32 weights: 1e-4
 //    relative, as for the full cache);
+//  - the same with a calibrated distant bias (a per-(layer, query head) offset of the shared
+//    distant logits; the reference adds it to each distant logit, the graph to the distant LSE);
 //  - the full cache, in the two limits where PoD must equal it: every block one layer, or a recent
 //    window covering the whole context (1e-5);
 //  - itself, fed as one prefill, in chunks and token by token (1e-5);
@@ -43,14 +45,24 @@ function referenceLogits(kv: KVPlan): Float32Array[] {
 const PER_HEAD = [
   [0, 0, 0, 0], [0, 1, 0, 1], [0, 1, 2, 1], [3, 1, 2, 3], [3, 4, 2, 3],
 ];
+/** Distant logit offsets [layer][query head] (8 query heads), uneven, both signs; anchors ignore theirs. */
+const BIAS = Array.from({ length: 5 }, (_, l) => Array.from({ length: 8 }, (_, hq) => (((l * 7 + hq * 3) % 5) - 2) * 0.7));
 const PLANS: [string, KVPlan][] = [
   ['uniform g=2 scores', { kind: 'pod', sinks: 2, recent: 5, anchors: uniformAnchors(5, 4, 2), mode: 'scores' }],
   ['uniform g=5 scores', { kind: 'pod', sinks: 4, recent: 3, anchors: uniformAnchors(5, 4, 5), mode: 'scores' }],
   ['per-head blocks scores', { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' }],
   ['per-head blocks keys', { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'keys' }],
   ['uniform g=3 keys, no sinks', { kind: 'pod', sinks: 0, recent: 4, anchors: uniformAnchors(5, 4, 3), mode: 'keys' }],
+  ['per-head blocks scores + distant bias', { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', distantBias: BIAS }],
+  ['uniform g=3 keys + distant bias', { kind: 'pod', sinks: 1, recent: 4, anchors: uniformAnchors(5, 4, 3), mode: 'keys', distantBias: BIAS }],
   ['streaming', { kind: 'streaming', sinks: 2, recent: 5 }],
 ];
+
+test('the calibrated distant bias changes the reference logits (so the oracle tests above can catch a graph that ignores it)', () => {
+  const plan: KVPlan = { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' };
+  const d = maxRelDiff(referenceLogits(plan), referenceLogits({ ...plan, distantBias: BIAS }));
+  assert.ok(d > 1e-2, `bias moved the logits by only ${d}`);
+});
 
 for (const [name, plan] of PLANS) {
   test(`stories260K PoD ${name}, f16 storage: close to the f32 reference, chunk-invariant`, async () => {

@@ -36,9 +36,21 @@ export const KV_FLAGS: FlagSpecs = {
   'share-mode': { type: 'string', help: 'PoD sharing: scores (default) or keys' },
   profile: { type: 'string', help: 'PoD profile from podlens calibrate: calibrated blocks per KV head and its S/R (implies --kv pod)' },
   'kv-dtype': { type: 'string', help: 'K/V storage: f16 (default) or f32' },
+  'kv-int8': { type: 'bool', help: 'PoD: store distant keys/values as int8 with per-(token, head) scales' },
+  'no-distant-bias': { type: 'bool', help: "PoD with --profile: ignore the profile's calibrated distant bias (plain pod-method §5)" },
 };
 
 export function kvSpec(f: ParsedFlags): KVSpec {
+  const spec = kvSpecBase(f);
+  if (f['kv-int8']) {
+    if (spec.kind !== 'pod') throw new UsageError('--kv-int8 needs --kv pod');
+    spec.distantInt8 = true;
+  }
+  if (f['no-distant-bias'] && f.profile === undefined) throw new UsageError('--no-distant-bias needs --profile');
+  return spec;
+}
+
+function kvSpecBase(f: ParsedFlags): KVSpec {
   const profile = f.profile as string | undefined;
   const kind = (f.kv as string | undefined) ?? (profile !== undefined ? 'pod' : 'full');
   if (kind !== 'full' && kind !== 'pod' && kind !== 'streaming') throw new UsageError(`--kv must be full, pod or streaming (got "${kind}")`);
@@ -53,7 +65,8 @@ export function kvSpec(f: ParsedFlags): KVSpec {
     if (kind !== 'pod') throw new UsageError('--profile needs --kv pod');
     if (f['group-size'] !== undefined) throw new UsageError('give --profile or --group-size, not both');
     const p = loadProfile(profile, f.model as string);
-    return { kind, anchors: p.anchors, sinks: (f.sinks as number | undefined) ?? p.sinks, recent: (f.recent as number | undefined) ?? p.recent, mode, dtype };
+    const bias = f['no-distant-bias'] ? {} : p.distantBias ? { distantBias: p.distantBias } : {};
+    return { kind, anchors: p.anchors, sinks: (f.sinks as number | undefined) ?? p.sinks, recent: (f.recent as number | undefined) ?? p.recent, mode, dtype, ...bias };
   }
   return { kind, sinks: f.sinks as number | undefined, recent: f.recent as number | undefined, groupSize: f['group-size'] as number | undefined, mode, dtype };
 }

@@ -7,7 +7,7 @@ import { Command, kvSpec, KV_FLAGS } from './commands';
 import { UsageError, ParsedFlags } from './args';
 import { Engine } from '../engine/engine';
 import { calibrate, DEFAULT_DELTA, DEFAULT_MAX_BLOCK, DEFAULT_QUERIES, readCalibrationTexts } from '../engine/calibrate';
-import { writeProfile } from '../engine/eval/profile';
+import { loadProfile, PodProfile, reblockProfile, writeProfile } from '../engine/eval/profile';
 import { DEFAULT_MIN_CONTEXT, perplexity } from '../engine/eval/perplexity';
 import { needleTrial, NeedleTrial } from '../engine/eval/needle';
 import { kvBytesAt } from '../engine/memory';
@@ -31,23 +31,20 @@ function resolveShipped(p: string): string {
   throw new Error(`${p} not found; run from the project folder (npm ci installs it) or give --haystack`);
 }
 
-const INT8_FLAG = { 'kv-int8': { type: 'bool', help: 'PoD: store distant keys/values as int8 with per-(token, head) scales' } } as const;
-
-/** kvSpec plus --kv-int8 (distant rows as int8; PoD only). */
-function podSpec(f: ParsedFlags) {
-  const kv = kvSpec(f);
-  if (f['kv-int8']) {
-    if (kv.kind !== 'pod') throw new UsageError('--kv-int8 needs --kv pod');
-    kv.distantInt8 = true;
-  }
-  return kv;
+/** calibrate --from: new blocks from a profile's stored measurement (checked against --model). */
+function reblock(from: string, f: ParsedFlags): PodProfile {
+  const p = loadProfile(from, str(f, 'model')!).profile;
+  for (const k of ['sinks', 'recent', 'ctx', 'queries']) if (f[k] !== undefined) throw new UsageError(`--${k} changes the measurement; it needs --texts, not --from`);
+  const g = num(f, 'group-size');
+  return reblockProfile(p, g !== undefined ? { groupSize: g } : { delta: num(f, 'delta') ?? DEFAULT_DELTA, maxBlock: num(f, 'max-block') ?? DEFAULT_MAX_BLOCK });
 }
 
 const calibrateCmd: Command = {
   summary: 'measure inter-layer attention similarity on texts and write a PoD profile (blocks per KV head)',
   flags: {
     model: MODEL,
-    texts: { type: 'string', required: true, help: 'calibration texts: files or directories (.txt/.md/source), comma-separated' },
+    texts: { type: 'string', help: 'calibration texts: files or directories (.txt/.md/source), comma-separated' },
+    from: { type: 'string', help: 'instead of --texts: re-block this profile (same measurement) with --delta/--max-block or --group-size; no model run' },
     out: { type: 'string', required: true, help: 'profile JSON to write' },
     delta: { type: 'number', min: 0, max: 1, help: `similarity threshold δ for joining a block (default ${DEFAULT_DELTA})` },
     'max-block': { type: 'int', min: 1, help: `longest block in layers (default ${DEFAULT_MAX_BLOCK})` },
@@ -55,15 +52,17 @@ const calibrateCmd: Command = {
     recent: { type: 'int', min: 1, help: 'recent window R (default max(256, ctx/8) − S)' },
     ctx: { type: 'int', min: 16, help: 'context size: texts are cut to this many tokens (default min(training context, 4096))' },
     queries: { type: 'int', min: 1, help: `query positions per text, the last q (default ${DEFAULT_QUERIES})` },
+    'group-size': { type: 'int', min: 1, help: 'uniform blocks of this many layers instead of the δ rule (the distant bias is still calibrated)' },
     threads: THREADS,
     json: JSON_FLAG,
   },
   async run(f, io) {
-    const texts = readCalibrationTexts(str(f, 'texts')!);
     const t0 = performance.now();
-    const profile = await calibrate(str(f, 'model')!, texts, {
+    const from = str(f, 'from');
+    if ((from === undefined) === (str(f, 'texts') === undefined)) throw new UsageError('give --texts (run the model) or --from (re-block an existing profile)');
+    const profile = from !== undefined ? reblock(from, f) : await calibrate(str(f, 'model')!, readCalibrationTexts(str(f, 'texts')!), {
       contextSize: num(f, 'ctx'), sinks: num(f, 'sinks'), recent: num(f, 'recent'), delta: num(f, 'delta'),
-      maxBlock: num(f, 'max-block'), queries: num(f, 'queries'), threads: num(f, 'threads') ?? 2,
+      maxBlock: num(f, 'max-block'), queries: num(f, 'queries'), groupSize: num(f, 'group-size'), threads: num(f, 'threads') ?? 2,
       onProgress: (m) => io.err(m), signal: io.signal,
     });
     writeProfile(str(f, 'out')!, profile);
@@ -88,11 +87,11 @@ const evalCmd: Command = {
     chunk: { type: 'int', min: 1, help: 'prefill chunk (default 256)' },
     threads: THREADS,
     ...KV_FLAGS,
-    ...INT8_FLAG,
+    
     json: JSON_FLAG,
   },
   async run(f, io) {
-    const kv = podSpec(f);
+    const kv = kvSpec(f);
     const ctx = num(f, 'ctx')!;
     const text = fs.readFileSync(str(f, 'text')!, 'utf8');
     const engine = await Engine.load(str(f, 'model')!, { threads: num(f, 'threads') ?? 2, contextSize: ctx, kv });
@@ -131,11 +130,11 @@ const needleCmd: Command = {
     haystack: { type: 'string', help: `haystack text file (default ${DEFAULT_HAYSTACK}, repeated if short)` },
     threads: THREADS,
     ...KV_FLAGS,
-    ...INT8_FLAG,
+    
     json: JSON_FLAG,
   },
   async run(f, io) {
-    const kv = podSpec(f);
+    const kv = kvSpec(f);
     const depths = (str(f, 'depths') ?? '0.1,0.3,0.5,0.7').split(',').map((s) => Number(s.trim()));
     if (depths.some((d) => !(d >= 0 && d <= 1))) throw new UsageError('--depths must be numbers in [0, 1]');
     const trials = num(f, 'trials') ?? 2;

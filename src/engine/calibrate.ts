@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Engine } from './engine';
 import { FullKVCache } from './kv/full';
 import { KVArray } from './kv/dtype';
-import { DEFAULT_SINKS, nonAnchorShare } from './kv/plan';
+import { DEFAULT_SINKS, nonAnchorShare, uniformAnchors } from './kv/plan';
 import { halfToFloat } from './gguf/half';
 import { ModelConfig } from './model/config';
 import { distantAttention, distantRange, jsd2Fast, negEntropy2 } from './eval/jsd';
@@ -26,6 +26,8 @@ export interface CalibrateOptions {
   recent?: number;
   delta?: number;
   maxBlock?: number;
+  /** Uniform blocks of this many layers instead of the greedy δ rule (the distant bias is still measured). */
+  groupSize?: number;
   /** Query positions per text: the last q (default 32). */
   queries?: number;
   threads?: number;
@@ -43,11 +45,15 @@ export const DEFAULT_QUERIES = 32;
 export class SimilarityAccumulator {
   readonly sum: Float64Array[]; // [h] → L×L
   readonly count: number[];
+  /** Σ over positions of each (layer, query head)'s log-sum-exp of its own distant logits, [l·Hq + hq]. */
+  readonly lseSum: Float64Array;
+  private positions = 0;
   private dist = new Float64Array(0);
 
   constructor(readonly nLayers: number, readonly nHeads: number, readonly nKVHeads: number, readonly headDim: number) {
     this.sum = Array.from({ length: nKVHeads }, () => new Float64Array(nLayers * nLayers));
     this.count = new Array<number>(nKVHeads).fill(0);
+    this.lseSum = new Float64Array(nLayers * nHeads);
   }
 
   /**
@@ -64,11 +70,12 @@ export class SimilarityAccumulator {
       const n = to - from;
       if (n <= 0) continue;
       used++;
+      this.positions++;
       if (this.dist.length < L * n) this.dist = new Float64Array(L * n);
       const dist = this.dist;
       for (let hq = 0; hq < Hq; hq++) {
         const h = Math.floor(hq / G);
-        for (let l = 0; l < L; l++) distantAttention(queries[l]!, (t * Hq + hq) * D, keys[l]!, Hkv, h, D, from, to, dist, l * n);
+        for (let l = 0; l < L; l++) this.lseSum[l * Hq + hq]! += distantAttention(queries[l]!, (t * Hq + hq) * D, keys[l]!, Hkv, h, D, from, to, dist, l * n);
         const s = this.sum[h]!;
         const ent = Array.from({ length: L }, (_, l) => negEntropy2(dist, n, l * n));
         for (let l = 0; l < L; l++) {
@@ -83,6 +90,12 @@ export class SimilarityAccumulator {
       }
     }
     return used;
+  }
+
+  /** distantLse[l][hq]: mean log-sum-exp of layer l's own logits over D(i) for query head hq. */
+  meanLse(): number[][] {
+    const { nLayers: L, nHeads: Hq } = this;
+    return Array.from({ length: L }, (_, l) => Array.from({ length: Hq }, (_, hq) => (this.positions > 0 ? this.lseSum[l * Hq + hq]! / this.positions : 0)));
   }
 
   /** similarity[h][l][m], the mean over everything added. */
@@ -160,13 +173,14 @@ export async function calibrate(modelPath: string, texts: readonly CalibrationTe
     }
     if (used.length === 0) throw new Error(`no calibration text is longer than S + R + q = ${S + R + q} tokens; give longer texts or a smaller --recent/--queries`);
     const sim = acc.mean();
-    const anchors = greedyBlocks(sim, delta, maxBlock);
+    const anchors = o.groupSize !== undefined ? uniformAnchors(c.nLayers, c.nKVHeads, o.groupSize) : greedyBlocks(sim, delta, maxBlock);
     return {
       schemaVersion: PROFILE_SCHEMA_VERSION,
       kind: 'podlens-pod-profile',
       model: { file: path.basename(modelPath), sha256: sha256File(modelPath), arch: c.arch, name: c.name, nLayers: c.nLayers, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim },
       sinks: S, recent: R, contextSize: ctx, delta, maxBlock, queriesPerText: q,
-      anchors, similarity: sim, nonAnchorShare: nonAnchorShare(anchors),
+      anchors, similarity: sim, distantLse: acc.meanLse(), nonAnchorShare: nonAnchorShare(anchors),
+      ...(o.groupSize !== undefined ? { groupSize: o.groupSize } : {}),
       texts: used, date: new Date().toISOString(),
     };
   } finally {

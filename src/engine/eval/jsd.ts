@@ -52,12 +52,13 @@ export function distantRange(i: number, sinks: number, recent: number): { from: 
 /**
  * Softmax of q·k_j/√d over j ∈ [from, to), written to out[oo … oo+(to−from)).
  * q: one query row (offset qo, length d); keys: [tokens, Hkv, d] rows, KV head h.
- * The distribution is renormalised over the range (pod-method.md §6 step 2).
+ * The distribution is renormalised over the range (pod-method.md §6 step 2). Returns the logits'
+ * natural log-sum-exp over the range (the calibrated distant bias compares these across layers).
  */
 export function distantAttention(
   q: Float32Array, qo: number, keys: Float32Array, nKVHeads: number, h: number, d: number,
   from: number, to: number, out: Float64Array, oo = 0,
-): void {
+): number {
   const scale = 1 / Math.sqrt(d);
   const row = nKVHeads * d;
   let max = -Infinity;
@@ -76,4 +77,5 @@ export function distantAttention(
     z += e;
   }
   for (let j = 0; j < to - from; j++) out[oo + j] = out[oo + j]! / z;
+  return max + Math.log(z);
 }

@@ -5,9 +5,11 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { KVSpec } from '../kv/plan';
+import { KVSpec, nonAnchorShare, uniformAnchors } from '../kv/plan';
 
-export const PROFILE_SCHEMA_VERSION = 1;
+/** 2 added distantLse and groupSize; version 1 files still load (no distant bias). */
+export const PROFILE_SCHEMA_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 
 export interface PodProfile {
   schemaVersion: number;
@@ -26,6 +28,13 @@ export interface PodProfile {
   anchors: number[][];
   /** similarity[kvHead][l][m] = mean (1 − JSD₂) of the distant attention of layers l and m. */
   similarity: number[][][];
+  /**
+   * distantLse[layer][queryHead] = mean natural log-sum-exp of the layer's own logits over D(i); the
+   * calibrated distant bias of a non-anchor unit is its entry minus its anchor's (schema ≥ 2).
+   */
+  distantLse?: number[][];
+  /** Set when the blocks are uniform (calibrate --group-size) instead of the δ rule. */
+  groupSize?: number;
   /** Share of non-anchor (layer, KV head) units, ρ in pod-method.md §4. */
   nonAnchorShare: number;
   texts: { name: string; tokens: number }[];
@@ -56,6 +65,20 @@ export function greedyBlocks(similarity: readonly (readonly (readonly number[])[
   return anchors;
 }
 
+/**
+ * The same measurement with other blocks: uniform groups of `groupSize` layers, or the δ rule with
+ * `delta`/`maxBlock`. Similarity and distantLse do not depend on the blocks, so no model run is needed.
+ */
+export function reblockProfile(p: PodProfile, b: { groupSize: number } | { delta: number; maxBlock: number }): PodProfile {
+  const { groupSize: _g, ...rest } = p;
+  if ('groupSize' in b) {
+    const anchors = uniformAnchors(p.model.nLayers, p.model.nKVHeads, b.groupSize);
+    return { ...rest, anchors, groupSize: b.groupSize, nonAnchorShare: nonAnchorShare(anchors) };
+  }
+  const anchors = greedyBlocks(p.similarity, b.delta, b.maxBlock);
+  return { ...rest, anchors, delta: b.delta, maxBlock: b.maxBlock, nonAnchorShare: nonAnchorShare(anchors) };
+}
+
 /** sha256 of a file, hex (streamed in 4 MB pieces). */
 export function sha256File(p: string): string {
   const h = crypto.createHash('sha256');
@@ -76,7 +99,7 @@ export function sha256File(p: string): string {
 export function writeProfile(p: string, profile: PodProfile): void {
   fs.mkdirSync(path.dirname(path.resolve(p)), { recursive: true });
   const round = (x: number) => Math.round(x * 1e6) / 1e6;
-  const body = { ...profile, similarity: profile.similarity.map((m) => m.map((r) => r.map(round))) };
+  const body = { ...profile, similarity: profile.similarity.map((m) => m.map((r) => r.map(round))), ...(profile.distantLse ? { distantLse: profile.distantLse.map((r) => r.map(round)) } : {}) };
   fs.writeFileSync(p, JSON.stringify(body, null, 1) + '\n');
 }
 
@@ -90,7 +113,7 @@ export function parseProfile(text: string, where: string): PodProfile {
   if (typeof j !== 'object' || j === null) return bad('not a PoD profile object');
   const p = j as Partial<PodProfile>;
   if (p.kind !== 'podlens-pod-profile') bad('not a PoD profile (kind is not "podlens-pod-profile")');
-  if (p.schemaVersion !== PROFILE_SCHEMA_VERSION) bad(`schema version ${String(p.schemaVersion)} is not supported (this build reads ${PROFILE_SCHEMA_VERSION})`);
+  if (!READABLE_VERSIONS.includes(p.schemaVersion as number)) bad(`schema version ${String(p.schemaVersion)} is not supported (this build reads ${READABLE_VERSIONS.join(', ')})`);
   const m = p.model;
   if (!m || typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256) || !isInt(m.nLayers, 1) || !isInt(m.nKVHeads, 1) || !isInt(m.nHeads, 1) || !isInt(m.headDim, 1)) bad('model identity (sha256, layers, heads) is missing or malformed');
   const L = m!.nLayers, H = m!.nKVHeads;
@@ -105,7 +128,19 @@ export function parseProfile(text: string, where: string): PodProfile {
   }
   const s = p.similarity;
   if (!Array.isArray(s) || s.length !== H || s.some((mat) => !Array.isArray(mat) || mat.length !== L || mat.some((r) => !Array.isArray(r) || r.length !== L || r.some((x) => typeof x !== 'number')))) bad(`similarity must be ${H} × ${L} × ${L} numbers`);
+  const lse = p.distantLse;
+  if (lse !== undefined && (!Array.isArray(lse) || lse.length !== L || lse.some((r) => !Array.isArray(r) || r.length !== m!.nHeads || r.some((x) => typeof x !== 'number' || !Number.isFinite(x))))) {
+    bad(`distantLse must be ${L} layers × ${m!.nHeads} query heads of finite numbers`);
+  }
   return p as PodProfile;
+}
+
+/** The calibrated distant bias of a profile's blocks: distantLse[l][hq] − distantLse[anchor][hq] (KVPlan.distantBias). */
+export function profileDistantBias(p: PodProfile): number[][] | undefined {
+  const lse = p.distantLse;
+  if (!lse) return undefined;
+  const G = p.model.nHeads / p.model.nKVHeads;
+  return lse.map((row, l) => row.map((x, hq) => x - lse[p.anchors[l]![Math.floor(hq / G)]!]![hq]!));
 }
 
 /**
@@ -122,5 +157,6 @@ export function loadProfile(profilePath: string, modelPath: string): KVSpec & { 
     throw new ProfileError(`profile ${profilePath} was calibrated for ${p.model.file} (sha256 ${p.model.sha256.slice(0, 12)}…), ` +
       `but ${path.basename(modelPath)} has sha256 ${sha.slice(0, 12)}…; calibrate this model with 'podlens calibrate'`);
   }
-  return { kind: 'pod', anchors: p.anchors, sinks: p.sinks, recent: p.recent, profile: p };
+  const distantBias = profileDistantBias(p);
+  return { kind: 'pod', anchors: p.anchors, sinks: p.sinks, recent: p.recent, ...(distantBias ? { distantBias } : {}), profile: p };
 }

@@ -14,7 +14,15 @@ export type KVPlan =
   | { readonly kind: 'streaming'; readonly sinks: number; readonly recent: number; readonly dtype?: KVDtype }
   | { readonly kind: 'pod'; readonly sinks: number; readonly recent: number; readonly anchors: readonly (readonly number[])[]; readonly mode: ShareMode; readonly dtype?: KVDtype;
       /** Distant keys/values as int8 with a scale per (token, head) (beyond the paper; stacks with PoD). */
-      readonly distantInt8?: boolean };
+      readonly distantInt8?: boolean;
+      /**
+       * Calibrated distant bias (beyond the paper, see docs/pod-report.md): distantBias[l][hq] is a
+       * logit offset added to every shared distant logit of query head hq in non-anchor layer l
+       * (0 in anchor units) so that, on calibration data, the shared distant logits have the same
+       * mean log-sum-exp as the layer's own — the distant attention mass matches the full model's.
+       * Within D(i) the distribution is unchanged (a constant shift), so §5 is otherwise exact.
+       */
+      readonly distantBias?: readonly (readonly number[])[] };
 
 export const planDtype = (p: KVPlan): KVDtype => p.dtype ?? 'f32';
 
@@ -42,6 +50,16 @@ export function validatePlan(plan: KVPlan, c: ModelConfig): void {
       if (anc !== l && a[l - 1]![h] !== anc) throw new RangeError(`layer ${l} head ${h}: blocks must be consecutive layers`);
     }
   }
+  const b = plan.distantBias;
+  if (b && (b.length !== c.nLayers || b.some((row) => row.length !== c.nHeads || row.some((x) => !Number.isFinite(x))))) {
+    throw new RangeError(`PoD distant bias must be ${c.nLayers} layers × ${c.nHeads} query heads of finite numbers`);
+  }
+}
+
+/** Offset of the shared distant logits of query head hq in layer l (0 for anchors and without a bias). */
+export function distantBiasOf(plan: Extract<KVPlan, { kind: 'pod' }>, l: number, hq: number, groupSize: number): number {
+  if (plan.anchors[l]![Math.floor(hq / groupSize)] === l) return 0;
+  return plan.distantBias?.[l]?.[hq] ?? 0;
 }
 
 /** KV heads for which `layer` is an anchor (they keep distant keys), ascending. */
@@ -76,6 +94,8 @@ export interface KVSpec {
   dtype?: KVDtype;
   /** PoD: store distant keys/values as int8 + per-(token, head) scales. */
   distantInt8?: boolean;
+  /** PoD: per (layer, query head) distant logit offsets (from a calibration profile; see KVPlan). */
+  distantBias?: readonly (readonly number[])[];
 }
 
 /** pod-method.md §2 defaults: S = 16, window W = S + R = max(256, context/8). */
@@ -91,7 +111,8 @@ export function resolvePlan(spec: KVSpec, c: ModelConfig, contextSize: number): 
   const recent = spec.recent ?? Math.max(256, Math.floor(contextSize / 8)) - sinks;
   if (spec.kind === 'streaming') return { kind: 'streaming', sinks, recent, dtype };
   const anchors = spec.anchors ?? uniformAnchors(c.nLayers, c.nKVHeads, spec.groupSize ?? DEFAULT_GROUP_SIZE);
-  const plan: KVPlan = { kind: 'pod', sinks, recent, anchors: anchors.map((r) => [...r]), mode: spec.mode ?? 'scores', dtype, distantInt8: spec.distantInt8 ?? false };
+  const plan: KVPlan = { kind: 'pod', sinks, recent, anchors: anchors.map((r) => [...r]), mode: spec.mode ?? 'scores', dtype, distantInt8: spec.distantInt8 ?? false,
+    ...(spec.distantBias ? { distantBias: spec.distantBias.map((r) => [...r]) } : {}) };
   validatePlan(plan, c);
   return plan;
 }

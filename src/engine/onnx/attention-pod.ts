@@ -10,11 +10,11 @@
 //                                   [prox | dist | new], masked to D(i) — softmax built once per block
 //                                 non-anchor, keys mode:   q_l · anchor keys, masked to D(i)
 //   o_A = softmax(A)·[v_prox | v_new], o_D = softmax(D)·[v_prox | v_dist | v_new]  (own values)
-//   o = o_D + σ(LSE_A − LSE_D)·(o_A − o_D)
+//   o = o_D + σ(LSE_A − LSE_D − b)·(o_A − o_D)   b: the plan's calibrated distant bias (0 without)
 // Masks (tiled over the G query heads of a KV head) and split sizes are step inputs from
 // kv/pod.ts: mask_anc_a / mask_prox_a [G·T, P1+T], mask_anc_b / mask_dist_b [G·T, P1+ND+T],
 // split_a [P1, T], split_b [P1, ND, T].
-import { KVPlan, anchorHeads } from '../kv/plan';
+import { KVPlan, anchorHeads, distantBiasOf } from '../kv/plan';
 import { OnnxType } from './proto';
 import { cacheInputNames, cacheQuery, kvType, LayerAttentionInput, scores as scoresF, stepInput, weighted as weightedF } from './attention';
 
@@ -37,6 +37,23 @@ export class PodAttention {
   private readonly exports = new Map<number, AnchorExport>();
 
   constructor(private readonly plan: PodPlan) {}
+
+  /**
+   * lse [n, G·T, 1] of KV heads `heads` shifted by the plan's calibrated distant bias (per query
+   * head; 0 for anchor heads): the gate then sees the distant mass the layer itself would give.
+   */
+  private biased(a: LayerAttentionInput, lse: string, heads: readonly number[]): string {
+    const { g, layer: l, nKVHeads: H } = a;
+    const row = this.plan.distantBias?.[l];
+    if (!row) return lse;
+    const G = row.length / H;
+    const b = new Float32Array(heads.length * G);
+    heads.forEach((h, i) => { for (let j = 0; j < G; j++) b[i * G + j] = distantBiasOf(this.plan, l, h * G + j, G); });
+    if (b.every((x) => x === 0)) return lse;
+    const bias = g.f32(`distant_bias_${l}_${heads.join('_')}`, [heads.length, G, 1], b);
+    const perHead = g.op1('Reshape', [lse, g.i64([heads.length, G, -1])]);
+    return g.op1('Reshape', [g.op1('Add', [perHead, bias]), g.i64([heads.length, -1, 1])]);
+  }
 
   /** Attention output [Hkv, G·T, D] for one layer. Layers must be built in ascending order. */
   layer(a: LayerAttentionInput): string {
@@ -132,6 +149,7 @@ export class PodAttention {
         parts.push({ heads, ...distantPart(g.op1('Add', [raw, mDistB]), heads) });
       }
     }
+    for (const p of parts) p.lse = this.biased(a, p.lse, p.heads);
     const order = parts.flatMap((p) => p.heads);
     const inOrder = (t: string[]): string => {
       const c = t.length === 1 ? t[0]! : g.op1('Concat', t, { axis: 0 });

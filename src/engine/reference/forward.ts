@@ -7,7 +7,7 @@
 import { GGUFFile } from '../gguf/file';
 import { ModelFileError } from '../gguf/errors';
 import { dequantize } from '../gguf/quants';
-import { KVPlan } from '../kv/plan';
+import { KVPlan, distantBiasOf } from '../kv/plan';
 import { ModelConfig, layerTensorNames, readModelConfig, ropeInvFreqs } from '../model/config';
 
 /** One decoder layer's weights. Matrices are row-major [out][in] (GGUF dims reversed). */
@@ -240,6 +240,7 @@ export class ReferenceModel {
         // against the anchor's key ('keys'); streaming drops distant tokens; anchors see all.
         const anchor = kv.kind === 'pod' ? kv.anchors[l]![kh]! : l;
         const distant = (t: number): boolean => kv.kind !== 'full' && t >= kv.sinks && t <= pos - kv.recent;
+        const bias = kv.kind === 'pod' ? distantBiasOf(kv, l, h, groupSize) : 0;
         let n = 0;
         const used: number[] = [];
         for (let t = 0; t <= pos; t++) { // causal: only positions 0..pos exist yet
@@ -253,7 +254,7 @@ export class ReferenceModel {
           }
           let dot = 0;
           for (let i = 0; i < c.headDim; i++) dot += q[qOff + i]! * k[kvOff + i]!;
-          att[n++] = dot * scale;
+          att[n++] = dot * scale + (distant(t) ? bias : 0);
           used.push(t);
         }
         softmax(att, n);
