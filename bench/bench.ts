@@ -14,6 +14,7 @@ import { EngineName, WorkerJob } from './protocol';
 import { CellResult, computeRatios, EngineResult, formatTable, NOISY_CORES, sample, summarize } from './report';
 import { errorText, workerMain } from './worker';
 import { sessionMain } from './session';
+import { longMain } from './long';
 
 const ENGINE_LABEL: Record<EngineName, string> = { podlens: 'PodLens', llamacpp: 'llama.cpp' };
 const mean = (xs: readonly number[]): number | undefined => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
@@ -258,6 +259,11 @@ if (argv[0] === '--worker') {
   workerMain(argv[1] ?? '').catch((e: unknown) => {
     console.error(errorText(e));
     process.exit(1);
+  });
+} else if (argv[0] === '--long') {
+  longMain(argv.slice(1)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+    console.error(`bench --long: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
   });
 } else if (argv[0] === '--session') {
   sessionMain(argv.slice(1)).then((code) => { process.exitCode = code; }, (e: unknown) => {

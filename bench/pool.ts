@@ -46,6 +46,13 @@ export class WorkerHandle {
     return m.result;
   }
 
+  /** More decode steps continuing the last run. */
+  async decode(decodeTokens: number): Promise<RunResult> {
+    const m = await this.request({ cmd: 'decode', decodeTokens }, RUN_TIMEOUT_MS, 'decoding');
+    if (m.type !== 'result') throw new Error(`unexpected '${m.type}' reply to decode`);
+    return m.result;
+  }
+
   /** Ask for the memory figures; the worker then disposes its engine and exits. */
   async finish(): Promise<MemoryStats> {
     const m = await this.request({ cmd: 'finish' }, 60_000, 'finishing');

@@ -15,11 +15,15 @@ export interface WorkerJob {
   decodeTokens: number;
   /** Tokens per prefill step (PodLens step size, llama.cpp batch size). */
   prefillChunk: number;
+  /** PodLens only: the KV cache to build (default full f16); `profile` is a PoD profile path. */
+  kv?: { kind: 'full' | 'pod' | 'streaming'; profile?: string; distantInt8?: boolean };
 }
 
 export type ParentMessage =
   /** One prefill of the whole prompt from an empty cache, then `decodeTokens` greedy decode steps. */
   | { cmd: 'run'; decodeTokens: number }
+  /** `decodeTokens` more greedy steps continuing the last run (long-context decode, interleaved). */
+  | { cmd: 'decode'; decodeTokens: number }
   | { cmd: 'finish' };
 
 export interface RunResult {
@@ -30,6 +34,8 @@ export interface RunResult {
   ids: number[];
   /** CPU time (user + system, all threads) the worker used during the run. */
   cpuMs: number;
+  /** PodLens: bytes of K/V the cache holds after the run. */
+  kvBytes?: number;
 }
 
 export interface MemoryStats {

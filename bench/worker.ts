@@ -8,6 +8,8 @@ import { MemoryStats, ParentMessage, RunResult, WorkerJob, WorkerMessage } from 
 interface Runner {
   info: Record<string, unknown>;
   run(decodeTokens: number): Promise<RunResult>;
+  /** More greedy steps after the last run's tokens (no prefill). */
+  decode(decodeTokens: number): Promise<RunResult>;
   dispose(): Promise<void>;
 }
 
@@ -22,16 +24,35 @@ function argmax(logits: Float32Array, offset = 0, n = logits.length - offset): n
 
 async function podlensRunner(job: WorkerJob): Promise<Runner> {
   const { Engine } = await import('../src/engine/engine');
-  const engine = await Engine.load(job.modelPath, { threads: job.threads, contextSize: job.contextSize });
+  const { loadProfile } = await import('../src/engine/eval/profile');
+  const { describePlan } = await import('../src/engine/kv/plan');
+  const k = job.kv ?? { kind: 'full' };
+  const kv = k.profile ? { ...loadProfile(k.profile, job.modelPath), distantInt8: k.distantInt8 } : { kind: k.kind, distantInt8: k.distantInt8 };
+  const engine = await Engine.load(job.modelPath, { threads: job.threads, contextSize: job.contextSize, kv });
   const cache = engine.createCache();
   const dec = engine.decoder;
   const prompt = job.prompt;
+  let next = 0;
+  const steps = async (n: number, ids: number[]): Promise<number> => {
+    const t1 = performance.now();
+    for (let i = 0; i < n; i++) {
+      next = argmax(await dec.step([next], cache, [0]));
+      ids.push(next);
+    }
+    return performance.now() - t1;
+  };
   return {
     info: {
       contextSize: engine.contextSize,
       kvCache: cache.kind,
+      kvPlan: describePlan(dec.plan),
       kvBytesPerElement: cache.snapshot().bytesPerElement,
       packedWeightBytes: dec.weightBytes,
+    },
+    async decode(decodeTokens) {
+      const ids: number[] = [];
+      const decodeMs = await steps(decodeTokens, ids);
+      return { prefillMs: 0, decodeMs, decodeTokens, ids, cpuMs: 0, kvBytes: cache.byteSize() };
     },
     async run(decodeTokens) {
       cache.truncate(0);
@@ -42,15 +63,10 @@ async function podlensRunner(job: WorkerJob): Promise<Runner> {
         logits = await dec.step(part, cache, [part.length - 1]);
       }
       const prefillMs = performance.now() - t0;
-      let next = argmax(logits!);
+      next = argmax(logits!);
       const ids = [next];
-      const t1 = performance.now();
-      for (let i = 0; i < decodeTokens; i++) {
-        next = argmax(await dec.step([next], cache, [0]));
-        ids.push(next);
-      }
-      const decodeMs = performance.now() - t1;
-      return { prefillMs, decodeMs, decodeTokens, ids, cpuMs: 0 };
+      const decodeMs = await steps(decodeTokens, ids);
+      return { prefillMs, decodeMs, decodeTokens, ids, cpuMs: 0, kvBytes: cache.byteSize() };
     },
     dispose: () => engine.dispose(),
   };
@@ -79,6 +95,15 @@ async function llamacppRunner(job: WorkerJob): Promise<Runner> {
     return t;
   };
   const prompt = job.prompt;
+  let next = 0;
+  const steps = async (n: number, ids: number[]): Promise<number> => {
+    const t1 = performance.now();
+    for (let i = 0; i < n; i++) {
+      next = nextOf((await seq.controlledEvaluate([withNext(next)]))[0]);
+      ids.push(next);
+    }
+    return performance.now() - t1;
+  };
   return {
     info: {
       contextSize: context.contextSize,
@@ -98,15 +123,15 @@ async function llamacppRunner(job: WorkerJob): Promise<Runner> {
       const t0 = performance.now();
       const res = await seq.controlledEvaluate(prompt.map((t, i) => (i === prompt.length - 1 ? withNext(t) : tok(t))));
       const prefillMs = performance.now() - t0;
-      let next = nextOf(res[prompt.length - 1]);
+      next = nextOf(res[prompt.length - 1]);
       const ids = [next];
-      const t1 = performance.now();
-      for (let i = 0; i < decodeTokens; i++) {
-        next = nextOf((await seq.controlledEvaluate([withNext(next)]))[0]);
-        ids.push(next);
-      }
-      const decodeMs = performance.now() - t1;
+      const decodeMs = await steps(decodeTokens, ids);
       return { prefillMs, decodeMs, decodeTokens, ids, cpuMs: 0 };
+    },
+    async decode(decodeTokens) {
+      const ids: number[] = [];
+      const decodeMs = await steps(decodeTokens, ids);
+      return { prefillMs: 0, decodeMs, decodeTokens, ids, cpuMs: 0 };
     },
     async dispose() {
       await seq.dispose();
@@ -160,9 +185,9 @@ export async function workerMain(jobJson: string): Promise<void> {
     const m = raw as ParentMessage;
     void (async () => {
       try {
-        if (m.cmd === 'run') {
+        if (m.cmd === 'run' || m.cmd === 'decode') {
           const c0 = process.cpuUsage();
-          const result = await runner.run(m.decodeTokens);
+          const result = m.cmd === 'run' ? await runner.run(m.decodeTokens) : await runner.decode(m.decodeTokens);
           const c = process.cpuUsage(c0);
           send({ type: 'result', result: { ...result, cpuMs: (c.user + c.system) / 1000 } });
         } else if (m.cmd === 'finish') {
