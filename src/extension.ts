@@ -8,6 +8,9 @@ import { registerModel } from './host/model-commands';
 import { registerNativeChat } from './host/native-chat';
 import { registerSummarize } from './host/summarize-commands';
 import { registerVisualizer } from './host/visualizer-panel';
+import { registerFolderSummary } from './host/folder-summary';
+import { registerCalibrate } from './host/calibrate-command';
+import { registerCacheCommands } from './host/cache-commands';
 
 /** What activate() returns (the extension's exports): handles for integration tests. */
 export interface PodLensApi {
@@ -25,6 +28,9 @@ export function activate(context: vscode.ExtensionContext): PodLensApi {
   const chat = registerChat(context, core);
   const visualizer = registerVisualizer(context, core);
   registerSummarize(context, core, chat);
+  registerFolderSummary(context, core, chat);
+  registerCalibrate(context, core);
+  registerCacheCommands(context, core);
   const native = registerNativeChat(context, core);
   return { core, chat, visualizer, statusBar, native };
 }

@@ -25,7 +25,7 @@ test('summarize: a file larger than the context is summarized in parts, and the 
   assert.equal(s.complete, true);
   const lines = fs.readFileSync(path.join(ROOT, 'src/context/walk.ts'), 'utf8').split(/(?<=\n)/).length;
   assert.deepEqual(s.covered, [{ path: 'walk.ts', startLine: 1, endLine: lines, totalLines: lines }]);
-  assert.match(s.note, /^Covered all walk\.ts \(\d+ tokens\) in \d+ parts\.$/);
+  assert.match(s.note, /^Covered all of walk\.ts \(lines 1–\d+, \d+ tokens\) in \d+ parts\.$/);
   assert.ok(s.summary.length > 0);
   assert.match(r.stderr, /summarizing part 1 of/);
 });

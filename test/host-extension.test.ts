@@ -2,7 +2,7 @@
 // activation, contributed vs registered commands, the chat panel (CSP, resource roots, ready
 // handshake, validation of webview messages, streamed answers with stats, abort, prefix reuse),
 // the status bar, the cache visualizer's replay after being hidden, Summarize Selection in parts
-// with the covered lines stated, model errors and Select Model…. Uses the real bundles
+// (the context map-reduce summarizer in the worker) with the covered lines stated, model errors and Select Model…. Uses the real bundles
 // (esbuild → dist/) and SmolLM2 as the default development model next to the extension.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -178,10 +178,10 @@ test('Summarize Selection covers a long selection in parts and says which lines 
   const [user, answer] = api.chat.session.turns.slice(turnsBefore);
   assert.equal(user!.text, 'Summarize selection (lines 10–69 of notes.txt)');
   assert.equal(answer!.status, 'done', answer!.error);
-  const parts = (answer!.text.match(/\*\*Part \d+\/(\d+) — lines \d+–\d+\*\*/g) ?? []);
-  assert.ok(parts.length >= 3, answer!.text.slice(0, 300));
-  assert.match(answer!.text, /\*\*Part 1\/\d+ — lines 10–/);
-  assert.match(answer!.note!, /^Covered all of notes\.txt \(lines 10–69, \d+ tokens\) in \d+ parts\./);
+  assert.ok(answer!.text.trim().length > 0);
+  // The one map-reduce summarizer (src/context/summarize.ts) in the worker: parts, then combined.
+  const parts = Number(/^Covered all of notes\.txt \(lines 10–69, \d+ tokens\) in (\d+) parts\.$/.exec(answer!.note!)?.[1]);
+  assert.ok(parts >= 3, answer!.note);
   assert.equal(standIn.progress.length, 2, 'the context change reloaded the model once');
 });
 

@@ -16,12 +16,15 @@ const MAX_ROUNDS = 4;
 export interface SourceText {
   path: string;
   text: string;
+  /** 1-based line of the text's first line in its file (a selection; default 1). */
+  firstLine?: number;
 }
 
 export interface Coverage {
   path: string;
   startLine: number;
   endLine: number;
+  /** The text's last line (its line count when it starts at line 1). */
   totalLines: number;
 }
 
@@ -58,7 +61,7 @@ export async function summarizeTexts(engine: Engine, docs: readonly SourceText[]
   const parts: Part[] = [];
   let inputTokens = 0;
   for (const d of docs) {
-    const pieces = splitPieces(d.text, 1, budget);
+    const pieces = splitPieces(d.text, d.firstLine ?? 1, budget);
     const header = `### ${d.path}\n`;
     for (const c of planChunks(pieces, pieces.map((p) => count(p.text)), Math.floor((budget - count(header)) * 0.95))) {
       const text = `${header}(lines ${c.startLine}–${c.endLine})\n\`\`\`\n${c.text}\n\`\`\`\n\n`;
@@ -83,7 +86,8 @@ export async function summarizeTexts(engine: Engine, docs: readonly SourceText[]
 
   const summaries: string[] = [];
   const covered = new Map<string, Coverage>();
-  const totalLines = new Map(docs.map((d) => [d.path, d.text.split(/(?<=\n)/).length]));
+  const firstLine = (d: SourceText): number => d.firstLine ?? 1;
+  const totalLines = new Map(docs.map((d) => [d.path, firstLine(d) + d.text.split(/(?<=\n)/).length - 1]));
   let partsDone = 0;
   for (const [i, p] of parts.entries()) {
     if (o.signal?.aborted) break;
@@ -127,9 +131,13 @@ export async function summarizeTexts(engine: Engine, docs: readonly SourceText[]
   const complete = partsDone === parts.length && level.length === 1;
   const files = docs.length;
   const cov = [...covered.values()];
-  const fully = cov.filter((c) => c.startLine === 1 && c.endLine >= c.totalLines).length;
+  const fully = cov.filter((c) => c.endLine >= c.totalLines).length;
+  const one = files === 1 ? docs[0]! : undefined;
+  const range = one ? `lines ${firstLine(one)}–${totalLines.get(one.path)}` : '';
   const note = partsDone === parts.length
-    ? `Covered all ${files === 1 ? `${docs[0]!.path}` : `${files} files`} (${inputTokens} tokens) in ${parts.length} part${parts.length > 1 ? 's' : ''}${complete ? '' : '; the part summaries could not be combined into one'}.`
-    : `Stopped after ${partsDone} of ${parts.length} parts: ${fully} of ${files} files fully covered${cov.length > fully ? `, ${cov.find((c) => c.endLine < c.totalLines)?.path ?? ''} partly` : ''}.`;
+    ? `Covered all ${one ? `of ${one.path} (${range}, ${inputTokens} tokens)` : `${files} files (${inputTokens} tokens)`} in ${parts.length} part${parts.length > 1 ? 's' : ''}${complete ? '' : '; the part summaries could not be combined into one'}.`
+    : one
+      ? `Stopped after ${partsDone} of ${parts.length} parts: ${cov[0] ? `covered lines ${firstLine(one)}–${cov[0].endLine}` : 'nothing covered'} of ${one.path} (${range}).`
+      : `Stopped after ${partsDone} of ${parts.length} parts: ${fully} of ${files} files fully covered${cov.length > fully ? `, ${cov.find((c) => c.endLine < c.totalLines)?.path ?? ''} partly` : ''}.`;
   return { summary, parts: parts.length, partsDone, rounds, inputTokens, complete, covered: cov, note };
 }

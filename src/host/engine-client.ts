@@ -32,9 +32,15 @@ export interface GenerateParams {
 export interface GenerateHandlers {
   onPrefill?(done: number, total: number): void;
   onDelta?(text: string): void;
+  /** One line of progress (summarize, calibrate). */
+  onProgress?(message: string): void;
 }
 
 export type GenerateDone = Extract<FromWorker, { type: 'done' }>;
+export type SummaryDone = Extract<FromWorker, { type: 'summary' }>;
+export type CalibrateDone = Extract<FromWorker, { type: 'calibrated' }>;
+export type SummarizeParams = Omit<Extract<ToWorker, { type: 'summarize' }>, 'type' | 'id'>;
+export type CalibrateParams = Omit<Extract<ToWorker, { type: 'calibrate' }>, 'type' | 'id'>;
 export type { ModelInfo, WorkerStats };
 
 interface Pending {
@@ -43,11 +49,12 @@ interface Pending {
   handlers?: GenerateHandlers;
 }
 
-export interface RunningGeneration {
+export interface RunningJob<T> {
   readonly id: number;
-  readonly done: Promise<GenerateDone>;
+  readonly done: Promise<T>;
   abort(): void;
 }
+export type RunningGeneration = RunningJob<GenerateDone>;
 
 export class EngineClient {
   private worker: Worker | null = null;
@@ -113,6 +120,7 @@ export class EngineClient {
     if (!p || m.id === null) return; // a late message for a call that was already settled
     if (m.type === 'prefill') { p.handlers?.onPrefill?.(m.done, m.total); return; }
     if (m.type === 'delta') { p.handlers?.onDelta?.(m.text); return; }
+    if (m.type === 'progress') { p.handlers?.onProgress?.(m.message); return; }
     this.pending.delete(m.id);
     if (m.type === 'error') p.reject(Object.assign(new Error(m.message), { name: m.name }));
     else p.resolve(m);
@@ -145,16 +153,31 @@ export class EngineClient {
     await this.call({ type: 'reset', id: this.nextId++, session });
   }
 
-  generate(p: GenerateParams, handlers: GenerateHandlers = {}): RunningGeneration {
-    const id = this.nextId++;
-    const done = this.call({
-      type: 'generate', id, session: p.session, messages: p.messages, maxTokens: p.maxTokens, sampler: p.sampler,
-      stop: p.stop ?? [], trimToFit: p.trimToFit ?? true, snapshotEveryMs: p.snapshotEveryMs ?? 0,
-    }, handlers).then((m) => {
-      if (m.type !== 'done') throw new Error(`engine worker: expected 'done', got '${m.type}'`);
-      return m;
+  /** Start an abortable job whose final message has type `want`. */
+  private job<K extends FromWorker['type']>(msg: Extract<ToWorker, { type: 'generate' | 'summarize' | 'calibrate' }>, want: K,
+    handlers: GenerateHandlers): RunningJob<Extract<FromWorker, { type: K }>> {
+    const done = this.call(msg, handlers).then((m) => {
+      if (m.type !== want) throw new Error(`engine worker: expected '${want}', got '${m.type}'`);
+      return m as Extract<FromWorker, { type: K }>;
     });
-    return { id, done, abort: () => this.worker?.postMessage({ type: 'abort', id } satisfies ToWorker) };
+    return { id: msg.id, done, abort: () => this.worker?.postMessage({ type: 'abort', id: msg.id } satisfies ToWorker) };
+  }
+
+  generate(p: GenerateParams, handlers: GenerateHandlers = {}): RunningGeneration {
+    return this.job({
+      type: 'generate', id: this.nextId++, session: p.session, messages: p.messages, maxTokens: p.maxTokens, sampler: p.sampler,
+      stop: p.stop ?? [], trimToFit: p.trimToFit ?? true, snapshotEveryMs: p.snapshotEveryMs ?? 0,
+    }, 'done', handlers);
+  }
+
+  /** Map-reduce summary of texts on the loaded model (src/context/summarize.ts); abort keeps what was covered. */
+  summarize(p: SummarizeParams, onProgress?: (message: string) => void): RunningJob<SummaryDone> {
+    return this.job({ type: 'summarize', id: this.nextId++, ...p }, 'summary', { onProgress });
+  }
+
+  /** Calibrate a model file on texts and write the PoD profile to `p.out` (needs no loaded model). */
+  calibrate(p: CalibrateParams, onProgress?: (message: string) => void): RunningJob<CalibrateDone> {
+    return this.job({ type: 'calibrate', id: this.nextId++, ...p }, 'calibrated', { onProgress });
   }
 
   /** Stop the worker (frees the model); pending calls are rejected. */

@@ -13,6 +13,8 @@ export function describeError(e: unknown): string {
       return `${message} (setting podlens.engine.contextSize, or "PodLens: Select Model…").`;
     case 'PromptTooLongError':
       return `${message} (setting podlens.engine.contextSize).`;
+    case 'ProfileError':
+      return `${message.replace(/'podlens calibrate'/g, '"PodLens: Calibrate Model"')} (or clear the setting podlens.kv.profile).`;
     case 'NoModelError':
       return 'No model is loaded. Run "PodLens: Select Model…" to pick a GGUF file.';
     case 'EngineCrashError':

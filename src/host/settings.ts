@@ -50,6 +50,9 @@ function pick<const T extends readonly string[]>(c: ConfigLike, key: string, val
   return typeof v === 'string' && values.includes(v) ? v : def;
 }
 
+/** `~` and `~/…` → the home folder. */
+export const expandHome = (p: string): string => (p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p);
+
 /** 0 in a setting means "engine default": the key is left out. */
 function kvSettings(c: ConfigLike): KVSettings {
   const kind = pick(c, 'kv.cache', ['full', 'pod', 'streaming'] as const, 'full');
@@ -57,9 +60,12 @@ function kvSettings(c: ConfigLike): KVSettings {
   const sinks = num(c, 'kv.sinks', 16, 0, 1 << 16, true);
   const recent = num(c, 'kv.recent', 0, 0, 1 << 20, true);
   const groupSize = num(c, 'kv.groupSize', 5, 1, 1024, true);
+  const profile = expandHome(str(c, 'kv.profile', '').trim());
   return {
     kind, sinks, ...(recent > 0 ? { recent } : {}),
     ...(kind === 'pod' ? { groupSize, mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores') } : {}),
+    ...(kind === 'pod' && profile ? { profile } : {}),
+    ...(kind === 'pod' && c.get<unknown>('kv.distantInt8') === true ? { distantInt8: true } : {}),
   };
 }
 

@@ -1,10 +1,14 @@
 // The cache visualizer feature: a singleton panel drawing the host's CacheState (the latest KV
 // snapshot from the worker, throttled while generating) and the model status, plus the Open
 // Cache Visualizer command. Hidden webviews get no messages; on `ready` (first open or after
-// being hidden) the panel gets the current state replayed. The webview sends no requests.
+// being hidden) the panel gets the current state replayed. The calibration profile named by
+// `podlens.kv.profile` (its similarity heatmap) is read when the panel is ready and whenever the
+// kv settings change (Calibrate Model sets it). The webview sends no requests.
 import * as vscode from 'vscode';
 import { Core } from './core';
 import { WebviewPanelHost } from './panel';
+import { readProfileView } from './profile-view';
+import { expandHome, SECTION } from './settings';
 
 export interface VisualizerFeature {
   show(): WebviewPanelHost;
@@ -15,6 +19,11 @@ export const VISUALIZER_VIEW_TYPE = 'podlens.visualizer';
 
 export function registerVisualizer(context: vscode.ExtensionContext, core: Core): VisualizerFeature {
   let panel: WebviewPanelHost | null = null;
+  const profile = (): ReturnType<typeof readProfileView> => {
+    const kv = core.settings().kv;
+    const file = vscode.workspace.getConfiguration(SECTION).get<string>('kv.profile')?.trim() ?? '';
+    return readProfileView(kv.profile ?? expandHome(file), kv.kind === 'pod' && kv.profile !== undefined);
+  };
 
   const show = (): WebviewPanelHost => {
     if (panel) { panel.reveal(); return panel; }
@@ -24,8 +33,10 @@ export function registerVisualizer(context: vscode.ExtensionContext, core: Core)
       p.channel.post('model/status', core.model.status);
       const c = core.cache.current;
       p.channel.post('cache/view', { view: c.view, updatedAt: c.updatedAt });
+      p.channel.post('cache/profile', profile());
     });
     const subs = [
+      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration(`${SECTION}.kv`)) p.channel.post('cache/profile', profile()); }),
       core.model.onDidChangeStatus((s) => p.channel.post('model/status', s)),
       core.cache.onChange((c) => p.channel.post('cache/view', { view: c.view, updatedAt: c.updatedAt })),
     ];

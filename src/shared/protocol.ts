@@ -14,6 +14,7 @@
 // Not here: how the host or the webview act on messages (src/host/webview-channel.ts, webview/).
 import { array, boolean, Check, Infer, literal, nullable, number, object, oneOf, optional, Schema, string, tagged } from './validate';
 import { CacheView, cacheViewSchema } from './cache-view';
+import { ProfileEvent, profileEventSchema } from './profile-view';
 import { ChatContextView, chatContextSchema, CHIP_KINDS, ChipKind, CodeParams, codeSchema } from './chat-context';
 
 export const VIEWS = ['chat', 'visualizer'] as const;
@@ -123,6 +124,8 @@ export interface EventMap {
   /** The turn's final state (replaces its status/stats/note/error; text is already streamed). */
   'chat/finish': { turnId: number; status: TurnStatus; stats?: AnswerStats; note?: string; error?: string };
   'cache/view': { view: CacheView | null; updatedAt: number };
+  /** The calibration profile named by podlens.kv.profile (the visualizer's heatmap), or null and why. */
+  'cache/profile': ProfileEvent;
   /** The context chips and the token meter (after ready, on changes, after each answer). */
   'chat/context': ChatContextView;
 }
@@ -139,6 +142,7 @@ const eventSchemas: { [T in Topic]: Schema<EventMap[T]> } = {
     note: optional(string({ maxLength: 4096 })), error: optional(string({ maxLength: 4096 })),
   }),
   'cache/view': object({ view: nullable(cacheViewSchema), updatedAt: ms }),
+  'cache/profile': profileEventSchema,
   'chat/context': chatContextSchema,
 };
 

@@ -1,10 +1,12 @@
 // Entry point of the engine worker thread (bundled as dist/worker.js). It validates every message
-// from the host, runs one job at a time on the engine (load → generate / count / reset), streams
+// from the host, runs one job at a time on the engine (load → generate / count / reset /
+// summarize; calibrate needs no loaded model: jobs.ts), streams
 // generation events back, posts throttled KV-cache snapshots, and answers `abort` immediately
 // through the job's AbortController. Errors are posted as { name, message }; the host turns the
 // name into advice. Not here: anything vscode, anything about panels.
 import { parentPort } from 'node:worker_threads';
 import { EngineSessions, JobResult } from './sessions';
+import { runCalibrate, runSummarize } from './jobs';
 import { FromWorker, parseToWorker, ToWorker } from './protocol';
 
 const port = parentPort;
@@ -20,6 +22,18 @@ let queue: Promise<void> = Promise.resolve();
 function errorOf(e: unknown): { name: string; message: string } {
   if (e instanceof Error) return { name: e.name, message: e.message };
   return { name: 'Error', message: String(e) };
+}
+
+/** Run an abortable job: its AbortController is found by `abort` messages while it runs. */
+async function abortable(id: number, job: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const ac = new AbortController();
+  aborts.set(id, ac);
+  if (abortedEarly.delete(id)) ac.abort();
+  try {
+    await job(ac.signal);
+  } finally {
+    aborts.delete(id);
+  }
 }
 
 function needEngine(): EngineSessions {
@@ -42,43 +56,47 @@ async function run(m: Exclude<ToWorker, { type: 'abort' }>): Promise<void> {
       needEngine().reset(m.session);
       post({ type: 'ok', id: m.id });
       return;
-    case 'generate': {
+    case 'summarize': {
       const e = needEngine();
-      const ac = new AbortController();
-      aborts.set(m.id, ac);
-      if (abortedEarly.delete(m.id)) ac.abort();
-      const result: JobResult = { droppedMessages: 0, contextSize: e.info.contextSize };
-      let lastSnap = 0;
-      const snap = (): void => {
-        const s = e.snapshot(m.session);
-        if (s) post({ type: 'snapshot', session: m.session, snapshot: s });
-        lastSnap = performance.now();
-      };
-      try {
-        const stream = e.generate({
-          session: m.session, messages: m.messages, maxTokens: m.maxTokens, sampler: m.sampler,
-          stop: m.stop, trimToFit: m.trimToFit, signal: ac.signal,
-        }, result);
-        for await (const ev of stream) {
-          if (ev.type === 'prefill') post({ type: 'prefill', id: m.id, done: ev.done, total: ev.total });
-          else if (ev.type === 'token' || ev.type === 'text') { if (ev.text) post({ type: 'delta', id: m.id, text: ev.text }); }
-          else {
-            snap();
-            const { kvBytes, ...rest } = ev.stats;
-            post({
-              type: 'done', id: m.id, reason: ev.reason, text: ev.text,
-              stats: { ...rest, kvBytes: Math.round(kvBytes) },
-              droppedMessages: result.droppedMessages, contextSize: result.contextSize,
-            });
-            continue;
-          }
-          if (m.snapshotEveryMs > 0 && performance.now() - lastSnap >= m.snapshotEveryMs) snap();
-        }
-      } finally {
-        aborts.delete(m.id);
-      }
+      await abortable(m.id, (signal) => runSummarize(e.engine, m, signal, post));
       return;
     }
+    case 'calibrate':
+      await abortable(m.id, (signal) => runCalibrate(m, signal, post));
+      return;
+    case 'generate':
+      await abortable(m.id, (signal) => generate(m, signal));
+      return;
+  }
+}
+
+async function generate(m: Extract<ToWorker, { type: 'generate' }>, signal: AbortSignal): Promise<void> {
+  const e = needEngine();
+  const result: JobResult = { droppedMessages: 0, contextSize: e.info.contextSize };
+  let lastSnap = 0;
+  const snap = (): void => {
+    const s = e.snapshot(m.session);
+    if (s) post({ type: 'snapshot', session: m.session, snapshot: s });
+    lastSnap = performance.now();
+  };
+  const stream = e.generate({
+    session: m.session, messages: m.messages, maxTokens: m.maxTokens, sampler: m.sampler,
+    stop: m.stop, trimToFit: m.trimToFit, signal,
+  }, result);
+  for await (const ev of stream) {
+    if (ev.type === 'prefill') post({ type: 'prefill', id: m.id, done: ev.done, total: ev.total });
+    else if (ev.type === 'token' || ev.type === 'text') { if (ev.text) post({ type: 'delta', id: m.id, text: ev.text }); }
+    else {
+      snap();
+      const { kvBytes, ...rest } = ev.stats;
+      post({
+        type: 'done', id: m.id, reason: ev.reason, text: ev.text,
+        stats: { ...rest, kvBytes: Math.round(kvBytes) },
+        droppedMessages: result.droppedMessages, contextSize: result.contextSize,
+      });
+      continue;
+    }
+    if (m.snapshotEveryMs > 0 && performance.now() - lastSnap >= m.snapshotEveryMs) snap();
   }
 }
 

@@ -2,8 +2,12 @@
 // The engine runs in a worker_threads worker (src/worker/main.ts) so that prefill and decode never
 // block the extension host's event loop; the host side is src/host/engine-client.ts.
 //   host → worker: load, generate (a chat prompt in a named session whose KV cache is kept for
-//                  prefix reuse), count (token counts for chunking), reset (drop a session), abort
+//                  prefix reuse), count (token counts for chunking), reset (drop a session),
+//                  summarize (map-reduce over texts, src/context/summarize.ts), calibrate (a PoD
+//                  profile written to a file, src/engine/calibrate.ts), abort (generate,
+//                  summarize, calibrate)
 //   worker → host: loaded, prefill, delta, done, counts, snapshot (throttled KV-cache snapshots),
+//                  progress (one line, summarize/calibrate), summary, calibrated,
 //                  ok, error (typed: name + message that says what to do)
 // Not here: vscode (this folder never imports it), rendering, settings.
 import { array, boolean, Check, Infer, literal, nullable, number, object, oneOf, optional, string, tagged } from '../shared/validate';
@@ -30,10 +34,15 @@ export const kvSpecSchema = object({
   recent: optional(number({ integer: true, min: 1 })),
   groupSize: optional(number({ integer: true, min: 1 })),
   mode: optional(oneOf(['scores', 'keys'] as const)),
+  /** PoD profile file (podlens calibrate): its blocks, sinks and recent window replace the uniform ones. */
+  profile: optional(string({ maxLength: 4096 })),
+  /** PoD: distant keys/values stored as int8 with per-(token, head) scales. */
+  distantInt8: optional(boolean),
 });
 export type KVSettings = Infer<typeof kvSpecSchema>;
 
 const message = object({ role: oneOf(['system', 'user', 'assistant'] as const), content: text });
+const filePath = string({ maxLength: 4096 });
 
 export const toWorkerSchema = tagged('type', {
   load: object({
@@ -57,6 +66,23 @@ export const toWorkerSchema = tagged('type', {
   }),
   count: object({ type: literal('count'), id, texts: array(text, { maxLength: 1_000_000 }) }),
   reset: object({ type: literal('reset'), id, session: string({ maxLength: 64 }) }),
+  summarize: object({
+    type: literal('summarize'), id,
+    /** `firstLine`: the 1-based line of the text's first line in its file (a selection). */
+    docs: array(object({ path: filePath, text, firstLine: optional(number({ integer: true, min: 1 })) }), { maxLength: 1_000_000 }),
+    maxTokens: number({ integer: true, min: 1 }),
+    sampler: optional(samplerSchema),
+  }),
+  calibrate: object({
+    type: literal('calibrate'), id,
+    /** The model file to calibrate (loaded again with a full f32 cache, beside any loaded model). */
+    model: filePath,
+    texts: array(object({ name: filePath, text }), { maxLength: 10_000 }),
+    /** Where the profile JSON is written. */
+    out: filePath,
+    contextSize: optional(number({ integer: true, min: 16 })),
+    threads: optional(number({ integer: true, min: 1, max: 256 })),
+  }),
   abort: object({ type: literal('abort'), id }),
 });
 export type ToWorker = Infer<typeof toWorkerSchema>;
@@ -105,6 +131,19 @@ export const fromWorkerSchema = tagged('type', {
   }),
   counts: object({ type: literal('counts'), id, counts: array(int0, { maxLength: 1_000_000 }) }),
   snapshot: object({ type: literal('snapshot'), session: string({ maxLength: 64 }), snapshot: snapshotWireSchema }),
+  progress: object({ type: literal('progress'), id, message: string({ maxLength: 1024 }) }),
+  summary: object({
+    type: literal('summary'), id, summary: text, note: string({ maxLength: 8192 }),
+    parts: int0, partsDone: int0, rounds: int0, complete: boolean, inputTokens: int0,
+    covered: array(object({ path: filePath, startLine: int0, endLine: int0, totalLines: int0 }), { maxLength: 1_000_000 }),
+  }),
+  calibrated: object({
+    type: literal('calibrated'), id, out: filePath, nonAnchorShare: number({ min: 0, max: 1 }),
+    texts: array(object({ name: filePath, tokens: int0 }), { maxLength: 10_000 }),
+    /** anchors[layer][kvHead] (the profile's blocks). */
+    anchors: array(array(int0, { maxLength: 4096 }), { maxLength: 4096 }),
+    seconds: number({ min: 0 }),
+  }),
   ok: object({ type: literal('ok'), id }),
   error: object({ type: literal('error'), id: nullable(id), name: string({ maxLength: 128 }), message: string({ maxLength: 8192 }) }),
 });

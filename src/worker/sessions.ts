@@ -10,6 +10,7 @@ import { SnapshotWire } from '../shared/cache-view';
 import { describePlan } from '../engine/kv/plan';
 import { KVSettings, ModelInfo, SamplerSettings } from './protocol';
 import { toSnapshotWire } from './snapshot';
+import { engineKV } from './jobs';
 
 interface Session {
   cache: KVCache;
@@ -39,7 +40,7 @@ export class EngineSessions {
 
   static async load(path: string, o: { threads?: number; contextSize?: number; kv?: KVSettings }): Promise<EngineSessions> {
     const t0 = performance.now();
-    const engine = await Engine.load(path, o);
+    const engine = await Engine.load(path, { ...o, kv: o.kv ? engineKV(o.kv, path) : undefined });
     const c = engine.config;
     return new EngineSessions(engine, {
       name: c.name, arch: c.arch, nLayers: c.nLayers, nKVHeads: c.nKVHeads, headDim: c.headDim,

@@ -2,9 +2,12 @@
 // allocated / full-cache equivalent, % saved), the token ranges (sink / distant / recent for a PoD
 // cache; one range for the full cache), and a layers × KV-heads grid whose rows also carry the
 // layer's KV bytes against a full cache. Cells are coloured by block with anchors marked; the
-// full cache has no blocks, so every cell is its own and drawn in one colour. Colours come from
-// the VS Code theme (CSS variables) except the per-block hues, which only need to differ.
+// full cache has no blocks, so every cell is its own and drawn in one colour. With a calibration
+// profile of the same shape, each cell's hover text (`data-info`, shown by main.ts, and its title)
+// gives its similarity to its block's anchor (for the full cache: to the anchor the profile would
+// give it). Colours come from the VS Code theme (CSS variables) except the per-block hues.
 import { CacheView, GridCell, LayerBar } from '../../src/shared/cache-view';
+import { anchorSimilarity, ProfileView } from '../../src/shared/profile-view';
 import { bytes, percent } from '../common/format';
 
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
@@ -24,12 +27,23 @@ function tile(label: string, value: string, hint?: string): HTMLElement {
   return t;
 }
 
-function cellTitle(c: GridCell): string {
+function cellTitle(c: GridCell, p: ProfileView | null): string {
   const base = `layer ${c.layer} · KV head ${c.kvHead}`;
-  if (c.block === null) return `${base} · full cache (keeps every token)`;
+  if (c.block === null) {
+    const a = p?.anchors[c.layer]?.[c.kvHead];
+    const sim = p && a !== undefined ? anchorSimilarity(p, c.layer, c.kvHead, a) : null;
+    const hint = a === undefined || sim === null ? '' : a === c.layer ? ' · an anchor in the profile\'s blocks' : ` · in the profile's blocks: similarity ${sim.toFixed(3)} to anchor layer ${a}`;
+    return `${base} · full cache (keeps every token)${hint}`;
+  }
   if (c.anchor) return `${base} · anchor of its block (keeps its distant keys)`;
-  const sim = c.similarity !== null ? ` · similarity to the anchor ${c.similarity.toFixed(3)}` : '';
+  const sim = c.similarity !== null ? ` · similarity to the anchor ${c.similarity.toFixed(3)}` : ' · similarity to the anchor unknown (no calibration profile)';
   return `${base} · shares layer ${c.block}'s attention over distant tokens${sim}`;
+}
+
+/** The cell with its similarity to its anchor from the profile, when the profile fits the cache. */
+function withProfile(c: GridCell, p: ProfileView | null): GridCell {
+  if (!p || c.block === null || c.anchor || c.similarity !== null) return c;
+  return { ...c, similarity: anchorSimilarity(p, c.layer, c.kvHead, c.block) };
 }
 
 function ranges(v: CacheView): HTMLElement {
@@ -55,7 +69,7 @@ function ranges(v: CacheView): HTMLElement {
   return box;
 }
 
-function grid(v: CacheView): HTMLElement {
+function grid(v: CacheView, profile: ProfileView | null): HTMLElement {
   const box = el('section', 'grid-box');
   const head = el('h2', undefined, `Layers × KV heads (${v.nLayers} × ${v.nKVHeads}, head dim ${v.headDim})`);
   const legend = el('p', 'muted', v.blocks > 0
@@ -76,12 +90,14 @@ function grid(v: CacheView): HTMLElement {
     row.append(el('span', 'layer', String(layer)));
     const cells = el('div', 'cells');
     for (let h = 0; h < v.nKVHeads; h++) {
-      const c = v.grid[layer * v.nKVHeads + h];
-      if (!c) continue;
+      const raw = v.grid[layer * v.nKVHeads + h];
+      if (!raw) continue;
+      const c = withProfile(raw, profile);
       const cell = el('span', `cell${c.block === null ? ' full' : ''}${c.anchor ? ' anchor' : ''}`);
       if (c.block !== null) cell.style.setProperty('--block-hue', String(blockHue(c.block)));
       if (c.similarity !== null) cell.style.opacity = String(0.45 + 0.55 * Math.max(0, c.similarity));
-      cell.title = cellTitle(c);
+      cell.title = cellTitle(c, profile);
+      cell.dataset.info = cell.title;
       cell.setAttribute('role', 'cell');
       cells.append(cell);
     }
@@ -117,7 +133,9 @@ function layerTitle(l: LayerBar): string {
   return `layer ${l.layer}: ${bytes(l.bytes)} of K+V in use, ${bytes(l.allocatedBytes)} allocated; a full cache would use ${bytes(l.fullBytes)} for these tokens`;
 }
 
-export function drawCacheView(root: HTMLElement, v: CacheView): void {
+export function drawCacheView(root: HTMLElement, v: CacheView, profile: ProfileView | null = null): void {
+  // A profile measured on another model shape says nothing about this cache's cells.
+  const p = profile && profile.nLayers === v.nLayers && profile.nKVHeads === v.nKVHeads ? profile : null;
   const tiles = el('section', 'tiles');
   tiles.append(
     tile('tokens in cache', `${v.tokens}`, `capacity allocated so far: ${v.capacityTokens} tokens`),
@@ -126,5 +144,5 @@ export function drawCacheView(root: HTMLElement, v: CacheView): void {
     tile('full-cache equivalent', bytes(v.fullCacheBytes), 'what a full cache of the same precision would use for these tokens'),
     tile('saved', percent(v.savedPercent), 'KV bytes saved against the full cache'),
   );
-  root.replaceChildren(tiles, ranges(v), grid(v));
+  root.replaceChildren(tiles, ranges(v), grid(v, p));
 }

@@ -1,10 +1,16 @@
 // Entry point of the cache visualizer webview (bundled as dist/webview/visualizer.js): shows the
-// model status and redraws the KV-cache picture on every `cache/view` event (the host and worker
-// throttle them while generating). Sends no requests; the host replays its state on `ready`.
+// model status, redraws the KV-cache picture on `cache/view` events (the worker throttles them
+// while prefilling/decoding; here bursts are coalesced to at most one draw per 100 ms), and the
+// calibration heatmap on `cache/profile` events (drawn only when the profile changes). A readout
+// line shows the hovered cell's `data-info` (grid cells: similarity to the anchor; heatmap cells:
+// similarity of two layers). Sends no requests; the host replays its state on `ready`.
+import { CacheView } from '../../src/shared/cache-view';
+import { ProfileEvent } from '../../src/shared/profile-view';
 import { ModelStatus } from '../../src/shared/protocol';
 import { HostConnection } from '../common/host';
 import { badge, registerToolkit } from '../ui/toolkit';
 import { drawCacheView } from './draw';
+import { drawProfile } from './heatmap';
 
 registerToolkit();
 const host = new HostConnection('visualizer');
@@ -24,29 +30,68 @@ kind.hidden = true;
 const updated = document.createElement('span');
 updated.className = 'updated';
 header.append(title, model, state, kind, updated);
+const readout = document.createElement('div');
+readout.className = 'hover-info';
+readout.setAttribute('aria-live', 'polite');
+readout.textContent = 'Hover a cell for details.';
 const body = document.createElement('main');
 body.className = 'content';
-app.append(header, body);
+const cacheBox = document.createElement('div');
+cacheBox.className = 'cache';
+const profileBox = document.createElement('div');
+profileBox.className = 'profile';
+body.append(cacheBox, profileBox);
+app.append(header, readout, body);
 
-function showEmpty(): void {
-  const p = document.createElement('p');
-  p.className = 'empty';
-  p.textContent = 'No KV cache yet. Ask something in the chat ("PodLens: Open Chat") or summarize a file, and the cache shows up here while the model reads and writes.';
-  body.replaceChildren(p);
-  kind.hidden = true;
+let view: CacheView | null = null;
+let profile: ProfileEvent = { profile: null };
+/** Least time between two redraws of the cache picture. */
+const MIN_DRAW_MS = 100;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let lastDraw = -Infinity;
+
+function drawCache(): void {
+  timer = undefined;
+  lastDraw = performance.now();
+  if (!view) {
+    const p = document.createElement('p');
+    p.className = 'empty';
+    p.textContent = 'No KV cache yet. Ask something in the chat ("PodLens: Open Chat") or summarize a file, and the cache shows up here while the model reads and writes.';
+    cacheBox.replaceChildren(p);
+    kind.hidden = true;
+    return;
+  }
+  kind.hidden = false;
+  kind.textContent = view.kind;
+  drawCacheView(cacheBox, view, profile.profile);
 }
+/** Draw now, or once when the last draw is MIN_DRAW_MS old (later events replace the view meanwhile). */
+function scheduleCache(): void {
+  if (timer !== undefined) return;
+  const wait = lastDraw + MIN_DRAW_MS - performance.now();
+  if (wait <= 0) drawCache();
+  else timer = setTimeout(drawCache, wait);
+}
+
+body.addEventListener('mouseover', (e) => {
+  const info = (e.target as HTMLElement).closest<HTMLElement>('[data-info]')?.dataset.info;
+  if (info) readout.textContent = info;
+});
 
 host.on('model/status', (s: ModelStatus) => {
   model.textContent = s.model ?? 'no model selected';
   state.textContent = s.state === 'none' ? 'not loaded' : s.state;
   state.dataset.state = s.state;
 });
-host.on('cache/view', ({ view, updatedAt }) => {
-  if (!view) { showEmpty(); return; }
-  kind.hidden = false;
-  kind.textContent = view.kind;
-  updated.textContent = updatedAt > 0 ? `updated ${new Date(updatedAt).toLocaleTimeString()}` : '';
-  drawCacheView(body, view);
+host.on('cache/view', ({ view: v, updatedAt }) => {
+  view = v;
+  updated.textContent = v && updatedAt > 0 ? `updated ${new Date(updatedAt).toLocaleTimeString()}` : '';
+  scheduleCache();
 });
-showEmpty();
+host.on('cache/profile', (p) => {
+  profile = p;
+  profileBox.replaceChildren(drawProfile(p.profile, p.note));
+  scheduleCache(); // grid cells show similarity to their anchor from the profile
+});
+drawCache();
 host.ready();
