@@ -10,6 +10,7 @@ import { SnapshotWire } from '../shared/cache-view';
 import { describePlan } from '../engine/kv/plan';
 import { KVSettings, ModelInfo, SamplerSettings } from './protocol';
 import { toSnapshotWire } from './snapshot';
+import { trimToFit } from './trim';
 import { engineKV } from './jobs';
 
 interface Session {
@@ -68,17 +69,9 @@ export class EngineSessions {
    * messages and the last one are dropped until the prompt plus the answer budget fits.
    */
   private prompt(job: GenerateJob): { ids: number[]; dropped: number } {
-    const messages = [...job.messages];
-    let dropped = 0;
-    let ids = this.engine.chatPrompt(messages);
-    while (job.trimToFit && ids.length + job.maxTokens > this.engine.contextSize) {
-      const i = messages.findIndex((m, k) => m.role !== 'system' && k < messages.length - 1);
-      if (i < 0) break;
-      messages.splice(i, 1);
-      dropped++;
-      ids = this.engine.chatPrompt(messages);
-    }
-    return { ids, dropped };
+    if (!job.trimToFit) return { ids: this.engine.chatPrompt(job.messages), dropped: 0 };
+    const t = trimToFit(job.messages, (m) => this.engine.chatPrompt(m), job.maxTokens, this.engine.contextSize);
+    return { ids: t.ids, dropped: t.dropped };
   }
 
   /** Generate in a session; the events are the engine's own. Reuses the cached common prefix. */
