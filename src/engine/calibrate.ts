@@ -160,6 +160,7 @@ export async function calibrate(modelPath: string, texts: readonly CalibrationTe
       if (!(cache instanceof FullKVCache)) throw new Error('calibration needs the full cache');
       const t0 = performance.now();
       for (let i = 0; i < n - q; i += chunk) {
+        if (o.signal?.aborted) throw new Error('calibration aborted'); // within a text too: one prefill chunk at most
         const part = ids.slice(i, Math.min(i + chunk, n - q));
         await engine.decoder.step(part, cache, [part.length - 1]);
       }
