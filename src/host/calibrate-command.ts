@@ -1,8 +1,9 @@
 // PodLens: Calibrate Model — measures the model's inter-layer attention similarity (pod-method.md
 // §6, src/engine/calibrate.ts) in the engine worker on texts the user picks (default: a sample of
 // the workspace's largest files, src/context/calibration-sample.ts), behind a cancellable progress
-// notification; writes the PoD profile JSON to the extension's global storage and sets
-// `podlens.kv.profile` to it (offering to switch the KV cache to PoD). Cancel writes nothing.
+// notification; writes the PoD profile JSON to the extension's global storage (a new file each
+// time, replacing the previous one there) and sets `podlens.kv.profile` to it (offering to switch
+// the KV cache to PoD). Cancel writes nothing.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -62,7 +63,10 @@ async function calibrateModel(core: Core, storage: vscode.Uri): Promise<void> {
   if (!sources?.length) return;
   const name = path.basename(model);
   const ctx = s.contextSize > 0 ? s.contextSize : undefined;
-  const out = path.join(storage.fsPath, 'profiles', `${name.replace(/\.gguf$/i, '')}-ctx${ctx ?? 'default'}.pod-profile.json`);
+  // A new name each time, so that setting it always changes podlens.kv.profile (and reloads the model).
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  const profiles = path.join(storage.fsPath, 'profiles');
+  const out = path.join(profiles, `${name.replace(/\.gguf$/i, '')}-ctx${ctx ?? 'default'}-${stamp}.pod-profile.json`);
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PodLens: calibrating ${name}`, cancellable: true }, async (progress, token) => {
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());
@@ -85,7 +89,10 @@ async function calibrateModel(core: Core, storage: vscode.Uri): Promise<void> {
         ac.signal.removeEventListener('abort', stop);
       }
       const config = vscode.workspace.getConfiguration(SECTION);
+      const previous = config.get<string>('kv.profile') ?? '';
       await config.update('kv.profile', r.out, vscode.ConfigurationTarget.Global);
+      // The profile this one replaces goes, if it was ours (never a file the user pointed to elsewhere).
+      if (previous && previous !== r.out && path.dirname(previous) === profiles) fs.rmSync(previous, { force: true });
       core.log(`calibrated ${model} on ${r.texts.length} texts in ${r.seconds.toFixed(0)} s: ${r.out}`);
       const msg = `PodLens: calibrated ${name} on ${r.texts.length} texts in ${r.seconds.toFixed(0)} s — ${(r.nonAnchorShare * 100).toFixed(0)}% of (layer, KV head) units share an anchor. Profile saved and set as podlens.kv.profile.`;
       const pod = s.kv.kind === 'pod';
