@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { installVscodeStandIn, standIn, StandInPanel, Uri } from './vscode-stand-in';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
@@ -31,7 +32,8 @@ async function until(what: string, cond: () => boolean, ms = 120_000): Promise<v
 }
 
 let api: PodLensApi;
-const context = { subscriptions: [] as { dispose(): unknown }[], extensionUri: Uri.file(ROOT), extensionPath: ROOT };
+const context = { subscriptions: [] as { dispose(): unknown }[], extensionUri: Uri.file(ROOT), extensionPath: ROOT,
+  globalStorageUri: Uri.file(fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-storage-'))) };
 
 before(() => {
   modelPath(SMOLLM2); // fail loudly when the model is missing
@@ -206,7 +208,9 @@ test('Select Model… stores the chosen file; the next use loads it (with the KV
   standIn.setConfig('podlens.kv.sinks', 4);
   standIn.setConfig('podlens.kv.recent', 12);
   standIn.openDialogAnswer = [Uri.file(modelPath(SMOLLM2))];
+  standIn.quickPickAnswer = (items) => items.find((i) => i.label.includes('Browse…'));
   await standIn.commands.get('podlens.selectModel')!();
+  assert.deepEqual(standIn.quickPicks.at(-1)!.items.slice(0, 2).map((i) => i.label), ['$(folder-opened) Browse…', '$(cloud-download) Download Recommended Model…']);
   assert.equal(standIn.config.get('podlens.model.path'), modelPath(SMOLLM2));
   chat.webview.send({ kind: 'request', id: 12, method: 'chat/send', params: { text: 'hi' } });
   await until('response 12', () => frames(chat).some((f) => f.id === 12));

@@ -42,6 +42,7 @@ export enum ViewColumn { Active = -1, Beside = -2, One = 1, Two = 2 }
 export enum StatusBarAlignment { Left = 1, Right = 2 }
 export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
 export enum ConfigurationTarget { Global = 1, Workspace = 2, WorkspaceFolder = 3 }
+export enum QuickPickItemKind { Separator = -1, Default = 0 }
 
 // ---- webviews ----------------------------------------------------------------------------------
 
@@ -124,6 +125,12 @@ export const standIn = {
   /** Answer the next message with these items (FIFO); unanswered messages resolve undefined. */
   messageAnswers: [] as (string | undefined)[],
   openDialogAnswer: undefined as Uri[] | undefined,
+  /** Quick picks shown (items once resolved) and how to answer them (undefined: dismissed). */
+  quickPicks: [] as { title?: string; items: vscode.QuickPickItem[] }[],
+  quickPickAnswer: undefined as ((items: vscode.QuickPickItem[]) => vscode.QuickPickItem | undefined) | undefined,
+  /** Progress reports of every withProgress task; fire progressCancel to press its Cancel button. */
+  progressReports: [] as { message?: string; increment?: number }[],
+  progressCancel: new EventEmitter<void>(),
   progress: [] as string[],
   panels: [] as StandInPanel[],
   statusBarItems: [] as StandInStatusBarItem[],
@@ -176,9 +183,16 @@ export const window = {
   showWarningMessage: show('warning'),
   showErrorMessage: show('error'),
   showOpenDialog: (): Thenable<Uri[] | undefined> => Promise.resolve(standIn.openDialogAnswer),
-  withProgress<R>(o: { title?: string }, task: (p: { report(v: unknown): void }, t: vscode.CancellationToken) => Thenable<R>): Thenable<R> {
+  async showQuickPick<T extends vscode.QuickPickItem>(items: readonly T[] | Thenable<readonly T[]>, o?: vscode.QuickPickOptions): Promise<T | undefined> {
+    const all = [...await items];
+    standIn.quickPicks.push({ title: o?.title, items: all });
+    return standIn.quickPickAnswer?.(all) as T | undefined;
+  },
+  withProgress<R>(o: { title?: string }, task: (p: { report(v: { message?: string; increment?: number }): void }, t: vscode.CancellationToken) => Thenable<R>): Thenable<R> {
     standIn.progress.push(o.title ?? '');
-    return task({ report: () => undefined }, { isCancellationRequested: false, onCancellationRequested: new EventEmitter<unknown>().event });
+    let cancelled = false;
+    const token = { get isCancellationRequested() { return cancelled; }, onCancellationRequested: (l: () => void) => standIn.progressCancel.event(() => { cancelled = true; l(); }) };
+    return task({ report: (v) => { standIn.progressReports.push(v); } }, token as unknown as vscode.CancellationToken);
   },
 };
 

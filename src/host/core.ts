@@ -31,7 +31,7 @@ export function createCore(context: vscode.ExtensionContext): Core {
     log,
   });
   context.subscriptions.push({ dispose: () => void client.dispose() });
-  const model = new ModelManager(context.extensionUri.fsPath, client, settings, log);
+  const model = new ModelManager(context.extensionUri.fsPath, client, settings, log, () => context.globalStorageUri.fsPath);
   context.subscriptions.push(model);
   const cache = new CacheState();
   context.subscriptions.push({ dispose: client.onSnapshot((session, s) => cache.update(session, s)) });

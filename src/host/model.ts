@@ -1,5 +1,6 @@
 // Model lifecycle in VS Code terms: which GGUF file (settings → the development model next to the
-// extension → ask with Select Model…), loading it on first use behind a progress notification,
+// extension → ask with Select Model…: files found on this machine, Browse…, or Download Recommended
+// Model), loading it on first use behind a progress notification,
 // reporting failures and worker crashes with what to do, and the model status every view shows
 // (none / loading / ready / generating / error, last tok/s). The engine itself runs in the worker
 // behind EngineClient; nothing here loads anything at activation.
@@ -9,7 +10,9 @@ import { AnswerStats, ModelStatus } from '../shared/protocol';
 import { Disposable } from './disposable';
 import { EngineClient } from './engine-client';
 import { describeError } from './errors';
-import { engineOptions, RELOAD_KEYS, resolveModelPath, SECTION, Settings } from './settings';
+import { discoverModels } from './model-discovery';
+import { pickModel } from './model-picker';
+import { engineOptions, RELOAD_KEYS, resolveDownloadDir, resolveModelPath, SECTION, Settings } from './settings';
 
 export const SELECT_MODEL = 'Select Model…';
 
@@ -25,6 +28,8 @@ export class ModelManager extends Disposable {
     readonly client: EngineClient,
     private readonly settings: () => Settings,
     private readonly log: (line: string) => void,
+    /** The extension's globalStorage folder (downloads go to its models/ unless configured). */
+    private readonly storagePath: () => string,
   ) {
     super();
     this._register({ dispose: client.onCrash((e) => {
@@ -95,17 +100,46 @@ export class ModelManager extends Disposable {
     return this.loading;
   }
 
-  /** Ask for a GGUF file and store it in the user settings; true when one was chosen. */
+  /** Where "Download Recommended Model" puts files (and where discovery looks first). */
+  get downloadDir(): string {
+    return resolveDownloadDir(this.settings(), this.storagePath());
+  }
+
+  /** Store `file` as the model in the user settings; it loads on next use. */
+  async useModel(file: string): Promise<void> {
+    await vscode.workspace.getConfiguration(SECTION).update('model.path', file, vscode.ConfigurationTarget.Global);
+    this.loadedKey = null;
+    this.set({ state: 'none', model: path.basename(file), message: 'Loads on first use.' });
+  }
+
+  /**
+   * Select Model…: the files discovery finds, Browse…, or Download Recommended Model (the
+   * command); the choice is stored in the user settings. True when a model was chosen.
+   */
   async selectModel(): Promise<boolean> {
+    const s = this.settings();
+    const current = resolveModelPath(s, this.extensionPath, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
+    const choice = await pickModel(async () => {
+      const d = await discoverModels({ podlensDir: this.downloadDir });
+      this.log(`model discovery: ${d.models.length} GGUF files${d.truncated ? ' (search stopped at a limit)' : ''}`);
+      return d;
+    }, current);
+    if (choice?.kind === 'download') return (await vscode.commands.executeCommand<boolean>('podlens.downloadModel')) === true;
+    if (choice?.kind === 'file') {
+      await this.useModel(choice.path);
+      return true;
+    }
+    return choice?.kind === 'browse' ? this.browse() : false;
+  }
+
+  private async browse(): Promise<boolean> {
     const picked = await vscode.window.showOpenDialog({
       canSelectMany: false, canSelectFiles: true, canSelectFolders: false,
       filters: { 'GGUF models': ['gguf'] }, openLabel: 'Use this model', title: 'PodLens: Select Model',
     });
     const uri = picked?.[0];
     if (!uri) return false;
-    await vscode.workspace.getConfiguration(SECTION).update('model.path', uri.fsPath, vscode.ConfigurationTarget.Global);
-    this.loadedKey = null;
-    this.set({ state: 'none', model: path.basename(uri.fsPath), message: 'Loads on first use.' });
+    await this.useModel(uri.fsPath);
     return true;
   }
 }

@@ -18,6 +18,8 @@ export interface ConfigLike {
 export interface Settings {
   /** As configured ('' = not set). */
   modelPath: string;
+  /** Where downloaded models go ('' = the extension's globalStorage/models). */
+  modelDownloadDir: string;
   /** 0 = engine default (min(2, cores)). */
   threads: number;
   /** 0 = engine default (min(training context, 4096)). */
@@ -73,6 +75,7 @@ export function readSettings(c: ConfigLike): Settings {
   const contextSize = num(c, 'engine.contextSize', 0, 0, 1 << 20, true);
   return {
     modelPath: str(c, 'model.path', '').trim(),
+    modelDownloadDir: str(c, 'model.downloadDirectory', '').trim(),
     threads: num(c, 'engine.threads', 0, 0, 256, true),
     contextSize: contextSize > 0 && contextSize < 16 ? 16 : contextSize,
     kv: kvSettings(c),
@@ -93,6 +96,13 @@ export function readSettings(c: ConfigLike): Settings {
 /** Engine options from settings (0 → let the engine choose). */
 export function engineOptions(s: Settings): { threads?: number; contextSize?: number; kv: KVSettings } {
   return { threads: s.threads > 0 ? s.threads : undefined, contextSize: s.contextSize > 0 ? s.contextSize : undefined, kv: s.kv };
+}
+
+/** The download folder: the setting (`~` expanded; must be absolute), else `<globalStorage>/models`. */
+export function resolveDownloadDir(s: Settings, globalStoragePath: string): string {
+  let p = s.modelDownloadDir;
+  if (p === '~' || p.startsWith('~/')) p = path.join(os.homedir(), p.slice(1));
+  return p && path.isAbsolute(p) ? p : path.join(globalStoragePath, 'models');
 }
 
 /**
