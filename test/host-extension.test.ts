@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { installVscodeStandIn, standIn, StandInPanel, Uri } from './vscode-stand-in';
+import { installVscodeStandIn, standIn, StandInMemento, StandInPanel, Uri } from './vscode-stand-in';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
 import type { PodLensApi } from '../src/extension';
 import type * as vscode from 'vscode';
@@ -33,7 +33,7 @@ async function until(what: string, cond: () => boolean, ms = 120_000): Promise<v
 
 let api: PodLensApi;
 const context = { subscriptions: [] as { dispose(): unknown }[], extensionUri: Uri.file(ROOT), extensionPath: ROOT,
-  globalStorageUri: Uri.file(fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-storage-'))) };
+  globalStorageUri: Uri.file(fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-storage-'))), workspaceState: new StandInMemento() };
 
 before(() => {
   modelPath(SMOLLM2); // fail loudly when the model is missing
@@ -85,7 +85,7 @@ test('Open Chat: a singleton panel with a nonce CSP, limited resource roots, and
   assert.doesNotMatch(chat.webview.html, /unsafe-inline|unsafe-eval/);
   assert.equal(frames(chat).length, 0, 'nothing before ready');
   chat.webview.send({ kind: 'ready', view: 'chat' });
-  assert.deepEqual(frames(chat).map((f) => f.topic), ['model/status', 'chat/transcript']);
+  assert.deepEqual(frames(chat).map((f) => f.topic), ['model/status', 'chat/transcript', 'chat/context']);
 });
 
 test('malformed webview messages are logged and rejected, never handled', () => {

@@ -33,6 +33,7 @@ export class EventEmitter<T> implements vscode.EventEmitter<T> {
 export class Uri {
   private constructor(readonly scheme: string, readonly path: string) {}
   static file(p: string): Uri { return new Uri('file', path.resolve(p)); }
+  static untitled(name: string): Uri { return new Uri('untitled', name); }
   static joinPath(base: Uri, ...parts: string[]): Uri { return new Uri(base.scheme, path.posix.join(base.path, ...parts)); }
   get fsPath(): string { return this.path; }
   toString(): string { return `${this.scheme}://${this.path}`; }
@@ -113,6 +114,50 @@ export class StandInStatusBarItem implements vscode.StatusBarItem {
   dispose(): void { this.shown = false; }
 }
 
+// ---- editors, documents, memento -------------------------------------------------------------
+
+export interface Pos { line: number; character: number }
+const offsetOf = (text: string, p: Pos): number => {
+  const lines = text.split('\n');
+  let o = 0;
+  for (let i = 0; i < p.line && i < lines.length; i++) o += lines[i]!.length + 1;
+  return o + p.character;
+};
+
+/** A text document: its text, a URI, getText(range). */
+export class StandInDocument {
+  isClosed = false;
+  constructor(readonly uri: Uri, public text: string, readonly languageId = 'plaintext') {}
+  getText(r?: { start: Pos; end: Pos }): string { return r ? this.text.slice(offsetOf(this.text, r.start), offsetOf(this.text, r.end)) : this.text; }
+}
+
+/** A selection from (line, character) to (line, character); 0-based like VS Code's. */
+export class StandInSelection {
+  constructor(readonly start: Pos, readonly end: Pos) {}
+  get isEmpty(): boolean { return this.start.line === this.end.line && this.start.character === this.end.character; }
+}
+
+/** A text editor whose edit() replaces ranges in its document's text. */
+export class StandInEditor {
+  viewColumn = ViewColumn.One;
+  constructor(readonly document: StandInDocument, public selection = new StandInSelection({ line: 0, character: 0 }, { line: 0, character: 0 })) {}
+  get selections(): StandInSelection[] { return [this.selection]; }
+  edit(cb: (b: { replace(r: StandInSelection, text: string): void }) => void): Thenable<boolean> {
+    const edits: [number, number, string][] = [];
+    cb({ replace: (r, text) => edits.push([offsetOf(this.document.text, r.start), offsetOf(this.document.text, r.end), text]) });
+    for (const [a, b, t] of edits.sort((x, y) => y[0] - x[0])) this.document.text = this.document.text.slice(0, a) + t + this.document.text.slice(b);
+    return Promise.resolve(true);
+  }
+}
+
+/** vscode.Memento over a Map (workspaceState). */
+export class StandInMemento {
+  readonly map = new Map<string, unknown>();
+  keys(): readonly string[] { return [...this.map.keys()]; }
+  get<T>(key: string, def?: T): T | undefined { return this.map.has(key) ? JSON.parse(JSON.stringify(this.map.get(key))) as T : def; }
+  update(key: string, value: unknown): Thenable<void> { if (value === undefined) this.map.delete(key); else this.map.set(key, value); return Promise.resolve(); }
+}
+
 // ---- what the test sees and controls -----------------------------------------------------------
 
 interface ShownMessage { level: 'info' | 'warning' | 'error'; text: string; items: string[] }
@@ -139,10 +184,19 @@ export const standIn = {
   configChanged: new EventEmitter<vscode.ConfigurationChangeEvent>(),
   activeTextEditor: undefined as unknown,
   workspaceFolder: undefined as Uri | undefined,
+  visibleTextEditors: [] as unknown[],
+  clipboard: '',
+  /** Documents shown with showTextDocument (untitled ones from openTextDocument included). */
+  shown: [] as { document: unknown; options?: unknown }[],
+  languages: ['plaintext', 'javascript', 'typescript', 'python', 'shellscript', 'json', 'markdown', 'cpp', 'rust', 'go'],
+  activeEditorChanged: new EventEmitter<unknown>(),
+  selectionChanged: new EventEmitter<{ textEditor: unknown }>(),
+  documentChanged: new EventEmitter<{ document: unknown }>(),
   reset(): void {
     this.commands.clear(); this.contextKeys.clear(); this.messages.length = 0; this.messageAnswers.length = 0;
     this.openDialogAnswer = undefined; this.progress.length = 0; this.panels.length = 0; this.statusBarItems.length = 0;
     this.log.length = 0; this.config.clear(); this.activeTextEditor = undefined; this.workspaceFolder = undefined;
+    this.visibleTextEditors.length = 0; this.clipboard = ''; this.shown.length = 0;
   },
   setConfig(key: string, value: unknown): void {
     if (value === undefined) this.config.delete(key); else this.config.set(key, value);
@@ -162,6 +216,13 @@ function show(level: ShownMessage['level']) {
 
 export const window = {
   get activeTextEditor(): unknown { return standIn.activeTextEditor; },
+  get visibleTextEditors(): unknown[] { return standIn.visibleTextEditors; },
+  onDidChangeActiveTextEditor: standIn.activeEditorChanged.event,
+  onDidChangeTextEditorSelection: standIn.selectionChanged.event,
+  showTextDocument(document: unknown, options?: unknown): Thenable<unknown> {
+    standIn.shown.push({ document, options });
+    return Promise.resolve(standIn.visibleTextEditors.find((e) => (e as StandInEditor).document === document) ?? new StandInEditor(document as StandInDocument));
+  },
   createOutputChannel(name: string) {
     const line = (level: string) => (m: string): void => { standIn.log.push(`[${level}] ${m}`); };
     return { name, logLevel: 2, info: line('info'), warn: line('warn'), error: line('error'), debug: line('debug'), trace: line('trace'),
@@ -213,8 +274,21 @@ export const workspace = {
     return root && f.startsWith(`${root}/`) ? f.slice(root.length + 1) : f;
   },
   textDocuments: [] as unknown[],
+  onDidChangeTextDocument: standIn.documentChanged.event,
+  openTextDocument(o: { content?: string; language?: string }): Thenable<StandInDocument> {
+    return Promise.resolve(new StandInDocument(Uri.untitled(`Untitled-${standIn.shown.length + 1}`), o.content ?? '', o.language));
+  },
   fs: { readFile: (u: Uri): Thenable<Uint8Array> => fs.promises.readFile(u.fsPath) },
 };
+
+export const env = {
+  clipboard: {
+    writeText: (t: string): Thenable<void> => { standIn.clipboard = t; return Promise.resolve(); },
+    readText: (): Thenable<string> => Promise.resolve(standIn.clipboard),
+  },
+};
+
+export const languages = { getLanguages: (): Thenable<string[]> => Promise.resolve([...standIn.languages]) };
 
 export const commands = {
   registerCommand(id: string, f: Handler): Disposable {

@@ -1,16 +1,24 @@
 // The chat feature: the singleton chat panel, the host-owned ChatSession it draws, and the Open
-// Chat / Stop Generation commands. On `ready` the panel gets the model status and the whole
-// transcript (so a panel that was hidden, closed or reloaded shows the same conversation);
-// afterwards it gets the session's events live. Requests from the webview: chat/send (with
-// abort), chat/stop, chat/clear.
+// Chat / Stop Generation commands. On `ready` the panel gets the model status, the whole
+// transcript (so a panel that was hidden, closed or reloaded — or a window that was reloaded:
+// the transcript is kept in workspace state — shows the same conversation) and the context chips
+// with the token meter; afterwards it gets the session's events live. Requests from the webview:
+// chat/send (with abort), chat/stop, chat/clear (New chat), chat/regenerate, chat/chip, and the
+// code-block buttons code/copy, code/insert, code/open (code-actions.ts).
 import * as vscode from 'vscode';
 import { EventMap, Topic } from '../shared/protocol';
+import { ChatHistoryStore } from './chat-history';
+import { ChatPrompt } from './chat-prompt';
 import { ChatSession } from './chat-session';
+import { copyCode, insertCode, openCode } from './code-actions';
 import { Core } from './core';
+import { EditorTracker, workspaceRoot } from './editor-tracker';
 import { WebviewPanelHost } from './panel';
 
 export interface ChatFeature {
   readonly session: ChatSession;
+  /** The context chips and token meter. */
+  readonly prompt: ChatPrompt;
   /** Open the chat panel, or bring it to the front. */
   show(): WebviewPanelHost;
   /** The open panel, if any (tests and the summarize commands). */
@@ -22,8 +30,20 @@ export const CHAT_VIEW_TYPE = 'podlens.chat';
 export function registerChat(context: vscode.ExtensionContext, core: Core): ChatFeature {
   let panel: WebviewPanelHost | null = null;
   const emit = <T extends Topic>(topic: T, data: EventMap[T]): void => { panel?.channel.post(topic, data); };
+  const editors = new EditorTracker();
+  const prompt = new ChatPrompt({ root: workspaceRoot, editor: () => editors.info(), settings: core.settings, emit: (v) => emit('chat/context', v) });
+  // Recount the chips between answers (never while generating: the worker runs one job at a time).
+  let refreshing = false, again = false;
+  const refresh = (): void => {
+    if (!panel?.channel.isReady || session.busy) return;
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    void prompt.refresh(core.client.info ? core.client : null, session.history())
+      .catch((e: unknown) => core.log(`chat context: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => { refreshing = false; if (again) { again = false; refresh(); } });
+  };
 
-  const session = new ChatSession({
+  const session: ChatSession = new ChatSession({
     engine: () => core.model.ensureLoaded(),
     loadedEngine: () => (core.client.info ? core.client : null),
     settings: core.settings,
@@ -31,7 +51,10 @@ export function registerChat(context: vscode.ExtensionContext, core: Core): Chat
     onActivity: (active, stats) => {
       core.model.setGenerating(active, stats);
       void vscode.commands.executeCommand('setContext', 'podlens.generating', active);
+      if (!active) setTimeout(refresh, 0);
     },
+    prompt,
+    store: new ChatHistoryStore(context.workspaceState, core.log),
   });
 
   const show = (): WebviewPanelHost => {
@@ -41,10 +64,17 @@ export function registerChat(context: vscode.ExtensionContext, core: Core): Chat
     }, {
       'chat/send': (params, signal) => session.ask(params.text, signal),
       'chat/stop': async () => ({ stopped: session.stop() }),
-      'chat/clear': async () => { await session.clear(); return {}; },
+      'chat/clear': async () => { await session.clear(); refresh(); return {}; },
+      'chat/regenerate': (_params, signal) => session.regenerate(signal),
+      'chat/chip': async ({ kind, enabled }) => { prompt.enabled[kind] = enabled; refresh(); return {}; },
+      'code/copy': copyCode,
+      'code/insert': (params) => insertCode(params, editors),
+      'code/open': openCode,
     }, (line) => core.log(line), () => {
       p.channel.post('model/status', core.model.status);
       p.channel.post('chat/transcript', { turns: [...session.turns] });
+      p.channel.post('chat/context', prompt.view);
+      if (core.client.info) refresh(); // recount with the loaded model (files may have changed)
     });
     const statusSub = core.model.onDidChangeStatus((s) => p.channel.post('model/status', s));
     p.onDidDispose(() => { statusSub.dispose(); if (panel === p) panel = null; });
@@ -53,11 +83,13 @@ export function registerChat(context: vscode.ExtensionContext, core: Core): Chat
   };
 
   context.subscriptions.push(
+    editors,
+    editors.onDidChange(refresh),
     vscode.commands.registerCommand('podlens.openChat', () => { show(); }),
     vscode.commands.registerCommand('podlens.stopGeneration', () => {
       if (!session.stop()) void vscode.window.showInformationMessage('PodLens: nothing is generating.');
     }),
     { dispose: () => panel?.dispose() },
   );
-  return { session, show, get panel() { return panel; } };
+  return { session, prompt, show, get panel() { return panel; } };
 }

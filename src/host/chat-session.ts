@@ -2,9 +2,14 @@
 // transcript (webviews only draw it, and get it replayed when they come back); answers stream
 // into it as `chat/delta` events whether the chat input or a command (Summarize) started them.
 // Each answer records its stats (TTFT, tok/s, tokens reused from the cached prefix). The chat's KV
-// cache lives in the worker's 'chat' session, so follow-up questions reuse the conversation.
+// cache lives in the worker's 'chat' session, so follow-up questions reuse the conversation;
+// Regenerate drops the last answer and asks again, and the worker's session rewinds to the
+// common prefix (the question's prompt) instead of recomputing it. The system message (system
+// prompt + workspace context chips) comes from `prompt` (chat-prompt.ts); the transcript is
+// loaded from and saved to `store` (chat-history.ts) so it survives reloads.
 // No vscode import: the panel and commands wire it to VS Code.
 import { AnswerStats, EventMap, Topic, Turn } from '../shared/protocol';
+import type { Counter } from './chat-prompt';
 import { EngineClient, GenerateDone, GenerateParams } from './engine-client';
 import { describeError } from './errors';
 import { Settings } from './settings';
@@ -23,7 +28,14 @@ export interface ChatDeps {
   emit<T extends Topic>(topic: T, data: EventMap[T]): void;
   /** Generation started (stats undefined) or finished. */
   onActivity(active: boolean, stats?: AnswerStats): void;
+  /** The system message for an answer (default: the system prompt setting alone). */
+  prompt?: { prepare(engine: Counter, history: ChatHistory, signal?: AbortSignal): Promise<{ system: string }> };
+  /** Where the transcript is kept between reloads. */
+  store?: { load(): Turn[]; save(turns: readonly Turn[]): void };
 }
+
+type ChatHistory = { role: 'user' | 'assistant'; content: string }[];
+export type AskResult = { turnId: number; status: Turn['status']; stats?: AnswerStats };
 
 /** What a task (a chat answer, a summary) can do with its assistant turn. */
 export interface TaskContext {
@@ -54,7 +66,15 @@ export class ChatSession {
   private nextTurn = 1;
   private current: AbortController | null = null;
 
-  constructor(private readonly deps: ChatDeps) {}
+  constructor(private readonly deps: ChatDeps) {
+    const saved = deps.store?.load() ?? [];
+    this.list.push(...saved);
+    this.nextTurn = saved.reduce((m, t) => Math.max(m, t.id + 1), 1);
+  }
+
+  private save(): void {
+    this.deps.store?.save(this.list);
+  }
 
   get turns(): readonly Turn[] {
     return this.list;
@@ -74,42 +94,64 @@ export class ChatSession {
   async clear(): Promise<void> {
     this.stop();
     this.list.length = 0;
+    this.save();
     this.deps.emit('chat/transcript', { turns: [] });
     await this.deps.loadedEngine()?.reset(CHAT_SESSION);
   }
 
+  /** The conversation as the model sees it: finished turns with text. */
+  history(): ChatHistory {
+    return this.list.filter((t) => t.status === 'done' && t.text.length > 0).map((t) => ({ role: t.role, content: t.text }));
+  }
+
+  /** The last answer, if it was asked in the chat and is finished (what Regenerate redoes). */
+  get regenerable(): { user: Turn; answer: Turn } | null {
+    const answer = this.list.at(-1), user = this.list.at(-2);
+    if (this.current || !answer || !user || answer.role !== 'assistant' || user.role !== 'user' || answer.origin !== 'chat') return null;
+    return { user, answer };
+  }
+
+  /** Drop the last answer and its question from the transcript, and ask the question again. */
+  regenerate(signal?: AbortSignal): Promise<AskResult> {
+    const last = this.regenerable;
+    if (!last) return Promise.reject(new Error(this.current ? 'PodLens is generating; stop it first' : 'there is no chat answer to regenerate'));
+    this.list.splice(-2, 2);
+    this.save();
+    this.deps.emit('chat/transcript', { turns: [...this.list] });
+    return this.ask(last.user.text, signal);
+  }
+
   /** Answer a chat message with the conversation so far as context. */
-  ask(text: string, signal?: AbortSignal): Promise<{ turnId: number; status: Turn['status']; stats?: AnswerStats }> {
-    const history = this.list
-      .filter((t) => t.status === 'done' && t.text.length > 0)
-      .map((t) => ({ role: t.role, content: t.text }));
+  ask(text: string, signal?: AbortSignal): Promise<AskResult> {
+    const history = this.history();
     return this.task(text, async (ctx) => {
       const s = this.deps.settings();
+      const system = this.deps.prompt ? (await this.deps.prompt.prepare(ctx.client, history, ctx.signal)).system : s.systemPrompt;
       const done = await ctx.generate({
         session: CHAT_SESSION,
-        messages: [...(s.systemPrompt ? [{ role: 'system' as const, content: s.systemPrompt }] : []), ...history, { role: 'user', content: text }],
+        messages: [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: text }],
         maxTokens: s.maxTokens, sampler: s.sampler, trimToFit: true,
       });
       const note = done.droppedMessages > 0
         ? `${done.droppedMessages} earliest message${done.droppedMessages > 1 ? 's were' : ' was'} left out to fit the ${done.contextSize}-token context.`
         : undefined;
       return { stats: answerStats(done), note };
-    }, signal);
+    }, signal, 'chat');
   }
 
   /**
    * Add a user turn and an assistant turn, and run `work` to fill the assistant turn.
    * Resolves (never rejects) with the turn's final state; errors end up in the turn.
    */
-  async task(userText: string, work: (ctx: TaskContext) => Promise<TaskOutcome>, signal?: AbortSignal):
-  Promise<{ turnId: number; status: Turn['status']; stats?: AnswerStats }> {
+  async task(userText: string, work: (ctx: TaskContext) => Promise<TaskOutcome>, signal?: AbortSignal, origin: Turn['origin'] = 'command'):
+  Promise<AskResult> {
     if (this.current) throw new Error('PodLens is already generating; stop it first');
     const ac = new AbortController();
     this.current = ac;
     const onAbort = (): void => ac.abort();
     signal?.addEventListener('abort', onAbort);
-    const user: Turn = { id: this.nextTurn++, role: 'user', text: userText, status: 'done' };
-    const turn: Turn = { id: this.nextTurn++, role: 'assistant', text: '', status: 'streaming' };
+    const user: Turn = { id: this.nextTurn++, role: 'user', text: userText, status: 'done', origin };
+    const turn: Turn = { id: this.nextTurn++, role: 'assistant', text: '', status: 'streaming', origin };
     this.list.push(user, turn);
     this.deps.emit('chat/turn', user);
     this.deps.emit('chat/turn', { ...turn });
@@ -148,6 +190,7 @@ export class ChatSession {
     }
     if (outcome.stats) turn.stats = outcome.stats;
     if (outcome.note) turn.note = outcome.note;
+    this.save();
     this.deps.emit('chat/finish', { turnId: turn.id, status: turn.status, stats: turn.stats, note: turn.note, error: turn.error });
     this.deps.onActivity(false, turn.stats);
     return { turnId: turn.id, status: turn.status, stats: turn.stats };

@@ -1,0 +1,120 @@
+// What the chat puts in front of the conversation, and what the chips and the token meter say
+// about it. The prompt's system message is the chat system prompt followed by the workspace
+// context that src/context/build.ts assembles: workspace files (oldest first), then the current
+// file, then the selection — the order that keeps the cached prefix stable across turns, so the
+// engine session reuses it (only what changed is recomputed). Token counts come from the loaded
+// model's tokenizer (EngineClient.count, cached by text); with no model loaded the chips show
+// what they would add, without counts. The chips are built from the very result whose text goes
+// into the prompt, so they cannot disagree with it. No vscode import: the panel supplies the
+// workspace folder and the editor (src/host/editor-tracker.ts).
+import { buildContext, fileBlock, orderForCache, Selection, selectionBlock, WorkspaceContext } from '../context/build';
+import { FileSource, MemoryFileSource, NodeFileSource } from '../context/source';
+import { Candidate, walkWorkspace } from '../context/walk';
+import { ChipKind } from '../shared/chat-context';
+
+export interface EditorInfo {
+  /** Workspace-relative path ('/'-separated), or the file name for a file outside the workspace. */
+  path: string;
+  /** The buffer's text (unsaved edits included). */
+  text: string;
+  selection?: Omit<Selection, 'path'>;
+}
+
+export interface ContextRequest {
+  root?: string;
+  editor?: EditorInfo;
+  enabled: Record<ChipKind, boolean>;
+  budgetTokens: number;
+  count(texts: string[]): Promise<number[]>;
+  signal?: AbortSignal;
+  /** Where workspace files come from (default: the folder `root` on disk). */
+  source?: FileSource;
+}
+
+export interface BuiltContext {
+  ws: WorkspaceContext;
+  /** The blocks' text, in prompt order ('' when nothing is included). */
+  text: string;
+  tokens: number;
+  /** Candidates not even counted because the budget was full long before them. */
+  notRead: string[];
+}
+
+export const CONTEXT_HEADER = "The user's workspace follows: files, then the file open in the editor, then the selection.\n\n";
+const COUNT_BATCH = 64;
+
+/** Counts by text, remembered across turns (a block's count changes only when its text does). */
+export class TokenCounts {
+  private readonly map = new Map<string, number>();
+
+  constructor(private readonly maxEntries = 4096) {}
+
+  async get(texts: string[], count: (t: string[]) => Promise<number[]>): Promise<number[]> {
+    const missing = [...new Set(texts.filter((t) => !this.map.has(t)))];
+    for (let i = 0; i < missing.length; i += COUNT_BATCH) {
+      const batch = missing.slice(i, i + COUNT_BATCH);
+      const n = await count(batch);
+      batch.forEach((t, k) => this.map.set(t, n[k] ?? 0));
+    }
+    const out = texts.map((t) => this.map.get(t) ?? 0);
+    // Least recently used first: touched texts move to the end; the oldest go beyond the cap.
+    texts.forEach((t, k) => { this.map.delete(t); this.map.set(t, out[k]!); });
+    for (const t of this.map.keys()) { if (this.map.size <= this.maxEntries) break; this.map.delete(t); }
+    return out;
+  }
+}
+
+/** Build the workspace context for the enabled chips, with exact token counts. */
+export async function buildChatContext(r: ContextRequest, counts: TokenCounts): Promise<BuiltContext> {
+  const activePath = r.enabled.file && r.editor ? r.editor.path : undefined;
+  let candidates: Candidate[] = [];
+  const excluded: WorkspaceContext['excluded'] = [];
+  if (r.enabled.workspace && r.root !== undefined) {
+    const w = await walkWorkspace(r.source ?? new NodeFileSource(r.root), { signal: r.signal });
+    candidates = w.candidates;
+    excluded.push(...w.excluded);
+  }
+  if (r.editor && (activePath !== undefined || candidates.some((c) => c.path === r.editor!.path))) {
+    // The editor's buffer wins over the file on disk (unsaved edits are what the user sees).
+    const e = r.editor;
+    const old = candidates.find((c) => c.path === e.path);
+    candidates = candidates.filter((c) => c !== old);
+    candidates.push({ path: e.path, text: e.text, encoding: 'utf-8', bytes: e.text.length, mtimeMs: old?.mtimeMs ?? Date.now() });
+  }
+  const selection: Selection | undefined = r.enabled.selection && r.editor?.selection && r.editor.selection.text.trim()
+    ? { path: r.editor.path, ...r.editor.selection } : undefined;
+
+  // Count the blocks build.ts would tokenize, in its order (selection and current file first),
+  // stopping once twice the budget was counted: later files cannot fit anyway.
+  const ordered = orderForCache(candidates, activePath);
+  const active = ordered.find((c) => c.path === activePath);
+  const queue = [...(active ? [active] : []), ...ordered.filter((c) => c !== active)];
+  const texts: string[] = selection ? [selectionBlock(selection)] : [];
+  const counted: Candidate[] = [];
+  const notRead: string[] = [];
+  let total = selection ? (await counts.get(texts, r.count))[0]! : 0;
+  for (let i = 0; i < queue.length; i += COUNT_BATCH) {
+    const batch = queue.slice(i, i + COUNT_BATCH).filter((c) => c.text.length <= r.budgetTokens * 16 + 64 || c === active);
+    if (total > 2 * r.budgetTokens) { notRead.push(...queue.slice(i).map((c) => c.path)); break; }
+    const blockTexts = batch.map((c) => fileBlock(c.path, c.text));
+    const n = await counts.get(blockTexts, r.count);
+    total += n.reduce((a, b) => a + b, 0);
+    counted.push(...batch);
+    texts.push(...blockTexts);
+    excluded.push(...queue.slice(i, i + COUNT_BATCH).filter((c) => !batch.includes(c)).map((c) => ({ path: c.path, reason: 'over the token budget (too long)' })));
+  }
+  const known = new Map<string, number>();
+  const n = await counts.get(texts, r.count);
+  texts.forEach((t, k) => known.set(t, n[k]!));
+
+  const mem = new MemoryFileSource(Object.fromEntries(counted.map((c) => [c.path, { data: c.text, mtimeMs: c.mtimeMs }])));
+  const ws = await buildContext(mem, {
+    budgetTokens: r.budgetTokens, activeFile: active?.path, selection, signal: r.signal,
+    // Only lengths matter here (the worker tokenizes the prompt itself); a text never counted cannot fit.
+    encode: (t) => new Array<number>(known.get(t) ?? r.budgetTokens + 1).fill(0),
+  });
+  ws.excluded.unshift(...excluded);
+  for (const p of notRead) ws.excluded.push({ path: p, reason: 'over the token budget (not read: the budget was full)' });
+  const text = ws.blocks.map((b) => b.text).join('');
+  return { ws, text: text ? CONTEXT_HEADER + text : '', tokens: ws.blocks.reduce((a, b) => a + b.ids.length, 0), notRead };
+}

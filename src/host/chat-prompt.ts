@@ -1,0 +1,127 @@
+// The chat's prompt head and what the webview shows about it: which context chips are on, the
+// system message for the next answer (system prompt + workspace context, src/host/chat-context.ts),
+// the chips' labels and counts, and the token meter (used / window / reserved for the answer,
+// with what is left out). `prepare` runs at the start of every answer and its result is both what
+// the worker gets and what the webview is told; `refresh` recomputes the view between answers
+// (chip toggled, editor changed) when a model is loaded, without starting one. No vscode import.
+import { CHIP_KINDS, ChatContextView, ChipKind, ContextChip, TokenMeter } from '../shared/chat-context';
+import { BuiltContext, buildChatContext, EditorInfo, TokenCounts } from './chat-context';
+import { Settings } from './settings';
+
+export interface Counter {
+  count(texts: string[]): Promise<number[]>;
+  readonly info: { contextSize: number } | null;
+}
+
+export interface PromptDeps {
+  root(): string | undefined;
+  editor(): EditorInfo | undefined;
+  settings(): Settings;
+  emit(view: ChatContextView): void;
+  /** Tests: workspace files from memory instead of the disk. */
+  source?: import('../context/source').FileSource;
+}
+
+type History = readonly { role: 'user' | 'assistant'; content: string }[];
+
+/** Tokens a chat template adds around each message (role markers), roughly. */
+const PER_MESSAGE = 4;
+const WARN_AT = 0.85;
+
+/** Room left for the workspace: the window minus the answer and a quarter (≤ 1024) for the conversation. */
+export const workspaceBudget = (window: number, reserved: number, system: number): number =>
+  Math.max(0, window - reserved - Math.min(1024, Math.floor(window / 4)) - system);
+
+export function tokenMeter(window: number, reserved: number, head: number, history: readonly number[], files: string[]): TokenMeter {
+  let used = head + history.reduce((a, n) => a + n + PER_MESSAGE, 0);
+  let dropped = 0;
+  // The worker drops the oldest messages until the prompt and the answer fit (trimToFit).
+  while (window > 0 && used + reserved > window && dropped < history.length) used -= history[dropped++]! + PER_MESSAGE;
+  const leftOut = [...files, ...(dropped > 0 ? [`${dropped} earliest message${dropped > 1 ? 's' : ''} of the conversation`] : [])];
+  const level = window > 0 && (dropped > 0 || used + reserved > window) ? 'over' : window > 0 && used + reserved > WARN_AT * window ? 'warn' : 'ok';
+  return { used, window, reserved, level, leftOut: leftOut.slice(0, 200) };
+}
+
+const base = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+const clip = (s: string): string => (s.length > 8000 ? `${s.slice(0, 8000)}…` : s);
+
+export function contextChips(enabled: Record<ChipKind, boolean>, root: string | undefined, editor: EditorInfo | undefined, built?: BuiltContext): ContextChip[] {
+  const inc = built?.ws.included ?? [];
+  const why = (p: string): string | undefined => built?.ws.excluded.find((e) => e.path === p)?.reason;
+  const sum = (role: string): number => inc.filter((e) => e.role === role).reduce((a, e) => a + e.tokens, 0);
+  const removed = 'Removed: not in the prompt. Click to add it back.';
+  const uncounted = 'Counted when the model is loaded (after the first question).';
+  const files = inc.filter((e) => e.role === 'file');
+  const overBudget = built?.ws.excluded.filter((e) => e.reason.startsWith('over the token budget')) ?? [];
+  const skipped = (built?.ws.excluded.length ?? 0) - overBudget.length;
+  const wsDetail = !root ? 'No workspace folder is open.' : !enabled.workspace ? removed : !built ? uncounted : clip([
+    `${files.length} files, ${sum('file')} tokens in the prompt`,
+    ...files.slice(0, 60).map((e) => `+ ${e.path} (${e.tokens})`),
+    ...(files.length > 60 ? [`+ ${files.length - 60} more`] : []),
+    ...(overBudget.length ? [`${overBudget.length} left out by the token budget:`, ...overBudget.slice(0, 30).map((e) => `- ${e.path}`)] : []),
+    ...(skipped > 0 ? [`${skipped} skipped (ignored, binary, generated, too large…)`] : []),
+  ].join('\n'));
+  const sel = editor?.selection && editor.selection.text.trim() ? editor.selection : undefined;
+  const fileIn = inc.some((e) => e.role === 'active');
+  const selIn = inc.some((e) => e.role === 'selection');
+  const chips: ContextChip[] = [
+    { kind: 'workspace', enabled: enabled.workspace, available: root !== undefined, label: 'Workspace', detail: wsDetail,
+      ...(built && enabled.workspace && root ? { tokens: sum('file'), files: files.length } : {}) },
+    { kind: 'file', enabled: enabled.file, available: editor !== undefined, label: editor ? base(editor.path) : 'Current file',
+      detail: !editor ? 'No file is open in an editor.' : !enabled.file ? removed : !built ? `${editor.path}\n${uncounted}`
+        : fileIn ? `${editor.path} (placed last, after the workspace files)` : `${editor.path}: not included (${why(editor.path) ?? 'skipped'})`,
+      ...(built && enabled.file && editor ? { tokens: sum('active') } : {}) },
+    { kind: 'selection', enabled: enabled.selection, available: sel !== undefined,
+      label: sel ? `Selection (lines ${sel.startLine}–${sel.endLine})` : 'Selection',
+      detail: !sel ? 'Nothing is selected in the editor.' : !enabled.selection ? removed : !built ? uncounted
+        : selIn ? `Lines ${sel.startLine}–${sel.endLine} of ${editor!.path}` : `Not included (${why(editor!.path) ?? 'over the token budget'})`,
+      ...(built && enabled.selection && sel ? { tokens: sum('selection') } : {}) },
+  ];
+  return chips;
+}
+
+export class ChatPrompt {
+  readonly enabled: Record<ChipKind, boolean> = Object.fromEntries(CHIP_KINDS.map((k) => [k, true])) as Record<ChipKind, boolean>;
+  private readonly counts = new TokenCounts();
+  private last: ChatContextView | null = null;
+
+  constructor(private readonly deps: PromptDeps) {}
+
+  /** The last view sent (replayed when the webview comes back). */
+  get view(): ChatContextView {
+    return this.last ?? this.uncounted();
+  }
+
+  private uncounted(): ChatContextView {
+    const s = this.deps.settings();
+    return { chips: contextChips(this.enabled, this.deps.root(), this.deps.editor()), meter: tokenMeter(0, s.maxTokens, 0, [], []) };
+  }
+
+  /** Build the system message for an answer with `history`, and publish what it holds. */
+  async prepare(engine: Counter, history: History, signal?: AbortSignal): Promise<{ system: string; view: ChatContextView }> {
+    const s = this.deps.settings();
+    const window = engine.info?.contextSize ?? 0;
+    const count = (t: string[]): Promise<number[]> => engine.count(t);
+    const head = s.systemPrompt ? (await this.counts.get([s.systemPrompt], count))[0]! + PER_MESSAGE : 0;
+    const root = this.deps.root(), editor = this.deps.editor();
+    const built = await buildChatContext({
+      root, editor, enabled: { ...this.enabled }, budgetTokens: workspaceBudget(window, s.maxTokens, head), count, signal, source: this.deps.source,
+    }, this.counts);
+    const hist = await this.counts.get(history.map((m) => m.content), count);
+    const over = built.ws.excluded.filter((e) => e.reason.startsWith('over the token budget')).map((e) => `${e.path}: ${e.reason}`);
+    const view: ChatContextView = {
+      chips: contextChips(this.enabled, root, editor, built),
+      meter: tokenMeter(window, s.maxTokens, head + built.tokens + (built.text && !s.systemPrompt ? PER_MESSAGE : 0), hist, over),
+    };
+    this.last = view;
+    this.deps.emit(view);
+    const system = [s.systemPrompt, built.text].filter(Boolean).join('\n\n');
+    return { system, view };
+  }
+
+  /** Recompute the view: counted when a model is loaded, else only what each chip would add. */
+  async refresh(engine: Counter | null, history: History): Promise<void> {
+    if (!engine?.info) { this.last = this.uncounted(); this.deps.emit(this.last); return; }
+    await this.prepare(engine, history);
+  }
+}
