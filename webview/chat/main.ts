@@ -1,10 +1,13 @@
 // Entry point of the chat webview (bundled as dist/webview/chat.js): lays out the header (model
-// status, Clear), the transcript and the composer (Send, Stop), wires them to the host connection
-// and says `ready`. Enter sends, Shift+Enter is a new line. The transcript is the host's: after a
-// reload the host replays it, so this page keeps no history of its own.
+// status, New chat), the transcript (code blocks with Copy / Insert / New File; Regenerate under
+// the last chat answer) and the footer (context chips and token meter, composer with Send and
+// Stop), wires them to the host connection and says `ready`. Enter sends, Shift+Enter is a new
+// line. The transcript and the chips are the host's: after a reload the host replays them (the
+// transcript is kept per workspace), so this page keeps no history of its own.
 import { ModelStatus } from '../../src/shared/protocol';
 import { HostConnection } from '../common/host';
 import { badge, button, progressRing, registerToolkit, setDisabled, textArea } from '../ui/toolkit';
+import { ContextBar } from './context-bar';
 import { TranscriptView } from './transcript';
 
 registerToolkit();
@@ -22,7 +25,7 @@ state.classList.add('state');
 const ring = progressRing();
 ring.classList.add('ring');
 ring.hidden = true;
-const clear = button('Clear', { appearance: 'secondary', title: 'Clear the conversation', id: 'clear' });
+const clear = button('New chat', { appearance: 'secondary', title: 'Start a new chat (clears this conversation)', id: 'clear' });
 header.append(title, model, state, ring, clear);
 
 const scroller = document.createElement('main');
@@ -35,7 +38,10 @@ empty.className = 'empty';
 empty.textContent = 'Ask about your code or documents. The model runs locally; nothing leaves this machine.';
 scroller.append(empty, list);
 
-const composer = document.createElement('footer');
+const footer = document.createElement('footer');
+const contextBar = new ContextBar((kind, enabled) => void host.request('chat/chip', { kind, enabled }).result.catch(warn));
+const composer = document.createElement('div');
+composer.className = 'composer';
 const input = textArea({ placeholder: 'Ask PodLens… (Enter to send, Shift+Enter for a new line)', rows: 3, id: 'input' });
 const send = button('Send', { appearance: 'primary', id: 'send' });
 const stop = button('Stop', { appearance: 'secondary', id: 'stop', title: 'Stop generating' });
@@ -43,17 +49,29 @@ const buttons = document.createElement('div');
 buttons.className = 'buttons';
 buttons.append(send, stop);
 composer.append(input.element, buttons);
-app.append(header, scroller, composer);
+footer.append(contextBar.element, composer);
+app.append(header, scroller, footer);
 
-const transcript = new TranscriptView(list, scroller);
+const regenerate = button('Regenerate', { appearance: 'secondary', id: 'regenerate', title: 'Drop this answer and answer the question again' });
+const transcript = new TranscriptView(list, scroller, (action, params) => host.request(action, params).result);
 let generating = false;
 let sending = false;
 
+function warn(e: unknown): void {
+  console.warn(`PodLens chat: ${e instanceof Error ? e.message : String(e)}`);
+}
+
 function refresh(): void {
-  setDisabled(send, generating || sending);
-  setDisabled(stop, !(generating || sending));
-  ring.hidden = !(generating || sending);
+  const busy = generating || sending;
+  setDisabled(send, busy);
+  setDisabled(stop, !busy);
+  setDisabled(clear, busy);
+  ring.hidden = !busy;
   empty.hidden = list.childElementCount > 0;
+  // Regenerate sits under the last answer when it was asked in the chat and is finished.
+  const last = transcript.last();
+  const can = !busy && last !== undefined && last.turn.role === 'assistant' && last.turn.origin === 'chat' && last.turn.status !== 'streaming';
+  if (can) { if (regenerate.parentElement !== last.actions) last.actions.append(regenerate); } else regenerate.remove();
 }
 
 function showStatus(s: ModelStatus): void {
@@ -66,16 +84,14 @@ function showStatus(s: ModelStatus): void {
   refresh();
 }
 
-async function submit(): Promise<void> {
-  const text = input.value.trim();
-  if (!text || sending || generating) return;
-  input.value = '';
+/** Run an answer request (send or regenerate); the composer is busy until it resolves. */
+async function answer(run: () => Promise<unknown>): Promise<void> {
   sending = true;
   refresh();
   try {
-    await host.request('chat/send', { text }).result;
+    await run();
   } catch (e) {
-    console.warn(`PodLens chat: ${(e as Error).message}`);
+    warn(e);
   } finally {
     sending = false;
     refresh();
@@ -83,9 +99,17 @@ async function submit(): Promise<void> {
   }
 }
 
+async function submit(): Promise<void> {
+  const text = input.value.trim();
+  if (!text || sending || generating) return;
+  input.value = '';
+  await answer(() => host.request('chat/send', { text }).result);
+}
+
 send.addEventListener('click', () => void submit());
-stop.addEventListener('click', () => void host.request('chat/stop', {}).result.catch(() => undefined));
-clear.addEventListener('click', () => void host.request('chat/clear', {}).result.catch(() => undefined));
+stop.addEventListener('click', () => void host.request('chat/stop', {}).result.catch(warn));
+clear.addEventListener('click', () => void host.request('chat/clear', {}).result.catch(warn));
+regenerate.addEventListener('click', () => { if (!sending && !generating) void answer(() => host.request('chat/regenerate', {}).result); });
 input.element.addEventListener('keydown', (e: KeyboardEvent) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void submit(); }
 });
@@ -95,6 +119,7 @@ host.on('chat/transcript', (t) => { transcript.reset(t.turns); refresh(); });
 host.on('chat/turn', (t) => { transcript.add(t); refresh(); });
 host.on('chat/delta', (d) => transcript.delta(d));
 host.on('chat/progress', (p) => transcript.progressLine(p));
-host.on('chat/finish', (f) => transcript.finish(f));
+host.on('chat/finish', (f) => { transcript.finish(f); refresh(); });
+host.on('chat/context', (c) => contextBar.show(c));
 refresh();
 host.ready();

@@ -2,9 +2,12 @@
 // markdown that re-renders (once per animation frame) while deltas stream in, a progress line
 // while an answer is on its way, and under each finished answer its stats (time to first token,
 // decode speed, tokens reused from the cache) and the host's note (what a summary covered, what
-// was left out of the context). Knows nothing about the protocol's transport.
+// was left out of the context). Finished answers get Copy / Insert / New File buttons on their code
+// blocks (code-blocks.ts) and an actions row (where the page puts Regenerate). Knows nothing
+// about the protocol's transport.
 import { AnswerStats, EventMap, Turn } from '../../src/shared/protocol';
 import { ms, rate } from '../common/format';
+import { decorateCodeBlocks, RunCodeAction } from './code-blocks';
 import { renderMarkdown } from './markdown';
 
 interface TurnView {
@@ -13,6 +16,7 @@ interface TurnView {
   body: HTMLElement;
   progress: HTMLElement;
   meta: HTMLElement;
+  actions: HTMLElement;
   dirty: boolean;
 }
 
@@ -21,7 +25,8 @@ export function statsLine(s: AnswerStats): string {
     `TTFT ${ms(s.ttftMs)}`,
     rate(s.decodeTokensPerSecond),
     `${s.generatedTokens} tokens`,
-    `prompt ${s.promptTokens}${s.reusedTokens > 0 ? ` + ${s.reusedTokens} reused` : ''}`,
+    `prompt ${s.promptTokens}`,
+    ...(s.reusedTokens > 0 ? [`${s.reusedTokens} tokens reused`] : []),
     `context ${s.contextTokens} / ${s.contextSize}`,
   ];
   if (s.finishReason === 'length') parts.push('hit the answer length limit');
@@ -33,7 +38,13 @@ export class TranscriptView {
   private readonly views = new Map<number, TurnView>();
   private frame = 0;
 
-  constructor(private readonly root: HTMLElement, private readonly scroller: HTMLElement) {}
+  constructor(private readonly root: HTMLElement, private readonly scroller: HTMLElement, private readonly runCode: RunCodeAction) {}
+
+  /** The last turn and its actions row (Regenerate goes there). */
+  last(): { turn: Turn; actions: HTMLElement } | undefined {
+    const v = [...this.views.values()].at(-1);
+    return v && { turn: v.turn, actions: v.actions };
+  }
 
   reset(turns: readonly Turn[]): void {
     this.views.clear();
@@ -55,9 +66,11 @@ export class TranscriptView {
     progress.className = 'progress';
     const meta = document.createElement('div');
     meta.className = 'meta';
-    root.append(who, body, progress, meta);
+    const actions = document.createElement('div');
+    actions.className = 'actions';
+    root.append(who, body, progress, meta, actions);
     this.root.append(root);
-    const v: TurnView = { turn: { ...turn }, root, body, progress, meta, dirty: true };
+    const v: TurnView = { turn: { ...turn }, root, body, progress, meta, actions, dirty: true };
     this.views.set(turn.id, v);
     this.renderBody(v);
     this.renderMeta(v);
@@ -110,6 +123,8 @@ export class TranscriptView {
       caret.className = 'caret';
       caret.setAttribute('aria-hidden', 'true');
       (v.body.lastElementChild ?? v.body).append(caret);
+    } else {
+      decorateCodeBlocks(v.body, this.runCode);
     }
   }
 
