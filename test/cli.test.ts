@@ -41,6 +41,12 @@ test('info, tokenize and generate print one JSON object', () => {
   const p = JSON.parse(pod.out) as { kv: { kind: string; savedFraction: number; tokens: { distant: number } } };
   assert.equal(p.kv.kind, 'pod');
   assert.ok(p.kv.savedFraction > 0 && p.kv.tokens.distant > 0);
+  // the same with the int8 distant store: fewer bytes still
+  const q8 = podlens('generate', '--model', STORIES(), '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '40', '--kv', 'pod', '--sinks', '2', '--recent', '8', '--group-size', '2', '--kv-int8', '--json');
+  assert.equal(q8.code, 0, q8.err);
+  const p8 = JSON.parse(q8.out) as { kv: { kind: string; savedFraction: number } };
+  assert.ok(p8.kv.savedFraction > p.kv.savedFraction, `int8 saved ${p8.kv.savedFraction} vs ${p.kv.savedFraction}`);
+  assert.equal(podlens('generate', '--model', STORIES(), '--prompt', 'a', '--kv-int8').code, 2, '--kv-int8 without --kv pod is a usage error');
 });
 
 test('bad arguments: usage text and exit code 2', () => {
