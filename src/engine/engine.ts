@@ -9,7 +9,7 @@ import { KVSpec, resolvePlan } from './kv/plan';
 import { KVCache } from './kv/types';
 import { generate, GenerateEvent, GenerateRequest } from './generate';
 import { ChatMessage, Tokenizer } from './tokenizer';
-import { estimateMemory, MemoryEstimate } from './memory';
+import { estimateMemory, kvBytesAt, largestFittingContext, MemoryEstimate } from './memory';
 
 export interface EngineOptions {
   /** Intra-op threads (default: min(2, CPU count)). */
@@ -23,16 +23,31 @@ export interface EngineOptions {
   exportQueries?: boolean;
   /** MatMulNBits accuracy level (default 4: int8 activations; 0: fp32 activations, slow, exact weights). */
   accuracyLevel?: number;
+  /** Free memory the estimate must fit in (default os.freemem(); tests pass a small number). */
+  freeMemoryBytes?: number;
 }
 
 const MB = (b: number): string => `${Math.round(b / 2 ** 20)} MB`;
 
+/** What would fit instead, for the message: the largest context with this cache, and PoD's KV bytes at this context. */
+export interface MemoryAlternatives {
+  fittingContext: number;
+  podKvBytes?: number;
+}
+
 export class InsufficientMemoryError extends Error {
   override readonly name = 'InsufficientMemoryError';
-  constructor(readonly estimate: MemoryEstimate, contextSize: number) {
-    super(`not enough memory: the model needs about ${MB(estimate.totalBytes)} (weights ${MB(estimate.weightBytes)}, ` +
-      `KV cache ${MB(estimate.kvBytes)} at ${contextSize} tokens) but only ${MB(estimate.freeBytes)} is available; ` +
-      'choose a smaller model or context size, or close other programs');
+  constructor(readonly estimate: MemoryEstimate, contextSize: number, alt: MemoryAlternatives = { fittingContext: 0 }) {
+    const e = estimate;
+    const ways = [
+      ...(alt.fittingContext >= 16 ? [`a context of at most ${alt.fittingContext} tokens`] : []),
+      ...(alt.podKvBytes !== undefined && alt.podKvBytes < e.kvBytes ? [`the PoD KV cache (KV ${MB(alt.podKvBytes)} at ${contextSize} tokens)`] : []),
+      'a smaller model',
+    ];
+    super(`not enough memory: the model needs about ${MB(e.totalBytes)} (weights ${MB(e.weightBytes)} held about 2.25× by ONNX Runtime, ` +
+      `KV cache ${MB(e.kvBytes)} at ${contextSize} tokens, runtime ${MB(e.overheadBytes)}) but only ${MB(e.freeBytes)} of this machine's ` +
+      `${MB(e.machineBytes)} is free; ${alt.fittingContext < 16 ? 'the weights alone do not fit: choose ' : 'choose '}${ways.join(', or ')}` +
+      `${e.totalBytes <= e.machineBytes ? ', or close other programs' : ''}`);
   }
 }
 
@@ -56,8 +71,11 @@ export class Engine {
       const threads = o.threads ?? Math.max(1, Math.min(2, os.availableParallelism()));
       if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer (got ${threads})`);
       const plan = resolvePlan(o.kv ?? { kind: 'full' }, config, contextSize);
-      const memory = estimateMemory(file, config, contextSize, plan);
-      if (memory.totalBytes > memory.freeBytes) throw new InsufficientMemoryError(memory, contextSize);
+      const memory = estimateMemory(file, config, contextSize, plan, o.freeMemoryBytes);
+      if (memory.totalBytes > memory.freeBytes) {
+        const pod = plan.kind === 'full' ? kvBytesAt(config, resolvePlan({ kind: 'pod', dtype: plan.dtype }, config, contextSize), contextSize) : undefined;
+        throw new InsufficientMemoryError(memory, contextSize, { fittingContext: largestFittingContext(memory, config, plan, contextSize), podKvBytes: pod });
+      }
       const decoder = await OnnxDecoder.load(file, config, { threads, contextSize, profilePrefix: o.profilePrefix, kv: plan, accuracyLevel: o.accuracyLevel, exportQueries: o.exportQueries });
       return new Engine(path, config, tokenizer, decoder, contextSize, memory);
     } catch (e) {

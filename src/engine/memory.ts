@@ -20,7 +20,10 @@ export interface MemoryEstimate {
   kvBytes: number;
   overheadBytes: number;
   totalBytes: number;
+  /** What the estimate is compared with: os.freemem() (MemAvailable on Linux) unless given. */
   freeBytes: number;
+  /** os.totalmem(): when totalBytes exceeds it, no amount of closing programs helps. */
+  machineBytes: number;
 }
 
 /** KV bytes at `tokens` for a plan (pod-method.md §4: non-anchor units drop distant keys; int8 distant rows carry one f32 scale each). */
@@ -38,7 +41,8 @@ export function kvBytesAt(c: ModelConfig, plan: KVPlan, tokens: number): number 
   return b;
 }
 
-export function estimateMemory(f: GGUFFile, c: ModelConfig, contextSize: number, plan: KVPlan = { kind: 'full' }): MemoryEstimate {
+export function estimateMemory(f: GGUFFile, c: ModelConfig, contextSize: number, plan: KVPlan = { kind: 'full' },
+  freeBytes = os.freemem()): MemoryEstimate {
   let weightBytes = 0;
   for (const t of f.tensors) {
     if (t.name === 'token_embd.weight' && !c.tiedEmbeddings) continue; // embeddings are read from the file on demand
@@ -46,5 +50,16 @@ export function estimateMemory(f: GGUFFile, c: ModelConfig, contextSize: number,
   }
   const kvBytes = kvBytesAt(c, plan, contextSize);
   const totalBytes = weightBytes * WEIGHT_RESIDENCY + kvBytes + RUNTIME_OVERHEAD;
-  return { weightBytes, kvBytes, overheadBytes: RUNTIME_OVERHEAD, totalBytes, freeBytes: os.freemem() };
+  return { weightBytes, kvBytes, overheadBytes: RUNTIME_OVERHEAD, totalBytes, freeBytes, machineBytes: os.totalmem() };
+}
+
+/** The largest context (tokens, ≤ maxTokens) whose estimate with this plan fits in e.freeBytes; 0 when the weights alone do not fit. */
+export function largestFittingContext(e: MemoryEstimate, c: ModelConfig, plan: KVPlan, maxTokens: number): number {
+  const room = e.freeBytes - e.weightBytes * WEIGHT_RESIDENCY - e.overheadBytes;
+  let lo = 0, hi = maxTokens; // KV bytes grow with tokens: bisect for the last one that fits
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (kvBytesAt(c, plan, mid) <= room) lo = mid; else hi = mid - 1;
+  }
+  return room > 0 ? lo : 0;
 }

@@ -10,7 +10,7 @@ export function describeError(e: unknown): string {
     case 'ModelFileError':
       return `${message}. Pick another GGUF file with "PodLens: Select Model…".`;
     case 'InsufficientMemoryError':
-      return `${message} (setting podlens.engine.contextSize, or "PodLens: Select Model…").`;
+      return `${message} (settings podlens.engine.contextSize and podlens.kv.cache; "PodLens: Select Model…" or "PodLens: Download Recommended Model" for another model).`;
     case 'PromptTooLongError':
       return `${message} (setting podlens.engine.contextSize).`;
     case 'ProfileError':
