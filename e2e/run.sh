@@ -5,6 +5,10 @@
 #           driver, extension loaded from the repo root as the extension under development.
 #   Mode B: Playwright UI scenarios on the workbench (e2e/ui.cjs), server without the driver
 #           (it would hide notification toasts), the repo root linked into --extensions-dir.
+#   Mode C: the packaged VSIX (npm run package) installed with --install-extension; Mocha
+#           (e2e/ext-tests/*.vsix.cjs) in the extension host of the empty e2e/vsix-probe.
+# `e2e/run.sh --bench-lag` runs only the extension-host event-loop lag bench (Mode A with
+# e2e/ext-tests/*.bench.cjs; numbers in artifacts/e2e/ext-host-lag.json).
 # Each server: 127.0.0.1 only, a random free port, a fresh state dir (user data, extensions,
 # XDG dirs, a copy of e2e/fixture as the workspace), its own process group (setsid) stopped as a
 # whole on exit. Needs `npm run compile` and the models (scripts/fetch-models.sh) first.
@@ -12,6 +16,8 @@
 # .ci/run). Exit status non-zero on any failure, including a harness that cannot install.
 set -uo pipefail
 exec </dev/null
+BENCH_LAG=0
+[ "${1:-}" = "--bench-lag" ] && BENCH_LAG=1
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 ART="$ROOT/artifacts/e2e"
 rm -rf "$ART"; mkdir -p "$ART"
@@ -59,7 +65,8 @@ JSON
   PORT=$(free_port)
   printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$PORT" > "$S/config.yaml"
   setsid env PATH="$NODE24:$PATH" XDG_CONFIG_HOME="$S/xdg" XDG_DATA_HOME="$S/xdg" \
-    PODLENS_E2E_MODULES="$MODULES" PODLENS_E2E_RESULT="$S/ext-result.json" \
+    PODLENS_E2E_MODULES="$MODULES" PODLENS_E2E_RESULT="$S/ext-result.json" PODLENS_E2E_SUITE="${SUITE:-test}" \
+    PODLENS_E2E_BENCH_OUT="$ART/ext-host-lag.json" PODLENS_E2E_MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf" \
     "$NODE24/node" "$MODULES/code-server/out/node/entry.js" \
     --config "$S/config.yaml" --user-data-dir "$S/ud" --extensions-dir "$S/ext" \
     --disable-telemetry --disable-update-check --disable-workspace-trust \
@@ -97,24 +104,38 @@ count_result() { # file: {"passed":N,"failed":N}
   echo "$2: $p passed, $f failed"
 }
 
+# run_mocha NAME DEVPATH ARTIFACT LABEL: the Mocha suite (e2e/ext-tests, files by $SUITE) in the
+# extension host of server NAME, DEVPATH as the extension under development; counts the result.
+run_mocha() {
+  local S="$STATE/$1" rc
+  PODLENS_E2E_MODULES="$MODULES" timeout 420 "$NODE24/node" "$ROOT/e2e/run-ext-tests.cjs" "http://127.0.0.1:$PORT" \
+    "$S/ws" "$2" "$ROOT/e2e/ext-tests/index.cjs" "$ART/$3.png"
+  rc=$?
+  if [ -f "$S/ext-result.json" ]; then
+    count_result "$S/ext-result.json" "$4"
+    cp "$S/ext-result.json" "$ART/$3-result.json"
+    [ "$rc" -eq 0 ] || [ "$(node -p "require('$S/ext-result.json').failed")" != 0 ] || { echo "$4: run failed (rc $rc)"; FAILED=$((FAILED + 1)); }
+  else
+    echo "$4: no result (rc $rc)"; FAILED=$((FAILED + 1))
+  fi
+}
+
 echo; echo "--- Mode A: Mocha in the real extension host"
 tA=$(date +%s)
-if start_server a --vscode-option enable-smoke-test-driver; then
-  PODLENS_E2E_MODULES="$MODULES" timeout 420 "$NODE24/node" "$ROOT/e2e/run-ext-tests.cjs" "http://127.0.0.1:$PORT" \
-    "$STATE/a/ws" "$ROOT" "$ROOT/e2e/ext-tests/index.cjs" "$ART/ext-host.png"
-  rc=$?
-  if [ -f "$STATE/a/ext-result.json" ]; then
-    count_result "$STATE/a/ext-result.json" "extension-host tests"
-    cp "$STATE/a/ext-result.json" "$ART/ext-host-result.json"
-    [ "$rc" -eq 0 ] || [ "$(node -p "require('$STATE/a/ext-result.json').failed")" != 0 ] || { echo "extension-host run failed (rc $rc)"; FAILED=$((FAILED + 1)); }
-  else
-    echo "extension-host tests: no result (rc $rc)"; FAILED=$((FAILED + 1))
-  fi
+SUITE=test; [ "$BENCH_LAG" = 1 ] && SUITE=bench
+if SUITE=$SUITE start_server a --vscode-option enable-smoke-test-driver; then
+  run_mocha a "$ROOT" ext-host "extension-host tests"
   stop_last_server
 else
   FAILED=$((FAILED + 1))
 fi
 echo "Mode A took $(( $(date +%s) - tA )) s"
+if [ "$BENCH_LAG" = 1 ]; then
+  [ -f "$ART/ext-host-lag.json" ] && cat "$ART/ext-host-lag.json"
+  summary
+  [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
+  exit
+fi
 
 echo; echo "--- Mode B: UI scenarios on the workbench"
 tB=$(date +%s)
@@ -134,6 +155,27 @@ else
   FAILED=$((FAILED + 1))
 fi
 echo "Mode B took $(( $(date +%s) - tB )) s"
+
+echo; echo "--- Mode C: the packaged VSIX, installed"
+tC=$(date +%s)
+VSIX="$STATE/podlens-linux-x64.vsix"
+C="$STATE/c"
+mkdir -p "$C/ud/User" "$C/ext" "$C/xdg"
+if ! (cd "$ROOT" && npm run -s package -- --target linux-x64 --out "$VSIX"); then
+  echo "npm run package failed"; FAILED=$((FAILED + 1))
+elif ! env PATH="$NODE24:$PATH" XDG_CONFIG_HOME="$C/xdg" XDG_DATA_HOME="$C/xdg" "$NODE24/node" "$MODULES/code-server/out/node/entry.js" \
+    --user-data-dir "$C/ud" --extensions-dir "$C/ext" --install-extension "$VSIX" > "$C/install.log" 2>&1; then
+  echo "code-server --install-extension failed:"; tail -n 20 "$C/install.log"; FAILED=$((FAILED + 1))
+else
+  echo "installed: $(ls "$C/ext" | grep podlens)"
+  if SUITE=vsix start_server c --vscode-option enable-smoke-test-driver; then
+    run_mocha c "$ROOT/e2e/vsix-probe" vsix "installed-VSIX tests"
+    stop_last_server
+  else
+    FAILED=$((FAILED + 1))
+  fi
+fi
+echo "Mode C took $(( $(date +%s) - tC )) s"
 echo "e2e total $(( $(date +%s) - t0 )) s; screenshots in $ART"
 summary
 [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]

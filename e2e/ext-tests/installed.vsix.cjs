@@ -1,0 +1,70 @@
+// Mode C (e2e/run.sh): PodLens installed from the packaged VSIX (npm run package, then
+// code-server --install-extension), in the real extension host. The extension under development
+// is the empty e2e/vsix-probe, so podlens.podlens here is the installed copy, not the repo. It
+// must activate lazily, load SmolLM2 (path from $PODLENS_E2E_MODEL: the VSIX has no weights) with
+// the packaged linux-x64 onnxruntime-node, and answer through VS Code's language-model API
+// (vscode.lm.selectChatModels → our provider) where this VS Code has the provider API.
+/* global suite, test, suiteSetup */
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const vscode = require('vscode');
+
+let ext;
+let api;
+
+async function until(what, cond, ms = 60000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+suite('PodLens from the installed VSIX', () => {
+  suiteSetup(() => {
+    ext = vscode.extensions.getExtension('podlens.podlens');
+    assert.ok(ext, 'podlens.podlens is installed');
+  });
+
+  test('is the installed copy: bundles and linux-x64 runtime only, no sources, no weights', () => {
+    const root = ext.extensionPath;
+    assert.ok(!root.startsWith(path.resolve(__dirname, '..', '..')), `${root} is the repo, not the installed VSIX`);
+    for (const f of ['dist/extension.js', 'dist/worker.js', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node']) {
+      assert.ok(fs.existsSync(path.join(root, f)), `${f} missing`);
+    }
+    for (const f of ['src', 'test', 'models', 'node_modules/onnxruntime-node/bin/napi-v6/darwin', 'node_modules/onnxruntime-node/bin/napi-v6/win32', 'node_modules/typescript']) {
+      assert.ok(!fs.existsSync(path.join(root, f)), `${f} should not be installed`);
+    }
+    assert.equal(ext.isActive, false, 'nothing activated it yet');
+  });
+
+  test('activates on a command and loads the model with the packaged onnxruntime-node', async () => {
+    assert.ok(process.env.PODLENS_E2E_MODEL, 'PODLENS_E2E_MODEL');
+    await vscode.workspace.getConfiguration('podlens').update('model.path', process.env.PODLENS_E2E_MODEL, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand('podlens.openVisualizer');
+    await until('activation', () => ext.isActive);
+    api = ext.exports;
+    const client = await api.core.model.ensureLoaded();
+    assert.equal(client.info.nLayers, 30);
+    const [n] = await client.count(['Hello, world!']);
+    assert.ok(n > 0 && n < 10);
+  });
+
+  test('answers through vscode.lm (the language-model provider), streamed', async function () {
+    if (!api.native.languageModel) this.skip(); // VS Code without the provider API (< 1.104)
+    const models = await vscode.lm.selectChatModels({ vendor: 'podlens' });
+    assert.equal(models.length, 1, 'one PodLens model offered');
+    assert.equal(models[0].vendor, 'podlens');
+    const cts = new vscode.CancellationTokenSource();
+    const res = await models[0].sendRequest([vscode.LanguageModelChatMessage.User('Write one sentence about Paris.')], {}, cts.token);
+    const pieces = [];
+    for await (const t of res.text) pieces.push(t);
+    const text = pieces.join('').trim();
+    console.log(`vscode.lm answer: ${text.slice(0, 160)}`);
+    assert.ok(pieces.length > 1 && text.length > 10, `streamed in pieces: ${JSON.stringify(pieces)}`);
+    // Token counts come from the model's tokenizer once it is loaded.
+    const [exact] = await api.core.client.count(['Hello, world!']);
+    assert.equal(await models[0].countTokens('Hello, world!'), exact);
+  });
+});
