@@ -150,10 +150,13 @@ test('Regenerate drops the last answer and asks the same question with the same 
   assert.equal(r.status, 'done');
   assert.deepEqual(session.turns.map((t) => t.text), ['earlier', 'before', 'What is b.md?', 'answer 2']);
   assert.deepEqual(calls[1]!.messages, calls[0]!.messages, 'the same prompt: the worker session rewinds to it');
+  assert.equal(calls[1]!.sampler.seed, calls[0]!.sampler.seed + 1, 'the next seed: a different answer when sampling');
+  await session.regenerate();
+  assert.equal(calls[2]!.sampler.seed, calls[0]!.sampler.seed + 2);
   assert.equal(calls[1]!.session, 'chat');
   assert.match(calls[0]!.messages[0]!.content, /### File: b\.md/);
   assert.ok(events.includes('chat/transcript'), 'the webview drops the old answer');
-  assert.deepEqual(saved.at(-1)!.map((t) => t.text), ['earlier', 'before', 'What is b.md?', 'answer 2']);
+  assert.deepEqual(saved.at(-1)!.map((t) => t.text), ['earlier', 'before', 'What is b.md?', 'answer 3']);
   // Summaries are not regenerated as chat questions.
   await session.task('Summarize x', async () => ({}));
   assert.equal(session.regenerable, null);

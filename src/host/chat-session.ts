@@ -65,6 +65,8 @@ export class ChatSession {
   private readonly list: Turn[] = [];
   private nextTurn = 1;
   private current: AbortController | null = null;
+  /** Added to the sampler seed for the last chat answer (Regenerate bumps it). */
+  private seedOffset = 0;
 
   constructor(private readonly deps: ChatDeps) {
     const saved = deps.store?.load() ?? [];
@@ -111,18 +113,22 @@ export class ChatSession {
     return { user, answer };
   }
 
-  /** Drop the last answer and its question from the transcript, and ask the question again. */
+  /**
+   * Drop the last answer and its question from the transcript, and ask the question again with
+   * the next sampler seed (the same seed would give the same answer; greedy decoding always does).
+   */
   regenerate(signal?: AbortSignal): Promise<AskResult> {
     const last = this.regenerable;
     if (!last) return Promise.reject(new Error(this.current ? 'PodLens is generating; stop it first' : 'there is no chat answer to regenerate'));
     this.list.splice(-2, 2);
     this.save();
     this.deps.emit('chat/transcript', { turns: [...this.list] });
-    return this.ask(last.user.text, signal);
+    return this.ask(last.user.text, signal, this.seedOffset + 1);
   }
 
   /** Answer a chat message with the conversation so far as context. */
-  ask(text: string, signal?: AbortSignal): Promise<AskResult> {
+  ask(text: string, signal?: AbortSignal, seedOffset = 0): Promise<AskResult> {
+    this.seedOffset = seedOffset;
     const history = this.history();
     return this.task(text, async (ctx) => {
       const s = this.deps.settings();
@@ -130,7 +136,7 @@ export class ChatSession {
       const done = await ctx.generate({
         session: CHAT_SESSION,
         messages: [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: text }],
-        maxTokens: s.maxTokens, sampler: s.sampler, trimToFit: true,
+        maxTokens: s.maxTokens, sampler: { ...s.sampler, seed: (s.sampler.seed + seedOffset) % 2 ** 32 }, trimToFit: true,
       });
       const note = done.droppedMessages > 0
         ? `${done.droppedMessages} earliest message${done.droppedMessages > 1 ? 's were' : ' was'} left out to fit the ${done.contextSize}-token context.`

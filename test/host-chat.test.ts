@@ -1,0 +1,160 @@
+// The chat's VS Code side against the typed stand-in (test/vscode-stand-in.ts) with SmolLM2 in the
+// engine worker: a transcript saved in workspaceState is replayed on ready (history survives a
+// reload) and every answer is saved back; the context chips name the workspace files, the
+// editor's file and its selection with the token counts of what went into the prompt, a file over
+// the budget is reported as left out, and removing a chip takes it out; Regenerate replaces the
+// last answer and the worker reuses the cached prompt (reusedTokens); the code-block actions use
+// the host clipboard, insert into the editor the user was last in, and open a new document in
+// the fence's language; New chat clears the saved history.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { installVscodeStandIn, standIn, StandInDocument, StandInEditor, StandInMemento, StandInPanel, StandInSelection, Uri } from './vscode-stand-in';
+import { modelPath, ROOT, SMOLLM2 } from './helpers';
+import { HISTORY_KEY } from '../src/host/chat-history';
+import type { ChatContextView } from '../src/shared/chat-context';
+import type { PodLensApi } from '../src/extension';
+import type * as vscode from 'vscode';
+
+installVscodeStandIn();
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- after the hook, so `vscode` resolves to the stand-in
+const ext = require('../src/extension') as typeof import('../src/extension');
+
+interface Frame { kind: string; topic?: string; data?: Record<string, unknown>; id?: number; ok?: boolean; result?: Record<string, unknown>; error?: string }
+const frames = (p: StandInPanel): Frame[] => p.webview.posted as Frame[];
+const events = (p: StandInPanel, topic: string): Record<string, unknown>[] => frames(p).filter((f) => f.topic === topic).map((f) => f.data!);
+const contexts = (p: StandInPanel): ChatContextView[] => events(p, 'chat/context') as unknown as ChatContextView[];
+
+async function until(what: string, cond: () => boolean, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms; // watchdog only
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let nextId = 100;
+async function request(p: StandInPanel, method: string, params: Record<string, unknown>): Promise<Frame> {
+  const id = nextId++;
+  p.webview.send({ kind: 'request', id, method, params });
+  await until(`${method} response`, () => frames(p).some((f) => f.kind === 'response' && f.id === id));
+  return frames(p).find((f) => f.kind === 'response' && f.id === id)!;
+}
+
+const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-chat-ws-'));
+fs.mkdirSync(path.join(ws, 'src'));
+fs.writeFileSync(path.join(ws, 'README.md'), '# Tide Tables\nPredicts harbour water levels from tide extremes.\n');
+fs.writeFileSync(path.join(ws, 'src/predict.ts'), 'export function predictLevel(t: number): number {\n  return Math.cos(t);\n}\n');
+fs.writeFileSync(path.join(ws, 'src/big.txt'), 'A long line of harbour records for the archive.\n'.repeat(400));
+const doc = new StandInDocument(Uri.file(path.join(ws, 'src/predict.ts')), fs.readFileSync(path.join(ws, 'src/predict.ts'), 'utf8'), 'typescript');
+const editor = new StandInEditor(doc, new StandInSelection({ line: 1, character: 0 }, { line: 2, character: 0 }));
+
+const memento = new StandInMemento();
+const saved = [
+  { id: 1, role: 'user', text: 'Earlier question', status: 'done', origin: 'chat' },
+  { id: 2, role: 'assistant', text: 'Earlier answer', status: 'done', origin: 'chat' },
+];
+const context = { subscriptions: [] as { dispose(): unknown }[], extensionUri: Uri.file(ROOT), extensionPath: ROOT,
+  globalStorageUri: Uri.file(fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-storage-'))), workspaceState: memento };
+let api: PodLensApi;
+let chat: StandInPanel;
+
+before(() => {
+  modelPath(SMOLLM2);
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'esbuild.mjs')], { cwd: ROOT, stdio: 'inherit' });
+  assert.equal(r.status, 0, 'esbuild.mjs failed');
+  standIn.reset();
+  for (const [k, v] of Object.entries({ 'generation.temperature': 0, 'generation.maxTokens': 16, 'engine.contextSize': 1024 })) standIn.setConfig(`podlens.${k}`, v);
+  standIn.workspaceFolder = Uri.file(ws);
+  standIn.activeTextEditor = editor;
+  standIn.visibleTextEditors.push(editor);
+  void memento.update(HISTORY_KEY, { version: 1, turns: saved });
+  api = ext.activate(context as unknown as vscode.ExtensionContext);
+});
+after(() => { for (const d of context.subscriptions.splice(0).reverse()) d.dispose(); fs.rmSync(ws, { recursive: true, force: true }); });
+
+test('the saved transcript is replayed on ready; the chips show what each would add before a model is loaded', async () => {
+  await standIn.commands.get('podlens.openChat')!();
+  chat = standIn.panels[0]!;
+  standIn.activeTextEditor = undefined; // the chat panel has focus now
+  chat.webview.send({ kind: 'ready', view: 'chat' });
+  assert.deepEqual(events(chat, 'chat/transcript')[0]!.turns, saved);
+  const [wsChip, file, sel] = contexts(chat)[0]!.chips;
+  assert.deepEqual([wsChip!.available, file!.label, sel!.label], [true, 'predict.ts', 'Selection (lines 2–2)']);
+  assert.equal(wsChip!.tokens, undefined, 'not counted before the model loads');
+  assert.equal(contexts(chat)[0]!.meter.window, 0);
+});
+
+test('an answer puts the chips into the prompt, counted; the big file is left out and the meter says so', async () => {
+  const r = await request(chat, 'chat/send', { text: 'Which file predicts the water level?' });
+  assert.equal(r.ok, true, r.error);
+  const v = contexts(chat).at(-1)!;
+  const [wsChip, file, sel] = v.chips;
+  assert.equal(wsChip!.files, 1, wsChip!.detail);
+  assert.match(wsChip!.detail, /\+ README\.md \(\d+\)/);
+  assert.ok(file!.tokens! > 10 && sel!.tokens! > 5 && wsChip!.tokens! > 10);
+  assert.match(file!.detail, /placed last/);
+  assert.deepEqual(v.meter.leftOut.map((l) => l.split(':')[0]), ['src/big.txt']);
+  assert.equal(v.meter.window, 1024);
+  assert.equal(v.meter.reserved, 16);
+  const stats = r.result!.stats as Record<string, number>;
+  console.log(`first answer: ${stats.reusedTokens} tokens reused, ${stats.promptTokens} computed, TTFT ${stats.ttftMs!.toFixed(0)} ms`);
+  assert.ok(stats.contextTokens! > wsChip!.tokens! + file!.tokens! + sel!.tokens!, 'the prompt held the chips');
+  const stored = memento.get<{ turns: { text: string }[] }>(HISTORY_KEY)!.turns;
+  assert.equal(stored.length, 4);
+  assert.equal(stored[2]!.text, 'Which file predicts the water level?');
+});
+
+test('Regenerate replaces the last answer, and the worker reuses the cached prompt', async () => {
+  const before = api.chat.session.turns.map((t) => t.id);
+  const r = await request(chat, 'chat/regenerate', {});
+  assert.equal(r.ok, true, r.error);
+  const turns = api.chat.session.turns;
+  assert.equal(turns.length, before.length);
+  assert.equal(turns.at(-2)!.text, 'Which file predicts the water level?');
+  assert.ok(!before.includes(turns.at(-1)!.id), 'a new answer turn');
+  const stats = r.result!.stats as Record<string, number>;
+  // The same prompt as the dropped answer's: all of it but the last token comes from the cache.
+  assert.ok(stats.reusedTokens! > 100 && stats.promptTokens! <= 2, `reused ${stats.reusedTokens}, computed ${stats.promptTokens}`);
+  console.log(`regenerate: ${stats.reusedTokens} tokens reused, ${stats.promptTokens} computed, TTFT ${stats.ttftMs!.toFixed(0)} ms`);
+  assert.deepEqual(events(chat, 'chat/transcript').at(-1)!.turns, turns.slice(0, -2).map((t) => ({ ...t })));
+});
+
+test('removing a chip takes it out of the prompt', async () => {
+  const n = contexts(chat).length;
+  await request(chat, 'chat/chip', { kind: 'workspace', enabled: false });
+  await until('a recount', () => contexts(chat).length > n);
+  const v = contexts(chat).at(-1)!;
+  assert.equal(v.chips[0]!.enabled, false);
+  assert.equal(v.chips[0]!.tokens, undefined);
+  assert.deepEqual(v.meter.leftOut, [], 'the workspace files are no longer considered');
+  assert.equal(api.chat.prompt.enabled.workspace, false);
+});
+
+test('code blocks: Copy uses the host clipboard, Insert writes at the last editor\'s selection, New File opens the fence language', async () => {
+  assert.equal((await request(chat, 'code/copy', { code: 'const x = 1;\n', language: 'ts' })).ok, true);
+  assert.equal(standIn.clipboard, 'const x = 1;\n');
+  const ins = await request(chat, 'code/insert', { code: '  return 0;\n', language: 'ts' });
+  assert.equal(ins.ok, true, ins.error);
+  assert.equal(doc.text, 'export function predictLevel(t: number): number {\n  return 0;\n}\n');
+  assert.equal(standIn.shown.at(-1)!.document, doc, 'the editor is brought back');
+  for (const [fence, lang] of [['py', 'python'], ['bash', 'shellscript'], ['Rust', 'rust'], ['zzz', 'plaintext'], [undefined, 'plaintext']] as const) {
+    const o = await request(chat, 'code/open', { code: 'print(1)\n', ...(fence ? { language: fence } : {}) });
+    assert.equal(o.ok, true, o.error);
+    const shown = standIn.shown.at(-1)!.document as StandInDocument;
+    assert.deepEqual([shown.uri.scheme, shown.languageId, shown.text], ['untitled', lang, 'print(1)\n']);
+  }
+  standIn.visibleTextEditors.length = 0; // the editor was closed
+  const none = await request(chat, 'code/insert', { code: 'x' });
+  assert.equal(none.ok, false);
+  assert.match(none.error!, /open a file in an editor first/);
+});
+
+test('New chat clears the transcript and the saved history', async () => {
+  await request(chat, 'chat/clear', {});
+  assert.deepEqual(memento.get<{ turns: unknown[] }>(HISTORY_KEY)!.turns, []);
+  assert.equal(api.chat.session.turns.length, 0);
+});
