@@ -101,6 +101,17 @@ test('a removed chip leaves the prompt; adding it back restores it; counts are c
   assert.equal(off.view.chips[2]!.available, false, 'nothing selected');
 });
 
+test('the podlens.context include / exclude globs apply to the workspace chip', async () => {
+  const { engine } = setup();
+  const settings = readSettings({ get: () => undefined });
+  const prompt = new ChatPrompt({ root: () => '/ws', editor: () => undefined, settings: () => settings, emit: () => undefined,
+    source: new MemoryFileSource(files), filter: () => ({ ignore: '*.md' }) });
+  const { system, view } = await prompt.prepare(engine, []);
+  assert.match(system, /### File: a\.ts/);
+  assert.doesNotMatch(system, /b\.md/);
+  assert.equal(view.chips[0]!.files, 1);
+});
+
 test('the meter warns near the window and says which messages are left out', () => {
   assert.equal(tokenMeter(1000, 200, 100, [100, 100], []).level, 'ok');
   assert.equal(tokenMeter(1000, 200, 600, [50], []).level, 'warn');

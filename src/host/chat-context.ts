@@ -9,7 +9,7 @@
 // workspace folder and the editor (src/host/editor-tracker.ts).
 import { buildContext, fileBlock, orderForCache, Selection, selectionBlock, WorkspaceContext } from '../context/build';
 import { FileSource, MemoryFileSource, NodeFileSource } from '../context/source';
-import { Candidate, walkWorkspace } from '../context/walk';
+import { Candidate, walkWorkspace, WalkOptions } from '../context/walk';
 import { ChipKind } from '../shared/chat-context';
 
 export interface EditorInfo {
@@ -29,6 +29,8 @@ export interface ContextRequest {
   signal?: AbortSignal;
   /** Where workspace files come from (default: the folder `root` on disk). */
   source?: FileSource;
+  /** podlens.context.include / exclude (src/host/workspace-settings.ts). */
+  filter?: Pick<WalkOptions, 'include' | 'ignore'>;
 }
 
 export interface BuiltContext {
@@ -70,7 +72,7 @@ export async function buildChatContext(r: ContextRequest, counts: TokenCounts): 
   let candidates: Candidate[] = [];
   const excluded: WorkspaceContext['excluded'] = [];
   if (r.enabled.workspace && r.root !== undefined) {
-    const w = await walkWorkspace(r.source ?? new NodeFileSource(r.root), { signal: r.signal });
+    const w = await walkWorkspace(r.source ?? new NodeFileSource(r.root), { ...r.filter, signal: r.signal });
     candidates = w.candidates;
     excluded.push(...w.excluded);
   }

@@ -14,6 +14,8 @@ import { copyCode, insertCode, openCode } from './code-actions';
 import { Core } from './core';
 import { EditorTracker, workspaceRoot } from './editor-tracker';
 import { WebviewPanelHost } from './panel';
+import { SECTION } from './settings';
+import { readWorkspaceSettings, walkFilter } from './workspace-settings';
 
 export interface ChatFeature {
   readonly session: ChatSession;
@@ -31,7 +33,10 @@ export function registerChat(context: vscode.ExtensionContext, core: Core): Chat
   let panel: WebviewPanelHost | null = null;
   const emit = <T extends Topic>(topic: T, data: EventMap[T]): void => { panel?.channel.post(topic, data); };
   const editors = new EditorTracker();
-  const prompt = new ChatPrompt({ root: workspaceRoot, editor: () => editors.info(), settings: core.settings, emit: (v) => emit('chat/context', v) });
+  const prompt = new ChatPrompt({
+    root: workspaceRoot, editor: () => editors.info(), settings: core.settings, emit: (v) => emit('chat/context', v),
+    filter: () => walkFilter(readWorkspaceSettings(vscode.workspace.getConfiguration(SECTION))),
+  });
   // Recount the chips between answers (never while generating: the worker runs one job at a time).
   let refreshing = false, again = false;
   const refresh = (): void => {

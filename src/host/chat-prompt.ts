@@ -4,6 +4,8 @@
 // with what is left out). `prepare` runs at the start of every answer and its result is both what
 // the worker gets and what the webview is told; `refresh` recomputes the view between answers
 // (chip toggled, editor changed) when a model is loaded, without starting one. No vscode import.
+import { FileSource } from '../context/source';
+import { WalkOptions } from '../context/walk';
 import { CHIP_KINDS, ChatContextView, ChipKind, ContextChip, TokenMeter } from '../shared/chat-context';
 import { BuiltContext, buildChatContext, EditorInfo, TokenCounts } from './chat-context';
 import { Settings } from './settings';
@@ -18,8 +20,10 @@ export interface PromptDeps {
   editor(): EditorInfo | undefined;
   settings(): Settings;
   emit(view: ChatContextView): void;
+  /** Include / exclude globs for the workspace walk (the podlens.context.* settings). */
+  filter?(): Pick<WalkOptions, 'include' | 'ignore'>;
   /** Tests: workspace files from memory instead of the disk. */
-  source?: import('../context/source').FileSource;
+  source?: FileSource;
 }
 
 type History = readonly { role: 'user' | 'assistant'; content: string }[];
@@ -105,7 +109,7 @@ export class ChatPrompt {
     const head = s.systemPrompt ? (await this.counts.get([s.systemPrompt], count))[0]! + PER_MESSAGE : 0;
     const root = this.deps.root(), editor = this.deps.editor();
     const built = await buildChatContext({
-      root, editor, enabled: { ...this.enabled }, budgetTokens: workspaceBudget(window, s.maxTokens, head), count, signal, source: this.deps.source,
+      root, editor, enabled: { ...this.enabled }, budgetTokens: workspaceBudget(window, s.maxTokens, head), count, signal, source: this.deps.source, filter: this.deps.filter?.(),
     }, this.counts);
     const hist = await this.counts.get(history.map((m) => m.content), count);
     const over = built.ws.excluded.filter((e) => e.reason.startsWith('over the token budget')).map((e) => `${e.path}: ${e.reason}`);
