@@ -3,6 +3,7 @@
 // editor the user was last in, a new untitled document in the fence's language); this module only
 // says which block and shows the outcome ("Copied", or the host's error) next to the buttons.
 import { CodeParams } from '../../src/shared/chat-context';
+import { el } from '../common/dom';
 import { button } from '../ui/toolkit';
 
 export type CodeAction = 'code/copy' | 'code/insert' | 'code/open';
@@ -26,15 +27,10 @@ export function decorateCodeBlocks(body: HTMLElement, run: RunCodeAction): void 
     const code = pre.querySelector(':scope > code');
     if (!code || pre.parentElement?.classList.contains('code-block')) continue;
     const language = fenceLanguage(code);
-    const box = document.createElement('div');
-    box.className = 'code-block';
-    const bar = document.createElement('div');
-    bar.className = 'code-actions';
-    const lang = document.createElement('span');
-    lang.className = 'lang';
-    lang.textContent = language || 'text';
-    const status = document.createElement('span');
-    status.className = 'code-status';
+    const box = el('div', 'code-block');
+    const bar = el('div', 'code-actions');
+    const lang = el('span', 'lang', language || 'text');
+    const status = el('span', 'code-status');
     status.setAttribute('role', 'status');
     bar.append(lang, status);
     let timer = 0;

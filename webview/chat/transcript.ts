@@ -6,6 +6,7 @@
 // blocks (code-blocks.ts) and an actions row (where the page puts Regenerate). Knows nothing
 // about the protocol's transport.
 import { AnswerStats, EventMap, Turn } from '../../src/shared/protocol';
+import { el } from '../common/dom';
 import { ms, rate } from '../common/format';
 import { decorateCodeBlocks, RunCodeAction } from './code-blocks';
 import { renderMarkdown } from './markdown';
@@ -66,8 +67,7 @@ export class TranscriptView {
     progress.className = 'progress';
     const meta = document.createElement('div');
     meta.className = 'meta';
-    const actions = document.createElement('div');
-    actions.className = 'actions';
+    const actions = el('div', 'actions');
     root.append(who, body, progress, meta, actions);
     this.root.append(root);
     const v: TurnView = { turn: { ...turn }, root, body, progress, meta, actions, dirty: true };
