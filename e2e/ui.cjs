@@ -210,6 +210,20 @@ async function scenario(name, fn) {
     await shot('05-chat-stopped.png');
   });
 
+  await scenario('the context chips and the token meter show what went into the prompt', async () => {
+    const chat = await chatFrame();
+    const ws = chat.locator('.chip[data-kind="workspace"]');
+    await ws.waitFor({ timeout: 10000 });
+    const chipText = (await ws.textContent()).replace(/\s+/g, ' ');
+    console.log(`    workspace chip: ${chipText}; tooltip: ${(await ws.getAttribute('title')).split('\n')[0]}`);
+    assert.match(chipText, /Workspace\s*\d+ files · \d+ tok/);
+    assert.match(await ws.getAttribute('title'), /README\.md/);
+    const meter = (await chat.locator('.meter .text').textContent()).trim();
+    console.log(`    meter: ${meter}`);
+    assert.match(meter, /^\d+ used \+ 200 reserved for the answer \/ 1024 tokens \(\d+%\)$/);
+    await shot('05b-chat-context.png');
+  });
+
   await scenario('summarize a selection from the command palette', async () => {
     const chatBefore = await lastAnswer(await chatFrame());
     // Open the fixture's src/predict.ts with Quick Open and select its first 10 lines.
