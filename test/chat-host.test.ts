@@ -112,6 +112,23 @@ test('the podlens.context include / exclude globs apply to the workspace chip', 
   assert.equal(view.chips[0]!.files, 1);
 });
 
+test('between answers the workspace walk is reused; an answer reads the workspace again', async () => {
+  const src = new MemoryFileSource({ 'a.ts': 'export const a = 1;\n' });
+  const settings = readSettings({ get: () => undefined });
+  const views: ChatContextView[] = [];
+  const prompt = new ChatPrompt({ root: () => '/ws', editor: () => undefined, settings: () => settings, emit: (v) => views.push(v), source: src });
+  const { engine } = fakeEngine(1024);
+  await prompt.refresh(engine, []);
+  src.set('new.ts', 'export const n = 2;\n');
+  await prompt.refresh(engine, []);
+  assert.equal(views.at(-1)!.chips[0]!.files, 1, 'a selection change does not walk again');
+  const { system } = await prompt.prepare(engine, []);
+  assert.match(system, /### File: new\.ts/);
+  assert.equal(views.at(-1)!.chips[0]!.files, 2);
+  await prompt.refresh(null, []);
+  assert.equal(views.at(-1)!.meter.window, 0, 'no model: uncounted');
+});
+
 test('the meter warns near the window and says which messages are left out', () => {
   assert.equal(tokenMeter(1000, 200, 100, [100, 100], []).level, 'ok');
   assert.equal(tokenMeter(1000, 200, 600, [50], []).level, 'warn');

@@ -9,7 +9,7 @@
 // workspace folder and the editor (src/host/editor-tracker.ts).
 import { buildContext, fileBlock, orderForCache, Selection, selectionBlock, WorkspaceContext } from '../context/build';
 import { FileSource, MemoryFileSource, NodeFileSource } from '../context/source';
-import { Candidate, walkWorkspace, WalkOptions } from '../context/walk';
+import { Candidate, walkWorkspace, WalkOptions, WalkResult } from '../context/walk';
 import { ChipKind } from '../shared/chat-context';
 
 export interface EditorInfo {
@@ -31,6 +31,16 @@ export interface ContextRequest {
   source?: FileSource;
   /** podlens.context.include / exclude (src/host/workspace-settings.ts). */
   filter?: Pick<WalkOptions, 'include' | 'ignore'>;
+  /** Reuse `walks`' last walk of the same folder and filter if it is younger than this (default 0: walk again). */
+  maxWalkAgeMs?: number;
+  walks?: WalkCache;
+}
+
+/** The last workspace walk, so a selection change does not read the whole workspace again. */
+export interface WalkCache {
+  key?: string;
+  at?: number;
+  result?: WalkResult;
 }
 
 export interface BuiltContext {
@@ -72,7 +82,11 @@ export async function buildChatContext(r: ContextRequest, counts: TokenCounts): 
   let candidates: Candidate[] = [];
   const excluded: WorkspaceContext['excluded'] = [];
   if (r.enabled.workspace && r.root !== undefined) {
-    const w = await walkWorkspace(r.source ?? new NodeFileSource(r.root), { ...r.filter, signal: r.signal });
+    const key = JSON.stringify([r.root, r.filter ?? {}]);
+    const c = r.walks;
+    const fresh = c?.result && c.key === key && c.at !== undefined && performance.now() - c.at < (r.maxWalkAgeMs ?? 0);
+    const w = fresh ? c.result! : await walkWorkspace(r.source ?? new NodeFileSource(r.root), { ...r.filter, signal: r.signal });
+    if (c && !fresh) Object.assign(c, { key, at: performance.now(), result: w });
     candidates = w.candidates;
     excluded.push(...w.excluded);
   }

@@ -7,7 +7,7 @@
 import { FileSource } from '../context/source';
 import { WalkOptions } from '../context/walk';
 import { CHIP_KINDS, ChatContextView, ChipKind, ContextChip, TokenMeter } from '../shared/chat-context';
-import { BuiltContext, buildChatContext, EditorInfo, TokenCounts } from './chat-context';
+import { BuiltContext, buildChatContext, EditorInfo, TokenCounts, WalkCache } from './chat-context';
 import { Settings } from './settings';
 
 export interface Counter {
@@ -31,6 +31,8 @@ type History = readonly { role: 'user' | 'assistant'; content: string }[];
 /** Tokens a chat template adds around each message (role markers), roughly. */
 const PER_MESSAGE = 4;
 const WARN_AT = 0.85;
+/** Between answers (editor or selection changes), the workspace is read again at most this often. */
+const REFRESH_WALK_MS = 30_000;
 
 /** Room left for the workspace: the window minus the answer and a quarter (≤ 1024) for the conversation. */
 export const workspaceBudget = (window: number, reserved: number, system: number): number =>
@@ -88,6 +90,7 @@ export class ChatPrompt {
   readonly enabled: Record<ChipKind, boolean> = Object.fromEntries(CHIP_KINDS.map((k) => [k, true])) as Record<ChipKind, boolean>;
   private readonly counts = new TokenCounts();
   private last: ChatContextView | null = null;
+  private readonly walks: WalkCache = {};
 
   constructor(private readonly deps: PromptDeps) {}
 
@@ -102,14 +105,14 @@ export class ChatPrompt {
   }
 
   /** Build the system message for an answer with `history`, and publish what it holds. */
-  async prepare(engine: Counter, history: History, signal?: AbortSignal): Promise<{ system: string; view: ChatContextView }> {
+  async prepare(engine: Counter, history: History, signal?: AbortSignal, maxWalkAgeMs = 0): Promise<{ system: string; view: ChatContextView }> {
     const s = this.deps.settings();
     const window = engine.info?.contextSize ?? 0;
     const count = (t: string[]): Promise<number[]> => engine.count(t);
     const head = s.systemPrompt ? (await this.counts.get([s.systemPrompt], count))[0]! + PER_MESSAGE : 0;
     const root = this.deps.root(), editor = this.deps.editor();
     const built = await buildChatContext({
-      root, editor, enabled: { ...this.enabled }, budgetTokens: workspaceBudget(window, s.maxTokens, head), count, signal, source: this.deps.source, filter: this.deps.filter?.(),
+      root, editor, enabled: { ...this.enabled }, budgetTokens: workspaceBudget(window, s.maxTokens, head), count, signal, source: this.deps.source, filter: this.deps.filter?.(), walks: this.walks, maxWalkAgeMs,
     }, this.counts);
     const hist = await this.counts.get(history.map((m) => m.content), count);
     const over = built.ws.excluded.filter((e) => e.reason.startsWith('over the token budget')).map((e) => `${e.path}: ${e.reason}`);
@@ -126,6 +129,6 @@ export class ChatPrompt {
   /** Recompute the view: counted when a model is loaded, else only what each chip would add. */
   async refresh(engine: Counter | null, history: History): Promise<void> {
     if (!engine?.info) { this.last = this.uncounted(); this.deps.emit(this.last); return; }
-    await this.prepare(engine, history);
+    await this.prepare(engine, history, undefined, REFRESH_WALK_MS);
   }
 }

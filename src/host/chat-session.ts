@@ -132,6 +132,7 @@ export class ChatSession {
     const history = this.history();
     return this.task(text, async (ctx) => {
       const s = this.deps.settings();
+      if (this.deps.prompt) ctx.progress('reading the workspace…');
       const system = this.deps.prompt ? (await this.deps.prompt.prepare(ctx.client, history, ctx.signal)).system : s.systemPrompt;
       const done = await ctx.generate({
         session: CHAT_SESSION,
