@@ -9,6 +9,18 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const MODELS = path.join(ROOT, 'models');
 export const SMOLLM2 = 'SmolLM2-135M-Instruct.Q4_1.gguf';
 
+/** Source files of the repo (ts/js family, no .d.ts, no node_modules) under `dir`, as repo-relative posix paths. */
+export const SOURCE_FILE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
+export function sourceFiles(dir: string): string[] {
+  const abs = path.join(ROOT, dir);
+  if (!fs.existsSync(abs)) return [];
+  return fs.readdirSync(abs, { withFileTypes: true }).flatMap((e) => {
+    const rel = `${dir}/${e.name}`;
+    if (e.isDirectory()) return e.name === 'node_modules' ? [] : sourceFiles(rel);
+    return SOURCE_FILE.test(e.name) && !e.name.endsWith('.d.ts') ? [rel] : [];
+  });
+}
+
 export function modelPath(name: string): string {
   const p = path.join(MODELS, name);
   if (!fs.existsSync(p)) throw new Error(`${p} is missing: run scripts/fetch-models.sh`);

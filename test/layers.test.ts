@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
 import { ESLint } from 'eslint';
-import { ROOT } from './helpers';
+import { ROOT, sourceFiles } from './helpers';
 
 const SCANNED = ['src', 'webview'];
 const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
@@ -64,16 +64,6 @@ function importViolations(file: string, spec: string): string[] {
 
 function fileViolations(file: string, code: string): string[] {
   return importSpecifiers(code).flatMap((spec) => importViolations(file, spec));
-}
-
-function sourceFiles(dir: string): string[] {
-  const abs = path.join(ROOT, dir);
-  if (!fs.existsSync(abs)) return [];
-  return fs.readdirSync(abs, { withFileTypes: true }).flatMap((e) => {
-    const rel = `${dir}/${e.name}`;
-    if (e.isDirectory()) return e.name === 'node_modules' ? [] : sourceFiles(rel);
-    return SOURCE.test(e.name) && !e.name.endsWith('.d.ts') ? [rel] : [];
-  });
 }
 
 // [file, code, should it be flagged?] — static imports only, so ESLint can be held to the same.

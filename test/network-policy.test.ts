@@ -12,26 +12,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
 import { buildWebviewHtml, contentSecurityPolicy } from '../src/host/webview-html';
-import { ROOT } from './helpers';
+import { ROOT, SOURCE_FILE as SOURCE, sourceFiles } from './helpers';
 
-const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 const DOWNLOADER = 'src/host/download-http.ts';
 const HTTP = new Set(['http', 'https']);
 const NEVER = new Set(['net', 'tls', 'dgram', 'http2', 'undici', 'child_process', 'cluster', 'inspector',
   'node-fetch', 'axios', 'got', 'ws', 'request', 'superagent', 'cross-fetch', 'isomorphic-fetch', 'socket.io-client']);
 const GLOBAL_APIS = new Set(['fetch', 'WebSocket', 'XMLHttpRequest', 'EventSource', 'sendBeacon', 'RTCPeerConnection']);
 
-function files(dir: string): string[] {
-  const abs = path.join(ROOT, dir);
-  if (!fs.existsSync(abs)) return [];
-  return fs.readdirSync(abs, { withFileTypes: true }).flatMap((e) => {
-    const rel = `${dir}/${e.name}`;
-    if (e.isDirectory()) return e.name === 'node_modules' ? [] : files(rel);
-    return SOURCE.test(e.name) && !e.name.endsWith('.d.ts') ? [rel] : [];
-  });
-}
-
-const SCANNED = [...files('src'), ...files('webview')];
+const SCANNED = [...sourceFiles('src'), ...sourceFiles('webview')];
 const code = new Map(SCANNED.map((f) => [f, fs.readFileSync(path.join(ROOT, f), 'utf8')]));
 const imports = (f: string): string[] => ts.preProcessFile(code.get(f)!, true, true).importedFiles.map((i) => i.fileName);
 const builtin = (spec: string): string => spec.replace(/^node:/, '').split('/')[0]!;
