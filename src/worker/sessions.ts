@@ -1,6 +1,7 @@
 // The engine side of the worker: one loaded Engine and named generation sessions, each with its
 // own KV cache and the token ids that cache holds, so a follow-up prompt (the next chat turn)
-// reuses the common prefix instead of recomputing it. Knows nothing about threads or messages:
+// reuses the common prefix instead of recomputing it; caches that cannot rewind restore a
+// checkpoint at the end of the system message instead (checkpoint.ts). Knows nothing about threads or messages:
 // src/worker/main.ts wires it to the channel, and tests can drive it directly.
 import { Engine } from '../engine/engine';
 import { GenerateEvent } from '../engine/generate';
@@ -12,11 +13,14 @@ import { KVSettings, ModelInfo, SamplerSettings } from './protocol';
 import { toSnapshotWire } from './snapshot';
 import { trimToFit } from './trim';
 import { engineKV } from './jobs';
+import { Checkpoint, fits, prefillCheckpoint, systemEnd, withCheckpointCost } from './checkpoint';
 
 interface Session {
   cache: KVCache;
   /** The token ids the cache holds, in order (length === cache.length). */
   ids: number[];
+  /** PoD / streaming: the state at the end of the system message. */
+  checkpoint?: Checkpoint;
 }
 
 export interface GenerateJob {
@@ -89,22 +93,32 @@ export class EngineSessions {
     const limit = Math.min(s.ids.length, ids.length - 1);
     while (p < limit && s.ids[p] === ids[p]) p++;
     // PoD and streaming caches cannot rewind once tokens went distant / were dropped (truncate
-    // throws a RangeError; a follow-up chat question that changes the tail hits it): then read
-    // the prompt again from the start.
+    // throws a RangeError; a follow-up chat question that changes the tail hits it): then restore
+    // the checkpoint at the end of the system message if it still matches, else read the prompt
+    // again from the start.
     try {
       s.cache.truncate(p);
     } catch (e) {
       if (!(e instanceof RangeError) || p === 0) throw e;
-      p = 0;
-      s.cache.truncate(0);
+      if (fits(s.checkpoint, ids, p)) { s.cache.importState(s.checkpoint.state); p = s.checkpoint.ids.length; } else { p = 0; s.cache.truncate(0); }
     }
-    s.ids.length = p;
+    s.ids = ids.slice(0, p);
     const session = s;
     try {
+      // Take the checkpoint on the way (the system message is read on its own, then the rest).
+      const k = session.cache.kind === 'full' ? 0 : systemEnd(this.engine, job.messages, ids);
+      const t0 = performance.now();
+      const progress = { base: p, total: ids.length - p };
+      if (k > p) yield* prefillCheckpoint(this.engine, session.cache, ids, k, progress, job.signal, (c) => { session.checkpoint = c; });
+      const extra = { tokens: session.cache.length - p, ms: performance.now() - t0 };
       for await (const ev of this.engine.generate(session.cache, {
-        prompt: ids.slice(p), maxTokens: job.maxTokens, sampler: job.sampler, stop: job.stop, signal: job.signal,
+        prompt: ids.slice(session.cache.length), maxTokens: job.maxTokens, sampler: job.sampler, stop: job.stop, signal: job.signal,
       })) {
-        if (ev.type === 'done') session.ids = [...ids, ...ev.tokens].slice(0, session.cache.length);
+        if (ev.type === 'prefill') { yield { ...ev, done: ev.done + extra.tokens, total: progress.total }; continue; }
+        if (ev.type === 'done') {
+          session.ids = [...ids, ...ev.tokens].slice(0, session.cache.length);
+          if (extra.tokens > 0) { yield { ...ev, stats: withCheckpointCost(ev.stats, extra.tokens, extra.ms) }; continue; }
+        }
         yield ev;
       }
     } catch (e) {
