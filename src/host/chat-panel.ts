@@ -71,7 +71,13 @@ export function registerChat(context: vscode.ExtensionContext, core: Core): Chat
       'chat/stop': async () => ({ stopped: session.stop() }),
       'chat/clear': async () => { await session.clear(); refresh(); return {}; },
       'chat/regenerate': (_params, signal) => session.regenerate(signal),
-      'chat/chip': async ({ kind, enabled }) => { prompt.enabled[kind] = enabled; refresh(); return {}; },
+      'chat/chip': async ({ kind, enabled }) => {
+        prompt.enabled[kind] = enabled;
+        // While an answer runs the worker is busy: show the change now, counted after the answer.
+        if (session.busy) emit('chat/context', { ...prompt.view, chips: prompt.view.chips.map((c) => (c.kind === kind ? { ...c, enabled, tokens: undefined } : c)) });
+        else refresh();
+        return {};
+      },
       'code/copy': copyCode,
       'code/insert': (params) => insertCode(params, editors),
       'code/open': openCode,
