@@ -4,13 +4,14 @@
 // and × / + post chat/chip; the token meter warns and says what was left out; a replayed history
 // renders with per-answer stats ("N tokens reused") and Regenerate posts chat/regenerate; New
 // chat posts chat/clear. Then screenshots of a realistic chat in the dark and light themes go to
-// docs/screenshots/ (for a human to look at; nothing compares pixels).
+// artifacts/ (git-ignored), and to docs/screenshots/ with PODLENS_UPDATE_SCREENSHOTS=1 (for a
+// human to look at; nothing compares pixels).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Page } from 'playwright-core';
-import { Harness, Page$, post, recorded, sent, startHarness } from './webview-harness';
+import { artifacts, Harness, Page$, post, recorded, sent, startHarness } from './webview-harness';
 import { ROOT } from './helpers';
 import { ChatContextView } from '../src/shared/chat-context';
 import { AnswerStats, Turn } from '../src/shared/protocol';
@@ -156,9 +157,8 @@ test('history replay shows each answer\'s stats; Regenerate and New chat post th
   await page.close();
 });
 
-test('screenshots of the chat (dark and light) for docs/screenshots/', async () => {
-  const dir = path.join(ROOT, 'docs/screenshots');
-  fs.mkdirSync(dir, { recursive: true });
+test('screenshots of the chat (dark and light)', async () => {
+  const dirs = [artifacts(), ...(process.env.PODLENS_UPDATE_SCREENSHOTS === '1' ? [path.join(ROOT, 'docs/screenshots')] : [])];
   for (const theme of ['dark', 'light'] as const) {
     const page = await chatWith(theme);
     await post(page, { kind: 'event', topic: 'chat/context', data: context({ used: 3010, level: 'warn', leftOut: ['src/tables/harbours.json: over the token budget (2210 tokens, 640 left)'] }) });
@@ -168,7 +168,8 @@ test('screenshots of the chat (dark and light) for docs/screenshots/', async () 
     await post(page, { kind: 'response', id: copy.id, ok: true, method: 'code/copy', result: {} });
     await page.locator('.code-status', { hasText: 'Copied' }).waitFor();
     await page.evaluate(() => { const s = (globalThis as unknown as { document: { querySelector(q: string): { scrollTop: number; scrollHeight: number } } }).document.querySelector('.scroller'); s.scrollTop = s.scrollHeight; });
-    await page.screenshot({ path: path.join(dir, `chat-${theme}.png`) });
+    const png = await page.screenshot();
+    for (const dir of dirs) fs.writeFileSync(path.join(dir, `chat-${theme}.png`), png);
     assert.deepEqual(await recorded(page, '__csp'), []);
     await page.close();
   }
