@@ -22,8 +22,10 @@ const content = (d: number, f: number): string => `export const v${f} = ${d * PE
 
 /** The same tree without a disk: folders pkgNNNN/ with files mK.ts. */
 class SyntheticSource implements FileSource {
+  /** `listMs`: time each folder listing takes (a slow disk or network share). */
+  constructor(private readonly listMs = 0) {}
   async list(dir: string): Promise<DirEntry[]> {
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => (this.listMs > 0 ? setTimeout(r, this.listMs) : setImmediate(r)));
     if (dir === '') return Array.from({ length: DIRS }, (_, d) => ({ name: dirName(d), kind: 'dir' as const }));
     return Array.from({ length: PER_DIR }, (_, f) => ({ name: `m${f}.ts`, kind: 'file' as const }));
   }
@@ -81,7 +83,10 @@ test('100k files: the default limits stop the walk, bounded in reads, listing an
 });
 
 test('100k files: with the entry limit raised, the time limit stops it; the whole tree fits in generous limits', async () => {
-  const t = await walkWorkspace(source(), { limits: { maxEntries: 1e9, maxMs: 300 } });
+  // A slow disk (5 ms a folder listing: ≥ 5 s for the tree), so the 300 ms limit is what stops it.
+  const t0 = performance.now();
+  const t = await walkWorkspace(REAL ? source() : new SyntheticSource(5), { limits: { maxEntries: 1e9, maxMs: 300 } });
+  assert.ok(performance.now() - t0 < 2000, 'stopped soon after the limit');
   assert.match(t.stopped ?? '', /^stopped after 300 ms \(time limit\), \d+ files and folders looked at$/);
   const { result: all, ms, peakMb } = await heapPeak(async (sample) => {
     const r = await walkWorkspace(source(), { limits: { maxEntries: 1e9, maxMs: 600_000, maxFiles: 1e9 } });

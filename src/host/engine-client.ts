@@ -117,6 +117,7 @@ export class EngineClient {
     if (m.type === 'snapshot') { for (const cb of this.snapshotListeners) cb(m.session, m.snapshot); return; }
     if (m.type === 'error' && m.id === null) { this.o.log?.(`engine worker: ${m.name}: ${m.message}`); return; }
     const p = m.id === null ? undefined : this.pending.get(m.id);
+    if (m.type === 'error' && !p) { this.o.log?.(`engine worker: ${m.name}: ${m.message}`); return; }
     if (!p || m.id === null) return; // a late message for a call that was already settled
     if (m.type === 'prefill') { p.handlers?.onPrefill?.(m.done, m.total); return; }
     if (m.type === 'delta') { p.handlers?.onDelta?.(m.text); return; }

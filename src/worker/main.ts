@@ -103,7 +103,10 @@ async function generate(m: Extract<ToWorker, { type: 'generate' }>, signal: Abor
 port.on('message', (raw: unknown) => {
   const parsed = parseToWorker(raw);
   if (!parsed.ok) {
-    post({ type: 'error', id: null, name: 'ProtocolError', message: `malformed message rejected: ${parsed.error}` });
+    // With the request's id when it has one, so the host's call fails instead of waiting forever.
+    const rid = (raw as { id?: unknown } | null)?.id;
+    const id = typeof rid === 'number' && Number.isInteger(rid) && rid >= 0 ? rid : null;
+    post({ type: 'error', id, name: 'ProtocolError', message: `malformed message rejected: ${parsed.error}` });
     return;
   }
   const m = parsed.value;

@@ -6,16 +6,10 @@
 // profile of the same shape, each cell's hover text (`data-info`, shown by main.ts, and its title)
 // gives its similarity to its block's anchor (for the full cache: to the anchor the profile would
 // give it). Colours come from the VS Code theme (CSS variables) except the per-block hues.
+import { el } from '../common/dom';
 import { CacheView, GridCell, LayerBar } from '../../src/shared/cache-view';
 import { anchorSimilarity, ProfileView } from '../../src/shared/profile-view';
 import { bytes, percent } from '../common/format';
-
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 /** Distinct hues for neighbouring blocks (golden-angle spacing). */
 export const blockHue = (block: number): number => Math.round((block * 137.508) % 360);
@@ -48,7 +42,7 @@ function withProfile(c: GridCell, p: ProfileView | null): GridCell {
 
 function ranges(v: CacheView): HTMLElement {
   const box = el('section', 'ranges');
-  box.append(el('h2', undefined, 'Tokens'));
+  box.append(el('h2', '', 'Tokens'));
   if (v.sinkTokens === null || v.recentTokens === null || v.distantTokens === null) {
     box.append(el('p', 'muted', `${v.kind === 'full' ? 'Full cache' : v.kind}: all ${v.tokens} tokens are kept for every layer and KV head (no sink / recent / distant split).`));
     return box;
@@ -71,7 +65,7 @@ function ranges(v: CacheView): HTMLElement {
 
 function grid(v: CacheView, profile: ProfileView | null): HTMLElement {
   const box = el('section', 'grid-box');
-  const head = el('h2', undefined, `Layers × KV heads (${v.nLayers} × ${v.nKVHeads}, head dim ${v.headDim})`);
+  const head = el('h2', '', `Layers × KV heads (${v.nLayers} × ${v.nKVHeads}, head dim ${v.headDim})`);
   const legend = el('p', 'muted', v.blocks > 0
     ? `${v.blocks} blocks (sharing ${v.shareMode ?? '?'}): in each KV-head column, cells of one colour share the distant-token attention of their anchor ◆. Bars: the layer's KV bytes (filled) against a full cache (dashed).`
     : 'Full cache: every cell keeps its own keys and values (no blocks, no anchors). Bars: the layer\'s KV bytes in use (filled) within what is allocated (track).');

@@ -3,14 +3,8 @@
 // blocks the δ rule built outlined on the diagonal, and a colour scale with δ marked. Colours mix
 // two VS Code theme variables by similarity (CSS color-mix), so light, dark and high-contrast
 // themes all work; cells carry `data-info` for the hover readout (main.ts). DOM only.
+import { el } from '../common/dom';
 import { ProfileView } from '../../src/shared/profile-view';
-
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 /** Consecutive-layer blocks of one KV head: [anchor, last layer]. */
 export function headBlocks(p: ProfileView, h: number): [number, number][] {
@@ -27,7 +21,7 @@ export function headBlocks(p: ProfileView, h: number): [number, number][] {
 function heatmap(p: ProfileView, h: number): HTMLElement {
   const fig = el('figure', 'heatmap');
   const blocks = headBlocks(p, h);
-  fig.append(el('figcaption', undefined, `KV head ${h} · ${blocks.length} blocks`));
+  fig.append(el('figcaption', '', `KV head ${h} · ${blocks.length} blocks`));
   const grid = el('div', 'hm-grid');
   grid.style.setProperty('--n', String(p.nLayers));
   grid.setAttribute('role', 'img');
@@ -58,13 +52,13 @@ function scale(delta: number): HTMLElement {
   const mark = el('span', 'hm-delta', `δ ${delta}`);
   mark.style.setProperty('--delta', String(delta));
   bar.append(mark);
-  box.append(el('span', undefined, '0'), bar, el('span', undefined, '1'));
+  box.append(el('span', '', '0'), bar, el('span', '', '1'));
   return box;
 }
 
 export function drawProfile(p: ProfileView | null, note?: string): HTMLElement {
   const box = el('section', 'profile-box');
-  box.append(el('h2', undefined, 'Calibration similarity (1 − JSD of distant attention)'));
+  box.append(el('h2', '', 'Calibration similarity (1 − JSD of distant attention)'));
   if (!p) {
     box.append(el('p', 'muted', note ?? 'No PoD profile: run "PodLens: Calibrate Model" to measure which layers can share their attention.'));
     return box;

@@ -7,6 +7,7 @@
 import { CacheView } from '../../src/shared/cache-view';
 import { ProfileEvent } from '../../src/shared/profile-view';
 import { ModelStatus } from '../../src/shared/protocol';
+import { el } from '../common/dom';
 import { HostConnection } from '../common/host';
 import { badge, registerToolkit } from '../ui/toolkit';
 import { drawCacheView } from './draw';
@@ -16,30 +17,21 @@ registerToolkit();
 const host = new HostConnection('visualizer');
 const app = document.getElementById('app')!;
 
-const header = document.createElement('header');
-const title = document.createElement('span');
-title.className = 'title';
-title.textContent = 'KV cache';
-const model = document.createElement('span');
-model.className = 'model';
+const header = el('header', '');
+const title = el('span', 'title', 'KV cache');
+const model = el('span', 'model');
 const state = badge('…');
 state.classList.add('state');
 const kind = badge('');
 kind.classList.add('kind');
 kind.hidden = true;
-const updated = document.createElement('span');
-updated.className = 'updated';
+const updated = el('span', 'updated');
 header.append(title, model, state, kind, updated);
-const readout = document.createElement('div');
-readout.className = 'hover-info';
+const readout = el('div', 'hover-info', 'Hover a cell for details.');
 readout.setAttribute('aria-live', 'polite');
-readout.textContent = 'Hover a cell for details.';
-const body = document.createElement('main');
-body.className = 'content';
-const cacheBox = document.createElement('div');
-cacheBox.className = 'cache';
-const profileBox = document.createElement('div');
-profileBox.className = 'profile';
+const body = el('main', 'content');
+const cacheBox = el('div', 'cache');
+const profileBox = el('div', 'profile');
 body.append(cacheBox, profileBox);
 app.append(header, readout, body);
 
@@ -54,9 +46,7 @@ function drawCache(): void {
   timer = undefined;
   lastDraw = performance.now();
   if (!view) {
-    const p = document.createElement('p');
-    p.className = 'empty';
-    p.textContent = 'No KV cache yet. Ask something in the chat ("PodLens: Open Chat") or summarize a file, and the cache shows up here while the model reads and writes.';
+    const p = el('p', 'empty', 'No KV cache yet. Ask something in the chat ("PodLens: Open Chat") or summarize a file, and the cache shows up here while the model reads and writes.');
     cacheBox.replaceChildren(p);
     kind.hidden = true;
     return;
