@@ -1,7 +1,8 @@
 // Draws the PoD report figure from docs/pod-report/results.json (written by pod-report.mjs):
 // an SVG made by hand (no dependency), converted to PNG with Debian's rsvg-convert
 // (`apt-get install librsvg2-bin`) when it is installed. Four panels: KV bytes, perplexity,
-// the 2K trade-off (perplexity vs saving) and needle accuracy.
+// the 2K trade-off (perplexity vs saving; plain §5 in grey, with the calibrated distant bias in
+// colour) and needle accuracy (section 6 of pod-report.mjs: more trials, with the bias).
 // Usage: node scripts/pod-report-plot.mjs
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -12,8 +13,8 @@ const dir = join(root, 'docs/pod-report');
 const { runs } = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
 const get = (k) => runs[k]?.result;
 const CTXS = [2048, 4096, 8192];
-const COLORS = { full: '#333333', 'pod-uniform': '#d95f02', 'pod-calibrated': '#1b9e77', 'pod-uniform-int8': '#e7298a', streaming: '#7570b3' };
-const LABEL = { full: 'full', 'pod-uniform': 'PoD uniform g=5', 'pod-calibrated': 'PoD calibrated δ=0.5', 'pod-uniform-int8': 'PoD uniform + int8', streaming: 'streaming' };
+const COLORS = { full: '#333333', 'pod-uniform': '#bbbbbb', 'pod-uniform-bias': '#d95f02', 'pod-calibrated-bias': '#1b9e77', 'pod-uniform-bias-int8': '#e7298a', streaming: '#7570b3' };
+const LABEL = { full: 'full', 'pod-uniform': 'PoD g=5, plain §5', 'pod-uniform-bias': 'PoD g=5 + bias', 'pod-calibrated-bias': 'PoD δ=0.5 + bias', 'pod-uniform-bias-int8': 'PoD g=5 + bias + int8', streaming: 'streaming' };
 const W = 1200, H = 860;
 const parts = [];
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -55,16 +56,16 @@ function bars(x0, y0, w, h, title, kinds, value, { log = false, max, fmt = (v) =
 }
 
 function legend(x, y, kinds) {
-  kinds.forEach((k, i) => { rect(x + i * 190, y - 10, 12, 12, COLORS[k]); text(x + i * 190 + 16, y, LABEL[k], { size: 12 }); });
+  kinds.forEach((k, i) => { rect(x + i * 175, y - 10, 12, 12, COLORS[k]); text(x + i * 175 + 16, y, LABEL[k], { size: 11 }); });
 }
 
 parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
 text(W / 2, 26, 'PoD KV cache on SmolLM2-135M-Instruct (Q4_1, f16 K/V, scores mode, window W = max(256, ctx/8))', { anchor: 'middle', size: 16, bold: true });
-const ALL = ['full', 'pod-uniform', 'pod-calibrated', 'pod-uniform-int8', 'streaming'];
-legend(130, 56, ALL);
+const ALL = ['full', 'pod-uniform', 'pod-uniform-bias', 'pod-calibrated-bias', 'pod-uniform-bias-int8', 'streaming'];
+legend(70, 56, ALL);
 const MB = (b) => b / 2 ** 20;
-bars(90, 100, 480, 260, 'KV cache at a full context (MB, used)', ALL, (k, c) => { const r = get(`eval ${c} ${k}`); return r && MB(r.kv.usedBytes); }, { fmt: (v) => v.toFixed(0), ylabel: 'MB' });
-bars(680, 100, 480, 260, `Perplexity, ${'tar/README.md'} (log scale)`, ['full', 'pod-uniform', 'pod-calibrated', 'streaming'], (k, c) => get(`eval ${c} ${k}`)?.perplexity, { log: true, fmt: (v) => v.toFixed(1), ylabel: 'perplexity' });
+bars(90, 100, 480, 260, 'KV cache at a full context (MB, used)', ['full', 'pod-uniform-bias', 'pod-calibrated-bias', 'pod-uniform-bias-int8', 'streaming'], (k, c) => { const r = get(`eval ${c} ${k}`); return r && MB(r.kv.usedBytes); }, { fmt: (v) => v.toFixed(0), ylabel: 'MB' });
+bars(680, 100, 480, 260, `Perplexity, ${'tar/README.md'} (log scale)`, ['full', 'pod-uniform', 'pod-uniform-bias', 'pod-calibrated-bias', 'streaming'], (k, c) => get(`eval ${c} ${k}`)?.perplexity, { log: true, fmt: (v) => v.toFixed(1), ylabel: 'perplexity' });
 
 // trade-off at 2K: x = saved %, y = perplexity / full perplexity
 {
@@ -72,33 +73,35 @@ bars(680, 100, 480, 260, `Perplexity, ${'tar/README.md'} (log scale)`, ['full', 
   text(x0 + w / 2, y0 - 12, 'Trade-off at 2K: perplexity vs KV saved (two texts)', { anchor: 'middle', size: 14, bold: true });
   const pts = [];
   for (const [key, run] of Object.entries(runs)) {
-    const m = /^sweep 2048 (\S+) (.+)$/.exec(key) ?? /^eval 2048 (pod-uniform|pod-calibrated|streaming|full)$/.exec(key);
+    const m = /^(?:bias )?sweep 2048 (\S+) (.+)$/.exec(key) ?? /^eval 2048 (pod-uniform|pod-calibrated|streaming|full)$/.exec(key);
     if (!m) continue;
     const textName = key.startsWith('eval') ? 'tar' : m[1];
-    const name = key.startsWith('eval') ? m[1] : m[2];
+    const name = key.startsWith('eval') ? m[1] : key.startsWith('bias') ? `${m[2]}+b` : m[2];
     const full = textName === 'tar' ? get('eval 2048 full') : get(`sweep 2048 ${textName} full`);
     if (!full || name === 'full' || name === 'pod-uniform-int8') continue;
     pts.push({ textName, name, x: run.result.kv.savedFraction * 100, y: run.result.perplexity / full.perplexity });
   }
-  const ymax = Math.max(2, ...pts.map((p) => p.y)) * 1.1;
+  // Plain-§5 points far above (up to ×37) are drawn as ▲ on the top edge, so the region that matters stays readable.
+  const ymax = 2.5;
   const xOf = (v) => x0 + (w * v) / 100, yOf = (v) => y0 + h - (h * Math.log(v)) / Math.log(ymax);
   line(x0, y0 + h, x0 + w, y0 + h, '#444'); line(x0, y0, x0, y0 + h, '#444');
   for (const t of [0, 20, 40, 60, 80, 100]) { line(xOf(t), y0 + h, xOf(t), y0 + h + 4, '#444'); text(xOf(t), y0 + h + 16, `${t}%`, { anchor: 'middle', size: 10 }); }
-  for (const t of [1, 1.5, 2, 4, 8, 16, 32, 64, 128].filter((t) => t <= ymax)) { line(x0, yOf(t), x0 + w, yOf(t), '#e5e5e5'); text(x0 - 6, yOf(t) + 4, `×${t}`, { anchor: 'end', size: 10 }); }
+  for (const t of [1, 1.1, 1.25, 1.5, 2, 2.5].filter((t) => t <= ymax)) { line(x0, yOf(t), x0 + w, yOf(t), '#e5e5e5'); text(x0 - 6, yOf(t) + 4, `×${t}`, { anchor: 'end', size: 10 }); }
   line(xOf(35), y0, xOf(35), y0 + h, '#1b9e77', '4 3');
   line(x0, yOf(1.03), x0 + w, yOf(1.03), '#1b9e77', '4 3');
   text(xOf(35) + 4, y0 + h - 8, 'target: ≥35% saved and ≤ ×1.03 (bottom right)', { size: 10, fill: '#1b9e77' });
   text(x0 + w / 2, y0 + h + 32, 'KV bytes saved vs full cache (2K context)', { anchor: 'middle', size: 11 });
   text(x0 - 42, y0 + h / 2, 'perplexity / full', { anchor: 'middle', rotate: -90, size: 11 });
   for (const p of pts) {
-    const col = p.name === 'streaming' ? COLORS.streaming : p.name.startsWith('δ') || p.name === 'pod-calibrated' ? COLORS['pod-calibrated'] : COLORS['pod-uniform'];
-    const cx = xOf(p.x), cy = yOf(Math.max(1, p.y));
+    const col = p.name === 'streaming' ? COLORS.streaming : !p.name.endsWith('+b') ? COLORS['pod-uniform'] : p.name.startsWith('d') ? COLORS['pod-calibrated-bias'] : COLORS['pod-uniform-bias'];
+    const cx = xOf(p.x), cy = yOf(Math.min(ymax, Math.max(1, p.y)));
+    if (p.y > ymax) { parts.push(`<path d="M${cx - 5} ${cy + 4} L${cx + 5} ${cy + 4} L${cx} ${cy - 5} Z" fill="${col}"/>`); continue; }
     parts.push(p.textName === 'tar' ? `<circle cx="${cx}" cy="${cy}" r="5" fill="${col}"/>` : `<rect x="${cx - 4}" y="${cy - 4}" width="8" height="8" fill="none" stroke="${col}" stroke-width="2"/>`);
-    if (p.textName === 'tar') text(cx + 7, cy - 5, p.name.replace('pod-', ''), { size: 9, fill: '#555' });
+    if (p.textName === 'tar' && (p.name.endsWith('+b') || p.name === 'streaming')) text(cx + 7, cy - 5, p.name.replace('pod-', ''), { size: 9, fill: '#555' });
   }
-  text(x0 + w - 4, y0 + 14, '● tar README (labelled)   □ DOMPurify README', { anchor: 'end', size: 10, fill: '#555' });
+  text(x0 + w - 4, y0 + 14, '● tar README (labelled)   □ DOMPurify   grey: plain §5, ▲ off the chart', { anchor: 'end', size: 10, fill: '#555' });
 }
-bars(680, 470, 480, 300, 'Needle-in-a-haystack accuracy (%)', ['full', 'pod-calibrated', 'pod-uniform', 'streaming'], (k, c) => { const r = get(`needle ${c} ${k}`); return r && r.accuracy * 100; }, { max: 100, fmt: (v) => v.toFixed(0), ylabel: '% correct' });
+bars(680, 470, 480, 300, 'Needle-in-a-haystack accuracy (%)', ['full', 'pod-uniform-bias', 'pod-calibrated-bias', 'streaming'], (k, c) => { const r = get(`needle2 ${c} ${k}`); return r && r.accuracy * 100; }, { max: 100, fmt: (v) => v.toFixed(0), ylabel: '% correct' });
 
 const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, sans-serif">\n${parts.join('\n')}\n</svg>\n`;
 writeFileSync(join(dir, 'pod-report.svg'), svg);
@@ -111,16 +114,25 @@ const mb = (r) => (r ? `${MB(r.kv.usedBytes).toFixed(1)} MB` : 'n/a');
 const pct = (r) => (r ? `${(r.kv.savedFraction * 100).toFixed(1)}%` : 'n/a');
 const ppl = (r, base) => (r ? `${r.perplexity.toFixed(2)}${base && r !== base ? ` (${r.perplexity >= base.perplexity ? '+' : ''}${((r.perplexity / base.perplexity - 1) * 100).toFixed(0)}%)` : ''}` : 'n/a');
 const acc = (r) => (r ? `${(r.accuracy * 100).toFixed(0)}% (${r.trials.filter((t) => t.correct).length}/${r.trials.length})` : 'n/a');
+const K = ['pod-uniform-bias', 'pod-calibrated-bias', 'pod-uniform-bias-int8'];
 const rows = [
-  '| context | KV full | KV PoD uniform g=5 (saved) | KV PoD calibrated (saved) | KV PoD uniform + int8 (saved) | KV streaming |',
+  '| context | KV full | PoD g=5 (+ bias: same bytes) | PoD δ=0.5 + bias | PoD g=5 + int8 | streaming |',
   '|---|---|---|---|---|---|',
-  ...CTXS.map((c) => { const e = (k) => get(`eval ${c} ${k}`); return `| ${c} | ${mb(e('full'))} | ${mb(e('pod-uniform'))} (${pct(e('pod-uniform'))}) | ${mb(e('pod-calibrated'))} (${pct(e('pod-calibrated'))}) | ${mb(e('pod-uniform-int8'))} (${pct(e('pod-uniform-int8'))}) | ${mb(e('streaming'))} |`; }),
+  ...CTXS.map((c) => { const e = (k) => get(`eval ${c} ${k}`); return `| ${c} | ${mb(e('full'))} | ${mb(e(K[0]))} (${pct(e(K[0]))}) | ${mb(e(K[1]))} (${pct(e(K[1]))}) | ${mb(e(K[2]))} (${pct(e(K[2]))}) | ${mb(e('streaming'))} (${pct(e('streaming'))}) |`; }),
   '',
-  '| context | ppl full | ppl PoD uniform g=5 | ppl PoD calibrated | ppl PoD uniform + int8 | ppl streaming | needle full | needle PoD calibrated | needle PoD uniform | needle streaming |',
-  '|---|---|---|---|---|---|---|---|---|---|',
-  ...CTXS.map((c) => { const e = (k) => get(`eval ${c} ${k}`), n = (k) => get(`needle ${c} ${k}`); const f = e('full'); return `| ${c} | ${ppl(f)} | ${ppl(e('pod-uniform'), f)} | ${ppl(e('pod-calibrated'), f)} | ${ppl(e('pod-uniform-int8'), f)} | ${ppl(e('streaming'), f)} | ${acc(n('full'))} | ${acc(n('pod-calibrated'))} | ${acc(n('pod-uniform'))} | ${acc(n('streaming'))} |`; }),
+  '| context | ppl full | PoD g=5 plain §5 | PoD g=5 + bias | PoD δ=0.5 + bias | PoD g=5 + bias + int8 | streaming |',
+  '|---|---|---|---|---|---|---|',
+  ...CTXS.map((c) => { const e = (k) => get(`eval ${c} ${k}`); const f = e('full'); return `| ${c} | ${ppl(f)} | ${ppl(e('pod-uniform'), f)} | ${ppl(e(K[0]), f)} | ${ppl(e(K[1]), f)} | ${ppl(e(K[2]), f)} | ${ppl(e('streaming'), f)} |`; }),
   '',
-  '| 2K sweep point | ρ (non-anchor) | R | KV saved | ppl tar (vs full) | ppl DOMPurify (vs full) |',
+  '| context | needle full | PoD g=5 + bias | PoD δ=0.5 + bias | streaming |',
+  '|---|---|---|---|---|',
+  ...CTXS.map((c) => { const n = (k) => get(`needle2 ${c} ${k}`); return `| ${c} | ${acc(n('full'))} | ${acc(n(K[0]))} | ${acc(n(K[1]))} | ${acc(n('streaming'))} |`; }),
+  '',
+  '| 2K, with bias | ρ (non-anchor) | KV saved | ppl tar (vs full) | ppl DOMPurify (vs full) |',
+  '|---|---|---|---|---|',
+  ...['g2', 'g3', 'g5', 'd0.3-b6', 'd0.5-b6'].map((b) => { const a = get(`bias sweep 2048 tar ${b}`), d = get(`bias sweep 2048 dompurify ${b}`); return `| ${b} | ${a?.kv.nonAnchorShare?.toFixed(2) ?? '–'} | ${pct(a)} | ${ppl(a, get('eval 2048 full'))} | ${ppl(d, get('sweep 2048 dompurify full'))} |`; }),
+  '',
+  '| 2K sweep point, plain §5 (session 1) | ρ (non-anchor) | R | KV saved | ppl tar (vs full) | ppl DOMPurify (vs full) |',
   '|---|---|---|---|---|---|',
 ];
 const sweepNames = [...new Set(Object.keys(runs).filter((k) => k.startsWith('sweep 2048 ')).map((k) => k.split(' ').slice(3).join(' ')))];

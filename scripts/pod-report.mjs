@@ -2,7 +2,7 @@
 // result to docs/pod-report/results.json (resumable: a measurement already there is skipped).
 // Everything goes through the CLI (`podlens calibrate|eval|needle --json`), so the report's
 // commands are exactly these. Plot: scripts/pod-report-plot.mjs. Takes ~1 h on 2 cores.
-// Usage: npm run compile && node scripts/pod-report.mjs [--only 2048,4096]
+// Usage: npm run compile && node scripts/pod-report.mjs [--only 2048,4096] [--cli path/to/cli.js]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +19,8 @@ export const EVAL_TEXT_2 = 'node_modules/dompurify/README.md';
 /** Needle haystack (the needle command's default; in neither set above). */
 export const HAYSTACK = 'node_modules/typescript/ThirdPartyNoticeText.txt';
 const CTXS = [2048, 4096, 8192];
+/** The CLI to run (default the launcher; a copy of dist/cli.js keeps a long run independent of rebuilds). */
+const CLI = process.argv.includes('--cli') ? process.argv[process.argv.indexOf('--cli') + 1] : 'bin/podlens.js';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',').map(Number) : CTXS;
 mkdirSync(OUT, { recursive: true });
@@ -26,7 +28,7 @@ const results = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) 
 
 function podlens(key, args) {
   if (results.runs[key]) return results.runs[key].result;
-  const cmd = ['bin/podlens.js', ...args, '--json'];
+  const cmd = [CLI, ...args, '--json'];
   const t0 = Date.now();
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${key}: podlens ${args.join(' ')}\n`);
   const out = execFileSync(process.execPath, cmd, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
@@ -80,4 +82,39 @@ if (only.includes(2048)) {
 // 5. needle at 8K: two depths (a PoD trial at 8K takes ~4 min on 2 busy cores)
 if (only.includes(8192)) needle(8192, 1, ['full', 'streaming', 'pod-calibrated'], '0.1,0.5');
 if (only.includes(8192)) for (const g of [3]) podlens(`sweep 8192 tar g${g}`, ['eval', ...M, '--text', EVAL_TEXT, '--ctx', '8192', '--kv', 'pod', '--group-size', String(g)]);
+
+// 6. The calibrated distant bias (profile schema 2): one measurement per context at that context
+// with uniform blocks (calibrate --group-size 5), the δ = 0.5 blocks re-derived from the same
+// measurement (calibrate --from: no model run). Perplexity, bytes and needles with the bias.
+const biasProfile = (ctx, blocks) => join('docs/pod-report', `bias-${ctx}-${blocks}.json`);
+function calibrateBias(ctx) {
+  const g5 = biasProfile(ctx, 'g5');
+  podlens(`calibrate ${ctx} g5 bias`, ['calibrate', ...M, '--texts', CALIBRATION.join(','), '--ctx', String(ctx), '--group-size', '5', '--out', g5]);
+  for (const [name, extra] of [['d0.5-b6', ['--delta', '0.5', '--max-block', '6']], ['g3', ['--group-size', '3']], ['g2', ['--group-size', '2']], ['d0.3-b6', ['--delta', '0.3', '--max-block', '6']]]) {
+    podlens(`reblock ${ctx} ${name}`, ['calibrate', ...M, '--from', g5, ...extra, '--out', biasProfile(ctx, name)]);
+  }
+}
+const BIAS_KINDS = (ctx) => ({
+  'pod-uniform-bias': ['--kv', 'pod', '--profile', biasProfile(ctx, 'g5')],
+  'pod-calibrated-bias': ['--kv', 'pod', '--profile', biasProfile(ctx, 'd0.5-b6')],
+  'pod-uniform-bias-int8': ['--kv', 'pod', '--profile', biasProfile(ctx, 'g5'), '--kv-int8'],
+});
+for (const ctx of only) {
+  calibrateBias(ctx);
+  for (const [k, a] of Object.entries(BIAS_KINDS(ctx))) podlens(`eval ${ctx} ${k}`, ['eval', ...M, '--text', EVAL_TEXT, '--ctx', String(ctx), ...a]);
+}
+// needles with more trials than section 3: 2K 4 per depth, 4K 2 (four depths each); 8K 2 per
+// depth at 0.5 and 0.7 (the full model itself misses needles ~7K tokens back, depth 0.1)
+const NEEDLE2 = { 2048: 4, 4096: 2, 8192: 2 };
+const NEEDLE2_DEPTHS = { 2048: '0.1,0.3,0.5,0.7', 4096: '0.1,0.3,0.5,0.7', 8192: '0.5,0.7' };
+for (const ctx of only) {
+  const kinds = { full: KINDS(ctx).full, streaming: KINDS(ctx).streaming, 'pod-uniform-bias': BIAS_KINDS(ctx)['pod-uniform-bias'], 'pod-calibrated-bias': BIAS_KINDS(ctx)['pod-calibrated-bias'] };
+  for (const [k, a] of Object.entries(kinds)) podlens(`needle2 ${ctx} ${k}`, ['needle', ...M, '--ctx', String(ctx), '--trials', String(NEEDLE2[ctx]), '--depths', NEEDLE2_DEPTHS[ctx], ...a]);
+}
+// trade-off with the bias at 2K on both texts: block size and δ from the 2K measurement
+if (only.includes(2048)) {
+  for (const text of [EVAL_TEXT, EVAL_TEXT_2]) {
+    for (const b of ['g2', 'g3', 'g5', 'd0.3-b6', 'd0.5-b6']) podlens(`bias sweep 2048 ${text.split('/')[1]} ${b}`, ['eval', ...M, '--text', text, '--ctx', '2048', '--kv', 'pod', '--profile', biasProfile(2048, b)]);
+  }
+}
 process.stderr.write('done\n');
