@@ -112,7 +112,7 @@ test('the podlens.context include / exclude globs apply to the workspace chip', 
   assert.equal(view.chips[0]!.files, 1);
 });
 
-test('between answers the workspace walk is reused; an answer reads the workspace again', async () => {
+test('the workspace walk is reused until files change (invalidate), then read again', async () => {
   const src = new MemoryFileSource({ 'a.ts': 'export const a = 1;\n' });
   const settings = readSettings({ get: () => undefined });
   const views: ChatContextView[] = [];
@@ -122,9 +122,12 @@ test('between answers the workspace walk is reused; an answer reads the workspac
   src.set('new.ts', 'export const n = 2;\n');
   await prompt.refresh(engine, []);
   assert.equal(views.at(-1)!.chips[0]!.files, 1, 'a selection change does not walk again');
+  assert.doesNotMatch((await prompt.prepare(engine, [])).system, /new\.ts/, 'no file event: the walk is reused');
+  prompt.invalidate();
   const { system } = await prompt.prepare(engine, []);
   assert.match(system, /### File: new\.ts/);
   assert.equal(views.at(-1)!.chips[0]!.files, 2);
+  assert.match((await prompt.prepare(engine, [], undefined, 0)).system, /new\.ts/, 'max age 0: always read');
   await prompt.refresh(null, []);
   assert.equal(views.at(-1)!.meter.window, 0, 'no model: uncounted');
 });

@@ -123,6 +123,14 @@ test('Regenerate replaces the last answer, and the worker reuses the cached prom
   assert.deepEqual(events(chat, 'chat/transcript').at(-1)!.turns, turns.slice(0, -2).map((t) => ({ ...t })));
 });
 
+test('a file created on disk is in the next answer\'s context (the file watcher invalidates the walk)', async () => {
+  fs.writeFileSync(path.join(ws, 'NOTES.md'), 'Spring tides come twice a month.\n');
+  standIn.fileChanged.fire(Uri.file(path.join(ws, 'NOTES.md')));
+  const r = await request(chat, 'chat/send', { text: 'When are spring tides?' });
+  assert.equal(r.ok, true, r.error);
+  assert.match(contexts(chat).at(-1)!.chips[0]!.detail, /\+ NOTES\.md/);
+});
+
 test('removing a chip takes it out of the prompt', async () => {
   const n = contexts(chat).length;
   await request(chat, 'chat/chip', { kind: 'workspace', enabled: false });

@@ -192,6 +192,8 @@ export const standIn = {
   activeEditorChanged: new EventEmitter<unknown>(),
   selectionChanged: new EventEmitter<{ textEditor: unknown }>(),
   documentChanged: new EventEmitter<{ document: unknown }>(),
+  /** Fire to simulate a file created, changed or deleted on disk (every file system watcher hears it). */
+  fileChanged: new EventEmitter<Uri>(),
   reset(): void {
     this.commands.clear(); this.contextKeys.clear(); this.messages.length = 0; this.messageAnswers.length = 0;
     this.openDialogAnswer = undefined; this.progress.length = 0; this.panels.length = 0; this.statusBarItems.length = 0;
@@ -275,6 +277,9 @@ export const workspace = {
   },
   textDocuments: [] as unknown[],
   onDidChangeTextDocument: standIn.documentChanged.event,
+  createFileSystemWatcher: () => ({
+    onDidCreate: standIn.fileChanged.event, onDidChange: standIn.fileChanged.event, onDidDelete: standIn.fileChanged.event, dispose: () => undefined,
+  }),
   openTextDocument(o: { content?: string; language?: string }): Thenable<StandInDocument> {
     return Promise.resolve(new StandInDocument(Uri.untitled(`Untitled-${standIn.shown.length + 1}`), o.content ?? '', o.language));
   },

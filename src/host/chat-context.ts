@@ -31,7 +31,7 @@ export interface ContextRequest {
   source?: FileSource;
   /** podlens.context.include / exclude (src/host/workspace-settings.ts). */
   filter?: Pick<WalkOptions, 'include' | 'ignore'>;
-  /** Reuse `walks`' last walk of the same folder and filter if it is younger than this (default 0: walk again). */
+  /** Reuse `walks`' last walk of the same folder and filter if it is younger than this (default 0: walk again); the caller clears it when files change. */
   maxWalkAgeMs?: number;
   walks?: WalkCache;
 }

@@ -62,8 +62,16 @@ export function registerChat(context: vscode.ExtensionContext, core: Core): Chat
     store: new ChatHistoryStore(context.workspaceState, core.log),
   });
 
+  let watching = false;
   const show = (): WebviewPanelHost => {
     if (panel) { panel.reveal(); return panel; }
+    if (!watching) {
+      // Files created, changed or deleted on disk (saves, git checkouts): read the workspace again.
+      watching = true;
+      const w = vscode.workspace.createFileSystemWatcher('**/*');
+      const stale = (): void => { prompt.invalidate(); };
+      context.subscriptions.push(w, w.onDidCreate(stale), w.onDidChange(stale), w.onDidDelete(stale));
+    }
     const p = new WebviewPanelHost(core.extensionUri, {
       viewType: CHAT_VIEW_TYPE, title: 'PodLens Chat', view: 'chat', script: 'chat.js', styles: ['webview.css', 'chat.css'],
     }, {

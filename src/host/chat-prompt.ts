@@ -31,8 +31,13 @@ type History = readonly { role: 'user' | 'assistant'; content: string }[];
 /** Tokens a chat template adds around each message (role markers), roughly. */
 const PER_MESSAGE = 4;
 const WARN_AT = 0.85;
-/** Between answers (editor or selection changes), the workspace is read again at most this often. */
-const REFRESH_WALK_MS = 30_000;
+/**
+ * How long a workspace walk is reused: the panel calls invalidate() when files change on disk (a
+ * file system watcher), so this only bounds what a missed event can cost. Between answers (editor
+ * or selection changes) the walk is reused for longer than for an answer.
+ */
+const REFRESH_WALK_MS = 5 * 60_000;
+const ANSWER_WALK_MS = 60_000;
 
 /** Room left for the workspace: the window minus the answer and a quarter (≤ 1024) for the conversation. */
 export const workspaceBudget = (window: number, reserved: number, system: number): number =>
@@ -105,7 +110,12 @@ export class ChatPrompt {
   }
 
   /** Build the system message for an answer with `history`, and publish what it holds. */
-  async prepare(engine: Counter, history: History, signal?: AbortSignal, maxWalkAgeMs = 0): Promise<{ system: string; view: ChatContextView }> {
+  /** Files changed on disk: the next answer or refresh reads the workspace again. */
+  invalidate(): void {
+    this.walks.result = undefined;
+  }
+
+  async prepare(engine: Counter, history: History, signal?: AbortSignal, maxWalkAgeMs = ANSWER_WALK_MS): Promise<{ system: string; view: ChatContextView }> {
     const s = this.deps.settings();
     const window = engine.info?.contextSize ?? 0;
     const count = (t: string[]): Promise<number[]> => engine.count(t);
