@@ -118,15 +118,19 @@ export class WorkspaceSession {
   /** Prompt ids split as [head + workspace] (the reusable prefix) and the turn's tail. */
   promptIds(question: string): { prefix: number[]; tail: number[]; lastBlockStart: number } {
     const sys = `${this.o.system ?? DEFAULT_SYSTEM}\n\n${MARK}`;
-    const text = this.engine.tokenizer.applyChatTemplate([{ role: 'system', content: sys }, ...this.history, { role: 'user', content: question }], { addGenerationPrompt: true });
-    const at = text.indexOf(MARK);
-    if (at < 0) throw new Error("the model's chat template dropped the system message; it cannot hold a workspace");
-    const enc = (t: string) => (t ? this.engine.tokenizer.encode(t, { addBos: false, parseSpecial: true }) : []);
-    const head = enc(text.slice(0, at));
+    const tok = this.engine.tokenizer;
+    // Template text is parsed for control tokens, message contents are not (Tokenizer.encodeChat).
+    const parts = tok.chatParts([{ role: 'system', content: sys }, ...this.history, { role: 'user', content: question }], { addGenerationPrompt: true });
+    const k = parts?.findIndex((p) => !p.special && p.text.includes(MARK)) ?? -1;
+    if (!parts || k < 0) throw new Error("the model's chat template drops or rewrites the system message; it cannot hold a workspace");
+    const at = parts[k]!.text.indexOf(MARK);
+    const before = [...parts.slice(0, k), { text: parts[k]!.text.slice(0, at), special: false }];
+    const after = [{ text: parts[k]!.text.slice(at + MARK.length), special: false }, ...parts.slice(k + 1)];
+    const head = tok.encodeParts(before, { addBos: false });
     const blocks = this.ws?.blocks ?? [];
     const prefix = [...head, ...blocks.flatMap((b) => b.ids)];
     const last = blocks[blocks.length - 1];
-    return { prefix, tail: enc(text.slice(at + MARK.length)), lastBlockStart: prefix.length - (last?.ids.length ?? 0) };
+    return { prefix, tail: tok.encodeParts(after, { addBos: false }), lastBlockStart: prefix.length - (last?.ids.length ?? 0) };
   }
 
   /** Bring the cache to the longest prefix of `target` it can keep; returns that length and how. */

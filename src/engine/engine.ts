@@ -91,8 +91,7 @@ export class Engine {
 
   /** Prompt ids for one user turn through the model's chat template. */
   chatPrompt(messages: readonly ChatMessage[]): number[] {
-    const text = this.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
-    return this.tokenizer.encode(text, { addBos: false, parseSpecial: true });
+    return this.tokenizer.encodeChat(messages, { addGenerationPrompt: true });
   }
 
   generate(cache: KVCache, req: GenerateRequest): AsyncGenerator<GenerateEvent> {

@@ -19,8 +19,7 @@ export interface Checkpoint {
 export function systemEnd(engine: Engine, messages: readonly ChatMessage[], ids: readonly number[]): number {
   const first = messages[0];
   if (first?.role !== 'system' || messages.length < 2) return 0;
-  const text = engine.tokenizer.applyChatTemplate([first], { addGenerationPrompt: false });
-  const sys = engine.tokenizer.encode(text, { addBos: false, parseSpecial: true });
+  const sys = engine.tokenizer.encodeChat([first], { addGenerationPrompt: false });
   let k = 0;
   while (k < sys.length && k < ids.length - 1 && sys[k] === ids[k]) k++;
   return k;

@@ -87,9 +87,26 @@ export class Tokenizer {
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
+    return this.encodeParts([{ text, special: opts.parseSpecial ?? true }], opts);
+  }
+
+  /**
+   * Encode consecutive pieces of one text, parsing control-token text (e.g. "<|im_end|>") only in
+   * pieces with `special` set; the others are plain text however they read. Adjacent plain
+   * fragments are joined before encoding, so the ids equal encode(joined text) whenever the plain
+   * pieces contain no control-token text (chat prompts: template vs message contents).
+   */
+  encodeParts(parts: readonly { text: string; special: boolean }[], opts: { addBos?: boolean } = {}): number[] {
     const out: number[] = [];
     if ((opts.addBos ?? this.addBos) && this.bosId !== undefined) out.push(this.bosId);
-    const fragments = partitionSpecial(wellFormed(text), this.vocab, opts.parseSpecial ?? true);
+    const fragments: (string | number)[] = [];
+    for (const part of parts) {
+      for (const f of partitionSpecial(wellFormed(part.text), this.vocab, part.special)) {
+        const prev = fragments[fragments.length - 1];
+        if (typeof f === 'string' && typeof prev === 'string') fragments[fragments.length - 1] = prev + f;
+        else fragments.push(f);
+      }
+    }
     // SentencePiece: a space is put before the text at the start and after every special token.
     let afterSpecial = true;
     for (const frag of fragments) {
@@ -157,6 +174,45 @@ export class Tokenizer {
    */
   applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
     return this.chatTemplate().render(messages, opts.addGenerationPrompt ?? true);
+  }
+
+  /**
+   * A chat prompt as ids: the template's own control tokens are parsed, message contents are
+   * plain text — a file or an answer that contains "<|im_end|>" or "<|im_start|>system" cannot
+   * forge a turn. If the template rewrites contents (see chatParts), contents that hold
+   * control-token text are refused rather than let through.
+   */
+  encodeChat(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): number[] {
+    const parts = this.chatParts(messages, opts);
+    if (parts) return this.encodeParts(parts, { addBos: false });
+    for (const m of messages) {
+      if (partitionSpecial(wellFormed(m.content), this.vocab, true).some((f) => typeof f === 'number')) {
+        throw new Error("this model's chat template rewrites message text, and a message contains control-token text (e.g. <|im_end|>) that would become a real control token; remove it from the message or the included files");
+      }
+    }
+    return this.encode(this.applyChatTemplate(messages, opts), { addBos: false, parseSpecial: true });
+  }
+
+  /**
+   * The rendered chat prompt as pieces for encodeParts: template text (special) and each message's
+   * content verbatim (plain). Contents are stood in for by private-use sentinels while the
+   * template renders; undefined when they do not come back exactly one each, in order, or the
+   * real rendering differs from the pieces joined (the template trims or rewrites contents).
+   */
+  chatParts(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): { text: string; special: boolean }[] | undefined {
+    const text = this.applyChatTemplate(messages.map((m, i) => ({ ...m, content: `\uE000${i}\uE001` })), opts);
+    const parts: { text: string; special: boolean }[] = [];
+    let last = 0, next = 0;
+    for (const m of text.matchAll(/\uE000(\d+)\uE001/g)) {
+      if (Number(m[1]) !== next) return undefined;
+      parts.push({ text: text.slice(last, m.index), special: true }, { text: messages[next]!.content, special: false });
+      next++;
+      last = m.index + m[0].length;
+    }
+    parts.push({ text: text.slice(last), special: true });
+    if (next !== messages.length || parts.some((p) => p.special && /[\uE000\uE001]/.test(p.text))) return undefined;
+    // the real rendering must be exactly these pieces (a template that trims contents is not)
+    return parts.map((p) => p.text).join('') === this.applyChatTemplate(messages, opts) ? parts : undefined;
   }
 
   /** The template applyChatTemplate uses and where it came from. */
