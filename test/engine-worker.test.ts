@@ -1,5 +1,6 @@
 // The engine worker thread with SmolLM2-135M: loading, token streaming, identical greedy output
-// to the in-process engine, KV snapshots, prefix reuse across turns, abort, token counts,
+// to the in-process engine, KV snapshots, prefix reuse across turns, abort, token counts, a
+// summarize job (maxTokens, its last step's stats, live snapshots of its cache),
 // malformed messages, and crash / out-of-memory handling (a pending call is rejected with advice,
 // the next call starts a fresh worker). Also prints the host event loop's delay while the worker
 // generates (information only: no timing assertions, see CONTRIBUTING).
@@ -100,6 +101,28 @@ test('token counts for chunking, and malformed messages are rejected by the work
   while (log.filter((l) => l.includes('malformed message rejected')).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(log.filter((l) => l.includes('ProtocolError: malformed message rejected')).length, 2, log.join('\n'));
   assert.equal((await client.count(['still alive']))[0]! > 0, true);
+});
+
+test('a summarize job honours maxTokens, streams live snapshots of its cache and reports its last step\'s stats', async () => {
+  const seen: { session: string; tokens: number }[] = [];
+  const off = client.onSnapshot((session, s) => seen.push({ session, tokens: s.tokens }));
+  const progress: string[] = [];
+  const text = Array.from({ length: 16 }, (_, i) => `Line ${i + 1}: the cache keeps token ${i * 3} of layer ${i % 30} in f16.`).join('\n');
+  const r = await client.summarize({ docs: [{ path: 'notes.txt', text }], maxTokens: 12, sampler: GREEDY, snapshotEveryMs: 1 }, (m) => progress.push(m)).done
+    .finally(off);
+  assert.match(r.note, /^Covered all of notes\.txt \(lines 1–16, \d+ tokens\) in 1 part\.$/);
+  assert.ok(progress.some((m) => /^summarizing part 1 of 1/.test(m)), progress.join(' | '));
+  // Stats of the step that wrote the summary, bounded by maxTokens (podlens.summarize.maxTokens).
+  assert.ok(r.last, 'the summary carries its last generation\'s stats');
+  assert.ok(r.last.stats.generatedTokens > 0 && r.last.stats.generatedTokens <= 12, `generated ${r.last.stats.generatedTokens}`);
+  assert.ok(r.last.stats.promptTokens > 16 && r.last.stats.ttftMs > 0);
+  assert.equal(r.last.contextSize, 1024);
+  // Snapshots of the summary's cache under its own session: while it runs, and its final state.
+  const mine = seen.filter((x) => x.session === 'summarize');
+  assert.deepEqual(seen.filter((x) => x.session !== 'summarize'), [], 'only the summary generated');
+  assert.ok(mine.length >= 2, `${mine.length} snapshots`);
+  assert.ok(mine.some((x) => x.tokens < r.last!.stats.contextTokens), 'a snapshot arrived before the step finished');
+  assert.equal(mine.at(-1)!.tokens, r.last.stats.contextTokens);
 });
 
 test('a PoD cache loaded through the worker reports its blocks and token partition', async () => {

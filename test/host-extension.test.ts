@@ -2,7 +2,8 @@
 // activation, contributed vs registered commands, the chat panel (CSP, resource roots, ready
 // handshake, validation of webview messages, streamed answers with stats, abort, prefix reuse),
 // the status bar, the cache visualizer's replay after being hidden, Summarize Selection in parts
-// (the context map-reduce summarizer in the worker) with the covered lines stated, model errors and Select Model…. Uses the real bundles
+// (the context map-reduce summarizer in the worker) with the covered lines stated, its stats and
+// live cache snapshots, model errors and Select Model…. Uses the real bundles
 // (esbuild → dist/) and SmolLM2 as the default development model next to the extension.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -176,7 +177,13 @@ test('Summarize Selection covers a long selection in parts and says which lines 
   standIn.workspaceFolder = Uri.file(ROOT);
   standIn.activeTextEditor = { document: doc, selection: { isEmpty: false, start: { line: 9 } } };
   const turnsBefore = api.chat.session.turns.length;
-  await standIn.commands.get('podlens.summarizeSelection')!();
+  const views: { session: string | null; tokens: number }[] = [];
+  const sub = api.core.cache.onChange((v) => views.push({ session: v.session, tokens: v.view?.tokens ?? 0 }));
+  try {
+    await standIn.commands.get('podlens.summarizeSelection')!();
+  } finally {
+    sub.dispose();
+  }
   const [user, answer] = api.chat.session.turns.slice(turnsBefore);
   assert.equal(user!.text, 'Summarize selection (lines 10–69 of notes.txt)');
   assert.equal(answer!.status, 'done', answer!.error);
@@ -184,6 +191,15 @@ test('Summarize Selection covers a long selection in parts and says which lines 
   // The one map-reduce summarizer (src/context/summarize.ts) in the worker: parts, then combined.
   const parts = Number(/^Covered all of notes\.txt \(lines 10–69, \d+ tokens\) in (\d+) parts\.$/.exec(answer!.note!)?.[1]);
   assert.ok(parts >= 3, answer!.note);
+  // Like a chat answer: the turn has stats (the last step, bounded by podlens.summarize.maxTokens)
+  // and the visualizer followed the summary's cache live (at least each part's final state).
+  const st = answer!.stats;
+  assert.ok(st && st.generatedTokens > 0 && st.generatedTokens <= 32, JSON.stringify(st));
+  assert.equal(st.contextSize, 512);
+  const live = views.filter((v) => v.session !== null); // null: cleared while the model reloaded
+  assert.ok(live.length >= parts && live.every((v) => v.session === 'summarize'), JSON.stringify(views));
+  assert.equal(api.core.cache.current.session, 'summarize');
+  assert.equal(api.core.cache.current.view!.tokens, st.contextTokens);
   assert.equal(standIn.progress.length, 2, 'the context change reloaded the model once');
 });
 

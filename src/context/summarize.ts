@@ -5,6 +5,8 @@
 // Progress is reported and an AbortSignal stops between and within steps; the result says which
 // files and lines were covered. Not here: reading files (walk.ts), the chat session.
 import { Engine } from '../engine/engine';
+import { GenerateEvent } from '../engine/generate';
+import { KVCache } from '../engine/kv/types';
 import { SamplerOptions } from '../engine/sampler';
 import { planChunks, splitPieces } from './chunks';
 
@@ -46,6 +48,8 @@ export interface SummarizeOptions {
   sampler?: Partial<SamplerOptions>;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
+  /** Every generation event of every step, with the cache it fills (live KV snapshots, the last step's stats). */
+  onEvent?: (ev: GenerateEvent, cache: KVCache) => void;
 }
 
 interface Part {
@@ -79,6 +83,7 @@ export async function summarizeTexts(engine: Engine, docs: readonly SourceText[]
     cache.truncate(0); // parts share nothing; truncating to 0 is exact for every cache kind
     let text = '', aborted = false;
     for await (const ev of engine.generate(cache, { prompt: engine.chatPrompt([{ role: 'system', content: SUMMARY_SYSTEM }, { role: 'user', content: user }]), maxTokens: o.maxTokens, sampler, signal: o.signal })) {
+      o.onEvent?.(ev, cache);
       if (ev.type === 'done') { text = ev.text; aborted = ev.reason === 'abort'; }
     }
     return { text: text.trim() || '(empty)', aborted };

@@ -52,7 +52,8 @@ export interface TaskOutcome {
   note?: string;
 }
 
-export function answerStats(d: GenerateDone): AnswerStats {
+/** A chat turn's stats from a generation's finish (a chat answer, or a summary's last step). */
+export function answerStats(d: Pick<GenerateDone, 'reason' | 'stats' | 'contextSize'>): AnswerStats {
   const s = d.stats;
   return {
     finishReason: d.reason, promptTokens: s.promptTokens, reusedTokens: s.reusedTokens, generatedTokens: s.generatedTokens,

@@ -3,9 +3,11 @@
 // boundaries into parts, each part summarized on a fresh cache, the part summaries combined in
 // further rounds. Used by Summarize Selection / File (into the chat) and Summarize Folder /
 // Workspace (chat or a markdown document). Stopping keeps what was summarized; the note says
-// exactly which lines or files were covered. No vscode import: the commands get the text.
+// exactly which lines or files were covered. Like a chat answer, a summary streams throttled
+// snapshots of its KV cache (the visualizer is live) and its turn gets the last step's stats
+// (podlens.summarize.maxTokens bounds each step). No vscode import: the commands get the text.
 import { SourceText } from '../context/summarize';
-import { ChatSession } from './chat-session';
+import { answerStats, ChatSession, SNAPSHOT_EVERY_MS } from './chat-session';
 import { EngineClient, SummaryDone } from './engine-client';
 import { Settings } from './settings';
 
@@ -23,7 +25,7 @@ export interface SummarizeRequest {
 export async function runSummary(client: EngineClient, docs: readonly SourceText[], s: Settings, signal: AbortSignal,
   onProgress?: (message: string) => void): Promise<SummaryDone> {
   const sampler = { ...s.sampler, temperature: Math.min(s.sampler.temperature, 0.3) };
-  const job = client.summarize({ docs: [...docs], maxTokens: s.summaryMaxTokens, sampler }, onProgress);
+  const job = client.summarize({ docs: [...docs], maxTokens: s.summaryMaxTokens, sampler, snapshotEveryMs: SNAPSHOT_EVERY_MS }, onProgress);
   const stop = (): void => job.abort();
   if (signal.aborted) stop();
   signal.addEventListener('abort', stop);
@@ -41,7 +43,7 @@ export function summarizeDocs(chat: ChatSession, title: string, docs: readonly S
     ctx.progress('counting tokens…');
     const r = await runSummary(ctx.client, docs, settings(), ctx.signal, (m) => { ctx.progress(m); o.onProgress?.(m); });
     ctx.append(r.summary);
-    return { note: `${r.note}${o.note ? ` ${o.note}` : ''}` };
+    return { stats: r.last ? answerStats(r.last) : undefined, note: `${r.note}${o.note ? ` ${o.note}` : ''}` };
   }, o.signal);
 }
 

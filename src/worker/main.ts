@@ -1,12 +1,12 @@
 // Entry point of the engine worker thread (bundled as dist/worker.js). It validates every message
 // from the host, runs one job at a time on the engine (load → generate / count / reset /
-// summarize; calibrate needs no loaded model: jobs.ts), streams
-// generation events back, posts throttled KV-cache snapshots, and answers `abort` immediately
+// summarize; calibrate needs no loaded model: jobs.ts), streams generation events back, posts
+// throttled KV-cache snapshots (chat sessions and summaries), and answers `abort` immediately
 // through the job's AbortController. Errors are posted as { name, message }; the host turns the
 // name into advice. Not here: anything vscode, anything about panels.
 import { parentPort } from 'node:worker_threads';
 import { EngineSessions, JobResult } from './sessions';
-import { runCalibrate, runSummarize } from './jobs';
+import { runCalibrate, runSummarize, wireStats } from './jobs';
 import { FromWorker, parseToWorker, ToWorker } from './protocol';
 
 const port = parentPort;
@@ -88,10 +88,9 @@ async function generate(m: Extract<ToWorker, { type: 'generate' }>, signal: Abor
     else if (ev.type === 'token' || ev.type === 'text') { if (ev.text) post({ type: 'delta', id: m.id, text: ev.text }); }
     else {
       snap();
-      const { kvBytes, ...rest } = ev.stats;
       post({
         type: 'done', id: m.id, reason: ev.reason, text: ev.text,
-        stats: { ...rest, kvBytes: Math.round(kvBytes) },
+        stats: wireStats(ev.stats),
         droppedMessages: result.droppedMessages, contextSize: result.contextSize,
       });
       continue;

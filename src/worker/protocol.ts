@@ -44,6 +44,9 @@ export type KVSettings = Infer<typeof kvSpecSchema>;
 const message = object({ role: oneOf(['system', 'user', 'assistant'] as const), content: text });
 const filePath = string({ maxLength: 4096 });
 
+/** The session name on the snapshots of a summarize job's cache (what the visualizer says it shows). */
+export const SUMMARY_SESSION = 'summarize';
+
 export const toWorkerSchema = tagged('type', {
   load: object({
     type: literal('load'), id, path: string({ maxLength: 4096 }),
@@ -72,6 +75,8 @@ export const toWorkerSchema = tagged('type', {
     docs: array(object({ path: filePath, text, firstLine: optional(number({ integer: true, min: 1 })) }), { maxLength: 1_000_000 }),
     maxTokens: number({ integer: true, min: 1 }),
     sampler: optional(samplerSchema),
+    /** Minimum time between snapshots of the summary's cache (session SUMMARY_SESSION) while it runs (0 = only after each step). */
+    snapshotEveryMs: optional(number({ min: 0 })),
   }),
   calibrate: object({
     type: literal('calibrate'), id,
@@ -116,6 +121,7 @@ const statsSchema = object({
   contextTokens: int0,
 });
 export type WorkerStats = Infer<typeof statsSchema>;
+const finishReason = oneOf(['eos', 'stop', 'length', 'context', 'abort'] as const);
 
 export const fromWorkerSchema = tagged('type', {
   loaded: object({ type: literal('loaded'), id, info: modelInfoSchema }),
@@ -123,7 +129,7 @@ export const fromWorkerSchema = tagged('type', {
   delta: object({ type: literal('delta'), id, text }),
   done: object({
     type: literal('done'), id,
-    reason: oneOf(['eos', 'stop', 'length', 'context', 'abort'] as const),
+    reason: finishReason,
     text, stats: statsSchema,
     /** Messages left out (oldest first) so the prompt fit the context. */
     droppedMessages: int0,
@@ -136,6 +142,8 @@ export const fromWorkerSchema = tagged('type', {
     type: literal('summary'), id, summary: text, note: string({ maxLength: 8192 }),
     parts: int0, partsDone: int0, rounds: int0, complete: boolean, inputTokens: int0,
     covered: array(object({ path: filePath, startLine: int0, endLine: int0, totalLines: int0 }), { maxLength: 1_000_000 }),
+    /** The last generation (the step that wrote the summary, or where it stopped); absent when none ran. */
+    last: optional(object({ reason: finishReason, stats: statsSchema, contextSize: int0 })),
   }),
   calibrated: object({
     type: literal('calibrated'), id, out: filePath, nonAnchorShare: number({ min: 0, max: 1 }),
