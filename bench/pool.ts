@@ -1,7 +1,10 @@
-// Parent side of the worker protocol: spawn `node dist/bench.js --worker <job>` with an IPC
+// Parent side of the worker protocol: spawn `node dist/bench.js --worker <job file>` with an IPC
 // channel, wait for it to load, send 'run'/'finish' commands one at a time, and turn crashes,
 // timeouts and error messages into rejected promises with one readable line.
 import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { MemoryStats, ParentMessage, RunResult, WorkerJob, WorkerMessage } from './protocol';
 
 const LOAD_TIMEOUT_MS = 240_000;
@@ -26,9 +29,15 @@ export class WorkerHandle {
 
   /** Spawn a worker for `job` and wait until its engine is loaded. */
   static async start(job: WorkerJob, label: string): Promise<{ worker: WorkerHandle; loadMs: number; info: Record<string, unknown> }> {
-    const child = spawn(process.execPath, [__filename, '--worker', JSON.stringify(job)], {
+    // The job goes through a file: a long prompt as a command-line argument (≈ 50 KB for 8K
+    // tokens) made the worker die with SIGSEGV while loading ONNX Runtime (measured, Node 20).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-bench-job-'));
+    const jobFile = path.join(dir, 'job.json');
+    fs.writeFileSync(jobFile, JSON.stringify(job));
+    const child = spawn(process.execPath, [__filename, '--worker', jobFile], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    child.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
     const w = new WorkerHandle(child, label);
     try {
       const m = await w.wait(LOAD_TIMEOUT_MS, 'loading');

@@ -161,8 +161,8 @@ export function readMemory(baseRss = 0): MemoryStats {
   };
 }
 
-/** Entry point of `node dist/bench.js --worker <job JSON>`. */
-export async function workerMain(jobJson: string): Promise<void> {
+/** Entry point of `node dist/bench.js --worker <job JSON file>`. */
+export async function workerMain(jobFile: string): Promise<void> {
   const send = (m: WorkerMessage): void => { process.send?.(m); };
   /** Send a last message, then exit once it is flushed (native thread pools may keep the process alive). */
   const sendAndExit = (m: WorkerMessage, code: number): void => {
@@ -172,7 +172,7 @@ export async function workerMain(jobJson: string): Promise<void> {
   const baseRss = readMemory().rss;
   let runner: Runner;
   try {
-    const job = JSON.parse(jobJson) as WorkerJob;
+    const job = JSON.parse(fs.readFileSync(jobFile, 'utf8')) as WorkerJob;
     const t0 = performance.now();
     runner = job.engine === 'podlens' ? await podlensRunner(job) : await llamacppRunner(job);
     send({ type: 'ready', loadMs: performance.now() - t0, info: runner.info });
