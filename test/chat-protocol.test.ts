@@ -1,10 +1,11 @@
 // The chat's host ⇄ webview messages added for code-block actions, regenerate, context chips and
 // the token meter (src/shared/chat-context.ts, src/shared/protocol.ts): well-formed frames pass
 // unchanged; malformed ones (unknown chip kinds, missing or extra keys, oversized code, negative
-// token counts, an unknown meter level) are rejected with the path to the bad field.
+// token counts, an unknown meter level, a link/open href that is not a string, empty or too long)
+// are rejected with the path to the bad field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseHostMessage, parseWebviewMessage } from '../src/shared/protocol';
+import { MAX_HREF, parseHostMessage, parseWebviewMessage } from '../src/shared/protocol';
 import { MAX_CODE } from '../src/shared/chat-context';
 
 const chips = [
@@ -21,6 +22,9 @@ test('chat: new webview → host requests pass validation unchanged', () => {
     { kind: 'request', id: 3, method: 'code/copy', params: { code: 'const x = 1;\n' } },
     { kind: 'request', id: 4, method: 'code/insert', params: { code: 'x', language: 'ts' } },
     { kind: 'request', id: 5, method: 'code/open', params: { code: 'print(1)', language: 'python' } },
+    { kind: 'request', id: 6, method: 'link/open', params: { href: 'https://example.com/a' } },
+    // The scheme is the host's to judge (src/host/links.ts); the protocol only bounds the string.
+    { kind: 'request', id: 7, method: 'link/open', params: { href: `https://example.com/${'a'.repeat(MAX_HREF - 20)}` } },
   ];
   for (const f of frames) assert.deepEqual(parseWebviewMessage(f), { ok: true, value: f }, JSON.stringify(f));
 });
@@ -36,6 +40,13 @@ test('chat: malformed new requests are rejected with the bad field', () => {
     [{ kind: 'request', id: 1, method: 'code/open', params: { code: 'x', language: 'l'.repeat(65) } }, /params\.language: longer than 64/],
     [{ kind: 'request', id: 1, method: 'code/insert', params: { code: 'x', uri: 'file:///etc/passwd' } }, /params\.uri: unexpected key/],
     [{ kind: 'request', id: 1, method: 'code/run', params: { code: 'rm -rf /' } }, /method: expected one of/],
+    [{ kind: 'request', id: 1, method: 'link/open', params: {} }, /params\.href: expected string/],
+    [{ kind: 'request', id: 1, method: 'link/open', params: { href: 42 } }, /params\.href: expected string, got number/],
+    [{ kind: 'request', id: 1, method: 'link/open', params: { href: ['https://a.example'] } }, /params\.href: expected string, got array/],
+    [{ kind: 'request', id: 1, method: 'link/open', params: { href: '' } }, /params\.href: shorter than 1/],
+    [{ kind: 'request', id: 1, method: 'link/open', params: { href: `https://a.example/${'a'.repeat(MAX_HREF)}` } }, /params\.href: longer than 8192/],
+    [{ kind: 'request', id: 1, method: 'link/open', params: { href: 'https://a.example', target: '_blank' } }, /params\.target: unexpected key/],
+    [{ kind: 'request', id: 1, method: 'link/open', params: 'https://a.example' }, /params: expected object/],
   ];
   for (const [f, why] of bad) {
     const r = parseWebviewMessage(f);
@@ -52,6 +63,8 @@ test('chat: chat/context events and the new responses pass; malformed ones are r
     { kind: 'response', id: 1, ok: true, method: 'chat/regenerate', result: { turnId: 4, status: 'done' } },
     { kind: 'response', id: 2, ok: true, method: 'code/open', result: {} },
     { kind: 'response', id: 3, ok: false, method: 'code/insert', error: 'open an editor first' },
+    { kind: 'response', id: 4, ok: true, method: 'link/open', result: { opened: false } },
+    { kind: 'response', id: 5, ok: false, method: 'link/open', error: 'link not opened: javascript: links are not opened' },
   ];
   for (const f of good) assert.deepEqual(parseHostMessage(f), { ok: true, value: f }, JSON.stringify(f));
   const bad: [unknown, RegExp][] = [
@@ -63,6 +76,7 @@ test('chat: chat/context events and the new responses pass; malformed ones are r
     [{ kind: 'event', topic: 'chat/context', data: { chips: [...chips, chips[0]], meter } }, /data\.chips: more than 3 items/],
     [{ kind: 'event', topic: 'chat/turn', data: { id: 1, role: 'assistant', text: '', status: 'done', origin: 'web' } }, /data\.origin: expected one of chat, command/],
     [{ kind: 'response', id: 1, ok: true, method: 'chat/chip', result: { enabled: true } }, /result\.enabled: unexpected key/],
+    [{ kind: 'response', id: 1, ok: true, method: 'link/open', result: {} }, /result\.opened: expected boolean/],
   ];
   for (const [f, why] of bad) {
     const r = parseHostMessage(f);

@@ -5,7 +5,9 @@
 // the budget is reported as left out, and removing a chip takes it out; Regenerate replaces the
 // last answer and the worker reuses the cached prompt (reusedTokens); the code-block actions use
 // the host clipboard, insert into the editor the user was last in, and open a new document in
-// the fence's language; New chat clears the saved history.
+// the fence's language; a link clicked in an answer opens through vscode.env.openExternal only
+// when it is https, http or mailto (javascript:, command:, file:, data:, relative… are refused and
+// logged); New chat clears the saved history.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -159,6 +161,31 @@ test('code blocks: Copy uses the host clipboard, Insert writes at the last edito
   const none = await request(chat, 'code/insert', { code: 'x' });
   assert.equal(none.ok, false);
   assert.match(none.error!, /open a file in an editor first/);
+});
+
+test('links: https, http and mailto open through env.openExternal; other schemes are refused, logged and not opened', async () => {
+  standIn.opened.length = 0;
+  const open = async (href: string): Promise<Frame> => request(chat, 'link/open', { href });
+  const https = await open('https://example.com/a?q=1#top');
+  assert.deepEqual([https.ok, https.result], [true, { opened: true }], https.error);
+  assert.deepEqual((await open('mailto:tides@example.com')).result, { opened: true });
+  assert.deepEqual((await open('HTTP://Example.com')).result, { opened: true });
+  assert.deepEqual(standIn.opened, ['https://example.com/a?q=1#top', 'mailto:tides@example.com', 'http://example.com/']);
+  standIn.openExternalAnswer = false; // the user declined VS Code's trusted-domain prompt
+  assert.deepEqual((await open('https://untrusted.example/')).result, { opened: false });
+  standIn.openExternalAnswer = true;
+  const opened = standIn.opened.length;
+  for (const href of [
+    'javascript:alert(1)', ' JavaScript:alert(1)', 'java\tscript:alert(1)', 'command:workbench.action.terminal.new',
+    'file:///etc/passwd', 'data:text/html,<script>alert(1)</script>', 'vscode://vscode.git/clone?url=x',
+    'vscode-webview://x/index.html', '/relative/path', '//evil.example/x', 'example.com', '#top',
+  ]) {
+    const r = await open(href);
+    assert.equal(r.ok, false, href);
+    assert.match(r.error!, /^link not opened: /, href);
+    assert.ok(standIn.log.some((l) => l.includes('chat: warning: link refused') && l.includes(JSON.stringify(href))), `logged: ${href}`);
+  }
+  assert.equal(standIn.opened.length, opened, 'nothing else was opened');
 });
 
 test('New chat clears the transcript and the saved history', async () => {

@@ -31,12 +31,18 @@ export class EventEmitter<T> implements vscode.EventEmitter<T> {
 }
 
 export class Uri {
-  private constructor(readonly scheme: string, readonly path: string) {}
+  private constructor(readonly scheme: string, readonly path: string, private readonly text?: string) {}
   static file(p: string): Uri { return new Uri('file', path.resolve(p)); }
   static untitled(name: string): Uri { return new Uri('untitled', name); }
   static joinPath(base: Uri, ...parts: string[]): Uri { return new Uri(base.scheme, path.posix.join(base.path, ...parts)); }
+  /** Scheme and the rest, as given (like VS Code's, strict: a string without a scheme throws). */
+  static parse(value: string, strict = false): Uri {
+    const m = /^([a-zA-Z][\w+.-]*):(.*)$/s.exec(value);
+    if (!m) { if (strict) throw new Error(`[UriError]: Scheme is missing: {scheme: "", path: "${value}"}`); return new Uri('file', value, value); }
+    return new Uri(m[1]!.toLowerCase(), m[2]!, value);
+  }
   get fsPath(): string { return this.path; }
-  toString(): string { return `${this.scheme}://${this.path}`; }
+  toString(): string { return this.text ?? `${this.scheme}://${this.path}`; }
 }
 
 export enum ViewColumn { Active = -1, Beside = -2, One = 1, Two = 2 }
@@ -186,6 +192,9 @@ export const standIn = {
   workspaceFolder: undefined as Uri | undefined,
   visibleTextEditors: [] as unknown[],
   clipboard: '',
+  /** URIs handed to env.openExternal, and what it answers (false: the user declined the trusted-domain prompt). */
+  opened: [] as string[],
+  openExternalAnswer: true,
   /** Documents shown with showTextDocument (untitled ones from openTextDocument included). */
   shown: [] as { document: unknown; options?: unknown }[],
   languages: ['plaintext', 'javascript', 'typescript', 'python', 'shellscript', 'json', 'markdown', 'cpp', 'rust', 'go'],
@@ -199,6 +208,7 @@ export const standIn = {
     this.openDialogAnswer = undefined; this.progress.length = 0; this.panels.length = 0; this.statusBarItems.length = 0;
     this.log.length = 0; this.config.clear(); this.activeTextEditor = undefined; this.workspaceFolder = undefined;
     this.visibleTextEditors.length = 0; this.clipboard = ''; this.shown.length = 0;
+    this.opened.length = 0; this.openExternalAnswer = true;
   },
   setConfig(key: string, value: unknown): void {
     if (value === undefined) this.config.delete(key); else this.config.set(key, value);
@@ -291,6 +301,7 @@ export const env = {
     writeText: (t: string): Thenable<void> => { standIn.clipboard = t; return Promise.resolve(); },
     readText: (): Thenable<string> => Promise.resolve(standIn.clipboard),
   },
+  openExternal: (target: Uri): Thenable<boolean> => { standIn.opened.push(target.toString()); return Promise.resolve(standIn.openExternalAnswer); },
 };
 
 export const languages = { getLanguages: (): Thenable<string[]> => Promise.resolve([...standIn.languages]) };

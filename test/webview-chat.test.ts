@@ -3,7 +3,9 @@
 // text and fence language and show the host's answer; context chips are drawn from chat/context
 // and × / + post chat/chip; the token meter warns and says what was left out; a replayed history
 // renders with per-answer stats ("N tokens reused") and Regenerate posts chat/regenerate; New
-// chat posts chat/clear. Then screenshots of a realistic chat in the dark and light themes go to
+// chat posts chat/clear; a link in an answer is opened only through the host (one link/open
+// request per click, middle-click or Enter; the page never navigates), and javascript: links
+// lose their href. Then screenshots of a realistic chat in the dark and light themes go to
 // artifacts/ (git-ignored), and to docs/screenshots/ with PODLENS_UPDATE_SCREENSHOTS=1 (for a
 // human to look at; nothing compares pixels).
 import { test, before, after } from 'node:test';
@@ -154,6 +156,45 @@ test('history replay shows each answer\'s stats; Regenerate and New chat post th
   await page.waitForFunction(() => (globalThis as unknown as Page$).document.querySelector('#regenerate') === null);
   await page.locator('#clear').click();
   assert.deepEqual((await lastRequest(page, 'chat/clear')).params, {});
+  await page.close();
+});
+
+test('links: a click, middle-click or Enter posts link/open and the page stays put; javascript: links are inert', async () => {
+  const page = await chatWith();
+  const text = 'See [x](https://example.com/a), <a href="javascript:globalThis.__pwned=1">raw</a> and [y](javascript:globalThis.__pwned=2).';
+  await post(page, { kind: 'event', topic: 'chat/turn', data: { id: 9, role: 'assistant', text, status: 'done', origin: 'chat' } });
+  const body = page.locator('[data-turn="9"] .body');
+  await body.locator('a').first().waitFor();
+  const url = page.url();
+  const away: string[] = [];
+  page.on('framenavigated', (f) => away.push(`navigated: ${f.url()}`));
+  page.context().on('page', (p) => away.push(`new page: ${p.url()}`)); // new tabs and windows, middle-click's too
+  page.context().on('request', (r) => { if (r.url().includes('example.com')) away.push(`request: ${r.url()}`); });
+  // The sanitizer: the raw tag is shown as text, the markdown javascript: link keeps no href.
+  assert.equal(await body.locator('a[href]').count(), 1);
+  assert.equal(await body.locator('a[href="https://example.com/a"]').count(), 1);
+  assert.match(await body.innerText(), /<a href="javascript:globalThis.__pwned=1">raw<\/a>/);
+  assert.equal(await body.locator('a', { hasText: 'y' }).getAttribute('href'), null);
+  const links = async (): Promise<Page$['__sent']> => (await sent(page)).filter((m) => m.method === 'link/open');
+
+  await body.locator('a[href]').click();
+  await page.waitForTimeout(300); // room for a navigation to start, if anything let one through
+  const posted = await links();
+  assert.equal(posted.length, 1);
+  assert.deepEqual(posted[0]!.params, { href: 'https://example.com/a' });
+  await post(page, { kind: 'response', id: posted[0]!.id, ok: true, method: 'link/open', result: { opened: true } });
+
+  await body.locator('a[href]').click({ button: 'middle' });
+  await body.locator('a[href]').click({ modifiers: ['Control'] });
+  await body.locator('a[href]').focus();
+  await page.keyboard.press('Enter');
+  await body.locator('a', { hasText: 'y' }).click(); // no href: nothing to open
+  await page.waitForTimeout(300);
+  assert.deepEqual((await links()).map((m) => m.params), Array(4).fill({ href: 'https://example.com/a' }));
+  assert.equal(page.url(), url);
+  assert.deepEqual(away, []);
+  assert.equal(await page.evaluate(() => (globalThis as unknown as Page$).__pwned), undefined);
+  assert.deepEqual(await recorded(page, '__csp'), []);
   await page.close();
 });
 

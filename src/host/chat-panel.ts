@@ -4,7 +4,8 @@
 // the transcript is kept in workspace state — shows the same conversation) and the context chips
 // with the token meter; afterwards it gets the session's events live. Requests from the webview:
 // chat/send (with abort), chat/stop, chat/clear (New chat), chat/regenerate, chat/chip, and the
-// code-block buttons code/copy, code/insert, code/open (code-actions.ts).
+// code-block buttons code/copy, code/insert, code/open (code-actions.ts), and link/open for a link
+// clicked in an answer (links.ts: https, http and mailto only, through vscode.env.openExternal).
 import * as vscode from 'vscode';
 import { EventMap, Topic } from '../shared/protocol';
 import { ChatHistoryStore } from './chat-history';
@@ -13,6 +14,7 @@ import { ChatSession } from './chat-session';
 import { copyCode, insertCode, openCode } from './code-actions';
 import { Core } from './core';
 import { EditorTracker, workspaceRoot } from './editor-tracker';
+import { openLink } from './links';
 import { WebviewPanelHost } from './panel';
 import { SECTION } from './settings';
 import { readWorkspaceSettings, walkFilter } from './workspace-settings';
@@ -89,6 +91,7 @@ export function registerChat(context: vscode.ExtensionContext, core: Core): Chat
       'code/copy': copyCode,
       'code/insert': (params) => insertCode(params, editors),
       'code/open': openCode,
+      'link/open': ({ href }) => openLink(href, (line) => core.log(`chat: ${line}`)),
     }, (line) => core.log(line), () => {
       p.channel.post('model/status', core.model.status);
       p.channel.post('chat/transcript', { turns: [...session.turns] });

@@ -22,6 +22,8 @@ export type ViewName = (typeof VIEWS)[number];
 
 /** Longest text a webview may send in one request (1 MB of UTF-16). */
 export const MAX_TEXT = 1 << 19;
+/** Longest link a webview may ask the host to open. */
+export const MAX_HREF = 8192;
 
 // ---- values --------------------------------------------------------------------------------
 
@@ -86,6 +88,9 @@ export interface RequestMap {
   'code/copy': { params: CodeParams; result: Record<string, never> };
   'code/insert': { params: CodeParams; result: Record<string, never> };
   'code/open': { params: CodeParams; result: Record<string, never> };
+  /** A link in rendered markdown was clicked: the host checks the scheme and opens it externally
+   *  (VS Code asks about untrusted domains); `opened` is false when the user declined. */
+  'link/open': { params: { href: string }; result: { opened: boolean } };
 }
 export type Method = keyof RequestMap;
 
@@ -99,6 +104,7 @@ const paramSchemas: { [M in Method]: Schema<RequestMap[M]['params']> } = {
   'code/copy': codeSchema,
   'code/insert': codeSchema,
   'code/open': codeSchema,
+  'link/open': object({ href: string({ minLength: 1, maxLength: MAX_HREF }) }),
 };
 const resultSchemas: { [M in Method]: Schema<RequestMap[M]['result']> } = {
   'chat/send': object({ turnId: int0, status: turnStatus, stats: optional(answerStatsSchema) }),
@@ -109,6 +115,7 @@ const resultSchemas: { [M in Method]: Schema<RequestMap[M]['result']> } = {
   'code/copy': empty,
   'code/insert': empty,
   'code/open': empty,
+  'link/open': object({ opened: boolean }),
 };
 
 // ---- events (host → webview) ---------------------------------------------------------------

@@ -23,9 +23,10 @@ function make<T>(describe: string, check: (v: unknown, path: string) => Check<T>
   return { describe, check: (v, path = '') => check(v, path) };
 }
 
-export const string = (opts: { maxLength?: number } = {}): Schema<string> =>
+export const string = (opts: { minLength?: number; maxLength?: number } = {}): Schema<string> =>
   make('string', (v, p) => {
     if (typeof v !== 'string') return fail(p, 'string', v);
+    if (opts.minLength !== undefined && v.length < opts.minLength) return { ok: false, error: `${p}: shorter than ${opts.minLength} characters` };
     if (opts.maxLength !== undefined && v.length > opts.maxLength) return { ok: false, error: `${p}: longer than ${opts.maxLength} characters` };
     return ok(v);
   });

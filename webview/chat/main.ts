@@ -2,12 +2,14 @@
 // status, New chat), the transcript (code blocks with Copy / Insert / New File; Regenerate under
 // the last chat answer) and the footer (context chips and token meter, composer with Send and
 // Stop), wires them to the host connection and says `ready`. Enter sends, Shift+Enter is a new
-// line. The transcript and the chips are the host's: after a reload the host replays them (the
-// transcript is kept per workspace), so this page keeps no history of its own.
+// line. Links in answers open through the host (links.ts). The transcript and the chips are the
+// host's: after a reload the host replays them (the transcript is kept per workspace), so this
+// page keeps no history of its own.
 import { ModelStatus } from '../../src/shared/protocol';
 import { HostConnection } from '../common/host';
 import { badge, button, progressRing, registerToolkit, setDisabled, textArea } from '../ui/toolkit';
 import { ContextBar } from './context-bar';
+import { routeLinks } from './links';
 import { TranscriptView } from './transcript';
 
 registerToolkit();
@@ -113,6 +115,8 @@ regenerate.addEventListener('click', () => { if (!sending && !generating) void a
 input.element.addEventListener('keydown', (e: KeyboardEvent) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void submit(); }
 });
+
+routeLinks(document, (href) => void host.request('link/open', { href }).result.catch(warn));
 
 host.on('model/status', showStatus);
 host.on('chat/transcript', (t) => { transcript.reset(t.turns); refresh(); });
