@@ -99,7 +99,7 @@ bars(680, 100, 480, 260, `Perplexity, ${'tar/README.md'} (log scale)`, ['full', 
     parts.push(p.textName === 'tar' ? `<circle cx="${cx}" cy="${cy}" r="5" fill="${col}"/>` : `<rect x="${cx - 4}" y="${cy - 4}" width="8" height="8" fill="none" stroke="${col}" stroke-width="2"/>`);
     if (p.textName === 'tar' && (p.name.endsWith('+b') || p.name === 'streaming')) text(cx + 7, cy - 5, p.name.replace('pod-', ''), { size: 9, fill: '#555' });
   }
-  text(x0 + w - 4, y0 + 14, '● tar README (labelled)   □ DOMPurify   grey: plain §5, ▲ off the chart', { anchor: 'end', size: 10, fill: '#555' });
+  text(x0 + w - 4, y0 + 30, '● tar README (labelled)   □ DOMPurify   grey: plain §5, ▲ off the chart', { anchor: 'end', size: 10, fill: '#555' });
 }
 bars(680, 470, 480, 300, 'Needle-in-a-haystack accuracy (%)', ['full', 'pod-uniform-bias', 'pod-calibrated-bias', 'streaming'], (k, c) => { const r = get(`needle2 ${c} ${k}`); return r && r.accuracy * 100; }, { max: 100, fmt: (v) => v.toFixed(0), ylabel: '% correct' });
 
