@@ -23,6 +23,9 @@ const USAGE = `usage: npm run bench -- --long [--ctx N] [--kv full,pod,streaming
   --model F      GGUF file                         (default models/SmolLM2-135M-Instruct.Q4_1.gguf)`;
 
 const STEPS = 8;
+/** Pause between two workers' rounds so the previous engine's spinning pool threads have parked (as bench.ts). */
+const SWITCH_PAUSE_MS = 150;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface LongOptions { ctx: number; kinds: string[]; profile?: string; rounds: number; threads: number; model: string }
 
@@ -93,6 +96,7 @@ export async function longMain(argv: readonly string[]): Promise<number> {
     for (let round = 0; round < o.rounds; round++) {
       for (let i = 0; i < workers.length; i++) {
         const x = workers[(i + round) % workers.length]!;
+        await sleep(SWITCH_PAUSE_MS);
         const r = await x.w.decode(STEPS);
         x.ms.push(r.decodeMs / STEPS);
         if (r.kvBytes !== undefined) x.kvBytes = r.kvBytes;
