@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BenchOptions, parseOptions, USAGE, UsageError } from './options';
 import { BenchModel, CACHE_DIR, ensureSynthetic, mainTensorType, promptIds, resolveModels, ROOT } from './models';
-import { WorkerHandle } from './pool';
+import { sleep, SWITCH_PAUSE_MS, WorkerHandle } from './pool';
 import { EngineName, WorkerJob } from './protocol';
 import { CellResult, computeRatios, EngineResult, formatTable, NOISY_CORES, sample, summarize } from './report';
 import { errorText, workerMain } from './worker';
@@ -18,9 +18,6 @@ import { longMain } from './long';
 
 const ENGINE_LABEL: Record<EngineName, string> = { podlens: 'PodLens', llamacpp: 'llama.cpp' };
 const mean = (xs: readonly number[]): number | undefined => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** Pause between two runs so the previous engine's spinning pool threads have parked. */
-const SWITCH_PAUSE_MS = 150;
 /** A window in which other processes used fewer than QUIET_CORES cores counts as quiet. */
 const SETTLE_WINDOW_MS = 400;
 const QUIET_CORES = 0.2;

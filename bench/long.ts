@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { Tokenizer } from '../src/engine/tokenizer';
 import { REAL_MODEL, ROOT } from './models';
-import { WorkerHandle } from './pool';
+import { sleep, SWITCH_PAUSE_MS, WorkerHandle } from './pool';
 import { WorkerJob } from './protocol';
 
 const USAGE = `usage: npm run bench -- --long [--ctx N] [--kv full,pod,streaming,llamacpp] [--profile P] [--rounds N] [--threads N]
@@ -23,9 +23,6 @@ const USAGE = `usage: npm run bench -- --long [--ctx N] [--kv full,pod,streaming
   --model F      GGUF file                         (default models/SmolLM2-135M-Instruct.Q4_1.gguf)`;
 
 const STEPS = 8;
-/** Pause between two workers' rounds so the previous engine's spinning pool threads have parked (as bench.ts). */
-const SWITCH_PAUSE_MS = 150;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface LongOptions { ctx: number; kinds: string[]; profile?: string; rounds: number; threads: number; model: string }
 

@@ -7,6 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MemoryStats, ParentMessage, RunResult, WorkerJob, WorkerMessage } from './protocol';
 
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Pause between two workers' runs so the previous engine's spinning pool threads have parked. */
+export const SWITCH_PAUSE_MS = 150;
+
 const LOAD_TIMEOUT_MS = 240_000;
 const RUN_TIMEOUT_MS = 240_000;
 

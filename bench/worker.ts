@@ -22,6 +22,17 @@ function argmax(logits: Float32Array, offset = 0, n = logits.length - offset): n
   return best;
 }
 
+/** n greedy steps, each fed the previous token (starting from `from`); tokens appended to ids; wall time. */
+async function timedSteps(n: number, from: number, ids: number[], step: (token: number) => Promise<number>): Promise<{ ms: number; last: number }> {
+  const t0 = performance.now();
+  let t = from;
+  for (let i = 0; i < n; i++) {
+    t = await step(t);
+    ids.push(t);
+  }
+  return { ms: performance.now() - t0, last: t };
+}
+
 async function podlensRunner(job: WorkerJob): Promise<Runner> {
   const { Engine } = await import('../src/engine/engine');
   const { loadProfile } = await import('../src/engine/eval/profile');
@@ -34,12 +45,9 @@ async function podlensRunner(job: WorkerJob): Promise<Runner> {
   const prompt = job.prompt;
   let next = 0;
   const steps = async (n: number, ids: number[]): Promise<number> => {
-    const t1 = performance.now();
-    for (let i = 0; i < n; i++) {
-      next = argmax(await dec.step([next], cache, [0]));
-      ids.push(next);
-    }
-    return performance.now() - t1;
+    const r = await timedSteps(n, next, ids, async (t) => argmax(await dec.step([t], cache, [0])));
+    next = r.last;
+    return r.ms;
   };
   return {
     info: {
@@ -97,12 +105,9 @@ async function llamacppRunner(job: WorkerJob): Promise<Runner> {
   const prompt = job.prompt;
   let next = 0;
   const steps = async (n: number, ids: number[]): Promise<number> => {
-    const t1 = performance.now();
-    for (let i = 0; i < n; i++) {
-      next = nextOf((await seq.controlledEvaluate([withNext(next)]))[0]);
-      ids.push(next);
-    }
-    return performance.now() - t1;
+    const r = await timedSteps(n, next, ids, async (t) => nextOf((await seq.controlledEvaluate([withNext(t)]))[0]));
+    next = r.last;
+    return r.ms;
   };
   return {
     info: {
