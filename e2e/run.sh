@@ -110,13 +110,18 @@ run_mocha() {
   local S="$STATE/$1" rc
   PODLENS_E2E_MODULES="$MODULES" timeout 420 "$NODE24/node" "$ROOT/e2e/run-ext-tests.cjs" "http://127.0.0.1:$PORT" \
     "$S/ws" "$2" "$ROOT/e2e/ext-tests/index.cjs" "$ART/$3.png"
-  rc=$?
-  if [ -f "$S/ext-result.json" ]; then
-    count_result "$S/ext-result.json" "$4"
-    cp "$S/ext-result.json" "$ART/$3-result.json"
-    [ "$rc" -eq 0 ] || [ "$(node -p "require('$S/ext-result.json').failed")" != 0 ] || { echo "$4: run failed (rc $rc)"; FAILED=$((FAILED + 1)); }
+  collect_result $? "$S/ext-result.json" "$ART/$3-result.json" "$4"
+}
+
+# collect_result RC RESULT_JSON ARTIFACT_COPY LABEL: count a suite's result file; a missing file,
+# or a non-zero exit with no failed test recorded, counts as one failure.
+collect_result() {
+  if [ -f "$2" ]; then
+    count_result "$2" "$4"
+    cp "$2" "$3"
+    [ "$1" -eq 0 ] || [ "$(node -p "require('$2').failed")" != 0 ] || { echo "$4: run failed (rc $1)"; FAILED=$((FAILED + 1)); }
   else
-    echo "$4: no result (rc $rc)"; FAILED=$((FAILED + 1))
+    echo "$4: no result (rc $1)"; FAILED=$((FAILED + 1))
   fi
 }
 
@@ -142,14 +147,7 @@ tB=$(date +%s)
 if LINK_EXTENSION=1 start_server b; then
   PODLENS_E2E_MODULES="$MODULES" timeout 600 "$NODE24/node" "$ROOT/e2e/ui.cjs" "http://127.0.0.1:$PORT" \
     "$STATE/b/ws" "$ART" "$STATE/b/ui-result.json"
-  rc=$?
-  if [ -f "$STATE/b/ui-result.json" ]; then
-    count_result "$STATE/b/ui-result.json" "UI scenarios"
-    cp "$STATE/b/ui-result.json" "$ART/ui-result.json"
-    [ "$rc" -eq 0 ] || [ "$(node -p "require('$STATE/b/ui-result.json').failed")" != 0 ] || { echo "UI run failed (rc $rc)"; FAILED=$((FAILED + 1)); }
-  else
-    echo "UI scenarios: no result (rc $rc)"; FAILED=$((FAILED + 1))
-  fi
+  collect_result $? "$STATE/b/ui-result.json" "$ART/ui-result.json" "UI scenarios"
   stop_last_server
 else
   FAILED=$((FAILED + 1))
