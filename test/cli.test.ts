@@ -1,5 +1,6 @@
 // The podlens CLI as a user runs it (a child process): JSON outputs, exit code 2 with usage for
-// bad arguments, exit code 1 with one clear stderr line for runtime errors.
+// bad arguments, exit code 1 with one clear stderr line for runtime errors, the default model
+// (Qwen2.5-Coder-0.5B-Instruct beside the CLI) from any folder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +11,10 @@ import { modelPath, ROOT } from './helpers';
 
 const CLI = path.join(ROOT, 'out', 'src', 'cli', 'main.js');
 function podlens(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return podlensIn(ROOT, ...args);
+}
+function podlensIn(cwd: string, ...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, cwd });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 const STORIES = () => modelPath('stories260K-f32.gguf');
@@ -60,7 +64,7 @@ test('bad arguments: usage text and exit code 2', () => {
     ['generate', '--model', 'x', '--prompt', 'a', '--kv', 'tiny'],
     ['generate', '--model', 'x', '--prompt', 'a', '--sinks', '4'],
     ['info', '--model', 'x', '--bogus'],
-    ['tokenize', '--text', 'a'],
+    ['tokenize'],
   ]) {
     const r = podlens(...args);
     assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}\n${r.err}`);
@@ -90,5 +94,26 @@ test('runtime errors: one line on stderr and exit code 1', () => {
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without --model: the default Qwen2.5-Coder-0.5B-Instruct beside the CLI, from any folder, named on stderr', () => {
+  const qwen = modelPath('qwen2.5-coder-0.5b-instruct.gguf');
+  const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-cwd-'));
+  try {
+    const text = 'def add(a, b):\n    return a + b';
+    const tok = podlensIn(elsewhere, 'tokenize', '--text', text, '--json');
+    assert.equal(tok.code, 0, tok.err);
+    assert.equal(tok.err, `model: Qwen2.5-Coder-0.5B-Instruct (${qwen}, default)\n`, 'absolute path outside the clone');
+    assert.deepEqual(JSON.parse(tok.out), JSON.parse(podlens('tokenize', '--model', qwen, '--text', text, '--json').out));
+    const info = podlensIn(ROOT, 'info', '--json');
+    assert.equal(info.code, 0, info.err);
+    assert.equal(info.err, 'model: Qwen2.5-Coder-0.5B-Instruct (models/qwen2.5-coder-0.5b-instruct.gguf, default)\n', 'relative inside the clone');
+    const i = JSON.parse(info.out) as { file: string; config: { arch: string; nLayers: number; nKVHeads: number; headDim: number } };
+    assert.deepEqual([i.file, i.config.arch, i.config.nLayers, i.config.nKVHeads, i.config.headDim], [qwen, 'qwen2', 24, 2, 64]);
+    // An explicit --model says nothing about models.
+    assert.equal(podlens('info', '--model', STORIES(), '--json').err, '');
+  } finally {
+    fs.rmSync(elsewhere, { recursive: true, force: true });
   }
 });

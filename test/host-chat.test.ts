@@ -69,6 +69,7 @@ before(() => {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'esbuild.mjs')], { cwd: ROOT, stdio: 'inherit' });
   assert.equal(r.status, 0, 'esbuild.mjs failed');
   standIn.reset();
+  standIn.setConfig('podlens.model.path', modelPath(SMOLLM2)); // the development model (Qwen 0.5B) is too slow for these tests
   for (const [k, v] of Object.entries({ 'generation.temperature': 0, 'generation.maxTokens': 16, 'engine.contextSize': 1024 })) standIn.setConfig(`podlens.${k}`, v);
   standIn.workspaceFolder = Uri.file(ws);
   standIn.activeTextEditor = editor;

@@ -4,7 +4,7 @@
 // the status bar, the cache visualizer's replay after being hidden, Summarize Selection in parts
 // (the context map-reduce summarizer in the worker) with the covered lines stated, its stats and
 // live cache snapshots, model errors and Select Model…. Uses the real bundles
-// (esbuild → dist/) and SmolLM2 as the default development model next to the extension.
+// (esbuild → dist/) and SmolLM2 set as podlens.model.path (faster than the development model).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -41,6 +41,7 @@ before(() => {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'esbuild.mjs')], { cwd: ROOT, stdio: 'inherit' });
   assert.equal(r.status, 0, 'esbuild.mjs failed');
   standIn.reset();
+  standIn.setConfig('podlens.model.path', modelPath(SMOLLM2)); // the development model (Qwen 0.5B) is too slow for these tests
   standIn.setConfig('podlens.generation.temperature', 0);
   standIn.setConfig('podlens.generation.maxTokens', 24);
   standIn.setConfig('podlens.engine.contextSize', 1024);

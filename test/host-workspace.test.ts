@@ -60,6 +60,7 @@ before(() => {
   fs.writeFileSync(path.join(ws, '.gitignore'), 'secret.txt\n');
   fs.writeFileSync(path.join(ws, 'secret.txt'), 'do not read\n');
   standIn.reset();
+  standIn.setConfig('podlens.model.path', modelPath(SMOLLM2)); // the development model (Qwen 0.5B) is too slow for these tests
   standIn.workspaceFolder = Uri.file(ws);
   standIn.setConfig('podlens.generation.temperature', 0);
   standIn.setConfig('podlens.engine.contextSize', 512);

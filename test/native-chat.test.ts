@@ -43,6 +43,7 @@ const ask = (prompt: string, o: Partial<vscode.ChatRequest> = {}, history: unkno
 before(() => {
   modelPath(SMOLLM2);
   standIn.reset();
+  standIn.setConfig('podlens.model.path', modelPath(SMOLLM2)); // the development model (Qwen 0.5B) is too slow for these tests
   standIn.setConfig('podlens.generation.temperature', 0);
   standIn.setConfig('podlens.generation.maxTokens', 24);
   standIn.setConfig('podlens.engine.contextSize', 1024);

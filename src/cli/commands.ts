@@ -1,5 +1,6 @@
 // The podlens subcommands (info, tokenize, generate): each parses its flags, runs the engine and
-// writes human-readable text or, with --json, exactly one JSON object to stdout.
+// writes human-readable text or, with --json, exactly one JSON object to stdout. main.ts fills in
+// the default --model (default-model.ts) before a command runs.
 import { GGUFFile } from '../engine/gguf/file';
 import { TYPE_TRAITS, typeName } from '../engine/gguf/types';
 import { readModelConfig } from '../engine/model/config';
@@ -10,6 +11,7 @@ import { FlagSpecs, ParsedFlags, UsageError } from './args';
 import { DEFAULT_GROUP_SIZE, DEFAULT_SINKS, KVSpec } from '../engine/kv/plan';
 import * as fs from 'node:fs';
 import { loadProfile } from '../engine/eval/profile';
+import { MODEL_FLAG as MODEL } from './default-model';
 
 export interface Io {
   out: (s: string) => void;
@@ -25,7 +27,6 @@ export interface Command {
   run(flags: ParsedFlags, io: Io, positional?: readonly string[]): Promise<void>;
 }
 
-const MODEL = { type: 'string', required: true, help: 'GGUF model file' } as const;
 const JSON_FLAG = { type: 'bool', help: 'print one JSON object' } as const;
 /** KV cache flags shared by every command that runs the model. */
 export const KV_FLAGS: FlagSpecs = {

@@ -4,6 +4,7 @@ import { flagHelp, parseFlags, UsageError } from './args';
 import { Command, COMMANDS as BASE, Io } from './commands';
 import { SESSION_COMMANDS } from './session-commands';
 import { POD_COMMANDS } from './pod-commands';
+import { defaultModelLine, resolveDefaultModel } from './default-model';
 
 const COMMANDS: Record<string, Command> = { ...BASE, ...SESSION_COMMANDS, ...POD_COMMANDS };
 
@@ -39,6 +40,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const { flags, positional } = parseFlags(rest, cmd.flags);
     if (positional.length > (cmd.positional ? 1 : 0)) throw new UsageError(`unexpected argument "${positional[cmd.positional ? 1 : 0]}"`);
+    if ('model' in cmd.flags && flags.model === undefined) {
+      flags.model = resolveDefaultModel();
+      io.err(defaultModelLine(flags.model));
+    }
     await cmd.run(flags, io, positional);
     return 0;
   } catch (e) {

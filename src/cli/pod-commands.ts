@@ -12,8 +12,8 @@ import { DEFAULT_MIN_CONTEXT, perplexity } from '../engine/eval/perplexity';
 import { needleTrial, NeedleTrial } from '../engine/eval/needle';
 import { kvBytesAt } from '../engine/memory';
 import { describePlan, nonAnchorShare } from '../engine/kv/plan';
+import { MODEL_FLAG as MODEL } from './default-model';
 
-const MODEL = { type: 'string', required: true, help: 'GGUF model file' } as const;
 const JSON_FLAG = { type: 'bool', help: 'print one JSON object' } as const;
 const THREADS = { type: 'int', min: 1, max: 256, help: 'CPU threads (default 2)' } as const;
 const str = (f: ParsedFlags, k: string): string | undefined => f[k] as string | undefined;

@@ -15,10 +15,8 @@ import { decodeText } from '../context/text';
 import { walkWorkspace } from '../context/walk';
 import { FlagSpecs, ParsedFlags, UsageError } from './args';
 import { Command, KV_FLAGS, kvSpec } from './commands';
+import { MODEL_FLAG } from './default-model';
 
-/** The development model beside the package (dist/cli.js, or out/src/cli/ when run from tsc output). */
-const DEV_MODEL = [path.join(__dirname, '..'), path.join(__dirname, '..', '..', '..')]
-  .map((d) => path.join(d, 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf')).find((p) => fs.existsSync(p)) ?? 'models/SmolLM2-135M-Instruct.Q4_1.gguf';
 const str = (f: ParsedFlags, k: string): string | undefined => f[k] as string | undefined;
 const num = (f: ParsedFlags, k: string): number | undefined => f[k] as number | undefined;
 
@@ -40,7 +38,7 @@ const summarize: Command = {
   summary: 'summarize a file or a folder (map-reduce when larger than the context)',
   positional: 'PATH',
   flags: {
-    model: { type: 'string', help: 'GGUF model file (default: the development model in models/)' },
+    model: MODEL_FLAG,
     'max-tokens': { type: 'int', min: 16, help: 'longest summary per part, in tokens (default 256)' },
     json: { type: 'bool', help: 'print one JSON object' },
     ...ENGINE_FLAGS,
@@ -61,7 +59,7 @@ const summarize: Command = {
       if (!d.ok) throw new Error(`${target}: ${d.reason}`);
       docs.push({ path: path.basename(target), text: d.text });
     }
-    const engine = await loadEngine(f, io, str(f, 'model') ?? DEV_MODEL);
+    const engine = await loadEngine(f, io, str(f, 'model')!);
     try {
       const r = await summarizeTexts(engine, docs, { maxTokens: num(f, 'max-tokens') ?? 256, signal: io.signal, onProgress: (m) => io.err(m) });
       if (f.json) io.out(JSON.stringify({ ...r, excluded }));
@@ -75,7 +73,7 @@ const summarize: Command = {
 const chat: Command = {
   summary: 'chat over a workspace (read once, reused every turn, persisted between runs)',
   flags: {
-    model: { type: 'string', required: true, help: 'GGUF model file' },
+    model: MODEL_FLAG,
     workspace: { type: 'string', help: 'folder whose files form the prompt prefix' },
     budget: { type: 'int', min: 0, help: 'workspace token budget (default: context − min(1024, context/4) − max tokens)' },
     'max-tokens': { type: 'int', min: 1, help: 'longest answer in tokens (default 256)' },

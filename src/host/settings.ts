@@ -6,10 +6,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KVSettings, SamplerSettings } from '../worker/protocol';
+import { DEFAULT_MODEL } from '../shared/default-model';
 
 export const SECTION = 'podlens';
-/** The test model shipped next to the extension during development (never inside the VSIX). */
-export const DEFAULT_MODEL_FILE = path.join('models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+/**
+ * The development model next to the extension (Qwen2.5-Coder-0.5B-Instruct, fetched by
+ * scripts/fetch-models.sh; never inside the VSIX). Tests pin their own model with model.path.
+ */
+export const DEFAULT_MODEL_FILE = path.join(...DEFAULT_MODEL.relPath.split('/'));
 
 export interface ConfigLike {
   get<T>(key: string): T | undefined;
