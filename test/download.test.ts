@@ -2,7 +2,8 @@
 // 127.0.0.1 serving the real stories260K GGUF: full download with progress, cancel and resume
 // (the Range header sent, bytes not fetched twice), a server that ignores Range, wrong sha256,
 // wrong size, a connection cut mid-way (error, then retries that resume), redirects (local ok,
-// to http on another host refused, loops bounded), 404, too little disk space, an existing file.
+// to http on another host refused, loops bounded), 404, too little disk space, an existing file;
+// a spec without sha256 (size only); the catalog's pinned Qwen entries.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -11,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkDownloadUrl, DownloadError, downloadFile, DownloadProgress, DownloadSpec, partialPath } from '../src/host/download';
 import { readGGUFHeader } from '../src/engine/gguf/reader';
+import { MODEL_CATALOG } from '../src/host/model-catalog';
 import { DownloadServer } from './download-server';
 import { modelPath } from './helpers';
 
@@ -44,7 +46,7 @@ test('full download: progress, sha256 checked, renamed into place, a readable GG
   const s = spec();
   const seen: DownloadProgress[] = [];
   const r = await downloadFile(s, { onProgress: (p) => seen.push(p) });
-  assert.deepEqual(r, { path: s.dest, fetched: body.length, resumedFrom: 0, alreadyPresent: false });
+  assert.deepEqual(r, { path: s.dest, fetched: body.length, resumedFrom: 0, alreadyPresent: false, verified: 'sha256' });
   assert.ok(fs.readFileSync(s.dest).equals(body));
   assert.equal(fs.existsSync(partialPath(s.dest)), false);
   assert.equal(readGGUFHeader(s.dest).tensors.length > 0, true);
@@ -143,24 +145,40 @@ test('refusals before any request: too little disk space, cancelled already, an 
   assert.equal(server.requests.length, 1);
 });
 
-test('catalog: pinned https Hugging Face URLs; SmolLM2 size and sha256 equal the real file and fetch-models.sh', async () => {
-  const { MODEL_CATALOG } = await import('../src/host/model-catalog');
-  const { sha256File } = await import('../src/host/download');
+test('no sha256 in the spec: the size alone is checked (and said), a cut download resumes, a wrong size leaves nothing', async () => {
+  const { sha256: _none, ...sizeOnly } = spec();
+  fs.writeFileSync(partialPath(sizeOnly.dest), body.subarray(0, 300_000));
+  const r = await downloadFile(sizeOnly);
+  assert.deepEqual([r.verified, r.resumedFrom, r.fetched, server.requests[0]!.range], ['size', 300_000, body.length - 300_000, 'bytes=300000-']);
+  assert.ok(fs.readFileSync(sizeOnly.dest).equals(body));
+  server.reset();
+  assert.deepEqual([(await downloadFile(sizeOnly)).alreadyPresent, server.requests.length], [true, 0]);
+  // Right size is all it can know: a same-sized different file counts as present; another size does not.
+  const other = { ...sizeOnly, dest: path.join(dir, 'other.gguf') };
+  fs.writeFileSync(other.dest, Buffer.alloc(body.length));
+  assert.equal((await downloadFile(other)).verified, 'size');
+  fs.writeFileSync(other.dest, 'short');
+  await assert.rejects(downloadFile(other), code('exists'));
+  // The server's file is 1 byte shorter than the catalog says: refused, no file.
+  const wrong = { ...sizeOnly, dest: path.join(dir, 'wrong.gguf'), size: body.length + 1 };
+  await assert.rejects(downloadFile(wrong), code('size-mismatch'));
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('wrong')), []);
+});
+
+test("catalog: Qwen2.5-Coder 0.5B/1.5B/3B/7B Instruct Q4_K_M from Qwen's GGUF repositories at pinned revisions; verified-here entries are the files fetch-models.sh checks", () => {
   const script = fs.readFileSync(path.join(__dirname, '..', '..', 'scripts', 'fetch-models.sh'), 'utf8');
-  assert.ok(MODEL_CATALOG.some((m) => m.file === 'SmolLM2-135M-Instruct.Q4_1.gguf'));
+  assert.deepEqual(MODEL_CATALOG.map((m) => m.id), ['0.5b', '1.5b', '3b', '7b'].map((b) => `qwen2.5-coder-${b}-instruct-q4_k_m`));
   for (const m of MODEL_CATALOG) {
     const u = checkDownloadUrl(m.url);
+    const b = /^qwen2\.5-coder-(\d+(?:\.\d+)?b)-instruct-q4_k_m\.gguf$/.exec(m.file)?.[1];
+    assert.ok(b, m.file);
     assert.equal(u.host, 'huggingface.co');
-    assert.match(u.pathname, /\/resolve\/[0-9a-f]{40}\//, 'a fixed revision');
-    assert.equal(path.posix.basename(u.pathname), m.file);
-    assert.match(m.sha256, /^[0-9a-f]{64}$/);
-    const local = path.join(path.dirname(modelPath('stories260K-f32.gguf')), m.file);
-    if (fs.existsSync(local)) {
-      assert.equal(fs.statSync(local).size, m.size);
-      assert.equal(await sha256File(local), m.sha256);
-    }
+    assert.match(u.pathname, new RegExp(`^/Qwen/Qwen2\\.5-Coder-${b.toUpperCase()}-Instruct-GGUF/resolve/[0-9a-f]{40}/${m.file.replace(/\./g, '\\.')}$`), 'official repo, fixed revision, single-file GGUF');
+    assert.ok(m.sha256 === undefined || /^[0-9a-f]{64}$/.test(m.sha256), m.id);
+    assert.ok(Number.isSafeInteger(m.size) && m.size > 0);
+    if (m.evidence === 'verified-here') assert.ok(m.sha256 && script.includes(`${m.sha256} build_qwen`), `${m.id}: fetch-models.sh checks the same sha256`);
   }
-  const smol = MODEL_CATALOG.find((m) => m.file === 'SmolLM2-135M-Instruct.Q4_1.gguf')!;
-  assert.ok(script.includes(`SMOL_SHA=${smol.sha256}`));
-  assert.equal(fs.statSync(modelPath(smol.file)).size, smol.size);
+  assert.deepEqual(MODEL_CATALOG.map((m) => m.size), [...MODEL_CATALOG.map((m) => m.size)].sort((a, b) => a - b), 'smallest first');
+  // The verified-here 0.5B is the file fetch-models.sh puts in models/ under its short name (always fetched).
+  assert.equal(fs.statSync(modelPath('qwen2.5-coder-0.5b-instruct.gguf')).size, MODEL_CATALOG[0]!.size);
 });

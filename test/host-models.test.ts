@@ -3,7 +3,8 @@
 // first, .partial files never), refuses a file whose header does not parse, offers Browse… and
 // Download; Download Recommended Model runs behind a cancellable progress notification (from a
 // local 127.0.0.1 server), resumes after Cancel, reports a sha256 mismatch and offers to use the
-// model. No engine is started.
+// model; with the real catalog it offers the four Qwen models, the largest that fits the (given)
+// free memory first, and says which do not fit. No engine is started.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -13,7 +14,7 @@ import * as path from 'node:path';
 import { installVscodeStandIn, standIn, workspace } from './vscode-stand-in';
 import { DownloadServer } from './download-server';
 import { modelPath } from './helpers';
-import type { CatalogModel } from '../src/host/model-catalog';
+import { MODEL_CATALOG, type CatalogModel } from '../src/host/model-catalog';
 
 installVscodeStandIn();
 /* eslint-disable @typescript-eslint/no-require-imports -- after the hook, so `vscode` resolves to the stand-in */
@@ -45,7 +46,7 @@ before(async () => {
   await server.start();
   const client = new EngineClient({ workerPath: '/nonexistent/worker.js' });
   model = new ModelManager(tmp, client, () => readSettings(workspace.getConfiguration('podlens')), (l) => log.push(l), () => storage);
-  catalog = [{ id: 'tiny', label: 'Tiny', description: 'test', url: server.url('/model.gguf'), file: 'tiny.gguf', size: stories.length,
+  catalog = [{ ...MODEL_CATALOG[0]!, id: 'tiny', label: 'Tiny', description: 'test', url: server.url('/model.gguf'), file: 'tiny.gguf', size: stories.length,
     sha256: createHash('sha256').update(stories).digest('hex') }];
   standIn.commands.set('podlens.downloadModel', () => downloadRecommendedModel(model, (l) => log.push(l), catalog));
 });
@@ -140,4 +141,31 @@ test('Select Model… → Download Recommended Model… runs the download comman
   standIn.messageAnswers.push(USE_MODEL);
   assert.equal(await model.selectModel(), true);
   assert.equal(standIn.config.get('podlens.model.path'), path.join(storage, 'models', 'tiny.gguf'));
+});
+
+test('the real catalog: four Qwen models, the largest that fits free memory first and recommended, the others explained; a size-only entry says so', async () => {
+  const served = MODEL_CATALOG.map((m) => ({ ...m, url: server.url('/model.gguf'), file: `${m.id}.gguf`, size: stories.length, sha256: undefined }));
+  standIn.setConfig('podlens.engine.contextSize', undefined); // the engine default: 4096 tokens for these models
+  standIn.quickPickAnswer = (items) => items[0];
+  standIn.messageAnswers.push(undefined);
+  const lines: string[] = [];
+  assert.equal(await downloadRecommendedModel(model, (l) => lines.push(l), served, () => 8 * 2 ** 30), false);
+  const pick = standIn.quickPicks.at(-1)!;
+  assert.equal(pick.placeHolder, 'Qwen2.5-Coder 3B Instruct (Q4_K_M) is the largest that fits in 8.0 GB of free memory');
+  assert.deepEqual(pick.items.map((i) => i.label), [
+    '$(star-full) Qwen2.5-Coder 3B Instruct (Q4_K_M)', 'Qwen2.5-Coder 0.5B Instruct (Q4_K_M)', 'Qwen2.5-Coder 1.5B Instruct (Q4_K_M)', '$(warning) Qwen2.5-Coder 7B Instruct (Q4_K_M)',
+  ]);
+  assert.deepEqual(pick.items.map((i) => i.description!.replace(/^.* download · /, '')),
+    ['≈5.9 GB RAM at 4096 tokens', '≈1.3 GB RAM at 4096 tokens', '≈3.1 GB RAM at 4096 tokens', '≈13.1 GB RAM at 4096 tokens']); // model-fit.test.ts's hand-computed totals
+  assert.match(pick.items[3]!.detail!, /^Does not fit: needs ≈13\.1 GB at 4096 tokens, only 8\.0 GB free/);
+  assert.match(lines[0]!, /^download: 8\.0 GB free; .*qwen2\.5-coder-3b-instruct-q4_k_m needs ≈5\.9 GB at 4096 tokens \(recommended\), .*7b.* \(does not fit\)$/);
+  const dest = path.join(storage, 'models', 'qwen2.5-coder-3b-instruct-q4_k_m.gguf');
+  assert.ok(fs.readFileSync(dest).equals(stories), 'the recommended entry was downloaded');
+  assert.match(standIn.messages.at(-1)!.text, /3B Instruct \(Q4_K_M\) is downloaded and verified \(size only: the catalog has no sha256 for it\)\./);
+  // Nothing fits in 1 GB: no recommendation, every entry marked, the placeholder says what to do.
+  standIn.quickPickAnswer = () => undefined;
+  assert.equal(await downloadRecommendedModel(model, () => undefined, served, () => 2 ** 30), false);
+  assert.match(standIn.quickPicks.at(-1)!.placeHolder!, /^None fits in 1\.0 GB of free memory at this context/);
+  assert.ok(standIn.quickPicks.at(-1)!.items.every((i) => i.label.startsWith('$(warning) ')));
+  fs.rmSync(dest);
 });

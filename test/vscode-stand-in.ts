@@ -177,7 +177,7 @@ export const standIn = {
   messageAnswers: [] as (string | undefined)[],
   openDialogAnswer: undefined as Uri[] | undefined,
   /** Quick picks shown (items once resolved) and how to answer them (undefined: dismissed). */
-  quickPicks: [] as { title?: string; items: vscode.QuickPickItem[] }[],
+  quickPicks: [] as { title?: string; placeHolder?: string; items: vscode.QuickPickItem[] }[],
   quickPickAnswer: undefined as ((items: vscode.QuickPickItem[]) => vscode.QuickPickItem | undefined) | undefined,
   /** Progress reports of every withProgress task; fire progressCancel to press its Cancel button. */
   progressReports: [] as { message?: string; increment?: number }[],
@@ -258,7 +258,7 @@ export const window = {
   showOpenDialog: (): Thenable<Uri[] | undefined> => Promise.resolve(standIn.openDialogAnswer),
   async showQuickPick<T extends vscode.QuickPickItem>(items: readonly T[] | Thenable<readonly T[]>, o?: vscode.QuickPickOptions): Promise<T | undefined> {
     const all = [...await items];
-    standIn.quickPicks.push({ title: o?.title, items: all });
+    standIn.quickPicks.push({ title: o?.title, placeHolder: o?.placeHolder, items: all });
     return standIn.quickPickAnswer?.(all) as T | undefined;
   },
   withProgress<R>(o: { title?: string }, task: (p: { report(v: { message?: string; increment?: number }): void }, t: vscode.CancellationToken) => Thenable<R>): Thenable<R> {

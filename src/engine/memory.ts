@@ -7,6 +7,7 @@ import { ModelConfig } from './model/config';
 import { packedBytes } from './onnx/pack';
 import { anchorHeads, KVPlan, planDtype } from './kv/plan';
 import { bytesPerElement } from './kv/dtype';
+import { GGMLType } from './gguf/types';
 
 /**
  * ONNX Runtime keeps each quantized weight twice (the initializer and MatMulNBits' prepacked
@@ -26,8 +27,18 @@ export interface MemoryEstimate {
   machineBytes: number;
 }
 
+/** What the KV cache's size depends on. */
+export type KVShape = Pick<ModelConfig, 'nLayers' | 'nKVHeads' | 'headDim'>;
+
+/** One tensor as the estimate sees it (GGUF dims: [ne0 = in, ne1 = out]). */
+export interface WeightTensor {
+  readonly name: string;
+  readonly type: GGMLType;
+  readonly dims: readonly number[];
+}
+
 /** KV bytes at `tokens` for a plan (pod-method.md §4: non-anchor units drop distant keys; int8 distant rows carry one f32 scale each). */
-export function kvBytesAt(c: ModelConfig, plan: KVPlan, tokens: number): number {
+export function kvBytesAt(c: KVShape, plan: KVPlan, tokens: number): number {
   const unit = c.headDim * bytesPerElement(planDtype(plan)); // one token, one (layer, KV head), K or V
   if (plan.kind === 'full') return 2 * c.nLayers * tokens * c.nKVHeads * unit;
   const window = Math.min(tokens, plan.sinks + plan.recent);
@@ -43,10 +54,19 @@ export function kvBytesAt(c: ModelConfig, plan: KVPlan, tokens: number): number 
 
 export function estimateMemory(f: GGUFFile, c: ModelConfig, contextSize: number, plan: KVPlan = { kind: 'full' },
   freeBytes = os.freemem()): MemoryEstimate {
+  return estimateForTensors(f.tensors, c, contextSize, plan, freeBytes);
+}
+
+/**
+ * The same estimate from a tensor list instead of an open file: lets a caller size a model it
+ * has not downloaded yet (the download catalog) with exactly the numbers the engine will check.
+ */
+export function estimateForTensors(tensors: readonly WeightTensor[], c: KVShape & Pick<ModelConfig, 'tiedEmbeddings'>, contextSize: number,
+  plan: KVPlan = { kind: 'full' }, freeBytes = os.freemem()): MemoryEstimate {
   let weightBytes = 0;
-  for (const t of f.tensors) {
+  for (const t of tensors) {
     if (t.name === 'token_embd.weight' && !c.tiedEmbeddings) continue; // embeddings are read from the file on demand
-    weightBytes += t.dims.length === 2 ? packedBytes(t.type, t.dims[0]!, t.dims[1]!) : t.nElements * 4;
+    weightBytes += t.dims.length === 2 ? packedBytes(t.type, t.dims[0]!, t.dims[1]!) : t.dims.reduce((a, b) => a * b, 1) * 4;
   }
   const kvBytes = kvBytesAt(c, plan, contextSize);
   const totalBytes = weightBytes * WEIGHT_RESIDENCY + kvBytes + RUNTIME_OVERHEAD;
@@ -54,7 +74,7 @@ export function estimateMemory(f: GGUFFile, c: ModelConfig, contextSize: number,
 }
 
 /** The largest context (tokens, ≤ maxTokens) whose estimate with this plan fits in e.freeBytes; 0 when the weights alone do not fit. */
-export function largestFittingContext(e: MemoryEstimate, c: ModelConfig, plan: KVPlan, maxTokens: number): number {
+export function largestFittingContext(e: MemoryEstimate, c: KVShape, plan: KVPlan, maxTokens: number): number {
   const room = e.freeBytes - e.weightBytes * WEIGHT_RESIDENCY - e.overheadBytes;
   let lo = 0, hi = maxTokens; // KV bytes grow with tokens: bisect for the last one that fits
   while (lo < hi) {

@@ -1,11 +1,12 @@
-// Downloading a model file we know the exact size and sha256 of: bytes go to `<name>.partial`
-// next to the target (never a name that ends in .gguf, so nothing mistakes it for a model), a later
-// run resumes it with a Range request (206 appends; 200 means the server ignored the range, so
-// the file restarts), progress reports bytes, total and rate, an AbortSignal stops it and keeps
-// the partial file, network failures retry a bounded number of times (each resuming), and only a
-// file whose size and sha256 match is renamed to the final name (a mismatch deletes the partial
-// file and says so). Refuses to start when the disk has less free space than the bytes still to
-// fetch. Connections are opened by download-http.ts only. No vscode import.
+// Downloading a model file we know the exact size (and usually the sha256) of: bytes go to
+// `<name>.partial` next to the target (never a name that ends in .gguf, so nothing mistakes it for
+// a model), a later run resumes it with a Range request (206 appends; 200 means the server ignored
+// the range, so the file restarts), progress reports bytes, total and rate, an AbortSignal stops
+// it and keeps the partial file, network failures retry a bounded number of times (each
+// resuming), and only a file whose size and sha256 match is renamed to the final name (a mismatch
+// deletes the partial file and says so; a spec without sha256 checks the size only and the result
+// says so). Refuses to start when the disk has less free space than the bytes still to fetch.
+// Connections are opened by download-http.ts only. No vscode import.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,8 +21,8 @@ export interface DownloadSpec {
   /** Final path of the file. */
   dest: string;
   size: number;
-  /** Lower-case hex. */
-  sha256: string;
+  /** Lower-case hex; absent: only the size is verified. */
+  sha256?: string;
 }
 
 export interface DownloadProgress {
@@ -51,6 +52,8 @@ export interface DownloadResult {
   resumedFrom: number;
   /** The final file was already there and correct: nothing fetched. */
   alreadyPresent: boolean;
+  /** What was checked: size and sha256, or (no sha256 in the spec) the size only. */
+  verified: 'sha256' | 'size';
 }
 
 export const partialPath = (dest: string): string => `${dest}.partial`;
@@ -127,11 +130,20 @@ async function fetchOnce(spec: DownloadSpec, part: string, offset: number, o: Do
 
 export async function downloadFile(spec: DownloadSpec, o: DownloadOptions = {}): Promise<DownloadResult> {
   checkDownloadUrl(spec.url);
-  if (!/^[0-9a-f]{64}$/.test(spec.sha256) || !Number.isSafeInteger(spec.size) || spec.size <= 0) throw new TypeError('a download needs an exact size and a lower-case hex sha256');
+  if ((spec.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(spec.sha256)) || !Number.isSafeInteger(spec.size) || spec.size <= 0) {
+    throw new TypeError('a download needs an exact size and, if given, a lower-case hex sha256');
+  }
+  const verified = spec.sha256 !== undefined ? 'sha256' : 'size';
+  const matches = async (file: string): Promise<{ ok: boolean; sha: string }> => {
+    if (sizeOf(file) !== spec.size) return { ok: false, sha: '' };
+    if (spec.sha256 === undefined) return { ok: true, sha: '' };
+    const sha = await sha256File(file);
+    return { ok: sha === spec.sha256, sha };
+  };
   o.signal?.throwIfAborted();
   const dir = path.dirname(spec.dest);
   if (fs.existsSync(spec.dest)) {
-    if (sizeOf(spec.dest) === spec.size && (await sha256File(spec.dest)) === spec.sha256) return { path: spec.dest, fetched: 0, resumedFrom: 0, alreadyPresent: true };
+    if ((await matches(spec.dest)).ok) return { path: spec.dest, fetched: 0, resumedFrom: 0, alreadyPresent: true, verified };
     throw new DownloadError('exists', `${spec.dest} already exists and is not the expected file; move it away and try again`);
   }
   await fs.promises.mkdir(dir, { recursive: true });
@@ -165,13 +177,13 @@ export async function downloadFile(spec: DownloadSpec, o: DownloadOptions = {}):
   }
   report(have, true);
   const got = sizeOf(part);
-  const sha = got === spec.size ? await sha256File(part) : '';
-  if (sha !== spec.sha256) {
+  const check = await matches(part);
+  if (!check.ok) {
     fs.rmSync(part, { force: true });
     throw got !== spec.size
       ? new DownloadError('size-mismatch', `the download has ${got} bytes, expected ${spec.size}; the partial file was deleted`)
-      : new DownloadError('sha256-mismatch', `sha256 of the download is ${sha}, expected ${spec.sha256}; the file was deleted — try again, and report it if it persists`);
+      : new DownloadError('sha256-mismatch', `sha256 of the download is ${check.sha}, expected ${spec.sha256}; the file was deleted — try again, and report it if it persists`);
   }
   await fs.promises.rename(part, spec.dest);
-  return { path: spec.dest, fetched, resumedFrom, alreadyPresent: false };
+  return { path: spec.dest, fetched, resumedFrom, alreadyPresent: false, verified };
 }

@@ -26,7 +26,8 @@ export class ModelManager extends Disposable {
   constructor(
     private readonly extensionPath: string,
     readonly client: EngineClient,
-    private readonly settings: () => Settings,
+    /** The current settings (read on every use). */
+    readonly settings: () => Settings,
     private readonly log: (line: string) => void,
     /** The extension's globalStorage folder (downloads go to its models/ unless configured). */
     private readonly storagePath: () => string,
