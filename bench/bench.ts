@@ -1,17 +1,20 @@
 // `npm run bench`: PodLens vs llama.cpp (node-llama-cpp) on the same GGUF files in one run.
 // For each model × thread count, one worker process per engine (isolated peak RSS and threads)
-// loads the model; the parent then alternates the two workers' runs (warm-up, then ABBA order)
-// so slow drifts of this shared VM hit both engines alike, and reports medians and ratios.
-// Run `node dist/bench.js --help` for the options. Results: bench/results/engine-<date>.json.
-import { execFileSync } from 'node:child_process';
+// loads the model (file already in the page cache) and runs a cold warm-up (start + first
+// prefill = first-token time); the parent then alternates the two workers' measured runs (ABBA)
+// so slow drifts of this shared VM hit both engines alike, and reports medians and ratios under
+// the machine header (machine.ts). `node dist/bench.js --help` lists the options. Results:
+// bench/results/engine-<date>.json and .md. Also the entry point of --worker, --long, --session.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BenchOptions, parseOptions, USAGE, UsageError } from './options';
-import { BenchModel, CACHE_DIR, ensureSynthetic, mainTensorType, promptIds, resolveModels, ROOT } from './models';
+import { BenchModel, CACHE_DIR, ensureSynthetic, mainTensorType, promptIds, resolveModels, warmPageCache } from './models';
+import { describeMachine, finishMachine, formatMachineHeader, MachineInfo, machineSummary } from './machine';
+import { RESULTS_DIR, stamp, writeReport } from './output';
 import { sleep, SWITCH_PAUSE_MS, WorkerHandle } from './pool';
 import { EngineName, WorkerJob } from './protocol';
-import { CellResult, computeRatios, EngineResult, formatTable, NOISY_CORES, sample, summarize } from './report';
+import { CellResult, computeRatios, EngineResult, formatMarkdown, formatTable, NOISY_CORES, sample, summarize } from './report';
 import { errorText, workerMain } from './worker';
 import { sessionMain } from './session';
 import { longMain } from './long';
@@ -22,40 +25,9 @@ const mean = (xs: readonly number[]): number | undefined => (xs.length ? xs.redu
 const SETTLE_WINDOW_MS = 400;
 const QUIET_CORES = 0.2;
 
-function pkgVersion(name: string): string | undefined {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string }).version;
-  } catch {
-    return undefined;
-  }
-}
-
-function gitRevision(): string | undefined {
-  try {
-    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return dirty ? `${rev}+dirty-src` : rev;
-  } catch {
-    return undefined;
-  }
-}
-
 /** CPU time (ms) all processes on the machine have spent busy so far. */
 function machineBusyMs(): number {
   return os.cpus().reduce((s, c) => s + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
-}
-
-/** SIMD features that matter for both engines' kernels (from /proc/cpuinfo). */
-function cpuFlags(): string[] | undefined {
-  try {
-    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
-    const flags = /^flags\s*:\s*(.*)$/m.exec(info)?.[1]?.split(/\s+/) ?? [];
-    const family = /^cpu family\s*:\s*(\d+)/m.exec(info)?.[1], model = /^model\s*:\s*(\d+)/m.exec(info)?.[1];
-    const simd = flags.filter((f) => /^(avx2|fma|f16c|avx512(f|bw|vl|_vnni|_bf16|_fp16)|avx_vnni|amx_\w+)$/.test(f));
-    return [`family ${family} model ${model}`, ...simd];
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -73,17 +45,14 @@ async function settle(maxMs: number): Promise<number> {
   return performance.now() - t0;
 }
 
-function stamp(d: Date): string {
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-}
-
 /** One model × thread count: load each engine in its own worker, interleave their runs. */
 async function benchCell(m: BenchModel, threads: number, prompt: number[], o: BenchOptions): Promise<CellResult> {
+  const loadAverage = os.loadavg();
   const cell: CellResult = {
     model: { key: m.key, name: m.name, type: m.type, synthetic: m.synthetic, path: m.path, fileBytes: fs.statSync(m.path).size },
     threads,
     engines: [],
+    loadAverage,
   };
   const tag = `${m.key} t=${threads}`;
   const live = new Map<EngineName, WorkerHandle>();
@@ -101,22 +70,23 @@ async function benchCell(m: BenchModel, threads: number, prompt: number[], o: Be
     prompt, decodeTokens: o.decodeTokens, prefillChunk: o.prefillChunk,
   });
 
+  // Each engine: start its worker, then at once the warm-up run (full prefill, short decode) —
+  // process start → loaded → first token, measured the same way for both engines.
   for (const e of o.engines) {
     const r: EngineResult = { engine: e, ok: true, runs: [] };
     res.set(e, r);
     cell.engines.push(r);
     try {
-      const { worker, loadMs, info } = await WorkerHandle.start(job(e), `${e} ${tag}`);
+      if (o.settleMs > 0) await settle(o.settleMs);
+      const { worker, loadMs, startMs, info } = await WorkerHandle.start(job(e), `${e} ${tag}`);
       live.set(e, worker);
-      r.loadMs = loadMs;
-      r.info = info;
+      Object.assign(r, { loadMs, startMs, info });
+      await sleep(SWITCH_PAUSE_MS);
+      const warm = await worker.run(o.warmupDecode);
+      r.firstTokenMs = startMs + warm.prefillMs;
     } catch (err) {
       failed(e, err);
     }
-  }
-  // Warm-up (full prefill, short decode), then ABBA-ordered measured runs.
-  for (const e of [...live.keys()]) {
-    try { await sleep(SWITCH_PAUSE_MS); await live.get(e)!.run(o.warmupDecode); } catch (err) { failed(e, err); }
   }
   for (let rep = 0; rep < o.repeats; rep++) {
     const order = rep % 2 === 0 ? o.engines : [...o.engines].reverse();
@@ -147,7 +117,8 @@ async function benchCell(m: BenchModel, threads: number, prompt: number[], o: Be
   const others = mean(cell.engines.flatMap((r) => r.runs.map((x) => x.otherCores)));
   cell.otherCores = others;
   const waited = cell.engines.reduce((t, r) => t + r.runs.reduce((u, x) => u + (x.settleMs ?? 0), 0), 0);
-  console.log(`  ${tag}: prefill/decode tok/s ${brief}; other processes used ${others?.toFixed(2) ?? '—'} cores` +
+  console.log(`  ${tag}: prefill/decode tok/s ${brief}; other processes used ${others?.toFixed(2) ?? '—'} cores, ` +
+    `load avg ${loadAverage.map((x) => x.toFixed(2)).join(' ')} at start` +
     `${waited >= 1000 ? ` (waited ${(waited / 1000).toFixed(0)} s for quiet)` : ''}`);
   return cell;
 }
@@ -164,37 +135,32 @@ async function main(argv: string[]): Promise<number> {
   }
   const started = new Date();
   const t0 = performance.now();
-  const env = {
-    date: started.toISOString(),
-    node: process.version,
-    onnxruntimeNode: pkgVersion('onnxruntime-node'),
-    nodeLlamaCpp: pkgVersion('node-llama-cpp'),
-    podlensRevision: gitRevision(),
-    cpu: os.cpus()[0]?.model?.trim(),
-    cpuFlags: cpuFlags(),
-    cpus: os.cpus().length,
-    totalMemoryBytes: os.totalmem(),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    loadAverageStart: os.loadavg(),
-    loadAverageEnd: undefined as number[] | undefined,
-  };
-  console.log(`PodLens bench — ${env.cpu} × ${env.cpus}, node ${env.node}, onnxruntime-node ${env.onnxruntimeNode}, node-llama-cpp ${env.nodeLlamaCpp}`);
-  console.log(`prompt ${o.promptTokens} tokens, decode ${o.decodeTokens}, ${o.repeats} run(s) + 1 warm-up per engine, threads ${o.threads.join(',')}, ` +
-    `waiting up to ${o.settleMs / 1000} s for a quiet CPU before each run; ` +
-    `load average ${env.loadAverageStart.map((x) => x.toFixed(2)).join(' ')} (shared VM: compare within this run only)`);
+  const machine = describeMachine();
+  console.log(formatMachineHeader(machine));
+  console.log(`\nprompt ${o.promptTokens} tokens, decode ${o.decodeTokens}, ${o.repeats} run(s) + 1 cold warm-up per engine, threads ${o.threads.join(',')}, ` +
+    `waiting up to ${o.settleMs / 1000} s for a quiet CPU before each run (shared VM: compare within this run only)`);
 
   let models: BenchModel[];
-  try { models = resolveModels(o.models); } catch (e) { console.error(`bench: ${errorText(e)}`); return 2; }
+  try { models = resolveModels(o.models, o.modelsGiven); } catch (e) { console.error(`bench: ${errorText(e)}`); return 2; }
 
   const cells: CellResult[] = [];
-  const skipped: { model: string; error: string }[] = [];
+  const skipped: { model: string; error: string; optional?: boolean }[] = [];
   const prompts: Record<string, { source: string; tokens: number; head: number[] }> = {};
   for (const m of models) {
     let prompt: number[];
     try {
       const secs = await ensureSynthetic(m);
       if (secs > 0) console.log(`wrote ${m.path} in ${secs.toFixed(1)} s`);
-      if (!fs.existsSync(m.path)) throw new Error(`${m.path} not found${m.synthetic ? '' : ' (run scripts/fetch-models.sh)'}`);
+      if (!fs.existsSync(m.path)) {
+        const rel = path.relative(process.cwd(), m.path);
+        if (m.optional) {
+          const why = `${rel} is not present (${m.fetch ?? 'bash scripts/fetch-models.sh'} adds it)`;
+          console.log(`- ${m.key}: skipped — ${why}`);
+          skipped.push({ model: m.key, error: why, optional: true });
+          continue;
+        }
+        throw new Error(`${rel} not found${m.fetch ? ` (run ${m.fetch})` : ''}`);
+      }
       if (m.type === '?') m.type = mainTensorType(m.path);
       const p = promptIds(m.path, o.promptTokens);
       prompt = p.ids;
@@ -205,7 +171,9 @@ async function main(argv: string[]): Promise<number> {
       skipped.push({ model: m.key, error });
       continue;
     }
-    console.log(`${m.name} ${m.type} (${path.basename(m.path)}, ${(fs.statSync(m.path).size / 2 ** 20).toFixed(0)} MB)`);
+    const cached = warmPageCache(m.path);
+    console.log(`${m.name} ${m.type} (${path.basename(m.path)}, ${(fs.statSync(m.path).size / 2 ** 20).toFixed(0)} MB` +
+      `${cached >= 0.5 ? `; read into the page cache in ${cached.toFixed(1)} s` : ''})`);
     for (const t of o.threads) {
       try {
         cells.push(await benchCell(m, t, prompt, o));
@@ -216,39 +184,50 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   }
-  env.loadAverageEnd = os.loadavg();
+  finishMachine(machine);
+  const notes = tableNotes(cells, machine);
 
-  console.log('');
+  console.log(`\n${machineSummary(machine)}`);
   console.log(formatTable(cells));
-  console.log('\nmedians (± half the min–max range); ratio row: PodLens ÷ llama.cpp (speed > 1: PodLens faster; RSS > 1: PodLens uses more);');
-  console.log('greedy: leading greedy ids on which both engines agree; llama.cpp RSS includes its mmapped model file pages;');
-  console.log(`*: other processes used more than ${NOISY_CORES} cores during at least one of that engine's measured runs.`);
-  const busiest = Math.max(0, ...cells.map((c) => c.otherCores ?? 0));
-  if (busiest > NOISY_CORES) {
-    console.log(`⚠ other processes used up to ${busiest.toFixed(2)} of ${env.cpus} cores during measured runs (see otherCores in the JSON): ` +
-      'absolute numbers are depressed and ratios less reliable (spinning thread pools suffer most); rerun when the machine is quiet.');
-  }
+  console.log(`\n${notes.join('\n')}`);
 
-  const out = o.out ?? path.join(ROOT, 'bench', 'results', `engine-${stamp(started)}.json`);
-  const result = {
-    kind: 'podlens-engine-bench',
-    version: 1,
-    env,
-    options: { ...o, cacheDir: CACHE_DIR },
-    prompts,
-    durationSeconds: (performance.now() - t0) / 1000,
-    cells,
-    skipped,
-  };
+  const out = o.out ?? path.join(RESULTS_DIR, `engine-${stamp(started)}.json`);
+  const durationSeconds = (performance.now() - t0) / 1000;
+  const result = { kind: 'podlens-engine-bench', version: 2, date: started.toISOString(), options: { ...o, cacheDir: CACHE_DIR }, prompts, durationSeconds, cells, skipped };
+  const md = [
+    `${o.promptTokens}-token prompt, ${o.decodeTokens} greedy decode tokens, medians of ${o.repeats} interleaved run(s); ${durationSeconds.toFixed(0)} s in all.`,
+    formatMarkdown(cells),
+    notes.map((n) => `- ${n}`).join('\n'),
+    skipped.length ? skipped.map((x) => `- skipped ${x.model}: ${x.error}`).join('\n') : '',
+    '```\n' + formatTable(cells) + '\n```',
+  ].filter(Boolean).join('\n\n');
   try {
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-    console.log(`\nwrote ${path.relative(process.cwd(), out)} (${result.durationSeconds.toFixed(0)} s total)`);
+    const w = writeReport(out, `PodLens vs llama.cpp — ${started.toISOString()}`, machine, result, md);
+    console.log(`\nwrote ${path.relative(process.cwd(), w.json)} and ${path.basename(w.md)} (${durationSeconds.toFixed(0)} s total)`);
   } catch (e) {
     console.error(`bench: could not write ${out}: ${errorText(e)}`);
     return 1;
   }
-  return cells.some((c) => c.engines.some((e) => e.runs.length > 0)) ? 0 : 1;
+  const missingRequired = skipped.some((x) => !x.optional);
+  return cells.some((c) => c.engines.some((e) => e.runs.length > 0)) && !missingRequired ? 0 : 1;
+}
+
+/** The lines printed under the table (and listed in the markdown). */
+function tableNotes(cells: readonly CellResult[], machine: MachineInfo): string[] {
+  const notes = [
+    'medians (± half the min–max range); ratio row: PodLens ÷ llama.cpp (speed > 1: PodLens faster; RSS, start and first-token time > 1: PodLens uses more);',
+    'start: process spawn → model loaded (file in the page cache); 1st tok: start + the first, cold prefill of the prompt;',
+    'greedy: leading greedy ids on which both engines agree; llama.cpp RSS includes its mmapped model file pages;',
+    `*: other processes used more than ${NOISY_CORES} cores during at least one of that engine's measured runs.`,
+  ];
+  const variants = [...new Set(cells.flatMap((c) => c.engines.map((e) => e.info?.ggmlCpuVariant)).filter((v): v is string => typeof v === 'string'))];
+  if (variants.length) notes.push(`llama.cpp's ggml CPU backend on this machine: ${variants.join(', ')} (int8 path by the flags: ${machine.int8Path}).`);
+  const busiest = Math.max(0, ...cells.map((c) => c.otherCores ?? 0));
+  if (busiest > NOISY_CORES) {
+    notes.push(`⚠ other processes used up to ${busiest.toFixed(2)} of ${machine.threads} cores during measured runs (see otherCores in the JSON): ` +
+      'absolute numbers are depressed and ratios less reliable (spinning thread pools suffer most); rerun when the machine is quiet.');
+  }
+  return notes;
 }
 
 const argv = process.argv.slice(2);

@@ -4,12 +4,15 @@
 // Each cache runs in its own worker process; after one prefill each, the workers' decode rounds
 // interleave (round-robin, rotating the order) so the shared VM's drifts hit every cache alike.
 // Reports the median ms/token over rounds and ratios to the full cache and to llama.cpp, and the
-// KV bytes each cache holds. Writes bench/results/long-<date>.json. Not a test: nothing asserted.
+// KV bytes each cache holds, under the machine header (machine.ts). Writes
+// bench/results/long-<date>.json and .md. Not a test: nothing asserted.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { Tokenizer } from '../src/engine/tokenizer';
+import { describeMachine, finishMachine, formatMachineHeader, machineSummary } from './machine';
 import { REAL_MODEL, ROOT } from './models';
+import { RESULTS_DIR, writeReport } from './output';
 import { sleep, SWITCH_PAUSE_MS, WorkerHandle } from './pool';
 import { WorkerJob } from './protocol';
 
@@ -73,6 +76,8 @@ const median = (xs: readonly number[]): number => { const s = [...xs].sort((a, b
 
 export async function longMain(argv: readonly string[]): Promise<number> {
   const o = options(argv);
+  const machine = describeMachine();
+  console.log(`${formatMachineHeader(machine)}\n`);
   const promptLen = o.ctx - STEPS * (o.rounds + 2);
   const prompt = promptIds(o.model, promptLen);
   console.log(`long-context decode: ${path.basename(o.model)}, context ${o.ctx}, prompt ${promptLen} tokens of src/*.ts, ${o.threads} threads, ${o.rounds} rounds × ${STEPS} tokens`);
@@ -108,13 +113,25 @@ export async function longMain(argv: readonly string[]): Promise<number> {
     kind: x.kind, plan: x.info.kvPlan, kvBytes: x.kvBytes, prefillTokS: x.prefillTokS, decodeMsPerToken: median(x.ms), rounds: x.ms,
     vsFull: full ? median(x.ms) / full : undefined, vsLlamaCpp: llama ? median(x.ms) / llama : undefined,
   }));
-  console.log('\ncache       KV MB   prefill tok/s   decode ms/token   ×full   ×llama.cpp');
+  finishMachine(machine);
+  const fmt = (v: number | undefined, d: number): string => (v === undefined ? '–' : v.toFixed(d));
+  const table = ['cache       KV MB   prefill tok/s   decode ms/token   ×full   ×llama.cpp'];
   for (const r of rows) {
-    console.log(`${r.kind.padEnd(10)} ${r.kvBytes !== undefined ? (r.kvBytes / 2 ** 20).toFixed(1).padStart(6) : '     –'}   ${r.prefillTokS.toFixed(0).padStart(13)}   ${r.decodeMsPerToken.toFixed(1).padStart(15)}   ${r.vsFull?.toFixed(2).padStart(5) ?? '    –'}   ${r.vsLlamaCpp?.toFixed(2).padStart(10) ?? '         –'}`);
+    table.push(`${r.kind.padEnd(10)} ${fmt(r.kvBytes === undefined ? undefined : r.kvBytes / 2 ** 20, 1).padStart(6)}   ${r.prefillTokS.toFixed(0).padStart(13)}   ` +
+      `${r.decodeMsPerToken.toFixed(1).padStart(15)}   ${fmt(r.vsFull, 2).padStart(5)}   ${fmt(r.vsLlamaCpp, 2).padStart(10)}`);
   }
-  const out = path.join(ROOT, 'bench', 'results', `long-${new Date().toISOString().slice(0, 10)}.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), options: { ...o, model: path.relative(ROOT, o.model) }, promptTokens: promptLen, rows }, null, 1) + '\n');
-  console.log(`\nwrote ${path.relative(ROOT, out)} (ratios < 1 are faster; medians over rounds)`);
+  console.log(`\n${machineSummary(machine)}\n${table.join('\n')}`);
+  const out = path.join(RESULTS_DIR, `long-${new Date().toISOString().slice(0, 10)}.json`);
+  const md = [
+    `${path.basename(o.model)}, context ${o.ctx}, prompt ${promptLen} tokens of src/*.ts, ${o.threads} threads, ${o.rounds} interleaved rounds × ${STEPS} decode tokens (medians; ratios < 1 are faster).`,
+    '',
+    '| cache | plan | KV MB | prefill tok/s | decode ms/token | × full | × llama.cpp |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.kind} | ${typeof r.plan === 'string' ? r.plan : '–'} | ${fmt(r.kvBytes === undefined ? undefined : r.kvBytes / 2 ** 20, 1)} | ` +
+      `${r.prefillTokS.toFixed(0)} | ${r.decodeMsPerToken.toFixed(1)} | ${fmt(r.vsFull, 2)} | ${fmt(r.vsLlamaCpp, 2)} |`),
+  ].join('\n');
+  const data = { date: new Date().toISOString(), options: { ...o, model: path.relative(ROOT, o.model) }, promptTokens: promptLen, rows };
+  const w = writeReport(out, `bench --long — ${data.date}`, machine, data, md);
+  console.log(`\nwrote ${path.relative(ROOT, w.json)} and ${path.basename(w.md)} (ratios < 1 are faster; medians over rounds)`);
   return 0;
 }

@@ -1,6 +1,8 @@
-// The bench's model files and prompt: the real SmolLM2-135M-Instruct Q4_1 file, plus synthetic
-// SmolLM2-135M-shaped files (random weights, SmolLM2's tokenizer) of other tensor types, written
-// once into a cache directory. The prompt is a fixed real text tokenized with PodLens's tokenizer.
+// The bench's model files and prompt: the real SmolLM2-135M-Instruct Q4_1 and Qwen2.5-Coder
+// 0.5B / 1.5B Instruct Q4_K_M files in models/ (the default set; the 1.5B only when present), plus
+// synthetic SmolLM2-135M-shaped files (random weights, SmolLM2's tokenizer) of other tensor types,
+// written once into a cache directory. The prompt is a fixed real text tokenized with PodLens's
+// tokenizer. Not for fetching models (scripts/fetch-models.sh does that).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,10 +20,19 @@ export interface BenchModel {
   type: string;
   synthetic: boolean;
   path: string;
+  /** Other names accepted by --models. */
+  aliases?: string[];
+  /** How to get the file when it is missing. */
+  fetch?: string;
+  /** In the default set only when its file is present (skipped with a note otherwise). */
+  optional?: boolean;
 }
 
 export const ROOT = path.resolve(__dirname, '..');
 export const REAL_MODEL = path.join(ROOT, 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+const FETCH = 'bash scripts/fetch-models.sh';
+/** The models `npm run bench` measures without --models. */
+export const DEFAULT_MODELS = ['smollm2', 'qwen0.5b', 'qwen1.5b'];
 export const CACHE_DIR = process.env.PODLENS_BENCH_CACHE ?? path.join(os.homedir(), '.cache', 'podlens', 'bench');
 
 /** Known models by key; anything else given to --models is taken as a path to a GGUF file. */
@@ -30,19 +41,31 @@ export function knownModels(): BenchModel[] {
     key: type.toLowerCase(), name: 'SmolLM2-135M (synthetic)', type, synthetic: true,
     path: path.join(CACHE_DIR, `smollm2-135m-${type}.gguf`),
   });
+  const real = (key: string, name: string, type: string, file: string, aliases: string[], fetch = FETCH): BenchModel =>
+    ({ key, name, type, synthetic: false, path: path.join(ROOT, 'models', file), aliases, fetch });
   return [
-    { key: 'q4_1', name: 'SmolLM2-135M-Instruct', type: 'Q4_1', synthetic: false, path: REAL_MODEL },
+    real('smollm2', 'SmolLM2-135M-Instruct', 'Q4_1', 'SmolLM2-135M-Instruct.Q4_1.gguf', ['q4_1', 'smollm2-135m']),
+    real('qwen0.5b', 'Qwen2.5-Coder-0.5B-Instruct', 'Q4_K_M', 'qwen2.5-coder-0.5b-instruct.gguf', ['qwen0.5', 'qwen2.5-coder-0.5b']),
+    { ...real('qwen1.5b', 'Qwen2.5-Coder-1.5B-Instruct', 'Q4_K_M', 'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf', ['qwen1.5', 'qwen2.5-coder-1.5b'], `${FETCH} --1.5b`), optional: true },
     synth('Q8_0'),
     synth('F16'),
   ];
 }
 
-export function resolveModels(keys: readonly string[]): BenchModel[] {
+/**
+ * The models for `keys` (keys, aliases or paths to GGUF files; a path to a known file gets its
+ * name). `explicit` false means the default set: optional models stay optional (skipped with a
+ * note when missing); a model named explicitly is never optional.
+ */
+export function resolveModels(keys: readonly string[], explicit: boolean): BenchModel[] {
   const known = knownModels();
   return keys.map((k) => {
-    const m = known.find((x) => x.key === k.toLowerCase());
-    if (m) return m;
-    if (k.endsWith('.gguf')) return { key: k, name: path.basename(k, '.gguf'), type: '?', synthetic: false, path: path.resolve(k) };
+    const lower = k.toLowerCase();
+    const byKey = known.find((x) => x.key === lower || x.aliases?.includes(lower));
+    const byPath = known.find((x) => !x.synthetic && x.path === path.resolve(k));
+    const m = byKey ?? byPath;
+    if (m) return { ...m, optional: !explicit && m.optional };
+    if (k.endsWith('.gguf') || fs.existsSync(k)) return { key: k, name: path.basename(k, '.gguf'), type: '?', synthetic: false, path: path.resolve(k) };
     throw new Error(`unknown model '${k}' (known: ${known.map((x) => x.key).join(', ')}, or a path to a .gguf file)`);
   });
 }
@@ -102,4 +125,21 @@ export function promptIds(modelPath: string, n: number): { ids: number[]; vocabS
   } finally {
     f.close();
   }
+}
+
+/**
+ * Read a model file once so it sits in the page cache before either engine loads it: otherwise
+ * the engine that loads first pays the disk reads and the load times are not comparable.
+ * Returns the seconds spent (about 0 when the file was already cached).
+ */
+export function warmPageCache(file: string): number {
+  const t0 = performance.now();
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(8 << 20);
+    while (fs.readSync(fd, buf, 0, buf.length, null) > 0) { /* only the reads matter */ }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return (performance.now() - t0) / 1000;
 }

@@ -1,7 +1,11 @@
-// Command-line options of `npm run bench -- [options]`.
+// Command-line options of `npm run bench -- [options]` (the default mode; --long and --session
+// parse their own). Not for running anything.
+import { DEFAULT_MODELS } from './models';
 
 export interface BenchOptions {
   models: string[];
+  /** --models was given (its models are required; the default set's optional ones may be skipped). */
+  modelsGiven: boolean;
   threads: number[];
   repeats: number;
   promptTokens: number;
@@ -21,11 +25,15 @@ export const USAGE = `usage: npm run bench -- [options]
        npm run bench -- --long [options]      (decode at 8K: full vs PoD vs streaming vs llama.cpp; --long --help)
 
 PodLens vs llama.cpp (node-llama-cpp) on the same GGUF files in one run: prefill tok/s of a
-512-token prompt, greedy decode tok/s over 128 tokens, peak RSS; each engine × model × threads
-in its own worker process, runs interleaved between the two engines, median of the repeats.
+512-token code prompt, greedy decode tok/s over 128 tokens, peak RSS, start time (process start
+to model loaded) and first-token time (start + the first, cold prefill); each engine × model ×
+threads in its own worker process, runs interleaved between the two engines, median of the
+repeats. Every report starts with the machine: CPU model, family/model/stepping, ISA flags.
 
-  --models a,b     q4_1 (real SmolLM2-135M-Instruct), q8_0, f16 (synthetic SmolLM2-135M shape),
-                   or paths to .gguf files                          (default q4_1,q8_0,f16)
+  --models a,b     smollm2 (SmolLM2-135M-Instruct Q4_1), qwen0.5b, qwen1.5b (Qwen2.5-Coder
+                   Instruct Q4_K_M), q8_0, f16 (synthetic SmolLM2-135M shape), or paths to
+                   .gguf files          (default smollm2,qwen0.5b,qwen1.5b; qwen1.5b only when
+                   its file is present: bash scripts/fetch-models.sh --1.5b)
   --threads 1,2    thread counts                                     (default 1,2)
   --repeats N      measured runs per engine, after one warm-up run   (default 3)
   --prompt N       prompt tokens                                     (default 512)
@@ -35,7 +43,7 @@ in its own worker process, runs interleaved between the two engines, median of t
   --settle S       before each run wait up to S seconds for other processes to
                    leave the CPUs idle (shared VM); 0 disables                 (default 5)
   --out FILE       JSON result path        (default bench/results/engine-<date>.json)
-  --quick          1 repeat, threads 2, q4_1 only (explicit --models/--threads/--repeats win)
+  --quick          1 repeat, threads 2, smollm2 only (explicit --models/--threads/--repeats win)
   --help`;
 
 export class UsageError extends Error {}
@@ -78,7 +86,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   });
   const promptTokens = int('prompt', 512, 1);
   const o: BenchOptions = {
-    models: list('models', quick ? 'q4_1' : 'q4_1,q8_0,f16'),
+    models: list('models', quick ? 'smollm2' : DEFAULT_MODELS.join(',')),
+    modelsGiven: given.has('models'),
     threads,
     repeats: int('repeats', quick ? 1 : 3, 1),
     promptTokens,

@@ -31,13 +31,17 @@ export class WorkerHandle {
     });
   }
 
-  /** Spawn a worker for `job` and wait until its engine is loaded. */
-  static async start(job: WorkerJob, label: string): Promise<{ worker: WorkerHandle; loadMs: number; info: Record<string, unknown> }> {
+  /**
+   * Spawn a worker for `job` and wait until its engine is loaded. `loadMs` is the worker's own
+   * import + load time; `startMs` the wall time from spawning the process to its 'ready'.
+   */
+  static async start(job: WorkerJob, label: string): Promise<{ worker: WorkerHandle; loadMs: number; startMs: number; info: Record<string, unknown> }> {
     // The job goes through a file: a long prompt as a command-line argument (≈ 50 KB for 8K
     // tokens) made the worker die with SIGSEGV while loading ONNX Runtime (measured, Node 20).
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-bench-job-'));
     const jobFile = path.join(dir, 'job.json');
     fs.writeFileSync(jobFile, JSON.stringify(job));
+    const t0 = performance.now();
     const child = spawn(process.execPath, [__filename, '--worker', jobFile], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
@@ -46,7 +50,7 @@ export class WorkerHandle {
     try {
       const m = await w.wait(LOAD_TIMEOUT_MS, 'loading');
       if (m.type !== 'ready') throw new Error(`unexpected '${m.type}' message while loading`);
-      return { worker: w, loadMs: m.loadMs, info: m.info };
+      return { worker: w, loadMs: m.loadMs, startMs: performance.now() - t0, info: m.info };
     } catch (e) {
       w.kill();
       throw e;

@@ -4,7 +4,8 @@
 // from the persisted state (new session and cache; the state file read, verified and imported),
 // and the cost of an edit near the top of the last (active) file. Targets (issue 4): follow-up and
 // restored TTFT ≤ 0.1× cold; the edit costs in proportion to that file's tokens. Prints a table,
-// writes bench/results/session-<date>.json. Not a test: nothing is asserted.
+// writes bench/results/session-<date>.json and .md under the machine header (machine.ts).
+// Not a test: nothing is asserted.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +15,9 @@ import { buildContext } from '../src/context/build';
 import { NodeFileSource } from '../src/context/source';
 import { AskResult, WorkspaceSession } from '../src/context/session';
 import { FilePrefixStore } from '../src/context/store';
+import { describeMachine, finishMachine, formatMachineHeader } from './machine';
 import { ROOT } from './models';
+import { RESULTS_DIR, writeReport } from './output';
 
 const USAGE = `usage: npm run bench -- --session [--kv full,pod] [--threads N] [--budget N] [--active PATH]
 
@@ -95,6 +98,8 @@ export async function sessionMain(argv: readonly string[]): Promise<number> {
   const o = opts(argv);
   const model = path.join(ROOT, 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
   if (!fs.existsSync(model)) throw new Error(`${model} is missing: run scripts/fetch-models.sh`);
+  const machine = describeMachine();
+  console.log(`${formatMachineHeader(machine)}\n`);
   console.log(`session benchmark: SmolLM2-135M Q4_1, context 8192, workspace budget ${o.budget} tokens of src/, threads ${o.threads ?? 'default'}`);
   const results = [];
   for (const kind of o.kinds) {
@@ -113,9 +118,19 @@ export async function sessionMain(argv: readonly string[]): Promise<number> {
       `edit ${summary.editOverCold.toFixed(3)}× cold, computing ${get('edit last file').computed} tokens for a ${m.fileTokens}-token file`);
     results.push({ ...summary, rows: m.rows });
   }
-  const out = path.join(ROOT, 'bench', 'results', `session-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, results }, null, 2));
-  console.log(`results: ${path.relative(ROOT, out)}`);
+  finishMachine(machine);
+  const date = new Date().toISOString();
+  const out = path.join(RESULTS_DIR, `session-${date.replace(/[:.]/g, '-')}.json`);
+  const md = [
+    `SmolLM2-135M Q4_1, context 8192, workspace budget ${o.budget} tokens of src/, threads ${o.threads ?? 'default'} (target: follow-up and restored TTFT ≤ 0.1× cold).`,
+    '',
+    '| cache | phase | TTFT ms | reused | computed | note |',
+    '|---|---|---|---|---|---|',
+    ...results.flatMap((r) => r.rows.map((x) => `| ${x.kind} | ${x.phase} | ${x.ttftMs.toFixed(0)} | ${x.reused} | ${x.computed} | ${x.note ?? ''} |`)),
+    '',
+    ...results.map((r) => `- ${r.kind}: follow-up ${r.followUpOverCold.toFixed(3)}× cold, restored ${r.restoredOverCold.toFixed(3)}× cold, edit ${r.editOverCold.toFixed(3)}× cold`),
+  ].join('\n');
+  const w = writeReport(out, `bench --session — ${date}`, machine, { date, cpus: os.cpus().length, results }, md);
+  console.log(`results: ${path.relative(ROOT, w.json)} and ${path.basename(w.md)}`);
   return 0;
 }

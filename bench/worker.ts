@@ -80,6 +80,13 @@ async function podlensRunner(job: WorkerJob): Promise<Runner> {
   };
 }
 
+/** ggml CPU backend libraries mapped into this process (llama.cpp picks one per CPU: haswell, zen4, sapphirerapids …). */
+function ggmlCpuVariants(): string[] {
+  let maps = '';
+  try { maps = fs.readFileSync('/proc/self/maps', 'utf8'); } catch { return []; }
+  return [...new Set([...maps.matchAll(/libggml-cpu-([\w-]+)\.so/g)].map((m) => m[1]!))];
+}
+
 // node-llama-cpp is ESM-only and the bench is bundled to CommonJS; a Function keeps the real
 // dynamic import (esbuild and tsc would otherwise turn it into require()).
 const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<unknown>;
@@ -122,6 +129,7 @@ async function llamacppRunner(job: WorkerJob): Promise<Runner> {
       buildType: llama.buildType,
       useMmap: model.useMmap,
       systemInfo: llama.systemInfo,
+      ggmlCpuVariant: ggmlCpuVariants().join(',') || undefined,
     },
     async run(decodeTokens) {
       await seq.clearHistory();
