@@ -13,8 +13,10 @@ export interface LlamaCppRunner {
   /**
    * Natural-log next-token probabilities (temperature 1, no filters) after each of `tokens[from..]`,
    * evaluated from an empty sequence: result[i] is the distribution predicting tokens[from + i + 1].
+   * With `chunk`, the positions with outputs are evaluated `chunk` at a time (node-llama-cpp returns
+   * each distribution as a Map over the whole vocabulary: 150K entries per position for Qwen).
    */
-  logProbs(tokens: readonly number[], from: number): Promise<Float64Array[]>;
+  logProbs(tokens: readonly number[], from: number, chunk?: number): Promise<Float64Array[]>;
   detokenize(ids: readonly number[]): string;
   dispose(): Promise<void>;
 }
@@ -30,6 +32,8 @@ export async function openLlamaCpp(modelPath: string, vocabSize: number, threads
   type Item = NodeLlamaCpp.ControlledEvaluateInputItem;
   const toToken = (n: number): NodeLlamaCpp.Token => n as NodeLlamaCpp.Token;
   const withNext = (t: number): Item => [toToken(t), { generateNext: { token: true, probabilities: true, options: { temperature: 0 } } }];
+  // greedy needs only the token: asking for the probabilities too costs a vocabulary-sized Map per step
+  const withNextToken = (t: number): Item => [toToken(t), { generateNext: { token: true, options: { temperature: 0 } } }];
 
   /** Feed `items` into `seq` and return the result of the last one. */
   const step = async (items: Item[]): Promise<NodeLlamaCpp.ControlledEvaluateIndexOutput> => {
@@ -49,20 +53,29 @@ export async function openLlamaCpp(modelPath: string, vocabSize: number, threads
     async greedy(prompt, n) {
       await seq.clearHistory();
       const ids: number[] = [];
-      let items: Item[] = prompt.map((t, i) => (i === prompt.length - 1 ? withNext(t) : toToken(t)));
+      let items: Item[] = prompt.map((t, i) => (i === prompt.length - 1 ? withNextToken(t) : toToken(t)));
       while (ids.length < n) {
         const next = (await step(items)).next.token;
         if (next === undefined || next === null) throw new Error('llama.cpp produced no token');
         ids.push(next);
-        items = [withNext(next)];
+        items = [withNextToken(next)];
       }
       return ids;
     },
-    async logProbs(tokens, from) {
+    async logProbs(tokens, from, chunk) {
       await seq.clearHistory();
-      const items: Item[] = tokens.map((t, i) => (i >= from ? withNext(t) : toToken(t)));
-      const res = await seq.controlledEvaluate(items);
-      return tokens.slice(from).map((_, i) => toLogProbs(res[from + i]?.next.probabilities));
+      if (chunk === undefined) {
+        const items: Item[] = tokens.map((t, i) => (i >= from ? withNext(t) : toToken(t)));
+        const res = await seq.controlledEvaluate(items);
+        return tokens.slice(from).map((_, i) => toLogProbs(res[from + i]?.next.probabilities));
+      }
+      if (from > 0) await seq.controlledEvaluate(tokens.slice(0, from).map(toToken));
+      const out: Float64Array[] = [];
+      for (let i = from; i < tokens.length; i += chunk) {
+        const res = await seq.controlledEvaluate(tokens.slice(i, i + chunk).map(withNext));
+        for (let j = 0; j < Math.min(chunk, tokens.length - i); j++) out.push(toLogProbs(res[j]?.next.probabilities));
+      }
+      return out;
     },
     detokenize: (ids) => model.detokenize(ids.map(toToken), true),
     async dispose() {
