@@ -12,8 +12,8 @@ import { buildDecoderSegment, kvOutputNames, WeightSource } from './onnx/decoder
 import { PACKABLE_TYPES, packWeight, packedBytes } from './onnx/pack';
 import { HostTensor, OrtSession } from './onnx/runtime';
 import { KVCache } from './kv/types';
-import { KVPlan, planDtype, validatePlan } from './kv/plan';
-import { asKV } from './kv/dtype';
+import { describePlan, KVPlan, planDtype, validatePlan } from './kv/plan';
+import { asKV, KVArray } from './kv/dtype';
 
 /** Largest weight payload per ONNX session (protobuf messages must stay under 2 GiB). */
 const SEGMENT_BYTES = 1.5 * 2 ** 30;
@@ -118,6 +118,10 @@ export class OnnxDecoder {
     };
     let hidden: HostTensor = { type: 'float32', data: this.embed(tokens), dims: [T, c.dim] };
     let logits: Float32Array | undefined;
+    // The new keys/values of every layer are checked and held until the whole step succeeded:
+    // a step that fails (an ORT error, non-finite activations) leaves the cache as it was.
+    const kv: { k: KVArray; v: KVArray }[] = [];
+    let firstBad = -1;
     for (const seg of this.segments) {
       const feeds: Record<string, HostTensor> = { ...common, hidden_in: hidden };
       for (let l = seg.first; l < seg.end; l++) Object.assign(feeds, cache.layerInputs(l, T));
@@ -130,11 +134,15 @@ export class OnnxDecoder {
       }
       for (let l = seg.first; l < seg.end; l++) {
         const n = kvOutputNames(l);
-        cache.append(l, asKV(planDtype(this.plan), out[n.k]!), asKV(planDtype(this.plan), out[n.v]!), T);
+        const k = asKV(planDtype(this.plan), out[n.k]!), v = asKV(planDtype(this.plan), out[n.v]!);
+        if (firstBad < 0 && (!allFinite(k) || !allFinite(v))) firstBad = l;
+        kv[l] = { k, v };
       }
       if (seg.end === c.nLayers) logits = out.logits!.data as Float32Array;
       else hidden = out.hidden_out!;
     }
+    if (firstBad >= 0 || !allFinite(logits!)) throw new NonFiniteError(start, T, firstBad, this.plan);
+    kv.forEach((x, l) => cache.append(l, x.k, x.v, T));
     cache.commit(T);
     return logits!;
   }
@@ -148,6 +156,34 @@ export class OnnxDecoder {
     return out;
   }
 
+}
+
+/**
+ * The model produced NaN or ±∞ in a step. Generation stops here instead of sampling from garbage
+ * (a NaN row samples as token 0, `!`); the cache is unchanged. `layer` is the first layer whose
+ * new keys/values are non-finite (its input, the output of layer − 1, already was), or −1 when
+ * only the logits are (the last layers or the output head).
+ */
+export class NonFiniteError extends Error {
+  override readonly name = 'NonFiniteError';
+  constructor(readonly position: number, readonly tokens: number, readonly layer: number, readonly plan: KVPlan) {
+    const where = layer < 0 ? 'in the logits (the last layer or the output head)'
+      : layer === 0 ? 'already in the keys/values of layer 0 (the embeddings or the first norm)'
+        : `first in the keys/values of layer ${layer}, so in the output of layer ${layer - 1}`;
+    super(`the model produced NaN/infinite values for positions ${position}–${position + tokens - 1} (a step of ${tokens} tokens), ${where}; `
+      + `KV cache: ${describePlan(plan)}, ${planDtype(plan)}. Nothing was added to the cache. `
+      + 'Try the full cache (--kv full / podlens.kv.cache "full") or f32 storage (--kv-dtype f32), and please report it with these numbers.');
+  }
+}
+
+/** No NaN or ±∞ (f16 data as raw bits: exponent all ones). */
+function allFinite(a: Float32Array | Uint16Array): boolean {
+  if (a instanceof Uint16Array) {
+    for (let i = 0; i < a.length; i++) if ((a[i]! & 0x7c00) === 0x7c00) return false;
+    return true;
+  }
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
+  return true;
 }
 
 function weightSource(f: GGUFFile): WeightSource {

@@ -17,6 +17,7 @@
 import { KVPlan, anchorHeads, distantBiasOf } from '../kv/plan';
 import { OnnxType } from './proto';
 import { cacheInputNames, cacheQuery, kvType, LayerAttentionInput, scores as scoresF, stepInput, weighted as weightedF } from './attention';
+import { GraphBuilder } from './builder';
 
 type PodPlan = Extract<KVPlan, { kind: 'pod' }>;
 
@@ -97,9 +98,8 @@ export class PodAttention {
     }
 
     // P part (own keys, every head): one softmax over A and its log-sum-exp.
-    const A = g.op1('Add', [aRaw, mA]);
-    const lseA = g.op1('ReduceLogSumExp', [A], { axes: [-1], keepdims: 1 });
-    const [pAp, pAn] = g.op('Split', [g.op1('Exp', [g.op1('Sub', [A, lseA])]), stepInput(g, 'split_a', [2], OnnxType.INT64)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
+    const { p: pA, lse: lseA } = softmaxLse(g, g.op1('Add', [aRaw, mA]));
+    const [pAp, pAn] = g.op('Split', [pA, stepInput(g, 'split_a', [2], OnnxType.INT64)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
     const oA = g.op1('Add', [weighted(g, pAp, vp), weighted(g, pAn, a.vNew)]);
 
     // D part, per group of heads that share an anchor layer: the anchor's own distant logits, or
@@ -110,8 +110,8 @@ export class PodAttention {
     const splitB = stepInput(g, 'split_b', [3], OnnxType.INT64);
     const parts: { heads: number[]; o: string; lse: string }[] = [];
     const distantPart = (logits: string, heads: number[]): { o: string; lse: string } => {
-      const lse = g.op1('ReduceLogSumExp', [logits], { axes: [-1], keepdims: 1 });
-      const [pp, pd, pn] = g.op('Split', [g.op1('Exp', [g.op1('Sub', [logits, lse])]), splitB], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
+      const { p, lse } = softmaxLse(g, logits);
+      const [pp, pd, pn] = g.op('Split', [p, splitB], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
       const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), weighted(g, pd, gather(vd, heads, 1))]), weighted(g, pn, gather(a.vNew, heads, 1))]);
       return { o, lse };
     };
@@ -134,9 +134,8 @@ export class PodAttention {
         const key = idx.join(',');
         let shared = ex.shared.get(key);
         if (!shared) {
-          const logits = g.op1('Add', [pick(ex.logits, idx, ex.heads.length), mDistB]);
-          const lse = g.op1('ReduceLogSumExp', [logits], { axes: [-1], keepdims: 1 });
-          const probs = g.op('Split', [g.op1('Exp', [g.op1('Sub', [logits, lse])]), splitB], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
+          const { p, lse } = softmaxLse(g, g.op1('Add', [pick(ex.logits, idx, ex.heads.length), mDistB]));
+          const probs = g.op('Split', [p, splitB], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
           shared = { lse, probs };
           ex.shared.set(key, shared);
         }
@@ -163,3 +162,17 @@ export class PodAttention {
   }
 }
 
+/**
+ * softmax(x) over the last axis and its log-sum-exp, with the row maximum subtracted explicitly.
+ * Not ONNX ReduceLogSumExp: ONNX Runtime 1.30's CPU kernel loses its max shift when a row starts
+ * with −inf (a masked ring slot), so a row whose logits all lie below ≈ −104 underflows to
+ * LSE = −inf and the gate turns the layer's output into NaN. Qwen2.5-Coder has such rows (layer 8
+ * of the 0.5B: every logit of a head between −250 and −310); test/pod-numerics.test.ts pins it.
+ * Rows must hold at least one finite value (A always has the query's own token; D masks are finite).
+ */
+export function softmaxLse(g: GraphBuilder, x: string): { p: string; lse: string } {
+  const m = g.op1('ReduceMax', [x], { axes: [-1], keepdims: 1 });
+  const e = g.op1('Exp', [g.op1('Sub', [x, m])]);
+  const s = g.op1('ReduceSum', [e, g.i64([-1])], { keepdims: 1 });
+  return { p: g.op1('Div', [e, s]), lse: g.op1('Add', [m, g.op1('Log', [s])]) };
+}
