@@ -53,6 +53,15 @@ start_server() {
   local S="$STATE/$name"
   mkdir -p "$S/ud/User" "$S/ext" "$S/xdg"
   cp -r "$ROOT/e2e/fixture" "$S/ws"
+  # The extension's development model is now Qwen2.5-Coder-0.5B; these suites still check
+  # SmolLM2's shape and timing, so the workspace pins it until they are moved to Qwen (issue 12).
+  python3 - "$S/ws/.vscode/settings.json" "$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf" <<'PY'
+import json, sys
+p, model = sys.argv[1], sys.argv[2]
+s = json.load(open(p))
+s["podlens.model.path"] = model
+json.dump(s, open(p, "w"), indent=2)
+PY
   # Mode B: the repo root as an installed extension (linked before start: the server scans once).
   [ "${LINK_EXTENSION:-0}" = 1 ] && ln -s "$ROOT" "$S/ext/podlens.podlens-0.1.0"
   cat > "$S/ud/User/settings.json" <<'JSON'
