@@ -41,7 +41,8 @@ test('CLI: the stderr line shows the path relative to the current folder only wh
   const file = path.join(ROOT, QWEN);
   assert.equal(defaultModelLine(file, ROOT), `model: Qwen2.5-Coder-0.5B-Instruct (${QWEN}, default)`);
   assert.equal(defaultModelLine(file, path.join(ROOT, 'src')), `model: Qwen2.5-Coder-0.5B-Instruct (${file}, default)`);
-  assert.equal(defaultModelLine(file, os.tmpdir()), `model: Qwen2.5-Coder-0.5B-Instruct (${file}, default)`);
+  // A folder beside the clone, outside it (not os.tmpdir(): a clone may live under /tmp).
+  assert.equal(defaultModelLine(file, path.join(ROOT, '..', 'elsewhere')), `model: Qwen2.5-Coder-0.5B-Instruct (${file}, default)`);
 });
 
 test('extension: with podlens.model.path empty, the development model is Qwen2.5-Coder-0.5B-Instruct beside the extension', () => {
