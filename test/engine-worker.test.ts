@@ -41,7 +41,6 @@ test('the worker loads SmolLM2 and streams the same greedy tokens as the in-proc
   assert.equal(deltas.join(''), done.text);
   assert.ok(prefills >= 1);
   assert.ok(done.stats.generatedTokens > 0 && done.stats.ttftMs > 0);
-  assert.match(done.text, /Paris/);
 
   // The oracle: the same request through the engine in this thread gives the same tokens.
   const engine = await Engine.load(modelPath(SMOLLM2), { contextSize: 1024 });

@@ -1,6 +1,6 @@
 // SmolLM2-135M-Instruct (Q4_1) end to end through the engine: greedy generation against
-// llama.cpp (node-llama-cpp on the same GGUF file) for a set of chat prompts, and a sanity check
-// that the model answers a simple question. Token ids come from our tokenizer (whose agreement
+// llama.cpp (node-llama-cpp on the same GGUF file) for a set of chat prompts. (What answers say
+// is checked on Qwen2.5-Coder in qwen-engine.test.ts: this 135M model is too weak for it.) Token ids come from our tokenizer (whose agreement
 // with llama.cpp is tested in tokenizer.test.ts) and are fed to both engines identically.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { OnnxDecoder } from '../src/engine/decoder';
 import { FullKVCache } from '../src/engine/kv/full';
 import { openLlamaCpp } from './llamacpp';
 import { modelPath, SMOLLM2 } from './helpers';
+import { logSoftmax } from './next-token-oracle';
 
 const PROMPTS = [
   'What is the capital of France?',
@@ -23,25 +24,6 @@ const PROMPTS = [
   'Translate "good morning" into Spanish.',
 ];
 const N = 32;
-
-export async function greedy(engine: Engine, prompt: number[], n: number): Promise<number[]> {
-  const cache = engine.createCache();
-  let ids: number[] = [];
-  for await (const ev of engine.generate(cache, { prompt, maxTokens: n, sampler: { temperature: 0 } })) {
-    if (ev.type === 'done') ids = ev.tokens;
-  }
-  return ids;
-}
-
-/** Natural-log softmax of logits. */
-function logSoftmax(x: Float32Array): Float64Array {
-  let mx = -Infinity;
-  for (const v of x) mx = Math.max(mx, v);
-  let sum = 0;
-  for (const v of x) sum += Math.exp(v - mx);
-  const lse = mx + Math.log(sum);
-  return Float64Array.from(x, (v) => v - lse);
-}
 
 // Greedy decoding is only as stable as the gap between the two best tokens: both engines round
 // activations to 8 bits (differently) and llama.cpp keeps its KV cache in f16, so where the top two
@@ -138,17 +120,6 @@ test('SmolLM2: fast path stays as close to the exact model as llama.cpp does', a
   } finally {
     await ref.dispose();
     await exact.dispose();
-    await engine.dispose();
-  }
-});
-
-test('SmolLM2: answers a simple question sensibly', async () => {
-  const engine = await Engine.load(modelPath(SMOLLM2), { threads: 1, contextSize: 512 });
-  try {
-    const ids = await greedy(engine, engine.chatPrompt([{ role: 'user', content: 'What is the capital of France?' }]), 24);
-    const text = engine.tokenizer.decode(ids);
-    assert.match(text, /Paris/, text);
-  } finally {
     await engine.dispose();
   }
 });

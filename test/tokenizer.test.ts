@@ -9,28 +9,12 @@ import { GGUFFile } from '../src/engine/gguf/file';
 import { ModelFileError } from '../src/engine/gguf/errors';
 import type { GGUFArray } from '../src/engine/gguf/types';
 import { ChatMessage, Tokenizer } from '../src/engine/tokenizer';
-import { CORPUS, fuzzStrings, loadReference, longSourceFile, openWithMetadata, sourceCodeText } from './tokenizer-corpus';
+import { compareTokenizations, CORPUS, fuzzStrings, loadReference, longSourceFile, openWithMetadata, sourceCodeText } from './tokenizer-corpus';
 import { modelPath, SMOLLM2 } from './helpers';
 
 const STORIES = 'stories260K-f32.gguf';
 const smol = (): Tokenizer => Tokenizer.fromGGUF(GGUFFile.open(modelPath(SMOLLM2)));
 const stories = (): Tokenizer => Tokenizer.fromGGUF(GGUFFile.open(modelPath(STORIES)));
-
-/** Count corpus strings (× parseSpecial on/off) whose ids equal llama.cpp's; list the others. */
-function compare(ours: Tokenizer, ref: NodeLlamaCpp.LlamaModel, texts: readonly string[]): { agree: number; total: number; diffs: string[] } {
-  let agree = 0;
-  const diffs: string[] = [];
-  for (const text of texts) {
-    for (const parseSpecial of [true, false]) {
-      // node-llama-cpp's tokenize never adds BOS (llama_tokenize with add_special = false).
-      const want = Array.from(ref.tokenize(text, parseSpecial));
-      const got = ours.encode(text, { addBos: false, parseSpecial });
-      if (JSON.stringify(got) === JSON.stringify(want)) agree++;
-      else diffs.push(`${JSON.stringify(text.slice(0, 80))} special=${parseSpecial}: ours ${got.slice(0, 20).join(' ')} / llama.cpp ${want.slice(0, 20).join(' ')}`);
-    }
-  }
-  return { agree, total: texts.length * 2, diffs };
-}
 
 test('stories260K (SentencePiece): known ids and text, equal to llama.cpp on the corpus', async (t) => {
   const tok = stories();
@@ -47,7 +31,7 @@ test('stories260K (SentencePiece): known ids and text, equal to llama.cpp on the
   assert.equal(tok.bosId, ref.tokens.bos);
   assert.equal(tok.eosId, ref.tokens.eos);
   assert.equal(tok.addBos, ref.tokens.shouldPrependBosToken);
-  const r = compare(tok, ref, [...CORPUS, longSourceFile(), ...fuzzStrings(500, 7)]);
+  const r = compareTokenizations(tok, ref, [...CORPUS, longSourceFile(), ...fuzzStrings(500, 7)]);
   t.diagnostic(`stories260K: corpus + long file + 500 random strings, ${r.agree}/${r.total} encodings equal to llama.cpp`);
   assert.deepEqual(r.diffs, []);
   for (const text of CORPUS.filter((x) => !/<s>|<\/s>|<unk>/.test(x))) {
@@ -57,7 +41,7 @@ test('stories260K (SentencePiece): known ids and text, equal to llama.cpp on the
   // add_space_prefix = false
   const noPrefix = Tokenizer.fromGGUF(openWithMetadata(modelPath(STORIES), { 'tokenizer.ggml.add_space_prefix': false }));
   const refNoPrefix = await loadReference(modelPath(STORIES), { tokenizer: { ggml: { add_space_prefix: false } } });
-  const r2 = compare(noPrefix, refNoPrefix, CORPUS);
+  const r2 = compareTokenizations(noPrefix, refNoPrefix, CORPUS);
   assert.deepEqual(r2.diffs, []);
   assert.notDeepEqual(noPrefix.encode('Once', { addBos: false }), tok.encode('Once', { addBos: false }));
 });
@@ -73,10 +57,10 @@ test('SmolLM2 (byte-level BPE, smollm): ids equal to llama.cpp on the corpus and
   assert.equal(tok.eosId, ref.tokens.eos);
   assert.equal(tok.addBos, ref.tokens.shouldPrependBosToken);
   const long = longSourceFile();
-  const r = compare(tok, ref, [...CORPUS, long]);
+  const r = compareTokenizations(tok, ref, [...CORPUS, long]);
   t.diagnostic(`SmolLM2: corpus of ${CORPUS.length} strings + ${long.length}-char source file, ${r.agree}/${r.total} encodings (parseSpecial on and off) equal to llama.cpp`);
   assert.deepEqual(r.diffs, []);
-  const fuzz = compare(tok, ref, fuzzStrings(1000, 42));
+  const fuzz = compareTokenizations(tok, ref, fuzzStrings(1000, 42));
   t.diagnostic(`SmolLM2: 1000 random strings, ${fuzz.agree}/${fuzz.total} equal`);
   assert.deepEqual(fuzz.diffs, []);
   // Detokenization agrees too (smollm sets no clean_up_tokenization_spaces).
@@ -91,7 +75,7 @@ test('other pre-tokenizer families (llama-bpe, qwen2, default, gpt-2, starcoder)
   for (const pre of ['llama-bpe', 'qwen2', 'default', 'gpt-2', 'starcoder']) {
     const tok = Tokenizer.fromGGUF(openWithMetadata(modelPath(SMOLLM2), { 'tokenizer.ggml.pre': pre }));
     const ref = await loadReference(modelPath(SMOLLM2), { tokenizer: { ggml: { pre } } });
-    const r = compare(tok, ref, [...CORPUS, ...fuzzStrings(300, pre.length)]);
+    const r = compareTokenizations(tok, ref, [...CORPUS, ...fuzzStrings(300, pre.length)]);
     t.diagnostic(`pre=${pre}: corpus + 300 random strings, ${r.agree}/${r.total} equal`);
     assert.deepEqual(r.diffs, [], pre);
   }
