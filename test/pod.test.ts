@@ -24,6 +24,8 @@ import { ReferenceModel } from '../src/engine/reference/forward';
 import { maxRelDiff, modelPath, stepLogits } from './helpers';
 import { createCache } from '../src/engine/kv/create';
 import { kvBytesAt } from '../src/engine/memory';
+import { buildCacheView } from '../src/shared/cache-view';
+import { toSnapshotWire } from '../src/worker/snapshot';
 
 const TOKENS = [1, ...'403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292 411 322 265 282 295 433 426 385'.split(' ').map(Number)];
 const STORIES = 'stories260K-f32.gguf';
@@ -206,7 +208,20 @@ test('kvBytesAt (the memory estimate) equals the bytes a cache really uses, for 
     const dec = await decoder(STORIES, plan);
     const cache = createCache(c, plan, 128);
     for (let i = 0; i < TOKENS.length; i += 9) await dec.step(TOKENS.slice(i, i + 9), cache, [0]);
-    assert.equal(kvBytesAt(c, plan, TOKENS.length), cache.snapshot().usedBytes, JSON.stringify(plan).slice(0, 80));
+    const snap = cache.snapshot(), what = JSON.stringify(plan).slice(0, 80);
+    assert.equal(kvBytesAt(c, plan, TOKENS.length), snap.usedBytes, what);
+    // Per layer: the visualizer draws the cache's own per-layer account (int8 distant rows included).
+    assert.equal(snap.perLayer.reduce((a, l) => a + l.usedBytes, 0), snap.usedBytes, what);
+    assert.equal(snap.perLayer.reduce((a, l) => a + l.fullBytes, 0), snap.fullCacheBytes, what);
+    assert.deepEqual(buildCacheView(toSnapshotWire(snap)).layers.map((l) => l.bytes), snap.perLayer.map((l) => l.usedBytes), what);
+    if (plan.kind === 'pod') {
+      // A layer with more anchor heads keeps more distant keys, so more bytes.
+      const anchorsIn = (l: number): number => plan.anchors[l]!.filter((a) => a === l).length;
+      for (let l = 1; l < c.nLayers; l++) {
+        const d = Math.sign(anchorsIn(l) - anchorsIn(l - 1));
+        assert.equal(Math.sign(snap.perLayer[l]!.usedBytes - snap.perLayer[l - 1]!.usedBytes), d, `${what} layers ${l - 1}, ${l}`);
+      }
+    }
     await dec.dispose();
   }
 });

@@ -109,7 +109,7 @@ test('host ⇄ worker: messages are validated in both directions', () => {
 const full: SnapshotWire = {
   kind: 'full', tokens: 100, capacityTokens: 256, nLayers: 2, nKVHeads: 3, headDim: 64, bytesPerElement: 4,
   allocatedBytes: 2 * 2 * 256 * 3 * 64 * 4, usedBytes: 2 * 2 * 100 * 3 * 64 * 4, fullCacheBytes: 2 * 2 * 100 * 3 * 64 * 4,
-  perLayer: [0, 1].map((layer) => ({ layer, kBytes: 256 * 3 * 64 * 4, vBytes: 256 * 3 * 64 * 4 })),
+  perLayer: [0, 1].map((layer) => ({ layer, kBytes: 256 * 3 * 64 * 4, vBytes: 256 * 3 * 64 * 4, usedBytes: 2 * 100 * 3 * 64 * 4, fullBytes: 2 * 100 * 3 * 64 * 4 })),
 };
 
 test('CacheView of a full cache: no blocks, live bytes per layer, nothing saved', () => {
@@ -119,10 +119,10 @@ test('CacheView of a full cache: no blocks, live bytes per layer, nothing saved'
   assert.equal(v.blocks, 0);
   assert.ok(v.grid.every((c) => c.block === null && !c.anchor));
   const perLayerLive = 2 * 100 * 3 * 64 * 4; // K+V of 100 tokens for one layer
-  // liveRatio = used / allocated = 100/256 exactly representable after the multiply: compare to 1e-9 relative (fp64 rounding).
   for (const l of v.layers) {
-    assert.ok(Math.abs(l.bytes - perLayerLive) <= perLayerLive * 1e-9, `${l.bytes} vs ${perLayerLive}`);
+    assert.equal(l.bytes, perLayerLive);
     assert.equal(l.fullBytes, perLayerLive);
+    assert.equal(l.allocatedBytes, 2 * 256 * 3 * 64 * 4);
   }
   assert.equal(v.savedPercent, 0);
   assert.equal(v.sinkTokens, null);

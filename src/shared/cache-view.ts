@@ -4,7 +4,7 @@
 //     src/engine/kv/types.ts `CacheSnapshot` (this folder may not import the engine; the worker's
 //     `toSnapshotWire` is where the two meet and the compiler checks the mapping). The PoD fields
 //     (share mode, token ranges, per layer × KV-head blocks and anchors, calibration similarity,
-//     per-layer full-cache bytes) are optional: the full cache has none of them.
+//     are optional: the full cache has none of them.
 //   - `CacheView`: the pure, precomputed picture (grid cells, bars, totals) the webview renders.
 // Not here: drawing (webview/visualizer), throttling and replay (src/host/cache-state.ts).
 import { array, boolean, Infer, nullable, number, object, optional, Schema, string } from './validate';
@@ -35,7 +35,7 @@ export const snapshotWireSchema = object({
   allocatedBytes: bytes,
   usedBytes: bytes,
   fullCacheBytes: bytes,
-  perLayer: array(object({ layer: int0, kBytes: bytes, vBytes: bytes, fullBytes: optional(bytes) }), { maxLength: 4096 }),
+  perLayer: array(object({ layer: int0, kBytes: bytes, vBytes: bytes, usedBytes: bytes, fullBytes: bytes }), { maxLength: 4096 }),
   // ---- PoD (absent for the full cache) ----
   /** What non-anchor layers share with their anchor: 'scores' or 'keys'. */
   shareMode: optional(string({ maxLength: 32 })),
@@ -114,23 +114,6 @@ export const cacheViewSchema: Schema<CacheView> = object({
   distantTokens: nullable(int0),
 });
 
-/**
- * Live K+V bytes per layer of a PoD cache, by the method's accounting (pod-method §4): proximal
- * tokens (sinks + recent) keep K and V in every unit; distant tokens keep V in every unit and K
- * only in anchor units. Returned only when it adds up to the snapshot's own `usedBytes` (to the
- * byte), so a cache whose layout differs falls back to the proportional estimate below.
- */
-function podLayerBytes(s: SnapshotWire): number[] | null {
-  if (s.sinkTokens === undefined || s.recentTokens === undefined || s.distantTokens === undefined || !s.heads) return null;
-  const unit = s.headDim * s.bytesPerElement;
-  const anchors = new Array<number>(s.nLayers).fill(0);
-  for (const h of s.heads) if (h.anchor && h.layer < s.nLayers) anchors[h.layer]!++;
-  const prox = s.sinkTokens + s.recentTokens;
-  const per = anchors.map((a) => prox * s.nKVHeads * unit * 2 + s.distantTokens! * (s.nKVHeads + a) * unit);
-  const sum = per.reduce((x, y) => x + y, 0);
-  return Math.abs(sum - s.usedBytes) < 1 ? per : null;
-}
-
 /** The picture of one snapshot. */
 export function buildCacheView(s: SnapshotWire): CacheView {
   const byCell = new Map<string, HeadCell>();
@@ -143,20 +126,8 @@ export function buildCacheView(s: SnapshotWire): CacheView {
     }
   }
   const blocks = new Set(grid.filter((c) => c.block !== null).map((c) => `${c.block}:${c.kvHead}`)).size;
-  // Live bytes per layer: one token's K+V for one layer in a full cache.
-  const perTokenLayer = 2 * s.nKVHeads * s.headDim * s.bytesPerElement;
-  const fullLayer = s.tokens * perTokenLayer;
-  const allocatedSum = s.perLayer.reduce((a, l) => a + l.kBytes + l.vBytes, 0);
-  const liveRatio = allocatedSum > 0 ? s.usedBytes / allocatedSum : 0;
-  // Per-layer live bytes: exact for PoD (podLayerBytes) and for caches whose layers are all alike
-  // (the full cache: used/allocated is the same ratio in every layer); an estimate otherwise.
-  const pod = podLayerBytes(s);
-  const layers = s.perLayer.map((l) => ({
-    layer: l.layer,
-    bytes: pod?.[l.layer] ?? (l.kBytes + l.vBytes) * liveRatio,
-    fullBytes: l.fullBytes ?? fullLayer,
-    allocatedBytes: l.kBytes + l.vBytes,
-  }));
+  // Per-layer bytes are the cache's own account (kv/*.ts snapshot()), drawn as they are.
+  const layers = s.perLayer.map((l) => ({ layer: l.layer, bytes: l.usedBytes, fullBytes: l.fullBytes, allocatedBytes: l.kBytes + l.vBytes }));
   const saved = s.fullCacheBytes > 0 ? Math.max(0, Math.min(100, (1 - s.usedBytes / s.fullCacheBytes) * 100)) : 0;
   return {
     kind: s.kind, tokens: s.tokens, capacityTokens: s.capacityTokens, nLayers: s.nLayers, nKVHeads: s.nKVHeads, headDim: s.headDim,

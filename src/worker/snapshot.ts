@@ -17,7 +17,7 @@ export function toSnapshotWire(s: CacheSnapshot): SnapshotWire {
     allocatedBytes: s.allocatedBytes,
     usedBytes: s.usedBytes,
     fullCacheBytes: s.fullCacheBytes,
-    perLayer: s.perLayer.map((l) => ({ layer: l.layer, kBytes: l.kBytes, vBytes: l.vBytes })),
+    perLayer: s.perLayer.map((l) => ({ layer: l.layer, kBytes: l.kBytes, vBytes: l.vBytes, usedBytes: l.usedBytes, fullBytes: l.fullBytes })),
   };
   const pod = s.pod;
   if (pod) {

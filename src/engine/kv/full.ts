@@ -148,7 +148,8 @@ export class FullKVCache implements KVCache {
 
   snapshot(): CacheSnapshot {
     const perLayerBytes = this.cap * this.row * this.bpe;
-    const used = 2 * this.c.nLayers * this.len * this.row * this.bpe;
+    const layerUsed = 2 * this.len * this.row * this.bpe;
+    const used = this.c.nLayers * layerUsed;
     return {
       kind: this.kind,
       tokens: this.len,
@@ -160,7 +161,7 @@ export class FullKVCache implements KVCache {
       allocatedBytes: this.byteSize(),
       usedBytes: used,
       fullCacheBytes: used,
-      perLayer: Array.from({ length: this.c.nLayers }, (_, layer) => ({ layer, kBytes: perLayerBytes, vBytes: perLayerBytes })),
+      perLayer: Array.from({ length: this.c.nLayers }, (_, layer) => ({ layer, kBytes: perLayerBytes, vBytes: perLayerBytes, usedBytes: layerUsed, fullBytes: layerUsed })),
     };
   }
 }

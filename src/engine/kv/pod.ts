@@ -161,16 +161,13 @@ export class PodKVCache implements KVCache {
     const unit = D * this.bpe; // bytes per token per unit, K or V
     const { sinks, recent } = this.ring.counts();
     const prox = this.ring.P1 * H * unit; // allocated proximal bytes per layer, K or V
+    const layerFull = 2 * this.length * H * unit;
     const perLayer = Array.from({ length: nLayers }, (_, l) => {
-      const a = this.dist[l]!.allocated();
-      return { layer: l, kBytes: prox + a.k, vBytes: prox + a.v };
+      const a = this.dist[l]!.allocated(), u = this.dist[l]!.used();
+      return { layer: l, kBytes: prox + a.k, vBytes: prox + a.v, usedBytes: (sinks + recent) * H * unit * 2 + u.k + u.v, fullBytes: layerFull };
     });
-    let used = 0;
-    for (let l = 0; l < nLayers; l++) {
-      const u = this.dist[l]!.used();
-      used += (sinks + recent) * H * unit * 2 + u.k + u.v;
-    }
-    const full = 2 * nLayers * this.length * H * unit;
+    const used = perLayer.reduce((s, l) => s + l.usedBytes, 0);
+    const full = nLayers * layerFull;
     return {
       kind: this.kind,
       tokens: this.length,

@@ -87,12 +87,12 @@ export class StreamingKVCache implements KVCache {
     const b = bytesPerElement(this.dtype);
     const per = this.ring.P1 * H * D * b;
     const { sinks, recent } = this.ring.counts();
-    const used = 2 * nLayers * (sinks + recent) * H * D * b;
-    const full = 2 * nLayers * this.length * H * D * b;
+    const layerUsed = 2 * (sinks + recent) * H * D * b, layerFull = 2 * this.length * H * D * b;
+    const used = nLayers * layerUsed, full = nLayers * layerFull;
     return {
       kind: this.kind, tokens: this.length, capacityTokens: this.ring.P1, nLayers, nKVHeads: H, headDim: D,
       bytesPerElement: b, allocatedBytes: this.byteSize(), usedBytes: used, fullCacheBytes: full,
-      perLayer: Array.from({ length: nLayers }, (_, layer) => ({ layer, kBytes: per, vBytes: per })),
+      perLayer: Array.from({ length: nLayers }, (_, layer) => ({ layer, kBytes: per, vBytes: per, usedBytes: layerUsed, fullBytes: layerFull })),
       pod: {
         sinks: this.plan.sinks, recent: this.plan.recent, mode: 'streaming', anchors: [],
         tokens: { sinks, recent, distant: 0 }, savedFraction: full > 0 ? 1 - used / full : 0,

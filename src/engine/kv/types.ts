@@ -7,6 +7,14 @@ import { KVPlan } from './plan';
 import { KVArray } from './dtype';
 import { KVState } from './state';
 
+export interface LayerBytes {
+  readonly layer: number;
+  readonly kBytes: number;
+  readonly vBytes: number;
+  readonly usedBytes: number;
+  readonly fullBytes: number;
+}
+
 /** What a cache says about itself; the visualizer and stats draw this and nothing else. */
 export interface CacheSnapshot {
   readonly kind: string;
@@ -22,7 +30,12 @@ export interface CacheSnapshot {
   readonly usedBytes: number;
   /** Bytes a full cache of the same dtype would use for the same tokens. */
   readonly fullCacheBytes: number;
-  readonly perLayer: readonly { layer: number; kBytes: number; vBytes: number }[];
+  /**
+   * Per layer: K and V bytes allocated, K+V bytes holding live tokens, and K+V bytes a full cache
+   * of the same dtype would hold for them. The totals above are these summed; the visualizer's
+   * per-layer bars draw them as they are (no formula outside the cache).
+   */
+  readonly perLayer: readonly LayerBytes[];
   /** PoD structure (absent for the full cache): blocks, token partition, saving. */
   readonly pod?: {
     readonly sinks: number;
