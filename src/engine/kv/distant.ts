@@ -54,8 +54,8 @@ export class PlainDistant implements DistantStore {
     const cap = Math.max(n, Math.min(Math.max(this.cap * 2, 64), this.maxRows));
     const v = allocKV(this.dtype, cap * this.H * this.D);
     const k = allocKV(this.dtype, cap * this.heads.length * this.D);
-    v.set(this.v.subarray(0, this.length * this.H * this.D) as never);
-    k.set(this.k.subarray(0, this.length * this.heads.length * this.D) as never);
+    v.set(this.v.subarray(0, this.length * this.H * this.D));
+    k.set(this.k.subarray(0, this.length * this.heads.length * this.D));
     this.v = v;
     this.k = k;
     this.cap = cap;
@@ -64,8 +64,8 @@ export class PlainDistant implements DistantStore {
   push(k: KVArray, v: KVArray): void {
     this.reserve(this.length + 1);
     const D = this.D, nA = this.heads.length;
-    this.v.set(v as never, this.length * this.H * D);
-    this.heads.forEach((h, i) => this.k.set(k.subarray(h * D, (h + 1) * D) as never, (this.length * nA + i) * D));
+    this.v.set(v, this.length * this.H * D);
+    this.heads.forEach((h, i) => this.k.set(k.subarray(h * D, (h + 1) * D), (this.length * nA + i) * D));
     this.length++;
   }
 
@@ -98,8 +98,8 @@ export class PlainDistant implements DistantStore {
   importRows(k: KVArray, v: KVArray, n: number): void {
     this.length = 0;
     this.reserve(n);
-    this.k.set(k as never);
-    this.v.set(v as never);
+    this.k.set(k);
+    this.v.set(v);
     this.length = n;
   }
 
@@ -131,7 +131,7 @@ export class Int8Distant implements DistantStore {
     const cap = Math.max(n, Math.min(Math.max(this.cap * 2, 64), this.maxRows));
     const grow = <T extends Int8Array | Float32Array>(old: T, make: (n: number) => T, per: number): T => {
       const a = make(cap * per);
-      a.set(old.subarray(0, this.length * per) as never);
+      a.set(old.subarray(0, this.length * per));
       return a;
     };
     const nA = this.heads.length;
