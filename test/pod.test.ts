@@ -11,13 +11,15 @@
 //    reference and across chunkings (measured ≤ 1.6e-3: a token's K/V are rounded once stored,
 //    ONNX Runtime may skip the rounding while the token is still new in its own step);
 //  - the distant-key store holds exactly the anchors' keys (bit-equal to the rows the graph
-//    produced), every unit's values, and its byte counts follow §4.
+//    produced), every non-local unit's values, and its byte counts follow §4 and §9;
+//  - local units (§9: no distant keys or values) against the reference dropping their distant
+//    tokens, including a block that spans a local unit and a layer where every unit is local.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { readModelConfig } from '../src/engine/model/config';
 import { OnnxDecoder } from '../src/engine/decoder';
-import { KVPlan, uniformAnchors, nonAnchorShare } from '../src/engine/kv/plan';
+import { KVPlan, LOCAL, uniformAnchors, distantSaving } from '../src/engine/kv/plan';
 import { PodKVCache } from '../src/engine/kv/pod';
 import { KVArray } from '../src/engine/kv/dtype';
 import { ReferenceModel } from '../src/engine/reference/forward';
@@ -47,6 +49,11 @@ function referenceLogits(kv: KVPlan): Float32Array[] {
 const PER_HEAD = [
   [0, 0, 0, 0], [0, 1, 0, 1], [0, 1, 2, 1], [3, 1, 2, 3], [3, 4, 2, 3],
 ];
+/** With local units (§9): layer 0 head 1, a block of head 0 spanning a local unit (layers 0–3), a layer of only local units. */
+const X = LOCAL;
+const PER_HEAD_LOCAL = [
+  [0, X, 0, 0], [0, 1, X, 1], [X, 1, 2, 1], [0, X, 2, 3], [X, X, X, X],
+];
 /** Distant logit offsets [layer][query head] (8 query heads), uneven, both signs; anchors ignore theirs. */
 const BIAS = Array.from({ length: 5 }, (_, l) => Array.from({ length: 8 }, (_, hq) => (((l * 7 + hq * 3) % 5) - 2) * 0.7));
 const PLANS: [string, KVPlan][] = [
@@ -57,8 +64,15 @@ const PLANS: [string, KVPlan][] = [
   ['uniform g=3 keys, no sinks', { kind: 'pod', sinks: 0, recent: 4, anchors: uniformAnchors(5, 4, 3), mode: 'keys' }],
   ['per-head blocks scores + distant bias', { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', distantBias: BIAS }],
   ['uniform g=3 keys + distant bias', { kind: 'pod', sinks: 1, recent: 4, anchors: uniformAnchors(5, 4, 3), mode: 'keys', distantBias: BIAS }],
+  ['per-head blocks + local units, scores', { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD_LOCAL, mode: 'scores' }],
+  ['per-head blocks + local units, keys + distant bias', { kind: 'pod', sinks: 1, recent: 4, anchors: PER_HEAD_LOCAL, mode: 'keys', distantBias: BIAS }],
   ['streaming', { kind: 'streaming', sinks: 2, recent: 5 }],
 ];
+
+test('local units change the reference logits (so the oracle tests below can catch a graph that ignores them)', () => {
+  const d = maxRelDiff(referenceLogits({ kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' }), referenceLogits({ kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD_LOCAL, mode: 'scores' }));
+  assert.ok(d > 1e-2, `local units moved the logits by only ${d}`);
+});
 
 test('the calibrated distant bias changes the reference logits (so the oracle tests above can catch a graph that ignores it)', () => {
   const plan: KVPlan = { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' };
@@ -111,8 +125,8 @@ test('PoD equals the full cache with blocks of one layer, and with a window cove
   }
 });
 
-test('the distant store holds exactly the anchors\' keys, every unit\'s values, and the bytes add up', async () => {
-  const plan: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' };
+for (const [name, anchors] of [['per-head blocks', PER_HEAD], ['with local units', PER_HEAD_LOCAL]] as const) test(`${name}: the distant store holds exactly the anchors' keys, every non-local unit's values, and the bytes add up`, async () => {
+  const plan: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors, mode: 'scores' };
   const dec = await decoder(STORIES, plan);
   const c = dec.config;
   const pod = new PodKVCache(c, plan, 128);
@@ -130,25 +144,27 @@ test('the distant store holds exactly the anchors\' keys, every unit\'s values, 
   }
   const nd = TOKENS.length - plan.sinks - plan.recent;
   assert.equal(pod.distantTokens, nd);
-  const D = c.headDim, H = c.nKVHeads;
+  const D = c.headDim;
   for (let l = 0; l < c.nLayers; l++) {
     const dist = pod.distant(l);
-    assert.deepEqual([...dist.heads], PER_HEAD[l]!.flatMap((a, h) => (a === l ? [h] : [])));
+    assert.deepEqual([...dist.heads], anchors[l]!.flatMap((a, h) => (a === l ? [h] : [])));
+    assert.deepEqual([...dist.valueHeads], anchors[l]!.flatMap((a, h) => (a === LOCAL ? [] : [h])));
+    const nV = dist.valueHeads.length;
     assert.equal(dist.keys.length, nd * dist.heads.length * D, `layer ${l}: key floats`);
-    assert.equal(dist.values.length, nd * H * D, `layer ${l}: value floats`);
+    assert.equal(dist.values.length, nd * nV * D, `layer ${l}: value floats`);
     for (let t = 0; t < nd; t++) {
       const { k, v } = seen[l]![plan.sinks + t]!; // distant tokens are stored in position order from S on
       dist.heads.forEach((h, i) => assert.deepEqual(dist.keys.subarray((t * dist.heads.length + i) * D, (t * dist.heads.length + i + 1) * D), k.subarray(h * D, (h + 1) * D), `layer ${l} token ${plan.sinks + t} head ${h}`));
-      assert.deepEqual(dist.values.subarray(t * H * D, (t + 1) * H * D), v, `layer ${l} token ${plan.sinks + t} values`);
+      dist.valueHeads.forEach((h, i) => assert.deepEqual(dist.values.subarray((t * nV + i) * D, (t * nV + i + 1) * D), v.subarray(h * D, (h + 1) * D), `layer ${l} token ${plan.sinks + t} head ${h} values`));
     }
   }
-  // Accounting: allocated bytes are the typed arrays; used bytes follow pod-method.md §4.
+
+  // Accounting: allocated bytes are the typed arrays; used bytes follow pod-method.md §4, §9.
   const snap = pod.snapshot();
   assert.equal(snap.allocatedBytes, pod.byteSize());
   assert.equal(snap.allocatedBytes, snap.perLayer.reduce((s, x) => s + x.kBytes + x.vBytes, 0));
   const T = TOKENS.length, W = plan.sinks + plan.recent;
-  const rho = nonAnchorShare(plan.anchors);
-  const expectedSaved = (rho * (T - W)) / (2 * T);
+  const expectedSaved = (distantSaving(plan.anchors) * (T - W)) / T;
   assert.ok(Math.abs(snap.pod!.savedFraction - expectedSaved) < 1e-12, `saved ${snap.pod!.savedFraction} vs §4 ${expectedSaved}`);
   assert.deepEqual(snap.pod!.tokens, { sinks: 2, recent: 5, distant: nd });
   await dec.dispose();
@@ -203,6 +219,8 @@ test('kvBytesAt (the memory estimate) equals the bytes a cache really uses, for 
     { kind: 'streaming', sinks: 2, recent: 5, dtype: 'f32' },
     { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', dtype: 'f16' },
     { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', dtype: 'f16', distantInt8: true },
+    { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD_LOCAL, mode: 'keys', dtype: 'f16' },
+    { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD_LOCAL, mode: 'scores', dtype: 'f32', distantInt8: true },
   ];
   for (const plan of plans) {
     const dec = await decoder(STORIES, plan);
@@ -215,8 +233,8 @@ test('kvBytesAt (the memory estimate) equals the bytes a cache really uses, for 
     assert.equal(snap.perLayer.reduce((a, l) => a + l.fullBytes, 0), snap.fullCacheBytes, what);
     assert.deepEqual(buildCacheView(toSnapshotWire(snap)).layers.map((l) => l.bytes), snap.perLayer.map((l) => l.usedBytes), what);
     if (plan.kind === 'pod') {
-      // A layer with more anchor heads keeps more distant keys, so more bytes.
-      const anchorsIn = (l: number): number => plan.anchors[l]!.filter((a) => a === l).length;
+      // A layer keeps distant keys for its anchor heads and values for its non-local heads.
+      const anchorsIn = (l: number): number => plan.anchors[l]!.filter((a) => a === l).length + plan.anchors[l]!.filter((a) => a !== LOCAL).length;
       for (let l = 1; l < c.nLayers; l++) {
         const d = Math.sign(anchorsIn(l) - anchorsIn(l - 1));
         assert.equal(Math.sign(snap.perLayer[l]!.usedBytes - snap.perLayer[l - 1]!.usedBytes), d, `${what} layers ${l - 1}, ${l}`);

@@ -12,7 +12,7 @@ import { buildDecoderSegment, kvOutputNames, WeightSource } from './onnx/decoder
 import { PACKABLE_TYPES, packWeight, packedBytes } from './onnx/pack';
 import { HostTensor, OrtSession } from './onnx/runtime';
 import { KVCache } from './kv/types';
-import { describePlan, KVPlan, planDtype, validatePlan } from './kv/plan';
+import { describePlan, KVPlan, LOCAL, planDtype, validatePlan } from './kv/plan';
 import { asKV, KVArray } from './kv/dtype';
 
 /** Largest weight payload per ONNX session (protobuf messages must stay under 2 GiB). */
@@ -228,7 +228,8 @@ function checkTensors(f: GGUFFile, c: ModelConfig): void {
  * stay inside one graph).
  */
 function planSegments(f: GGUFFile, c: ModelConfig, kv: KVPlan, maxBytes: number): [number, number][] {
-  const canBreak = (l: number): boolean => kv.kind !== 'pod' || kv.anchors[l]!.every((a) => a === l);
+  // No unit at or above l reads an anchor below l (local units read none).
+  const canBreak = (l: number): boolean => kv.kind !== 'pod' || kv.anchors.slice(l).every((row) => row.every((a) => a === LOCAL || a >= l));
   const sizeOf = (name: string): number => {
     const t = f.requireTensor(name);
     return t.dims.length === 2 ? packedBytes(t.type, t.dims[0]!, t.dims[1]!) : t.nElements * 4;

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import { GGUFFile } from './gguf/file';
 import { ModelConfig } from './model/config';
 import { packedBytes } from './onnx/pack';
-import { anchorHeads, KVPlan, planDtype } from './kv/plan';
+import { anchorHeads, KVPlan, planDtype, valueHeads } from './kv/plan';
 import { bytesPerElement } from './kv/dtype';
 import { GGMLType } from './gguf/types';
 
@@ -37,7 +37,7 @@ export interface WeightTensor {
   readonly dims: readonly number[];
 }
 
-/** KV bytes at `tokens` for a plan (pod-method.md §4: non-anchor units drop distant keys; int8 distant rows carry one f32 scale each). */
+/** KV bytes at `tokens` for a plan (pod-method.md §4, §9: non-anchor units drop distant keys, local units keys and values; int8 distant rows carry one f32 scale each). */
 export function kvBytesAt(c: KVShape, plan: KVPlan, tokens: number): number {
   const unit = c.headDim * bytesPerElement(planDtype(plan)); // one token, one (layer, KV head), K or V
   if (plan.kind === 'full') return 2 * c.nLayers * tokens * c.nKVHeads * unit;
@@ -46,8 +46,8 @@ export function kvBytesAt(c: KVShape, plan: KVPlan, tokens: number): number {
   const distUnit = plan.distantInt8 ? c.headDim + 4 : unit;
   let b = 0;
   for (let l = 0; l < c.nLayers; l++) {
-    const nA = anchorHeads(plan, l).length;
-    b += 2 * window * c.nKVHeads * unit + (tokens - window) * (c.nKVHeads + nA) * distUnit;
+    const nA = anchorHeads(plan, l).length, nV = valueHeads(plan, l).length;
+    b += 2 * window * c.nKVHeads * unit + (tokens - window) * (nV + nA) * distUnit;
   }
   return b;
 }

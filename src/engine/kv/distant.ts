@@ -1,5 +1,5 @@
-// The PoD distant store of one layer: values [n, Hkv, D] for every KV head and keys [n, nA, D]
-// for the layer's nA anchor heads, in position order, grown geometrically. Two encodings:
+// The PoD distant store of one layer: values [n, nV, D] for the layer's nV non-local KV heads
+// and keys [n, nA, D] for its nA anchor heads, in position order, grown geometrically. Two encodings:
 //  - plain: the cache's storage type (f16 or f32), fed to the graph as is;
 //  - int8 (beyond the paper, stacks with PoD): each (token, head) row of D values is rounded to
 //    int8 with its own scale absmax/127 (per-token, per-head), fed as int8 + f32 scales and
@@ -15,15 +15,15 @@ export interface DistantStore {
   reserve(n: number): void;
   /** Append one evicted token: its key row (all heads, [Hkv·D]) and value row. */
   push(k: KVArray, v: KVArray): void;
-  /** Graph inputs (at least one row: an empty store is one zero row the masks hide). */
+  /** Graph inputs (at least one row: an empty store is one zero row the masks hide); none for a layer without distant heads. */
   inputs(names: { kd: string; vd: string; kdScale: string; vdScale: string }): Record<string, HostTensor>;
   /** Drop everything. */
   clear(): void;
   /** Allocated bytes (scales included) of the key and value parts. */
   allocated(): { k: number; v: number };
-  /** Bytes the stored tokens occupy (keys of anchor heads, values of all heads, scales included). */
+  /** Bytes the stored tokens occupy (keys of anchor heads, values of non-local heads, scales included). */
   used(): { k: number; v: number };
-  /** Decoded copy of the stored rows (tests, inspection): keys [n, nA, D], values [n, Hkv, D]. */
+  /** Decoded copy of the stored rows (tests, inspection): keys [n, nA, D], values [n, nV, D]. */
   decoded(): { keys: Float32Array; values: Float32Array };
   /** Copies of the live key and value rows in the storage type (persistence); int8 stores refuse. */
   exportRows(): { k: KVArray; v: KVArray };
@@ -44,7 +44,11 @@ export class PlainDistant implements DistantStore {
   length = 0;
 
   /** `maxRows`: the most distant tokens the context can produce (context size − window); growth stops there. */
-  constructor(private readonly dtype: KVDtype, private readonly H: number, private readonly D: number, private readonly heads: readonly number[], private readonly maxRows: number) {
+  private readonly H: number;
+
+  /** `heads`: KV heads that keep distant keys; `vHeads`: those that keep distant values. */
+  constructor(private readonly dtype: KVDtype, private readonly D: number, private readonly heads: readonly number[], private readonly vHeads: readonly number[], private readonly maxRows: number) {
+    this.H = vHeads.length;
     this.v = allocKV(dtype, 0);
     this.k = allocKV(dtype, 0);
   }
@@ -64,7 +68,7 @@ export class PlainDistant implements DistantStore {
   push(k: KVArray, v: KVArray): void {
     this.reserve(this.length + 1);
     const D = this.D, nA = this.heads.length;
-    this.v.set(v, this.length * this.H * D);
+    this.vHeads.forEach((h, i) => this.v.set(v.subarray(h * D, (h + 1) * D), (this.length * this.H + i) * D));
     this.heads.forEach((h, i) => this.k.set(k.subarray(h * D, (h + 1) * D), (this.length * nA + i) * D));
     this.length++;
   }
@@ -72,7 +76,8 @@ export class PlainDistant implements DistantStore {
   inputs(n: { kd: string; vd: string }): Record<string, HostTensor> {
     const rows = Math.max(this.length, 1);
     this.reserve(rows);
-    const out: Record<string, HostTensor> = { [n.vd]: kvTensor(this.dtype, this.v.subarray(0, rows * this.H * this.D), [rows, this.H, this.D]) };
+    const out: Record<string, HostTensor> = {};
+    if (this.H > 0) out[n.vd] = kvTensor(this.dtype, this.v.subarray(0, rows * this.H * this.D), [rows, this.H, this.D]);
     if (this.heads.length > 0) out[n.kd] = kvTensor(this.dtype, this.k.subarray(0, rows * this.heads.length * this.D), [rows, this.heads.length, this.D]);
     return out;
   }
@@ -124,7 +129,12 @@ export class Int8Distant implements DistantStore {
   private cap = 0;
   length = 0;
 
-  constructor(private readonly dtype: KVDtype, private readonly H: number, private readonly D: number, private readonly heads: readonly number[], private readonly maxRows: number) {}
+  private readonly H: number;
+
+  /** `heads`: KV heads that keep distant keys; `vHeads`: those that keep distant values. */
+  constructor(private readonly dtype: KVDtype, private readonly D: number, private readonly heads: readonly number[], private readonly vHeads: readonly number[], private readonly maxRows: number) {
+    this.H = vHeads.length;
+  }
 
   reserve(n: number): void {
     if (n <= this.cap) return;
@@ -154,7 +164,7 @@ export class Int8Distant implements DistantStore {
   push(k: KVArray, v: KVArray): void {
     this.reserve(this.length + 1);
     const D = this.D, nA = this.heads.length, t = this.length;
-    for (let h = 0; h < this.H; h++) this.vs[t * this.H + h] = this.quantize(v, h * D, this.v, (t * this.H + h) * D);
+    this.vHeads.forEach((h, i) => { this.vs[t * this.H + i] = this.quantize(v, h * D, this.v, (t * this.H + i) * D); });
     this.heads.forEach((h, i) => { this.ks[t * nA + i] = this.quantize(k, h * D, this.k, (t * nA + i) * D); });
     this.length++;
   }
@@ -163,10 +173,11 @@ export class Int8Distant implements DistantStore {
     const rows = Math.max(this.length, 1);
     this.reserve(rows);
     const nA = this.heads.length, D = this.D;
-    const out: Record<string, HostTensor> = {
-      [n.vd]: { type: 'int8', data: this.v.subarray(0, rows * this.H * D), dims: [rows, this.H, D] },
-      [n.vdScale]: { type: 'float32', data: this.vs.subarray(0, rows * this.H), dims: [rows, this.H, 1] },
-    };
+    const out: Record<string, HostTensor> = {};
+    if (this.H > 0) {
+      out[n.vd] = { type: 'int8', data: this.v.subarray(0, rows * this.H * D), dims: [rows, this.H, D] };
+      out[n.vdScale] = { type: 'float32', data: this.vs.subarray(0, rows * this.H), dims: [rows, this.H, 1] };
+    }
     if (nA > 0) {
       out[n.kd] = { type: 'int8', data: this.k.subarray(0, rows * nA * D), dims: [rows, nA, D] };
       out[n.kdScale] = { type: 'float32', data: this.ks.subarray(0, rows * nA), dims: [rows, nA, 1] };

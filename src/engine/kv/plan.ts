@@ -1,8 +1,10 @@
-// Which KV cache a decoder is built for, and the PoD block structure (pod-method.md §2–§4):
+// Which KV cache a decoder is built for, and the PoD block structure (pod-method.md §2–§4, §9):
 // S sink tokens + a ring of the R most recent tokens keep full keys and values in every
 // (layer, KV head) unit; for distant tokens only block anchors keep keys. `anchors[l][h]` is the
-// anchor layer of KV head h's block containing layer l (= l for an anchor unit). The ONNX graph is
-// built for one plan, so the plan is fixed when a model is loaded.
+// anchor layer of KV head h's block containing layer l (= l for an anchor unit), or LOCAL (−1):
+// a unit whose measured distant contribution is negligible keeps no distant keys or values (its
+// heads attend to proximal tokens only; every distant token stays attendable in the other units).
+// The ONNX graph is built for one plan, so the plan is fixed when a model is loaded.
 import { ModelConfig } from '../model/config';
 import { KVDtype } from './dtype';
 
@@ -24,6 +26,9 @@ export type KVPlan =
        */
       readonly distantBias?: readonly (readonly number[])[] };
 
+/** anchors[l][h] of a local unit: no distant keys or values (pod-method.md §9). */
+export const LOCAL = -1;
+
 export const planDtype = (p: KVPlan): KVDtype => p.dtype ?? 'f32';
 
 /** Uniform blocks: layers [0,g), [g,2g), … for every KV head (the calibration-free special case). */
@@ -32,7 +37,10 @@ export function uniformAnchors(nLayers: number, nKVHeads: number, groupSize: num
   return Array.from({ length: nLayers }, (_, l) => Array.from({ length: nKVHeads }, () => l - (l % groupSize)));
 }
 
-/** Throws unless the plan fits the model: anchors[l][h] ≤ l, blocks contiguous, anchors are anchors. */
+/**
+ * Throws unless the plan fits the model: anchors[l][h] ≤ l or LOCAL, anchors are anchors, and a
+ * block's layers are consecutive except for local units inside it (they hold no distant keys).
+ */
 export function validatePlan(plan: KVPlan, c: ModelConfig): void {
   if (plan.kind === 'full') return;
   if (!Number.isInteger(plan.sinks) || plan.sinks < 0) throw new RangeError(`sinks must be an integer ≥ 0 (got ${plan.sinks})`);
@@ -45,9 +53,12 @@ export function validatePlan(plan: KVPlan, c: ModelConfig): void {
   for (let h = 0; h < c.nKVHeads; h++) {
     for (let l = 0; l < c.nLayers; l++) {
       const anc = a[l]![h]!;
-      if (!Number.isInteger(anc) || anc < 0 || anc > l) throw new RangeError(`layer ${l} head ${h}: anchor ${anc} must be in [0, ${l}]`);
+      if (anc === LOCAL) continue;
+      if (!Number.isInteger(anc) || anc < 0 || anc > l) throw new RangeError(`layer ${l} head ${h}: anchor ${anc} must be in [0, ${l}] or ${LOCAL} (local)`);
       if (a[anc]![h] !== anc) throw new RangeError(`layer ${l} head ${h}: anchor layer ${anc} is not an anchor itself`);
-      if (anc !== l && a[l - 1]![h] !== anc) throw new RangeError(`layer ${l} head ${h}: blocks must be consecutive layers`);
+      let below = l - 1;
+      while (anc !== l && below > anc && a[below]![h] === LOCAL) below--;
+      if (anc !== l && a[below]![h] !== anc) throw new RangeError(`layer ${l} head ${h}: blocks must be consecutive layers (local units aside)`);
     }
   }
   const b = plan.distantBias;
@@ -62,22 +73,44 @@ export function distantBiasOf(plan: Extract<KVPlan, { kind: 'pod' }>, l: number,
   return plan.distantBias?.[l]?.[hq] ?? 0;
 }
 
+/** KV heads of `layer` that keep distant values (every unit but local ones), ascending. */
+export function valueHeads(plan: Extract<KVPlan, { kind: 'pod' }>, layer: number): number[] {
+  return plan.anchors[layer]!.flatMap((a, h) => (a === LOCAL ? [] : [h]));
+}
+
 /** KV heads for which `layer` is an anchor (they keep distant keys), ascending. */
 export function anchorHeads(plan: Extract<KVPlan, { kind: 'pod' }>, layer: number): number[] {
   return plan.anchors[layer]!.flatMap((a, h) => (a === layer ? [h] : []));
 }
 
-/** Share of non-anchor (layer, KV head) units: ρ in pod-method.md §4. */
+/** Share of non-anchor (layer, KV head) units, local ones included: ρ in pod-method.md §4. */
 export function nonAnchorShare(anchors: readonly (readonly number[])[]): number {
   let n = 0, total = 0;
   anchors.forEach((row, l) => row.forEach((a) => { total++; if (a !== l) n++; }));
   return total === 0 ? 0 : n / total;
 }
 
+/** Share of local (layer, KV head) units (pod-method.md §9). */
+export function localShare(anchors: readonly (readonly number[])[]): number {
+  const all = anchors.flat();
+  return all.length === 0 ? 0 : all.filter((a) => a === LOCAL).length / all.length;
+}
+
+/**
+ * Fraction of the distant-token K+V bytes a plan keeps out of memory: a shared-key unit saves its
+ * keys (½), a local unit keys and values (1). Saving vs a full cache = this × (T − W) / T.
+ */
+export function distantSaving(anchors: readonly (readonly number[])[]): number {
+  const all = anchors.flatMap((row, l) => row.map((a): number => (a === LOCAL ? 1 : a === l ? 0 : 0.5)));
+  return all.length === 0 ? 0 : all.reduce((s, x) => s + x, 0) / all.length;
+}
+
 export function describePlan(plan: KVPlan): string {
   if (plan.kind === 'full') return 'full cache';
   if (plan.kind === 'streaming') return `streaming (sinks ${plan.sinks}, recent ${plan.recent}; distant tokens dropped)`;
-  return `PoD ${plan.mode} (sinks ${plan.sinks}, recent ${plan.recent}, ${(nonAnchorShare(plan.anchors) * 100).toFixed(0)}% non-anchor units)`;
+  const local = localShare(plan.anchors), shared = nonAnchorShare(plan.anchors) - local;
+  const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
+  return `PoD ${plan.mode} (sinks ${plan.sinks}, recent ${plan.recent}, ${pct(shared)} shared-key units${local > 0 ? `, ${pct(local)} local units` : ''})`;
 }
 
 /** What a user asks for; resolved against the model and context size by resolvePlan. */

@@ -7,7 +7,7 @@
 import { ModelConfig } from '../model/config';
 import { cacheInputNames } from '../onnx/attention';
 import { HostTensor } from '../onnx/runtime';
-import { anchorHeads, KVPlan, planDtype } from './plan';
+import { anchorHeads, KVPlan, planDtype, valueHeads } from './plan';
 import { bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
 import { DistantStore, Int8Distant, PlainDistant } from './distant';
 import { checkState, KVState, restoreRing, ringInts } from './state';
@@ -22,6 +22,7 @@ export class PodKVCache implements KVCache {
   readonly kind = 'pod';
   private readonly ring: ProximalRing;
   private readonly anc: number[][]; // anchor heads per layer
+  private readonly vh: number[][]; // non-local heads per layer (they keep distant values)
   private readonly dist: DistantStore[];
   private readonly dtype: KVDtype;
   private readonly bpe: number;
@@ -33,9 +34,11 @@ export class PodKVCache implements KVCache {
     this.bpe = bytesPerElement(this.dtype);
     this.ring = new ProximalRing(c, plan.sinks, plan.recent, this.dtype);
     this.anc = Array.from({ length: c.nLayers }, (_, l) => anchorHeads(plan, l));
-    this.dist = this.anc.map((heads) => plan.distantInt8
-      ? new Int8Distant(this.dtype, c.nKVHeads, c.headDim, heads, Math.max(1, maxTokens - this.ring.P1))
-      : new PlainDistant(this.dtype, c.nKVHeads, c.headDim, heads, Math.max(1, maxTokens - this.ring.P1)));
+    this.vh = Array.from({ length: c.nLayers }, (_, l) => valueHeads(plan, l));
+    const rows = Math.max(1, maxTokens - this.ring.P1);
+    this.dist = this.anc.map((heads, l) => plan.distantInt8
+      ? new Int8Distant(this.dtype, c.headDim, heads, this.vh[l]!, rows)
+      : new PlainDistant(this.dtype, c.headDim, heads, this.vh[l]!, rows));
   }
 
   get length(): number {
@@ -124,9 +127,9 @@ export class PodKVCache implements KVCache {
     }
   }
 
-  /** The distant store of one layer, decoded (tests, inspection): keys [nd, nA, D], values [nd, Hkv, D]. */
-  distant(layer: number): { heads: readonly number[]; keys: Float32Array; values: Float32Array; firstPosition: number } {
-    return { heads: this.anc[layer]!, ...this.dist[layer]!.decoded(), firstPosition: this.plan.sinks };
+  /** The distant store of one layer, decoded (tests, inspection): keys [nd, nA, D] of `heads`, values [nd, nV, D] of `valueHeads`. */
+  distant(layer: number): { heads: readonly number[]; valueHeads: readonly number[]; keys: Float32Array; values: Float32Array; firstPosition: number } {
+    return { heads: this.anc[layer]!, valueHeads: this.vh[layer]!, ...this.dist[layer]!.decoded(), firstPosition: this.plan.sinks };
   }
 
   /** ints [length, distant, ...slot positions]; buffers: ring K per layer, ring V per layer, then distant K and V per layer. */

@@ -11,10 +11,11 @@
 //                                 non-anchor, keys mode:   q_l · anchor keys, masked to D(i)
 //   o_A = softmax(A)·[v_prox | v_new], o_D = softmax(D)·[v_prox | v_dist | v_new]  (own values)
 //   o = o_D + σ(LSE_A − LSE_D − b)·(o_A − o_D)   b: the plan's calibrated distant bias (0 without)
+// A local unit (plan LOCAL, pod-method.md §9) has no D part: its output is o_A.
 // Masks (tiled over the G query heads of a KV head) and split sizes are step inputs from
 // kv/pod.ts: mask_anc_a / mask_prox_a [G·T, P1+T], mask_anc_b / mask_dist_b [G·T, P1+ND+T],
 // split_a [P1, T], split_b [P1, ND, T].
-import { KVPlan, anchorHeads, distantBiasOf } from '../kv/plan';
+import { KVPlan, LOCAL, anchorHeads, distantBiasOf, valueHeads } from '../kv/plan';
 import { OnnxType } from './proto';
 import { cacheInputNames, cacheQuery, kvType, LayerAttentionInput, scores as scoresF, stepInput, weighted as weightedF } from './attention';
 import { GraphBuilder } from './builder';
@@ -70,7 +71,8 @@ export class PodAttention {
       const f = g.op1('Mul', [g.op1('Cast', [q8], { to: OnnxType.FLOAT }), scale]);
       return a.f16 ? g.op1('Cast', [f], { to: OnnxType.FLOAT16 }) : f;
     };
-    const vd = distant(n.vd, n.vdScale, H);
+    const vHeads = valueHeads(this.plan, l);
+    const vd = vHeads.length > 0 ? distant(n.vd, n.vdScale, vHeads.length) : '';
     const scores = (q: string, k: string, d: number): string => scoresF(g, q, k, d, a.f16);
     const weighted = (_g: unknown, p: string, v: string): string => weightedF(g, p, v, a.f16);
     const qr = cacheQuery(a);
@@ -80,6 +82,8 @@ export class PodAttention {
     const pick = (t: string, idx: number[], count: number, axis = 0): string =>
       idx.length === count && idx.every((x, i) => x === i) ? t : g.op1('Gather', [t, g.i64(idx)], { axis });
     const gather = (t: string, heads: number[], axis = 0): string => pick(t, heads, H, axis);
+    /** The distant values of `heads` (rows of vd are the non-local heads). */
+    const vdOf = (heads: number[]): string => pick(vd, heads.map((h) => vHeads.indexOf(h)), vHeads.length, 1);
 
     // A: own logits over [prox | new] for every head.
     const sP = scores(qr, kp, D);
@@ -112,7 +116,7 @@ export class PodAttention {
     const distantPart = (logits: string, heads: number[]): { o: string; lse: string } => {
       const { p, lse } = softmaxLse(g, logits);
       const [pp, pd, pn] = g.op('Split', [p, splitB], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
-      const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), weighted(g, pd, gather(vd, heads, 1))]), weighted(g, pn, gather(a.vNew, heads, 1))]);
+      const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), weighted(g, pd, vdOf(heads))]), weighted(g, pn, gather(a.vNew, heads, 1))]);
       return { o, lse };
     };
     if (anc.length > 0) {
@@ -123,7 +127,7 @@ export class PodAttention {
       parts.push({ heads: anc, ...distantPart(g.op1('Add', [logits, mAncB]), anc) });
     }
     const byAnchor = new Map<number, number[]>();
-    this.plan.anchors[l]!.forEach((al, h) => { if (al !== l) byAnchor.set(al, [...(byAnchor.get(al) ?? []), h]); });
+    this.plan.anchors[l]!.forEach((al, h) => { if (al !== l && al !== LOCAL) byAnchor.set(al, [...(byAnchor.get(al) ?? []), h]); });
     for (const [al, heads] of byAnchor) {
       const ex = this.exports.get(al);
       if (!ex) throw new Error(`layer ${l}: anchor layer ${al} is not in this graph segment`);
@@ -140,7 +144,7 @@ export class PodAttention {
           ex.shared.set(key, shared);
         }
         const [pp, pd, pn] = shared.probs;
-        const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), weighted(g, pd, gather(vd, heads, 1))]), weighted(g, pn, gather(a.vNew, heads, 1))]);
+        const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), weighted(g, pd, vdOf(heads))]), weighted(g, pn, gather(a.vNew, heads, 1))]);
         parts.push({ heads, o, lse: shared.lse });
       } else {
         const q = gather(qr, heads);
@@ -148,17 +152,20 @@ export class PodAttention {
         parts.push({ heads, ...distantPart(g.op1('Add', [raw, mDistB]), heads) });
       }
     }
+    if (parts.length === 0) return oA; // every head of this layer is local
     for (const p of parts) p.lse = this.biased(a, p.lse, p.heads);
-    const order = parts.flatMap((p) => p.heads);
-    const inOrder = (t: string[]): string => {
-      const c = t.length === 1 ? t[0]! : g.op1('Concat', t, { axis: 0 });
-      return order.some((h, i) => h !== i) ? g.op1('Gather', [c, g.i64(order.map((_, h) => order.indexOf(h)))], { axis: 0 }) : c;
-    };
-    const oD = inOrder(parts.map((p) => p.o));
-    const lseD = inOrder(parts.map((p) => p.lse));
+    const withD = parts.flatMap((p) => p.heads);
+    const cat = (t: string[]): string => (t.length === 1 ? t[0]! : g.op1('Concat', t, { axis: 0 }));
+    const oD = cat(parts.map((p) => p.o));
+    const lseD = cat(parts.map((p) => p.lse));
     // One softmax over [A ; D] = gate·o_A + (1 − gate)·o_D with gate = σ(LSE_A − LSE_D) (§5).
-    const gate = g.op1('Sigmoid', [g.op1('Sub', [lseA, lseD])]);
-    return g.op1('Add', [oD, g.op1('Mul', [gate, g.op1('Sub', [oA, oD])])]);
+    const oAd = gather(oA, withD), gate = g.op1('Sigmoid', [g.op1('Sub', [gather(lseA, withD), lseD])]);
+    const merged = g.op1('Add', [oD, g.op1('Mul', [gate, g.op1('Sub', [oAd, oD])])]);
+    // Local heads take o_A as it is; then back to head order.
+    const local = this.plan.anchors[l]!.flatMap((al, h) => (al === LOCAL ? [h] : []));
+    const order = [...withD, ...local];
+    const out = local.length === 0 ? merged : g.op1('Concat', [merged, gather(oA, local)], { axis: 0 });
+    return order.some((h, i) => h !== i) ? g.op1('Gather', [out, g.i64(order.map((_, h) => order.indexOf(h)))], { axis: 0 }) : out;
   }
 }
 

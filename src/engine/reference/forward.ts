@@ -7,7 +7,7 @@
 import { GGUFFile } from '../gguf/file';
 import { ModelFileError } from '../gguf/errors';
 import { dequantize } from '../gguf/quants';
-import { KVPlan, distantBiasOf } from '../kv/plan';
+import { KVPlan, LOCAL, distantBiasOf } from '../kv/plan';
 import { ModelConfig, layerTensorNames, readModelConfig, ropeInvFreqs } from '../model/config';
 
 /** One decoder layer's weights. Matrices are row-major [out][in] (GGUF dims reversed). */
@@ -237,7 +237,7 @@ export class ReferenceModel {
         const kvOff = kh * c.headDim;
         // PoD (pod-method.md §2, §5): a distant token t (S ≤ t ≤ pos−R) gets its logit from the
         // block's anchor layer a — the anchor's own query and key ('scores') or this layer's query
-        // against the anchor's key ('keys'); streaming drops distant tokens; anchors see all.
+        // against the anchor's key ('keys'); streaming and local units drop distant tokens; anchors see all.
         const anchor = kv.kind === 'pod' ? kv.anchors[l]![kh]! : l;
         const distant = (t: number): boolean => kv.kind !== 'full' && t >= kv.sinks && t <= pos - kv.recent;
         const bias = kv.kind === 'pod' ? distantBiasOf(kv, l, h, groupSize) : 0;
@@ -246,7 +246,7 @@ export class ReferenceModel {
         for (let t = 0; t <= pos; t++) { // causal: only positions 0..pos exist yet
           let q = s.q, k = keys[t]!;
           if (distant(t)) {
-            if (kv.kind === 'streaming') continue;
+            if (kv.kind === 'streaming' || anchor === LOCAL) continue; // local unit (§9): proximal tokens only
             if (anchor !== l) {
               k = s.keyCache[anchor]![t]!;
               if (kv.kind === 'pod' && kv.mode === 'scores') q = this.queries[anchor]!;
