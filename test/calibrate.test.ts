@@ -1,7 +1,8 @@
 // PoD calibration (pod-method.md §6): the JSD math against hand-computed values, the renormalised
 // distant attention, greedy blocks (δ and the block cap), a real calibration run on stories260K
 // (blocks follow its own similarity matrix), the profile round trip, and refusal of a profile made
-// for another model file (sha256) or with a bad schema. Tolerances: 1e-12 for float64 math on
+// for another model file (sha256) or with a bad schema; the per-unit distant error (§9) on a hand
+// example and, on stories260K, against the reference forward pass. Tolerances: 1e-12 for float64 math on
 // hand examples (a few ulps of the logs involved); profile similarities are written rounded to 1e-6.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,12 @@ import { greedyBlocks, loadProfile, ProfileError, writeProfile, parseProfile, Po
 import { calibrate } from '../src/engine/calibrate';
 import { kvSpec } from '../src/cli/commands';
 import { UsageError } from '../src/cli/args';
-import { modelPath } from './helpers';
+import { maxRelDiff, modelPath } from './helpers';
+import { localAnchors, localShareFor, UnitErrorAccumulator } from '../src/engine/eval/unit-error';
+import { LOCAL } from '../src/engine/kv/plan';
+import { GGUFFile } from '../src/engine/gguf/file';
+import { ReferenceModel } from '../src/engine/reference/forward';
+import { Tokenizer } from '../src/engine/tokenizer';
 
 const STORIES = 'stories260K-f32.gguf';
 const EPS = 1e-12;
@@ -141,7 +147,7 @@ test('profile round trip; a profile for another model file or schema is refused 
 test('distant bias: measured per (layer, query head), anchor-relative, optional in v1 profiles; re-blocking keeps the measurement', async () => {
   const p = await storiesProfile(0.5, 3);
   const L = 5, Hq = 8, G = 2;
-  assert.equal(p.schemaVersion, 2);
+  assert.equal(p.schemaVersion, 3);
   assert.ok(p.distantLse && p.distantLse.length === L && p.distantLse.every((r) => r.length === Hq && r.every(Number.isFinite)));
   const bias = profileDistantBias(p)!;
   for (let l = 0; l < L; l++) {
@@ -177,4 +183,56 @@ test('distant bias: measured per (layer, query head), anchor-relative, optional 
   assert.deepEqual(d.anchors, p.anchors);
   assert.equal(d.groupSize, undefined);
   fs.rmSync(dir, { recursive: true });
+});
+
+test('unit error (pod-method.md §9) on a hand example: ‖W_o (o − o_P)‖² summed over the query heads of a KV head', () => {
+  // 1 layer, 2 query heads on 1 KV head, D = 2, dim = 1; tokens 0..3, S = 1, R = 1: for query
+  // position 3, P = {0, 3} and D = {1, 2}. Keys make the logits (q·k/√2) easy: q = (√2, 0).
+  const r2 = Math.SQRT2;
+  const keys = Float32Array.of(0, 0, 1, 0, 2, 0, 0, 0); // logits 0, 1, 2, 0 for head 0
+  const values = Float32Array.of(1, 0, 0, 1, 2, 2, 0, 3);
+  const queries = Float32Array.of(r2, 0, 0, 0); // head 1: q = 0, uniform attention
+  const wo = Float32Array.of(1, 0, 0, 1); // dim 1 row: head 0 reads o[0], head 1 reads o[1]
+  const acc = new UnitErrorAccumulator(1, 2, 1, 2, 1);
+  const used = acc.addLayer(0, queries, keys, values, wo, 3, 1, 1, 1);
+  assert.equal(used, 1);
+  acc.endText(used);
+  // head 0: weights e^0, e^1, e^2, e^0 over values' first component 1, 0, 2, 0; P part: tokens 0 and 3 → o_P[0] = ½.
+  const z = 2 + Math.E + Math.E ** 2;
+  const o0 = (1 + 2 * Math.E ** 2) / z, e0 = (o0 - 0.5) ** 2;
+  // head 1: uniform over all four → o[1] = (0+1+2+3)/4 = 1.5; over P = {0, 3}: (0+3)/2 = 1.5 → no error.
+  const want = e0 + (1.5 - 1.5) ** 2;
+  assert.ok(Math.abs(acc.meanError()[0]![0]! - want) < 1e-6, `${acc.meanError()[0]![0]} vs ${want}`);
+});
+
+test('local units: the cheapest units by measured error, as many as the target saving needs', () => {
+  const err = [[5, 0.1], [0.2, 9], [3, 0.05]];
+  assert.deepEqual(localAnchors(err, 0.5), [[0, LOCAL], [LOCAL, 1], [2, LOCAL]]);
+  assert.deepEqual(localAnchors(err, 0), [[0, 0], [1, 1], [2, 2]]);
+  assert.ok(Math.abs(localShareFor(0.35, 8192, 1024) - 0.4) < 1e-12); // 0.35 · 8192 / 7168
+  assert.equal(localShareFor(0.9, 1000, 500), 1);
+  assert.throws(() => localShareFor(0.3, 256, 512), RangeError);
+});
+
+test('calibration with a target saving on stories260K: the measured cheapest units are local, and they move the logits less than the dearest', async () => {
+  const p = await calibrate(modelPath(STORIES), storiesTexts(), { contextSize: 256, sinks: 4, recent: 32, queries: 8, targetSaving: 0.3, threads: 1 });
+  const flat = p.unitError!.flatMap((r, l) => r.map((e, h) => ({ l, h, e }))).sort((a, b) => a.e - b.e);
+  const nLocal = p.anchors.flat().filter((a) => a === LOCAL).length;
+  assert.ok(nLocal > 0 && nLocal < flat.length);
+  for (const [i, u] of flat.entries()) assert.equal(p.anchors[u.l]![u.h] === LOCAL, i < nLocal, `unit ${u.l},${u.h} (rank ${i})`);
+  assert.equal(p.targetSaving, 0.3);
+  // Oracle: the reference forward pass over a text with distant tokens; making the cheapest unit
+  // local changes the logits less than making the dearest one local.
+  const f = GGUFFile.open(modelPath(STORIES));
+  const m = ReferenceModel.load(f);
+  const ids = Tokenizer.fromGGUF(f).encode(storiesTexts()[0]!.text).slice(0, 80);
+  f.close();
+  const one = (u: { l: number; h: number }): number[][] => p.anchors.map((r, l) => r.map((_, h) => (l === u.l && h === u.h ? LOCAL : l)));
+  const full = m.forwardAll(ids);
+  const run = (anchors: number[][]): number => { m.kvPlan = { kind: 'pod', sinks: 4, recent: 16, anchors, mode: 'scores' }; return maxRelDiff(m.forwardAll(ids), full); };
+  const cheap = run(one(flat[0]!)), dear = run(one(flat[flat.length - 1]!));
+  assert.ok(cheap < dear, `cheapest unit moved the logits by ${cheap}, dearest by ${dear}`);
+  // re-selection from the stored measurement, no model run
+  const r = reblockProfile(p, { targetSaving: 0 });
+  assert.ok(r.anchors.every((row, l) => row.every((a) => a === l)));
 });

@@ -11,8 +11,14 @@ import { loadProfile, PodProfile, reblockProfile, writeProfile } from '../engine
 import { DEFAULT_MIN_CONTEXT, perplexity } from '../engine/eval/perplexity';
 import { needleTrial, NeedleTrial } from '../engine/eval/needle';
 import { kvBytesAt } from '../engine/memory';
-import { describePlan, nonAnchorShare } from '../engine/kv/plan';
+import { describePlan, LOCAL, localShare, nonAnchorShare } from '../engine/kv/plan';
 import { MODEL_FLAG as MODEL } from './default-model';
+
+/** '40% local units, 10% shared-key units' for a profile's anchors. */
+const describeUnits = (a: readonly (readonly number[])[]): string => {
+  const local = localShare(a), shared = nonAnchorShare(a) - local;
+  return `${(local * 100).toFixed(0)}% local units, ${(shared * 100).toFixed(0)}% shared-key units`;
+};
 
 const JSON_FLAG = { type: 'bool', help: 'print one JSON object' } as const;
 const THREADS = { type: 'int', min: 1, max: 256, help: 'CPU threads (default 2)' } as const;
@@ -35,8 +41,8 @@ function resolveShipped(p: string): string {
 function reblock(from: string, f: ParsedFlags): PodProfile {
   const p = loadProfile(from, str(f, 'model')!).profile;
   for (const k of ['sinks', 'recent', 'ctx', 'queries']) if (f[k] !== undefined) throw new UsageError(`--${k} changes the measurement; it needs --texts, not --from`);
-  const g = num(f, 'group-size');
-  return reblockProfile(p, g !== undefined ? { groupSize: g } : { delta: num(f, 'delta') ?? DEFAULT_DELTA, maxBlock: num(f, 'max-block') ?? DEFAULT_MAX_BLOCK });
+  const g = num(f, 'group-size'), t = num(f, 'target-saving');
+  return reblockProfile(p, t !== undefined ? { targetSaving: t } : g !== undefined ? { groupSize: g } : { delta: num(f, 'delta') ?? DEFAULT_DELTA, maxBlock: num(f, 'max-block') ?? DEFAULT_MAX_BLOCK });
 }
 
 const calibrateCmd: Command = {
@@ -53,6 +59,7 @@ const calibrateCmd: Command = {
     ctx: { type: 'int', min: 16, help: 'context size: texts are cut to this many tokens (default min(training context, 4096))' },
     queries: { type: 'int', min: 1, help: `query positions per text, the last q (default ${DEFAULT_QUERIES})` },
     'group-size': { type: 'int', min: 1, help: 'uniform blocks of this many layers instead of the δ rule (the distant bias is still calibrated)' },
+    'target-saving': { type: 'number', min: 0, max: 0.99, help: 'instead of blocks: make the units whose distant tokens matter least local until the KV saving vs a full cache at --ctx reaches this (e.g. 0.35)' },
     threads: THREADS,
     json: JSON_FLAG,
   },
@@ -62,17 +69,19 @@ const calibrateCmd: Command = {
     if ((from === undefined) === (str(f, 'texts') === undefined)) throw new UsageError('give --texts (run the model) or --from (re-block an existing profile)');
     const profile = from !== undefined ? reblock(from, f) : await calibrate(str(f, 'model')!, readCalibrationTexts(str(f, 'texts')!), {
       contextSize: num(f, 'ctx'), sinks: num(f, 'sinks'), recent: num(f, 'recent'), delta: num(f, 'delta'),
-      maxBlock: num(f, 'max-block'), queries: num(f, 'queries'), groupSize: num(f, 'group-size'), threads: num(f, 'threads') ?? 2,
+      maxBlock: num(f, 'max-block'), queries: num(f, 'queries'), groupSize: num(f, 'group-size'), targetSaving: num(f, 'target-saving'), threads: num(f, 'threads') ?? 2,
       onProgress: (m) => io.err(m), signal: io.signal,
     });
     writeProfile(str(f, 'out')!, profile);
     const seconds = (performance.now() - t0) / 1000;
     if (f.json) { io.out(JSON.stringify({ out: str(f, 'out'), anchors: profile.anchors, nonAnchorShare: profile.nonAnchorShare, texts: profile.texts, sinks: profile.sinks, recent: profile.recent, delta: profile.delta, maxBlock: profile.maxBlock, seconds })); return; }
     const H = profile.model.nKVHeads;
-    io.out(`wrote ${str(f, 'out')}: ${(profile.nonAnchorShare * 100).toFixed(0)}% non-anchor units (δ ${profile.delta}, max block ${profile.maxBlock}, S ${profile.sinks}, R ${profile.recent}), ${profile.texts.length} texts, ${seconds.toFixed(0)} s`);
+    const rule = profile.targetSaving !== undefined ? `target saving ${profile.targetSaving}` : `δ ${profile.delta}, max block ${profile.maxBlock}`;
+    io.out(`wrote ${str(f, 'out')}: ${describeUnits(profile.anchors)} (${rule}, S ${profile.sinks}, R ${profile.recent}), ${profile.texts.length} texts, ${seconds.toFixed(0)} s`);
     for (let h = 0; h < H; h++) {
-      const anchors = profile.anchors.map((r) => r[h]!).filter((a, l) => a === l);
-      io.out(`  KV head ${h}: anchors at layers ${anchors.join(' ')}`);
+      const col = profile.anchors.map((r) => r[h]!);
+      const local = col.flatMap((a, l) => (a === LOCAL ? [l] : []));
+      io.out(`  KV head ${h}: anchors at layers ${col.flatMap((a, l) => (a === l ? [l] : [])).join(' ')}${local.length ? `; local at ${local.join(' ')}` : ''}`);
     }
   },
 };

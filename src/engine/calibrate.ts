@@ -1,7 +1,9 @@
 // PoD calibration (pod-method.md §6): run the model with a full f32 cache over calibration texts,
 // take the last q query positions of each, measure every layer's and query head's attention over
 // the distant tokens D(i) (renormalised), average 1 − JSD₂ between layers per KV head, and build
-// greedy bottom-up blocks (eval/profile.ts). Produces the profile object; the CLI writes it.
+// greedy bottom-up blocks (eval/profile.ts). In the same pass it measures what each (layer, KV
+// head) unit's distant tokens are worth (eval/unit-error.ts) and, with a target saving, makes the
+// cheapest units local (pod-method.md §9). Produces the profile object; the CLI writes it.
 // Not for running PoD (kv/pod.ts) and not the profile file format (eval/profile.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +15,10 @@ import { halfToFloat } from './gguf/half';
 import { ModelConfig } from './model/config';
 import { distantAttention, distantRange, jsd2Fast, negEntropy2 } from './eval/jsd';
 import { greedyBlocks, PodProfile, PROFILE_SCHEMA_VERSION, sha256File } from './eval/profile';
+import { localAnchors, localShareFor, UnitErrorAccumulator } from './eval/unit-error';
+import { GGUFFile } from './gguf/file';
+import { dequantize } from './gguf/quants';
+import { layerTensorNames } from './model/config';
 
 export interface CalibrationText {
   name: string;
@@ -28,6 +34,12 @@ export interface CalibrateOptions {
   maxBlock?: number;
   /** Uniform blocks of this many layers instead of the greedy δ rule (the distant bias is still measured). */
   groupSize?: number;
+  /**
+   * Target KV saving vs a full cache at the calibration context (0–1): the units whose distant
+   * tokens are measured to matter least become local until it is met (pod-method.md §9); the
+   * others keep their own distant keys and values. Replaces the δ / group-size blocks.
+   */
+  targetSaving?: number;
   /** Query positions per text: the last q (default 32). */
   queries?: number;
   threads?: number;
@@ -150,6 +162,13 @@ export async function calibrate(modelPath: string, texts: readonly CalibrationTe
     if (!(delta >= 0 && delta <= 1)) throw new RangeError(`delta must be in [0, 1] (got ${delta})`);
     if (!Number.isInteger(q) || q < 1 || q > ctx) throw new RangeError(`queries must be an integer in [1, ${ctx}] (got ${q})`);
     const acc = new SimilarityAccumulator(c.nLayers, c.nHeads, c.nKVHeads, c.headDim);
+    const unitErr = new UnitErrorAccumulator(c.nLayers, c.nHeads, c.nKVHeads, c.headDim, c.dim);
+    const file = GGUFFile.open(modelPath);
+    /** W_o of layer l, [dim, Hq·D] (dequantized one layer at a time). */
+    const wo = (l: number): Float32Array => {
+      const info = file.requireTensor(layerTensorNames(l).o);
+      return dequantize(info.type, file.readTensorBytes(info), info.nElements);
+    };
     const used: { name: string; tokens: number }[] = [];
     for (const t of texts) {
       if (o.signal?.aborted) throw new Error('calibration aborted');
@@ -169,19 +188,24 @@ export async function calibrate(modelPath: string, texts: readonly CalibrationTe
       const queries = Array.from({ length: c.nLayers }, (_, l) => engine.decoder.lastQueries(l));
       const keys = Array.from({ length: c.nLayers }, (_, l) => asF32(cache.layer(l).keys));
       const positions = acc.add(queries, keys, n - q, q, S, R);
+      for (let l = 0; l < c.nLayers; l++) unitErr.addLayer(l, queries[l]!, keys[l]!, asF32(cache.layer(l).values), wo(l), n - q, q, S, R);
+      unitErr.endText(positions);
       used.push({ name: path.basename(t.name), tokens: n });
       log(`${t.name}: ${n} tokens, ${positions} query positions; model ${((t1 - t0) / 1000).toFixed(1)} s, similarity ${((performance.now() - t1) / 1000).toFixed(1)} s`);
     }
     if (used.length === 0) throw new Error(`no calibration text is longer than S + R + q = ${S + R + q} tokens; give longer texts or a smaller --recent/--queries`);
+    file.close();
     const sim = acc.mean();
-    const anchors = o.groupSize !== undefined ? uniformAnchors(c.nLayers, c.nKVHeads, o.groupSize) : greedyBlocks(sim, delta, maxBlock);
+    const unitError = unitErr.meanError();
+    const anchors = o.targetSaving !== undefined ? localAnchors(unitError, localShareFor(o.targetSaving, ctx, S + R))
+      : o.groupSize !== undefined ? uniformAnchors(c.nLayers, c.nKVHeads, o.groupSize) : greedyBlocks(sim, delta, maxBlock);
     return {
       schemaVersion: PROFILE_SCHEMA_VERSION,
       kind: 'podlens-pod-profile',
       model: { file: path.basename(modelPath), sha256: sha256File(modelPath), arch: c.arch, name: c.name, nLayers: c.nLayers, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim },
       sinks: S, recent: R, contextSize: ctx, delta, maxBlock, queriesPerText: q,
-      anchors, similarity: sim, distantLse: acc.meanLse(), nonAnchorShare: nonAnchorShare(anchors),
-      ...(o.groupSize !== undefined ? { groupSize: o.groupSize } : {}),
+      anchors, similarity: sim, distantLse: acc.meanLse(), unitError, nonAnchorShare: nonAnchorShare(anchors),
+      ...(o.targetSaving !== undefined ? { targetSaving: o.targetSaving } : o.groupSize !== undefined ? { groupSize: o.groupSize } : {}),
       texts: used, date: new Date().toISOString(),
     };
   } finally {

@@ -5,11 +5,12 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { KVSpec, nonAnchorShare, uniformAnchors } from '../kv/plan';
+import { KVSpec, LOCAL, nonAnchorShare, uniformAnchors } from '../kv/plan';
+import { localAnchors, localShareFor } from './unit-error';
 
-/** 2 added distantLse and groupSize; version 1 files still load (no distant bias). */
-export const PROFILE_SCHEMA_VERSION = 2;
-const READABLE_VERSIONS = [1, 2];
+/** 2 added distantLse and groupSize; 3 local units (anchor −1), unitError and targetSaving. Older files still load. */
+export const PROFILE_SCHEMA_VERSION = 3;
+const READABLE_VERSIONS = [1, 2, 3];
 
 export interface PodProfile {
   schemaVersion: number;
@@ -35,6 +36,13 @@ export interface PodProfile {
   distantLse?: number[][];
   /** Set when the blocks are uniform (calibrate --group-size) instead of the δ rule. */
   groupSize?: number;
+  /**
+   * unitError[layer][kvHead]: mean residual-stream error of dropping the unit's distant tokens
+   * (eval/unit-error.ts; schema ≥ 3). What local units are chosen by.
+   */
+  unitError?: number[][];
+  /** Set when the units were chosen for a KV saving (calibrate --target-saving): local units (anchor −1) + own anchors. */
+  targetSaving?: number;
   /** Share of non-anchor (layer, KV head) units, ρ in pod-method.md §4. */
   nonAnchorShare: number;
   texts: { name: string; tokens: number }[];
@@ -66,11 +74,16 @@ export function greedyBlocks(similarity: readonly (readonly (readonly number[])[
 }
 
 /**
- * The same measurement with other blocks: uniform groups of `groupSize` layers, or the δ rule with
- * `delta`/`maxBlock`. Similarity and distantLse do not depend on the blocks, so no model run is needed.
+ * The same measurement with other blocks: uniform groups of `groupSize` layers, the δ rule with
+ * `delta`/`maxBlock`, or local units for a `targetSaving` (schema ≥ 3). Similarity and distantLse do not depend on the blocks, so no model run is needed.
  */
-export function reblockProfile(p: PodProfile, b: { groupSize: number } | { delta: number; maxBlock: number }): PodProfile {
-  const { groupSize: _g, ...rest } = p;
+export function reblockProfile(p: PodProfile, b: { groupSize: number } | { delta: number; maxBlock: number } | { targetSaving: number }): PodProfile {
+  const { groupSize: _g, targetSaving: _t, ...rest } = p;
+  if ('targetSaving' in b) {
+    if (!p.unitError) throw new ProfileError('this profile has no per-unit measurement (schema < 3); recalibrate with --texts to use --target-saving');
+    const anchors = localAnchors(p.unitError, localShareFor(b.targetSaving, p.contextSize, p.sinks + p.recent));
+    return { ...rest, anchors, targetSaving: b.targetSaving, nonAnchorShare: nonAnchorShare(anchors) };
+  }
   if ('groupSize' in b) {
     const anchors = uniformAnchors(p.model.nLayers, p.model.nKVHeads, b.groupSize);
     return { ...rest, anchors, groupSize: b.groupSize, nonAnchorShare: nonAnchorShare(anchors) };
@@ -99,7 +112,7 @@ export function sha256File(p: string): string {
 export function writeProfile(p: string, profile: PodProfile): void {
   fs.mkdirSync(path.dirname(path.resolve(p)), { recursive: true });
   const round = (x: number) => Math.round(x * 1e6) / 1e6;
-  const body = { ...profile, similarity: profile.similarity.map((m) => m.map((r) => r.map(round))), ...(profile.distantLse ? { distantLse: profile.distantLse.map((r) => r.map(round)) } : {}) };
+  const body = { ...profile, ...(profile.unitError ? { unitError: profile.unitError.map((r) => r.map((x) => Number(x.toPrecision(6)))) } : {}), similarity: profile.similarity.map((m) => m.map((r) => r.map(round))), ...(profile.distantLse ? { distantLse: profile.distantLse.map((r) => r.map(round)) } : {}) };
   fs.writeFileSync(p, JSON.stringify(body, null, 1) + '\n');
 }
 
@@ -119,13 +132,18 @@ export function parseProfile(text: string, where: string): PodProfile {
   const L = m!.nLayers, H = m!.nKVHeads;
   if (!isInt(p.sinks) || !isInt(p.recent, 1) || !isInt(p.maxBlock, 1) || typeof p.delta !== 'number') bad('sinks/recent/delta/maxBlock missing or malformed');
   const a = p.anchors;
-  if (!Array.isArray(a) || a.length !== L || a.some((r) => !Array.isArray(r) || r.length !== H || r.some((x) => !isInt(x)))) bad(`anchors must be ${L} layers × ${H} KV heads of integers`);
+  if (!Array.isArray(a) || a.length !== L || a.some((r) => !Array.isArray(r) || r.length !== H || r.some((x) => !isInt(x) && x !== LOCAL))) bad(`anchors must be ${L} layers × ${H} KV heads of integers (−1: local)`);
   for (let h = 0; h < H; h++) {
     for (let l = 0; l < L; l++) {
       const anc = a![l]![h]!;
-      if (anc > l || a![anc]![h] !== anc || (anc !== l && a![l - 1]![h] !== anc)) bad(`layer ${l} KV head ${h}: anchor ${anc} does not form a block of consecutive layers`);
+      if (anc === LOCAL) continue;
+      let below = l - 1;
+      while (anc !== l && below > anc && a![below]![h] === LOCAL) below--;
+      if (anc > l || a![anc]![h] !== anc || (anc !== l && a![below]![h] !== anc)) bad(`layer ${l} KV head ${h}: anchor ${anc} does not form a block of consecutive layers`);
     }
   }
+  const ue = p.unitError;
+  if (ue !== undefined && (!Array.isArray(ue) || ue.length !== L || ue.some((r) => !Array.isArray(r) || r.length !== H || r.some((x) => typeof x !== 'number' || !(x >= 0))))) bad(`unitError must be ${L} layers × ${H} KV heads of numbers ≥ 0`);
   const s = p.similarity;
   if (!Array.isArray(s) || s.length !== H || s.some((mat) => !Array.isArray(mat) || mat.length !== L || mat.some((r) => !Array.isArray(r) || r.length !== L || r.some((x) => typeof x !== 'number')))) bad(`similarity must be ${H} × ${L} × ${L} numbers`);
   const lse = p.distantLse;
@@ -140,7 +158,10 @@ export function profileDistantBias(p: PodProfile): number[][] | undefined {
   const lse = p.distantLse;
   if (!lse) return undefined;
   const G = p.model.nHeads / p.model.nKVHeads;
-  return lse.map((row, l) => row.map((x, hq) => x - lse[p.anchors[l]![Math.floor(hq / G)]!]![hq]!));
+  return lse.map((row, l) => row.map((x, hq) => {
+    const a = p.anchors[l]![Math.floor(hq / G)]!;
+    return a === LOCAL ? 0 : x - lse[a]![hq]!; // a local unit has no distant logits to shift
+  }));
 }
 
 /**
