@@ -20,6 +20,8 @@ const headCell = object({
   block: int0,
   /** The cell is its block's anchor (layer === block). */
   anchor: boolean,
+  /** A local unit (pod-method.md §9): keeps sink and recent tokens only, no distant keys or values. */
+  local: optional(boolean),
   /** Calibration similarity to the block's anchor, 0–1 (absent for anchors and the full cache). */
   similarity: optional(number({ min: -1, max: 1 })),
 });
@@ -53,6 +55,8 @@ export interface GridCell {
   /** Anchor layer of the cell's block; null for a cache without blocks (every cell is its own). */
   block: number | null;
   anchor: boolean;
+  /** Keeps no distant keys or values (pod-method.md §9); its block is its own layer. */
+  local: boolean;
   similarity: number | null;
 }
 
@@ -75,8 +79,10 @@ export interface CacheView {
   headDim: number;
   /** Row-major layers × KV heads. */
   grid: GridCell[];
-  /** Distinct (anchor layer, KV head) blocks; 0 without blocks. */
+  /** Distinct (anchor layer, KV head) blocks, local cells aside; 0 without blocks. */
   blocks: number;
+  /** Local cells (no distant keys or values). */
+  localCells: number;
   shareMode: string | null;
   layers: LayerBar[];
   allocatedBytes: number;
@@ -91,7 +97,7 @@ export interface CacheView {
 }
 
 const cellSchema: Schema<GridCell> = object({
-  layer: int0, kvHead: int0, block: nullable(int0), anchor: boolean, similarity: nullable(number({ min: -1, max: 1 })),
+  layer: int0, kvHead: int0, block: nullable(int0), anchor: boolean, local: boolean, similarity: nullable(number({ min: -1, max: 1 })),
 });
 
 export const cacheViewSchema: Schema<CacheView> = object({
@@ -103,6 +109,7 @@ export const cacheViewSchema: Schema<CacheView> = object({
   headDim: int0,
   grid: array(cellSchema, { maxLength: 4096 * 64 }),
   blocks: int0,
+  localCells: int0,
   shareMode: nullable(string({ maxLength: 32 })),
   layers: array(object({ layer: int0, bytes, fullBytes: bytes, allocatedBytes: bytes }), { maxLength: 4096 }),
   allocatedBytes: bytes,
@@ -122,16 +129,17 @@ export function buildCacheView(s: SnapshotWire): CacheView {
   for (let layer = 0; layer < s.nLayers; layer++) {
     for (let kvHead = 0; kvHead < s.nKVHeads; kvHead++) {
       const h = byCell.get(`${layer}:${kvHead}`);
-      grid.push({ layer, kvHead, block: h?.block ?? null, anchor: h?.anchor ?? false, similarity: h?.similarity ?? null });
+      grid.push({ layer, kvHead, block: h?.block ?? null, anchor: h?.anchor ?? false, local: h?.local ?? false, similarity: h?.similarity ?? null });
     }
   }
-  const blocks = new Set(grid.filter((c) => c.block !== null).map((c) => `${c.block}:${c.kvHead}`)).size;
+  const blocks = new Set(grid.filter((c) => c.block !== null && !c.local).map((c) => `${c.block}:${c.kvHead}`)).size;
+  const localCells = grid.filter((c) => c.local).length;
   // Per-layer bytes are the cache's own account (kv/*.ts snapshot()), drawn as they are.
   const layers = s.perLayer.map((l) => ({ layer: l.layer, bytes: l.usedBytes, fullBytes: l.fullBytes, allocatedBytes: l.kBytes + l.vBytes }));
   const saved = s.fullCacheBytes > 0 ? Math.max(0, Math.min(100, (1 - s.usedBytes / s.fullCacheBytes) * 100)) : 0;
   return {
     kind: s.kind, tokens: s.tokens, capacityTokens: s.capacityTokens, nLayers: s.nLayers, nKVHeads: s.nKVHeads, headDim: s.headDim,
-    grid, blocks, shareMode: s.shareMode ?? null, layers,
+    grid, blocks, localCells, shareMode: s.shareMode ?? null, layers,
     allocatedBytes: s.allocatedBytes, usedBytes: s.usedBytes, fullCacheBytes: s.fullCacheBytes,
     savedPercent: saved,
     sinkTokens: s.sinkTokens ?? null, recentTokens: s.recentTokens ?? null, distantTokens: s.distantTokens ?? null,

@@ -3,6 +3,7 @@
 // the mapping when either side changes. The PoD part (`snapshot.pod`: share mode, anchors per
 // layer × KV head, token partition) becomes the wire's optional fields; the full cache has none.
 import { CacheSnapshot } from '../engine/kv/types';
+import { LOCAL } from '../engine/kv/plan';
 import { HeadCell, SnapshotWire } from '../shared/cache-view';
 
 export function toSnapshotWire(s: CacheSnapshot): SnapshotWire {
@@ -25,9 +26,11 @@ export function toSnapshotWire(s: CacheSnapshot): SnapshotWire {
     wire.sinkTokens = pod.tokens.sinks;
     wire.recentTokens = pod.tokens.recent;
     wire.distantTokens = pod.tokens.distant;
-    // anchors[layer][kvHead] = the anchor layer of that unit's block (pod.ts, plan.ts).
+    // anchors[layer][kvHead] = the anchor layer of that unit's block, or LOCAL (pod.ts, plan.ts).
     const heads: HeadCell[] = [];
-    pod.anchors.forEach((row, layer) => row.forEach((anchor, kvHead) => heads.push({ layer, kvHead, block: anchor, anchor: anchor === layer })));
+    pod.anchors.forEach((row, layer) => row.forEach((anchor, kvHead) => heads.push(anchor === LOCAL
+      ? { layer, kvHead, block: layer, anchor: false, local: true }
+      : { layer, kvHead, block: anchor, anchor: anchor === layer })));
     wire.heads = heads;
   }
   return wire;

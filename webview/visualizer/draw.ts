@@ -26,9 +26,10 @@ function cellTitle(c: GridCell, p: ProfileView | null): string {
   if (c.block === null) {
     const a = p?.anchors[c.layer]?.[c.kvHead];
     const sim = p && a !== undefined ? anchorSimilarity(p, c.layer, c.kvHead, a) : null;
-    const hint = a === undefined || sim === null ? '' : a === c.layer ? ' · an anchor in the profile\'s blocks' : ` · in the profile's blocks: similarity ${sim.toFixed(3)} to anchor layer ${a}`;
+    const hint = a === -1 ? ' · local in the profile (keeps sink and recent tokens only)' : a === undefined || sim === null ? '' : a === c.layer ? ' · an anchor in the profile\'s blocks' : ` · in the profile's blocks: similarity ${sim.toFixed(3)} to anchor layer ${a}`;
     return `${base} · full cache (keeps every token)${hint}`;
   }
+  if (c.local) return `${base} · local: keeps sink and recent tokens only (its distant tokens mattered least in calibration; their keys and values are not stored for this head)`;
   if (c.anchor) return `${base} · anchor of its block (keeps its distant keys)`;
   const sim = c.similarity !== null ? ` · similarity to the anchor ${c.similarity.toFixed(3)}` : ' · similarity to the anchor unknown (no calibration profile)';
   return `${base} · shares layer ${c.block}'s attention over distant tokens${sim}`;
@@ -36,7 +37,7 @@ function cellTitle(c: GridCell, p: ProfileView | null): string {
 
 /** The cell with its similarity to its anchor from the profile, when the profile fits the cache. */
 function withProfile(c: GridCell, p: ProfileView | null): GridCell {
-  if (!p || c.block === null || c.anchor || c.similarity !== null) return c;
+  if (!p || c.block === null || c.anchor || c.local || c.similarity !== null) return c;
   return { ...c, similarity: anchorSimilarity(p, c.layer, c.kvHead, c.block) };
 }
 
@@ -66,8 +67,9 @@ function ranges(v: CacheView): HTMLElement {
 function grid(v: CacheView, profile: ProfileView | null): HTMLElement {
   const box = el('section', 'grid-box');
   const head = el('h2', '', `Layers × KV heads (${v.nLayers} × ${v.nKVHeads}, head dim ${v.headDim})`);
-  const legend = el('p', 'muted', v.blocks > 0
-    ? `${v.blocks} blocks (sharing ${v.shareMode ?? '?'}): in each KV-head column, cells of one colour share the distant-token attention of their anchor ◆. Bars: the layer's KV bytes (filled) against a full cache (dashed).`
+  const local = v.localCells > 0 ? ` ${v.localCells} local cells (striped) keep sink and recent tokens only.` : '';
+  const legend = el('p', 'muted', v.blocks > 0 || v.localCells > 0
+    ? `${v.blocks} blocks (sharing ${v.shareMode ?? '?'}): in each KV-head column, cells of one colour share the distant-token attention of their anchor ◆.${local} Bars: the layer's KV bytes (filled) against a full cache (dashed).`
     : 'Full cache: every cell keeps its own keys and values (no blocks, no anchors). Bars: the layer\'s KV bytes in use (filled) within what is allocated (track).');
   const table = el('div', 'grid');
   table.setAttribute('role', 'table');
@@ -87,8 +89,8 @@ function grid(v: CacheView, profile: ProfileView | null): HTMLElement {
       const raw = v.grid[layer * v.nKVHeads + h];
       if (!raw) continue;
       const c = withProfile(raw, profile);
-      const cell = el('span', `cell${c.block === null ? ' full' : ''}${c.anchor ? ' anchor' : ''}`);
-      if (c.block !== null) cell.style.setProperty('--block-hue', String(blockHue(c.block)));
+      const cell = el('span', `cell${c.block === null ? ' full' : ''}${c.anchor ? ' anchor' : ''}${c.local ? ' local' : ''}`);
+      if (c.block !== null && !c.local) cell.style.setProperty('--block-hue', String(blockHue(c.block)));
       if (c.similarity !== null) cell.style.opacity = String(0.45 + 0.55 * Math.max(0, c.similarity));
       cell.title = cellTitle(c, profile);
       cell.dataset.info = cell.title;
@@ -97,7 +99,7 @@ function grid(v: CacheView, profile: ProfileView | null): HTMLElement {
     }
     const l = v.layers.find((x) => x.layer === layer);
     const barBox = el('div', 'bytes');
-    if (l) barBox.append(...layerBar(l, scale, v.blocks > 0));
+    if (l) barBox.append(...layerBar(l, scale, v.blocks > 0 || v.localCells > 0));
     if (l) barBox.title = layerTitle(l);
     row.append(cells, barBox);
     table.append(row);

@@ -6,11 +6,12 @@
 import { el } from '../common/dom';
 import { ProfileView } from '../../src/shared/profile-view';
 
-/** Consecutive-layer blocks of one KV head: [anchor, last layer]. */
+/** Consecutive-layer blocks of one KV head: [anchor, last layer] (local units, −1, are in none). */
 export function headBlocks(p: ProfileView, h: number): [number, number][] {
   const out: [number, number][] = [];
   for (let l = 0; l < p.nLayers; l++) {
     const a = p.anchors[l]?.[h] ?? l;
+    if (a < 0) continue;
     const last = out[out.length - 1];
     if (last && last[0] === a) last[1] = l;
     else out.push([a, l]);
