@@ -8,6 +8,6 @@ import { defaultEngineThreads, engineOptions, Settings } from '../src/host/setti
 test('default engine threads: one fewer than the cores, 1…4; an explicit setting wins', () => {
   assert.deepEqual([1, 2, 3, 4, 8, 64].map((c) => defaultEngineThreads(c)), [1, 1, 2, 3, 4, 4]);
   const s = { threads: 0, contextSize: 0, kv: { kind: 'full' } } as unknown as Settings;
-  assert.equal(engineOptions(s).threads, defaultEngineThreads());
-  assert.equal(engineOptions({ ...s, threads: 3 }).threads, 3);
+  assert.equal(engineOptions(s, { kind: 'full' }).threads, defaultEngineThreads());
+  assert.equal(engineOptions({ ...s, threads: 3 }, { kind: 'full' }).threads, 3);
 });

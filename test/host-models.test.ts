@@ -146,7 +146,7 @@ test('Select Model… → Download Recommended Model… runs the download comman
 
 test('the real catalog: four Qwen models, the largest that fits free memory first and recommended, the others explained; a size-only entry says so', async () => {
   const served = MODEL_CATALOG.map((m) => ({ ...m, url: server.url('/model.gguf'), file: `${m.id}.gguf`, size: stories.length, sha256: undefined }));
-  standIn.setConfig('podlens.engine.contextSize', undefined); // the engine default: 4096 tokens for these models
+  standIn.setConfig('podlens.engine.contextSize', undefined); // automatic: the catalog checks it at min(training context, 4096) = 4096 tokens
   standIn.quickPickAnswer = (items) => items[0];
   standIn.messageAnswers.push(undefined);
   const lines: string[] = [];

@@ -2,8 +2,8 @@
 // worker: the contributed commands, menus and settings; Summarize Folder (explorer argument) into
 // a markdown document with what it covered and left out; Summarize Workspace cancelled in its
 // second part (the partial summary is kept and says so); the chat output; Calibrate Model on a
-// sample of the workspace (profile in global storage, podlens.kv.profile set, PoD offered; the
-// model then loads with the profile's blocks) and cancelled (nothing written); the visualizer's
+// sample of the workspace (profile in global storage, podlens.kv.profile set; the default `auto`
+// cache then loads the model with the profile's blocks) and cancelled (nothing written); the visualizer's
 // heatmap data, throttled live updates and replay; Clear Workspace Cache (only this workspace's
 // states, bytes reported).
 import { test, before, after } from 'node:test';
@@ -90,7 +90,8 @@ test('the workspace commands, the folder context menu and the settings are contr
   }
   // The readers' defaults are the contributed defaults.
   assert.deepEqual(readWorkspaceSettings(config), { include: [], exclude: [], cacheDir: '', cacheMaxBytes: 2048 * 2 ** 20, summaryOutput: 'document' });
-  assert.deepEqual(readSettings(config).kv, { kind: 'full' });
+  assert.deepEqual(readSettings(config).kv, { kind: 'auto', mode: 'scores' }); // PoD when the model has a profile (settings-auto.test.ts)
+  assert.equal(readSettings(config).contextSize, 0); // automatic
   const pod = { get: <T>(k: string): T | undefined => ({ ...defaults, 'kv.cache': 'pod', 'kv.profile': '~/p.json', 'kv.distantInt8': true } as Record<string, unknown>)[k] as T | undefined };
   assert.deepEqual(readSettings(pod).kv, { kind: 'pod', sinks: 16, groupSize: 5, mode: 'scores', profile: path.join(os.homedir(), 'p.json'), distantInt8: true });
 });
@@ -139,7 +140,6 @@ test('Summarize Folder into the chat when podlens.summarize.output is "chat"', a
 
 test('Calibrate Model on a workspace sample writes a profile to global storage and sets podlens.kv.profile', async () => {
   standIn.quickPickAnswer = (items) => items[0];
-  standIn.messageAnswers.push('Use PoD Cache');
   await run('podlens.calibrateModel');
   const out = standIn.config.get('podlens.kv.profile') as string;
   assert.equal(path.dirname(out), path.join(storage, 'profiles'));
@@ -150,12 +150,13 @@ test('Calibrate Model on a workspace sample writes a profile to global storage a
   assert.equal(profile.anchors.length, 30);
   assert.ok(profile.texts.length >= 1);
   const msg = standIn.messages.find((m) => /^PodLens: calibrated SmolLM2/.test(m.text))!;
-  assert.match(msg.text, /on \d+ texts in \d+ s — \d+% of \(layer, KV head\) units share an anchor\. Profile saved and set as podlens\.kv\.profile\. The KV cache is "full"/);
-  assert.deepEqual(msg.items, ['Use PoD Cache']);
-  assert.equal(standIn.config.get('podlens.kv.cache'), 'pod');
-  // The next use loads the model with the profile's blocks.
+  assert.match(msg.text, /on \d+ texts in \d+ s — \d+% of \(layer, KV head\) units share an anchor\. Profile saved and set as podlens\.kv\.profile\. The KV cache is "auto": the model loads with PoD and this profile on next use\.$/);
+  assert.deepEqual(msg.items, [], 'no switch to offer: auto uses the profile');
+  assert.equal(standIn.config.get('podlens.kv.cache'), undefined);
+  // The next use loads the model with the profile's blocks, and says why.
   await api.core.model.ensureLoaded();
   assert.equal(api.core.client.info!.kv.startsWith('PoD'), true, api.core.client.info!.kv);
+  assert.equal(api.core.model.status.choice?.cache, `PoD — auto: podlens.kv.profile names a calibrated profile (${path.basename(out)})`);
 
   // Cancelled while measuring: nothing is written.
   const mtime = fs.statSync(out).mtimeMs;

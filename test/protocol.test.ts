@@ -71,6 +71,8 @@ test('host → webview: events and responses are checked against their topic and
   const good = [
     { kind: 'event', topic: 'chat/delta', data: { turnId: 2, text: 'hi' } },
     { kind: 'event', topic: 'model/status', data: { state: 'ready', model: 'm.gguf', contextSize: 4096 } },
+    { kind: 'event', topic: 'model/status', data: { state: 'ready', model: 'm.gguf', contextSize: 18432, choice: {
+      cache: 'full cache — auto: no PoD profile for this model', context: '18432 tokens — auto: the largest that fits the 1.5 GB memory budget', budgetBytes: 1610612736, estimateBytes: 1600000000 } } },
     { kind: 'event', topic: 'chat/finish', data: { turnId: 2, status: 'done', stats } },
     { kind: 'event', topic: 'cache/view', data: { view: null, updatedAt: 0 } },
     { kind: 'response', id: 4, ok: true, method: 'chat/send', result: { turnId: 2, status: 'done', stats } },
@@ -81,6 +83,8 @@ test('host → webview: events and responses are checked against their topic and
     [{ kind: 'event', topic: 'chat/delta', data: { turnId: 'x', text: 'hi' } }, /data\.turnId/],
     [{ kind: 'event', topic: 'eval', data: 'alert(1)' }, /topic: expected one of/],
     [{ kind: 'event', topic: 'model/status', data: { state: 'pwned' } }, /data\.state/],
+    [{ kind: 'event', topic: 'model/status', data: { state: 'ready', choice: { cache: 'full', context: 'x', budgetBytes: -1 } } }, /data\.choice\.budgetBytes/],
+    [{ kind: 'event', topic: 'model/status', data: { state: 'ready', choice: { cache: 'full' } } }, /data\.choice\.context/],
     [{ kind: 'event', topic: 'chat/finish', data: { turnId: 1, status: 'done', stats: { ...stats, ttftMs: Infinity } } }, /ttftMs/],
     [{ kind: 'response', id: 1, ok: true, method: 'chat/stop', result: { stopped: 'yes' } }, /result\.stopped/],
     [{ kind: 'response', id: 1, ok: false, method: 'chat/stop' }, /needs an error string/],
@@ -100,6 +104,8 @@ test('host ⇄ worker: messages are validated in both directions', () => {
   assert.equal(parseToWorker({ ...gen, messages: [{ role: 'tool', content: 'x' }] }).ok, false);
   assert.equal(parseToWorker({ ...gen, maxTokens: 0 }).ok, false);
   assert.equal(parseToWorker({ type: 'load', id: 1, path: '/m.gguf', threads: 0 }).ok, false);
+  assert.equal(parseToWorker({ type: 'load', id: 1, path: '/m.gguf', contextSize: 0 }).ok, true, 'contextSize 0: automatic');
+  assert.equal(parseToWorker({ type: 'load', id: 1, path: '/m.gguf', contextSize: -1 }).ok, false);
   assert.equal(parseToWorker({ type: 'eval', id: 1 }).ok, false);
   assert.equal(parseFromWorker({ type: 'delta', id: 1, text: 'x' }).ok, true);
   assert.equal(parseFromWorker({ type: 'error', id: null, name: 'E', message: 'm' }).ok, true);

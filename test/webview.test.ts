@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Page } from 'playwright-core';
 import { Engine } from '../src/engine/engine';
 import { buildCacheView, CacheView } from '../src/shared/cache-view';
-import { AnswerStats } from '../src/shared/protocol';
+import { AnswerStats, LoadChoice } from '../src/shared/protocol';
 import { toSnapshotWire } from '../src/worker/snapshot';
 import { artifacts, Harness, Page$, post, recorded, sent, startHarness } from './webview-harness';
 import { modelPath, SMOLLM2 } from './helpers';
@@ -168,9 +168,9 @@ test('chat: malformed host messages are rejected; Send and Stop post typed reque
   await page.close();
 });
 
-async function drawView(view: CacheView | null, file: string): Promise<Page> {
+async function drawView(view: CacheView | null, file: string, choice?: LoadChoice): Promise<Page> {
   const page = await h.open('visualizer', { width: 1000, height: 900 });
-  await post(page, { kind: 'event', topic: 'model/status', data: { state: 'ready', model: 'SmolLM2-135M-Instruct.Q4_1.gguf', contextSize: 1024 } });
+  await post(page, { kind: 'event', topic: 'model/status', data: { state: 'ready', model: 'SmolLM2-135M-Instruct.Q4_1.gguf', contextSize: 1024, ...(choice ? { choice } : {}) } });
   await post(page, { kind: 'event', topic: 'cache/view', data: { view, updatedAt: Date.UTC(2026, 10, 25, 12, 0, 0) } });
   await page.waitForFunction(() => (globalThis as unknown as Page$).document.querySelector('.content')!.childElementCount > 0);
   assert.deepEqual(await recorded(page, '__csp'), []);
@@ -193,6 +193,30 @@ test('visualizer: draws a real full-cache snapshot (layers × KV heads, bytes, t
   const empty = await drawView(null, 'visualizer-empty.png');
   assert.match(await empty.locator('.empty').innerText(), /No KV cache yet/);
   await empty.close();
+});
+
+test('visualizer: the header says which cache and context were chosen and why; the memory budget sits next to the KV bytes', async () => {
+  const choice: LoadChoice = {
+    cache: 'full cache — auto: no PoD profile for this model ("PodLens: Calibrate Model", podlens.kv.profile, or smol.pod-profile.json next to the model)',
+    context: '1024 tokens — auto: the largest that fits the 1.2 GB memory budget (60% of 2.0 GB free); the model was trained for 8192',
+    budgetBytes: 1288490188, estimateBytes: 603979776,
+  };
+  const page = await drawView(realView, 'visualizer-choice.png', choice);
+  const header = await page.locator('header .choice').innerText();
+  assert.equal(header, `KV cache: ${choice.cache}\nContext: ${choice.context}`);
+  await page.locator('.tiles .tile', { hasText: 'memory budget' }).waitFor(); // draws are coalesced (≤ 1 per 100 ms)
+  const tiles = await page.locator('.tiles .tile').allInnerTexts();
+  const at = tiles.findIndex((t) => /memory budget/.test(t));
+  assert.ok(at > 0 && /KV bytes used/.test(tiles[at - 1]!), tiles.join(' | '));
+  assert.match(tiles[at]!, /^1\.20 GB\s+memory budget$/);
+  assert.match(await page.locator('.tiles .tile').nth(at).getAttribute('title') ?? '', /\(estimated 576\.0 MB\) fit this budget/);
+  // A fixed context has no budget: no tile; no model loaded yet: no choice line.
+  await post(page, { kind: 'event', topic: 'model/status', data: { state: 'ready', model: 'm.gguf', contextSize: 1024, choice: { cache: 'full cache — podlens.kv.cache is "full"', context: '1024 tokens — set by podlens.engine.contextSize' } } });
+  await page.waitForFunction(() => !/memory budget/.test((globalThis as unknown as Page$).document.querySelector('.tiles')!.textContent ?? ''));
+  assert.match(await page.locator('header .choice').innerText(), /Context: 1024 tokens — set by podlens\.engine\.contextSize$/);
+  await post(page, { kind: 'event', topic: 'model/status', data: { state: 'none' } });
+  assert.equal(await page.locator('header .choice').isHidden(), true);
+  await page.close();
 });
 
 test('visualizer: a real PoD cache snapshot draws blocks, anchors, token ranges and savings', async () => {

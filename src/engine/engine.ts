@@ -9,12 +9,15 @@ import { KVSpec, resolvePlan } from './kv/plan';
 import { KVCache } from './kv/types';
 import { generate, GenerateEvent, GenerateRequest } from './generate';
 import { ChatMessage, Tokenizer } from './tokenizer';
-import { estimateMemory, kvBytesAt, largestFittingContext, MemoryEstimate } from './memory';
+import { AutoContext, autoContextSize, estimateMemory, kvBytesAt, largestFittingContext, MemoryEstimate } from './memory';
 
 export interface EngineOptions {
   /** Intra-op threads (default: min(2, CPU count)). */
   threads?: number;
-  /** Context size in tokens (default: min(training context, 4096)). */
+  /**
+   * Context size in tokens (default: min(training context, 4096)). 0: automatic, the largest up to
+   * the training context whose memory estimate under this KV cache fits the budget (memory.ts autoContextSize).
+   */
   contextSize?: number;
   profilePrefix?: string;
   /** KV cache the graph is built for (default: full cache). */
@@ -59,6 +62,8 @@ export class Engine {
     readonly decoder: OnnxDecoder,
     readonly contextSize: number,
     readonly memory: MemoryEstimate,
+    /** How the context size was chosen when it was automatic (contextSize 0); undefined for a fixed size. */
+    readonly autoContext?: AutoContext,
   ) {}
 
   static async load(path: string, o: EngineOptions = {}): Promise<Engine> {
@@ -66,18 +71,22 @@ export class Engine {
     try {
       const config = readModelConfig(file);
       const tokenizer = Tokenizer.fromGGUF(file);
-      const contextSize = o.contextSize ?? Math.min(config.ctxTrain, 4096);
+      const spec = o.kv ?? { kind: 'full' };
+      const autoContext = o.contextSize === 0
+        ? autoContextSize(file.tensors, config, (n) => resolvePlan(spec, config, n), o.freeMemoryBytes)
+        : undefined;
+      const contextSize = autoContext?.contextSize ?? o.contextSize ?? Math.min(config.ctxTrain, 4096);
       if (!Number.isInteger(contextSize) || contextSize < 16) throw new RangeError(`context size must be an integer ≥ 16 (got ${contextSize})`);
       const threads = o.threads ?? Math.max(1, Math.min(2, os.availableParallelism()));
       if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer (got ${threads})`);
-      const plan = resolvePlan(o.kv ?? { kind: 'full' }, config, contextSize);
+      const plan = resolvePlan(spec, config, contextSize);
       const memory = estimateMemory(file, config, contextSize, plan, o.freeMemoryBytes);
       if (memory.totalBytes > memory.freeBytes) {
         const pod = plan.kind === 'full' ? kvBytesAt(config, resolvePlan({ kind: 'pod', dtype: plan.dtype }, config, contextSize), contextSize) : undefined;
         throw new InsufficientMemoryError(memory, contextSize, { fittingContext: largestFittingContext(memory, config, plan, contextSize), podKvBytes: pod });
       }
       const decoder = await OnnxDecoder.load(file, config, { threads, contextSize, profilePrefix: o.profilePrefix, kv: plan, accuracyLevel: o.accuracyLevel, exportQueries: o.exportQueries });
-      return new Engine(path, config, tokenizer, decoder, contextSize, memory);
+      return new Engine(path, config, tokenizer, decoder, contextSize, memory, autoContext);
     } catch (e) {
       file.close();
       throw e;

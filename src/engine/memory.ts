@@ -1,6 +1,7 @@
 // Memory estimates made before loading: packed weight bytes (what ONNX Runtime will hold), the
 // KV cache at the chosen context, and a fixed runtime overhead — compared with free memory so a
-// model that cannot fit is refused with numbers instead of taking the machine down.
+// model that cannot fit is refused with numbers instead of taking the machine down. Also the
+// automatic context size: the largest context that fits a budget derived from free memory.
 import * as os from 'node:os';
 import { GGUFFile } from './gguf/file';
 import { ModelConfig } from './model/config';
@@ -73,13 +74,87 @@ export function estimateForTensors(tensors: readonly WeightTensor[], c: KVShape 
   return { weightBytes, kvBytes, overheadBytes: RUNTIME_OVERHEAD, totalBytes, freeBytes, machineBytes: os.totalmem() };
 }
 
-/** The largest context (tokens, ≤ maxTokens) whose estimate with this plan fits in e.freeBytes; 0 when the weights alone do not fit. */
-export function largestFittingContext(e: MemoryEstimate, c: KVShape, plan: KVPlan, maxTokens: number): number {
-  const room = e.freeBytes - e.weightBytes * WEIGHT_RESIDENCY - e.overheadBytes;
+/**
+ * The largest context (tokens, ≤ maxTokens) whose estimate with this plan fits in `budgetBytes`
+ * (default e.freeBytes); 0 when the weights alone do not fit. `plan` may be a function of the
+ * context size, for plans whose recent window follows the context (resolvePlan's default
+ * max(256, context/8)): KV bytes still grow with the context, so the bisection holds.
+ */
+export function largestFittingContext(e: MemoryEstimate, c: KVShape, plan: KVPlan | ((tokens: number) => KVPlan), maxTokens: number,
+  budgetBytes = e.freeBytes): number {
+  const room = budgetBytes - e.weightBytes * WEIGHT_RESIDENCY - e.overheadBytes;
+  const planAt = typeof plan === 'function' ? plan : (): KVPlan => plan;
   let lo = 0, hi = maxTokens; // KV bytes grow with tokens: bisect for the last one that fits
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (kvBytesAt(c, plan, mid) <= room) lo = mid; else hi = mid - 1;
+    if (kvBytesAt(c, planAt(mid), mid) <= room) lo = mid; else hi = mid - 1;
   }
   return room > 0 ? lo : 0;
+}
+
+// ---- automatic context size (podlens.engine.contextSize 0, `--ctx 0`) ----------------------------
+
+/**
+ * The budget rule: an automatic context must fit weights (as ONNX Runtime holds them) + KV cache
+ * (under the chosen cache kind, at the whole context) + runtime into 60% of the memory that is free
+ * when the model loads (os.freemem(): MemAvailable on Linux). The other 40% is headroom: VS Code
+ * itself (windows, extension host, language servers) grows while one works, the OS keeps the GGUF
+ * file's pages cached, and the estimate is an estimate. The hard check in Engine.load still
+ * compares with all free memory, so a fixed context may use more.
+ */
+export const AUTO_BUDGET_FRACTION = 0.6;
+/** The smallest context an automatic size may be (or the training context, when that is smaller): a question with a file in the prompt. */
+export const MIN_AUTO_CONTEXT = 1024;
+/** Automatic sizes below the training context are rounded down to a multiple of this (tidy numbers; < 1% of a 32K context). */
+export const AUTO_CONTEXT_STEP = 256;
+
+export const autoMemoryBudget = (freeBytes: number): number => Math.floor(freeBytes * AUTO_BUDGET_FRACTION);
+
+export interface AutoContext {
+  /** The chosen context size in tokens. */
+  contextSize: number;
+  /** What the estimate had to fit: autoMemoryBudget(freeBytes). */
+  budgetBytes: number;
+  /** Free memory the budget was taken from. */
+  freeBytes: number;
+  /** The ceiling: the model's training context. */
+  trainContext: number;
+  /** 'training': the whole training context fits the budget; 'memory': the budget stopped it below. */
+  limit: 'training' | 'memory';
+  /** The estimate at the chosen context (freeBytes: the real free memory, as Engine.load checks it). */
+  estimate: MemoryEstimate;
+}
+
+/** Not even the smallest automatic context fits the budget (named as any memory refusal, so callers give the same advice). */
+export class AutoContextError extends Error {
+  override readonly name = 'InsufficientMemoryError';
+  constructor(readonly estimate: MemoryEstimate, readonly minContext: number, readonly budgetBytes: number) {
+    const MB = (b: number): string => `${Math.round(b / 2 ** 20)} MB`;
+    const e = estimate;
+    super(`not enough memory for an automatic context size: even ${minContext} tokens need about ${MB(e.totalBytes)} ` +
+      `(weights ${MB(e.weightBytes)} held about ${WEIGHT_RESIDENCY}× by ONNX Runtime, KV cache ${MB(e.kvBytes)}, runtime ${MB(e.overheadBytes)}), ` +
+      `more than the budget of ${MB(budgetBytes)} (${Math.round(AUTO_BUDGET_FRACTION * 100)}% of the ${MB(e.freeBytes)} free); ` +
+      `choose a smaller model, or set a fixed context size, or close other programs`);
+  }
+}
+
+/**
+ * The largest context up to the model's training context whose estimate (weights + KV under
+ * `planAt(context)` + runtime) fits autoMemoryBudget(freeBytes); below the training context it is
+ * rounded down to AUTO_CONTEXT_STEP. Throws AutoContextError when min(MIN_AUTO_CONTEXT, training
+ * context) does not fit.
+ */
+export function autoContextSize(tensors: readonly WeightTensor[], c: KVShape & Pick<ModelConfig, 'tiedEmbeddings' | 'ctxTrain'>,
+  planAt: (tokens: number) => KVPlan, freeBytes = os.freemem()): AutoContext {
+  const budgetBytes = autoMemoryBudget(freeBytes);
+  const trainContext = c.ctxTrain;
+  const minContext = Math.min(MIN_AUTO_CONTEXT, trainContext);
+  const atMin = estimateForTensors(tensors, c, minContext, planAt(minContext), freeBytes);
+  if (atMin.totalBytes > budgetBytes) throw new AutoContextError(atMin, minContext, budgetBytes);
+  let n = largestFittingContext(atMin, c, planAt, trainContext, budgetBytes);
+  if (n < trainContext) n = Math.max(minContext, Math.floor(n / AUTO_CONTEXT_STEP) * AUTO_CONTEXT_STEP);
+  return {
+    contextSize: n, budgetBytes, freeBytes, trainContext, limit: n >= trainContext ? 'training' : 'memory',
+    estimate: estimateForTensors(tensors, c, n, planAt(n), freeBytes),
+  };
 }

@@ -2,8 +2,8 @@
 // §6, src/engine/calibrate.ts) in the engine worker on texts the user picks (default: a sample of
 // the workspace's largest files, src/context/calibration-sample.ts), behind a cancellable progress
 // notification; writes the PoD profile JSON to the extension's global storage (a new file each
-// time, replacing the previous one there) and sets `podlens.kv.profile` to it (offering to switch
-// the KV cache to PoD). Cancel writes nothing.
+// time, replacing the previous one there) and sets `podlens.kv.profile` to it (the `auto` cache
+// then uses it; `full` or `streaming` are offered a switch to PoD). Cancel writes nothing.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -95,8 +95,11 @@ async function calibrateModel(core: Core, storage: vscode.Uri): Promise<void> {
       if (previous && previous !== r.out && path.dirname(previous) === profiles) fs.rmSync(previous, { force: true });
       core.log(`calibrated ${model} on ${r.texts.length} texts in ${r.seconds.toFixed(0)} s: ${r.out}`);
       const msg = `PodLens: calibrated ${name} on ${r.texts.length} texts in ${r.seconds.toFixed(0)} s — ${(r.nonAnchorShare * 100).toFixed(0)}% of (layer, KV head) units share an anchor. Profile saved and set as podlens.kv.profile.`;
-      const pod = s.kv.kind === 'pod';
-      const pick = await vscode.window.showInformationMessage(pod ? msg : `${msg} The KV cache is "${s.kv.kind}": the profile applies to the PoD cache.`, ...(pod ? [] : [USE_POD]));
+      const pod = s.kv.kind === 'pod' || s.kv.kind === 'auto';
+      const text = s.kv.kind === 'pod' ? msg
+        : s.kv.kind === 'auto' ? `${msg} The KV cache is "auto": the model loads with PoD and this profile on next use.`
+        : `${msg} The KV cache is "${s.kv.kind}": the profile applies to the PoD cache.`;
+      const pick = await vscode.window.showInformationMessage(text, ...(pod ? [] : [USE_POD]));
       if (pick === USE_POD) await config.update('kv.cache', 'pod', vscode.ConfigurationTarget.Global);
     } catch (e) {
       void vscode.window.showErrorMessage(`PodLens: calibration failed: ${describeError(e)}`);

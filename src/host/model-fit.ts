@@ -9,7 +9,7 @@ import { fallbackType } from '../engine/gguf/synthetic';
 import { estimateForTensors, MemoryEstimate, WeightTensor } from '../engine/memory';
 import { ModelConfig } from '../engine/model/config';
 import { describePlan, KVPlan, KVSpec, resolvePlan } from '../engine/kv/plan';
-import { KVSettings } from '../worker/protocol';
+import { CacheSettings } from './settings';
 import { CatalogModel, CatalogShape } from './model-catalog';
 
 /** llama.cpp's use_more_bits (llama-quant.cpp): whether the i-th attn_v / ffn_down of n gets Q6_K in Q4_K_M. Integer division, as in C. */
@@ -74,9 +74,13 @@ export function catalogConfig(m: CatalogModel): ModelConfig {
 }
 
 export interface FitOptions {
-  /** podlens.engine.contextSize (0 = the engine's default, min(training context, 4096)). */
+  /**
+   * podlens.engine.contextSize. 0 (automatic: the engine takes the largest context that fits its
+   * memory budget at load) is checked at min(training context, 4096): a model is recommended when
+   * it fits with a context a workspace chat can use.
+   */
   contextSize: number;
-  kv: KVSettings;
+  kv: CacheSettings;
   freeBytes: number;
 }
 
@@ -98,16 +102,18 @@ export interface Recommendation {
 
 /**
  * The KV spec for a catalog model: the settings without a PoD profile (a profile is calibrated for
- * one model file, so the uniform blocks of podlens.kv.groupSize stand in for it).
+ * one model file, so the uniform blocks of podlens.kv.groupSize stand in for it). `auto` is the
+ * full cache: a model not downloaded yet has no profile.
  */
-export function catalogKV(kv: KVSettings): KVSpec {
+export function catalogKV(kv: CacheSettings): KVSpec {
+  if (kv.kind === 'auto') return { kind: 'full' };
   const { profile: _perModel, ...spec } = kv;
   return spec;
 }
 
 export function fitModel(m: CatalogModel, o: FitOptions): ModelFit {
   const config = catalogConfig(m);
-  const contextSize = o.contextSize > 0 ? o.contextSize : Math.min(config.ctxTrain, 4096); // Engine.load's default
+  const contextSize = o.contextSize > 0 ? o.contextSize : Math.min(config.ctxTrain, 4096); // see FitOptions.contextSize
   const plan = resolvePlan(catalogKV(o.kv), config, contextSize);
   const estimate = estimateForTensors(q4kmTensors(m.shape), config, contextSize, plan, o.freeBytes);
   return { model: m, contextSize, plan, estimate, fits: estimate.totalBytes <= estimate.freeBytes };

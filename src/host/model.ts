@@ -2,14 +2,17 @@
 // extension → ask with Select Model…: files found on this machine, Browse…, or Download Recommended
 // Model), loading it on first use behind a progress notification,
 // reporting failures and worker crashes with what to do, and the model status every view shows
-// (none / loading / ready / generating / error, last tok/s). The engine itself runs in the worker
-// behind EngineClient; nothing here loads anything at activation.
+// (none / loading / ready / generating / error, last tok/s, how the KV cache and the context size
+// were chosen: kv-choice.ts). The engine itself runs in the worker behind EngineClient; nothing
+// here loads anything at activation.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AnswerStats, ModelStatus } from '../shared/protocol';
+import { ModelInfo } from '../worker/protocol';
 import { Disposable } from './disposable';
 import { EngineClient } from './engine-client';
 import { describeError } from './errors';
+import { chooseKV, KVChoice, loadChoice, profileRefused } from './kv-choice';
 import { discoverModels } from './model-discovery';
 import { pickModel } from './model-picker';
 import { engineOptions, RELOAD_KEYS, resolveDownloadDir, resolveModelPath, SECTION, Settings } from './settings';
@@ -22,6 +25,8 @@ export class ModelManager extends Disposable {
   readonly onDidChangeStatus = this.emitter.event;
   private loading: Promise<EngineClient> | null = null;
   private loadedKey: string | null = null;
+  /** The cache the loaded model really has (differs from chooseKV's when an auto-chosen profile was refused). */
+  private loadedChoice: KVChoice | null = null;
 
   constructor(
     private readonly extensionPath: string,
@@ -75,19 +80,23 @@ export class ModelManager extends Disposable {
       file = resolveModelPath(this.settings(), this.extensionPath, folder);
       if (file === null) throw Object.assign(new Error('no model selected'), { name: 'NoModelError' });
     }
-    const opts = engineOptions(s);
-    const key = JSON.stringify([file, opts]);
+    const choice = chooseKV(s.kv, file);
+    const key = JSON.stringify([file, engineOptions(s, choice.kv)]);
     if (this.loadedKey === key && this.client.info) return this.client;
     if (this.loading) return this.loading;
     const name = path.basename(file);
     this.set({ state: 'loading', model: name });
     this.loading = Promise.resolve(vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `PodLens: loading ${name}…` },
-      () => this.client.load(file, opts),
-    )).then((info) => {
+      () => this.load(file, s, choice),
+    )).then(({ info, used }) => {
       this.loadedKey = key;
-      this.log(`loaded ${file}: ${info.name} (${info.arch}), ${info.nLayers} layers, context ${info.contextSize}, KV ${info.kv}, ${Math.round(info.loadMs)} ms`);
-      this.set({ state: 'ready', model: name, contextSize: info.contextSize, message: `KV cache: ${info.kv}` });
+      this.loadedChoice = used;
+      const c = loadChoice(info, used);
+      const MB = (b: number): string => `${Math.round(b / 2 ** 20)} MB`;
+      this.log(`loaded ${file}: ${info.name} (${info.arch}), ${info.nLayers} layers, context ${c.context}, KV ${info.kv}: ${c.cache}` +
+        `${c.estimateBytes !== undefined ? `, estimated memory ${MB(c.estimateBytes)}${c.budgetBytes !== undefined ? ` of a ${MB(c.budgetBytes)} budget` : ''}` : ''}, ${Math.round(info.loadMs)} ms`);
+      this.set({ state: 'ready', model: name, contextSize: info.contextSize, message: `KV cache: ${info.kv}`, choice: c });
       return this.client;
     }, (e: unknown) => {
       const msg = describeError(e);
@@ -99,6 +108,30 @@ export class ModelManager extends Disposable {
       throw e;
     }).finally(() => { this.loading = null; });
     return this.loading;
+  }
+
+  /** Load with the chosen cache; a profile `auto` chose that the engine refuses (ProfileError) gives the full cache instead. */
+  private async load(file: string, s: Settings, choice: KVChoice): Promise<{ info: ModelInfo; used: KVChoice }> {
+    try {
+      return { info: await this.client.load(file, engineOptions(s, choice.kv)), used: choice };
+    } catch (e) {
+      if (!choice.auto || choice.kv.kind !== 'pod' || !(e instanceof Error) || e.name !== 'ProfileError') throw e;
+      const used = profileRefused(choice, e.message);
+      this.log(`${file}: ${used.reason}`);
+      return { info: await this.client.load(file, engineOptions(s, used.kv)), used };
+    }
+  }
+
+  /**
+   * The KV cache the configured model loads with (or was loaded with) and why; null when no model
+   * file is configured or found. Reads settings and looks for a profile file; loads nothing.
+   */
+  cacheChoice(): KVChoice | null {
+    const s = this.settings();
+    const file = resolveModelPath(s, this.extensionPath, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
+    if (file === null) return null;
+    const c = chooseKV(s.kv, file);
+    return this.loadedChoice && this.loadedKey === JSON.stringify([file, engineOptions(s, c.kv)]) ? this.loadedChoice : c;
   }
 
   /** Where "Download Recommended Model" puts files (and where discovery looks first). */

@@ -1,7 +1,8 @@
 // The one typed reader of PodLens settings (the `podlens.*` keys contributed in package.json).
 // It takes anything with `get(key)` — vscode's WorkspaceConfiguration in the extension, a map in
 // tests — and clamps every value to its valid range, so the rest of the host never sees a raw
-// or out-of-range setting. Also resolves which model file to load. No vscode import.
+// or out-of-range setting. Also resolves which model file to load. `auto` cache settings are
+// resolved per model file by kv-choice.ts. No vscode import.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +16,13 @@ export const SECTION = 'podlens';
  */
 export const DEFAULT_MODEL_FILE = path.join(...DEFAULT_MODEL.relPath.split('/'));
 
+/**
+ * podlens.kv.* as configured: the worker's KVSettings, or `auto` (the default), which kv-choice.ts
+ * turns into PoD with the model's profile or the full cache. With `auto` only the PoD settings a
+ * profile does not replace are kept (share mode, int8 distant storage) and the profile setting.
+ */
+export type CacheSettings = KVSettings | { kind: 'auto'; mode: 'scores' | 'keys'; profile?: string; distantInt8?: boolean };
+
 export interface ConfigLike {
   get<T>(key: string): T | undefined;
 }
@@ -26,10 +34,10 @@ export interface Settings {
   modelDownloadDir: string;
   /** 0 = engine default (min(2, cores)). */
   threads: number;
-  /** 0 = engine default (min(training context, 4096)). */
+  /** 0 = automatic: the largest context up to the training context that fits the memory budget (Engine.load). */
   contextSize: number;
-  /** The KV cache the model is loaded for. */
-  kv: KVSettings;
+  /** The KV cache the model is loaded for (`auto`: resolved per model file, kv-choice.ts). */
+  kv: CacheSettings;
   maxTokens: number;
   sampler: SamplerSettings;
   systemPrompt: string;
@@ -60,18 +68,22 @@ function pick<const T extends readonly string[]>(c: ConfigLike, key: string, val
 export const expandHome = (p: string): string => (p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p);
 
 /** 0 in a setting means "engine default": the key is left out. */
-function kvSettings(c: ConfigLike): KVSettings {
-  const kind = pick(c, 'kv.cache', ['full', 'pod', 'streaming'] as const, 'full');
+function kvSettings(c: ConfigLike): CacheSettings {
+  const kind = pick(c, 'kv.cache', ['auto', 'full', 'pod', 'streaming'] as const, 'auto');
   if (kind === 'full') return { kind };
+  const profile = expandHome(str(c, 'kv.profile', '').trim());
+  const int8 = c.get<unknown>('kv.distantInt8') === true;
+  if (kind === 'auto') {
+    return { kind, mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores'), ...(profile ? { profile } : {}), ...(int8 ? { distantInt8: true } : {}) };
+  }
   const sinks = num(c, 'kv.sinks', 16, 0, 1 << 16, true);
   const recent = num(c, 'kv.recent', 0, 0, 1 << 20, true);
   const groupSize = num(c, 'kv.groupSize', 5, 1, 1024, true);
-  const profile = expandHome(str(c, 'kv.profile', '').trim());
   return {
     kind, sinks, ...(recent > 0 ? { recent } : {}),
     ...(kind === 'pod' ? { groupSize, mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores') } : {}),
     ...(kind === 'pod' && profile ? { profile } : {}),
-    ...(kind === 'pod' && c.get<unknown>('kv.distantInt8') === true ? { distantInt8: true } : {}),
+    ...(kind === 'pod' && int8 ? { distantInt8: true } : {}),
   };
 }
 
@@ -104,9 +116,12 @@ export function readSettings(c: ConfigLike): Settings {
  */
 export const defaultEngineThreads = (cores = os.availableParallelism()): number => Math.max(1, Math.min(4, cores - 1));
 
-/** Engine options from settings (0 → defaultEngineThreads / the model's context). */
-export function engineOptions(s: Settings): { threads?: number; contextSize?: number; kv: KVSettings } {
-  return { threads: s.threads > 0 ? s.threads : defaultEngineThreads(), contextSize: s.contextSize > 0 ? s.contextSize : undefined, kv: s.kv };
+/**
+ * Engine options from settings and the KV cache chosen for the model file (kv-choice.ts): threads
+ * 0 → defaultEngineThreads; contextSize 0 is passed on, the engine's automatic size.
+ */
+export function engineOptions(s: Settings, kv: KVSettings): { threads?: number; contextSize: number; kv: KVSettings } {
+  return { threads: s.threads > 0 ? s.threads : defaultEngineThreads(), contextSize: s.contextSize, kv };
 }
 
 /** The download folder: the setting (`~` expanded; must be absolute), else `<globalStorage>/models`. */

@@ -1,6 +1,8 @@
 // The PodLens status bar item: model state, last decode speed, how much of the context the cache
 // holds, and KV bytes saved versus a full cache (once a compressed cache reports it). Clicking it
-// opens the cache visualizer. The text is built by a pure function so tests can check it.
+// opens the cache visualizer. The tooltip also says which KV cache and context size were chosen
+// and why (podlens.kv.cache `auto`, podlens.engine.contextSize 0). The text is built by a pure
+// function so tests can check it.
 import * as vscode from 'vscode';
 import { CacheView } from '../shared/cache-view';
 import { ModelStatus } from '../shared/protocol';
@@ -26,6 +28,7 @@ export function statusBarText(s: ModelStatus, view: CacheView | null): StatusBar
   const tip = [
     `Model: ${s.model ?? 'none'} (${s.state})`,
     ...(s.message ? [s.message] : []),
+    ...(s.choice ? [`Cache choice: ${s.choice.cache}`, `Context size: ${s.choice.context}`] : []),
     ...(ctx > 0 ? [`Context: ${view?.tokens ?? 0} / ${ctx} tokens`] : []),
     ...(view ? [`KV cache (${view.kind}): ${MB(view.usedBytes)} used, ${MB(view.allocatedBytes)} allocated`] : []),
     'Click to open the cache visualizer.',

@@ -1,9 +1,10 @@
 // The cache visualizer feature: a singleton panel drawing the host's CacheState (the latest KV
 // snapshot from the worker, throttled while generating) and the model status, plus the Open
 // Cache Visualizer command. Hidden webviews get no messages; on `ready` (first open or after
-// being hidden) the panel gets the current state replayed. The calibration profile named by
-// `podlens.kv.profile` (its similarity heatmap) is read when the panel is ready and whenever the
-// kv settings change (Calibrate Model sets it). The webview sends no requests.
+// being hidden) the panel gets the current state replayed. The calibration profile (its similarity
+// heatmap) — the one the KV cache uses (podlens.kv.profile, or with `auto` a profile shipped next
+// to the model), else the one podlens.kv.profile names — is read when the panel is ready and
+// whenever the kv settings change (Calibrate Model sets it). The webview sends no requests.
 import * as vscode from 'vscode';
 import { Core } from './core';
 import { WebviewPanelHost } from './panel';
@@ -20,9 +21,11 @@ export const VISUALIZER_VIEW_TYPE = 'podlens.visualizer';
 export function registerVisualizer(context: vscode.ExtensionContext, core: Core): VisualizerFeature {
   let panel: WebviewPanelHost | null = null;
   const profile = (): ReturnType<typeof readProfileView> => {
-    const kv = core.settings().kv;
+    const used = core.model.cacheChoice()?.kv;
+    const inUse = used?.kind === 'pod' ? used.profile : undefined;
     const file = vscode.workspace.getConfiguration(SECTION).get<string>('kv.profile')?.trim() ?? '';
-    return readProfileView(kv.profile ?? expandHome(file), kv.kind === 'pod' && kv.profile !== undefined);
+    const shown = inUse ?? expandHome(file);
+    return readProfileView(shown, inUse !== undefined);
   };
 
   const show = (): WebviewPanelHost => {

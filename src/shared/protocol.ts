@@ -61,11 +61,30 @@ export const turnSchema = object({
 });
 export type Turn = Infer<typeof turnSchema>;
 
+/**
+ * How the loaded model's KV cache and context size were chosen (podlens.kv.cache and
+ * podlens.engine.contextSize, `auto` / 0 by default), in words for the status bar and the
+ * visualizer's header, and the memory budget an automatic context had to fit.
+ */
+export const loadChoiceSchema = object({
+  /** The cache and why, one line: "PoD — auto: a profile ships next to the model (x.pod-profile.json)". */
+  cache: string({ maxLength: 1024 }),
+  /** The context size and why, one line: "32768 tokens — auto: the model's training context, within the 2.4 GB memory budget (…)". */
+  context: string({ maxLength: 1024 }),
+  /** Bytes an automatic context had to fit (weights + KV + runtime); absent for a fixed context size. */
+  budgetBytes: optional(int0),
+  /** Estimated memory of the model at its context (weights as ONNX Runtime holds them + KV + runtime). */
+  estimateBytes: optional(int0),
+});
+export type LoadChoice = Infer<typeof loadChoiceSchema>;
+
 export const modelStatusSchema = object({
   state: oneOf(['none', 'loading', 'ready', 'generating', 'error'] as const),
   /** File name of the model (never a full path: webviews do not need it). */
   model: optional(string({ maxLength: 512 })),
   contextSize: optional(int0),
+  /** Set once a model is loaded: how its cache and context were chosen. */
+  choice: optional(loadChoiceSchema),
   message: optional(string({ maxLength: 4096 })),
   lastTokensPerSecond: optional(number({ min: 0 })),
 });

@@ -51,7 +51,8 @@ export const toWorkerSchema = tagged('type', {
   load: object({
     type: literal('load'), id, path: string({ maxLength: 4096 }),
     threads: optional(number({ integer: true, min: 1, max: 256 })),
-    contextSize: optional(number({ integer: true, min: 16 })),
+    /** Tokens (≥ 16); 0: automatic, the largest that fits the memory budget (Engine.load); absent: the engine's default. */
+    contextSize: optional(number({ integer: true, min: 0 })),
     kv: optional(kvSpecSchema),
   }),
   generate: object({
@@ -103,6 +104,18 @@ export const modelInfoSchema = object({
   kv: string({ maxLength: 256 }),
   weightBytes: int0,
   kvBytes: int0,
+  /** Estimated memory at this context: weights as ONNX Runtime holds them + KV cache + runtime. */
+  estimateBytes: optional(int0),
+  /** The model's training context. */
+  trainContext: optional(int0),
+  /** Present when the context size was automatic: the budget it had to fit and what stopped it. */
+  autoContext: optional(object({
+    budgetBytes: int0,
+    /** Free memory the budget was taken from. */
+    freeBytes: int0,
+    /** 'training': the training context fits; 'memory': the budget stopped it below. */
+    limit: oneOf(['training', 'memory'] as const),
+  })),
   loadMs: number({ min: 0 }),
 });
 export type ModelInfo = Infer<typeof modelInfoSchema>;

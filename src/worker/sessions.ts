@@ -50,6 +50,8 @@ export class EngineSessions {
     return new EngineSessions(engine, {
       name: c.name, arch: c.arch, nLayers: c.nLayers, nKVHeads: c.nKVHeads, headDim: c.headDim,
       contextSize: engine.contextSize, kv: describePlan(engine.decoder.plan), weightBytes: engine.memory.weightBytes, kvBytes: engine.memory.kvBytes,
+      estimateBytes: Math.round(engine.memory.totalBytes), trainContext: c.ctxTrain,
+      ...(engine.autoContext ? { autoContext: { budgetBytes: engine.autoContext.budgetBytes, freeBytes: engine.autoContext.freeBytes, limit: engine.autoContext.limit } } : {}),
       loadMs: performance.now() - t0,
     });
   }

@@ -1,14 +1,16 @@
-// Draws one CacheView (src/shared/cache-view.ts) as DOM: summary tiles (tokens, bytes used /
-// allocated / full-cache equivalent, % saved), the token ranges (sink / distant / recent for a PoD
-// cache; one range for the full cache), and a layers × KV-heads grid whose rows also carry the
-// layer's KV bytes against a full cache. Cells are coloured by block with anchors marked; the
-// full cache has no blocks, so every cell is its own and drawn in one colour. With a calibration
-// profile of the same shape, each cell's hover text (`data-info`, shown by main.ts, and its title)
-// gives its similarity to its block's anchor (for the full cache: to the anchor the profile would
-// give it). Colours come from the VS Code theme (CSS variables) except the per-block hues.
+// Draws one CacheView (src/shared/cache-view.ts) as DOM: summary tiles (tokens, bytes used, the
+// automatic context's memory budget when there is one, allocated / full-cache equivalent, % saved),
+// the token ranges (sink / distant / recent for a PoD cache; one range for the full cache), and a
+// layers × KV-heads grid whose rows also carry the layer's KV bytes against a full cache. Cells
+// are coloured by block with anchors marked; the full cache has no blocks, so every cell is its
+// own and drawn in one colour. With a calibration profile of the same shape, each cell's hover
+// text (`data-info`, shown by main.ts, and its title) gives its similarity to its block's anchor
+// (for the full cache: to the anchor the profile would give it). Colours come from the VS Code
+// theme (CSS variables) except the per-block hues.
 import { el } from '../common/dom';
 import { CacheView, GridCell, LayerBar } from '../../src/shared/cache-view';
 import { anchorSimilarity, ProfileView } from '../../src/shared/profile-view';
+import { LoadChoice } from '../../src/shared/protocol';
 import { bytes, percent } from '../common/format';
 
 /** Distinct hues for neighbouring blocks (golden-angle spacing). */
@@ -129,13 +131,15 @@ function layerTitle(l: LayerBar): string {
   return `layer ${l.layer}: ${bytes(l.bytes)} of K+V in use, ${bytes(l.allocatedBytes)} allocated; a full cache would use ${bytes(l.fullBytes)} for these tokens`;
 }
 
-export function drawCacheView(root: HTMLElement, v: CacheView, profile: ProfileView | null = null): void {
+export function drawCacheView(root: HTMLElement, v: CacheView, profile: ProfileView | null = null, choice: LoadChoice | null = null): void {
   // A profile measured on another model shape says nothing about this cache's cells.
   const p = profile && profile.nLayers === v.nLayers && profile.nKVHeads === v.nKVHeads ? profile : null;
   const tiles = el('section', 'tiles');
   tiles.append(
     tile('tokens in cache', `${v.tokens}`, `capacity allocated so far: ${v.capacityTokens} tokens`),
     tile('KV bytes used', bytes(v.usedBytes), 'keys and values of the live tokens, all layers'),
+    ...(choice?.budgetBytes !== undefined ? [tile('memory budget', bytes(choice.budgetBytes),
+      `the automatic context size was chosen so that weights + KV cache at the whole context + runtime${choice.estimateBytes !== undefined ? ` (estimated ${bytes(choice.estimateBytes)})` : ''} fit this budget`)] : []),
     tile('allocated', bytes(v.allocatedBytes), 'buffers the cache holds (grows geometrically)'),
     tile('full-cache equivalent', bytes(v.fullCacheBytes), 'what a full cache of the same precision would use for these tokens'),
     tile('saved', percent(v.savedPercent), 'KV bytes saved against the full cache'),

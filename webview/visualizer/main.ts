@@ -3,10 +3,12 @@
 // while prefilling/decoding; here bursts are coalesced to at most one draw per 100 ms), and the
 // calibration heatmap on `cache/profile` events (drawn only when the profile changes). A readout
 // line shows the hovered cell's `data-info` (grid cells: similarity to the anchor; heatmap cells:
-// similarity of two layers). Sends no requests; the host replays its state on `ready`.
+// similarity of two layers). The header also says which KV cache and context size the model was
+// loaded with and why (the model status's `choice`), and the tiles show the automatic context's
+// memory budget. Sends no requests; the host replays its state on `ready`.
 import { CacheView } from '../../src/shared/cache-view';
 import { ProfileEvent } from '../../src/shared/profile-view';
-import { ModelStatus } from '../../src/shared/protocol';
+import { LoadChoice, ModelStatus } from '../../src/shared/protocol';
 import { el } from '../common/dom';
 import { HostConnection } from '../common/host';
 import { badge, registerToolkit } from '../ui/toolkit';
@@ -26,7 +28,10 @@ const kind = badge('');
 kind.classList.add('kind');
 kind.hidden = true;
 const updated = el('span', 'updated');
-header.append(title, model, state, kind, updated);
+/** Which cache and context were chosen, and why: one line each. */
+const choiceBox = el('div', 'choice');
+choiceBox.hidden = true;
+header.append(title, model, state, kind, updated, choiceBox);
 const readout = el('div', 'hover-info', 'Hover a cell for details.');
 readout.setAttribute('aria-live', 'polite');
 const body = el('main', 'content');
@@ -36,6 +41,7 @@ body.append(cacheBox, profileBox);
 app.append(header, readout, body);
 
 let view: CacheView | null = null;
+let choice: LoadChoice | null = null;
 let profile: ProfileEvent = { profile: null };
 /** Least time between two redraws of the cache picture. */
 const MIN_DRAW_MS = 100;
@@ -53,7 +59,7 @@ function drawCache(): void {
   }
   kind.hidden = false;
   kind.textContent = view.kind;
-  drawCacheView(cacheBox, view, profile.profile);
+  drawCacheView(cacheBox, view, profile.profile, choice);
 }
 /** Draw now, or once when the last draw is MIN_DRAW_MS old (later events replace the view meanwhile). */
 function scheduleCache(): void {
@@ -72,6 +78,12 @@ host.on('model/status', (s: ModelStatus) => {
   model.textContent = s.model ?? 'no model selected';
   state.textContent = s.state === 'none' ? 'not loaded' : s.state;
   state.dataset.state = s.state;
+  const c = s.choice ?? null;
+  const changed = JSON.stringify(c) !== JSON.stringify(choice);
+  choice = c;
+  choiceBox.hidden = c === null;
+  choiceBox.replaceChildren(...(c ? [el('div', 'cache-choice', `KV cache: ${c.cache}`), el('div', 'context-choice', `Context: ${c.context}`)] : []));
+  if (changed) scheduleCache(); // the budget tile
 });
 host.on('cache/view', ({ view: v, updatedAt }) => {
   view = v;
