@@ -10,7 +10,7 @@ import { Engine } from '../engine/engine';
 import { FlagSpecs, ParsedFlags, UsageError } from './args';
 import { DEFAULT_GROUP_SIZE, DEFAULT_SINKS, KVSpec } from '../engine/kv/plan';
 import * as fs from 'node:fs';
-import { loadProfile } from '../engine/eval/profile';
+import { loadProfile, shippedProfilePath } from '../engine/eval/profile';
 import { MODEL_FLAG as MODEL } from './default-model';
 
 export interface Io {
@@ -62,6 +62,10 @@ function kvSpecBase(f: ParsedFlags): KVSpec {
   if (kind === 'full' && ['sinks', 'recent', 'group-size', 'share-mode'].some((k) => f[k] !== undefined)) {
     throw new UsageError('--sinks/--recent/--group-size/--share-mode need --kv pod or streaming');
   }
+  // `--kv pod` alone takes the profile shipped beside the model when there is one (its measured
+  // blocks and local units are PoD's defaults for that model); --group-size asks for uniform blocks.
+  const shipped = typeof f.model === 'string' ? shippedProfilePath(f.model) : undefined;
+  if (profile === undefined && kind === 'pod' && f['group-size'] === undefined && shipped && fs.existsSync(shipped)) return kvSpecBase({ ...f, profile: shipped });
   if (profile !== undefined) {
     if (kind !== 'pod') throw new UsageError('--profile needs --kv pod');
     if (f['group-size'] !== undefined) throw new UsageError('give --profile or --group-size, not both');

@@ -11,13 +11,9 @@ import { LoadChoice } from '../shared/protocol';
 import { KVSettings, ModelInfo } from '../worker/protocol';
 import { bytesText } from './model-fit';
 import { CacheSettings } from './settings';
+import { PROFILE_SUFFIX, shippedProfilePath } from '../engine/eval/profile';
 
-export const PROFILE_SUFFIX = '.pod-profile.json';
-
-/** The profile shipped beside a model: `dir/name.gguf` → `dir/name.pod-profile.json`. */
-export function shippedProfilePath(modelFile: string): string {
-  return path.join(path.dirname(modelFile), path.basename(modelFile).replace(/\.gguf$/i, '') + PROFILE_SUFFIX);
-}
+export { PROFILE_SUFFIX, shippedProfilePath };
 
 export interface KVChoice {
   /** What the worker loads. */

@@ -92,6 +92,14 @@ export function reblockProfile(p: PodProfile, b: { groupSize: number } | { delta
   return { ...rest, anchors, delta: b.delta, maxBlock: b.maxBlock, nonAnchorShare: nonAnchorShare(anchors) };
 }
 
+/** The suffix of a profile file; `podlens calibrate`, Calibrate Model and shipped profiles use it. */
+export const PROFILE_SUFFIX = '.pod-profile.json';
+
+/** The profile shipped beside a model: `dir/name.gguf` → `dir/name.pod-profile.json` (PoD's default blocks for that model). */
+export function shippedProfilePath(modelFile: string): string {
+  return path.join(path.dirname(modelFile), path.basename(modelFile).replace(/\.gguf$/i, '') + PROFILE_SUFFIX);
+}
+
 /** sha256 of a file, hex (streamed in 4 MB pieces). */
 export function sha256File(p: string): string {
   const h = crypto.createHash('sha256');
