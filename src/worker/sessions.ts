@@ -101,8 +101,8 @@ export class EngineSessions {
       s = { cache: this.engine.createCache(), ids: [] };
       this.sessions.set(job.session, s);
     }
-    // The workspace prefix: the system message (0 when there is none).
-    const k = systemEnd(this.engine, job.messages, ids);
+    // The workspace prefix: the system message (0 when there is none; not tokenized when unused).
+    const k = job.persist || s.cache.kind !== 'full' ? systemEnd(this.engine, job.messages, ids) : 0;
     const persist = k > 0 ? job.persist : undefined;
     let overheadMs = 0;
     if (persist && s.cache.length === 0) {
@@ -133,13 +133,12 @@ export class EngineSessions {
     const session = s;
     try {
       // Take the checkpoint on the way (the system message is read on its own, then the rest);
-      // a full cache needs none, but reads it on its own too when its state is to be saved.
-      const split = session.cache.kind !== 'full' || persist ? k : 0;
+      // a full cache needs none, but reads it on its own too when its state is to be saved (k > 0).
       const t0 = performance.now();
       const progress = { base: p, total: ids.length - p };
       const fresh: { state?: Checkpoint } = {}; // the prefix state, when it was computed now
-      if (split > p) {
-        yield* prefillCheckpoint(this.engine, session.cache, ids, split, progress, job.signal, (c) => {
+      if (k > p) {
+        yield* prefillCheckpoint(this.engine, session.cache, ids, k, progress, job.signal, (c) => {
           if (session.cache.kind !== 'full') session.checkpoint = c;
           fresh.state = c;
         }, (why) => { if (persist) this.log(`workspace KV state not saved: ${why}`); });
