@@ -73,7 +73,8 @@ PY
 JSON
   PORT=$(free_port)
   printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$PORT" > "$S/config.yaml"
-  setsid env PATH="$NODE24:$PATH" XDG_CONFIG_HOME="$S/xdg" XDG_DATA_HOME="$S/xdg" \
+  # PODLENS_CACHE: the chat's persisted KV states stay in this run's state dir, not ~/.cache/podlens.
+  setsid env PATH="$NODE24:$PATH" XDG_CONFIG_HOME="$S/xdg" XDG_DATA_HOME="$S/xdg" PODLENS_CACHE="$S/podlens-cache" \
     PODLENS_E2E_MODULES="$MODULES" PODLENS_E2E_RESULT="$S/ext-result.json" PODLENS_E2E_SUITE="${SUITE:-test}" \
     PODLENS_E2E_BENCH_OUT="$ART/ext-host-lag.json" PODLENS_E2E_MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf" \
     "$NODE24/node" "$MODULES/code-server/out/node/entry.js" \

@@ -7,7 +7,9 @@
 // the host clipboard, insert into the editor the user was last in, and open a new document in
 // the fence's language; a link clicked in an answer opens through vscode.env.openExternal only
 // when it is https, http or mailto (javascript:, command:, file:, data:, relative… are refused and
-// logged); New chat clears the saved history.
+// logged); the workspace prefix's KV state is saved in podlens.cache.directory, restored by the
+// first answer after a reload (a new engine worker), and deleted by Clear Workspace Cache; New
+// chat clears the saved history.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +19,8 @@ import * as path from 'node:path';
 import { installVscodeStandIn, standIn, StandInDocument, StandInEditor, StandInMemento, StandInPanel, StandInSelection, Uri } from './vscode-stand-in';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
 import { HISTORY_KEY } from '../src/host/chat-history';
+import { STATE_EXT } from '../src/context/persist';
+import { workspaceKey } from '../src/context/store';
 import type { ChatContextView } from '../src/shared/chat-context';
 import type { PodLensApi } from '../src/extension';
 import type * as vscode from 'vscode';
@@ -54,6 +58,8 @@ fs.writeFileSync(path.join(ws, 'src/big.txt'), 'A long line of harbour records f
 const doc = new StandInDocument(Uri.file(path.join(ws, 'src/predict.ts')), fs.readFileSync(path.join(ws, 'src/predict.ts'), 'utf8'), 'typescript');
 const editor = new StandInEditor(doc, new StandInSelection({ line: 1, character: 0 }, { line: 2, character: 0 }));
 
+const kvDir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-chat-kv-'));
+const states = (): string[] => fs.readdirSync(kvDir).filter((n) => n.endsWith(STATE_EXT));
 const memento = new StandInMemento();
 const saved = [
   { id: 1, role: 'user', text: 'Earlier question', status: 'done', origin: 'chat' },
@@ -70,7 +76,7 @@ before(() => {
   assert.equal(r.status, 0, 'esbuild.mjs failed');
   standIn.reset();
   standIn.setConfig('podlens.model.path', modelPath(SMOLLM2)); // the development model (Qwen 0.5B) is too slow for these tests
-  for (const [k, v] of Object.entries({ 'generation.temperature': 0, 'generation.maxTokens': 16, 'engine.contextSize': 1024 })) standIn.setConfig(`podlens.${k}`, v);
+  for (const [k, v] of Object.entries({ 'generation.temperature': 0, 'generation.maxTokens': 16, 'engine.contextSize': 1024, 'cache.directory': kvDir })) standIn.setConfig(`podlens.${k}`, v);
   standIn.workspaceFolder = Uri.file(ws);
   standIn.activeTextEditor = editor;
   standIn.visibleTextEditors.push(editor);
@@ -132,6 +138,28 @@ test('a file created on disk is in the next answer\'s context (the file watcher 
   const r = await request(chat, 'chat/send', { text: 'When are spring tides?' });
   assert.equal(r.ok, true, r.error);
   assert.match(contexts(chat).at(-1)!.chips[0]!.detail, /\+ NOTES\.md/);
+});
+
+test('the workspace prefix is saved in podlens.cache.directory, restored after a reload, and Clear Workspace Cache deletes it', async () => {
+  assert.equal(states().length, 1, 'one state: this workspace, this model and cache');
+  assert.ok(states()[0]!.startsWith(workspaceKey(ws)));
+  assert.ok(standIn.log.some((l) => /workspace KV state saved: \d+ tokens/.test(l)), standIn.log.join('\n'));
+  // A window reload: the engine worker is gone; the next answer loads the model in a new one.
+  await api.core.client.dispose();
+  const log = standIn.log.length;
+  const r = await request(chat, 'chat/send', { text: 'When are spring tides?' });
+  assert.equal(r.ok, true, r.error);
+  const restored = standIn.log.slice(log).map((l) => /workspace KV state restored from disk: (\d+) tokens/.exec(l)).find((m) => m);
+  assert.ok(restored, standIn.log.slice(log).join('\n'));
+  const stats = r.result!.stats as Record<string, number>;
+  assert.ok(stats.reusedTokens! >= Number(restored[1]) && Number(restored[1]) > 100, `reused ${stats.reusedTokens}`);
+  assert.match(api.chat.session.turns.at(-1)!.note ?? '', /^The workspace context \(\d+ tokens\) was restored from disk, not read again\.$/);
+  console.log(`after a reload: ${stats.reusedTokens} tokens restored/reused, ${stats.promptTokens} computed, TTFT ${stats.ttftMs!.toFixed(0)} ms`);
+  const bytes = fs.statSync(path.join(kvDir, states()[0]!)).size;
+  await standIn.commands.get('podlens.clearWorkspaceCache')!();
+  const freed = bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
+  assert.equal(standIn.messages.at(-1)!.text, `PodLens: cleared this workspace's cache — 1 file, ${freed} freed (${kvDir}).`);
+  assert.deepEqual(fs.readdirSync(kvDir), []);
 });
 
 test('removing a chip takes it out of the prompt', async () => {

@@ -110,6 +110,19 @@ test('host ⇄ worker: messages are validated in both directions', () => {
   assert.equal(parseFromWorker({ type: 'delta', id: 1, text: 'x' }).ok, true);
   assert.equal(parseFromWorker({ type: 'error', id: null, name: 'E', message: 'm' }).ok, true);
   assert.equal(parseFromWorker({ type: 'counts', id: 1, counts: [1, -2] }).ok, false);
+  // The persisted workspace prefix: where (checked field by field), the worker's log lines, what was restored.
+  const persist = { workspace: '/ws', dir: '/cache/kv', capBytes: 2 ** 31 };
+  assert.equal(parseToWorker({ ...gen, persist }).ok, true);
+  for (const bad of [{ ...persist, capBytes: -1 }, { ...persist, capBytes: 1.5 }, { workspace: '/ws', capBytes: 1 }, { ...persist, extra: 1 }, { ...persist, dir: 'x'.repeat(5000) }]) {
+    assert.equal(parseToWorker({ ...gen, persist: bad }).ok, false, JSON.stringify(bad).slice(0, 80));
+  }
+  assert.equal(parseFromWorker({ type: 'log', message: 'workspace KV state saved: 3 tokens' }).ok, true);
+  assert.equal(parseFromWorker({ type: 'log', message: 'x'.repeat(9000) }).ok, false);
+  const stats = { promptTokens: 1, reusedTokens: 2, generatedTokens: 1, ttftMs: 1, prefillMs: 1, prefillTokensPerSecond: 1, decodeMs: 1, decodeTokensPerSecond: 1, totalMs: 2, kvBytes: 8, contextTokens: 4 };
+  const done = { type: 'done', id: 1, reason: 'eos', text: 'x', stats, droppedMessages: 0, contextSize: 16 };
+  assert.equal(parseFromWorker(done).ok, true);
+  assert.equal(parseFromWorker({ ...done, restoredTokens: 2 }).ok, true);
+  assert.equal(parseFromWorker({ ...done, restoredTokens: -2 }).ok, false);
 });
 
 const full: SnapshotWire = {

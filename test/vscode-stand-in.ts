@@ -6,6 +6,7 @@
 // webview messages) and answer dialogs. Not a VS Code emulator: no layout, no real webviews.
 import Module from 'node:module';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
 
@@ -324,6 +325,9 @@ export const commands = {
 export function installVscodeStandIn(): void {
   const M = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string; __podlensHooked?: boolean };
   if (M.__podlensHooked) return;
+  // The chat persists KV states in the default cache folder unless podlens.cache.directory says
+  // otherwise: host tests keep theirs in a temp folder, never in ~/.cache/podlens.
+  process.env.PODLENS_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-cache-'));
   const original = M._resolveFilename.bind(M);
   M._resolveFilename = (request: string, ...rest: unknown[]) => (request === 'vscode' ? __filename : original(request, ...rest));
   M.__podlensHooked = true;

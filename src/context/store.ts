@@ -2,8 +2,9 @@
 // folder (default ~/.cache/podlens/kv, or $PODLENS_CACHE/kv), capped in total size with LRU
 // eviction. A rejected file (mismatch, truncation, corruption) is deleted so the rebuilt state
 // replaces it. File names start with a hash of the workspace folder, so one workspace's states
-// (every model and plan, checkpoints, temp files) can be found and cleared. Not here: the file
-// format (persist.ts).
+// (every model and plan, checkpoints, temp files) can be found and cleared. A state larger than
+// the cap is not kept (the cap holds even for a single file). Used by the CLI's session and by
+// the engine worker (src/worker/prefix-store.ts). Not here: the file format (persist.ts).
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import { enforceCap, fileSha256, loadState, planHash, saveState, STATE_EXT, Stat
 import { PrefixStore, StoreSlot } from './session';
 
 export const DEFAULT_CAP_BYTES = 2 * 2 ** 30;
+const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
 
 export function defaultCacheDir(): string {
   return path.join(process.env.PODLENS_CACHE ?? path.join(os.homedir(), '.cache', 'podlens'), 'kv');
@@ -44,10 +46,13 @@ export function clearWorkspaceStates(dir: string, workspace: string): { files: n
 export class FilePrefixStore implements PrefixStore {
   private constructor(readonly file: string, readonly id: StateIdentity, private readonly expect: { kind: string; dtype: string }, readonly capBytes: number, private readonly log?: (s: string) => void) {}
 
-  /** The store for a workspace folder and a loaded engine (hashes the model file once per process). */
-  static async open(engine: Engine, workspace: string, o: { dir?: string; capBytes?: number; log?: (s: string) => void } = {}): Promise<FilePrefixStore> {
+  /**
+   * The store for a workspace folder and a loaded engine (hashes the model file once per process,
+   * unless `modelSha256` — the hash taken when the engine loaded it — is given).
+   */
+  static async open(engine: Engine, workspace: string, o: { dir?: string; capBytes?: number; log?: (s: string) => void; modelSha256?: string } = {}): Promise<FilePrefixStore> {
     const plan = engine.decoder.plan;
-    const id: StateIdentity = { modelSha256: await fileSha256(engine.path), planHash: planHash({ plan, contextSize: engine.contextSize }) };
+    const id: StateIdentity = { modelSha256: o.modelSha256 ?? await fileSha256(engine.path), planHash: planHash({ plan, contextSize: engine.contextSize }) };
     const key = workspaceKey(workspace) + createHash('sha256').update(`${id.modelSha256}\n${id.planHash}`).digest('hex').slice(0, 16);
     const dir = o.dir ?? defaultCacheDir();
     return new FilePrefixStore(path.join(dir, key + STATE_EXT), id, { kind: plan.kind, dtype: planDtype(plan) }, o.capBytes ?? DEFAULT_CAP_BYTES, o.log);
@@ -66,9 +71,20 @@ export class FilePrefixStore implements PrefixStore {
     return r.ok ? r : { ok: false, reason: `${path.basename(file)}: ${r.reason}` };
   }
 
+  /** Save atomically, then evict the least recently used states over the cap; throws (nothing kept) when this state alone exceeds the cap. */
   async save(ids: readonly number[], state: KVState, slot: StoreSlot = 'prefix'): Promise<void> {
     const file = this.slotFile(slot);
-    saveState(file, this.id, ids, state);
-    for (const f of enforceCap(path.dirname(file), this.capBytes, file)) this.log?.(`evicted ${path.basename(f)} (KV state cache over ${this.capBytes} bytes)`);
+    const evict = (keep?: string): void => {
+      for (const f of enforceCap(path.dirname(file), this.capBytes, keep)) this.log?.(`evicted ${path.basename(f)} (KV state cache over ${this.capBytes} bytes)`);
+    };
+    const over = (bytes: number): Error => {
+      evict(); // the cap may have been lowered: the folder still keeps to it
+      return new Error(`the KV state (${mib(bytes)}) is larger than the cache size cap (${mib(this.capBytes)}); not saved`);
+    };
+    const payload = 4 * ids.length + state.ints.byteLength + state.buffers.reduce((a, b) => a + b.byteLength, 0);
+    if (payload > this.capBytes) throw over(payload);
+    const size = saveState(file, this.id, ids, state);
+    if (size > this.capBytes) { fs.rmSync(file, { force: true }); throw over(size); }
+    evict(file);
   }
 }

@@ -6,6 +6,8 @@
 // chat/send (with abort), chat/stop, chat/clear (New chat), chat/regenerate, chat/chip, and the
 // code-block buttons code/copy, code/insert, code/open (code-actions.ts), and link/open for a link
 // clicked in an answer (links.ts: https, http and mailto only, through vscode.env.openExternal).
+// The chat's workspace prefix is persisted in the cache folder of the workspace settings
+// (src/worker/prefix-store.ts), the store Clear Workspace Cache empties (cache-commands.ts).
 import * as vscode from 'vscode';
 import { EventMap, Topic } from '../shared/protocol';
 import { ChatHistoryStore } from './chat-history';
@@ -17,7 +19,7 @@ import { EditorTracker, workspaceRoot } from './editor-tracker';
 import { openLink } from './links';
 import { WebviewPanelHost } from './panel';
 import { SECTION } from './settings';
-import { readWorkspaceSettings, walkFilter } from './workspace-settings';
+import { readWorkspaceSettings, storeOptions, walkFilter } from './workspace-settings';
 
 export interface ChatFeature {
   readonly session: ChatSession;
@@ -62,6 +64,13 @@ export function registerChat(context: vscode.ExtensionContext, core: Core): Chat
     },
     prompt,
     store: new ChatHistoryStore(context.workspaceState, core.log),
+    // The workspace prefix's KV state goes to podlens.cache.directory (Clear Workspace Cache
+    // empties it): only when the workspace chip puts the workspace in the prompt.
+    persist: () => {
+      const root = workspaceRoot();
+      if (root === undefined || !prompt.enabled.workspace) return undefined;
+      return { workspace: root, ...storeOptions(readWorkspaceSettings(vscode.workspace.getConfiguration(SECTION)), root) };
+    },
   });
 
   let watching = false;

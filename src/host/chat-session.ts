@@ -6,11 +6,13 @@
 // Regenerate drops the last answer and asks again, and the worker's session rewinds to the
 // common prefix (the question's prompt) instead of recomputing it. The system message (system
 // prompt + workspace context chips) comes from `prompt` (chat-prompt.ts); the transcript is
-// loaded from and saved to `store` (chat-history.ts) so it survives reloads.
+// loaded from and saved to `store` (chat-history.ts) so it survives reloads, and the system
+// message's KV state is kept on disk by the worker when `persist` names a store (after a reload
+// the first answer restores it instead of reading the workspace; the answer's note says so).
 // No vscode import: the panel and commands wire it to VS Code.
 import { AnswerStats, EventMap, Topic, Turn } from '../shared/protocol';
 import type { Counter } from './chat-prompt';
-import { EngineClient, GenerateDone, GenerateParams } from './engine-client';
+import { EngineClient, GenerateDone, GenerateParams, PersistTarget } from './engine-client';
 import { describeError } from './errors';
 import { Settings } from './settings';
 
@@ -32,6 +34,8 @@ export interface ChatDeps {
   prompt?: { prepare(engine: Counter, history: ChatHistory, signal?: AbortSignal): Promise<{ system: string }> };
   /** Where the transcript is kept between reloads. */
   store?: { load(): Turn[]; save(turns: readonly Turn[]): void };
+  /** Where the worker keeps the system message's KV state between reloads (none: not persisted). */
+  persist?(): PersistTarget | undefined;
 }
 
 type ChatHistory = { role: 'user' | 'assistant'; content: string }[];
@@ -135,15 +139,19 @@ export class ChatSession {
       const s = this.deps.settings();
       if (this.deps.prompt) ctx.progress('reading the workspace…');
       const system = this.deps.prompt ? (await this.deps.prompt.prepare(ctx.client, history, ctx.signal)).system : s.systemPrompt;
+      const persist = system ? this.deps.persist?.() : undefined;
       const done = await ctx.generate({
         session: CHAT_SESSION,
         messages: [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: text }],
         maxTokens: s.maxTokens, sampler: { ...s.sampler, seed: (s.sampler.seed + seedOffset) % 2 ** 32 }, trimToFit: true,
+        ...(persist ? { persist } : {}),
       });
-      const note = done.droppedMessages > 0
-        ? `${done.droppedMessages} earliest message${done.droppedMessages > 1 ? 's were' : ' was'} left out to fit the ${done.contextSize}-token context.`
-        : undefined;
-      return { stats: answerStats(done), note };
+      const notes = [
+        ...(done.restoredTokens ? [`The workspace context (${done.restoredTokens} tokens) was restored from disk, not read again.`] : []),
+        ...(done.droppedMessages > 0
+          ? [`${done.droppedMessages} earliest message${done.droppedMessages > 1 ? 's were' : ' was'} left out to fit the ${done.contextSize}-token context.`] : []),
+      ];
+      return { stats: answerStats(done), note: notes.length ? notes.join(' ') : undefined };
     }, signal, 'chat');
   }
 

@@ -2,9 +2,10 @@
 // turns the message channel into promises and callbacks, validates everything the worker sends,
 // and survives the worker dying. A crash or an out-of-memory stop rejects every pending call
 // with an `EngineCrashError` that says what to do; the next call starts a fresh worker (the model
-// must be loaded again). Does not import vscode, so it is tested in plain Node.
+// must be loaded again). The worker's `log` lines (persisted KV states) go to `log`. Does not
+// import vscode, so it is tested in plain Node.
 import { Worker } from 'node:worker_threads';
-import { FromWorker, KVSettings, ModelInfo, parseFromWorker, SamplerSettings, ToWorker, WorkerStats } from '../worker/protocol';
+import { FromWorker, KVSettings, ModelInfo, parseFromWorker, PersistTarget, SamplerSettings, ToWorker, WorkerStats } from '../worker/protocol';
 import { SnapshotWire } from '../shared/cache-view';
 
 export class EngineCrashError extends Error {
@@ -27,6 +28,8 @@ export interface GenerateParams {
   stop?: string[];
   trimToFit?: boolean;
   snapshotEveryMs?: number;
+  /** Save the system message's KV state in this store, and restore it in a new worker session. */
+  persist?: PersistTarget;
 }
 
 export interface GenerateHandlers {
@@ -41,7 +44,7 @@ export type SummaryDone = Extract<FromWorker, { type: 'summary' }>;
 export type CalibrateDone = Extract<FromWorker, { type: 'calibrated' }>;
 export type SummarizeParams = Omit<Extract<ToWorker, { type: 'summarize' }>, 'type' | 'id'>;
 export type CalibrateParams = Omit<Extract<ToWorker, { type: 'calibrate' }>, 'type' | 'id'>;
-export type { ModelInfo, WorkerStats };
+export type { ModelInfo, PersistTarget, WorkerStats };
 
 interface Pending {
   resolve(m: FromWorker): void;
@@ -115,6 +118,7 @@ export class EngineClient {
     if (!parsed.ok) { this.o.log?.(`engine worker: malformed message rejected: ${parsed.error}`); return; }
     const m = parsed.value;
     if (m.type === 'snapshot') { for (const cb of this.snapshotListeners) cb(m.session, m.snapshot); return; }
+    if (m.type === 'log') { this.o.log?.(m.message); return; }
     if (m.type === 'error' && m.id === null) { this.o.log?.(`engine worker: ${m.name}: ${m.message}`); return; }
     const p = m.id === null ? undefined : this.pending.get(m.id);
     if (m.type === 'error' && !p) { this.o.log?.(`engine worker: ${m.name}: ${m.message}`); return; }
@@ -167,7 +171,7 @@ export class EngineClient {
   generate(p: GenerateParams, handlers: GenerateHandlers = {}): RunningGeneration {
     return this.job({
       type: 'generate', id: this.nextId++, session: p.session, messages: p.messages, maxTokens: p.maxTokens, sampler: p.sampler,
-      stop: p.stop ?? [], trimToFit: p.trimToFit ?? true, snapshotEveryMs: p.snapshotEveryMs ?? 0,
+      stop: p.stop ?? [], trimToFit: p.trimToFit ?? true, snapshotEveryMs: p.snapshotEveryMs ?? 0, ...(p.persist ? { persist: p.persist } : {}),
     }, 'done', handlers);
   }
 

@@ -32,10 +32,12 @@ export const fits = (c: Checkpoint | undefined, ids: readonly number[], p: numbe
 /**
  * Read ids[cache.length, to) into the cache (no answer: the one sampled token is discarded),
  * yielding its prefill events as part of the whole prompt's (`total` tokens to compute from
- * `base`), then keep the state as the checkpoint (if the cache can export it).
+ * `base`), then keep the state as the checkpoint (if the cache can export it; else `noState`
+ * hears why).
  */
 export async function* prefillCheckpoint(engine: Engine, cache: KVCache, ids: readonly number[], to: number,
-  progress: { base: number; total: number }, signal: AbortSignal, keep: (c: Checkpoint) => void): AsyncGenerator<GenerateEvent> {
+  progress: { base: number; total: number }, signal: AbortSignal, keep: (c: Checkpoint) => void,
+  noState?: (why: string) => void): AsyncGenerator<GenerateEvent> {
   const from = cache.length;
   for await (const ev of engine.generate(cache, { prompt: ids.slice(from, to), maxTokens: 1, sampler: { temperature: 0 }, signal })) {
     if (ev.type === 'prefill') yield { ...ev, done: from - progress.base + ev.done, total: progress.total };
@@ -43,8 +45,9 @@ export async function* prefillCheckpoint(engine: Engine, cache: KVCache, ids: re
   if (cache.length !== to) return; // stopped midway
   try {
     keep({ ids: ids.slice(0, to), state: cache.exportState() });
-  } catch {
+  } catch (e) {
     // e.g. an int8 distant store that cannot export: no checkpoint, the prompt is read again
+    noState?.(e instanceof Error ? e.message.split('\n')[0]! : String(e));
   }
 }
 

@@ -1,7 +1,8 @@
 // Entry point of the engine worker thread (bundled as dist/worker.js). It validates every message
 // from the host, runs one job at a time on the engine (load → generate / count / reset /
 // summarize; calibrate needs no loaded model: jobs.ts), streams generation events back, posts
-// throttled KV-cache snapshots (chat sessions and summaries), and answers `abort` immediately
+// throttled KV-cache snapshots (chat sessions and summaries), forwards the sessions' log lines
+// (persisted workspace states: sessions.ts, prefix-store.ts), and answers `abort` immediately
 // through the job's AbortController. Errors are posted as { name, message }; the host turns the
 // name into advice. Not here: anything vscode, anything about panels.
 import { parentPort } from 'node:worker_threads';
@@ -45,7 +46,7 @@ async function run(m: Exclude<ToWorker, { type: 'abort' }>): Promise<void> {
   switch (m.type) {
     case 'load': {
       if (engine) { await engine.dispose(); engine = null; }
-      engine = await EngineSessions.load(m.path, { threads: m.threads, contextSize: m.contextSize, kv: m.kv });
+      engine = await EngineSessions.load(m.path, { threads: m.threads, contextSize: m.contextSize, kv: m.kv, log: (message) => post({ type: 'log', message }) });
       post({ type: 'loaded', id: m.id, info: engine.info });
       return;
     }
@@ -81,7 +82,7 @@ async function generate(m: Extract<ToWorker, { type: 'generate' }>, signal: Abor
   };
   const stream = e.generate({
     session: m.session, messages: m.messages, maxTokens: m.maxTokens, sampler: m.sampler,
-    stop: m.stop, trimToFit: m.trimToFit, signal,
+    stop: m.stop, trimToFit: m.trimToFit, signal, ...(m.persist ? { persist: m.persist } : {}),
   }, result);
   for await (const ev of stream) {
     if (ev.type === 'prefill') post({ type: 'prefill', id: m.id, done: ev.done, total: ev.total });
@@ -92,6 +93,7 @@ async function generate(m: Extract<ToWorker, { type: 'generate' }>, signal: Abor
         type: 'done', id: m.id, reason: ev.reason, text: ev.text,
         stats: wireStats(ev.stats),
         droppedMessages: result.droppedMessages, contextSize: result.contextSize,
+        ...(result.restoredTokens ? { restoredTokens: result.restoredTokens } : {}),
       });
       continue;
     }

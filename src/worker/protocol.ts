@@ -2,13 +2,15 @@
 // The engine runs in a worker_threads worker (src/worker/main.ts) so that prefill and decode never
 // block the extension host's event loop; the host side is src/host/engine-client.ts.
 //   host → worker: load, generate (a chat prompt in a named session whose KV cache is kept for
-//                  prefix reuse), count (token counts for chunking), reset (drop a session),
+//                  prefix reuse; with `persist`, the system message's KV state is saved in and
+//                  restored from a store folder, src/worker/prefix-store.ts), count (token counts for chunking), reset (drop a session),
 //                  summarize (map-reduce over texts, src/context/summarize.ts), calibrate (a PoD
 //                  profile written to a file, src/engine/calibrate.ts), abort (generate,
 //                  summarize, calibrate)
 //   worker → host: loaded, prefill, delta, done, counts, snapshot (throttled KV-cache snapshots),
 //                  progress (one line, summarize/calibrate), summary, calibrated,
-//                  ok, error (typed: name + message that says what to do)
+//                  log (one line for the output channel: a persisted state restored, rejected
+//                  and why, saved, evicted), ok, error (typed: name + message that says what to do)
 // Not here: vscode (this folder never imports it), rendering, settings.
 import { array, boolean, Check, Infer, literal, nullable, number, object, oneOf, optional, string, tagged } from '../shared/validate';
 import { snapshotWireSchema } from '../shared/cache-view';
@@ -44,6 +46,19 @@ export type KVSettings = Infer<typeof kvSpecSchema>;
 const message = object({ role: oneOf(['system', 'user', 'assistant'] as const), content: text });
 const filePath = string({ maxLength: 4096 });
 
+/**
+ * Where a session's workspace prefix (the chat's system message) is persisted: the store of
+ * src/context/store.ts for this workspace folder (file names start with its hash, so Clear
+ * Workspace Cache finds them), in `dir` (podlens.cache.directory resolved), capped at `capBytes`
+ * (podlens.cache.maxSizeMB) with the least recently used states evicted.
+ */
+export const persistSchema = object({
+  workspace: filePath,
+  dir: filePath,
+  capBytes: int0,
+});
+export type PersistTarget = Infer<typeof persistSchema>;
+
 /** The session name on the snapshots of a summarize job's cache (what the visualizer says it shows). */
 export const SUMMARY_SESSION = 'summarize';
 
@@ -67,6 +82,8 @@ export const toWorkerSchema = tagged('type', {
     trimToFit: boolean,
     /** Minimum time between cache snapshots while generating (0 = only at the end). */
     snapshotEveryMs: number({ min: 0 }),
+    /** Save the system message's KV state here, and restore it into a new (empty) session. */
+    persist: optional(persistSchema),
   }),
   count: object({ type: literal('count'), id, texts: array(text, { maxLength: 1_000_000 }) }),
   reset: object({ type: literal('reset'), id, session: string({ maxLength: 64 }) }),
@@ -147,6 +164,8 @@ export const fromWorkerSchema = tagged('type', {
     /** Messages left out (oldest first) so the prompt fit the context. */
     droppedMessages: int0,
     contextSize: int0,
+    /** Prompt tokens whose KV state was restored from disk (`persist`) instead of computed. */
+    restoredTokens: optional(int0),
   }),
   counts: object({ type: literal('counts'), id, counts: array(int0, { maxLength: 1_000_000 }) }),
   snapshot: object({ type: literal('snapshot'), session: string({ maxLength: 64 }), snapshot: snapshotWireSchema }),
@@ -165,6 +184,7 @@ export const fromWorkerSchema = tagged('type', {
     anchors: array(array(int0, { maxLength: 4096 }), { maxLength: 4096 }),
     seconds: number({ min: 0 }),
   }),
+  log: object({ type: literal('log'), message: string({ maxLength: 8192 }) }),
   ok: object({ type: literal('ok'), id }),
   error: object({ type: literal('error'), id: nullable(id), name: string({ maxLength: 128 }), message: string({ maxLength: 8192 }) }),
 });
