@@ -1,7 +1,7 @@
 // PoD calibration (pod-method.md §6): the JSD math against hand-computed values, the renormalised
 // distant attention, greedy blocks (δ and the block cap), a real calibration run on stories260K
 // (blocks follow its own similarity matrix), the profile round trip, and refusal of a profile made
-// for another model file (sha256) or with a bad schema; the per-unit distant error (§9) on a hand
+// for another model file (sha256) or with a bad schema; the per-unit distant error (docs/pod-qwen.md §2) on a hand
 // example and, on stories260K, against the reference forward pass. Tolerances: 1e-12 for float64 math on
 // hand examples (a few ulps of the logs involved); profile similarities are written rounded to 1e-6.
 import { test } from 'node:test';
@@ -185,7 +185,7 @@ test('distant bias: measured per (layer, query head), anchor-relative, optional 
   fs.rmSync(dir, { recursive: true });
 });
 
-test('unit error (pod-method.md §9) on a hand example: ‖W_o (o − o_P)‖² summed over the query heads of a KV head', () => {
+test('unit error (docs/pod-qwen.md §2) on a hand example: ‖W_o (o − o_P)‖² summed over the query heads of a KV head', () => {
   // 1 layer, 2 query heads on 1 KV head, D = 2, dim = 1; tokens 0..3, S = 1, R = 1: for query
   // position 3, P = {0, 3} and D = {1, 2}. Keys make the logits (q·k/√2) easy: q = (√2, 0).
   const r2 = Math.SQRT2;

@@ -11,8 +11,8 @@
 //    reference and across chunkings (measured ≤ 1.6e-3: a token's K/V are rounded once stored,
 //    ONNX Runtime may skip the rounding while the token is still new in its own step);
 //  - the distant-key store holds exactly the anchors' keys (bit-equal to the rows the graph
-//    produced), every non-local unit's values, and its byte counts follow §4 and §9;
-//  - local units (§9: no distant keys or values) against the reference dropping their distant
+//    produced), every non-local unit's values, and its byte counts follow §4 and docs/pod-qwen.md §2;
+//  - local units (docs/pod-qwen.md §2: no distant keys or values) against the reference dropping their distant
 //    tokens, including a block that spans a local unit and a layer where every unit is local.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,7 +49,7 @@ function referenceLogits(kv: KVPlan): Float32Array[] {
 const PER_HEAD = [
   [0, 0, 0, 0], [0, 1, 0, 1], [0, 1, 2, 1], [3, 1, 2, 3], [3, 4, 2, 3],
 ];
-/** With local units (§9): layer 0 head 1, a block of head 0 spanning a local unit (layers 0–3), a layer of only local units. */
+/** With local units (docs/pod-qwen.md §2): layer 0 head 1, a block of head 0 spanning a local unit (layers 0–3), a layer of only local units. */
 const X = LOCAL;
 const PER_HEAD_LOCAL = [
   [0, X, 0, 0], [0, 1, X, 1], [X, 1, 2, 1], [0, X, 2, 3], [X, X, X, X],
@@ -159,7 +159,7 @@ for (const [name, anchors] of [['per-head blocks', PER_HEAD], ['with local units
     }
   }
 
-  // Accounting: allocated bytes are the typed arrays; used bytes follow pod-method.md §4, §9.
+  // Accounting: allocated bytes are the typed arrays; used bytes follow pod-method.md §4, docs/pod-qwen.md §2.
   const snap = pod.snapshot();
   assert.equal(snap.allocatedBytes, pod.byteSize());
   assert.equal(snap.allocatedBytes, snap.perLayer.reduce((s, x) => s + x.kBytes + x.vBytes, 0));

@@ -3,7 +3,7 @@
 // the distant tokens D(i) (renormalised), average 1 − JSD₂ between layers per KV head, and build
 // greedy bottom-up blocks (eval/profile.ts). In the same pass it measures what each (layer, KV
 // head) unit's distant tokens are worth (eval/unit-error.ts) and, with a target saving, makes the
-// cheapest units local (pod-method.md §9). Produces the profile object; the CLI writes it.
+// cheapest units local (docs/pod-qwen.md §2). Produces the profile object; the CLI writes it.
 // Not for running PoD (kv/pod.ts) and not the profile file format (eval/profile.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -36,7 +36,7 @@ export interface CalibrateOptions {
   groupSize?: number;
   /**
    * Target KV saving vs a full cache at the calibration context (0–1): the units whose distant
-   * tokens are measured to matter least become local until it is met (pod-method.md §9); the
+   * tokens are measured to matter least become local until it is met (docs/pod-qwen.md §2); the
    * others keep their own distant keys and values. Replaces the δ / group-size blocks.
    */
   targetSaving?: number;

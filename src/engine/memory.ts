@@ -38,7 +38,7 @@ export interface WeightTensor {
   readonly dims: readonly number[];
 }
 
-/** KV bytes at `tokens` for a plan (pod-method.md §4, §9: non-anchor units drop distant keys, local units keys and values; int8 distant rows carry one f32 scale each). */
+/** KV bytes at `tokens` for a plan (pod-method.md §4, docs/pod-qwen.md §2: non-anchor units drop distant keys, local units keys and values; int8 distant rows carry one f32 scale each). */
 export function kvBytesAt(c: KVShape, plan: KVPlan, tokens: number): number {
   const unit = c.headDim * bytesPerElement(planDtype(plan)); // one token, one (layer, KV head), K or V
   if (plan.kind === 'full') return 2 * c.nLayers * tokens * c.nKVHeads * unit;

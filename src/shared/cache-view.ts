@@ -20,7 +20,7 @@ const headCell = object({
   block: int0,
   /** The cell is its block's anchor (layer === block). */
   anchor: boolean,
-  /** A local unit (pod-method.md §9): keeps sink and recent tokens only, no distant keys or values. */
+  /** A local unit (docs/pod-qwen.md §2): keeps sink and recent tokens only, no distant keys or values. */
   local: optional(boolean),
   /** Calibration similarity to the block's anchor, 0–1 (absent for anchors and the full cache). */
   similarity: optional(number({ min: -1, max: 1 })),
@@ -55,7 +55,7 @@ export interface GridCell {
   /** Anchor layer of the cell's block; null for a cache without blocks (every cell is its own). */
   block: number | null;
   anchor: boolean;
-  /** Keeps no distant keys or values (pod-method.md §9); its block is its own layer. */
+  /** Keeps no distant keys or values (docs/pod-qwen.md §2); its block is its own layer. */
   local: boolean;
   similarity: number | null;
 }

@@ -22,7 +22,7 @@ export const profileViewSchema = object({
   maxBlock: int0,
   nonAnchorShare: number({ min: 0, max: 1 }),
   texts: int0,
-  /** anchors[layer][kvHead] = the anchor layer of that unit's block, −1 for a local unit (pod-method.md §9). */
+  /** anchors[layer][kvHead] = the anchor layer of that unit's block, −1 for a local unit (docs/pod-qwen.md §2). */
   anchors: array(array(number({ integer: true, min: -1 }), { maxLength: MAX_HEADS }), { maxLength: MAX_LAYERS }),
   /** similarity[kvHead][l][m] in [0, 1]. */
   similarity: array(array(array(number({ min: -1, max: 2 }), { maxLength: MAX_LAYERS }), { maxLength: MAX_LAYERS }), { maxLength: MAX_HEADS }),

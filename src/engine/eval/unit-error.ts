@@ -1,4 +1,4 @@
-// What a (layer, KV head) unit's distant tokens are worth (pod-method.md §9): the error a local
+// What a (layer, KV head) unit's distant tokens are worth (docs/pod-qwen.md §2): the error a local
 // unit — proximal tokens only — would add to the residual stream, measured on calibration text
 // with the full cache, and the choice of local units under a byte target. For query position i
 // and query head hq of KV head h in layer l:

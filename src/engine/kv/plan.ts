@@ -1,4 +1,4 @@
-// Which KV cache a decoder is built for, and the PoD block structure (pod-method.md §2–§4, §9):
+// Which KV cache a decoder is built for, and the PoD block structure (pod-method.md §2–§4, docs/pod-qwen.md §2):
 // S sink tokens + a ring of the R most recent tokens keep full keys and values in every
 // (layer, KV head) unit; for distant tokens only block anchors keep keys. `anchors[l][h]` is the
 // anchor layer of KV head h's block containing layer l (= l for an anchor unit), or LOCAL (−1):
@@ -26,7 +26,7 @@ export type KVPlan =
        */
       readonly distantBias?: readonly (readonly number[])[] };
 
-/** anchors[l][h] of a local unit: no distant keys or values (pod-method.md §9). */
+/** anchors[l][h] of a local unit: no distant keys or values (docs/pod-qwen.md §2). */
 export const LOCAL = -1;
 
 export const planDtype = (p: KVPlan): KVDtype => p.dtype ?? 'f32';
@@ -90,7 +90,7 @@ export function nonAnchorShare(anchors: readonly (readonly number[])[]): number 
   return total === 0 ? 0 : n / total;
 }
 
-/** Share of local (layer, KV head) units (pod-method.md §9). */
+/** Share of local (layer, KV head) units (docs/pod-qwen.md §2). */
 export function localShare(anchors: readonly (readonly number[])[]): number {
   const all = anchors.flat();
   return all.length === 0 ? 0 : all.filter((a) => a === LOCAL).length / all.length;

@@ -11,7 +11,7 @@
 //                                 non-anchor, keys mode:   q_l · anchor keys, masked to D(i)
 //   o_A = softmax(A)·[v_prox | v_new], o_D = softmax(D)·[v_prox | v_dist | v_new]  (own values)
 //   o = o_D + σ(LSE_A − LSE_D − b)·(o_A − o_D)   b: the plan's calibrated distant bias (0 without)
-// A local unit (plan LOCAL, pod-method.md §9) has no D part: its output is o_A.
+// A local unit (plan LOCAL, docs/pod-qwen.md §2) has no D part: its output is o_A.
 // Masks (tiled over the G query heads of a KV head) and split sizes are step inputs from
 // kv/pod.ts: mask_anc_a / mask_prox_a [G·T, P1+T], mask_anc_b / mask_dist_b [G·T, P1+ND+T],
 // split_a [P1, T], split_b [P1, ND, T].

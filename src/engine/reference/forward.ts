@@ -246,7 +246,7 @@ export class ReferenceModel {
         for (let t = 0; t <= pos; t++) { // causal: only positions 0..pos exist yet
           let q = s.q, k = keys[t]!;
           if (distant(t)) {
-            if (kv.kind === 'streaming' || anchor === LOCAL) continue; // local unit (§9): proximal tokens only
+            if (kv.kind === 'streaming' || anchor === LOCAL) continue; // local unit (docs/pod-qwen.md §2): proximal tokens only
             if (anchor !== l) {
               k = s.keyCache[anchor]![t]!;
               if (kv.kind === 'pod' && kv.mode === 'scores') q = this.queries[anchor]!;
