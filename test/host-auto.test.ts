@@ -72,7 +72,7 @@ test('a profile next to the model: auto loads PoD with it (SmolLM2); a fixed con
   standIn.setConfig('podlens.engine.contextSize', 1024);
   await model.ensureLoaded();
   const s = model.status;
-  assert.match(client.info!.kv, /^PoD scores \(sinks \d+, recent \d+, \d+% non-anchor units\)$/);
+  assert.match(client.info!.kv, /^PoD scores \(sinks \d+, recent \d+, \d+% shared-key units(, \d+% local units)?\)$/);
   assert.equal(s.choice!.cache, 'PoD — auto: a profile ships next to the model (smol.pod-profile.json)');
   assert.equal(s.choice!.context, '1024 tokens — set by podlens.engine.contextSize');
   assert.equal(s.choice!.budgetBytes, undefined, 'no budget for a fixed context');

@@ -104,7 +104,7 @@ test('chat: a real answer streams as markdown with its stats; a hostile answer r
   // Markdown removes only syntax: every word of the model's text is on screen.
   for (const word of expected.replace(/^```\w*$/gm, '').replace(/[`*#_]/g, ' ').split(/\s+/).filter((x) => /^\w{4,}$/.test(x))) assert.ok(body.includes(word), `"${word}" missing`);
   if (expected.includes('```')) assert.equal(await page.locator('[data-turn="2"] pre code').count() >= 1, true);
-  assert.match(await page.locator('[data-turn="2"] .meta .stats').innerText(), /^TTFT \d+ ms · \d+\.\d tok\/s · \d+ tokens · prompt \d+ · context \d+ \/ 1024/);
+  assert.match(await page.locator('[data-turn="2"] .meta .stats').innerText(), /^TTFT (\d+ ms|\d+(\.\d+)? s) · \d+\.\d tok\/s · \d+ tokens · prompt \d+ · context \d+ \/ 1024/);
 
   // 2) the hostile answer, split across deltas mid-tag
   await post(page, { kind: 'event', topic: 'chat/turn', data: { id: 3, role: 'user', text: '<img src=x onerror="window.__pwned=\'user\'"> summarize evil.md', status: 'done' } });
