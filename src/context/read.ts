@@ -5,8 +5,9 @@
 // total, tokens so far, an ETA from the bytes still to count); an AbortSignal stops it between
 // files. With a token budget, texts that cannot fit are not counted ("too long") and counting
 // stops once twice the budget was counted (later files cannot fit: "not read"); only counted
-// files keep their text in the result (unless `keepTexts: 'all'`). The reader worker
-// (src/worker/reader-main.ts) runs this on the disk with the real tokenizer, off the editor's
+// files keep their text in the result (unless `keepTexts: 'all'`). Files excluded by name or
+// .gitignore are stat'ed too, so the summary can name the largest (read-summary.ts). The reader
+// worker (src/worker/reader-main.ts) runs this on the disk with the real tokenizer, off the editor's
 // thread; tests and in-memory sources run it in-thread. Not here: threads, messages, vscode.
 import { orderForCache, fileBlock } from './build';
 import { FileSource } from './source';
@@ -96,7 +97,7 @@ export async function readWorkspace(src: FileSource, o: ReadOptions = {}): Promi
   let w;
   try {
     w = await walkWorkspace(src, {
-      limits: o.limits, ignore: o.ignore, include: o.include, signal: o.signal,
+      limits: o.limits, ignore: o.ignore, include: o.include, signal: o.signal, sizeExcluded: true,
       onProgress: (p) => { filesSeen = p.filesSeen; report({ phase: 'scan', filesSeen, filesDone: p.candidates, filesTotal: 0, tokens: 0 }); },
     });
   } catch (e) {
@@ -163,10 +164,10 @@ export async function readWorkspace(src: FileSource, o: ReadOptions = {}): Promi
   };
 }
 
-/** "reading the workspace: 120 of 398 files, 45,210 tokens, about 3 s left" (or the scan phase's line). */
+/** "reading the workspace: 120 of 398 files, 45,210 tokens, about 3 s left"; while scanning "reading the workspace… 1200 seen, 800 to read". */
 export function progressLabel(p: ReadProgress, what = 'reading the workspace'): string {
   const n = (x: number): string => x.toLocaleString('en-US');
-  if (p.phase === 'scan') return `${what}: ${n(p.filesSeen)} files seen, ${n(p.filesDone)} text files`;
+  if (p.phase === 'scan') return `${what}… ${p.filesSeen} seen, ${p.filesDone} to read`;
   const eta = p.etaMs === undefined ? '' : p.etaMs < 1500 ? ', about a second left' : `, about ${n(Math.round(p.etaMs / 1000))} s left`;
   return `${what}: ${n(p.filesDone)} of ${n(p.filesTotal)} files, ${n(p.tokens)} tokens${eta}`;
 }

@@ -77,6 +77,8 @@ export interface WalkOptions {
   include?: readonly string[];
   signal?: AbortSignal;
   onProgress?: (p: { filesSeen: number; candidates: number; path: string }) => void;
+  /** Also stat files excluded by their name or a .gitignore (one more call each), so exclusions can say which were largest. */
+  sizeExcluded?: boolean;
 }
 
 export interface WalkResult {
@@ -148,6 +150,15 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
     if (s.examples.length < SKIP_EXAMPLES) s.examples.push(isDir ? `${path}/` : path);
   };
 
+  const sizeOf = async (path: string): Promise<{ bytes?: number }> => {
+    if (!o.sizeExcluded) return {};
+    try {
+      return { bytes: (await src.stat(path)).size };
+    } catch {
+      return {};
+    }
+  };
+
   const visit = async (dir: string, parent: IgnoreMatcher, depth: number): Promise<void> => {
     if (o.signal?.aborted) throw new WalkAbortedError();
     const gi = await readIgnoreFile(src, dir ? `${dir}/.gitignore` : '.gitignore');
@@ -166,7 +177,7 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
       if (e.kind === 'other') continue;
       const isDir = e.kind === 'dir';
       if (always.ignored(path, isDir)) { skip(path, isDir); continue; } // tool folders: not listed in the manifest, only counted
-      if (m.ignored(path, isDir)) { excluded.push({ path: isDir ? `${path}/` : path, reason: 'ignored (.gitignore)' }); continue; }
+      if (m.ignored(path, isDir)) { excluded.push({ path: isDir ? `${path}/` : path, reason: 'ignored (.gitignore)', ...(isDir ? {} : await sizeOf(path)) }); continue; }
       if (isDir) {
         if (depth >= lim.maxDepth) excluded.push({ path: `${path}/`, reason: `deeper than ${lim.maxDepth} folders` });
         else await visit(path, m, depth + 1);
@@ -177,7 +188,7 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
       o.onProgress?.({ filesSeen: seen, candidates: candidates.length, path });
       if (include && !includes(include, path)) continue; // not asked for: not listed either
       const byName = nameReason(path);
-      if (byName) { excluded.push({ path, reason: byName }); continue; }
+      if (byName) { excluded.push({ path, reason: byName, ...await sizeOf(path) }); continue; }
       if (candidates.length >= lim.maxFiles) { excluded.push({ path, reason: `file limit (${lim.maxFiles}) reached` }); continue; }
       let st;
       try {

@@ -127,7 +127,7 @@ export class ReaderClient {
       if (m.type !== 'read') throw new Error(`workspace reader: expected 'read', got '${m.type}'`);
       return m;
     });
-    return { id, done, abort: () => { if (this.pending.has(id)) this.worker?.postMessage({ type: 'abort', id } satisfies ToReader); } };
+    return { id, done, abort: () => { if (this.pending.has(id)) this.worker?.postMessage({ type: 'abort', id, sentAt: Date.now() } satisfies ToReader); } };
   }
 
   /** Stop the thread; pending calls are rejected. */
@@ -139,6 +139,19 @@ export class ReaderClient {
     for (const p of this.pending.values()) p.reject(new ReaderCrashError('the workspace reader was stopped'));
     this.pending.clear();
     await w.terminate();
+  }
+}
+
+/** Run a read until it ends or `signal` aborts it (rejected with name 'AbortError'). */
+export async function readWith(reader: Pick<ReaderClient, 'read'>, req: ReadRequest, signal?: AbortSignal, onProgress?: (p: ReadProgress) => void): Promise<ReadDone> {
+  const job = reader.read(req, onProgress);
+  const stop = (): void => job.abort();
+  signal?.addEventListener('abort', stop);
+  if (signal?.aborted) job.abort();
+  try {
+    return await job.done;
+  } finally {
+    signal?.removeEventListener('abort', stop);
   }
 }
 

@@ -3,7 +3,7 @@
 // discovery (gguf-probe.ts). `read`: a workspace folder walked, decoded, filtered and counted with
 // the model's tokenizer (src/context/read.ts on the disk), posting throttled progress; `abort`
 // stops a read within one file (the count loop yields to this thread's event loop every ~20 ms so
-// the message gets through). The tokenizer is built from the GGUF file once and kept while the
+// the message gets through; the AbortError says how many files were counted after the host sent it). The tokenizer is built from the GGUF file once and kept while the
 // file is unchanged, with the token counts of the blocks it already counted (by content hash), so
 // reading the workspace again after an edit re-tokenizes only what changed. Jobs are independent
 // (a probe can run while a read waits for the disk); an abort or a failure ends only its own job.
@@ -23,7 +23,9 @@ const port = parentPort;
 if (!port) throw new Error('src/worker/reader-main.ts must run in a worker thread');
 
 const post = (m: FromReader): void => port.postMessage(m);
-const aborts = new Map<number, AbortController>();
+/** A running read: its AbortController, when each file's count ended, and when the host sent its abort (Date.now()). */
+interface Job { ac: AbortController; doneAt: number[]; sentAt?: number }
+const aborts = new Map<number, Job>();
 /** Aborts that arrived before their read started. */
 const abortedEarly = new Set<number>();
 /** Counts kept per tokenizer at most (then forgotten all at once). */
@@ -53,7 +55,20 @@ function tokenizerFor(model: string): { tokenizer: Tokenizer; counts: Map<string
 
 const heapUsed = (): number => getHeapStatistics().used_heap_size;
 
-async function read(m: Extract<ToReader, { type: 'read' }>, signal: AbortSignal): Promise<void> {
+/** Tokens of one text, as the engine counts them (src/worker/sessions.ts `count`: no BOS, special-token text is plain text); remembered by content. */
+function countOne(tok: { tokenizer: Tokenizer; counts: Map<string, number> }, t: string): number {
+  if (t.length === 0) return 0;
+  const h = createHash('sha1').update(t).digest('base64');
+  const known = tok.counts.get(h);
+  if (known !== undefined) return known;
+  const n = tok.tokenizer.encode(t, { addBos: false, parseSpecial: false }).length;
+  if (tok.counts.size >= MAX_CACHED_COUNTS) tok.counts.clear();
+  tok.counts.set(h, n);
+  return n;
+}
+
+async function read(m: Extract<ToReader, { type: 'read' }>, job: Job): Promise<void> {
+  const signal = job.ac.signal;
   let peakHeap = heapUsed();
   const sample = (): void => { peakHeap = Math.max(peakHeap, heapUsed()); };
   const tok = m.model !== undefined ? tokenizerFor(m.model) : undefined;
@@ -61,14 +76,8 @@ async function read(m: Extract<ToReader, { type: 'read' }>, signal: AbortSignal)
   let lastYield = performance.now();
   const count = tok
     ? (texts: string[]): number[] => texts.map((t) => {
-      if (t.length === 0) return 0;
-      const h = createHash('sha1').update(t).digest('base64');
-      const known = tok.counts.get(h);
-      if (known !== undefined) return known;
-      // As the engine counts (src/worker/sessions.ts `count`): no BOS, special-token text is plain text.
-      const n = tok.tokenizer.encode(t, { addBos: false, parseSpecial: false }).length;
-      if (tok.counts.size >= MAX_CACHED_COUNTS) tok.counts.clear();
-      tok.counts.set(h, n);
+      const n = countOne(tok, t);
+      job.doneAt.push(Date.now());
       return n;
     })
     : undefined;
@@ -109,20 +118,27 @@ port.on('message', (raw: unknown) => {
   const m = parsed.value;
   switch (m.type) {
     case 'abort': {
-      const ac = aborts.get(m.id);
-      if (ac) ac.abort();
-      else abortedEarly.add(m.id);
+      const job = aborts.get(m.id);
+      if (!job) { abortedEarly.add(m.id); return; }
+      job.sentAt ??= m.sentAt;
+      job.ac.abort();
       return;
     }
     case 'probe':
       post({ type: 'probed', id: m.id, ...checkGGUF(m.file) });
       return;
     case 'read': {
-      const ac = new AbortController();
-      aborts.set(m.id, ac);
-      if (abortedEarly.delete(m.id)) ac.abort();
-      void read(m, ac.signal)
-        .catch((e: unknown) => post({ type: 'error', id: m.id, ...errorOf(e) }))
+      const job: Job = { ac: new AbortController(), doneAt: [] };
+      aborts.set(m.id, job);
+      if (abortedEarly.delete(m.id)) job.ac.abort();
+      void read(m, job)
+        .catch((e: unknown) => {
+          const err = errorOf(e);
+          // How promptly it stopped, for the log and the tests: files whose count ended after the host sent the abort.
+          const at = job.sentAt;
+          if (err.name === 'AbortError' && at !== undefined) err.message += ` (${job.doneAt.filter((t) => t > at).length} files counted after the request was sent)`;
+          post({ type: 'error', id: m.id, ...err });
+        })
         .finally(() => aborts.delete(m.id));
     }
   }

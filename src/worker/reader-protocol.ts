@@ -37,7 +37,8 @@ export const toReaderSchema = tagged('type', {
     keepTexts: optional(oneOf(['counted', 'all'] as const)),
     progressEveryMs: optional(ms),
   }),
-  abort: object({ type: literal('abort'), id }),
+  /** `sentAt`: the host's Date.now() when it asked (the reader says how many files it counted after that). */
+  abort: object({ type: literal('abort'), id, sentAt: optional(number()) }),
 });
 export type ToReader = Infer<typeof toReaderSchema>;
 export type ReadRequest = Omit<Extract<ToReader, { type: 'read' }>, 'type' | 'id'>;
