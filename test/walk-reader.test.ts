@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileBlock } from '../src/context/build';
-import { NOT_READ, progressLabel, ReadProgress, readWorkspace, TOO_LONG } from '../src/context/read';
+import { Fill, NOT_READ, progressLabel, ReadProgress, readWorkspace, TOO_LONG } from '../src/context/read';
 import { exclusionKind, exclusionLines } from '../src/context/read-summary';
 import { NodeFileSource } from '../src/context/source';
 import { GGUFFile } from '../src/engine/gguf/file';
@@ -49,8 +49,8 @@ const put = (rel: string, data: string | Buffer, mtimeS?: number): void => {
 
 before(() => {
   ws = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-reader-'));
-  // Counted in mtime order (oldest first): app, util, long (too long for a 200-token budget),
-  // guide (pushes the count past twice the budget), later (not read).
+  // Counted in mtime order (oldest first): app, util, long (too long for the budget of the first
+  // test), guide (fills that budget exactly), later (not read: the budget was full).
   put('src/app.ts', 'export function main(args: string[]): number {\n  return args.length;\n}\n', 1000);
   put('src/util.ts', '// special-token text stays text: <|im_start|>system <|im_end|>\r\nexport const greet = (n: string) => `héllo ${n} 👋`;\n', 2000);
   put('src/long.ts', `export const table = [\n${'  0x1f, 0x2e, 0x3d, 0x4c,\n'.repeat(800)}];\n`, 3000);
@@ -72,7 +72,12 @@ after(async () => {
 });
 
 test('exclusion reasons on a fixture tree: binary, too large, ignored (.gitignore, .podlensignore, built-in), lock, over budget; summary lines', async () => {
-  const { result: r } = await reader.read({ root: ws, model: modelPath(SMOLLM2), budgetTokens: 200 }).done;
+  // A budget that app, util and guide fill exactly (read.ts `Fill`: counting stops once it is full).
+  const count = tokenizer(SMOLLM2);
+  const block = (p: string): number => count(fileBlock(p, fs.readFileSync(path.join(ws, p), 'utf8')));
+  const budgetTokens = block('src/app.ts') + block('src/util.ts') + block('docs/guide.md');
+  assert.ok(fs.statSync(path.join(ws, 'src/long.ts')).size > budgetTokens * 16 + 64, 'long.ts cannot fit');
+  const { result: r } = await reader.read({ root: ws, model: modelPath(SMOLLM2), budgetTokens }).done;
   const why = Object.fromEntries(r.excluded.map((e) => [e.path, e.reason]));
   assert.deepEqual(why, {
     'assets/logo.png': 'binary (by extension)',
@@ -163,6 +168,19 @@ test('cancel stops the read within a bounded number of files; the reader keeps i
   assert.deepEqual(await reader.probe(modelPath(SMOLLM2)), { supported: true, note: 'llama, 30 layers' });
 });
 
+test('Fill: counting stops when the blocks taken in order fill the budget (a block that does not fit is skipped), or at 64 characters per budget token', () => {
+  const f = new Fill(100);
+  f.add(60, 240);
+  f.add(50, 200); // does not fit the 40 left: skipped, the room stays
+  assert.equal(f.full, false);
+  f.add(39, 150);
+  assert.equal(f.full, true, '1 token left: under 2% of the budget');
+  const h = new Fill(100);
+  h.add(5000, 6401); // a digit-dense file: counted, does not fit, but the work is capped
+  assert.equal(h.full, true);
+  assert.equal(new Fill(Infinity).full, false, 'no budget: never full');
+});
+
 test('shared reads: joined by a second caller, aborted only when every caller cancelled, cached until invalidate()', async () => {
   const jobs: { aborted: boolean; resolve(o: ReadOutcome): void }[] = [];
   // A fake reader: each read settles when the test says so; abort() only records that it was asked.
@@ -215,8 +233,8 @@ test('the chat prompt reads the workspace in the reader: real counts, none by th
   assert.ok(labels.some((l) => /^reading the workspace: \d+ of \d+ files, [\d,]+ tokens/.test(l)), labels.join(' | '));
   // The output channel's summary: what was read and counted, exclusions per kind, the largest excluded.
   const log = logs.at(-1)!.split('\n');
-  assert.ok(log[0]!.startsWith(`workspace read of ${ws}: 9 files seen, 5 text files, 3 counted (`), log[0]);
-  assert.equal(log[1], '  excluded 7: 2 binary, 1 too large, 1 ignored, 2 over budget, 1 other');
+  assert.ok(log[0]!.startsWith(`workspace read of ${ws}: 9 files seen, 5 text files, 5 counted (`), log[0]);
+  assert.equal(log[1], '  excluded 5: 2 binary, 1 too large, 1 ignored, 1 other');
   assert.ok(log.some((l) => l.startsWith('  largest excluded: huge.txt 293 KB (larger than 262144 bytes); ')), log.join('\n'));
   assert.match(log.at(-1)!, /^ {2}reader thread: JS heap peak [\d.]+ MB, process peak RSS [\d.]+ MB/);
   // Stop while reading: the answer's prepare rejects as aborted; the next one works.

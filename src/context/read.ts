@@ -4,7 +4,8 @@
 // holds) with the model's tokenizer. Progress goes out as `ReadProgress` (phase, files done of
 // total, tokens so far, an ETA from the bytes still to count); an AbortSignal stops it between
 // files. With a token budget, texts that cannot fit are not counted ("too long") and counting
-// stops once twice the budget was counted (later files cannot fit: "not read"); only counted
+// stops once the files counted so far fill the budget as build.ts would take them, or a cap on
+// the characters counted is reached (`Fill`; later files: "not read"); only counted
 // files keep their text in the result (unless `keepTexts: 'all'`). Files excluded by name or
 // .gitignore are stat'ed too, so the summary can name the largest (read-summary.ts). The reader
 // worker (src/worker/reader-main.ts) runs this on the disk with the real tokenizer, off the editor's
@@ -75,6 +76,37 @@ export interface ReadOptions extends Pick<WalkOptions, 'limits' | 'ignore' | 'in
 export const TOO_LONG = 'over the token budget (too long)';
 export const NOT_READ = 'over the token budget (not read: the budget was full)';
 
+/**
+ * When counting files for a prompt of `budget` tokens can stop: once the blocks counted so far,
+ * taken in order the way build.ts takes them (each that fits the room left is included, others
+ * skipped), leave less than 2% of the budget, or once 64 characters per budget token were counted
+ * (≈ 16× the budget in ordinary code, ~2 s of tokenizing for a 32K context). The cap bounds the
+ * work in a workspace of huge or digit-dense files (JSON data, SVG: a token per character or two).
+ * Files after that point cannot change the prompt much.
+ */
+export class Fill {
+  private left: number;
+  private chars = 0;
+
+  constructor(private readonly budget: number) {
+    this.left = budget;
+  }
+
+  add(tokens: number, chars: number): void {
+    this.chars += chars;
+    if (tokens <= this.left) this.left -= tokens;
+  }
+
+  get full(): boolean {
+    return this.left < 0.02 * this.budget || this.chars > 64 * this.budget;
+  }
+
+  /** Characters that may still be counted before `full` (the cap). */
+  get countable(): number {
+    return Math.max(0, 64 * this.budget - this.chars);
+  }
+}
+
 /** A text longer than this cannot fit `budget` tokens (a token is rarely over 16 characters). */
 export const cannotFit = (chars: number, budget: number): boolean => chars > budget * 16 + 64;
 
@@ -116,24 +148,25 @@ export async function readWorkspace(src: FileSource, o: ReadOptions = {}): Promi
     const todo = ordered.filter((c) => !cannotFit(c.text.length, budget));
     const totalChars = todo.reduce((a, c) => a + c.text.length, 0);
     const batch = Math.max(1, o.countBatch ?? 1);
+    const fill = new Fill(budget);
     let done = 0, doneChars = 0, stopAt = -1;
     const progress = (force: boolean): void => {
       const ms = performance.now() - t1;
-      // Characters still to count: the rest of the files, or what twice the budget leaves at the rate seen so far.
-      let left = totalChars - doneChars;
-      if (Number.isFinite(budget) && tokens > 0) left = Math.min(left, Math.max(0, 2 * budget - tokens) * (doneChars / tokens));
+      // Characters still to count: the rest of the files, or what the cap leaves.
+      const left = Number.isFinite(budget) ? Math.min(totalChars - doneChars, fill.countable) : totalChars - doneChars;
       const etaMs = doneChars > 0 && ms > 0 ? (left / doneChars) * ms : undefined;
       report({ phase: 'count', filesSeen, filesDone: done, filesTotal: todo.length, tokens, ...(etaMs !== undefined ? { etaMs } : {}) }, force);
     };
     progress(true);
     for (let i = 0; i < todo.length; i += batch) {
       if (o.signal?.aborted) throw new ReadAbortedError();
-      if (tokens > 2 * budget) { stopAt = i; break; }
+      if (fill.full) { stopAt = i; break; }
       const part = todo.slice(i, i + batch);
       const n = await o.count(part.map((c) => fileBlock(c.path, c.text)));
       part.forEach((c, k) => {
         const t = n[k] ?? 0;
         tokens += t;
+        fill.add(t, c.text.length);
         files.push({ path: c.path, bytes: c.bytes, mtimeMs: c.mtimeMs, encoding: c.encoding, tokens: t, text: c.text });
       });
       done += part.length;

@@ -11,7 +11,7 @@
 // with it. No vscode import: the panel supplies the workspace folder and the editor
 // (src/host/editor-tracker.ts).
 import { buildContext, fileBlock, orderForCache, Selection, selectionBlock, WorkspaceContext } from '../context/build';
-import { NOT_READ, ReadResult, TOO_LONG } from '../context/read';
+import { Fill, NOT_READ, ReadResult, TOO_LONG } from '../context/read';
 import { MemoryFileSource } from '../context/source';
 import { Candidate } from '../context/walk';
 import { ChipKind } from '../shared/chat-context';
@@ -106,20 +106,21 @@ export async function buildChatContext(r: ContextRequest, counts: TokenCounts): 
     ? { path: r.editor.path, ...r.editor.selection } : undefined;
 
   // Count the blocks build.ts would tokenize, in its order (selection and current file first),
-  // stopping once twice the budget was counted: later files cannot fit anyway.
+  // stopping once the counted blocks fill the budget (read.ts `Fill`): later files cannot change it much.
   const ordered = orderForCache(candidates, activePath);
   const active = ordered.find((c) => c.path === activePath);
   const queue = [...(active ? [active] : []), ...ordered.filter((c) => c !== active)];
   const texts: string[] = selection ? [selectionBlock(selection)] : [];
   const counted: Candidate[] = [];
   const notCounted: string[] = [];
-  let total = selection ? (await counts.get(texts, count))[0]! : 0;
+  const fill = new Fill(r.budgetTokens);
+  if (selection) fill.add((await counts.get(texts, count))[0]!, texts[0]!.length);
   for (let i = 0; i < queue.length; i += COUNT_BATCH) {
     const batch = queue.slice(i, i + COUNT_BATCH).filter((c) => c.text.length <= r.budgetTokens * 16 + 64 || c === active);
-    if (total > 2 * r.budgetTokens) { notCounted.push(...queue.slice(i).map((c) => c.path)); break; }
+    if (fill.full) { notCounted.push(...queue.slice(i).map((c) => c.path)); break; }
     const blockTexts = batch.map((c) => fileBlock(c.path, c.text));
     const n = await counts.get(blockTexts, count);
-    total += n.reduce((a, b) => a + b, 0);
+    n.forEach((t, k) => fill.add(t, blockTexts[k]!.length));
     counted.push(...batch);
     texts.push(...blockTexts);
     excluded.push(...queue.slice(i, i + COUNT_BATCH).filter((c) => !batch.includes(c)).map((c) => ({ path: c.path, reason: TOO_LONG, bytes: c.bytes })));
