@@ -11,6 +11,7 @@
 // worker (src/worker/reader-main.ts) runs this on the disk with the real tokenizer, off the editor's
 // thread; tests and in-memory sources run it in-thread. Not here: threads, messages, vscode.
 import { orderForCache, fileBlock } from './build';
+import { thousands } from './read-summary';
 import { FileSource } from './source';
 import { Exclusion, Skipped, WalkAbortedError, walkWorkspace, WalkOptions } from './walk';
 
@@ -199,7 +200,7 @@ export async function readWorkspace(src: FileSource, o: ReadOptions = {}): Promi
 
 /** "reading the workspace: 120 of 398 files, 45,210 tokens, about 3 s left"; while scanning "reading the workspace… 1200 seen, 800 to read". */
 export function progressLabel(p: ReadProgress, what = 'reading the workspace'): string {
-  const n = (x: number): string => x.toLocaleString('en-US');
+  const n = thousands;
   if (p.phase === 'scan') return `${what}… ${p.filesSeen} seen, ${p.filesDone} to read`;
   const eta = p.etaMs === undefined ? '' : p.etaMs < 1500 ? ', about a second left' : `, about ${n(Math.round(p.etaMs / 1000))} s left`;
   return `${what}: ${n(p.filesDone)} of ${n(p.filesTotal)} files, ${n(p.tokens)} tokens${eta}`;

@@ -8,7 +8,7 @@
 // summary — files, tokens, time, exclusions per reason, largest excluded, the reader's memory —
 // goes to `log` (the PodLens output channel). No vscode import.
 import { ReadProgress, ReadResult, readWorkspace } from '../context/read';
-import { exclusionLines, formatBytes } from '../context/read-summary';
+import { exclusionLines, formatBytes, thousands } from '../context/read-summary';
 import { FileSource } from '../context/source';
 import { ReaderMemory, ReadRequest } from '../worker/reader-protocol';
 import type { RunningJob } from './engine-client';
@@ -110,7 +110,7 @@ export function readLog(root: string, { result: r, memory }: ReadOutcome): strin
   const counted = r.files.filter((f) => f.tokens !== undefined).length;
   const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
   return [
-    `workspace read of ${root}: ${r.filesSeen} files seen, ${r.files.length} text files, ${counted} counted (${r.tokens.toLocaleString('en-US')} tokens); ` +
+    `workspace read of ${root}: ${r.filesSeen} files seen, ${r.files.length} text files, ${counted} counted (${thousands(r.tokens)} tokens); ` +
       `${s(r.walkMs + r.countMs)} (walk ${s(r.walkMs)}, tokens ${s(r.countMs)})`,
     ...exclusionLines(r).map((l) => `  ${l}`),
     ...(memory ? [`  reader thread: JS heap peak ${formatBytes(memory.peakHeapBytes)}, process peak RSS ${formatBytes(memory.maxRssBytes)}` +
