@@ -1,6 +1,6 @@
 // Build script: esbuild bundles for the CLI, the bench, the VS Code extension host, the engine
-// worker thread and the two webviews.
-//   node (cjs):  dist/cli.js, dist/bench.js (when bench/ exists), dist/extension.js, dist/worker.js
+// worker thread, the reader worker thread (GGUF header checks, workspace reads) and the two webviews.
+//   node (cjs):  dist/cli.js, dist/bench.js (when bench/ exists), dist/extension.js, dist/worker.js, dist/reader.js
 //   browser:     dist/webview/chat.js, dist/webview/visualizer.js (iife; import only src/shared)
 // Native and heavy packages stay external and are resolved from node_modules at run time
 // (`vscode` is provided by the editor). Options: --watch, --production (minify, no sourcemaps).
@@ -36,6 +36,7 @@ const builds = [
   ...(existsSync('bench/bench.ts') ? [{ ...node, entryPoints: ['bench/bench.ts'], outfile: 'dist/bench.js' }] : []),
   { ...node, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
   { ...node, entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js' },
+  { ...node, entryPoints: ['src/worker/reader-main.ts'], outfile: 'dist/reader.js' },
   { ...browser, entryPoints: webviewEntries, outdir: 'dist/webview' },
 ];
 if (watch) {

@@ -2,13 +2,16 @@
 // dir: LM Studio's publisher/repo layout, the Hugging Face hub cache with snapshot symlinks into
 // blobs/, an Ollama manifest + blob, a corrupt and a truncated .gguf, an unsupported architecture,
 // .partial downloads, symlink loops, and the entry limit. stories260K is the real, supported GGUF.
+// The header checks run in the reader worker thread (src/host/reader-client.ts) with the same
+// verdicts and notes as checkGGUF on this thread.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { discoverModels } from '../src/host/model-discovery';
+import { checkGGUF, discoverModels } from '../src/host/model-discovery';
+import { sharedReader } from '../src/host/reader-client';
 import { modelRoots } from '../src/host/model-locations';
 import { writeGGUF } from '../src/engine/gguf/writer';
 import { GGUFValueType } from '../src/engine/gguf/types';
@@ -128,6 +131,18 @@ test('a deep tree is walked in bounded time with a deadline', async () => {
   assert.ok(Date.now() - t0 < 2000);
   const all = await discoverModels({ roots: [{ source: 'llama.cpp', dir: deep }], maxDepth: 64 });
   assert.equal(all.models.length, 1);
+});
+
+test('header checks run in the reader thread, with the same verdicts and notes as checkGGUF on this thread', async () => {
+  const viaReader = await discover();
+  assert.equal(sharedReader().running, true, 'the default probe started the reader thread');
+  const inThread = await discover({ probe: async (f) => checkGGUF(f) });
+  assert.deepEqual(viaReader, inThread);
+  assert.ok(viaReader.models.some((m) => m.supported === false) && viaReader.models.some((m) => m.supported === true));
+  // A reader that cannot run leaves the file unchecked (no verdict on the file), and discovery goes on.
+  const broken = await discover({ probe: () => Promise.reject(new Error('the workspace reader exited unexpectedly (code 1)')) });
+  assert.ok(broken.models.length > 0 && broken.models.every((m) => m.supported === undefined || m.note.startsWith('incomplete')));
+  assert.match(broken.models.find((m) => m.name === 'corrupt.gguf')!.note, /^not checked \(the workspace reader exited/);
 });
 
 test('environment overrides: HF_HUB_CACHE / HF_HOME, LLAMA_CACHE, OLLAMA_MODELS, XDG_CACHE_HOME, PodLens folder first', () => {

@@ -58,7 +58,7 @@ test('the VSIX is a valid OPC zip: content types, manifest with the target platf
 });
 
 test('the VSIX carries the bundles, media and only the linux-x64 native runtime', () => {
-  for (const f of ['extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/webview/chat.js', 'extension/dist/webview/visualizer.js',
+  for (const f of ['extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/reader.js', 'extension/dist/webview/chat.js', 'extension/dist/webview/visualizer.js',
     'extension/media/chat.css', 'extension/node_modules/onnxruntime-node/dist/index.js', 'extension/node_modules/onnxruntime-common/dist/cjs/index.js']) {
     assert.ok(names().includes(f), `${f} missing`);
   }

@@ -1,6 +1,6 @@
 // What goes into a platform-specific PodLens VSIX: an allowlist, not a denylist. The extension
 // needs its manifest and docs, media/, the esbuild bundles (dist/extension.js, dist/worker.js,
-// dist/webview/*.js; no source maps, no CLI or bench bundle), and at run time only one external
+// dist/reader.js, dist/webview/*.js; no source maps, no CLI or bench bundle), and at run time only one external
 // package: onnxruntime-node (its dist/*.js and the native binaries of ONE platform) with
 // onnxruntime-common (its CommonJS build). Every other dependency is inlined by esbuild; dev
 // dependencies, sources, tests and model weights are never listed. (.vscodeignore says the same
@@ -45,7 +45,7 @@ export function collectFiles(root: string, target: string): PackFile[] {
   const all = (): boolean => true;
   for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'LICENSE.md', 'SECURITY.md']) walk(root, f, all, out);
   walk(root, 'media', all, out);
-  for (const f of ['dist/extension.js', 'dist/worker.js']) walk(root, f, all, out);
+  for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/reader.js']) walk(root, f, all, out);
   walk(root, 'dist/webview', (r) => r.endsWith('.js') || r.endsWith('.css'), out);
   const ort = 'node_modules/onnxruntime-node';
   walk(root, `${ort}/package.json`, all, out);
@@ -55,7 +55,7 @@ export function collectFiles(root: string, target: string): PackFile[] {
   const common = 'node_modules/onnxruntime-common';
   walk(root, `${common}/package.json`, all, out);
   walk(root, `${common}/dist/cjs`, (r) => r.endsWith('.js') || r.endsWith('package.json'), out);
-  for (const need of ['package.json', 'dist/extension.js', 'dist/worker.js']) {
+  for (const need of ['package.json', 'dist/extension.js', 'dist/worker.js', 'dist/reader.js']) {
     if (!out.some((f) => f.rel === need)) throw new Error(`${need} is missing (run the build first)`);
   }
   if (!out.some((f) => f.rel.endsWith('/onnxruntime_binding.node'))) {

@@ -8,6 +8,9 @@
 // in `stopped`), and at most `maxListedExclusions` exclusions are listed (the rest are counted).
 // Progress is reported and an AbortSignal stops the walk.
 // Include globs (gitignore syntax: a file must match one) narrow the files read.
+// Paths the built-in list, .podlensignore or the exclude setting leave out are not listed (tool
+// folders would drown the manifest) but counted per rule in `skipped`, with a few examples, so a
+// summary can say what they hid; an exclusion carries the file's size when the walk stat'ed it.
 // Not here: ordering, formatting, token budgets (build.ts).
 import { IgnoreMatcher, parseIgnore } from './gitignore';
 import { FileSource } from './source';
@@ -51,6 +54,19 @@ export interface Candidate {
 export interface Exclusion {
   path: string;
   reason: string;
+  /** The file's size when the walk knew it (it stat'ed or read the file). */
+  bytes?: number;
+}
+
+/** Which ignore list left paths out without a manifest line. */
+export type SkipRule = 'built-in list' | '.podlensignore' | 'podlens.context.exclude';
+
+export interface Skipped {
+  rule: SkipRule;
+  /** Files and folders (a folder counts once; the walk does not enter it). */
+  count: number;
+  /** The first few, folders ending in '/'. */
+  examples: string[];
 }
 
 export interface WalkOptions {
@@ -61,6 +77,8 @@ export interface WalkOptions {
   include?: readonly string[];
   signal?: AbortSignal;
   onProgress?: (p: { filesSeen: number; candidates: number; path: string }) => void;
+  /** Also stat files excluded by their name or a .gitignore (one more call each), so exclusions can say which were largest. */
+  sizeExcluded?: boolean;
 }
 
 export interface WalkResult {
@@ -71,7 +89,11 @@ export interface WalkResult {
   unlisted: number;
   /** Set when a limit (entries or time) ended the walk early: which, in one line. */
   stopped?: string;
+  /** Paths the ignore lists left out silently, per list (only lists that matched something). */
+  skipped: Skipped[];
 }
+
+const SKIP_EXAMPLES = 5;
 
 class WalkStopped extends Error {}
 
@@ -116,6 +138,26 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
   const root = new IgnoreMatcher(parseIgnore([DEFAULT_IGNORE, podlens ?? '', o.ignore ?? ''].join('\n')));
   // The PodLens list must win over a .gitignore's `!` re-inclusion, so it is checked separately.
   const always = root;
+  // Which list a silently skipped path is owed to (the combined matcher decides; these only name it).
+  const bySetting = o.ignore ? new IgnoreMatcher(parseIgnore(o.ignore)) : undefined;
+  const byPodlens = podlens ? new IgnoreMatcher(parseIgnore(podlens)) : undefined;
+  const skipped = new Map<SkipRule, Skipped>();
+  const skip = (path: string, isDir: boolean): void => {
+    const rule: SkipRule = bySetting?.ignored(path, isDir) ? 'podlens.context.exclude' : byPodlens?.ignored(path, isDir) ? '.podlensignore' : 'built-in list';
+    const s = skipped.get(rule) ?? { rule, count: 0, examples: [] };
+    skipped.set(rule, s);
+    s.count++;
+    if (s.examples.length < SKIP_EXAMPLES) s.examples.push(isDir ? `${path}/` : path);
+  };
+
+  const sizeOf = async (path: string): Promise<{ bytes?: number }> => {
+    if (!o.sizeExcluded) return {};
+    try {
+      return { bytes: (await src.stat(path)).size };
+    } catch {
+      return {};
+    }
+  };
 
   const visit = async (dir: string, parent: IgnoreMatcher, depth: number): Promise<void> => {
     if (o.signal?.aborted) throw new WalkAbortedError();
@@ -134,8 +176,8 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
       const path = dir ? `${dir}/${e.name}` : e.name;
       if (e.kind === 'other') continue;
       const isDir = e.kind === 'dir';
-      if (always.ignored(path, isDir)) continue; // tool folders: not even listed in the manifest
-      if (m.ignored(path, isDir)) { excluded.push({ path: isDir ? `${path}/` : path, reason: 'ignored (.gitignore)' }); continue; }
+      if (always.ignored(path, isDir)) { skip(path, isDir); continue; } // tool folders: not listed in the manifest, only counted
+      if (m.ignored(path, isDir)) { excluded.push({ path: isDir ? `${path}/` : path, reason: 'ignored (.gitignore)', ...(isDir ? {} : await sizeOf(path)) }); continue; }
       if (isDir) {
         if (depth >= lim.maxDepth) excluded.push({ path: `${path}/`, reason: `deeper than ${lim.maxDepth} folders` });
         else await visit(path, m, depth + 1);
@@ -146,7 +188,7 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
       o.onProgress?.({ filesSeen: seen, candidates: candidates.length, path });
       if (include && !includes(include, path)) continue; // not asked for: not listed either
       const byName = nameReason(path);
-      if (byName) { excluded.push({ path, reason: byName }); continue; }
+      if (byName) { excluded.push({ path, reason: byName, ...await sizeOf(path) }); continue; }
       if (candidates.length >= lim.maxFiles) { excluded.push({ path, reason: `file limit (${lim.maxFiles}) reached` }); continue; }
       let st;
       try {
@@ -155,13 +197,14 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
         excluded.push({ path, reason: 'unreadable' });
         continue;
       }
-      if (st.size > lim.maxFileBytes) { excluded.push({ path, reason: `larger than ${lim.maxFileBytes} bytes (${st.size})` }); continue; }
-      if (totalBytes + st.size > lim.maxTotalBytes) { excluded.push({ path, reason: `total size limit (${lim.maxTotalBytes} bytes) reached` }); continue; }
+      const bytes = st.size;
+      if (st.size > lim.maxFileBytes) { excluded.push({ path, reason: `larger than ${lim.maxFileBytes} bytes (${st.size})`, bytes }); continue; }
+      if (totalBytes + st.size > lim.maxTotalBytes) { excluded.push({ path, reason: `total size limit (${lim.maxTotalBytes} bytes) reached`, bytes }); continue; }
       const d = decodeText(await src.read(path, lim.maxFileBytes + 1));
-      if (!d.ok) { excluded.push({ path, reason: d.reason }); continue; }
-      if (d.text.trim() === '') { excluded.push({ path, reason: 'empty' }); continue; }
+      if (!d.ok) { excluded.push({ path, reason: d.reason, bytes }); continue; }
+      if (d.text.trim() === '') { excluded.push({ path, reason: 'empty', bytes }); continue; }
       const byContent = contentReason(d.text);
-      if (byContent) { excluded.push({ path, reason: byContent }); continue; }
+      if (byContent) { excluded.push({ path, reason: byContent, bytes }); continue; }
       totalBytes += st.size;
       candidates.push({ path, text: d.text, encoding: d.encoding, bytes: st.size, mtimeMs: st.mtimeMs });
     }
@@ -173,5 +216,5 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
     if (!(e instanceof WalkStopped)) throw e;
     stopped = e.message;
   }
-  return { candidates, excluded: listed, unlisted, ...(stopped ? { stopped } : {}) };
+  return { candidates, excluded: listed, unlisted, ...(stopped ? { stopped } : {}), skipped: [...skipped.values()] };
 }

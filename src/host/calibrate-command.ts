@@ -21,11 +21,11 @@ const USE_POD = 'Use PoD Cache';
 type Progress = vscode.Progress<{ message?: string; increment?: number }>;
 
 /** Files under the chosen URIs (folders walked with the settings' globs), or null when cancelled. */
-async function readSources(uris: readonly vscode.Uri[], signal: AbortSignal, progress: Progress): Promise<{ path: string; text: string }[] | null> {
+async function readSources(core: Core, uris: readonly vscode.Uri[], signal: AbortSignal, progress: Progress): Promise<{ path: string; text: string }[] | null> {
   const files: { path: string; text: string }[] = [];
   for (const u of uris) {
     if (fs.statSync(u.fsPath, { throwIfNoEntry: false })?.isDirectory()) {
-      const w = await scanFolder(u.fsPath, signal, progress);
+      const w = await scanFolder(core.reader, u.fsPath, signal, progress, core.log);
       if (!w) return null;
       files.push(...w.candidates.map((c) => ({ path: `${path.basename(u.fsPath)}/${c.path}`, text: c.text })));
     } else {
@@ -71,7 +71,7 @@ async function calibrateModel(core: Core, storage: vscode.Uri): Promise<void> {
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());
     try {
-      const files = await readSources(sources, ac.signal, progress);
+      const files = await readSources(core, sources, ac.signal, progress);
       if (!files) { void vscode.window.showInformationMessage('PodLens: calibration cancelled; no profile was written.'); return; }
       const texts = sampleCalibrationTexts(files, { targetChars: (ctx ?? 4096) * 4, maxTexts: CALIBRATION_TEXTS });
       if (texts.length === 0) { void vscode.window.showErrorMessage('PodLens: no text files to calibrate on.'); return; }

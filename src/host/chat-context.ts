@@ -2,14 +2,18 @@
 // about it. The prompt's system message is the chat system prompt followed by the workspace
 // context that src/context/build.ts assembles: workspace files (oldest first), then the current
 // file, then the selection — the order that keeps the cached prefix stable across turns, so the
-// engine session reuses it (only what changed is recomputed). Token counts come from the loaded
-// model's tokenizer (EngineClient.count, cached by text); with no model loaded the chips show
-// what they would add, without counts. The chips are built from the very result whose text goes
-// into the prompt, so they cannot disagree with it. No vscode import: the panel supplies the
-// workspace folder and the editor (src/host/editor-tracker.ts).
+// engine session reuses it (only what changed is recomputed). The workspace files come read and
+// counted from `readWorkspace` (the reader worker: walked and tokenized with the loaded model's
+// tokenizer off the host's thread, src/host/workspace-reads.ts); the editor's buffer, the
+// selection and any file the read did not count are counted with `count` (EngineClient.count,
+// cached by text). With no model loaded the chips show what they would add, without counts. The
+// chips are built from the very result whose text goes into the prompt, so they cannot disagree
+// with it. No vscode import: the panel supplies the workspace folder and the editor
+// (src/host/editor-tracker.ts).
 import { buildContext, fileBlock, orderForCache, Selection, selectionBlock, WorkspaceContext } from '../context/build';
-import { FileSource, MemoryFileSource, NodeFileSource } from '../context/source';
-import { Candidate, walkWorkspace, WalkOptions, WalkResult } from '../context/walk';
+import { Fill, NOT_READ, ReadResult, TOO_LONG } from '../context/read';
+import { MemoryFileSource } from '../context/source';
+import { Candidate } from '../context/walk';
 import { ChipKind } from '../shared/chat-context';
 
 export interface EditorInfo {
@@ -27,20 +31,8 @@ export interface ContextRequest {
   budgetTokens: number;
   count(texts: string[]): Promise<number[]>;
   signal?: AbortSignal;
-  /** Where workspace files come from (default: the folder `root` on disk). */
-  source?: FileSource;
-  /** podlens.context.include / exclude (src/host/workspace-settings.ts). */
-  filter?: Pick<WalkOptions, 'include' | 'ignore'>;
-  /** Reuse `walks`' last walk of the same folder and filter if it is younger than this (default 0: walk again); the caller clears it when files change. */
-  maxWalkAgeMs?: number;
-  walks?: WalkCache;
-}
-
-/** The last workspace walk, so a selection change does not read the whole workspace again. */
-export interface WalkCache {
-  key?: string;
-  at?: number;
-  result?: WalkResult;
+  /** The workspace folder read (and counted, for this budget) — asked only when the workspace chip is on. */
+  readWorkspace?(signal?: AbortSignal): Promise<ReadResult>;
 }
 
 export interface BuiltContext {
@@ -81,15 +73,28 @@ export async function buildChatContext(r: ContextRequest, counts: TokenCounts): 
   const activePath = r.enabled.file && r.editor ? r.editor.path : undefined;
   let candidates: Candidate[] = [];
   const excluded: WorkspaceContext['excluded'] = [];
-  if (r.enabled.workspace && r.root !== undefined) {
-    const key = JSON.stringify([r.root, r.filter ?? {}]);
-    const c = r.walks;
-    const fresh = c?.result && c.key === key && c.at !== undefined && performance.now() - c.at < (r.maxWalkAgeMs ?? 0);
-    const w = fresh ? c.result! : await walkWorkspace(r.source ?? new NodeFileSource(r.root), { ...r.filter, signal: r.signal });
-    if (c && !fresh) Object.assign(c, { key, at: performance.now(), result: w });
-    candidates = w.candidates;
-    excluded.push(...w.excluded);
+  /** Counts the read already made, by block text. */
+  const known = new Map<string, number>();
+  const notRead: string[] = [];
+  if (r.enabled.workspace && r.root !== undefined && r.readWorkspace) {
+    const w = await r.readWorkspace(r.signal);
+    // Files the read left out by the budget stay out (with keepTexts 'all' their text came along).
+    const over = new Set(w.excluded.filter((e) => e.reason === TOO_LONG || e.reason === NOT_READ).map((e) => e.path));
+    for (const f of w.files) {
+      if (f.text === undefined || (f.tokens === undefined && over.has(f.path))) continue;
+      candidates.push({ path: f.path, text: f.text, encoding: f.encoding, bytes: f.bytes, mtimeMs: f.mtimeMs });
+      if (f.tokens !== undefined) known.set(fileBlock(f.path, f.text), f.tokens);
+    }
+    // The current file is the editor's buffer, counted below whatever the read said about the file on disk.
+    excluded.push(...w.excluded.filter((e) => !(e.path === activePath && (e.reason === TOO_LONG || e.reason === NOT_READ))));
+    notRead.push(...w.notRead.filter((p) => p !== activePath));
   }
+  const count = async (texts: string[]): Promise<number[]> => {
+    const missing = texts.filter((t) => !known.has(t));
+    const n = missing.length > 0 ? await r.count(missing) : [];
+    missing.forEach((t, k) => known.set(t, n[k] ?? 0));
+    return texts.map((t) => known.get(t)!);
+  };
   if (r.editor && (activePath !== undefined || candidates.some((c) => c.path === r.editor!.path))) {
     // The editor's buffer wins over the file on disk (unsaved edits are what the user sees).
     const e = r.editor;
@@ -101,26 +106,26 @@ export async function buildChatContext(r: ContextRequest, counts: TokenCounts): 
     ? { path: r.editor.path, ...r.editor.selection } : undefined;
 
   // Count the blocks build.ts would tokenize, in its order (selection and current file first),
-  // stopping once twice the budget was counted: later files cannot fit anyway.
+  // stopping once the counted blocks fill the budget (read.ts `Fill`): later files cannot change it much.
   const ordered = orderForCache(candidates, activePath);
   const active = ordered.find((c) => c.path === activePath);
   const queue = [...(active ? [active] : []), ...ordered.filter((c) => c !== active)];
   const texts: string[] = selection ? [selectionBlock(selection)] : [];
   const counted: Candidate[] = [];
-  const notRead: string[] = [];
-  let total = selection ? (await counts.get(texts, r.count))[0]! : 0;
+  const notCounted: string[] = [];
+  const fill = new Fill(r.budgetTokens);
+  if (selection) fill.add((await counts.get(texts, count))[0]!, texts[0]!.length);
   for (let i = 0; i < queue.length; i += COUNT_BATCH) {
     const batch = queue.slice(i, i + COUNT_BATCH).filter((c) => c.text.length <= r.budgetTokens * 16 + 64 || c === active);
-    if (total > 2 * r.budgetTokens) { notRead.push(...queue.slice(i).map((c) => c.path)); break; }
+    if (fill.full) { notCounted.push(...queue.slice(i).map((c) => c.path)); break; }
     const blockTexts = batch.map((c) => fileBlock(c.path, c.text));
-    const n = await counts.get(blockTexts, r.count);
-    total += n.reduce((a, b) => a + b, 0);
+    const n = await counts.get(blockTexts, count);
+    n.forEach((t, k) => fill.add(t, blockTexts[k]!.length));
     counted.push(...batch);
     texts.push(...blockTexts);
-    excluded.push(...queue.slice(i, i + COUNT_BATCH).filter((c) => !batch.includes(c)).map((c) => ({ path: c.path, reason: 'over the token budget (too long)' })));
+    excluded.push(...queue.slice(i, i + COUNT_BATCH).filter((c) => !batch.includes(c)).map((c) => ({ path: c.path, reason: TOO_LONG, bytes: c.bytes })));
   }
-  const known = new Map<string, number>();
-  const n = await counts.get(texts, r.count);
+  const n = await counts.get(texts, count);
   texts.forEach((t, k) => known.set(t, n[k]!));
 
   const mem = new MemoryFileSource(Object.fromEntries(counted.map((c) => [c.path, { data: c.text, mtimeMs: c.mtimeMs }])));
@@ -130,7 +135,7 @@ export async function buildChatContext(r: ContextRequest, counts: TokenCounts): 
     encode: (t) => new Array<number>(known.get(t) ?? r.budgetTokens + 1).fill(0),
   });
   ws.excluded.unshift(...excluded);
-  for (const p of notRead) ws.excluded.push({ path: p, reason: 'over the token budget (not read: the budget was full)' });
+  for (const p of notCounted) ws.excluded.push({ path: p, reason: NOT_READ });
   const text = ws.blocks.map((b) => b.text).join('');
-  return { ws, text: text ? CONTEXT_HEADER + text : '', tokens: ws.blocks.reduce((a, b) => a + b.ids.length, 0), notRead };
+  return { ws, text: text ? CONTEXT_HEADER + text : '', tokens: ws.blocks.reduce((a, b) => a + b.ids.length, 0), notRead: [...notRead, ...notCounted] };
 }

@@ -40,6 +40,8 @@ export function registerChat(context: vscode.ExtensionContext, core: Core): Chat
   const prompt = new ChatPrompt({
     root: workspaceRoot, editor: () => editors.info(), settings: core.settings, emit: (v) => emit('chat/context', v),
     filter: () => walkFilter(readWorkspaceSettings(vscode.workspace.getConfiguration(SECTION))),
+    // The workspace is read and tokenized in the reader thread; each read's summary goes to the output channel.
+    reader: core.reader, log: core.log,
   });
   // Recount the chips between answers (never while generating: the worker runs one job at a time).
   let refreshing = false, again = false;

@@ -2,14 +2,17 @@
 // local model through the engine worker, streams markdown as tokens arrive, stops within one
 // model step when the request is cancelled, keeps the conversation (history of this
 // participant) and its KV cache across turns, and adds context on request: `/workspace` puts
-// the workspace files in front (budgeted in the model's tokens), #file references add those
+// the workspace files in front (read and counted in the model's tokens by the reader worker, off
+// the host's thread, with its progress shown in the response), #file references add those
 // files. Feature-detected: a VS Code without `vscode.chat` just gets no participant.
 import * as vscode from 'vscode';
 import { fileBlock } from '../context/build';
+import { progressLabel } from '../context/read';
 import { answerStats } from './chat-session';
 import { Core } from './core';
 import { describeError } from './errors';
 import { HistoryTurn, participantMessages, streamAnswer, workspaceBlock } from './native-chat-core';
+import { readWith } from './reader-client';
 
 /** contributes.chatParticipants[0].id; its name "podlens" is what users type after @. */
 export const PARTICIPANT_ID = 'podlens.chat';
@@ -62,7 +65,11 @@ export function registerChatParticipant(context: vscode.ExtensionContext, core: 
         } else {
           stream.progress('Reading the workspace…');
           const room = contextSize - s.maxTokens - Math.ceil((request.prompt.length + extra.length) / 3) - 128;
-          const ws = await workspaceBlock(folder.fsPath, Math.max(0, Math.floor(room * 0.8)), (t) => client.count(t), ac.signal);
+          const model = client.modelPath;
+          // Read and counted in the reader thread (progress every 2 s: each report is a line in the response).
+          const read = model ? async (budgetTokens: number, signal?: AbortSignal) => (await readWith(core.reader, { root: folder.fsPath, model, budgetTokens, progressEveryMs: 2000 },
+            signal, (p) => stream.progress(progressLabel(p, 'Reading the workspace')))).result : undefined;
+          const ws = await workspaceBlock(folder.fsPath, Math.max(0, Math.floor(room * 0.8)), (t) => client.count(t), ac.signal, read);
           for (const p of ws.paths.slice(0, 20)) stream.reference(vscode.Uri.joinPath(folder, p));
           if (ws.excluded > 0) stream.progress(`${ws.files} files fit the context (${ws.tokens} tokens); ${ws.excluded} left out`);
           extra = ws.text + extra;

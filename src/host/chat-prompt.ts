@@ -3,16 +3,23 @@
 // the chips' labels and counts, and the token meter (used / window / reserved for the answer,
 // with what is left out). `prepare` runs at the start of every answer and its result is both what
 // the worker gets and what the webview is told; `refresh` recomputes the view between answers
-// (chip toggled, editor changed) when a model is loaded, without starting one. No vscode import.
-import { FileSource } from '../context/source';
+// (chip toggled, editor changed) when a model is loaded, without starting one. The workspace is
+// read and tokenized by the reader worker (`reader`, off the host's thread) with progress and
+// cancel; tests without it read an in-memory `source` in this thread. No vscode import.
+import { ReadProgress } from '../context/read';
+import { FileSource, NodeFileSource } from '../context/source';
 import { WalkOptions } from '../context/walk';
 import { CHIP_KINDS, ChatContextView, ChipKind, ContextChip, TokenMeter } from '../shared/chat-context';
-import { BuiltContext, buildChatContext, EditorInfo, TokenCounts, WalkCache } from './chat-context';
+import { BuiltContext, buildChatContext, EditorInfo, TokenCounts } from './chat-context';
+import { ReaderClient } from './reader-client';
 import { Settings } from './settings';
+import { inThreadReads, StartRead, WorkspaceReads } from './workspace-reads';
 
 export interface Counter {
   count(texts: string[]): Promise<number[]>;
   readonly info: { contextSize: number } | null;
+  /** The loaded GGUF file: the reader worker builds the same tokenizer from it. */
+  readonly modelPath?: string | null;
 }
 
 export interface PromptDeps {
@@ -22,8 +29,12 @@ export interface PromptDeps {
   emit(view: ChatContextView): void;
   /** Include / exclude globs for the workspace walk (the podlens.context.* settings). */
   filter?(): Pick<WalkOptions, 'include' | 'ignore'>;
-  /** Tests: workspace files from memory instead of the disk. */
+  /** Reads (and tokenizes) the workspace off the host's thread; without it, `source` (or the disk) is read in this thread. */
+  reader?: Pick<ReaderClient, 'read'>;
+  /** Tests: workspace files from memory instead of the disk (read in this thread). */
   source?: FileSource;
+  /** The PodLens output channel: each workspace read's summary (counts per reason, largest excluded, time, memory). */
+  log?(line: string): void;
 }
 
 type History = readonly { role: 'user' | 'assistant'; content: string }[];
@@ -95,9 +106,20 @@ export class ChatPrompt {
   readonly enabled: Record<ChipKind, boolean> = Object.fromEntries(CHIP_KINDS.map((k) => [k, true])) as Record<ChipKind, boolean>;
   private readonly counts = new TokenCounts();
   private last: ChatContextView | null = null;
-  private readonly walks: WalkCache = {};
+  private readonly reads: WorkspaceReads;
+  /** The engine of the running prepare (in-thread reads count with it). */
+  private counter: Counter | null = null;
 
-  constructor(private readonly deps: PromptDeps) {}
+  constructor(private readonly deps: PromptDeps) {
+    const reader = deps.reader;
+    const start: StartRead = reader && !deps.source
+      ? (req, onProgress) => reader.read(req, onProgress)
+      : inThreadReads((root) => deps.source ?? new NodeFileSource(root), () => {
+        const c = this.counter;
+        return c ? (t: string[]) => this.counts.get(t, (x) => c.count(x)) : undefined;
+      });
+    this.reads = new WorkspaceReads(start, deps.log);
+  }
 
   /** The last view sent (replayed when the webview comes back). */
   get view(): ChatContextView {
@@ -109,20 +131,39 @@ export class ChatPrompt {
     return { chips: contextChips(this.enabled, this.deps.root(), this.deps.editor()), meter: tokenMeter(0, s.maxTokens, 0, [], []) };
   }
 
-  /** Build the system message for an answer with `history`, and publish what it holds. */
   /** Files changed on disk: the next answer or refresh reads the workspace again. */
   invalidate(): void {
-    this.walks.result = undefined;
+    this.reads.invalidate();
   }
 
-  async prepare(engine: Counter, history: History, signal?: AbortSignal, maxWalkAgeMs = ANSWER_WALK_MS): Promise<{ system: string; view: ChatContextView }> {
+  /**
+   * Build the system message for an answer with `history`, and publish what it holds. A workspace
+   * read younger than `maxWalkAgeMs` is reused; `onProgress` follows a new one (files, tokens,
+   * ETA); `signal` cancels it (the read stops unless another caller still waits on it).
+   */
+  async prepare(engine: Counter, history: History, signal?: AbortSignal, maxWalkAgeMs = ANSWER_WALK_MS, onProgress?: (p: ReadProgress) => void):
+  Promise<{ system: string; view: ChatContextView }> {
     const s = this.deps.settings();
     const window = engine.info?.contextSize ?? 0;
     const count = (t: string[]): Promise<number[]> => engine.count(t);
     const head = s.systemPrompt ? (await this.counts.get([s.systemPrompt], count))[0]! + PER_MESSAGE : 0;
     const root = this.deps.root(), editor = this.deps.editor();
+    const budgetTokens = workspaceBudget(window, s.maxTokens, head);
+    const f = this.deps.filter?.() ?? {};
+    const filter = { ...(f.include ? { include: [...f.include] } : {}), ...(f.ignore !== undefined ? { ignore: f.ignore } : {}) };
+    const model = engine.modelPath ?? undefined;
     const built = await buildChatContext({
-      root, editor, enabled: { ...this.enabled }, budgetTokens: workspaceBudget(window, s.maxTokens, head), count, signal, source: this.deps.source, filter: this.deps.filter?.(), walks: this.walks, maxWalkAgeMs,
+      root, editor, enabled: { ...this.enabled }, budgetTokens, count, signal,
+      readWorkspace: root === undefined ? undefined : async (sig) => {
+        this.counter = engine;
+        try {
+          // Without a model file the reader cannot count: it returns every text and the engine counts them here.
+          const req = { root, budgetTokens, ...filter, ...(model !== undefined ? { model } : { keepTexts: 'all' as const }) };
+          return (await this.reads.get(req, { maxAgeMs: maxWalkAgeMs, signal: sig, onProgress })).result;
+        } finally {
+          this.counter = null;
+        }
+      },
     }, this.counts);
     const hist = await this.counts.get(history.map((m) => m.content), count);
     const over = built.ws.excluded.filter((e) => e.reason.startsWith('over the token budget')).map((e) => `${e.path}: ${e.reason}`);

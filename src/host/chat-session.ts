@@ -9,7 +9,10 @@
 // loaded from and saved to `store` (chat-history.ts) so it survives reloads, and the system
 // message's KV state is kept on disk by the worker when `persist` names a store (after a reload
 // the first answer restores it instead of reading the workspace; the answer's note says so).
+// While the workspace is read (in the reader worker) the turn's progress line says how far it is
+// (files, tokens, time left), and Stop cancels the read like it cancels a generation.
 // No vscode import: the panel and commands wire it to VS Code.
+import { progressLabel, ReadProgress } from '../context/read';
 import { AnswerStats, EventMap, Topic, Turn } from '../shared/protocol';
 import type { Counter } from './chat-prompt';
 import { EngineClient, GenerateDone, GenerateParams, PersistTarget } from './engine-client';
@@ -30,8 +33,10 @@ export interface ChatDeps {
   emit<T extends Topic>(topic: T, data: EventMap[T]): void;
   /** Generation started (stats undefined) or finished. */
   onActivity(active: boolean, stats?: AnswerStats): void;
-  /** The system message for an answer (default: the system prompt setting alone). */
-  prompt?: { prepare(engine: Counter, history: ChatHistory, signal?: AbortSignal): Promise<{ system: string }> };
+  /** The system message for an answer (default: the system prompt setting alone); `onProgress` follows the workspace read. */
+  prompt?: {
+    prepare(engine: Counter, history: ChatHistory, signal?: AbortSignal, maxWalkAgeMs?: number, onProgress?: (p: ReadProgress) => void): Promise<{ system: string }>;
+  };
   /** Where the transcript is kept between reloads. */
   store?: { load(): Turn[]; save(turns: readonly Turn[]): void };
   /** Where the worker keeps the system message's KV state between reloads (none: not persisted). */
@@ -138,7 +143,9 @@ export class ChatSession {
     return this.task(text, async (ctx) => {
       const s = this.deps.settings();
       if (this.deps.prompt) ctx.progress('reading the workspace…');
-      const system = this.deps.prompt ? (await this.deps.prompt.prepare(ctx.client, history, ctx.signal)).system : s.systemPrompt;
+      const system = this.deps.prompt
+        ? (await this.deps.prompt.prepare(ctx.client, history, ctx.signal, undefined, (p) => ctx.progress(progressLabel(p)))).system
+        : s.systemPrompt;
       const persist = system ? this.deps.persist?.() : undefined;
       const done = await ctx.generate({
         session: CHAT_SESSION,

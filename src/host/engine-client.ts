@@ -64,6 +64,7 @@ export class EngineClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private modelInfo: ModelInfo | null = null;
+  private loadedPath: string | null = null;
   private readonly snapshotListeners = new Set<(session: string, s: SnapshotWire) => void>();
   private readonly crashListeners = new Set<(e: EngineCrashError) => void>();
 
@@ -71,6 +72,11 @@ export class EngineClient {
 
   get info(): ModelInfo | null {
     return this.modelInfo;
+  }
+
+  /** The GGUF file the loaded model came from (null when none is loaded). */
+  get modelPath(): string | null {
+    return this.modelInfo ? this.loadedPath : null;
   }
 
   onSnapshot(cb: (session: string, s: SnapshotWire) => void): () => void {
@@ -144,6 +150,7 @@ export class EngineClient {
     const m = await this.call({ type: 'load', id: this.nextId++, path, threads: o.threads, contextSize: o.contextSize, kv: o.kv });
     if (m.type !== 'loaded') throw new Error(`engine worker: expected 'loaded', got '${m.type}'`);
     this.modelInfo = m.info;
+    this.loadedPath = path;
     return m.info;
   }
 

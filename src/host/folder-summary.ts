@@ -1,16 +1,18 @@
 // Summarize Folder (palette, and the explorer's context menu on folders) and Summarize Workspace:
 // walk the folder (src/context/walk.ts with the include/exclude settings, bounded, with progress
-// and cancel), then summarize the files with the one map-reduce summarizer in the engine worker
+// and cancel, in the reader worker: off the extension host's thread), then summarize the files with the one map-reduce summarizer in the engine worker
 // (src/host/summarize.ts), all behind one cancellable progress notification. The result goes to a
 // new markdown document (default) or the chat (`podlens.summarize.output`). Cancelling while
 // summarizing keeps the partial summary and says what it covered; while scanning, stops cleanly.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { NodeFileSource } from '../context/source';
-import { WalkAbortedError, walkWorkspace, WalkResult } from '../context/walk';
+import { progressLabel } from '../context/read';
+import { Candidate, WalkResult } from '../context/walk';
 import { ChatFeature } from './chat-panel';
 import { Core } from './core';
 import { describeError } from './errors';
+import { ReaderClient, readWith } from './reader-client';
+import { readLog } from './workspace-reads';
 import { runSummary, summarizeDocs } from './summarize';
 import { exclusionLine, summaryMarkdown } from './summary-markdown';
 import { readWorkspaceSettings, walkFilter } from './workspace-settings';
@@ -18,22 +20,24 @@ import { SECTION } from './settings';
 
 type Progress = vscode.Progress<{ message?: string; increment?: number }>;
 
-/** Walk a folder with the settings' globs; progress at most every 200 ms; null when cancelled. */
-export async function scanFolder(root: string, signal: AbortSignal, progress: Progress): Promise<WalkResult | null> {
+/**
+ * Walk a folder with the settings' globs in the reader worker (every text file's content comes
+ * back; nothing is tokenized); progress at most every 200 ms; null when cancelled. The read's
+ * summary (exclusions per reason, largest excluded) goes to `log`.
+ */
+export async function scanFolder(reader: Pick<ReaderClient, 'read'>, root: string, signal: AbortSignal, progress: Progress, log?: (line: string) => void):
+Promise<WalkResult | null> {
   const ws = readWorkspaceSettings(vscode.workspace.getConfiguration(SECTION));
-  let last = 0;
+  const f = walkFilter(ws);
   try {
-    return await walkWorkspace(new NodeFileSource(root), {
-      ...walkFilter(ws), signal,
-      onProgress: (p) => {
-        const now = Date.now();
-        if (now - last < 200) return;
-        last = now;
-        progress.report({ message: `reading files… ${p.filesSeen} seen, ${p.candidates} to read` });
-      },
-    });
+    const out = await readWith(reader, { root, keepTexts: 'all', progressEveryMs: 200, ...(f.include ? { include: [...f.include] } : {}), ...(f.ignore !== undefined ? { ignore: f.ignore } : {}) },
+      signal, (p) => progress.report({ message: progressLabel(p, 'reading files') }));
+    log?.(readLog(root, out));
+    const r = out.result;
+    const candidates: Candidate[] = r.files.filter((c) => c.text !== undefined).map((c) => ({ path: c.path, text: c.text!, encoding: c.encoding, bytes: c.bytes, mtimeMs: c.mtimeMs }));
+    return { candidates, excluded: r.excluded, unlisted: r.unlisted, skipped: r.skipped, ...(r.stopped ? { stopped: r.stopped } : {}) };
   } catch (e) {
-    if (e instanceof WalkAbortedError) return null;
+    if (e instanceof Error && e.name === 'AbortError') return null;
     throw e;
   }
 }
@@ -48,7 +52,7 @@ async function summarizeFolder(core: Core, chat: ChatFeature, folder: vscode.Uri
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());
     try {
-      const w = await scanFolder(folder.fsPath, ac.signal, progress);
+      const w = await scanFolder(core.reader, folder.fsPath, ac.signal, progress, core.log);
       if (!w) { void vscode.window.showInformationMessage(`PodLens: summarizing ${label} was cancelled while reading its files.`); return; }
       if (w.candidates.length === 0) {
         void vscode.window.showInformationMessage(`PodLens: ${label} has no text files to summarize. ${exclusionLine({ files: 0, ...w })}`.trim());

@@ -2,15 +2,19 @@
 // Face hub cache, Ollama's manifests and blobs, PodLens' own downloads), each with a display name,
 // its source, its size and whether PodLens can load it — decided by reading only the GGUF header
 // and metadata with the engine's reader, never the weights. Bounded in depth, entries and time
-// (bounded-walk.ts); `*.partial` downloads never match (only names ending in .gguf do).
-// No vscode import: the Select Model… picker calls it, tests run it on fake trees.
+// (bounded-walk.ts); `*.partial` downloads never match (only names ending in .gguf do). The header
+// checks (src/worker/gguf-probe.ts: ~0.5 s of synchronous parsing for a Qwen file) run in the
+// reader worker (reader-client.ts), not on the extension host's thread; the walks here are
+// asynchronous I/O. No vscode import: the Select Model… picker calls it, tests run it on fake trees.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { GGUFFile } from '../engine/gguf/file';
-import { readModelConfig } from '../engine/model/config';
+import { GGUFCheck } from '../worker/gguf-probe';
 import { boundedWalk, walkBudget, WalkBudget } from './bounded-walk';
 import { ModelRoot, modelRoots, ModelSource } from './model-locations';
+import { sharedReader } from './reader-client';
+
+export { checkGGUF } from '../worker/gguf-probe';
 
 export interface DiscoveredModel {
   /** The file as found (an HF snapshot link, an Ollama blob, …). */
@@ -37,6 +41,8 @@ export interface DiscoveryOptions {
   timeoutMs?: number;
   /** Header checks at most (each reads ~1 MB); later files are listed unchecked. */
   maxChecks?: number;
+  /** The header check (default: checkGGUF in the shared reader worker, sharedReader()). */
+  probe?: (file: string) => Promise<GGUFCheck>;
 }
 
 export interface Discovery {
@@ -48,24 +54,6 @@ export interface Discovery {
 const isGGUF = (name: string): boolean => name.toLowerCase().endsWith('.gguf');
 const OLLAMA_MODEL_LAYER = 'application/vnd.ollama.image.model';
 const OLLAMA_REGISTRY = 'registry.ollama.ai';
-
-/** Can the engine load this file? Reads the header and metadata only. */
-export function checkGGUF(file: string): { supported: boolean; note: string } {
-  try {
-    const f = GGUFFile.open(file);
-    try {
-      const parts = f.number('split.count', undefined);
-      if (parts !== undefined && parts > 1) return { supported: false, note: `split GGUF (${parts} parts): merge the parts into one file first` };
-      const c = readModelConfig(f);
-      return { supported: true, note: `${c.arch}, ${c.nLayers} layers` };
-    } finally {
-      f.close();
-    }
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    return { supported: false, note: msg.startsWith(`${file}: `) ? msg.slice(file.length + 2) : msg };
-  }
-}
 
 /** The name users know a file by, from its place under the source's root. */
 function displayName(source: ModelSource, root: string, file: string): string {
@@ -108,6 +96,7 @@ export async function discoverModels(o: DiscoveryOptions = {}): Promise<Discover
   const roots = o.roots ?? modelRoots({ home: o.home ?? os.homedir(), env: o.env ?? process.env, platform: o.platform ?? process.platform, podlensDir: o.podlensDir });
   const budget = walkBudget(o);
   let checks = o.maxChecks ?? 200;
+  const probe = o.probe ?? ((file: string) => sharedReader().probe(file));
   const seen = new Set<string>();
   const models: DiscoveredModel[] = [];
   for (const root of roots) {
@@ -132,7 +121,12 @@ export async function discoverModels(o: DiscoveryOptions = {}): Promise<Discover
         check = { supported: false, note: `incomplete: ${size} of ${f.expected} bytes` };
       } else if (checks > 0 && Date.now() <= budget.deadline) {
         checks--;
-        check = checkGGUF(real);
+        try {
+          check = await probe(real);
+        } catch (e) {
+          // The reader thread itself failed (it crashed on this file, or could not start): not a verdict on the file.
+          check = { supported: undefined, note: `not checked (${e instanceof Error ? e.message : String(e)})` };
+        }
       } else {
         check = { supported: undefined, note: 'not checked (search limit reached)' };
       }

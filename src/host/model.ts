@@ -15,6 +15,7 @@ import { describeError } from './errors';
 import { chooseKV, KVChoice, loadChoice, profileRefused } from './kv-choice';
 import { discoverModels } from './model-discovery';
 import { pickModel } from './model-picker';
+import { ReaderClient } from './reader-client';
 import { engineOptions, RELOAD_KEYS, resolveDownloadDir, resolveModelPath, SECTION, Settings } from './settings';
 
 export const SELECT_MODEL = 'Select Model…';
@@ -36,6 +37,8 @@ export class ModelManager extends Disposable {
     private readonly log: (line: string) => void,
     /** The extension's globalStorage folder (downloads go to its models/ unless configured). */
     private readonly storagePath: () => string,
+    /** Where discovery checks GGUF headers (off the host's thread); default: the shared reader. */
+    private readonly reader?: ReaderClient,
   ) {
     super();
     this._register({ dispose: client.onCrash((e) => {
@@ -154,7 +157,8 @@ export class ModelManager extends Disposable {
     const s = this.settings();
     const current = resolveModelPath(s, this.extensionPath, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
     const choice = await pickModel(async () => {
-      const d = await discoverModels({ podlensDir: this.downloadDir });
+      const reader = this.reader;
+      const d = await discoverModels({ podlensDir: this.downloadDir, ...(reader ? { probe: (f: string) => reader.probe(f) } : {}) });
       this.log(`model discovery: ${d.models.length} GGUF files${d.truncated ? ' (search stopped at a limit)' : ''}`);
       return d;
     }, current);

@@ -1,10 +1,12 @@
 // What the @podlens chat participant and the language-model provider share, without vscode: the
 // engine session they both use, turning VS Code's chat history / LM messages into the engine's
-// chat messages, an optional workspace-context block (src/context, budgeted in real tokens), and
-// one streamed generation that a cancellation token stops within one model step.
+// chat messages, an optional workspace-context block (src/context, budgeted in real tokens: read
+// and tokenized in the reader worker when one is given), and one streamed generation that a
+// cancellation token stops within one model step.
 // No vscode import (the thin adapters are chat-participant.ts and lm-provider.ts).
-import { buildContext } from '../context/build';
-import { NodeFileSource } from '../context/source';
+import { buildContext, fileBlock } from '../context/build';
+import { ReadResult } from '../context/read';
+import { FileSource, MemoryFileSource, NodeFileSource } from '../context/source';
 import { SamplerSettings } from '../worker/protocol';
 import { EngineClient, GenerateDone } from './engine-client';
 
@@ -74,14 +76,25 @@ export interface WorkspaceBlock {
 
 /**
  * The workspace folder as one text block of at most `budget` tokens (files oldest first, as
- * src/context orders them for cache reuse). Built with a 3-characters-per-token estimate, then
- * counted with the model's tokenizer and rebuilt smaller while it does not fit.
+ * src/context orders them for cache reuse). With `read` (the reader worker: walked and counted
+ * off the host's thread) the files come with their real block counts; without it the folder is
+ * walked here with a 3-characters-per-token estimate. Either way the block is then counted with
+ * the model's tokenizer and rebuilt smaller while it does not fit.
  */
-export async function workspaceBlock(root: string, budget: number, count: (texts: string[]) => Promise<number[]>, signal?: AbortSignal): Promise<WorkspaceBlock> {
+export async function workspaceBlock(root: string, budget: number, count: (texts: string[]) => Promise<number[]>, signal?: AbortSignal,
+  read?: (budget: number, signal?: AbortSignal) => Promise<ReadResult>): Promise<WorkspaceBlock> {
+  let src: FileSource = new NodeFileSource(root);
+  const known = new Map<string, number>();
+  if (read) {
+    const r = await read(budget, signal);
+    const counted = r.files.filter((f) => f.text !== undefined && f.tokens !== undefined);
+    for (const f of counted) known.set(fileBlock(f.path, f.text!), f.tokens!);
+    src = new MemoryFileSource(Object.fromEntries(counted.map((f) => [f.path, { data: f.text!, mtimeMs: f.mtimeMs }])));
+  }
   let estimateBudget = budget;
   for (let attempt = 0; attempt < 4; attempt++) {
-    const ctx = await buildContext(new NodeFileSource(root), {
-      encode: (t) => new Array<number>(Math.ceil(t.length / 3)).fill(0), budgetTokens: estimateBudget, signal,
+    const ctx = await buildContext(src, {
+      encode: (t) => new Array<number>(known.get(t) ?? Math.ceil(t.length / 3)).fill(0), budgetTokens: estimateBudget, signal,
     });
     const text = ctx.blocks.map((b) => b.text).join('');
     const [tokens = 0] = text ? await count([text]) : [0];
