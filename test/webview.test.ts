@@ -14,6 +14,8 @@ import { AnswerStats, LoadChoice } from '../src/shared/protocol';
 import { toSnapshotWire } from '../src/worker/snapshot';
 import { artifacts, Harness, Page$, post, recorded, sent, startHarness } from './webview-harness';
 import { modelPath, SMOLLM2 } from './helpers';
+import * as fs from 'node:fs';
+import { loadProfile, shippedProfilePath } from '../src/engine/eval/profile';
 
 let h: Harness;
 let realAnswer: { pieces: string[]; stats: AnswerStats };
@@ -235,5 +237,30 @@ test('visualizer: a real PoD cache snapshot draws blocks, anchors, token ranges 
   assert.equal(v.layers.reduce((a, l) => a + l.bytes, 0), v.usedBytes);
   assert.equal(v.layers[0]!.bytes, v.layers[0]!.fullBytes, 'an anchor layer keeps every token in full');
   assert.ok(v.layers[1]!.bytes < v.layers[1]!.fullBytes);
+  await page.close();
+});
+
+test('visualizer: the shipped Qwen 0.5B profile draws its local units striped, with their own tooltip, and the bytes they save', async () => {
+  const model = modelPath('qwen2.5-coder-0.5b-instruct.gguf');
+  const kv = loadProfile(shippedProfilePath(model), model);
+  const e = await Engine.load(model, { contextSize: 1024, kv });
+  let v: CacheView;
+  try {
+    const cache = e.createCache();
+    const text = fs.readFileSync('node_modules/typescript/lib/lib.es2015.iterable.d.ts', 'utf8');
+    await e.decoder.step(e.tokenizer.encode(text).slice(0, 900), cache, [0]);
+    v = buildCacheView(toSnapshotWire(cache.snapshot()));
+  } finally {
+    await e.dispose();
+  }
+  const local = kv.anchors!.flat().filter((a) => a === -1).length;
+  assert.equal(v.localCells, local);
+  const page = await drawView(v, 'visualizer-pod-local.png');
+  assert.equal(await page.locator('.grid .cell.local').count(), local);
+  assert.match(await page.locator('.grid .cell.local').first().getAttribute('title') ?? '', /local: keeps sink and recent tokens only/);
+  assert.match(await page.locator('.grid-box .muted').first().innerText(), new RegExp(`${local} local cells`));
+  // A local unit saves its distant K and V: saved = local share × distant / all tokens (docs/pod-qwen.md §2).
+  const expected = (100 * local) / kv.anchors!.flat().length * (v.distantTokens! / v.tokens);
+  assert.ok(v.distantTokens! > 0 && Math.abs(v.savedPercent - expected) < 1e-9, `saved ${v.savedPercent}% vs ${expected}%`);
   await page.close();
 });

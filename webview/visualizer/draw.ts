@@ -70,8 +70,12 @@ function grid(v: CacheView, profile: ProfileView | null): HTMLElement {
   const box = el('section', 'grid-box');
   const head = el('h2', '', `Layers × KV heads (${v.nLayers} × ${v.nKVHeads}, head dim ${v.headDim})`);
   const local = v.localCells > 0 ? ` ${v.localCells} local cells (striped) keep sink and recent tokens only.` : '';
+  const shared = v.grid.some((c) => c.block !== null && !c.anchor && !c.local);
+  const blocksText = shared
+    ? `${v.blocks} blocks (sharing ${v.shareMode ?? '?'}): in each KV-head column, cells of one colour share the distant-token attention of their anchor ◆.`
+    : `${v.blocks} cells ◆ keep their own distant keys and values (no sharing).`;
   const legend = el('p', 'muted', v.blocks > 0 || v.localCells > 0
-    ? `${v.blocks} blocks (sharing ${v.shareMode ?? '?'}): in each KV-head column, cells of one colour share the distant-token attention of their anchor ◆.${local} Bars: the layer's KV bytes (filled) against a full cache (dashed).`
+    ? `${blocksText}${local} Bars: the layer's KV bytes (filled) against a full cache (dashed).`
     : 'Full cache: every cell keeps its own keys and values (no blocks, no anchors). Bars: the layer\'s KV bytes in use (filled) within what is allocated (track).');
   const table = el('div', 'grid');
   table.setAttribute('role', 'table');
