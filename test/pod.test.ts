@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { readModelConfig } from '../src/engine/model/config';
 import { OnnxDecoder } from '../src/engine/decoder';
-import { KVPlan, LOCAL, uniformAnchors, distantSaving } from '../src/engine/kv/plan';
+import { KVPlan, LOCAL, uniformAnchors } from '../src/engine/kv/plan';
 import { PodKVCache } from '../src/engine/kv/pod';
 import { KVArray } from '../src/engine/kv/dtype';
 import { ReferenceModel } from '../src/engine/reference/forward';
@@ -49,6 +49,15 @@ function referenceLogits(kv: KVPlan): Float32Array[] {
 const PER_HEAD = [
   [0, 0, 0, 0], [0, 1, 0, 1], [0, 1, 2, 1], [3, 1, 2, 3], [3, 4, 2, 3],
 ];
+/**
+ * Share of distant-token K+V bytes a plan keeps out of memory (docs/pod-qwen.md §2), the oracle for
+ * the cache's own account: a shared-key unit saves its keys (½), a local unit keys and values (1).
+ */
+const distantSaving = (anchors: readonly (readonly number[])[]): number => {
+  const all = anchors.flatMap((row, l) => row.map((a): number => (a === LOCAL ? 1 : a === l ? 0 : 0.5)));
+  return all.reduce((s, x) => s + x, 0) / all.length;
+};
+
 /** With local units (docs/pod-qwen.md §2): layer 0 head 1, a block of head 0 spanning a local unit (layers 0–3), a layer of only local units. */
 const X = LOCAL;
 const PER_HEAD_LOCAL = [

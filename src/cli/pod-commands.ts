@@ -11,14 +11,8 @@ import { loadProfile, PodProfile, reblockProfile, writeProfile } from '../engine
 import { DEFAULT_MIN_CONTEXT, perplexity } from '../engine/eval/perplexity';
 import { needleTrial, NeedleTrial } from '../engine/eval/needle';
 import { kvBytesAt } from '../engine/memory';
-import { describePlan, LOCAL, localShare, nonAnchorShare } from '../engine/kv/plan';
+import { describePlan, describeUnits, LOCAL, nonAnchorShare } from '../engine/kv/plan';
 import { MODEL_FLAG as MODEL } from './default-model';
-
-/** '40% local units, 10% shared-key units' for a profile's anchors. */
-const describeUnits = (a: readonly (readonly number[])[]): string => {
-  const local = localShare(a), shared = nonAnchorShare(a) - local;
-  return `${(local * 100).toFixed(0)}% local units, ${(shared * 100).toFixed(0)}% shared-key units`;
-};
 
 const JSON_FLAG = { type: 'bool', help: 'print one JSON object' } as const;
 const THREADS = { type: 'int', min: 1, max: 256, help: 'CPU threads (default 2)' } as const;

@@ -5,7 +5,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { KVSpec, LOCAL, nonAnchorShare, uniformAnchors } from '../kv/plan';
+import { blockViolation, KVSpec, LOCAL, nonAnchorShare, uniformAnchors } from '../kv/plan';
 import { localAnchors, localShareFor } from './unit-error';
 
 /** 2 added distantLse and groupSize; 3 local units (anchor −1), unitError and targetSaving. Older files still load. */
@@ -143,11 +143,8 @@ export function parseProfile(text: string, where: string): PodProfile {
   if (!Array.isArray(a) || a.length !== L || a.some((r) => !Array.isArray(r) || r.length !== H || r.some((x) => !isInt(x) && x !== LOCAL))) bad(`anchors must be ${L} layers × ${H} KV heads of integers (−1: local)`);
   for (let h = 0; h < H; h++) {
     for (let l = 0; l < L; l++) {
-      const anc = a![l]![h]!;
-      if (anc === LOCAL) continue;
-      let below = l - 1;
-      while (anc !== l && below > anc && a![below]![h] === LOCAL) below--;
-      if (anc > l || a![anc]![h] !== anc || (anc !== l && a![below]![h] !== anc)) bad(`layer ${l} KV head ${h}: anchor ${anc} does not form a block of consecutive layers`);
+      const why = blockViolation(a!, l, h);
+      if (why) bad(`layer ${l} KV head ${h}: anchor ${a![l]![h]} does not form a block of consecutive layers (${why})`);
     }
   }
   const ue = p.unitError;

@@ -11,15 +11,13 @@ import { LOCAL } from '../kv/plan';
 import { distantRange } from './jsd';
 
 export class UnitErrorAccumulator {
-  /** Σ err per unit [l·Hkv + h], and Σ ‖W_o o‖² (the head outputs' own size) for relative numbers. */
+  /** Σ err per unit [l·Hkv + h]. */
   readonly err: Float64Array;
-  readonly out: Float64Array;
   private positions = 0;
   private logits = new Float64Array(0);
 
   constructor(readonly nLayers: number, readonly nHeads: number, readonly nKVHeads: number, readonly headDim: number, readonly dim: number) {
     this.err = new Float64Array(nLayers * nKVHeads);
-    this.out = new Float64Array(nLayers * nKVHeads);
   }
 
   /**
@@ -63,16 +61,14 @@ export class UnitErrorAccumulator {
           }
         }
         for (let d = 0; d < D; d++) { o[d] = o[d]! / z; oP[d] = oP[d]! / zP; diff[d] = o[d]! - oP[d]!; }
-        let e2 = 0, n2 = 0;
+        let e2 = 0;
         for (let r = 0; r < dim; r++) {
           const wo0 = r * Hq * D + hq * D;
-          let a = 0, b = 0;
-          for (let d = 0; d < D; d++) { const w = wo[wo0 + d]!; a += w * diff[d]!; b += w * o[d]!; }
+          let a = 0;
+          for (let d = 0; d < D; d++) a += wo[wo0 + d]! * diff[d]!;
           e2 += a * a;
-          n2 += b * b;
         }
         this.err[l * Hkv + h]! += e2;
-        this.out[l * Hkv + h]! += n2;
       }
     }
     return used;

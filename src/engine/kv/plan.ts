@@ -52,19 +52,30 @@ export function validatePlan(plan: KVPlan, c: ModelConfig): void {
   }
   for (let h = 0; h < c.nKVHeads; h++) {
     for (let l = 0; l < c.nLayers; l++) {
-      const anc = a[l]![h]!;
-      if (anc === LOCAL) continue;
-      if (!Number.isInteger(anc) || anc < 0 || anc > l) throw new RangeError(`layer ${l} head ${h}: anchor ${anc} must be in [0, ${l}] or ${LOCAL} (local)`);
-      if (a[anc]![h] !== anc) throw new RangeError(`layer ${l} head ${h}: anchor layer ${anc} is not an anchor itself`);
-      let below = l - 1;
-      while (anc !== l && below > anc && a[below]![h] === LOCAL) below--;
-      if (anc !== l && a[below]![h] !== anc) throw new RangeError(`layer ${l} head ${h}: blocks must be consecutive layers (local units aside)`);
+      const why = blockViolation(a, l, h);
+      if (why) throw new RangeError(`layer ${l} head ${h}: ${why}`);
     }
   }
   const b = plan.distantBias;
   if (b && (b.length !== c.nLayers || b.some((row) => row.length !== c.nHeads || row.some((x) => !Number.isFinite(x))))) {
     throw new RangeError(`PoD distant bias must be ${c.nLayers} layers × ${c.nHeads} query heads of finite numbers`);
   }
+}
+
+/**
+ * Why unit (l, h) breaks the block rule, or undefined: its anchor is ≤ l (or LOCAL), is an anchor
+ * itself, and the block's layers are consecutive, local units aside (they hold no distant keys).
+ * The one statement of the rule, for plans (validatePlan) and profile files (parseProfile).
+ */
+export function blockViolation(a: readonly (readonly number[])[], l: number, h: number): string | undefined {
+  const anc = a[l]![h]!;
+  if (anc === LOCAL) return undefined;
+  if (!Number.isInteger(anc) || anc < 0 || anc > l) return `anchor ${anc} must be in [0, ${l}] or ${LOCAL} (local)`;
+  if (a[anc]![h] !== anc) return `anchor layer ${anc} is not an anchor itself`;
+  let below = l - 1;
+  while (anc !== l && below > anc && a[below]![h] === LOCAL) below--;
+  if (anc !== l && a[below]![h] !== anc) return 'blocks must be consecutive layers (local units aside)';
+  return undefined;
 }
 
 /** Offset of the shared distant logits of query head hq in layer l (0 for anchors and without a bias). */
@@ -96,21 +107,17 @@ export function localShare(anchors: readonly (readonly number[])[]): number {
   return all.length === 0 ? 0 : all.filter((a) => a === LOCAL).length / all.length;
 }
 
-/**
- * Fraction of the distant-token K+V bytes a plan keeps out of memory: a shared-key unit saves its
- * keys (½), a local unit keys and values (1). Saving vs a full cache = this × (T − W) / T.
- */
-export function distantSaving(anchors: readonly (readonly number[])[]): number {
-  const all = anchors.flatMap((row, l) => row.map((a): number => (a === LOCAL ? 1 : a === l ? 0 : 0.5)));
-  return all.length === 0 ? 0 : all.reduce((s, x) => s + x, 0) / all.length;
+/** '31% shared-key units, 40% local units' (the local part only when there are some). */
+export function describeUnits(anchors: readonly (readonly number[])[]): string {
+  const local = localShare(anchors), shared = nonAnchorShare(anchors) - local;
+  const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
+  return `${pct(shared)} shared-key units${local > 0 ? `, ${pct(local)} local units` : ''}`;
 }
 
 export function describePlan(plan: KVPlan): string {
   if (plan.kind === 'full') return 'full cache';
   if (plan.kind === 'streaming') return `streaming (sinks ${plan.sinks}, recent ${plan.recent}; distant tokens dropped)`;
-  const local = localShare(plan.anchors), shared = nonAnchorShare(plan.anchors) - local;
-  const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
-  return `PoD ${plan.mode} (sinks ${plan.sinks}, recent ${plan.recent}, ${pct(shared)} shared-key units${local > 0 ? `, ${pct(local)} local units` : ''})`;
+  return `PoD ${plan.mode} (sinks ${plan.sinks}, recent ${plan.recent}, ${describeUnits(plan.anchors)})`;
 }
 
 /** What a user asks for; resolved against the model and context size by resolvePlan. */
