@@ -18,7 +18,7 @@ const { ModelManager } = require('../src/host/model') as typeof import('../src/h
 const { EngineClient } = require('../src/host/engine-client') as typeof import('../src/host/engine-client');
 const { readSettings } = require('../src/host/settings') as typeof import('../src/host/settings');
 const { statusBarText } = require('../src/host/status-bar') as typeof import('../src/host/status-bar');
-const { shippedProfilePath } = require('../src/host/kv-choice') as typeof import('../src/host/kv-choice');
+const { shippedProfilePath } = require('../src/engine/eval/profile') as typeof import('../src/engine/eval/profile');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-host-auto-'));

@@ -13,6 +13,7 @@ import { Core } from './core';
 import { describeError } from './errors';
 import { scanFolder } from './folder-summary';
 import { resolveModelPath, SECTION } from './settings';
+import { PROFILE_SUFFIX } from '../engine/eval/profile';
 
 /** Texts per calibration (each ≈ one context of tokens: a few seconds of prefill each). */
 export const CALIBRATION_TEXTS = 4;
@@ -66,7 +67,7 @@ async function calibrateModel(core: Core, storage: vscode.Uri): Promise<void> {
   // A new name each time, so that setting it always changes podlens.kv.profile (and reloads the model).
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
   const profiles = path.join(storage.fsPath, 'profiles');
-  const out = path.join(profiles, `${name.replace(/\.gguf$/i, '')}-ctx${ctx ?? 'default'}-${stamp}.pod-profile.json`);
+  const out = path.join(profiles, `${name.replace(/\.gguf$/i, '')}-ctx${ctx ?? 'default'}-${stamp}${PROFILE_SUFFIX}`);
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PodLens: calibrating ${name}`, cancellable: true }, async (progress, token) => {
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());

@@ -11,9 +11,8 @@ import { LoadChoice } from '../shared/protocol';
 import { KVSettings, ModelInfo } from '../worker/protocol';
 import { bytesText } from './model-fit';
 import { CacheSettings } from './settings';
-import { PROFILE_SUFFIX, shippedProfilePath } from '../engine/eval/profile';
+import { shippedProfilePath } from '../engine/eval/profile';
 
-export { PROFILE_SUFFIX, shippedProfilePath };
 
 export interface KVChoice {
   /** What the worker loads. */
