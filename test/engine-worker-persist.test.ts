@@ -16,6 +16,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineClient, GenerateDone } from '../src/host/engine-client';
+import { readWorkspace } from '../src/context/read';
+import { NodeFileSource } from '../src/context/source';
 import { buildChatContext, TokenCounts } from '../src/host/chat-context';
 import { KVSettings, PersistTarget } from '../src/worker/protocol';
 import { STATE_EXT } from '../src/context/persist';
@@ -63,6 +65,8 @@ async function startWorker(kv?: KVSettings): Promise<Worker> {
 async function systemMessage(w: Worker, root: string): Promise<string> {
   const built = await buildChatContext({
     root, enabled: { workspace: true, file: false, selection: false }, budgetTokens: 600, count: (t) => w.client.count(t),
+    // The read the host's reader thread makes (src/worker/reader-main.ts), here in-process.
+    readWorkspace: (signal) => readWorkspace(new NodeFileSource(root), { budgetTokens: 600, count: (t) => w.client.count(t), ...(signal ? { signal } : {}) }),
   }, new TokenCounts());
   assert.equal(built.ws.included.length, 3, 'every file is in the context');
   return `${SYSTEM}\n\n${built.text}`;
