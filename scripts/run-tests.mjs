@@ -25,6 +25,12 @@ const files = readdirSync(dir)
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort()
   .map((f) => join(dir, f));
+// `node --test` with no files runs every test it finds: a filter that matches nothing is an error.
+if (files.length === 0) {
+  console.log(`no test file in out/test matches ${filters.join(' or ')}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 const tap = join(root, 'out/test-results.tap');
 const r = spawnSync(process.execPath, [
   '--test', '--test-concurrency=1', '--test-timeout=1200000',
