@@ -84,7 +84,7 @@ export async function longMain(argv: readonly string[]): Promise<number> {
   const job = (kind: string): WorkerJob => {
     const base = { modelPath: o.model, threads: o.threads, contextSize: o.ctx, prompt, decodeTokens: STEPS, prefillChunk: 512 };
     if (kind === 'llamacpp') return { ...base, engine: 'llamacpp' };
-    const kv = kind === 'full' || kind === 'streaming' ? { kind } as const : { kind: 'pod' as const, profile: o.profile, distantInt8: kind === 'pod-int8' };
+    const kv = kind === 'full' || kind === 'streaming' ? { kind } as const : { kind: 'pod' as const, profile: o.profile, ...(kind === 'pod-int8' ? { distantQuant: 'int8' as const } : {}) };
     return { ...base, engine: 'podlens', kv };
   };
   const workers: { kind: string; w: WorkerHandle; info: Record<string, unknown>; prefillTokS: number; kvBytes?: number; ms: number[] }[] = [];

@@ -16,7 +16,7 @@ export interface WorkerJob {
   /** Tokens per prefill step (PodLens step size, llama.cpp batch size). */
   prefillChunk: number;
   /** PodLens only: the KV cache to build (default full f16); `profile` is a PoD profile path. */
-  kv?: { kind: 'full' | 'pod' | 'streaming'; profile?: string; distantInt8?: boolean };
+  kv?: { kind: 'full' | 'pod' | 'streaming'; profile?: string; distantQuant?: 'int8' | 'int4' };
 }
 
 export type ParentMessage =

@@ -38,7 +38,8 @@ async function podlensRunner(job: WorkerJob): Promise<Runner> {
   const { loadProfile } = await import('../src/engine/eval/profile');
   const { describePlan } = await import('../src/engine/kv/plan');
   const k = job.kv ?? { kind: 'full' };
-  const kv = k.profile ? { ...loadProfile(k.profile, job.modelPath), distantInt8: k.distantInt8 } : { kind: k.kind, distantInt8: k.distantInt8 };
+  const quant = k.distantQuant ? { distantQuant: k.distantQuant } : {};
+  const kv = k.profile ? { ...loadProfile(k.profile, job.modelPath), ...quant } : { kind: k.kind, ...quant };
   const engine = await Engine.load(job.modelPath, { threads: job.threads, contextSize: job.contextSize, kv });
   const cache = engine.createCache();
   const dec = engine.decoder;

@@ -53,7 +53,7 @@ const KINDS = (ctx) => ({
   'pod-uniform': ['--kv', 'pod'],
   'pod-calibrated': ['--kv', 'pod', '--profile', profile(ctx), '--recent', String(Math.max(256, ctx / 8) - 16)],
   streaming: ['--kv', 'streaming'],
-  'pod-uniform-int8': ['--kv', 'pod', '--kv-int8'],
+  'pod-uniform-int8': ['--kv', 'pod', '--kv-quant', 'int8'],
 });
 
 results.machine = { cpus: (await import('node:os')).cpus()[0]?.model, cores: (await import('node:os')).availableParallelism(), node: process.version, threads: 2, date: new Date().toISOString().slice(0, 10) };
@@ -97,7 +97,7 @@ function calibrateBias(ctx) {
 const BIAS_KINDS = (ctx) => ({
   'pod-uniform-bias': ['--kv', 'pod', '--profile', biasProfile(ctx, 'g5')],
   'pod-calibrated-bias': ['--kv', 'pod', '--profile', biasProfile(ctx, 'd0.5-b6')],
-  'pod-uniform-bias-int8': ['--kv', 'pod', '--profile', biasProfile(ctx, 'g5'), '--kv-int8'],
+  'pod-uniform-bias-int8': ['--kv', 'pod', '--profile', biasProfile(ctx, 'g5'), '--kv-quant', 'int8'],
 });
 for (const ctx of only) {
   calibrateBias(ctx);

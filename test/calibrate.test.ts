@@ -165,8 +165,14 @@ test('distant bias: measured per (layer, query head), anchor-relative, optional 
   assert.equal(spec.distantBias?.length, L);
   assert.equal(kvSpec({ profile: file, model, 'no-distant-bias': true }).distantBias, undefined);
   assert.throws(() => kvSpec({ model, kv: 'pod', 'no-distant-bias': true }), UsageError);
-  assert.equal(kvSpec({ model, kv: 'pod', 'kv-int8': true }).distantInt8, true);
+  assert.equal(kvSpec({ model, kv: 'pod', 'kv-int8': true }).distantQuant, 'int8', '--kv-int8 is --kv-quant int8');
+  assert.equal(kvSpec({ model, kv: 'pod', 'kv-quant': 'int4' }).distantQuant, 'int4');
+  assert.equal(kvSpec({ profile: file, model, 'kv-quant': 'int4' }).distantQuant, 'int4', 'a profile implies --kv pod');
+  assert.equal(kvSpec({ model, kv: 'pod', 'kv-quant': 'none' }).distantQuant, undefined);
   assert.throws(() => kvSpec({ model, kv: 'streaming', 'kv-int8': true }), UsageError);
+  assert.throws(() => kvSpec({ model, kv: 'full', 'kv-quant': 'int4' }), (e: Error) => e instanceof UsageError && /needs --kv pod/.test(e.message));
+  assert.throws(() => kvSpec({ model, kv: 'pod', 'kv-quant': 'int2' }), (e: Error) => e instanceof UsageError && /must be none, int8 or int4/.test(e.message));
+  assert.throws(() => kvSpec({ model, kv: 'pod', 'kv-quant': 'int4', 'kv-int8': true }), (e: Error) => e instanceof UsageError && /contradicts/.test(e.message));
   // a schema-1 profile (before the bias) still loads, without a bias
   const j = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   const v1: Record<string, unknown> = { ...j, schemaVersion: 1 };

@@ -50,10 +50,11 @@ test("eval's KV bytes equal the cache snapshot and kvBytesAt (full, PoD, PoD int
   const text = path.join(dir, 'story.txt');
   fs.writeFileSync(text, STORY.repeat(3));
   const model = modelPath(STORIES);
-  const cases: [Record<string, string | number | boolean>, { kind: 'full' | 'pod' | 'streaming'; sinks?: number; recent?: number; groupSize?: number; distantInt8?: boolean }][] = [
+  const cases: [Record<string, string | number | boolean>, { kind: 'full' | 'pod' | 'streaming'; sinks?: number; recent?: number; groupSize?: number; distantQuant?: 'int8' | 'int4' }][] = [
     [{ kv: 'full' }, { kind: 'full' }],
     [{ kv: 'pod', sinks: 2, recent: 8, 'group-size': 2 }, { kind: 'pod', sinks: 2, recent: 8, groupSize: 2 }],
-    [{ kv: 'pod', sinks: 2, recent: 8, 'group-size': 5, 'kv-int8': true }, { kind: 'pod', sinks: 2, recent: 8, groupSize: 5, distantInt8: true }],
+    [{ kv: 'pod', sinks: 2, recent: 8, 'group-size': 5, 'kv-int8': true }, { kind: 'pod', sinks: 2, recent: 8, groupSize: 5, distantQuant: 'int8' }],
+    [{ kv: 'pod', sinks: 2, recent: 8, 'group-size': 5, 'kv-quant': 'int4' }, { kind: 'pod', sinks: 2, recent: 8, groupSize: 5, distantQuant: 'int4' }],
     [{ kv: 'streaming', sinks: 2, recent: 8 }, { kind: 'streaming', sinks: 2, recent: 8 }],
   ];
   for (const [flags, spec] of cases) {

@@ -85,15 +85,15 @@ test('the workspace commands, the folder context menu and the settings are contr
   const props = pkg.contributes.configuration.properties;
   const defaults = Object.fromEntries(Object.entries(props).map(([k, v]) => [k.replace(/^podlens\./, ''), v.default]));
   const config = { get: <T>(k: string): T | undefined => defaults[k] as T | undefined };
-  for (const k of ['kv.profile', 'kv.distantInt8', 'context.include', 'context.exclude', 'cache.directory', 'cache.maxSizeMB', 'summarize.output']) {
+  for (const k of ['kv.profile', 'kv.distantQuant', 'context.include', 'context.exclude', 'cache.directory', 'cache.maxSizeMB', 'summarize.output']) {
     assert.ok((props[`podlens.${k}`]?.markdownDescription ?? '').length > 40, `${k} described`);
   }
   // The readers' defaults are the contributed defaults.
   assert.deepEqual(readWorkspaceSettings(config), { include: [], exclude: [], cacheDir: '', cacheMaxBytes: 2048 * 2 ** 20, summaryOutput: 'document' });
   assert.deepEqual(readSettings(config).kv, { kind: 'auto', mode: 'scores' }); // PoD when the model has a profile (settings-auto.test.ts)
   assert.equal(readSettings(config).contextSize, 0); // automatic
-  const pod = { get: <T>(k: string): T | undefined => ({ ...defaults, 'kv.cache': 'pod', 'kv.profile': '~/p.json', 'kv.distantInt8': true } as Record<string, unknown>)[k] as T | undefined };
-  assert.deepEqual(readSettings(pod).kv, { kind: 'pod', sinks: 16, groupSize: 5, mode: 'scores', profile: path.join(os.homedir(), 'p.json'), distantInt8: true });
+  const pod = { get: <T>(k: string): T | undefined => ({ ...defaults, 'kv.cache': 'pod', 'kv.profile': '~/p.json', 'kv.distantQuant': 'int8' } as Record<string, unknown>)[k] as T | undefined };
+  assert.deepEqual(readSettings(pod).kv, { kind: 'pod', sinks: 16, groupSize: 5, mode: 'scores', profile: path.join(os.homedir(), 'p.json'), distantQuant: 'int8' });
 });
 
 test('Summarize Folder from the explorer: a markdown document with the summary, coverage and files left out', async () => {
@@ -194,7 +194,7 @@ test('the visualizer shows the calibrated profile (replayed when visible again) 
   // Hidden: nothing posted; visible again: the state and the profile are replayed.
   vis.setVisible(false);
   const posted = vis.webview.posted.length;
-  standIn.setConfig('podlens.kv.distantInt8', false); // a kv setting change re-reads the profile (dropped while hidden)
+  standIn.setConfig('podlens.kv.distantQuant', 'none'); // a kv setting change re-reads the profile (dropped while hidden)
   assert.equal(vis.webview.posted.length, posted);
   vis.setVisible(true);
   vis.webview.send({ kind: 'ready', view: 'visualizer' });

@@ -42,7 +42,7 @@ test('auto context on Qwen2.5-Coder-0.5B: less free memory → a smaller context
     }
     // The cache kind counts: with int8 PoD over uniform blocks the same budget holds a longer context
     // (measured 20480 against 8192 tokens at 2.3 GB free; both below the training context).
-    const podTight = autoContextSize(f.tensors, c, (n) => resolvePlan({ kind: 'pod', distantInt8: true }, c, n), 2.3 * GiB);
+    const podTight = autoContextSize(f.tensors, c, (n) => resolvePlan({ kind: 'pod', distantQuant: 'int8' }, c, n), 2.3 * GiB);
     const fullTight = autoContextSize(f.tensors, c, full, 2.3 * GiB);
     assert.equal(podTight.limit, 'memory');
     assert.ok(podTight.contextSize > 2 * fullTight.contextSize, `PoD ${podTight.contextSize} > 2 × full ${fullTight.contextSize}`);

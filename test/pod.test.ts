@@ -182,7 +182,7 @@ for (const [name, anchors] of [['per-head blocks', PER_HEAD], ['with local units
 test('int8 distant store: bytes ≈ a quarter of f32, logits close to the f32 store, exact round trip of scales', async () => {
   const base: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' };
   const plain = await decoder(STORIES, base);
-  const q8 = await decoder(STORIES, { ...base, distantInt8: true });
+  const q8 = await decoder(STORIES, { ...base, distantQuant: 'int8' });
   const a = await stepLogits(plain, TOKENS, 4);
   const b = await stepLogits(q8, TOKENS, 4);
   // Per-(token, head) int8 rounding of distant K/V: relative error ≤ 1/254 per element.
@@ -190,7 +190,7 @@ test('int8 distant store: bytes ≈ a quarter of f32, logits close to the f32 st
   assert.ok(d < 2e-2, `int8 vs f32 distant store: ${d}`);
   assert.ok(d > 0, 'int8 must actually quantize');
   const c = plain.config;
-  const p8 = new PodKVCache(c, { ...base, distantInt8: true }, 128);
+  const p8 = new PodKVCache(c, { ...base, distantQuant: 'int8' }, 128);
   const pf = new PodKVCache(c, base, 128);
   for (let i = 0; i < TOKENS.length; i += 8) {
     await q8.step(TOKENS.slice(i, i + 8), p8, [0]);
@@ -227,9 +227,9 @@ test('kvBytesAt (the memory estimate) equals the bytes a cache really uses, for 
     { kind: 'full', dtype: 'f16' },
     { kind: 'streaming', sinks: 2, recent: 5, dtype: 'f32' },
     { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', dtype: 'f16' },
-    { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', dtype: 'f16', distantInt8: true },
+    { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', dtype: 'f16', distantQuant: 'int8' },
     { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD_LOCAL, mode: 'keys', dtype: 'f16' },
-    { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD_LOCAL, mode: 'scores', dtype: 'f32', distantInt8: true },
+    { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD_LOCAL, mode: 'scores', dtype: 'f32', distantQuant: 'int8' },
   ];
   for (const plan of plans) {
     const dec = await decoder(STORIES, plan);

@@ -67,8 +67,8 @@ test('auto: podlens.kv.profile wins over a shipped profile; a missing one is sai
   const file = modelDir('smol.gguf', modelPath(SMOLLM2), SMOL_PROFILE);
   const mine = path.join(tmp, 'mine.pod-profile.json');
   fs.copyFileSync(SMOL_PROFILE, mine);
-  const set = chooseKV(readSettings(config({ 'kv.profile': mine, 'kv.distantInt8': true })).kv, file);
-  assert.deepEqual(set.kv, { kind: 'pod', mode: 'scores', profile: mine, distantInt8: true });
+  const set = chooseKV(readSettings(config({ 'kv.profile': mine, 'kv.distantQuant': 'int8' })).kv, file);
+  assert.deepEqual(set.kv, { kind: 'pod', mode: 'scores', profile: mine, distantQuant: 'int8' });
   assert.match(set.reason, /^PoD — auto: podlens\.kv\.profile names a calibrated profile \(mine\.pod-profile\.json\)$/);
   const gone = chooseKV(readSettings(config({ 'kv.profile': path.join(tmp, 'gone.json') })).kv, file);
   assert.equal(gone.kv.profile, shippedProfilePath(file));

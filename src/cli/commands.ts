@@ -8,7 +8,7 @@ import { estimateMemory } from '../engine/memory';
 import { Tokenizer } from '../engine/tokenizer';
 import { Engine } from '../engine/engine';
 import { FlagSpecs, ParsedFlags, UsageError } from './args';
-import { DEFAULT_GROUP_SIZE, DEFAULT_SINKS, KVSpec } from '../engine/kv/plan';
+import { DEFAULT_GROUP_SIZE, DEFAULT_SINKS, DISTANT_QUANTS, DistantQuant, KVSpec } from '../engine/kv/plan';
 import * as fs from 'node:fs';
 import { loadProfile, shippedProfilePath } from '../engine/eval/profile';
 import { MODEL_FLAG as MODEL } from './default-model';
@@ -37,15 +37,19 @@ export const KV_FLAGS: FlagSpecs = {
   'share-mode': { type: 'string', help: 'PoD sharing: scores (default) or keys' },
   profile: { type: 'string', help: 'PoD profile from podlens calibrate: calibrated blocks per KV head and its S/R (implies --kv pod)' },
   'kv-dtype': { type: 'string', help: 'K/V storage: f16 (default) or f32' },
-  'kv-int8': { type: 'bool', help: 'PoD: store distant keys/values as int8 with per-(token, head) scales' },
+  'kv-quant': { type: 'string', help: 'PoD distant keys/values: none (default, the K/V dtype), int8 or int4 (Hadamard-rotated), each (token, head) row with its own scale' },
+  'kv-int8': { type: 'bool', help: 'the same as --kv-quant int8' },
   'no-distant-bias': { type: 'bool', help: "PoD with --profile: ignore the profile's calibrated distant bias (plain pod-method §5)" },
 };
 
 export function kvSpec(f: ParsedFlags): KVSpec {
   const spec = kvSpecBase(f);
-  if (f['kv-int8']) {
-    if (spec.kind !== 'pod') throw new UsageError('--kv-int8 needs --kv pod');
-    spec.distantInt8 = true;
+  const quant = (f['kv-quant'] as string | undefined) ?? (f['kv-int8'] ? 'int8' : undefined);
+  if (f['kv-int8'] && quant !== 'int8') throw new UsageError(`--kv-int8 is --kv-quant int8; it contradicts --kv-quant ${quant}`);
+  if (quant !== undefined && quant !== 'none') {
+    if (!(DISTANT_QUANTS as readonly string[]).includes(quant)) throw new UsageError(`--kv-quant must be none, ${DISTANT_QUANTS.join(' or ')} (got "${quant}")`);
+    if (spec.kind !== 'pod') throw new UsageError(`--kv-quant ${quant} stores PoD's distant tokens: it needs --kv pod (or --profile)`);
+    spec.distantQuant = quant as DistantQuant;
   }
   if (f['no-distant-bias'] && f.profile === undefined) throw new UsageError('--no-distant-bias needs --profile');
   return spec;

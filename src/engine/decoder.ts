@@ -1,6 +1,8 @@
 // The ONNX decoder: loads a GGUF model into one or more ONNX Runtime sessions (segments of
 // consecutive layers, each under protobuf's 2 GB limit) and runs one forward step over a batch
-// of new tokens against an engine-owned KV cache. Token embeddings are looked up in TypeScript
+// of new tokens against an engine-owned KV cache. Graph and cache meet only through the plan's
+// declared contract (kv/contract.ts): each session's inputs are checked against it at load, and
+// each step's feeds before the run. Token embeddings are looked up in TypeScript
 // straight from the GGUF file (only the rows needed), so the embedding table is not held twice.
 import { GGUFFile } from './gguf/file';
 import { ModelFileError } from './gguf/errors';
@@ -14,6 +16,7 @@ import { HostTensor, OrtSession } from './onnx/runtime';
 import { KVCache } from './kv/types';
 import { describePlan, KVPlan, LOCAL, planDtype, validatePlan } from './kv/plan';
 import { asKV, KVArray } from './kv/dtype';
+import { checkInputNames, MODEL_INPUTS, segmentInputNames } from './kv/contract';
 
 /** Largest weight payload per ONNX session (protobuf messages must stay under 2 GiB). */
 const SEGMENT_BYTES = 1.5 * 2 ** 30;
@@ -37,6 +40,8 @@ interface Segment {
   first: number;
   end: number;
   session: OrtSession;
+  /** The input names the plan's contract declares for this segment (== session.inputNames). */
+  inputs: readonly string[];
 }
 
 export class OnnxDecoder {
@@ -74,7 +79,15 @@ export class OnnxDecoder {
       });
       weightBytes += wb;
       const session = await OrtSession.create(bytes, { threads: o.threads, profilePrefix: o.profilePrefix });
-      segments.push({ first, end, session });
+      const inputs = segmentInputNames(kv, first, end, config.nLayers, config.nKVHeads, config.headDim);
+      try {
+        checkInputNames(`the ONNX graph of layers ${first}–${end - 1}`, session.inputNames, inputs);
+      } catch (e) {
+        await session.release();
+        for (const s of segments) await s.session.release();
+        throw e;
+      }
+      segments.push({ first, end, session, inputs });
     }
     return new OnnxDecoder(file, config, segments, weightBytes, o, kv);
   }
@@ -114,7 +127,7 @@ export class OnnxDecoder {
     }
     const common: Record<string, HostTensor> = {
       ...cache.stepInputs(T),
-      position_ids: { type: 'int64', data: pos, dims: [1, T] },
+      [MODEL_INPUTS.positions]: { type: 'int64', data: pos, dims: [1, T] },
     };
     let hidden: HostTensor = { type: 'float32', data: this.embed(tokens), dims: [T, c.dim] };
     let logits: Float32Array | undefined;
@@ -123,11 +136,12 @@ export class OnnxDecoder {
     const kv: { k: KVArray; v: KVArray }[] = [];
     let firstBad = -1;
     for (const seg of this.segments) {
-      const feeds: Record<string, HostTensor> = { ...common, hidden_in: hidden };
+      const feeds: Record<string, HostTensor> = { ...common, [MODEL_INPUTS.hidden]: hidden };
       for (let l = seg.first; l < seg.end; l++) Object.assign(feeds, cache.layerInputs(l, T));
       if (seg.end === c.nLayers) {
-        feeds.logit_idx = { type: 'int64', data: BigInt64Array.from(logitRows.map((r) => BigInt(r))), dims: [logitRows.length] };
+        feeds[MODEL_INPUTS.logitRows] = { type: 'int64', data: BigInt64Array.from(logitRows.map((r) => BigInt(r))), dims: [logitRows.length] };
       }
+      checkInputNames(`the feeds of a ${cache.kind} cache step for layers ${seg.first}–${seg.end - 1}`, Object.keys(feeds), seg.inputs);
       const out = await seg.session.run(feeds);
       if (this.options.exportQueries) {
         for (let l = seg.first; l < seg.end; l++) this.queries[l] = out[`query_${l}`]!.data as Float32Array;

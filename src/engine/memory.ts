@@ -8,6 +8,7 @@ import { ModelConfig } from './model/config';
 import { packedBytes } from './onnx/pack';
 import { anchorHeads, KVPlan, planDtype, valueHeads } from './kv/plan';
 import { bytesPerElement } from './kv/dtype';
+import { distantRowBytes } from './kv/distant';
 import { GGMLType } from './gguf/types';
 
 /**
@@ -44,7 +45,7 @@ export function kvBytesAt(c: KVShape, plan: KVPlan, tokens: number): number {
   if (plan.kind === 'full') return 2 * c.nLayers * tokens * c.nKVHeads * unit;
   const window = Math.min(tokens, plan.sinks + plan.recent);
   if (plan.kind === 'streaming') return 2 * c.nLayers * window * c.nKVHeads * unit;
-  const distUnit = plan.distantInt8 ? c.headDim + 4 : unit;
+  const distUnit = distantRowBytes(plan.distantQuant, c.headDim, planDtype(plan));
   let b = 0;
   for (let l = 0; l < c.nLayers; l++) {
     const nA = anchorHeads(plan, l).length, nV = valueHeads(plan, l).length;

@@ -21,7 +21,7 @@ export const DEFAULT_MODEL_FILE = path.join(...DEFAULT_MODEL.relPath.split('/'))
  * turns into PoD with the model's profile or the full cache. With `auto` only the PoD settings a
  * profile does not replace are kept (share mode, int8 distant storage) and the profile setting.
  */
-export type CacheSettings = KVSettings | { kind: 'auto'; mode: 'scores' | 'keys'; profile?: string; distantInt8?: boolean };
+export type CacheSettings = KVSettings | { kind: 'auto'; mode: 'scores' | 'keys'; profile?: string; distantQuant?: KVSettings['distantQuant'] };
 
 export interface ConfigLike {
   get<T>(key: string): T | undefined;
@@ -72,9 +72,10 @@ function kvSettings(c: ConfigLike): CacheSettings {
   const kind = pick(c, 'kv.cache', ['auto', 'full', 'pod', 'streaming'] as const, 'auto');
   if (kind === 'full') return { kind };
   const profile = expandHome(str(c, 'kv.profile', '').trim());
-  const int8 = c.get<unknown>('kv.distantInt8') === true;
+  const q = pick(c, 'kv.distantQuant', ['none', 'int8', 'int4'] as const, 'none');
+  const quant = q === 'none' ? {} : { distantQuant: q };
   if (kind === 'auto') {
-    return { kind, mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores'), ...(profile ? { profile } : {}), ...(int8 ? { distantInt8: true } : {}) };
+    return { kind, mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores'), ...(profile ? { profile } : {}), ...quant };
   }
   const sinks = num(c, 'kv.sinks', 16, 0, 1 << 16, true);
   const recent = num(c, 'kv.recent', 0, 0, 1 << 20, true);
@@ -83,7 +84,7 @@ function kvSettings(c: ConfigLike): CacheSettings {
     kind, sinks, ...(recent > 0 ? { recent } : {}),
     ...(kind === 'pod' ? { groupSize, mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores') } : {}),
     ...(kind === 'pod' && profile ? { profile } : {}),
-    ...(kind === 'pod' && int8 ? { distantInt8: true } : {}),
+    ...(kind === 'pod' ? quant : {}),
   };
 }
 

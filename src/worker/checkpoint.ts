@@ -46,7 +46,7 @@ export async function* prefillCheckpoint(engine: Engine, cache: KVCache, ids: re
   try {
     keep({ ids: ids.slice(0, to), state: cache.exportState() });
   } catch (e) {
-    // e.g. an int8 distant store that cannot export: no checkpoint, the prompt is read again
+    // e.g. out of memory for the copy: no checkpoint, the prompt is read again
     noState?.(e instanceof Error ? e.message.split('\n')[0]! : String(e));
   }
 }

@@ -38,8 +38,8 @@ export const kvSpecSchema = object({
   mode: optional(oneOf(['scores', 'keys'] as const)),
   /** PoD profile file (podlens calibrate): its blocks, sinks and recent window replace the uniform ones. */
   profile: optional(string({ maxLength: 4096 })),
-  /** PoD: distant keys/values stored as int8 with per-(token, head) scales. */
-  distantInt8: optional(boolean),
+  /** PoD: distant keys/values in low-bit storage with per-(token, head) scales (kv/plan.ts DistantQuant). */
+  distantQuant: optional(oneOf(['int8', 'int4'] as const)),
 });
 export type KVSettings = Infer<typeof kvSpecSchema>;
 

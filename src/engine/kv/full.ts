@@ -3,8 +3,8 @@
 // prefix. layerInputs() hands out subarray views of that prefix — no copy per step. Capacity
 // grows geometrically up to the context size (amortised O(1) copying per token).
 import { ModelConfig } from '../model/config';
-import { cacheInputNames } from '../onnx/attention';
 import { KVPlan } from './plan';
+import { contractFor, LayerOf, StepOf } from './contract';
 import { allocKV, bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
 import { HostTensor } from '../onnx/runtime';
 import { CacheSnapshot, KVCache } from './types';
@@ -23,11 +23,14 @@ export class FullKVCache implements KVCache {
   private cap = 0;
   private len = 0;
   private readonly row: number; // floats per token per layer (Hkv·D)
+  private readonly step: StepOf<'full'>;
+  private readonly io: LayerOf<'full'>[];
 
   constructor(private readonly c: ModelConfig, readonly maxTokens: number, readonly dtype: KVDtype = 'f32') {
     this.plan = { kind: 'full', dtype };
     this.bpe = bytesPerElement(dtype);
     this.row = c.nKVHeads * c.headDim;
+    ({ step: this.step, layers: this.io } = contractFor(this.plan, 'full', c));
     this.k = [];
     this.v = [];
     this.grow(Math.min(MIN_CAPACITY, maxTokens));
@@ -70,9 +73,9 @@ export class FullKVCache implements KVCache {
     const G = this.c.nHeads / this.c.nKVHeads;
     const T = newTokens;
     return {
-      mask_past: { type: 'float32', data: maskPast, dims: [1, P] },
-      mask_new: { type: 'float32', data: this.causalMask(T), dims: [G * T, T] },
-      split_sizes: { type: 'int64', data: new BigInt64Array([BigInt(P), BigInt(T)]), dims: [2] },
+      [this.step.maskPast.name]: { type: 'float32', data: maskPast, dims: [1, P] },
+      [this.step.maskNew.name]: { type: 'float32', data: this.causalMask(T), dims: [G * T, T] },
+      [this.step.split.name]: { type: 'int64', data: new BigInt64Array([BigInt(P), BigInt(T)]), dims: [2] },
     };
   }
 
@@ -89,17 +92,17 @@ export class FullKVCache implements KVCache {
   }
 
   layerInputs(layer: number, _newTokens: number): Record<string, HostTensor> {
-    const n = cacheInputNames(layer);
+    const n = this.io[layer]!;
     if (this.len === 0) {
       const zero = allocKV(this.dtype, this.row);
       const d = [1, this.c.nKVHeads, this.c.headDim];
-      return { [n.k]: kvTensor(this.dtype, zero, d), [n.v]: kvTensor(this.dtype, zero, d) };
+      return { [n.k.name]: kvTensor(this.dtype, zero, d), [n.v.name]: kvTensor(this.dtype, zero, d) };
     }
     const dims = [this.len, this.c.nKVHeads, this.c.headDim];
     const end = this.len * this.row;
     return {
-      [n.k]: kvTensor(this.dtype, this.k[layer]!.subarray(0, end), dims),
-      [n.v]: kvTensor(this.dtype, this.v[layer]!.subarray(0, end), dims),
+      [n.k.name]: kvTensor(this.dtype, this.k[layer]!.subarray(0, end), dims),
+      [n.v.name]: kvTensor(this.dtype, this.v[layer]!.subarray(0, end), dims),
     };
   }
 

@@ -10,13 +10,22 @@ import { KVDtype } from './dtype';
 
 export type ShareMode = 'scores' | 'keys';
 
+/**
+ * Low-bit storage of PoD's distant keys and values (beyond the paper; stacks with sharing and
+ * local units), each (token, head) row with its own scale: int8 (absmax/127), or int4 (absmax/7,
+ * two per byte) after a Hadamard rotation of the row that spreads outlier channels (kv/distant.ts).
+ * Absent: stored as the cache's dtype.
+ */
+export type DistantQuant = 'int8' | 'int4';
+export const DISTANT_QUANTS: readonly DistantQuant[] = ['int8', 'int4'];
+
 /** `dtype` is the storage type of K and V (default f32). */
 export type KVPlan =
   | { readonly kind: 'full'; readonly dtype?: KVDtype }
   | { readonly kind: 'streaming'; readonly sinks: number; readonly recent: number; readonly dtype?: KVDtype }
   | { readonly kind: 'pod'; readonly sinks: number; readonly recent: number; readonly anchors: readonly (readonly number[])[]; readonly mode: ShareMode; readonly dtype?: KVDtype;
-      /** Distant keys/values as int8 with a scale per (token, head) (beyond the paper; stacks with PoD). */
-      readonly distantInt8?: boolean;
+      /** Distant keys/values in low-bit storage (absent: the cache's dtype). */
+      readonly distantQuant?: DistantQuant;
       /**
        * Calibrated distant bias (beyond the paper, see docs/pod-report.md): distantBias[l][hq] is a
        * logit offset added to every shared distant logit of query head hq in non-anchor layer l
@@ -55,6 +64,11 @@ export function validatePlan(plan: KVPlan, c: ModelConfig): void {
       const why = blockViolation(a, l, h);
       if (why) throw new RangeError(`layer ${l} head ${h}: ${why}`);
     }
+  }
+  const q = plan.distantQuant;
+  if (q !== undefined && !DISTANT_QUANTS.includes(q)) throw new RangeError(`distant storage must be ${DISTANT_QUANTS.join(' or ')} (got ${String(q)})`);
+  if (q === 'int4' && (c.headDim & (c.headDim - 1)) !== 0) {
+    throw new RangeError(`int4 distant storage rotates rows by a Hadamard matrix and needs a power-of-two head size; this model's is ${c.headDim} (use int8)`);
   }
   const b = plan.distantBias;
   if (b && (b.length !== c.nLayers || b.some((row) => row.length !== c.nHeads || row.some((x) => !Number.isFinite(x))))) {
@@ -117,7 +131,7 @@ export function describeUnits(anchors: readonly (readonly number[])[]): string {
 export function describePlan(plan: KVPlan): string {
   if (plan.kind === 'full') return 'full cache';
   if (plan.kind === 'streaming') return `streaming (sinks ${plan.sinks}, recent ${plan.recent}; distant tokens dropped)`;
-  return `PoD ${plan.mode} (sinks ${plan.sinks}, recent ${plan.recent}, ${describeUnits(plan.anchors)})`;
+  return `PoD ${plan.mode} (sinks ${plan.sinks}, recent ${plan.recent}, ${describeUnits(plan.anchors)}${plan.distantQuant ? `, distant ${plan.distantQuant}` : ''})`;
 }
 
 /** What a user asks for; resolved against the model and context size by resolvePlan. */
@@ -132,8 +146,8 @@ export interface KVSpec {
   anchors?: readonly (readonly number[])[];
   /** K/V storage type (default f16, as llama.cpp; f32 is exact but twice the bytes). */
   dtype?: KVDtype;
-  /** PoD: store distant keys/values as int8 + per-(token, head) scales. */
-  distantInt8?: boolean;
+  /** PoD: store distant keys/values in low-bit storage with per-(token, head) scales. */
+  distantQuant?: DistantQuant;
   /** PoD: per (layer, query head) distant logit offsets (from a calibration profile; see KVPlan). */
   distantBias?: readonly (readonly number[])[];
 }
@@ -151,7 +165,8 @@ export function resolvePlan(spec: KVSpec, c: ModelConfig, contextSize: number): 
   const recent = spec.recent ?? Math.max(256, Math.floor(contextSize / 8)) - sinks;
   if (spec.kind === 'streaming') return { kind: 'streaming', sinks, recent, dtype };
   const anchors = spec.anchors ?? uniformAnchors(c.nLayers, c.nKVHeads, spec.groupSize ?? DEFAULT_GROUP_SIZE);
-  const plan: KVPlan = { kind: 'pod', sinks, recent, anchors: anchors.map((r) => [...r]), mode: spec.mode ?? 'scores', dtype, distantInt8: spec.distantInt8 ?? false,
+  const plan: KVPlan = { kind: 'pod', sinks, recent, anchors: anchors.map((r) => [...r]), mode: spec.mode ?? 'scores', dtype,
+    ...(spec.distantQuant ? { distantQuant: spec.distantQuant } : {}),
     ...(spec.distantBias ? { distantBias: spec.distantBias.map((r) => [...r]) } : {}) };
   validatePlan(plan, c);
   return plan;

@@ -5,11 +5,12 @@
 // anchor heads, in position order. Step masks and split sizes for attention-pod.ts come from here.
 // This object owns all of it and describes itself (byteSize, snapshot) for the visualizer.
 import { ModelConfig } from '../model/config';
-import { cacheInputNames } from '../onnx/attention';
 import { HostTensor } from '../onnx/runtime';
 import { anchorHeads, KVPlan, planDtype, valueHeads } from './plan';
+import { contractFor, LayerOf, StepOf } from './contract';
 import { bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
-import { DistantStore, Int8Distant, PlainDistant } from './distant';
+import { DistantStore, PlainDistant } from './distant';
+import { QuantDistant } from './distant-quant';
 import { checkState, KVState, restoreRing, ringInts } from './state';
 import { ProximalRing, tile } from './ring';
 import { CacheSnapshot, KVCache } from './types';
@@ -26,6 +27,8 @@ export class PodKVCache implements KVCache {
   private readonly dist: DistantStore[];
   private readonly dtype: KVDtype;
   private readonly bpe: number;
+  private readonly step: StepOf<'pod'>;
+  private readonly io: LayerOf<'pod'>[];
   private nd = 0;
   private pendingEvictions = 0;
 
@@ -35,9 +38,10 @@ export class PodKVCache implements KVCache {
     this.ring = new ProximalRing(c, plan.sinks, plan.recent, this.dtype);
     this.anc = Array.from({ length: c.nLayers }, (_, l) => anchorHeads(plan, l));
     this.vh = Array.from({ length: c.nLayers }, (_, l) => valueHeads(plan, l));
+    ({ step: this.step, layers: this.io } = contractFor(plan, 'pod', c));
     const rows = Math.max(1, maxTokens - this.ring.P1);
-    this.dist = this.anc.map((heads, l) => plan.distantInt8
-      ? new Int8Distant(this.dtype, c.headDim, heads, this.vh[l]!, rows)
+    this.dist = this.anc.map((heads, l) => plan.distantQuant
+      ? new QuantDistant(plan.distantQuant, this.dtype, c.headDim, heads, this.vh[l]!, rows)
       : new PlainDistant(this.dtype, c.headDim, heads, this.vh[l]!, rows));
   }
 
@@ -77,22 +81,22 @@ export class PodKVCache implements KVCache {
     const i64 = (...v: number[]): HostTensor => ({ type: 'int64', data: BigInt64Array.from(v.map(BigInt)), dims: [v.length] });
     const f32 = (data: Float32Array, X: number): HostTensor => ({ type: 'float32', data, dims: [G * T, X] });
     return {
-      mask_anc_a: f32(all, XA),
-      mask_prox_a: f32(prox, XA),
-      mask_anc_b: f32(tile(ancB, T * XB, G), XB),
-      mask_dist_b: f32(tile(distB, T * XB, G), XB),
-      split_a: i64(P1, T),
-      split_b: i64(P1, NDf, T),
+      [this.step.maskAncA.name]: f32(all, XA),
+      [this.step.maskProxA.name]: f32(prox, XA),
+      [this.step.maskAncB.name]: f32(tile(ancB, T * XB, G), XB),
+      [this.step.maskDistB.name]: f32(tile(distB, T * XB, G), XB),
+      [this.step.splitA.name]: i64(P1, T),
+      [this.step.splitB.name]: i64(P1, NDf, T),
     };
   }
 
   layerInputs(layer: number, _T: number): Record<string, HostTensor> {
     const { nKVHeads: H, headDim: D } = this.c;
-    const n = cacheInputNames(layer);
+    const n = this.io[layer]!;
     const P1 = this.ring.P1;
     return {
-      [n.kp]: kvTensor(this.dtype, this.ring.kp[layer]!, [P1, H, D]),
-      [n.vp]: kvTensor(this.dtype, this.ring.vp[layer]!, [P1, H, D]),
+      [n.kp.name]: kvTensor(this.dtype, this.ring.kp[layer]!, [P1, H, D]),
+      [n.vp.name]: kvTensor(this.dtype, this.ring.vp[layer]!, [P1, H, D]),
       ...this.dist[layer]!.inputs(n),
     };
   }

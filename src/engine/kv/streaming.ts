@@ -2,9 +2,9 @@
 // out of the ring are dropped. Same window as PoD, so "PoD vs streaming" isolates what keeping
 // the distant tokens (PoD's point) is worth.
 import { ModelConfig } from '../model/config';
-import { cacheInputNames } from '../onnx/attention';
 import { HostTensor } from '../onnx/runtime';
 import { KVPlan, planDtype } from './plan';
+import { contractFor, LayerOf, StepOf } from './contract';
 import { bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
 import { ProximalRing } from './ring';
 import { CacheSnapshot, KVCache } from './types';
@@ -18,10 +18,13 @@ export class StreamingKVCache implements KVCache {
   private dropped = 0;
   private pendingEvictions = 0;
   private readonly dtype: KVDtype;
+  private readonly step: StepOf<'streaming'>;
+  private readonly io: LayerOf<'streaming'>[];
 
   constructor(private readonly c: ModelConfig, readonly plan: StreamingPlan, readonly maxTokens: number) {
     this.dtype = planDtype(plan);
     this.ring = new ProximalRing(c, plan.sinks, plan.recent, this.dtype);
+    ({ step: this.step, layers: this.io } = contractFor(plan, 'streaming', c));
   }
 
   get length(): number {
@@ -33,17 +36,17 @@ export class StreamingKVCache implements KVCache {
     this.pendingEvictions = this.ring.evictions(T);
     const { prox } = this.ring.masksA(T);
     return {
-      mask_prox_a: { type: 'float32', data: prox, dims: [this.ring.G * T, this.ring.P1 + T] },
-      split_a: { type: 'int64', data: BigInt64Array.from([BigInt(this.ring.P1), BigInt(T)]), dims: [2] },
+      [this.step.maskProxA.name]: { type: 'float32', data: prox, dims: [this.ring.G * T, this.ring.P1 + T] },
+      [this.step.splitA.name]: { type: 'int64', data: BigInt64Array.from([BigInt(this.ring.P1), BigInt(T)]), dims: [2] },
     };
   }
 
   layerInputs(layer: number, _T: number): Record<string, HostTensor> {
-    const n = cacheInputNames(layer);
+    const n = this.io[layer]!;
     const dims = [this.ring.P1, this.c.nKVHeads, this.c.headDim];
     return {
-      [n.kp]: kvTensor(this.dtype, this.ring.kp[layer]!, dims),
-      [n.vp]: kvTensor(this.dtype, this.ring.vp[layer]!, dims),
+      [n.kp.name]: kvTensor(this.dtype, this.ring.kp[layer]!, dims),
+      [n.vp.name]: kvTensor(this.dtype, this.ring.vp[layer]!, dims),
     };
   }
 

@@ -12,12 +12,17 @@
 //   o_A = softmax(A)·[v_prox | v_new], o_D = softmax(D)·[v_prox | v_dist | v_new]  (own values)
 //   o = o_D + σ(LSE_A − LSE_D − b)·(o_A − o_D)   b: the plan's calibrated distant bias (0 without)
 // A local unit (plan LOCAL, docs/pod-qwen.md §2) has no D part: its output is o_A.
+// Low-bit distant rows (plan distantQuant, kv/distant-quant.ts) are dequantized here; int4 rows
+// stay Hadamard-rotated, so the queries meeting distant keys and the distant values' output are
+// multiplied by H instead (q·k = qH·kH, Σp·v = (Σp·vH)H): O(D²) per query row, not per stored token.
 // Masks (tiled over the G query heads of a KV head) and split sizes are step inputs from
 // kv/pod.ts: mask_anc_a / mask_prox_a [G·T, P1+T], mask_anc_b / mask_dist_b [G·T, P1+ND+T],
 // split_a [P1, T], split_b [P1, ND, T].
 import { KVPlan, LOCAL, anchorHeads, distantBiasOf, valueHeads } from '../kv/plan';
 import { OnnxType } from './proto';
-import { cacheInputNames, cacheQuery, kvType, LayerAttentionInput, scores as scoresF, stepInput, weighted as weightedF } from './attention';
+import { DistantInput } from '../kv/contract';
+import { hadamardMatrix } from '../kv/distant-quant';
+import { cacheQuery, contractOf, declare, LayerAttentionInput, scores as scoresF, weighted as weightedF } from './attention';
 import { GraphBuilder } from './builder';
 
 type PodPlan = Extract<KVPlan, { kind: 'pod' }>;
@@ -60,22 +65,27 @@ export class PodAttention {
   /** Attention output [Hkv, G·T, D] for one layer. Layers must be built in ascending order. */
   layer(a: LayerAttentionInput): string {
     const { g, layer: l, nKVHeads: H, headDim: D } = a;
-    const n = cacheInputNames(l);
-    const kp = g.input(n.kp, kvType(a), ['P1', H, D]);
-    const vp = g.input(n.vp, kvType(a), ['P1', H, D]);
-    /** A distant-store input: as stored, or int8 + per-(token, head) scales dequantized here. */
-    const distant = (name: string, scaleName: string, heads: number): string => {
-      if (!this.plan.distantInt8) return g.input(name, kvType(a), ['ND', heads, D]);
-      const q8 = g.input(name, OnnxType.INT8, ['ND', heads, D]);
-      const scale = g.input(scaleName, OnnxType.FLOAT, ['ND', heads, 1]);
-      const f = g.op1('Mul', [g.op1('Cast', [q8], { to: OnnxType.FLOAT }), scale]);
+    const { step, io } = contractOf(a, 'pod');
+    const kp = declare(g, io.kp);
+    const vp = declare(g, io.vp);
+    /** A distant-store input: as stored, or quantized rows × per-(token, head) scales dequantized here (int4: still rotated, see rotated()). */
+    const distant = (d: DistantInput): string => {
+      if (!d.scale) return declare(g, d.data);
+      const q = this.plan.distantQuant === 'int4' ? unpackInt4(g, declare(g, d.data), D) : g.op1('Cast', [declare(g, d.data)], { to: OnnxType.FLOAT });
+      const f = g.op1('Mul', [q, declare(g, d.scale)]);
       return a.f16 ? g.op1('Cast', [f], { to: OnnxType.FLOAT16 }) : f;
     };
+    /** int4 rows are Hadamard-rotated (kv/distant-quant.ts): x·H for queries that meet distant keys and for outputs of distant values. */
+    const rotated = (x: string): string => (this.plan.distantQuant === 'int4' ? g.op1('MatMul', [x, g.shared(`hadamard_${D}`, [D, D], () => hadamardMatrix(D))]) : x);
     const vHeads = valueHeads(this.plan, l);
-    const vd = vHeads.length > 0 ? distant(n.vd, n.vdScale, vHeads.length) : '';
+    const vd = io.vd ? distant(io.vd) : '';
     const scores = (q: string, k: string, d: number): string => scoresF(g, q, k, d, a.f16);
     const weighted = (_g: unknown, p: string, v: string): string => weightedF(g, p, v, a.f16);
     const qr = cacheQuery(a);
+    /** The query against distant keys (rotated like them for int4). */
+    const qrD = this.plan.distantQuant === 'int4' ? cacheQuery({ ...a, qr: rotated(a.qr) }) : qr;
+    /** Σ p·v over the distant values, back in the original space. */
+    const distantOut = (p: string, heads: number[]): string => rotated(weighted(g, p, vdOf(heads)));
     const anc = anchorHeads(this.plan, l);
     const all = anc.length === H;
     /** t[idx] along `axis`, skipped when idx selects all `count` entries in order. */
@@ -89,8 +99,8 @@ export class PodAttention {
     const sP = scores(qr, kp, D);
     const sN = scores(qr, a.kNew, D);
     const aRaw = g.op1('Concat', [sP, sN], { axis: 2 });
-    const mAncA = stepInput(g, 'mask_anc_a', ['GT', 'XA']);
-    const mProxA = stepInput(g, 'mask_prox_a', ['GT', 'XA']);
+    const mAncA = declare(g, step.maskAncA);
+    const mProxA = declare(g, step.maskProxA);
     let mA: string;
     if (all) mA = mAncA;
     else if (anc.length === 0) mA = mProxA;
@@ -103,26 +113,25 @@ export class PodAttention {
 
     // P part (own keys, every head): one softmax over A and its log-sum-exp.
     const { p: pA, lse: lseA } = softmaxLse(g, g.op1('Add', [aRaw, mA]));
-    const [pAp, pAn] = g.op('Split', [pA, stepInput(g, 'split_a', [2], OnnxType.INT64)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
+    const [pAp, pAn] = g.op('Split', [pA, declare(g, step.splitA)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
     const oA = g.op1('Add', [weighted(g, pAp, vp), weighted(g, pAn, a.vNew)]);
 
     // D part, per group of heads that share an anchor layer: the anchor's own distant logits, or
     // (non-anchor) the anchor's logits masked to D(i). Masks use −1e30, not −inf, so a query with
     // no distant token gets a finite, ignored D part (its gate below is exactly 1).
-    const mAncB = stepInput(g, 'mask_anc_b', ['GT', 'XB']);
-    const mDistB = stepInput(g, 'mask_dist_b', ['GT', 'XB']);
-    const splitB = stepInput(g, 'split_b', [3], OnnxType.INT64);
+    const mAncB = declare(g, step.maskAncB);
+    const mDistB = declare(g, step.maskDistB);
+    const splitB = declare(g, step.splitB);
     const parts: { heads: number[]; o: string; lse: string }[] = [];
     const distantPart = (logits: string, heads: number[]): { o: string; lse: string } => {
       const { p, lse } = softmaxLse(g, logits);
       const [pp, pd, pn] = g.op('Split', [p, splitB], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
-      const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), weighted(g, pd, vdOf(heads))]), weighted(g, pn, gather(a.vNew, heads, 1))]);
+      const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), distantOut(pd, heads)]), weighted(g, pn, gather(a.vNew, heads, 1))]);
       return { o, lse };
     };
-    if (anc.length > 0) {
-      const kd = distant(n.kd, n.kdScale, anc.length);
-      const qa = gather(qr, anc);
-      const logits = g.op1('Concat', [gather(sP, anc), scores(qa, kd, D), gather(sN, anc)], { axis: 2 });
+    if (io.kd) {
+      const kd = distant(io.kd);
+      const logits = g.op1('Concat', [gather(sP, anc), scores(gather(qrD, anc), kd, D), gather(sN, anc)], { axis: 2 });
       this.exports.set(l, { heads: anc, logits, kp, kd, kNew: a.kNew, shared: new Map() });
       parts.push({ heads: anc, ...distantPart(g.op1('Add', [logits, mAncB]), anc) });
     }
@@ -144,11 +153,11 @@ export class PodAttention {
           ex.shared.set(key, shared);
         }
         const [pp, pd, pn] = shared.probs;
-        const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), weighted(g, pd, vdOf(heads))]), weighted(g, pn, gather(a.vNew, heads, 1))]);
+        const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), distantOut(pd, heads)]), weighted(g, pn, gather(a.vNew, heads, 1))]);
         parts.push({ heads, o, lse: shared.lse });
       } else {
         const q = gather(qr, heads);
-        const raw = g.op1('Concat', [scores(q, gather(ex.kp, heads, 1), D), scores(q, pick(ex.kd, idx, ex.heads.length, 1), D), scores(q, gather(ex.kNew, heads, 1), D)], { axis: 2 });
+        const raw = g.op1('Concat', [scores(q, gather(ex.kp, heads, 1), D), scores(gather(qrD, heads), pick(ex.kd, idx, ex.heads.length, 1), D), scores(q, gather(ex.kNew, heads, 1), D)], { axis: 2 });
         parts.push({ heads, ...distantPart(g.op1('Add', [raw, mDistB]), heads) });
       }
     }
@@ -167,6 +176,19 @@ export class PodAttention {
     const out = local.length === 0 ? merged : g.op1('Concat', [merged, gather(oA, local)], { axis: 0 });
     return order.some((h, i) => h !== i) ? g.op1('Gather', [out, g.i64(order.map((_, h) => order.indexOf(h)))], { axis: 0 }) : out;
   }
+}
+
+/**
+ * Packed int4 rows uint8 [n, h, D/2] → float [n, h, D] of q ∈ [−8, 7]: element 2j is byte j's low
+ * nibble, 2j+1 its high one, each stored as q + 8 (kv/distant-quant.ts). Split in float (exact for
+ * 0…255): the graph's opset (17) has no BitwiseAnd, and ORT's CPU Sub has no uint8 kernel.
+ */
+function unpackInt4(g: GraphBuilder, x: string, D: number): string {
+  const xf = g.op1('Cast', [x], { to: OnnxType.FLOAT });
+  const hi = g.op1('Floor', [g.op1('Mul', [xf, g.scalar(1 / 16)])]);
+  const lo = g.op1('Sub', [xf, g.op1('Mul', [hi, g.scalar(16)])]);
+  const pairs = g.op1('Concat', [g.op1('Unsqueeze', [lo, g.i64([-1])]), g.op1('Unsqueeze', [hi, g.i64([-1])])], { axis: -1 });
+  return g.op1('Sub', [g.op1('Reshape', [pairs, g.i64([0, 0, D])]), g.scalar(8)]);
 }
 
 /**

@@ -4,11 +4,15 @@
 // Every plan is "scores over cache segments → one softmax → Σ segment probabilities · values";
 // the masks and split sizes that make that exact are step inputs computed by the cache object.
 // This file: the full cache and the StreamingLLM baseline. attention-pod.ts: PoD (§5).
+import { contractFor, ElementType, InputSpec, LayerOf, StepOf } from '../kv/contract';
+import { KVPlan } from '../kv/plan';
 import { GraphBuilder, MS_DOMAIN } from './builder';
 import { OnnxType } from './proto';
 
 export interface LayerAttentionInput {
   g: GraphBuilder;
+  /** The cache plan: its contract (kv/contract.ts) names and types the cache inputs. */
+  plan: KVPlan;
   /** Cache and new K/V tensors are float16 (matmuls run in f16, scores and softmax in f32). */
   f16: boolean;
   layer: number;
@@ -22,13 +26,18 @@ export interface LayerAttentionInput {
   vNew: string;
 }
 
-/** Names of the per-layer cache inputs. */
-export const cacheInputNames = (l: number) => ({
-  k: `past_k_${l}`, v: `past_v_${l}`, // full cache
-  kp: `prox_k_${l}`, vp: `prox_v_${l}`, // PoD / streaming: sinks + recent ring
-  kd: `dist_k_${l}`, vd: `dist_v_${l}`, // PoD: distant tokens (keys: anchor heads only)
-  kdScale: `dist_k_scale_${l}`, vdScale: `dist_v_scale_${l}`, // PoD int8 distant store
-});
+const ONNX_TYPE: Record<ElementType, OnnxType> = { float32: OnnxType.FLOAT, float16: OnnxType.FLOAT16, int8: OnnxType.INT8, uint8: OnnxType.UINT8, int64: OnnxType.INT64 };
+
+/** Declare a contract input in the graph (once: step inputs are shared by every layer of a segment). */
+export function declare(g: GraphBuilder, s: InputSpec): string {
+  return g.hasInput(s.name) ? s.name : g.input(s.name, ONNX_TYPE[s.type], s.dims);
+}
+
+/** The step and layer contract of `a`'s plan, which must be of kind `kind`. */
+export function contractOf<K extends KVPlan['kind']>(a: LayerAttentionInput, kind: K): { step: StepOf<K>; io: LayerOf<K> } {
+  const { step, layers } = contractFor(a.plan, kind, { nLayers: 0, nKVHeads: a.nKVHeads, headDim: a.headDim }, [a.layer]);
+  return { step, io: layers[0]! };
+}
 
 const toF16 = (g: GraphBuilder, t: string): string => g.op1('Cast', [t], { to: OnnxType.FLOAT16 });
 const toF32 = (g: GraphBuilder, t: string): string => g.op1('Cast', [t], { to: OnnxType.FLOAT });
@@ -61,14 +70,14 @@ export function kvType(a: LayerAttentionInput): OnnxType {
  */
 export function fullAttention(a: LayerAttentionInput): string {
   const { g } = a;
-  const n = cacheInputNames(a.layer);
-  const pastK = g.input(n.k, kvType(a), ['P', a.nKVHeads, a.headDim]);
-  const pastV = g.input(n.v, kvType(a), ['P', a.nKVHeads, a.headDim]);
+  const { step, io } = contractOf(a, 'full');
+  const pastK = declare(g, io.k);
+  const pastV = declare(g, io.v);
   const q = cacheQuery(a);
-  const sPast = g.op1('Add', [scores(g, q, pastK, a.headDim, a.f16), stepInput(g, 'mask_past', [1, 'P'])]);
-  const sNew = g.op1('Add', [scores(g, q, a.kNew, a.headDim, a.f16), stepInput(g, 'mask_new', ['GT', 'T'])]);
+  const sPast = g.op1('Add', [scores(g, q, pastK, a.headDim, a.f16), declare(g, step.maskPast)]);
+  const sNew = g.op1('Add', [scores(g, q, a.kNew, a.headDim, a.f16), declare(g, step.maskNew)]);
   const probs = g.op1('Softmax', [g.op1('Concat', [sPast, sNew], { axis: 2 })], { axis: -1 });
-  const [pPast, pNew] = g.op('Split', [probs, stepInput(g, 'split_sizes', [2], OnnxType.INT64)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
+  const [pPast, pNew] = g.op('Split', [probs, declare(g, step.split)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
   return g.op1('Add', [weighted(g, pPast, pastV, a.f16), weighted(g, pNew, a.vNew, a.f16)]);
 }
 
@@ -78,17 +87,11 @@ export function fullAttention(a: LayerAttentionInput): string {
  */
 export function streamingAttention(a: LayerAttentionInput): string {
   const { g } = a;
-  const n = cacheInputNames(a.layer);
-  const kp = g.input(n.kp, kvType(a), ['P1', a.nKVHeads, a.headDim]);
-  const vp = g.input(n.vp, kvType(a), ['P1', a.nKVHeads, a.headDim]);
+  const { step, io } = contractOf(a, 'streaming');
+  const kp = declare(g, io.kp);
+  const vp = declare(g, io.vp);
   const q = cacheQuery(a);
-  const s = g.op1('Add', [g.op1('Concat', [scores(g, q, kp, a.headDim, a.f16), scores(g, q, a.kNew, a.headDim, a.f16)], { axis: 2 }), stepInput(g, 'mask_prox_a', ['GT', 'XA'])]);
-  const [pp, pn] = g.op('Split', [g.op1('Softmax', [s], { axis: -1 }), stepInput(g, 'split_a', [2], OnnxType.INT64)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
+  const s = g.op1('Add', [g.op1('Concat', [scores(g, q, kp, a.headDim, a.f16), scores(g, q, a.kNew, a.headDim, a.f16)], { axis: 2 }), declare(g, step.maskProxA)]);
+  const [pp, pn] = g.op('Split', [g.op1('Softmax', [s], { axis: -1 }), declare(g, step.splitA)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
   return g.op1('Add', [weighted(g, pp, vp, a.f16), weighted(g, pn, a.vNew, a.f16)]);
-}
-
-/** A graph input shared by all layers of a step (declared once per graph). */
-export function stepInput(g: GraphBuilder, name: string, shape: readonly (number | string)[], type = OnnxType.FLOAT): string {
-  if (!g.hasInput(name)) g.input(name, type, shape);
-  return name;
 }

@@ -67,6 +67,15 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A shared float32 initializer built once per graph under `key` (e.g. a rotation matrix used by every layer). */
+  shared(key: string, dims: readonly number[], make: () => Float32Array): string {
+    const hit = this.consts.get(key);
+    if (hit) return hit;
+    const name = this.f32(key, dims, make());
+    this.consts.set(key, name);
+    return name;
+  }
+
   /** Add a node; returns its output names (generated unless given). */
   op(op: string, inputs: readonly string[], attrs: Attrs = {}, opts: { domain?: string; outputs?: readonly string[]; nOutputs?: number; name?: string } = {}): string[] {
     const id = this.counter++;

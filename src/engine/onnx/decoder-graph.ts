@@ -21,6 +21,7 @@ import { concatWeights, MatMulEmitter } from './weights';
 import { fullAttention, streamingAttention } from './attention';
 import { PodAttention } from './attention-pod';
 import { KVPlan, planDtype } from '../kv/plan';
+import { MODEL_INPUTS } from '../kv/contract';
 
 export interface WeightSource {
   /** A packed 2-D weight by GGUF tensor name. */
@@ -50,8 +51,8 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
   const { dim, nHeads: Hq, nKVHeads: Hkv, headDim: D } = c;
   const eps = { float: c.rmsEps };
 
-  let x = g.input('hidden_in', OnnxType.FLOAT, ['T', dim]);
-  const pos = g.input('position_ids', OnnxType.INT64, [1, 'T']);
+  let x = g.input(MODEL_INPUTS.hidden, OnnxType.FLOAT, ['T', dim]);
+  const pos = g.input(MODEL_INPUTS.positions, OnnxType.INT64, [1, 'T']);
   const pod = s.kv.kind === 'pod' ? new PodAttention(s.kv) : undefined;
 
   // RoPE tables [maxPositions, ropeDim/2], llama3 / linear scaling folded into the frequencies.
@@ -131,7 +132,7 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
     const qh = g.op1('Transpose', [qt], { perm: [1, 0, 2] });
     const qr = g.op1('Reshape', [qh, g.i64([Hkv, -1, D])]);
 
-    const att = { g, f16, layer: l, nKVHeads: Hkv, headDim: D, qr, kNew, vNew };
+    const att = { g, plan: s.kv, f16, layer: l, nKVHeads: Hkv, headDim: D, qr, kNew, vNew };
     const o = s.kv.kind === 'full' ? fullAttention(att) : s.kv.kind === 'streaming' ? streamingAttention(att) : pod!.layer(att);
     // [Hkv, G·T, D] → [Hq, T, D] → [T, Hq, D] → [T, Hq·D]
     const oT = g.op1('Transpose', [g.op1('Reshape', [o, g.i64([Hq, -1, D])])], { perm: [1, 0, 2] });
@@ -154,7 +155,7 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
     if (l + 1 < s.endLayer) {
       [h, x] = skipNorm(ffn, x2, layerTensorNames(l + 1).attnNorm, `norm_attn_${l + 1}`);
     } else if (s.isLast) {
-      const idx = g.input('logit_idx', OnnxType.INT64, ['K']);
+      const idx = g.input(MODEL_INPUTS.logitRows, OnnxType.INT64, ['K']);
       const rows = (t: string) => g.op1('Gather', [t, idx], { axis: 0 });
       const [hf] = skipNorm(rows(ffn), rows(x2), 'output_norm.weight', 'norm_out');
       const head = c.tiedEmbeddings ? w.weight('token_embd.weight') : w.weight('output.weight');

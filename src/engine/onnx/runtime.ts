@@ -23,6 +23,7 @@ export type HostTensor =
   | { type: 'float32'; data: Float32Array; dims: readonly number[] }
   | { type: 'float16'; data: Uint16Array; dims: readonly number[] }
   | { type: 'int8'; data: Int8Array; dims: readonly number[] }
+  | { type: 'uint8'; data: Uint8Array; dims: readonly number[] }
   | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
 
 export interface SessionOptions {
