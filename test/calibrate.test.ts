@@ -29,7 +29,6 @@ test('JSD₂ matches a hand example, is symmetric, 0 for equal and 1 for disjoin
   const p = Float64Array.of(0.5, 0.5), q = Float64Array.of(1, 0);
   const h = -(0.75 * Math.log2(0.75) + 0.25 * Math.log2(0.25));
   assert.ok(Math.abs(jsd2(p, q) - (h - 0.5)) < EPS);
-  assert.ok(Math.abs(0.3112781244591328 - (h - 0.5)) < EPS);
   assert.ok(Math.abs(jsd2(q, p) - jsd2(p, q)) < EPS);
   assert.ok(Math.abs(jsd2Fast(p, q, 2, 0, 0, negEntropy2(p, 2), negEntropy2(q, 2)) - (h - 0.5)) < EPS);
   assert.equal(jsd2(p, p), 0);

@@ -10,7 +10,6 @@ import { calibrate, DEFAULT_DELTA, DEFAULT_MAX_BLOCK, DEFAULT_QUERIES, readCalib
 import { loadProfile, PodProfile, reblockProfile, writeProfile } from '../engine/eval/profile';
 import { DEFAULT_MIN_CONTEXT, perplexity } from '../engine/eval/perplexity';
 import { needleTrial, NeedleTrial } from '../engine/eval/needle';
-import { kvBytesAt } from '../engine/memory';
 import { describePlan, describeUnits, LOCAL, nonAnchorShare } from '../engine/kv/plan';
 import { MODEL_FLAG as MODEL } from './default-model';
 
@@ -107,7 +106,6 @@ const evalCmd: Command = {
       const kvInfo = {
         plan: describePlan(plan), dtype: snap.bytesPerElement === 2 ? 'f16' : 'f32',
         allocatedBytes: snap.allocatedBytes, usedBytes: snap.usedBytes, fullCacheBytes: snap.fullCacheBytes,
-        formulaBytes: kvBytesAt(engine.config, plan, snap.tokens),
         savedFraction: snap.pod?.savedFraction ?? 0, tokens: snap.pod?.tokens ?? null,
         nonAnchorShare: plan.kind === 'pod' ? nonAnchorShare(plan.anchors) : null,
         sinks: plan.kind === 'full' ? null : plan.sinks, recent: plan.kind === 'full' ? null : plan.recent,
