@@ -12,7 +12,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { chromium } = require(path.join(process.env.PODLENS_E2E_MODULES || '', 'playwright-core'));
 const { ggufShape } = require('./gguf-shape.cjs');
-const { QUESTION, FACT_FILE, fixtureFact, checkAnswer } = require('./answer.cjs');
+const { QUESTION, FACT_FILE, fixtureFact, checkAnswer, degenerate } = require('./answer.cjs');
 
 const [, , base, folder, art, resultFile] = process.argv;
 const MODEL = process.env.PODLENS_E2E_MODEL || '';
@@ -271,6 +271,7 @@ async function scenario(name, fn) {
     assert.equal(a.error, '', a.error);
     assert.equal(a.status, '');
     assert.ok(a.text.length > 10, 'a summary');
+    assert.equal(degenerate(a.text), null, `summary: ${JSON.stringify(a.text)}`);
     assert.match(a.note, /Covered all of src\/predict\.ts \(lines 1–10,/);
     await shot('07-summarize-selection.png');
   });

@@ -12,7 +12,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const vscode = require('vscode');
 const { ggufShape } = require('../gguf-shape.cjs');
-const { QUESTION, FACT_FILE, fixtureFact, checkAnswer } = require('../answer.cjs');
+const { QUESTION, FACT_FILE, fixtureFact, checkAnswer, degenerate } = require('../answer.cjs');
 
 const ID = 'podlens.podlens';
 let ext;
@@ -133,6 +133,7 @@ suite('PodLens in the real extension host', () => {
     assert.equal(user.text, 'Summarize README.md');
     assert.equal(answer.status, 'done', answer.error || '');
     assert.ok(answer.text.trim().length >= 20, `summary text: ${JSON.stringify(answer.text)}`);
+    assert.equal(degenerate(answer.text), null, `summary text: ${JSON.stringify(answer.text)}`);
     assert.match(answer.note || '', /^Covered all of README\.md \(lines 1–\d+, \d+ tokens\)/);
     assert.ok(answer.stats && answer.stats.generatedTokens > 0 && answer.stats.generatedTokens <= 48, 'summarize.maxTokens = 48');
     assert.ok(api.chat.panel, 'the chat panel opened to show the summary');
@@ -166,7 +167,8 @@ suite('PodLens in the real extension host', () => {
     const t0 = Date.now();
     const result = await participant.requestHandler(request, { history: [] }, stream, cts.token);
     const answer = parts.join('').trim();
-    console.log(`@podlens /workspace answer (${Date.now() - t0} ms, ${result?.metadata?.stats ?? ''}): ${JSON.stringify(answer)}`);
+    const st = result?.metadata?.stats ?? {};
+    console.log(`@podlens /workspace answer (${Date.now() - t0} ms; prompt ${st.promptTokens} tokens, ${st.generatedTokens} generated, ${st.finishReason}): ${JSON.stringify(answer)}`);
     assert.equal(result?.errorDetails, undefined, result?.errorDetails?.message);
     assert.ok(refs.includes(FACT_FILE), `${FACT_FILE} went into the prompt (references: ${refs.join(', ')}; ${progress.join('; ')})`);
     checkAnswer(answer, fact, '@podlens /workspace');
