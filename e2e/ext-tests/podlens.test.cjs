@@ -1,11 +1,13 @@
 // PodLens inside the real extension host (code-server's Node 24 extension host, native
 // onnxruntime-node addon and the engine worker thread included). The workspace is a copy of
-// e2e/fixture, whose .vscode/settings.json selects the PoD cache (sinks, recent window, uniform
-// blocks of layers), a 1024-token context, short greedy answers, and (pinned by e2e/run.sh) the
-// model $PODLENS_E2E_MODEL: Qwen2.5-Coder-0.5B-Instruct, the default development model. The
-// expected shape comes from that file's GGUF header (e2e/gguf-shape.cjs), the PoD parameters
-// from the fixture settings. The @podlens participant is asked about a fact only the fixture
-// holds (e2e/answer.cjs) and must name it, with the PoD cache on.
+// e2e/fixture plus a vendored source tree (e2e/run.sh add_vendor). Its .vscode/settings.json sets
+// only engine threads and short greedy answers: the model is the extension's development model
+// (podlens.model.path empty → models/qwen2.5-coder-0.5b-instruct.gguf in the extension folder,
+// the file $PODLENS_E2E_MODEL names), the KV cache is the default `auto` (→ PoD with the profile
+// shipped beside the model) and the context size the automatic one. The expected shape comes from
+// the GGUF header (e2e/gguf-shape.cjs), the expected cache from the shipped profile
+// (e2e/pod-view.cjs). The @podlens participant is asked about a fact only the fixture holds
+// (e2e/answer.cjs) and must name it, with that fact among the PoD cache's distant tokens.
 /* global suite, test, suiteSetup */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -13,16 +15,16 @@ const path = require('node:path');
 const vscode = require('vscode');
 const { ggufShape } = require('../gguf-shape.cjs');
 const { QUESTION, FACT_FILE, fixtureFact, checkAnswer, degenerate } = require('../answer.cjs');
+const { shippedProfilePath, readProfile, checkPodView } = require('../pod-view.cjs');
 
 const ID = 'podlens.podlens';
 let ext;
 let api;
 
 const MODEL = process.env.PODLENS_E2E_MODEL || '';
-// Layers, KV heads, head dim of the model under test (Qwen2.5-Coder-0.5B: 24, 2, 64); the engine
-// stores K/V in f16 by default.
+// Layers, KV heads, head dim of the model under test (Qwen2.5-Coder-0.5B: 24, 2, 64).
 const SHAPE = MODEL ? ggufShape(MODEL) : null;
-const BYTES_PER_ELEMENT = 2;
+const PROFILE_FILE = MODEL ? shippedProfilePath(MODEL) : '';
 const setting = (k) => vscode.workspace.getConfiguration('podlens').get(k);
 
 async function until(what, cond, ms = 120000) {
@@ -31,45 +33,6 @@ async function until(what, cond, ms = 120000) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** A PoD cache view: the model's shape, blocks from the fixture's kv.groupSize, exact byte counts. */
-function checkPodView(view) {
-  const { nLayers: L, nKVHeads: H, headDim: D } = SHAPE;
-  const g = setting('kv.groupSize');
-  assert.equal(view.kind, 'pod');
-  assert.equal(view.nLayers, L);
-  assert.equal(view.nKVHeads, H);
-  assert.equal(view.headDim, D);
-  assert.equal(view.grid.length, L * H);
-  // Uniform blocks of g layers: anchors at layers 0, g, 2g, … in each KV-head column.
-  assert.equal(view.blocks, Math.ceil(L / g) * H);
-  for (const c of view.grid) {
-    assert.equal(c.block, c.layer - (c.layer % g), `block of layer ${c.layer}`);
-    assert.equal(c.anchor, c.layer % g === 0);
-  }
-  assert.equal(view.sinkTokens, setting('kv.sinks'));
-  assert.ok(view.tokens > setting('kv.sinks') + setting('kv.recent'), `tokens ${view.tokens}`);
-  assert.equal(view.sinkTokens + view.recentTokens + view.distantTokens, view.tokens);
-  assert.ok(view.recentTokens <= setting('kv.recent'));
-  // Bytes: a full f16 cache keeps K and V of every token in every layer and KV head.
-  const unit = D * BYTES_PER_ELEMENT;
-  assert.equal(view.fullCacheBytes, view.tokens * L * 2 * H * unit);
-  // PoD: proximal tokens keep K and V everywhere; distant ones keep V everywhere, K in anchors only.
-  const prox = view.sinkTokens + view.recentTokens;
-  let used = 0;
-  for (let l = 0; l < L; l++) {
-    const anchorsInLayer = l % g === 0 ? H : 0;
-    const layerBytes = prox * H * unit * 2 + view.distantTokens * (H + anchorsInLayer) * unit;
-    assert.equal(view.layers[l].bytes, layerBytes, `layer ${l} bytes`);
-    used += layerBytes;
-  }
-  assert.equal(view.usedBytes, used);
-  assert.ok(view.allocatedBytes >= view.usedBytes);
-  assert.equal(view.layers.reduce((a, l) => a + l.allocatedBytes, 0), view.allocatedBytes);
-  const saved = (1 - used / view.fullCacheBytes) * 100;
-  assert.ok(Math.abs(view.savedPercent - saved) < 1e-9);
-  assert.ok(view.savedPercent > 10, `saved ${view.savedPercent}%`);
 }
 
 suite('PodLens in the real extension host', () => {
@@ -82,7 +45,15 @@ suite('PodLens in the real extension host', () => {
     assert.match(vscode.version, /^1\.\d+\.\d+/);
     assert.ok(typeof process.versions.node === 'string' && Number(process.versions.node.split('.')[0]) >= 20);
     assert.equal(vscode.workspace.workspaceFolders?.length, 1, 'the fixture workspace is open');
-    assert.equal(vscode.workspace.getConfiguration('podlens').get('kv.cache'), 'pod', 'fixture settings are read');
+    const c = vscode.workspace.getConfiguration('podlens');
+    assert.equal(c.get('generation.temperature'), 0, 'fixture settings are read');
+    // The defaults under test are not overridden: auto cache, automatic context, development model.
+    for (const k of ['kv.cache', 'kv.profile', 'engine.contextSize', 'model.path']) {
+      const i = c.inspect(k);
+      assert.equal(i.workspaceValue ?? i.workspaceFolderValue ?? i.globalValue, undefined, `podlens.${k} is left at its default`);
+    }
+    assert.equal(c.get('kv.cache'), 'auto');
+    assert.equal(c.get('engine.contextSize'), 0);
   });
 
   test('activates on a contributed command and returns its API', async () => {
@@ -105,17 +76,23 @@ suite('PodLens in the real extension host', () => {
     assert.deepEqual(ours, contributed, 'no podlens.* command that package.json does not contribute');
   });
 
-  test('loads the model (Qwen2.5-Coder-0.5B-Instruct) in the engine worker of the real extension host', async () => {
-    assert.ok(SHAPE, 'PODLENS_E2E_MODEL names the model e2e/run.sh pinned');
+  test('loads the development model (Qwen2.5-Coder-0.5B-Instruct) with PoD from its shipped profile, chosen by auto', async () => {
+    assert.ok(SHAPE, 'PODLENS_E2E_MODEL names the development model');
     assert.equal(SHAPE.arch, 'qwen2', `${MODEL} is a Qwen2 model`);
+    assert.ok(fs.existsSync(PROFILE_FILE), `${PROFILE_FILE} ships beside the model`);
     const client = await api.core.model.ensureLoaded();
     const info = client.info;
     assert.ok(info, 'model info after loading');
     assert.equal(info.nLayers, SHAPE.nLayers);
-    assert.equal(info.contextSize, 1024, 'podlens.engine.contextSize from the fixture settings');
-    assert.match(String(info.kv), /pod/i, 'PoD cache from podlens.kv.cache');
-    assert.equal(api.core.model.status.state, 'ready');
-    assert.equal(api.core.model.status.model, path.basename(MODEL));
+    assert.match(String(info.kv), /pod/i, 'PoD cache');
+    const status = api.core.model.status;
+    assert.equal(status.state, 'ready');
+    assert.equal(status.model, path.basename(MODEL));
+    console.log(`cache: ${status.choice?.cache}; context: ${status.choice?.context}`);
+    assert.match(status.choice?.cache ?? '', new RegExp(`^PoD — auto: a profile ships next to the model \\(${path.basename(PROFILE_FILE).replace(/\./g, '\\.')}\\)`));
+    // The automatic context: at least the workspace plus an answer, at most the training context.
+    assert.ok(info.contextSize >= 4096 && info.contextSize <= SHAPE.contextLength, `context ${info.contextSize}`);
+    assert.match(status.choice?.context ?? '', /auto/);
     const counts = await client.count(['Hello, world!']);
     assert.ok(counts[0] > 0 && counts[0] < 10, `token count ${counts[0]}`);
   });
@@ -144,8 +121,7 @@ suite('PodLens in the real extension host', () => {
     const { view, session } = api.core.cache.current;
     assert.ok(view, 'a snapshot arrived from the worker');
     assert.equal(session, 'summarize');
-    checkPodView(view);
-    assert.ok(view.distantTokens > 0, 'the summary prompt is longer than sinks + recent');
+    checkPodView(view, readProfile(PROFILE_FILE), SHAPE);
   });
 
   test(`@podlens /workspace names a fact only the fixture holds (${FACT_FILE}), with the PoD cache`, async () => {
@@ -176,8 +152,11 @@ suite('PodLens in the real extension host', () => {
     // among the distant tokens (they are far more than sinks + recent).
     const { view, session } = api.core.cache.current;
     assert.equal(session, 'native');
-    checkPodView(view);
-    assert.ok(view.distantTokens > 200, `distant tokens ${view.distantTokens}`);
+    checkPodView(view, readProfile(PROFILE_FILE), SHAPE);
+    // The fixture's files (older) come first in the prompt, the vendored tree after them: with
+    // more than the recent window behind it, src/harbours.ts is among the distant tokens.
+    console.log(`cache: ${view.tokens} tokens (sinks ${view.sinkTokens}, distant ${view.distantTokens}, recent ${view.recentTokens}), ${view.usedBytes} of ${view.fullCacheBytes} bytes, ${view.savedPercent.toFixed(1)}% saved`);
+    assert.ok(view.distantTokens > 500, `distant tokens ${view.distantTokens}`);
   });
 
   test('the cache visualizer panel is open and the chat answered in the same host', () => {
