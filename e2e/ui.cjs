@@ -126,12 +126,15 @@ async function checkVisualizer(viz) {
   return { ...t, tokens, used, full, saved: tl.saved };
 }
 
-/** Ask QUESTION in the chat and wait for the whole answer; the streamed lengths and tile values seen on the way. */
-async function askAndWatch(chat, viz, shotName, ms = 600000) {
+/**
+ * Ask QUESTION in the chat and wait for the whole answer; the streamed lengths, tile values and
+ * progress lines seen on the way. `shots` names the screenshots to take (cold answer only): while
+ * the workspace is read in the background, while the prompt is read, and mid-answer.
+ */
+async function askAndWatch(chat, viz, shots = {}, ms = 600000) {
   await ask(chat, QUESTION);
   await chat.locator('.turn.user', { hasText: QUESTION }).waitFor({ timeout: 10000 });
   const lengths = []; const tokenValues = new Set(); const savedValues = new Set(); const progress = new Set();
-  let midShot = false;
   const t0 = Date.now();
   for (;;) {
     const a = await lastAnswer(chat);
@@ -140,7 +143,11 @@ async function askAndWatch(chat, viz, shotName, ms = 600000) {
     if (t.saved) savedValues.add(t.saved);
     if (a && a.progress) progress.add(a.progress);
     if (a && a.streaming && a.text.length > 0 && lengths[lengths.length - 1] !== a.text.length) lengths.push(a.text.length);
-    if (shotName && !midShot && a && a.streaming && a.text.length > 40) { midShot = true; await shot(shotName); }
+    if (a && a.streaming && a.progress) {
+      if (shots.reading && /^reading the workspace: \d+ of \d+ files/.test(a.progress)) { await shot(shots.reading); delete shots.reading; }
+      if (shots.prompt && /^reading the prompt: [1-9]\d* \/ \d+ tokens/.test(a.progress)) { await shot(shots.prompt); delete shots.prompt; }
+    }
+    if (shots.streaming && a && a.streaming && a.text.length > 40) { await shot(shots.streaming); delete shots.streaming; }
     if (a && !a.streaming) break;
     if (Date.now() - t0 > ms) throw new Error(`the answer did not finish in ${ms / 1000} s`);
     await sleep(60);
@@ -232,10 +239,13 @@ async function scenario(name, fn) {
     const fact = fixtureFact(folder);
     // No file content in the question: the answer has to come from the workspace context the
     // chat puts in front of the conversation (the Workspace chip), read in the reader worker.
-    const { a, lengths, tokenValues, savedValues, progress, ms } = await askAndWatch(chat, viz, '03-chat-streaming.png');
+    const { a, lengths, tokenValues, savedValues, progress, ms } = await askAndWatch(chat, viz,
+      { reading: '03a-reading-workspace.png', prompt: '03b-reading-prompt.png', streaming: '03c-chat-streaming.png' });
     await shot('04-chat-answer-and-visualizer.png');
     console.log(`    answer (${a.text.length} chars, ${ms} ms; ${a.stats}): ${JSON.stringify(a.text)}`);
     console.log(`    progress lines seen: ${progress.join(' | ')}`);
+    // The workspace is read off the host's thread, then the prompt is read into the cache, each with progress in the turn.
+    assert.ok(progress.some((p) => /^reading the prompt: \d+ \/ \d+ tokens/.test(p)), `prompt progress shown (${progress.join(' | ')})`);
     console.log(`    stream samples ${lengths.length}; tokens in cache seen: ${[...tokenValues].join(', ')}; saved: ${[...savedValues].join(', ')}`);
     assert.equal(a.error, '', a.error);
     assert.equal(a.status, '', 'not stopped');
@@ -328,7 +338,7 @@ async function scenario(name, fn) {
     await runCommand('PodLens: Open Cache Visualizer');
     const viz = await vizFrame();
     chat = await chatFrame();
-    const { a, ms } = await askAndWatch(chat, viz, null);
+    const { a, ms } = await askAndWatch(chat, viz);
     await shot('06-after-reload-answer-and-visualizer.png');
     const ttft = ttftMs(a.stats);
     console.log(`    after reload (${ms} ms; ${a.stats}; note: ${a.note}): ${JSON.stringify(a.text)}`);
