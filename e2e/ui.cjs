@@ -1,16 +1,36 @@
 // Mode B: UI scenarios on the real workbench (code-server without the smoke-test driver, PodLens
-// linked into its extensions dir, the e2e/fixture workspace with the PoD cache configured in
-// .vscode/settings.json). Drives Debian Chromium through playwright-core from the pinned harness.
-// Scenarios run in order and share one page (the chat transcript and model carry over); each one
-// counts as a test, saves screenshots to <artifacts>/ and asserts on the key elements.
+// linked into its extensions dir, the e2e/fixture workspace plus a vendored source tree, see
+// e2e/run.sh add_vendor). The fixture's settings leave model, KV cache and context at their
+// defaults: the development model $PODLENS_E2E_MODEL (Qwen2.5-Coder-0.5B-Instruct), `auto` → PoD
+// with the profile shipped beside it, the automatic context. Drives Debian Chromium through
+// playwright-core from the pinned harness. Scenarios run in order and share one page (the chat
+// transcript and model carry over); each one counts as a test, saves screenshots to <artifacts>/
+// and asserts on the key elements. The chat is asked about a fact only the fixture workspace
+// holds (e2e/answer.cjs) and must name it; the visualizer's numbers must equal the cache the
+// shipped profile describes (e2e/pod-view.cjs); after a window reload the same question must get
+// the same answer from the workspace KV state the extension saved, ≥ 5× faster to the first token.
 // Usage: node ui.cjs <base-url> <workspace> <artifacts-dir> <result.json>
 /* global document */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { chromium } = require(path.join(process.env.PODLENS_E2E_MODULES || '', 'playwright-core'));
+const { ggufShape } = require('./gguf-shape.cjs');
+const { QUESTION, FACT_FILE, fixtureFact, checkAnswer, degenerate } = require('./answer.cjs');
+const { shippedProfilePath, readProfile, profileCells, podLayerBytes, bytesText, percentText } = require('./pod-view.cjs');
 
 const [, , base, folder, art, resultFile] = process.argv;
+const MODEL = process.env.PODLENS_E2E_MODEL || '';
+const MODEL_NAME = path.basename(MODEL);
+// The model's shape from its GGUF header, its cache from the profile shipped beside it, the
+// generation settings from the workspace.
+const SHAPE = ggufShape(MODEL);
+const PROFILE_FILE = shippedProfilePath(MODEL);
+const PROFILE = readProfile(PROFILE_FILE);
+const SETTINGS = JSON.parse(fs.readFileSync(path.join(folder, '.vscode', 'settings.json'), 'utf8'));
+/** The first answer's text, TTFT and context window, compared after the reload. */
+const cold = {};
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const results = { passed: 0, failed: 0, failures: [], scenarios: [] };
 let page;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -66,6 +86,77 @@ async function tiles(viz) {
   ]))).catch(() => ({}));
 }
 
+/** TTFT in ms from an answer's stats line ('TTFT 850 ms' or 'TTFT 12.34 s'). */
+function ttftMs(stats) {
+  const m = /TTFT ([\d.]+) (ms|s)\b/.exec(stats);
+  if (!m) throw new Error(`no TTFT in the stats line: ${stats}`);
+  return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+}
+
+/**
+ * The visualizer shows the PoD cache `auto` chose: the header says so and why, the grid has the
+ * profile's anchors and local units, and the tiles' bytes equal the oracle's for the token counts
+ * the legend shows (e2e/pod-view.cjs). Returns the legend's counts.
+ */
+async function checkVisualizer(viz) {
+  const { nLayers: L, nKVHeads: H, headDim: D } = SHAPE;
+  await viz.locator('header .kind', { hasText: 'pod' }).waitFor({ timeout: 5000 });
+  const choice = (await viz.locator('.choice .cache-choice').textContent()).trim();
+  assert.equal(choice, `KV cache: PoD — auto: a profile ships next to the model (${path.basename(PROFILE_FILE)})`);
+  assert.match(await viz.locator('.choice .context-choice').textContent(), /^Context: \d+ tokens — auto/);
+  await viz.locator('.grid-box h2', { hasText: `Layers × KV heads (${L} × ${H}, head dim ${D})` }).waitFor({ timeout: 5000 });
+  const cells = profileCells(PROFILE);
+  assert.equal(await viz.locator('.grid .cell').count(), L * H);
+  assert.equal(await viz.locator('.grid .cell.anchor').count(), cells.anchors, 'the profile\'s anchors');
+  assert.equal(await viz.locator('.grid .cell.local').count(), cells.local, 'the profile\'s local units');
+  const legend = await viz.locator('.range-legend').textContent();
+  const m = /sink (\d+).*distant (\d+).*recent (\d+)/.exec(legend);
+  assert.ok(m, `legend: ${legend}`);
+  const t = { sink: Number(m[1]), distant: Number(m[2]), recent: Number(m[3]) };
+  assert.equal(t.sink, PROFILE.sinks, 'the profile\'s sinks');
+  assert.ok(t.recent <= PROFILE.recent, `recent ${t.recent} ≤ ${PROFILE.recent}`);
+  const tl = await tiles(viz);
+  const tokens = t.sink + t.distant + t.recent;
+  assert.equal(tl['tokens in cache'], String(tokens));
+  const used = podLayerBytes(PROFILE, SHAPE, t).reduce((a, b) => a + b, 0);
+  const full = tokens * L * 2 * H * D * 2;
+  assert.equal(tl['KV bytes used'], bytesText(used), 'KV bytes used = the oracle for these tokens');
+  assert.equal(tl['full-cache equivalent'], bytesText(full));
+  assert.equal(tl.saved, percentText((1 - used / full) * 100), 'saved = the oracle\'s');
+  return { ...t, tokens, used, full, saved: tl.saved };
+}
+
+/**
+ * Ask QUESTION in the chat and wait for the whole answer; the streamed lengths, tile values and
+ * progress lines seen on the way. `shots` names the screenshots to take (cold answer only): while
+ * the workspace is read in the background, while the prompt is read, and mid-answer.
+ */
+async function askAndWatch(chat, viz, shots = {}, ms = 600000) {
+  await ask(chat, QUESTION);
+  await chat.locator('.turn.user', { hasText: QUESTION }).waitFor({ timeout: 10000 });
+  const lengths = []; const tokenValues = new Set(); const savedValues = new Set(); const progress = new Set();
+  const t0 = Date.now();
+  for (;;) {
+    const a = await lastAnswer(chat);
+    const t = await tiles(viz);
+    if (t['tokens in cache']) tokenValues.add(t['tokens in cache']);
+    if (t.saved) savedValues.add(t.saved);
+    if (a && a.progress) progress.add(a.progress);
+    if (a && a.streaming && a.text.length > 0 && lengths[lengths.length - 1] !== a.text.length) lengths.push(a.text.length);
+    if (a && a.streaming && a.progress) {
+      if (shots.reading && /^reading the workspace: \d+ of \d+ files/.test(a.progress)) { await shot(shots.reading); delete shots.reading; }
+      if (shots.prompt && /^reading the prompt: [1-9]\d* \/ \d+ tokens/.test(a.progress)) { await shot(shots.prompt); delete shots.prompt; }
+    }
+    if (shots.streaming && a && a.streaming && a.text.length > 40) { await shot(shots.streaming); delete shots.streaming; }
+    if (a && !a.streaming) break;
+    if (Date.now() - t0 > ms) throw new Error(`the answer did not finish in ${ms / 1000} s`);
+    await sleep(60);
+  }
+  const a = await lastAnswer(chat);
+  await sleep(500); // the visualizer's last snapshot
+  return { a, lengths, tokenValues, savedValues, progress: [...progress], ms: Date.now() - t0 };
+}
+
 /** The last assistant turn in the chat: text, streaming flag, meta lines. */
 async function lastAnswer(chat) {
   return chat.evaluate(() => {
@@ -80,6 +171,7 @@ async function lastAnswer(chat) {
       status: t.querySelector('.meta .status')?.textContent ?? '',
       stats: t.querySelector('.meta .stats')?.textContent ?? '',
       note: t.querySelector('.meta .note')?.textContent ?? '',
+      progress: t.querySelector('.progress')?.textContent ?? '',
       error: t.querySelector('.meta .error')?.textContent ?? '',
     };
   });
@@ -125,7 +217,9 @@ async function scenario(name, fn) {
     await chat.locator('.empty', { hasText: 'Ask about your code' }).waitFor();
     assert.equal(await chat.locator('#send').isVisible(), true);
     assert.equal(await chat.locator('#stop').getAttribute('disabled') !== null, true, 'Stop is disabled while idle');
-    assert.match(await chat.locator('header .model').textContent(), /SmolLM2-135M-Instruct|no model/);
+    // Before the first question no model is loaded: the header names the model once its status arrives.
+    const modelText = await until('the model status in the header', async () => (await chat.locator('header .model').textContent()) || null, 20000);
+    assert.match(modelText, new RegExp(`${escapeRe(MODEL_NAME)}|no model`));
     await page.locator('.tab', { hasText: 'PodLens Chat' }).first().waitFor({ timeout: 5000 });
     await shot('01-chat-open.png');
   });
@@ -139,33 +233,25 @@ async function scenario(name, fn) {
     await shot('02-visualizer-empty.png');
   });
 
-  await scenario('ask about the fixture workspace; the answer streams and the cache visualizer updates', async () => {
+  await scenario(`ask about a fact only the workspace holds (${FACT_FILE}); the answer streams, names it, and the cache visualizer shows the PoD cache auto chose`, async () => {
     const chat = await chatFrame();
     const viz = await vizFrame();
-    const readme = fs.readFileSync(path.join(folder, 'README.md'), 'utf8');
-    await ask(chat, `This is the README of my project:\n\n${readme}\nQuestion: what does Tide Tables do, and which file predicts the water level?`);
-    await chat.locator('.turn.user', { hasText: 'what does Tide Tables do' }).waitFor({ timeout: 10000 });
-    // Watch the answer grow and the visualizer's tiles change while it streams.
-    const lengths = []; const tokenValues = new Set(); const savedValues = new Set();
-    let midShot = false;
-    const t0 = Date.now();
-    for (;;) {
-      const a = await lastAnswer(chat);
-      const t = await tiles(viz);
-      if (t['tokens in cache']) tokenValues.add(t['tokens in cache']);
-      if (t.saved) savedValues.add(t.saved);
-      if (a && a.streaming && a.text.length > 0 && lengths[lengths.length - 1] !== a.text.length) lengths.push(a.text.length);
-      if (!midShot && a && a.streaming && a.text.length > 40) { midShot = true; await shot('03-chat-streaming.png'); }
-      if (a && !a.streaming) break;
-      if (Date.now() - t0 > 180000) throw new Error('the answer did not finish in 180 s');
-      await sleep(60);
-    }
-    const a = await lastAnswer(chat);
-    console.log(`    answer (${a.text.length} chars): ${a.text.slice(0, 160).replace(/\s+/g, ' ')}…`);
+    const fact = fixtureFact(folder);
+    // No file content in the question: the answer has to come from the workspace context the
+    // chat puts in front of the conversation (the Workspace chip), read in the reader worker.
+    const { a, lengths, tokenValues, savedValues, progress, ms } = await askAndWatch(chat, viz,
+      { reading: '03a-reading-workspace.png', prompt: '03b-reading-prompt.png', streaming: '03c-chat-streaming.png' });
+    await shot('04-chat-answer-and-visualizer.png');
+    console.log(`    answer (${a.text.length} chars, ${ms} ms; ${a.stats}): ${JSON.stringify(a.text)}`);
+    console.log(`    progress lines seen: ${progress.join(' | ')}`);
+    // The workspace is read off the host's thread, then the prompt is read into the cache, each with progress in the turn.
+    assert.ok(progress.some((p) => /^reading the prompt: \d+ \/ \d+ tokens/.test(p)), `prompt progress shown (${progress.join(' | ')})`);
     console.log(`    stream samples ${lengths.length}; tokens in cache seen: ${[...tokenValues].join(', ')}; saved: ${[...savedValues].join(', ')}`);
     assert.equal(a.error, '', a.error);
     assert.equal(a.status, '', 'not stopped');
-    assert.ok(a.text.length > 20, 'a non-trivial answer');
+    checkAnswer(a.text, fact, 'chat panel');
+    const chip = await chat.locator('.chip[data-kind="workspace"]').getAttribute('title');
+    assert.match(chip, new RegExp(`\\+ ${escapeRe(FACT_FILE)} \\(\\d+\\)`), `${FACT_FILE} is in the prompt: ${chip}`);
     assert.ok(lengths.length >= 3, `the answer streamed in several pieces (saw ${lengths.length})`);
     // The rendered text grows; it may shrink by a few characters when markdown closes (a '**' pair or
     // a code fence's backticks stop being shown), never by more.
@@ -174,19 +260,19 @@ async function scenario(name, fn) {
     assert.ok(lengths[lengths.length - 1] === Math.max(...lengths) || a.text.length >= Math.max(...lengths) - 12, 'the final text is the longest');
     assert.match(a.stats, /tok\/s|tokens/i, `stats line: ${a.stats}`);
     assert.equal(await chat.locator('header .state').textContent(), 'ready');
-    assert.match(await chat.locator('header .model').textContent(), /SmolLM2-135M-Instruct/);
-    // Visualizer: a PoD cache for SmolLM2 (30 layers × 3 KV heads), values that changed during generation.
-    await viz.locator('header .kind', { hasText: 'pod' }).waitFor({ timeout: 5000 });
-    await viz.locator('.grid-box h2', { hasText: 'Layers × KV heads (30 × 3' }).waitFor({ timeout: 5000 });
-    assert.equal(await viz.locator('.grid .cell').count(), 90);
-    assert.equal(await viz.locator('.grid .cell.anchor').count(), 18, '6 anchors per KV head (blocks of 5 layers)');
+    assert.equal(await chat.locator('header .model').textContent(), MODEL_NAME);
+    // Visualizer: PoD with the shipped profile (Qwen2.5-Coder-0.5B: 24 layers × 2 KV heads, 19
+    // local units), its numbers equal to the oracle's, values that changed during generation.
+    const v = await checkVisualizer(viz);
+    console.log(`    visualizer: ${v.tokens} tokens (sink ${v.sink}, distant ${v.distant}, recent ${v.recent}), ${bytesText(v.used)} of ${bytesText(v.full)}, saved ${v.saved}`);
+    // The fixture's files come first in the prompt: with the vendored tree and the question behind
+    // them, more than the recent window, src/harbours.ts is among the distant tokens.
+    assert.ok(v.distant > 500, `distant tokens ${v.distant}`);
     assert.ok(tokenValues.size >= 3, `tokens in cache changed during generation (${[...tokenValues].join(', ')})`);
     assert.ok(savedValues.size >= 2, `saved % changed during generation (${[...savedValues].join(', ')})`);
-    const t = await tiles(viz);
-    assert.ok(parseFloat(t.saved) > 0, `saved ${t.saved}`);
-    const legend = await viz.locator('.range-legend').textContent();
-    assert.match(legend, /sink 4.*distant \d+.*recent \d+/);
-    await shot('04-chat-answer-and-visualizer.png');
+    cold.text = a.text;
+    cold.ttft = ttftMs(a.stats);
+    cold.stats = a.stats;
   });
 
   await scenario('Stop works mid-answer', async () => {
@@ -224,8 +310,46 @@ async function scenario(name, fn) {
     assert.match(await ws.getAttribute('title'), /README\.md/);
     const meter = (await chat.locator('.meter .text').textContent()).trim();
     console.log(`    meter: ${meter}`);
-    assert.match(meter, /^\d+ used \+ 200 reserved for the answer \/ 1024 tokens \(\d+%\)$/);
+    const m = new RegExp(`^\\d+ used \\+ ${SETTINGS['podlens.generation.maxTokens']} reserved for the answer / (\\d+) tokens \\(\\d+%\\)$`).exec(meter);
+    assert.ok(m, `meter: ${meter}`);
+    // The window is the automatic context the visualizer names.
+    const viz = await vizFrame();
+    const ctx = /^Context: (\d+) tokens/.exec(await viz.locator('.choice .context-choice').textContent());
+    assert.equal(m[1], ctx && ctx[1], 'the meter\'s window is the loaded context');
     await shot('05b-chat-context.png');
+  });
+
+  await scenario('after a window reload the same question gets the same answer from the saved workspace KV, ≥ 5× faster to the first token', async () => {
+    assert.ok(cold.text && cold.ttft, 'the cold answer of the earlier scenario');
+    // A reload is a new extension host and a new engine worker: nothing of the cache is in memory.
+    await page.reload();
+    await page.locator('.explorer-folders-view').first().waitFor({ timeout: 60000 });
+    await sleep(2000);
+    await runCommand('PodLens: Open Chat');
+    let chat = await chatFrame();
+    await chat.locator('header .title', { hasText: 'PodLens' }).waitFor({ timeout: 20000 });
+    // The transcript survives the reload (workspace state); a new chat makes the prompt the cold
+    // answer's again: system message (system prompt + workspace) and the question.
+    await sleep(1000); // the transcript replay
+    const kept = await chat.locator('.turn.assistant').count();
+    console.log(`    after the reload the chat shows ${kept} earlier answers; New chat`);
+    await chat.locator('#clear').click();
+    await chat.locator('.empty', { hasText: 'Ask about your code' }).waitFor({ timeout: 20000 });
+    await runCommand('PodLens: Open Cache Visualizer');
+    const viz = await vizFrame();
+    chat = await chatFrame();
+    const { a, ms } = await askAndWatch(chat, viz);
+    await shot('06-after-reload-answer-and-visualizer.png');
+    const ttft = ttftMs(a.stats);
+    console.log(`    after reload (${ms} ms; ${a.stats}; note: ${a.note}): ${JSON.stringify(a.text)}`);
+    console.log(`    TTFT cold ${Math.round(cold.ttft)} ms, after reload ${Math.round(ttft)} ms: ${(cold.ttft / ttft).toFixed(1)}× faster`);
+    assert.equal(a.error, '', a.error);
+    assert.equal(a.status, '', 'not stopped');
+    assert.match(a.note, /The workspace context \(\d+ tokens\) was restored from disk, not read again\./, 'the saved workspace KV state was used');
+    assert.equal(a.text, cold.text, 'the same answer as before the reload (greedy decoding, same prompt, restored state)');
+    assert.ok(cold.ttft >= 5 * ttft, `TTFT after reload ${ttft} ms is not 5× faster than cold ${cold.ttft} ms`);
+    const v = await checkVisualizer(viz);
+    assert.ok(v.distant > 500, `distant tokens ${v.distant}`);
   });
 
   await scenario('summarize a selection from the command palette', async () => {
@@ -241,7 +365,7 @@ async function scenario(name, fn) {
     await editor.locator('.view-lines').click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('Control+Home');
     for (let i = 0; i < 10; i++) await page.keyboard.press('Shift+ArrowDown');
-    await shot('06-selection.png');
+    await shot('07-selection.png');
     await runCommand('PodLens: Summarize Selection');
     const chat = await chatFrame();
     await chat.locator('.turn.user', { hasText: 'Summarize selection (lines 1–10 of src/predict.ts)' }).waitFor({ timeout: 20000 });
@@ -253,8 +377,9 @@ async function scenario(name, fn) {
     assert.equal(a.error, '', a.error);
     assert.equal(a.status, '');
     assert.ok(a.text.length > 10, 'a summary');
+    assert.equal(degenerate(a.text), null, `summary: ${JSON.stringify(a.text)}`);
     assert.match(a.note, /Covered all of src\/predict\.ts \(lines 1–10,/);
-    await shot('07-summarize-selection.png');
+    await shot('08-summarize-selection.png');
   });
 
   await browser.close();

@@ -9,7 +9,7 @@ const path = require('node:path');
 
 exports.run = function run() {
   const Mocha = require(path.join(process.env.PODLENS_E2E_MODULES || '', 'mocha'));
-  const mocha = new Mocha({ ui: 'tdd', timeout: 240000, color: false, reporter: 'spec' });
+  const mocha = new Mocha({ ui: 'tdd', timeout: 600000, color: false, reporter: 'spec' });
   const suffix = `.${process.env.PODLENS_E2E_SUITE || 'test'}.cjs`;
   for (const f of fs.readdirSync(__dirname).filter((n) => n.endsWith(suffix)).sort()) mocha.addFile(path.join(__dirname, f));
   return new Promise((resolve, reject) => {

@@ -1,14 +1,19 @@
 // Mode C (e2e/run.sh): PodLens installed from the packaged VSIX (npm run package, then
 // code-server --install-extension), in the real extension host. The extension under development
 // is the empty e2e/vsix-probe, so podlens.podlens here is the installed copy, not the repo. It
-// must activate lazily, load SmolLM2 (path from $PODLENS_E2E_MODEL: the VSIX has no weights) with
-// the packaged linux-x64 onnxruntime-node, and answer through VS Code's language-model API
-// (vscode.lm.selectChatModels → our provider) where this VS Code has the provider API.
+// must activate lazily, load the model (Qwen2.5-Coder-0.5B-Instruct, path from $PODLENS_E2E_MODEL:
+// the VSIX has no weights) with the packaged linux-x64 onnxruntime-node, and answer through VS
+// Code's language-model API (vscode.lm.selectChatModels → our provider) where this VS Code has
+// the provider API: asked about a fact in a fixture file the request carries, it must name the
+// fact (e2e/answer.cjs). podlens.kv.cache stays `auto`: the profile shipped beside that model
+// file gives the PoD cache.
 /* global suite, test, suiteSetup */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const vscode = require('vscode');
+const { ggufShape } = require('../gguf-shape.cjs');
+const { QUESTION, FACT_FILE, fixtureFact, checkAnswer } = require('../answer.cjs');
 
 let ext;
 let api;
@@ -46,23 +51,37 @@ suite('PodLens from the installed VSIX', () => {
     await until('activation', () => ext.isActive);
     api = ext.exports;
     const client = await api.core.model.ensureLoaded();
-    assert.equal(client.info.nLayers, 30);
+    const shape = ggufShape(process.env.PODLENS_E2E_MODEL);
+    assert.equal(client.info.nLayers, shape.nLayers);
+    assert.equal(client.info.nKVHeads, shape.nKVHeads);
+    assert.equal(client.info.headDim, shape.headDim);
+    assert.match(client.info.kv, /pod/i, 'auto: PoD with the profile beside the model');
+    assert.match(api.core.model.status.choice?.cache ?? '', /^PoD — auto: a profile ships next to the model/);
     const [n] = await client.count(['Hello, world!']);
     assert.ok(n > 0 && n < 10);
   });
 
-  test('answers through vscode.lm (the language-model provider), streamed', async function () {
+  test(`answers through vscode.lm (the language-model provider), streamed, naming a fact from ${FACT_FILE}`, async function () {
     if (!api.native.languageModel) this.skip(); // VS Code without the provider API (< 1.104)
     const models = await vscode.lm.selectChatModels({ vendor: 'podlens' });
     assert.equal(models.length, 1, 'one PodLens model offered');
     assert.equal(models[0].vendor, 'podlens');
+    // What a calling extension does: put the file in the request, then ask about it.
+    const folder = vscode.workspace.workspaceFolders[0].uri.fsPath;
+    const file = fs.readFileSync(path.join(folder, FACT_FILE), 'utf8');
+    const fact = fixtureFact(folder);
+    const prompt = `This is ${FACT_FILE} of my project Tide Tables:\n\n\`\`\`ts\n${file}\`\`\`\n\n${QUESTION}`;
     const cts = new vscode.CancellationTokenSource();
-    const res = await models[0].sendRequest([vscode.LanguageModelChatMessage.User('Write one sentence about Paris.')], {}, cts.token);
+    const t0 = Date.now();
+    const res = await models[0].sendRequest([vscode.LanguageModelChatMessage.User(prompt)], {}, cts.token);
     const pieces = [];
     for await (const t of res.text) pieces.push(t);
     const text = pieces.join('').trim();
-    console.log(`vscode.lm answer: ${text.slice(0, 160)}`);
+    console.log(`vscode.lm answer (${Date.now() - t0} ms, ${pieces.length} pieces): ${JSON.stringify(text)}`);
     assert.ok(pieces.length > 1 && text.length > 10, `streamed in pieces: ${JSON.stringify(pieces)}`);
+    checkAnswer(text, fact, 'vscode.lm');
+    const { view } = api.core.cache.current;
+    assert.equal(view.kind, 'pod');
     // Token counts come from the model's tokenizer once it is loaded.
     const [exact] = await api.core.client.count(['Hello, world!']);
     assert.equal(await models[0].countTokens('Hello, world!'), exact);

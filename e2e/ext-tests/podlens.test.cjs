@@ -1,23 +1,31 @@
 // PodLens inside the real extension host (code-server's Node 24 extension host, native
 // onnxruntime-node addon and the engine worker thread included). The workspace is a copy of
-// e2e/fixture, whose .vscode/settings.json selects the PoD cache (sinks 4, recent 24, blocks of 5
-// layers), a 1024-token context and greedy decoding. The model is the default development model,
-// models/SmolLM2-135M-Instruct.Q4_1.gguf inside the extension folder.
+// e2e/fixture plus a vendored source tree (e2e/run.sh add_vendor). Its .vscode/settings.json sets
+// only engine threads and short greedy answers: the model is the extension's development model
+// (podlens.model.path empty → models/qwen2.5-coder-0.5b-instruct.gguf in the extension folder,
+// the file $PODLENS_E2E_MODEL names), the KV cache is the default `auto` (→ PoD with the profile
+// shipped beside the model) and the context size the automatic one. The expected shape comes from
+// the GGUF header (e2e/gguf-shape.cjs), the expected cache from the shipped profile
+// (e2e/pod-view.cjs). The @podlens participant is asked about a fact only the fixture holds
+// (e2e/answer.cjs) and must name it, with that fact among the PoD cache's distant tokens.
 /* global suite, test, suiteSetup */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const vscode = require('vscode');
+const { ggufShape } = require('../gguf-shape.cjs');
+const { QUESTION, FACT_FILE, fixtureFact, checkAnswer, degenerate } = require('../answer.cjs');
+const { shippedProfilePath, readProfile, checkPodView } = require('../pod-view.cjs');
 
 const ID = 'podlens.podlens';
 let ext;
 let api;
 
-// SmolLM2-135M: 30 layers, 3 KV heads of dimension 64; KV stored in f16 by default.
-const N_LAYERS = 30;
-const N_KV = 3;
-const HEAD_DIM = 64;
-const BYTES_PER_ELEMENT = 2;
+const MODEL = process.env.PODLENS_E2E_MODEL || '';
+// Layers, KV heads, head dim of the model under test (Qwen2.5-Coder-0.5B: 24, 2, 64).
+const SHAPE = MODEL ? ggufShape(MODEL) : null;
+const PROFILE_FILE = MODEL ? shippedProfilePath(MODEL) : '';
+const setting = (k) => vscode.workspace.getConfiguration('podlens').get(k);
 
 async function until(what, cond, ms = 120000) {
   const end = Date.now() + ms;
@@ -37,7 +45,15 @@ suite('PodLens in the real extension host', () => {
     assert.match(vscode.version, /^1\.\d+\.\d+/);
     assert.ok(typeof process.versions.node === 'string' && Number(process.versions.node.split('.')[0]) >= 20);
     assert.equal(vscode.workspace.workspaceFolders?.length, 1, 'the fixture workspace is open');
-    assert.equal(vscode.workspace.getConfiguration('podlens').get('kv.cache'), 'pod', 'fixture settings are read');
+    const c = vscode.workspace.getConfiguration('podlens');
+    assert.equal(c.get('generation.temperature'), 0, 'fixture settings are read');
+    // The defaults under test are not overridden: auto cache, automatic context, development model.
+    for (const k of ['kv.cache', 'kv.profile', 'engine.contextSize', 'model.path']) {
+      const i = c.inspect(k);
+      assert.equal(i.workspaceValue ?? i.workspaceFolderValue ?? i.globalValue, undefined, `podlens.${k} is left at its default`);
+    }
+    assert.equal(c.get('kv.cache'), 'auto');
+    assert.equal(c.get('engine.contextSize'), 0);
   });
 
   test('activates on a contributed command and returns its API', async () => {
@@ -60,15 +76,23 @@ suite('PodLens in the real extension host', () => {
     assert.deepEqual(ours, contributed, 'no podlens.* command that package.json does not contribute');
   });
 
-  test('loads SmolLM2-135M-Instruct in the engine worker of the real extension host', async () => {
+  test('loads the development model (Qwen2.5-Coder-0.5B-Instruct) with PoD from its shipped profile, chosen by auto', async () => {
+    assert.ok(SHAPE, 'PODLENS_E2E_MODEL names the development model');
+    assert.equal(SHAPE.arch, 'qwen2', `${MODEL} is a Qwen2 model`);
+    assert.ok(fs.existsSync(PROFILE_FILE), `${PROFILE_FILE} ships beside the model`);
     const client = await api.core.model.ensureLoaded();
     const info = client.info;
     assert.ok(info, 'model info after loading');
-    assert.equal(info.nLayers, N_LAYERS);
-    assert.equal(info.contextSize, 1024, 'podlens.engine.contextSize from the fixture settings');
-    assert.match(String(info.kv), /pod/i, 'PoD cache from podlens.kv.cache');
-    assert.equal(api.core.model.status.state, 'ready');
-    assert.match(api.core.model.status.model, /SmolLM2-135M-Instruct/);
+    assert.equal(info.nLayers, SHAPE.nLayers);
+    assert.match(String(info.kv), /pod/i, 'PoD cache');
+    const status = api.core.model.status;
+    assert.equal(status.state, 'ready');
+    assert.equal(status.model, path.basename(MODEL));
+    console.log(`cache: ${status.choice?.cache}; context: ${status.choice?.context}`);
+    assert.match(status.choice?.cache ?? '', new RegExp(`^PoD — auto: a profile ships next to the model \\(${path.basename(PROFILE_FILE).replace(/\./g, '\\.')}\\)`));
+    // The automatic context: at least the workspace plus an answer, at most the training context.
+    assert.ok(info.contextSize >= 4096 && info.contextSize <= SHAPE.contextLength, `context ${info.contextSize}`);
+    assert.match(status.choice?.context ?? '', /auto/);
     const counts = await client.count(['Hello, world!']);
     assert.ok(counts[0] > 0 && counts[0] < 10, `token count ${counts[0]}`);
   });
@@ -86,6 +110,7 @@ suite('PodLens in the real extension host', () => {
     assert.equal(user.text, 'Summarize README.md');
     assert.equal(answer.status, 'done', answer.error || '');
     assert.ok(answer.text.trim().length >= 20, `summary text: ${JSON.stringify(answer.text)}`);
+    assert.equal(degenerate(answer.text), null, `summary text: ${JSON.stringify(answer.text)}`);
     assert.match(answer.note || '', /^Covered all of README\.md \(lines 1–\d+, \d+ tokens\)/);
     assert.ok(answer.stats && answer.stats.generatedTokens > 0 && answer.stats.generatedTokens <= 48, 'summarize.maxTokens = 48');
     assert.ok(api.chat.panel, 'the chat panel opened to show the summary');
@@ -96,41 +121,42 @@ suite('PodLens in the real extension host', () => {
     const { view, session } = api.core.cache.current;
     assert.ok(view, 'a snapshot arrived from the worker');
     assert.equal(session, 'summarize');
-    assert.equal(view.kind, 'pod');
-    assert.equal(view.nLayers, N_LAYERS);
-    assert.equal(view.nKVHeads, N_KV);
-    assert.equal(view.headDim, HEAD_DIM);
-    assert.equal(view.grid.length, N_LAYERS * N_KV);
-    // Blocks of 5 layers: 6 anchors (layers 0, 5, …, 25) in each of the 3 KV-head columns.
-    assert.equal(view.blocks, (N_LAYERS / 5) * N_KV);
-    for (const c of view.grid) {
-      assert.equal(c.block, c.layer - (c.layer % 5), `block of layer ${c.layer}`);
-      assert.equal(c.anchor, c.layer % 5 === 0);
-    }
-    assert.equal(view.sinkTokens, 4);
-    assert.ok(view.tokens > 28, `tokens ${view.tokens}`);
-    assert.equal(view.sinkTokens + view.recentTokens + view.distantTokens, view.tokens);
-    assert.ok(view.recentTokens <= 24);
-    assert.ok(view.distantTokens > 0, 'the summary prompt is longer than sinks + recent');
-    // Bytes: a full f16 cache keeps K and V of every token in every layer and KV head.
-    const perTokenFull = N_LAYERS * 2 * N_KV * HEAD_DIM * BYTES_PER_ELEMENT;
-    assert.equal(view.fullCacheBytes, view.tokens * perTokenFull);
-    // PoD: proximal tokens keep K and V everywhere; distant ones keep V everywhere, K in anchors only.
-    const unit = HEAD_DIM * BYTES_PER_ELEMENT;
-    const prox = view.sinkTokens + view.recentTokens;
-    let used = 0;
-    for (let l = 0; l < N_LAYERS; l++) {
-      const anchorsInLayer = l % 5 === 0 ? N_KV : 0;
-      const layerBytes = prox * N_KV * unit * 2 + view.distantTokens * (N_KV + anchorsInLayer) * unit;
-      assert.equal(view.layers[l].bytes, layerBytes, `layer ${l} bytes`);
-      used += layerBytes;
-    }
-    assert.equal(view.usedBytes, used);
-    assert.ok(view.allocatedBytes >= view.usedBytes);
-    assert.equal(view.layers.reduce((a, l) => a + l.allocatedBytes, 0), view.allocatedBytes);
-    const saved = (1 - used / view.fullCacheBytes) * 100;
-    assert.ok(Math.abs(view.savedPercent - saved) < 1e-9);
-    assert.ok(view.savedPercent > 10, `saved ${view.savedPercent}%`);
+    checkPodView(view, readProfile(PROFILE_FILE), SHAPE);
+  });
+
+  test(`@podlens /workspace names a fact only the fixture holds (${FACT_FILE}), with the PoD cache`, async () => {
+    const participant = api.native.participant;
+    assert.ok(participant, 'this VS Code has the chat participant API');
+    // VS Code's chat view is off in the e2e user settings (chat.disableAIFeatures), so the
+    // participant's request handler is called the way the chat view calls it.
+    const folder = vscode.workspace.workspaceFolders[0].uri.fsPath;
+    const fact = fixtureFact(folder);
+    const parts = [], progress = [], refs = [];
+    const stream = {
+      markdown: (t) => parts.push(typeof t === 'string' ? t : t.value),
+      progress: (t) => progress.push(t),
+      reference: (u) => refs.push(vscode.workspace.asRelativePath(u)),
+      anchor() {}, button() {}, filetree() {}, push() {},
+    };
+    const cts = new vscode.CancellationTokenSource();
+    const request = { prompt: QUESTION, command: 'workspace', references: [], toolReferences: [] };
+    const t0 = Date.now();
+    const result = await participant.requestHandler(request, { history: [] }, stream, cts.token);
+    const answer = parts.join('').trim();
+    const st = result?.metadata?.stats ?? {};
+    console.log(`@podlens /workspace answer (${Date.now() - t0} ms; prompt ${st.promptTokens} tokens, ${st.generatedTokens} generated, ${st.finishReason}): ${JSON.stringify(answer)}`);
+    assert.equal(result?.errorDetails, undefined, result?.errorDetails?.message);
+    assert.ok(refs.includes(FACT_FILE), `${FACT_FILE} went into the prompt (references: ${refs.join(', ')}; ${progress.join('; ')})`);
+    checkAnswer(answer, fact, '@podlens /workspace');
+    // The answer came from the PoD cache of the participant's session, with the fixture files
+    // among the distant tokens (they are far more than sinks + recent).
+    const { view, session } = api.core.cache.current;
+    assert.equal(session, 'native');
+    checkPodView(view, readProfile(PROFILE_FILE), SHAPE);
+    // The fixture's files (older) come first in the prompt, the vendored tree after them: with
+    // more than the recent window behind it, src/harbours.ts is among the distant tokens.
+    console.log(`cache: ${view.tokens} tokens (sinks ${view.sinkTokens}, distant ${view.distantTokens}, recent ${view.recentTokens}), ${view.usedBytes} of ${view.fullCacheBytes} bytes, ${view.savedPercent.toFixed(1)}% saved`);
+    assert.ok(view.distantTokens > 500, `distant tokens ${view.distantTokens}`);
   });
 
   test('the cache visualizer panel is open and the chat answered in the same host', () => {
