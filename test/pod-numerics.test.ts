@@ -89,7 +89,6 @@ test('Qwen2.5-Coder-0.5B: every cache kind is finite; PoD with 1-layer blocks eq
     ['streaming', { kind: 'streaming', ...window }],
     ['pod g=5', { kind: 'pod', groupSize: 5, ...window }],
     ['pod g=5 int8', { kind: 'pod', groupSize: 5, distantQuant: 'int8', ...window }],
-    ['pod g=5 int4', { kind: 'pod', groupSize: 5, distantQuant: 'int4', ...window }],
   ];
   const ppl = new Map<string, number>();
   let fullRows: Float32Array[] | undefined;

@@ -37,7 +37,7 @@ export const KV_FLAGS: FlagSpecs = {
   'share-mode': { type: 'string', help: 'PoD sharing: scores (default) or keys' },
   profile: { type: 'string', help: 'PoD profile from podlens calibrate: calibrated blocks per KV head and its S/R (implies --kv pod)' },
   'kv-dtype': { type: 'string', help: 'K/V storage: f16 (default) or f32' },
-  'kv-quant': { type: 'string', help: 'PoD distant keys/values: none (default, the K/V dtype), int8 or int4 (Hadamard-rotated), each (token, head) row with its own scale' },
+  'kv-quant': { type: 'string', help: 'PoD distant keys/values: none (default, the K/V dtype), int8, or int4 (Hadamard-rotated; experimental: perplexity ×1.9 of int8 on Qwen, docs/pod-qwen.md §4), each (token, head) row with its own scale' },
   'kv-int8': { type: 'bool', help: 'the same as --kv-quant int8' },
   'no-distant-bias': { type: 'bool', help: "PoD with --profile: ignore the profile's calibrated distant bias (plain pod-method §5)" },
 };

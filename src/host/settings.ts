@@ -72,7 +72,8 @@ function kvSettings(c: ConfigLike): CacheSettings {
   const kind = pick(c, 'kv.cache', ['auto', 'full', 'pod', 'streaming'] as const, 'auto');
   if (kind === 'full') return { kind };
   const profile = expandHome(str(c, 'kv.profile', '').trim());
-  const q = pick(c, 'kv.distantQuant', ['none', 'int8', 'int4'] as const, 'none');
+  // int4 is CLI-only while its quality on Qwen is not there (docs/pod-qwen.md §4).
+  const q = pick(c, 'kv.distantQuant', ['none', 'int8'] as const, 'none');
   const quant = q === 'none' ? {} : { distantQuant: q };
   if (kind === 'auto') {
     return { kind, mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores'), ...(profile ? { profile } : {}), ...quant };
