@@ -25,7 +25,6 @@ const MODEL = process.env.PODLENS_E2E_MODEL || '';
 // Layers, KV heads, head dim of the model under test (Qwen2.5-Coder-0.5B: 24, 2, 64).
 const SHAPE = MODEL ? ggufShape(MODEL) : null;
 const PROFILE_FILE = MODEL ? shippedProfilePath(MODEL) : '';
-const setting = (k) => vscode.workspace.getConfiguration('podlens').get(k);
 
 async function until(what, cond, ms = 120000) {
   const end = Date.now() + ms;
