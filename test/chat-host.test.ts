@@ -192,7 +192,7 @@ test('Regenerate drops the last answer and asks the same question with the same 
   assert.equal(calls[2]!.sampler.seed, calls[0]!.sampler.seed + 2);
   assert.equal(calls[1]!.session, 'chat');
   assert.deepEqual(calls[1]!.blocks, calls[0]!.blocks);
-  assert.equal(calls[0]!.system, 'You are a helpful assistant. Answer concisely.');
+  assert.equal(calls[0]!.system, 'Be brief.');
   assert.deepEqual(calls[0]!.blocks!.map((b) => [b.path, b.role]), [['a.ts', 'file'], ['b.md', 'file']]);
   assert.deepEqual(calls[0]!.messages.map((m) => m.role), ['user', 'assistant', 'user'], 'the conversation only: the worker renders the system message');
   assert.ok(events.includes('chat/transcript'), 'the webview drops the old answer');

@@ -88,8 +88,8 @@ test('build: oldest first, active file and selection last, path headers, manifes
   const ctx = await buildContext(fixture(), { limits: { maxFileBytes: 4000 }, count: enc4, budgetTokens: 10_000, activeFile: 'src/active.ts', selection: { path: 'src/new.ts', text: 'fresh = 2', startLine: 1, endLine: 1 } });
   assert.deepEqual(ctx.blocks.map((b) => b.path), ['important.tmp', 'docs/u16le.txt', 'docs/u16be.txt', 'docs/bom.txt', 'src/old.ts', 'README.md', 'src/new.ts', 'src/active.ts', 'src/new.ts']);
   assert.deepEqual(ctx.blocks.slice(-2).map((b) => b.role), ['active', 'selection']);
-  assert.equal(renderBlock(ctx.blocks[4]!), '### File: src/old.ts\n```\nexport const old = 1;\n```\n\n');
-  assert.equal(renderBlock(ctx.blocks.at(-1)!), '### Selection: src/new.ts (lines 1–1)\n```\nfresh = 2\n```\n\n');
+  assert.equal(renderBlock(ctx.blocks[4]!), '### File: src/old.ts\n```\nexport const old = 1;\n```\n');
+  assert.equal(renderBlock(ctx.blocks.at(-1)!), '### Selection: src/new.ts (lines 1–1)\n```\nfresh = 2\n```\n');
   assert.deepEqual(ctx.included.map((e) => e.tokens), ctx.blocks.map((b) => enc4(renderBlock(b))));
   assert.match(formatManifest(ctx), /^9 files included \(\d+ of 10000 tokens\), 14 excluded\n/);
 });
