@@ -13,7 +13,8 @@ import { Engine } from '../src/engine/engine';
 import { KVSpec } from '../src/engine/kv/plan';
 import { buildContext } from '../src/context/build';
 import { NodeFileSource } from '../src/context/source';
-import { AskResult, WorkspaceSession } from '../src/context/session';
+import { PromptTokenizer } from '../src/context/prompt';
+import { AskResult, PromptSession } from '../src/context/session';
 import { FilePrefixStore } from '../src/context/store';
 import { describeMachine, finishMachine, formatMachineHeader } from './machine';
 import { ROOT } from './models';
@@ -49,33 +50,38 @@ async function measure(kind: string, o: ReturnType<typeof opts>, model: string):
   fs.cpSync(path.join(ROOT, 'src'), work, { recursive: true, preserveTimestamps: true });
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-bench-kv-'));
   const engine = await Engine.load(model, { threads: o.threads, contextSize: 8192, kv: { kind } as KVSpec });
-  const ask = { maxTokens: 16, sampler: { temperature: 0 } };
   const rows: Row[] = [];
   const row = (phase: string, r: AskResult, note?: string) => {
-    rows.push({ kind, phase, ttftMs: r.ttftMs, reused: r.reused, computed: r.computed, note: note ?? r.how });
-    console.log(`  ${kind.padEnd(5)} ${phase.padEnd(22)} TTFT ${r.ttftMs.toFixed(0).padStart(7)} ms   ${r.reused} reused, ${r.computed} computed (${note ?? r.how})`);
+    const ttftMs = r.stats.ttftMs;
+    rows.push({ kind, phase, ttftMs, reused: r.reused, computed: r.computed, note: note ?? r.how });
+    console.log(`  ${kind.padEnd(5)} ${phase.padEnd(22)} TTFT ${ttftMs.toFixed(0).padStart(7)} ms   ${r.reused} reused, ${r.computed} computed (${note ?? r.how})`);
   };
   try {
-    const encode = (t: string) => engine.tokenizer.encode(t, { addBos: false, parseSpecial: false });
-    const build = () => buildContext(new NodeFileSource(work), { encode, budgetTokens: o.budget, activeFile: o.active });
+    const tokens = new PromptTokenizer(engine.tokenizer);
+    const build = () => buildContext(new NodeFileSource(work), { count: (t) => tokens.text(t).length, budgetTokens: o.budget, activeFile: o.active });
     let ctx = await build();
     const last = ctx.blocks[ctx.blocks.length - 1]!;
     if (last.path !== o.active) throw new Error(`${o.active} did not fit the budget`);
     const store = await FilePrefixStore.open(engine, work, { dir: cacheDir });
-    const s = new WorkspaceSession(engine, { store });
-    s.setWorkspace(ctx);
-    row('cold', await s.ask('Which module keeps the KV cache between turns?', ask));
-    row('follow-up', await s.ask('What does a new question prefill?', ask));
+    const history: { role: 'user' | 'assistant'; content: string }[] = [];
+    const ask = async (s: PromptSession, q: string): Promise<AskResult> => {
+      const r = await s.ask({ blocks: ctx.blocks, messages: [...history, { role: 'user', content: q }] }, { maxTokens: 16, sampler: { temperature: 0 }, store });
+      history.push({ role: 'user', content: q }, { role: 'assistant', content: r.text.trim() });
+      return r;
+    };
+    const s = new PromptSession(engine, tokens);
+    row('cold', await ask(s, 'Which module keeps the KV cache between turns?'));
+    row('follow-up', await ask(s, 'What does a new question prefill?'));
     const stateBytes = fs.statSync(store.file).size;
 
-    // Restart: a new session and cache; the persisted state is read, verified and imported.
-    const t0 = performance.now();
-    const s2 = new WorkspaceSession(engine, { store: await FilePrefixStore.open(engine, work, { dir: cacheDir }) });
-    s2.setWorkspace(ctx);
-    if (!(await s2.restore())) throw new Error(`restore failed: ${s2.notes.join('; ')}`);
-    const restoreMs = performance.now() - t0;
-    const r3 = await s2.ask('Which module keeps the KV cache between turns?', ask);
-    row('restart (persisted)', { ...r3, ttftMs: r3.ttftMs + restoreMs }, `${r3.how}; restore ${restoreMs.toFixed(0)} ms`);
+    // Restart: a new session and cache; the persisted state is read, verified and imported (part of the TTFT).
+    const restoreLog: string[] = [];
+    const s2 = new PromptSession(engine, new PromptTokenizer(engine.tokenizer), (l) => restoreLog.push(l));
+    history.length = 0;
+    const r3 = await ask(s2, 'Which module keeps the KV cache between turns?');
+    if (r3.restoredTokens === 0) throw new Error(`restore failed: ${restoreLog.join('; ')}`);
+    const restoreMs = Number(/, (\d+) ms$/.exec(restoreLog[0] ?? '')?.[1] ?? NaN);
+    row('restart (persisted)', r3, `${r3.how}; restore ${restoreMs.toFixed(0)} ms`);
 
     // Edit near the top of the last file (worst case for that file: nearly all of it changes position).
     const f = path.join(work, o.active);
@@ -83,10 +89,10 @@ async function measure(kind: string, o: ReturnType<typeof opts>, model: string):
     const nl = text.indexOf('\n') + 1;
     fs.writeFileSync(f, `${text.slice(0, nl)}// edited by the session benchmark\n${text.slice(nl)}`);
     ctx = await build();
-    s2.setWorkspace(ctx);
-    const fileTokens = ctx.blocks[ctx.blocks.length - 1]!.ids.length;
-    row('edit last file', await s2.ask('What changed in the last file?', ask), `file ${fileTokens} tokens`);
-    return { rows, prefixTokens: ctx.ids.length, fileTokens, stateBytes, restoreMs };
+    const fileTokens = ctx.blocks[ctx.blocks.length - 1]!.tokens;
+    const r4 = await ask(s2, 'What changed in the last file?');
+    row('edit last file', r4, `file ${fileTokens} tokens`);
+    return { rows, prefixTokens: r4.prefix, fileTokens, stateBytes, restoreMs };
   } finally {
     await engine.dispose();
     fs.rmSync(work, { recursive: true, force: true });

@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     // What the chat's prompt would hold (src/host/chat-context.ts: buildContext over the counted files, no editor).
     const known = new Map(counted.map((f) => [fileBlock(f.path, f.text!), f.tokens!]));
     const ctx = await buildContext(new MemoryFileSource(Object.fromEntries(counted.map((f) => [f.path, { data: f.text!, mtimeMs: f.mtimeMs }]))), {
-      budgetTokens: budget, encode: (t) => new Array<number>(known.get(t) ?? budget + 1).fill(0),
+      budgetTokens: budget, count: (t) => known.get(t) ?? budget + 1,
     });
     const used = ctx.included.reduce((a, e) => a + e.tokens, 0);
     console.log(`in the prompt: ${ctx.included.length} files, ${thousands(used)} of ${thousands(budget)} tokens (${ctx.included.map((e) => e.path).slice(0, 8).join(', ')}${ctx.included.length > 8 ? ', …' : ''})`);

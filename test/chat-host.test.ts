@@ -1,6 +1,7 @@
 // Host logic of the chat without a model or VS Code: the workspace context behind the chips
 // (src/host/chat-context.ts, chat-prompt.ts) — what the chips say is exactly what the system
-// message holds, removed chips leave the prompt, the token budget drops files and the meter says
+// message holds (the system text and blocks the worker gets, rendered as src/context/prompt.ts
+// renders them), removed chips leave the prompt, the token budget drops files and the meter says
 // which; the meter's levels and dropped messages; the transcript store (round trip, damaged state
 // ignored, caps); Regenerate (drops the last answer, asks again with the same prompt so the
 // worker's session rewinds to it). A fake engine counts one token per 4 characters.
@@ -15,6 +16,11 @@ import { readSettings } from '../src/host/settings';
 import { ChatContextView } from '../src/shared/chat-context';
 import { Turn } from '../src/shared/protocol';
 import type { EngineClient, GenerateParams } from '../src/host/engine-client';
+import { PromptBlock } from '../src/context/build';
+import { systemContent } from '../src/context/prompt';
+
+/** The system message the worker renders from what prepare returns. */
+const full = <T extends { system: string; blocks: PromptBlock[] }>(r: T): T => ({ ...r, system: systemContent(r.system, r.blocks) });
 
 const tokens = (t: string): number => Math.ceil(t.length / 4);
 const fakeEngine = (contextSize: number) => {
@@ -54,7 +60,7 @@ function setup(o: { editor?: EditorInfo; contextSize?: number; maxTokens?: numbe
 test('chips say exactly what the system message holds; the budget drops a file and the meter names it', async () => {
   const editor: EditorInfo = { path: 'a.ts', text: 'export const a = 2; // unsaved\n', selection: { text: 'const a', startLine: 1, endLine: 1 } };
   const { prompt, engine } = setup({ editor });
-  const { system, view } = await prompt.prepare(engine, [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }]);
+  const { system, view } = full(await prompt.prepare(engine, [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }]));
   const [ws, file, sel] = view.chips;
   assert.equal(ws!.files, 1, ws!.detail);
   assert.match(ws!.detail, /\+ b\.md/);
@@ -81,21 +87,21 @@ test('chips say exactly what the system message holds; the budget drops a file a
 test('a removed chip leaves the prompt; adding it back restores it; counts are cached', async () => {
   const editor: EditorInfo = { path: 'a.ts', text: 'export const a = 2;\n' };
   const { prompt, engine, views } = setup({ editor });
-  await prompt.prepare(engine, []);
+  full(await prompt.prepare(engine, []));
   const counted = engine.counted;
   prompt.enabled.workspace = false;
-  const off = await prompt.prepare(engine, []);
+  const off = full(await prompt.prepare(engine, []));
   assert.doesNotMatch(off.system, /# B/);
   assert.match(off.system, /### File: a\.ts/);
   assert.equal(off.view.chips[0]!.enabled, false);
   assert.equal(off.view.chips[0]!.tokens, undefined);
   assert.match(off.view.chips[0]!.detail, /^Removed/);
   prompt.enabled.file = false;
-  const none = await prompt.prepare(engine, []);
+  const none = full(await prompt.prepare(engine, []));
   assert.equal(none.system, 'Be brief.');
   assert.equal(none.view.meter.used, tokens('Be brief.') + 4);
   prompt.enabled.workspace = prompt.enabled.file = true;
-  await prompt.prepare(engine, []);
+  full(await prompt.prepare(engine, []));
   assert.equal(engine.counted, counted + 0, 'nothing counted twice');
   assert.equal(views.length, 4);
   assert.equal(off.view.chips[2]!.available, false, 'nothing selected');
@@ -106,7 +112,7 @@ test('the podlens.context include / exclude globs apply to the workspace chip', 
   const settings = readSettings({ get: () => undefined });
   const prompt = new ChatPrompt({ root: () => '/ws', editor: () => undefined, settings: () => settings, emit: () => undefined,
     source: new MemoryFileSource(files), filter: () => ({ ignore: '*.md' }) });
-  const { system, view } = await prompt.prepare(engine, []);
+  const { system, view } = full(await prompt.prepare(engine, []));
   assert.match(system, /### File: a\.ts/);
   assert.doesNotMatch(system, /b\.md/);
   assert.equal(view.chips[0]!.files, 1);
@@ -122,12 +128,12 @@ test('the workspace walk is reused until files change (invalidate), then read ag
   src.set('new.ts', 'export const n = 2;\n');
   await prompt.refresh(engine, []);
   assert.equal(views.at(-1)!.chips[0]!.files, 1, 'a selection change does not walk again');
-  assert.doesNotMatch((await prompt.prepare(engine, [])).system, /new\.ts/, 'no file event: the walk is reused');
+  assert.doesNotMatch((full(await prompt.prepare(engine, []))).system, /new\.ts/, 'no file event: the walk is reused');
   prompt.invalidate();
-  const { system } = await prompt.prepare(engine, []);
+  const { system } = full(await prompt.prepare(engine, []));
   assert.match(system, /### File: new\.ts/);
   assert.equal(views.at(-1)!.chips[0]!.files, 2);
-  assert.match((await prompt.prepare(engine, [], undefined, 0)).system, /new\.ts/, 'max age 0: always read');
+  assert.match((full(await prompt.prepare(engine, [], undefined, 0))).system, /new\.ts/, 'max age 0: always read');
   await prompt.refresh(null, []);
   assert.equal(views.at(-1)!.meter.window, 0, 'no model: uncounted');
 });
@@ -185,7 +191,10 @@ test('Regenerate drops the last answer and asks the same question with the same 
   await session.regenerate();
   assert.equal(calls[2]!.sampler.seed, calls[0]!.sampler.seed + 2);
   assert.equal(calls[1]!.session, 'chat');
-  assert.match(calls[0]!.messages[0]!.content, /### File: b\.md/);
+  assert.deepEqual(calls[1]!.blocks, calls[0]!.blocks);
+  assert.equal(calls[0]!.system, 'Be brief.');
+  assert.deepEqual(calls[0]!.blocks!.map((b) => [b.path, b.role]), [['a.ts', 'file'], ['b.md', 'file']]);
+  assert.deepEqual(calls[0]!.messages.map((m) => m.role), ['user', 'assistant', 'user'], 'the conversation only: the worker renders the system message');
   assert.ok(events.includes('chat/transcript'), 'the webview drops the old answer');
   assert.deepEqual(saved.at(-1)!.map((t) => t.text), ['earlier', 'before', 'What is b.md?', 'answer 3']);
   // Summaries are not regenerated as chat questions.

@@ -74,7 +74,7 @@ test('chat: the workspace prefix is read once, reused every turn and after a res
 
   const b = run(args, 'How are prices stored?\n');
   assert.equal(b.status, 0, b.stderr);
-  assert.match(b.stderr, /loaded persisted KV state: \d+ tokens/);
+  assert.match(b.stderr, /^workspace KV state restored from disk: \d+ tokens, /m);
   const [u1] = turns(b.stdout);
   assert.ok(u1!.reused > 0 && u1!.computed < 40, `after restart: ${u1!.reused} reused, ${u1!.computed} computed`);
   assert.equal(u1!.answer, t1!.answer);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { buildContext, formatManifest } from '../src/context/build';
+import { buildContext, formatManifest, renderBlock } from '../src/context/build';
 import { MemoryFileSource, NodeFileSource } from '../src/context/source';
 import { decodeText } from '../src/context/text';
 import { walkWorkspace, WalkAbortedError } from '../src/context/walk';
@@ -13,7 +13,7 @@ import { GGUFFile } from '../src/engine/gguf/file';
 import { Tokenizer } from '../src/engine/tokenizer';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
 
-const enc4 = (t: string): number[] => Array.from({ length: Math.ceil(t.length / 4) }, (_, i) => i);
+const enc4 = (t: string): number => Math.ceil(t.length / 4);
 const utf16le = (s: string) => new Uint8Array([0xff, 0xfe, ...Buffer.from(s, 'utf16le')]);
 const utf16be = (s: string) => { const b = Buffer.from(s, 'utf16le'); b.swap16(); return new Uint8Array([0xfe, 0xff, ...b]); };
 
@@ -85,16 +85,17 @@ test('walk: .gitignore (nested, negation), .podlensignore, defaults, and every e
 });
 
 test('build: oldest first, active file and selection last, path headers, manifest', async () => {
-  const ctx = await buildContext(fixture(), { limits: { maxFileBytes: 4000 }, encode: enc4, budgetTokens: 10_000, activeFile: 'src/active.ts', selection: { path: 'src/new.ts', text: 'fresh = 2', startLine: 1, endLine: 1 } });
+  const ctx = await buildContext(fixture(), { limits: { maxFileBytes: 4000 }, count: enc4, budgetTokens: 10_000, activeFile: 'src/active.ts', selection: { path: 'src/new.ts', text: 'fresh = 2', startLine: 1, endLine: 1 } });
   assert.deepEqual(ctx.blocks.map((b) => b.path), ['important.tmp', 'docs/u16le.txt', 'docs/u16be.txt', 'docs/bom.txt', 'src/old.ts', 'README.md', 'src/new.ts', 'src/active.ts', 'src/new.ts']);
   assert.deepEqual(ctx.blocks.slice(-2).map((b) => b.role), ['active', 'selection']);
-  assert.equal(ctx.blocks[4]!.text, '### File: src/old.ts\n```\nexport const old = 1;\n```\n\n');
-  assert.equal(ctx.ids.length, ctx.blocks.reduce((a, b) => a + b.ids.length, 0));
+  assert.equal(renderBlock(ctx.blocks[4]!), '### File: src/old.ts\n```\nexport const old = 1;\n```\n');
+  assert.equal(renderBlock(ctx.blocks.at(-1)!), '### Selection: src/new.ts (lines 1–1)\n```\nfresh = 2\n```\n');
+  assert.deepEqual(ctx.included.map((e) => e.tokens), ctx.blocks.map((b) => enc4(renderBlock(b))));
   assert.match(formatManifest(ctx), /^9 files included \(\d+ of 10000 tokens\), 14 excluded\n/);
 });
 
 test('build: token budget keeps the active file and excludes what does not fit, with the reason', async () => {
-  const ctx = await buildContext(fixture(), { encode: enc4, budgetTokens: 40, activeFile: 'src/active.ts' });
+  const ctx = await buildContext(fixture(), { count: enc4, budgetTokens: 40, activeFile: 'src/active.ts' });
   const used = ctx.included.reduce((a, e) => a + e.tokens, 0);
   assert.ok(used <= 40, `used ${used} of 40`);
   assert.equal(ctx.blocks[ctx.blocks.length - 1]!.path, 'src/active.ts');
@@ -115,15 +116,16 @@ test('this repository: sources in, ignored/lock/model files out, within the budg
   const f = GGUFFile.open(modelPath(SMOLLM2));
   const tok = Tokenizer.fromGGUF(f);
   f.close();
-  const encode = (t: string) => tok.encode(t, { addBos: false, parseSpecial: false });
-  const ctx = await buildContext(new NodeFileSource(ROOT), { encode, budgetTokens: 8000, activeFile: 'src/context/build.ts' });
+  const count = (t: string) => tok.encode(t, { addBos: false, parseSpecial: false }).length;
+  const ctx = await buildContext(new NodeFileSource(ROOT), { count, budgetTokens: 8000, activeFile: 'src/context/build.ts' });
+  const tokens = ctx.blocks.reduce((a, b) => a + b.tokens, 0);
   const paths = new Set(ctx.included.map((e) => e.path));
   const excl = new Map(ctx.excluded.map((e) => [e.path, e.reason]));
   assert.equal(ctx.blocks[ctx.blocks.length - 1]!.path, 'src/context/build.ts');
   assert.equal(excl.get('package-lock.json'), 'lock file');
   assert.ok(![...paths].some((p) => p.startsWith('node_modules/') || p.startsWith('out/') || p.endsWith('.gguf')));
-  assert.ok(ctx.ids.length <= 8000 && ctx.ids.length > 6000, `${ctx.ids.length} tokens`);
-  // Blocks are tokenized on their own: their ids concatenate to the prefix, block by block.
-  assert.deepEqual(ctx.blocks[0]!.ids, encode(ctx.blocks[0]!.text));
-  console.log(`# repository: ${ctx.included.length} files, ${ctx.ids.length} tokens, ${ctx.excluded.length} excluded (${path.basename(ROOT)})`);
+  assert.ok(tokens <= 8000 && tokens > 6000, `${tokens} tokens`);
+  // Blocks are counted on their own (the session tokenizes them the same way: test/session.test.ts).
+  assert.equal(ctx.blocks[0]!.tokens, count(renderBlock(ctx.blocks[0]!)));
+  console.log(`# repository: ${ctx.included.length} files, ${tokens} tokens, ${ctx.excluded.length} excluded (${path.basename(ROOT)})`);
 });

@@ -1,15 +1,17 @@
-// The workspace prefix persisted by the engine worker (issue 15; src/worker/prefix-store.ts over
-// src/context/store.ts) with SmolLM2-135M in real worker threads, driven the way the extension's
-// chat drives them: the system message is the host's chat context over a small workspace folder
-// (src/host/chat-context.ts) and every request names the store (`persist`). A cold answer saves
+// The workspace prefix persisted by the engine worker (issue 15; src/worker/sessions.ts over
+// src/context/store.ts, src/context/session.ts) with SmolLM2-135M in real worker threads, driven
+// the way the extension's chat drives them: the system text and the workspace blocks the host's
+// chat context chose over a small workspace folder (src/host/chat-context.ts) and every request
+// names the store (`persist`). A cold answer saves
 // the prefix's KV state; a new worker restores it and answers exactly as the cold run did (the
 // imported buffers are the saved bytes: same state, same graph, so greedy tokens are equal, no
 // tolerance); restore vs cold prefill time is printed (information only, no timing assertion).
 // Never used, each with one log line that says why, the prefix computed again and saved over it:
 // a corrupt or truncated file, changed file contents, a state saved for other cache settings.
 // The size cap: the least recently used state is evicted, and a state larger than the cap is not
-// kept. PoD (f16) restores exactly too, and the restored state is its in-memory checkpoint; PoD
-// with the int8 distant store cannot export its state yet, so nothing is saved and the log says so.
+// kept. PoD (f16) restores exactly too, and the restored state is its in-memory checkpoint (PoD
+// also keeps the last block's start on disk); PoD with the int8 distant store cannot export its
+// state yet, so nothing is saved and the log says so.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -18,7 +20,8 @@ import * as path from 'node:path';
 import { EngineClient, GenerateDone } from '../src/host/engine-client';
 import { readWorkspace } from '../src/context/read';
 import { NodeFileSource } from '../src/context/source';
-import { buildChatContext, TokenCounts } from '../src/host/chat-context';
+import { buildChatContext, promptBlocks, TokenCounts } from '../src/host/chat-context';
+import { PromptBlock } from '../src/context/build';
 import { KVSettings, PersistTarget } from '../src/worker/protocol';
 import { STATE_EXT } from '../src/context/persist';
 import { workspaceKey } from '../src/context/store';
@@ -61,23 +64,25 @@ async function startWorker(kv?: KVSettings): Promise<Worker> {
   return w;
 }
 
-/** The chat's system message for a folder, as ChatPrompt.prepare builds it (workspace chip only). */
-async function systemMessage(w: Worker, root: string): Promise<string> {
+interface Prompt { system: string; blocks: PromptBlock[] }
+
+/** The chat's system text and workspace blocks for a folder, as ChatPrompt.prepare builds them (workspace chip only). */
+async function systemMessage(w: Worker, root: string): Promise<Prompt> {
   const built = await buildChatContext({
     root, enabled: { workspace: true, file: false, selection: false }, budgetTokens: 600, count: (t) => w.client.count(t),
     // The read the host's reader thread makes (src/worker/reader-main.ts), here in-process.
     readWorkspace: (signal) => readWorkspace(new NodeFileSource(root), { budgetTokens: 600, count: (t) => w.client.count(t), ...(signal ? { signal } : {}) }),
   }, new TokenCounts());
   assert.equal(built.ws.included.length, 3, 'every file is in the context');
-  return `${SYSTEM}\n\n${built.text}`;
+  return { system: SYSTEM, blocks: promptBlocks(built) };
 }
 
-async function ask(w: Worker, session: string, system: string, persist: PersistTarget | undefined, question = QUESTION): Promise<{ done: GenerateDone; ttftMs: number; log: string[] }> {
+async function ask(w: Worker, session: string, system: Prompt, persist: PersistTarget | undefined, question = QUESTION): Promise<{ done: GenerateDone; ttftMs: number; log: string[] }> {
   const from = w.log.length;
   const t0 = performance.now();
   let ttft = 0;
   const done = await w.client.generate({
-    session, messages: [{ role: 'system', content: system }, { role: 'user', content: question }], maxTokens: 16, sampler: GREEDY, ...(persist ? { persist } : {}),
+    session, ...system, messages: [{ role: 'user', content: question }], maxTokens: 16, sampler: GREEDY, ...(persist ? { persist } : {}),
   }, { onDelta: () => { if (ttft === 0) ttft = performance.now() - t0; } }).done;
   return { done, ttftMs: ttft || performance.now() - t0, log: w.log.slice(from) };
 }
@@ -89,7 +94,7 @@ const notUsed = (why: string): RegExp => new RegExp(`^workspace KV state on disk
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Shared by the tests below: the cold full-cache run and the worker that restored it. */
-let cold: { text: string; promptTokens: number; prefix: number; file: string; system: string } | undefined;
+let cold: { text: string; promptTokens: number; prefix: number; file: string; system: Prompt } | undefined;
 let warm: Worker | undefined;
 
 test('full cache: a new worker restores the saved workspace prefix and answers exactly as the cold run', async () => {
@@ -114,7 +119,7 @@ test('full cache: a new worker restores the saved workspace prefix and answers e
   // A window reload: a new worker, a new session, the same workspace.
   const b = await startWorker();
   warm = b;
-  assert.equal(await systemMessage(b, ws), system, 'the host builds the same system message again');
+  assert.deepEqual(await systemMessage(b, ws), system, 'the host builds the same prompt again');
   const r = await ask(b, 'chat', system, TARGET);
   assert.equal(r.done.restoredTokens, prefix);
   const restored = RESTORED.exec(r.log[0] ?? '');
@@ -165,7 +170,7 @@ test('changed file contents: the saved state is not used; the new prefix is comp
   fs.writeFileSync(path.join(ws, 'src/tide.ts'), FILES['src/tide.ts']!.replace('Math.cos(t)', 'Math.cos((2 * Math.PI * t) / 12.42)'));
   try {
     const system = await systemMessage(warm, ws);
-    assert.notEqual(system, cold.system);
+    assert.notDeepEqual(system, cold.system);
     const r1 = await ask(warm, 'edited', system, TARGET);
     assert.equal(r1.done.restoredTokens, undefined);
     assert.equal(r1.done.stats.reusedTokens, 0);
@@ -221,7 +226,11 @@ test('PoD (f16): restored exactly in a new worker and used as its checkpoint; a 
   assert.equal(Number(saved[1]), cold.prefix, 'the same prefix');
   const podFile = saved[2]!;
   assert.notEqual(podFile, cold.file, 'another plan, another file');
-  assert.deepEqual(states(cacheDir), [path.basename(cold.file), path.basename(podFile)].sort());
+  // A cache that cannot rewind also keeps its state at the last block's start (an edit to the last file starts there).
+  const stable = /^workspace KV checkpoint saved: (\d+) tokens, [\d.]+ MB \((.+)\), \d+ ms$/.exec(c.log[2] ?? '');
+  assert.ok(stable && Number(stable[1]) < cold.prefix, c.log.join('\n'));
+  assert.equal(c.log.length, 3, c.log.join('\n'));
+  assert.deepEqual(states(cacheDir), [path.basename(cold.file), path.basename(podFile), path.basename(stable[2]!)].sort());
 
   const p2 = await startWorker(POD);
   const r = await ask(p2, 'chat', cold.system, TARGET);
@@ -234,18 +243,20 @@ test('PoD (f16): restored exactly in a new worker and used as its checkpoint; a 
   // answer cannot rewind: it restores the checkpoint at the end of the system message — the
   // state read from disk.
   const follow = await p2.client.generate({
-    session: 'chat', maxTokens: 8, sampler: GREEDY, persist: TARGET,
-    messages: [{ role: 'system', content: cold.system }, { role: 'user', content: QUESTION }, { role: 'assistant', content: 'README.md, I think.' }, { role: 'user', content: 'And the harbours?' }],
+    session: 'chat', maxTokens: 8, sampler: GREEDY, persist: TARGET, ...cold.system,
+    messages: [{ role: 'user', content: QUESTION }, { role: 'assistant', content: 'README.md, I think.' }, { role: 'user', content: 'And the harbours?' }],
   }).done;
   assert.equal(follow.stats.reusedTokens, cold.prefix);
   assert.equal(follow.restoredTokens, undefined, 'in memory, not from disk');
 
-  // The full cache's state under the PoD state's name: the header says another plan.
+  // The full cache's state under the PoD states' names: the header says another plan.
   fs.copyFileSync(cold.file, podFile);
+  fs.copyFileSync(cold.file, stable[2]!);
   const m = await ask(p2, 'mismatch', cold.system, TARGET);
   assert.equal(m.done.restoredTokens, undefined);
   assert.match(m.log[0]!, notUsed(`${esc(path.basename(podFile))}: saved for a different KV cache plan`));
-  assert.match(m.log[1]!, SAVED);
+  assert.equal(m.log[1], `workspace KV checkpoint on disk not used: ${path.basename(stable[2]!)}: saved for a different KV cache plan`);
+  assert.match(m.log[2]!, SAVED);
   assert.equal(m.done.text, c.done.text);
 
   // int8 distant storage: saved as decoded rows and quantized again on restore (the same codes).

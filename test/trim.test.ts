@@ -1,9 +1,9 @@
-// Fitting a chat into the context (src/worker/trim.ts): the binary search gives exactly what the
+// Fitting a chat into the context (src/context/trim.ts): the binary search gives exactly what the
 // old one-message-at-a-time loop gave (system messages and the last message kept, the oldest
 // others dropped first) on random conversations, with O(log n) renderings instead of O(n).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { trimToFit } from '../src/worker/trim';
+import { trimToFit } from '../src/context/trim';
 
 type M = { role: 'system' | 'user' | 'assistant'; content: string };
 

@@ -5,7 +5,7 @@
 // them, and the restored state is exact — the greedy answer equals a fresh session's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { EngineSessions } from '../src/worker/sessions';
+import { EngineSessions, newTurnInfo } from '../src/worker/sessions';
 import { GenerateStats } from '../src/engine/generate';
 import { ChatMessage } from '../src/engine/tokenizer';
 import { modelPath, SMOLLM2 } from './helpers';
@@ -21,7 +21,7 @@ const system = `You answer questions about this project.\n\n${Array.from({ lengt
 
 async function ask(session: string, messages: ChatMessage[]): Promise<{ text: string; stats: GenerateStats; prefill: number[] }> {
   const prefill: number[] = [];
-  for await (const ev of engine.generate({ session, messages, maxTokens: 48, sampler, stop: [], trimToFit: true, signal: new AbortController().signal }, { droppedMessages: 0, contextSize: 0 })) {
+  for await (const ev of engine.generate({ session, messages, maxTokens: 48, sampler, stop: [], trimToFit: true, signal: new AbortController().signal }, newTurnInfo())) {
     if (ev.type === 'prefill') prefill.push(ev.done);
     if (ev.type === 'done') return { text: ev.text, stats: ev.stats, prefill };
   }
@@ -58,7 +58,7 @@ test('a full cache keeps rewinding by prefix without checkpoints', async () => {
   try {
     const q1: ChatMessage[] = [{ role: 'system', content: system }, { role: 'user', content: 'Hi' }];
     const run = async (m: ChatMessage[]) => {
-      for await (const ev of full.generate({ session: 's', messages: m, maxTokens: 8, sampler, stop: [], trimToFit: true, signal: new AbortController().signal }, { droppedMessages: 0, contextSize: 0 })) {
+      for await (const ev of full.generate({ session: 's', messages: m, maxTokens: 8, sampler, stop: [], trimToFit: true, signal: new AbortController().signal }, newTurnInfo())) {
         if (ev.type === 'done') return ev.stats;
       }
       throw new Error('no done');

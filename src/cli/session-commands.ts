@@ -1,13 +1,16 @@
 // The workspace commands: `podlens summarize PATH` (a file or a folder, map-reduce when it does not
 // fit the context) and `podlens chat` (a REPL over a workspace prefix that is read once, reused on
 // every turn — only the changed suffix is recomputed when files change — and persisted between
-// runs). Both use src/context; the extension's own summarize/chat go through the worker instead.
+// runs). Both use src/context: the chat is the same PromptSession (src/context/session.ts) the
+// extension's engine worker hosts, here in process.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Engine } from '../engine/engine';
+import { ChatMessage } from '../engine/tokenizer';
 import { buildContext, formatManifest, WorkspaceContext } from '../context/build';
-import { WorkspaceSession, reuseLine } from '../context/session';
+import { PromptTokenizer } from '../context/prompt';
+import { PromptSession, reuseLine } from '../context/session';
 import { NodeFileSource } from '../context/source';
 import { FilePrefixStore } from '../context/store';
 import { summarizeTexts, SourceText } from '../context/summarize';
@@ -17,6 +20,7 @@ import { FlagSpecs, ParsedFlags, UsageError } from './args';
 import { Command, KV_FLAGS, kvSpec } from './commands';
 import { MODEL_FLAG } from './default-model';
 
+export const DEFAULT_SYSTEM = 'You are a helpful assistant for the code and documents below. Answer concisely and cite file paths.';
 const str = (f: ParsedFlags, k: string): string | undefined => f[k] as string | undefined;
 const num = (f: ParsedFlags, k: string): number | undefined => f[k] as number | undefined;
 
@@ -92,15 +96,16 @@ const chat: Command = {
     const maxTokens = num(f, 'max-tokens') ?? 256;
     // Room for the conversation: a quarter of the context, at most 1024 tokens, besides the answer.
     const budget = num(f, 'budget') ?? Math.max(0, engine.contextSize - Math.min(1024, Math.floor(engine.contextSize / 4)) - maxTokens);
-    const encode = (t: string) => engine.tokenizer.encode(t, { addBos: false, parseSpecial: false });
-    const build = async (): Promise<WorkspaceContext | undefined> => (ws === undefined ? undefined : buildContext(new NodeFileSource(ws), { encode, budgetTokens: budget, signal: io.signal }));
+    const tokens = new PromptTokenizer(engine.tokenizer);
+    // Counted with the session's memoized tokenizer: each block is tokenized once, for the budget and the prompt.
+    const count = (t: string): number => tokens.text(t).length;
+    const build = async (): Promise<WorkspaceContext | undefined> => (ws === undefined ? undefined : buildContext(new NodeFileSource(ws), { count, budgetTokens: budget, signal: io.signal }));
     try {
       const store = ws !== undefined && !f['no-persist'] ? await FilePrefixStore.open(engine, ws, { dir: str(f, 'cache-dir'), log: io.err }) : undefined;
-      const session = new WorkspaceSession(engine, { store, log: io.err });
+      const session = new PromptSession(engine, tokens, io.err);
+      const history: ChatMessage[] = [];
       let ctx = await build();
       if (ctx) io.err(f.manifest ? formatManifest(ctx) : formatManifest(ctx).split('\n')[0]!);
-      session.setWorkspace(ctx);
-      await session.restore();
       const rl = readline.createInterface({ input: process.stdin, terminal: false });
       const tty = process.stdin.isTTY === true;
       if (tty) process.stdout.write('> ');
@@ -108,13 +113,14 @@ const chat: Command = {
         const q = raw.trim();
         if (q === '/exit' || q === '/quit') break;
         if (q === '') { if (tty) process.stdout.write('> '); continue; }
-        if (ctx) { ctx = await build(); session.setWorkspace(ctx); } // picks up edits; only changed blocks are recomputed
-        const r = await session.ask(q, {
-          maxTokens, sampler: { temperature: num(f, 'temperature') ?? 0, seed: num(f, 'seed') ?? 0 }, signal: io.signal,
-          onText: f.json ? undefined : (t) => process.stdout.write(t),
-        });
-        if (f.json) io.out(JSON.stringify({ answer: r.text, reason: r.reason, reused: r.reused, computed: r.computed, ttftMs: r.ttftMs, how: r.how }));
-        else { io.out(''); io.err(`[${reuseLine(r)}; TTFT ${r.ttftMs.toFixed(0)} ms; ${r.reason}]`); }
+        if (ctx) ctx = await build(); // picks up edits; only changed blocks are recomputed
+        const r = await session.ask({ system: DEFAULT_SYSTEM, blocks: ctx?.blocks ?? [], messages: [...history, { role: 'user', content: q }] }, {
+          maxTokens, sampler: { temperature: num(f, 'temperature') ?? 0, seed: num(f, 'seed') ?? 0 }, signal: io.signal, ...(store ? { store } : {}),
+        }, f.json ? undefined : (t) => process.stdout.write(t));
+        if (r.reason !== 'abort') history.push({ role: 'user', content: q }, { role: 'assistant', content: r.text.trim() });
+        const ttftMs = r.stats.ttftMs;
+        if (f.json) io.out(JSON.stringify({ answer: r.text, reason: r.reason, reused: r.reused, computed: r.computed, ttftMs, how: r.how }));
+        else { io.out(''); io.err(`[${reuseLine(r)}; TTFT ${ttftMs.toFixed(0)} ms; ${r.how}; ${r.reason}]`); }
         if (io.signal.aborted) break;
         if (tty) process.stdout.write('> ');
       }

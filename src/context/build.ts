@@ -18,19 +18,26 @@ export interface Selection {
 }
 
 export interface BuildOptions extends WalkOptions {
-  /** Token ids of a plain text (no BOS, special tokens not parsed): the engine's tokenizer. */
-  encode: (text: string) => number[];
+  /** Token count of a rendered block (plain text: no BOS, special tokens not parsed). */
+  count: (text: string) => number;
   budgetTokens: number;
   /** The file being edited: placed last. */
   activeFile?: string;
   selection?: Selection;
 }
 
-export interface ContextBlock {
+/** One block of the workspace context as the engine session gets it: the text is the file's (or the selection's). */
+export interface PromptBlock {
   path: string;
   role: 'file' | 'active' | 'selection';
   text: string;
-  ids: number[];
+  /** A selection's 1-based, inclusive lines. */
+  lines?: { start: number; end: number };
+}
+
+export interface ContextBlock extends PromptBlock {
+  /** Tokens of the rendered block (renderBlock). */
+  tokens: number;
   mtimeMs: number;
 }
 
@@ -44,16 +51,21 @@ export interface ManifestEntry {
 
 export interface WorkspaceContext {
   blocks: ContextBlock[];
-  /** All blocks' ids, in order. */
-  ids: number[];
   included: ManifestEntry[];
   excluded: Exclusion[];
   budgetTokens: number;
 }
 
-export const fileBlock = (path: string, text: string): string => `### File: ${path}\n\`\`\`\n${text}${text.endsWith('\n') ? '' : '\n'}\`\`\`\n\n`;
+// A block ends with one newline and starts with '#': for byte-level BPE tokenizers (Qwen, SmolLM2)
+// that boundary is a pre-tokenizer split, so blocks tokenized one by one give exactly the ids of
+// the whole text (a blank line between blocks would not: "\n\n" is one pre-token alone, two before '#').
+export const fileBlock = (path: string, text: string): string => `### File: ${path}\n\`\`\`\n${text}${text.endsWith('\n') ? '' : '\n'}\`\`\`\n`;
 export const selectionBlock = (s: Selection): string =>
-  `### Selection: ${s.path} (lines ${s.startLine}–${s.endLine})\n\`\`\`\n${s.text}${s.text.endsWith('\n') ? '' : '\n'}\`\`\`\n\n`;
+  `### Selection: ${s.path} (lines ${s.startLine}–${s.endLine})\n\`\`\`\n${s.text}${s.text.endsWith('\n') ? '' : '\n'}\`\`\`\n`;
+/** A block's text in the prompt. */
+export const renderBlock = (b: PromptBlock): string => (b.role === 'selection' && b.lines
+  ? selectionBlock({ path: b.path, text: b.text, startLine: b.lines.start, endLine: b.lines.end })
+  : fileBlock(b.path, b.text));
 
 /** Stable order: oldest mtime first, then path (byte order). */
 export function orderForCache<T extends { path: string; mtimeMs: number }>(files: readonly T[], activeFile?: string): T[] {
@@ -73,19 +85,18 @@ export async function buildContext(src: FileSource, o: BuildOptions): Promise<Wo
   const active = o.activeFile !== undefined ? ordered.find((c) => c.path === o.activeFile) : undefined;
   const entries = new Map<ContextBlock, ManifestEntry>();
   const reserve = (b: ContextBlock, bytes: number, encoding: string): boolean => {
-    if (b.ids.length > remaining) { excluded.push({ path: b.path, reason: `over the token budget (${b.ids.length} tokens, ${remaining} left)` }); return false; }
-    remaining -= b.ids.length;
-    entries.set(b, { path: b.path, tokens: b.ids.length, bytes, encoding, role: b.role });
+    if (b.tokens > remaining) { excluded.push({ path: b.path, reason: `over the token budget (${b.tokens} tokens, ${remaining} left)` }); return false; }
+    remaining -= b.tokens;
+    entries.set(b, { path: b.path, tokens: b.tokens, bytes, encoding, role: b.role });
     return true;
   };
   if (o.selection) {
-    const text = selectionBlock(o.selection);
-    const b: ContextBlock = { path: o.selection.path, role: 'selection', text, ids: o.encode(text), mtimeMs: Infinity };
+    const { path, text, startLine, endLine } = o.selection;
+    const b: ContextBlock = { path, role: 'selection', text, lines: { start: startLine, end: endLine }, tokens: o.count(selectionBlock(o.selection)), mtimeMs: Infinity };
     if (reserve(b, text.length, 'utf-8')) tail.push(b);
   }
   if (active) {
-    const text = fileBlock(active.path, active.text);
-    const b: ContextBlock = { path: active.path, role: 'active', text, ids: o.encode(text), mtimeMs: active.mtimeMs };
+    const b: ContextBlock = { path: active.path, role: 'active', text: active.text, tokens: o.count(fileBlock(active.path, active.text)), mtimeMs: active.mtimeMs };
     if (reserve(b, active.bytes, active.encoding)) tail.unshift(b);
   }
   const head: ContextBlock[] = [];
@@ -94,14 +105,12 @@ export async function buildContext(src: FileSource, o: BuildOptions): Promise<Wo
     if (o.signal?.aborted) throw new Error('building the workspace context was cancelled');
     // Text far longer than the budget left cannot fit (a token is rarely over 16 characters): skip tokenizing it.
     if (remaining <= 0 || c.text.length > remaining * 16 + 64) { excluded.push({ path: c.path, reason: `over the token budget (${remaining} tokens left)` }); continue; }
-    const text = fileBlock(c.path, c.text);
-    const b: ContextBlock = { path: c.path, role: 'file', text, ids: o.encode(text), mtimeMs: c.mtimeMs };
+    const b: ContextBlock = { path: c.path, role: 'file', text: c.text, tokens: o.count(fileBlock(c.path, c.text)), mtimeMs: c.mtimeMs };
     if (reserve(b, c.bytes, c.encoding)) head.push(b);
   }
   const blocks = [...head, ...tail];
   return {
     blocks,
-    ids: blocks.flatMap((b) => b.ids),
     included: blocks.map((b) => entries.get(b)!),
     excluded,
     budgetTokens: o.budgetTokens,

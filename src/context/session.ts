@@ -1,139 +1,180 @@
-// A chat session over a workspace prefix with KV reuse: the session knows the token ids its cache
-// holds; a new turn's prompt is [chat head | workspace blocks | conversation + question], and
-// only the part after the longest common prefix with the cache is computed ("N tokens reused,
-// M computed"). Editing a file changes the ids from its block on, so only that suffix is
-// recomputed. Truncation is exact for the full cache; a PoD or streaming cache cannot rewind once
-// tokens left its recent ring (pod.ts), so for those the session keeps in-memory checkpoints
-// (exportState copies) at two chosen positions — the start of the last workspace block and the
-// end of the workspace prefix — restores the nearest one at or before the divergence, and
-// otherwise rebuilds from token 0 (and says so). Through `store`, the prefix-end state (and, for
-// caches that cannot rewind, the last-block checkpoint) is persisted and restored on start. Not here: file walking (build.ts), file format (persist.ts).
+// The one chat session over a workspace with KV reuse, used by the CLI's `podlens chat` (in
+// process) and by the extension's engine worker (src/worker/sessions.ts hosts one per named
+// session). A turn takes a structured prompt (prompt.ts: system text, workspace blocks, the
+// conversation), which is tokenized there, once per block text; the session owns the ids its
+// cache holds and computes only what follows the longest common prefix with them ("N tokens
+// reused, M computed"). Truncation is exact for the full cache; PoD and streaming caches cannot
+// rewind once tokens left their recent ring (pod.ts), so for those the session keeps in-memory
+// checkpoints (exportState copies) at block boundaries — the start of each of the last blocks,
+// a few spread over the rest, and the end of the workspace — and restores the nearest one at or
+// before the first changed token: editing one file recomputes from its block (or the checkpoint
+// before it), not from token 0. With a store (store.ts), the state at the end of the workspace
+// (and, for caches that cannot rewind, at the last block's start) is saved, and a new session
+// restores it when its token ids are exactly the prompt's — never a state for other ids; every
+// restore, rejection and save is one log line. Not here: files (build.ts), the disk format
+// (persist.ts), threads and messages (src/worker).
 import { Engine } from '../engine/engine';
-import { GenerateStats } from '../engine/generate';
-import { KVCache } from '../engine/kv/types';
+import { GenerateEvent, GenerateStats } from '../engine/generate';
 import { KVState } from '../engine/kv/state';
+import { KVCache } from '../engine/kv/types';
 import { SamplerOptions } from '../engine/sampler';
-import { ChatMessage } from '../engine/tokenizer';
-import { WorkspaceContext } from './build';
+import { PromptIds, PromptTokenizer, SessionPrompt } from './prompt';
+import { PrefixStore, StoreSlot } from './store';
+import { trimToFit } from './trim';
 
-const MARK = '\u0000PODLENS_WORKSPACE\u0000';
-export const DEFAULT_SYSTEM = 'You are a helpful assistant for the code and documents below. Answer concisely and cite file paths.';
-
-/** Where the workspace prefix state is kept between runs (persist.ts behind it). */
-export interface PrefixStore {
-  /** `slot` 'prefix' (default): the end of the workspace prefix; 'stable': the last block's start (PoD checkpoint). */
-  load(slot?: StoreSlot): Promise<{ ok: true; ids: number[]; state: KVState } | { ok: false; reason: string } | undefined>;
-  save(ids: readonly number[], state: KVState, slot?: StoreSlot): Promise<void>;
-}
-
-export type StoreSlot = 'prefix' | 'stable';
-
-export interface AskOptions {
+export interface TurnOptions {
   maxTokens: number;
   sampler?: Partial<SamplerOptions>;
   stop?: string[];
   signal?: AbortSignal;
-  onText?: (text: string) => void;
+  /** Drop the oldest conversation turns (keeping the question) until prompt + answer fit (default true). */
+  trimToFit?: boolean;
+  /** Save the workspace prefix here, and restore it into an empty session. */
+  store?: PrefixStore;
 }
 
-export interface AskResult {
-  text: string;
-  reason: string;
-  /** Tokens the cache already held and this turn kept. */
+/** What a turn did besides generating (filled in before its 'done' event). */
+export interface TurnInfo {
+  /** Prompt tokens the cache already held (in memory or restored from disk) and this turn kept. */
   reused: number;
   /** Prompt tokens computed this turn. */
   computed: number;
-  /** From the call to the first token, including any prefix prefill. */
-  ttftMs: number;
-  /** How the cache was brought to the common prefix: kept, truncated, checkpoint, rebuilt. */
+  /** How the cache was brought to the common prefix: kept, truncated, checkpoint at N, restored from disk, rebuilt. */
   how: string;
+  /** Prompt tokens restored from the store this turn. */
+  restoredTokens: number;
+  /** Conversation messages left out so the prompt fit. */
+  droppedMessages: number;
+  /** Tokens of the system message through the end of the workspace. */
+  prefix: number;
+  /** Where each workspace block starts in the prompt. */
+  starts: number[];
+}
+
+export const newTurnInfo = (): TurnInfo => ({ reused: 0, computed: 0, how: '', restoredTokens: 0, droppedMessages: 0, prefix: 0, starts: [] });
+
+/** A whole turn's outcome (ask). */
+export interface AskResult extends TurnInfo {
+  text: string;
+  reason: string;
   stats: GenerateStats;
 }
 
 interface Checkpoint {
-  at: number;
   ids: number[];
   state: KVState;
 }
 
+/** Checkpoints kept at block boundaries (plus the workspace end) for caches that cannot rewind. */
+const MAX_CHECKPOINTS = 8;
+/** Of those, at the starts of the last blocks: the files edited most recently are last (build.ts). */
+const LAST_BLOCKS = 4;
+
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+const mb = (s: KVState): string => `${(s.buffers.reduce((a, b) => a + b.byteLength, s.ints.byteLength) / 2 ** 20).toFixed(1)} MB`;
 const lcp = (a: readonly number[], b: readonly number[], max: number): number => {
   let p = 0;
   while (p < max && a[p] === b[p]) p++;
   return p;
 };
+const isPrefix = (a: readonly number[], b: readonly number[]): boolean => a.length <= b.length && lcp(a, b, a.length) === a.length;
 
-export class WorkspaceSession {
+/** Block boundaries to checkpoint at: the last blocks' starts, a few spread evenly over the rest, and the prefix end. */
+export function checkpointPositions(starts: readonly number[], prefix: number): number[] {
+  const last = starts.slice(-LAST_BLOCKS);
+  const rest = starts.slice(0, starts.length - last.length);
+  const spread = MAX_CHECKPOINTS - 1 - last.length;
+  const picked = rest.length <= spread ? rest : Array.from({ length: spread }, (_, i) => rest[Math.floor((i * rest.length) / spread)]!);
+  return [...new Set([...picked, ...last, prefix])].filter((p) => p > 0).sort((a, b) => a - b);
+}
+
+export class PromptSession {
   readonly cache: KVCache;
   /** Token ids the cache holds (length === cache.length). */
   ids: number[] = [];
-  readonly history: ChatMessage[] = [];
-  ws: WorkspaceContext | undefined;
   private checkpoints: Checkpoint[] = [];
-  private savedPrefix: number[] = [];
-  private savedStable: number[] = [];
-  /** One-line notes (persisted state loaded or rejected, rebuilds). */
-  readonly notes: string[] = [];
+  /** The ids last saved to (or restored from) each store slot. */
+  private readonly saved = new Map<StoreSlot, number[]>();
 
-  constructor(readonly engine: Engine, readonly o: { system?: string; store?: PrefixStore; log?: (line: string) => void } = {}) {
+  constructor(readonly engine: Engine, readonly tokens: PromptTokenizer, private readonly log: (line: string) => void = () => undefined) {
     this.cache = engine.createCache();
   }
 
-  private note(s: string): void {
-    this.notes.push(s);
-    this.o.log?.(s);
+  private get canRewind(): boolean {
+    return this.cache.kind === 'full';
   }
 
-  /** Use a (new) workspace context; the cache is reconciled lazily on the next question. */
-  setWorkspace(ws: WorkspaceContext | undefined): void {
-    this.ws = ws;
+  /** The prompt's ids; with `trim`, the oldest conversation turns dropped until it and `reserve` fit. */
+  render(prompt: SessionPrompt, trim = true, reserve = 0): PromptIds & { dropped: number } {
+    if (!trim) return { ...this.tokens.render(prompt), dropped: 0 };
+    let last: PromptIds | undefined;
+    const t = trimToFit(prompt.messages, (messages) => (last = this.tokens.render({ ...prompt, messages })).ids, reserve, this.engine.contextSize);
+    const r = last!.ids === t.ids ? last! : this.tokens.render({ ...prompt, messages: t.messages });
+    return { ...r, dropped: t.dropped };
   }
 
-  /** Load the persisted prefix state if the store has a valid one (else note why and start empty). */
-  async restore(): Promise<boolean> {
-    const r = await this.o.store?.load();
-    if (!r) return false;
-    if (!r.ok) { this.note(`persisted KV state not used: ${r.reason}; rebuilding`); return false; }
+  /** Answer a prompt; the events are the engine's, with the prefill progress and stats of the whole turn. */
+  async *generate(prompt: SessionPrompt, o: TurnOptions, info: TurnInfo): AsyncGenerator<GenerateEvent> {
+    const t0 = performance.now();
+    const target = this.render(prompt, o.trimToFit ?? true, o.maxTokens);
+    const { ids, prefix, starts } = target;
+    Object.assign(info, { droppedMessages: target.dropped, prefix, starts, restoredTokens: 0 });
+    if (prefix + 1 >= this.engine.contextSize) {
+      throw new RangeError(`the workspace takes ${prefix} tokens but the context holds ${this.engine.contextSize}; lower the workspace budget or raise the context size`);
+    }
+    if (o.store && this.cache.length === 0 && prefix > 0) info.restoredTokens = await this.restore(o.store, target);
+    const { kept, how } = this.rewind(ids);
+    Object.assign(info, { reused: kept, computed: ids.length - kept, how: info.restoredTokens > 0 && how === 'kept' ? 'restored from disk' : how });
+    const overheadMs = performance.now() - t0; // rendering, restoring, rewinding: before the first token
     try {
-      this.cache.importState(r.state);
+      // Compute the prefix in steps that end at the checkpoint positions (caches that cannot
+      // rewind) and at the prefix end (to save it), so those states can be kept.
+      const stops = (this.canRewind ? (o.store ? [prefix] : []) : checkpointPositions(starts, prefix)).filter((s) => s > this.cache.length);
+      const t1 = performance.now();
+      for (const s of stops) {
+        const from = this.cache.length;
+        for await (const ev of this.engine.generate(this.cache, { prompt: ids.slice(from, s), maxTokens: 1, sampler: { temperature: 0 }, signal: o.signal })) {
+          if (ev.type === 'prefill') yield { ...ev, done: from - kept + ev.done, total: ids.length - kept };
+        }
+        this.ids = ids.slice(0, this.cache.length);
+        if (this.cache.length !== s) break; // stopped: the last generate below reports it
+        if (!this.canRewind) this.keep(ids, s);
+      }
+      const extra = { tokens: this.cache.length - kept, ms: performance.now() - t1 };
+      const tSave = performance.now();
+      if (o.store) await this.persist(o.store, ids, prefix, starts.at(-1));
+      const waitMs = overheadMs + performance.now() - tSave;
+      const from = this.cache.length;
+      for await (const ev of this.engine.generate(this.cache, { prompt: ids.slice(from), maxTokens: o.maxTokens, sampler: o.sampler, stop: o.stop, signal: o.signal })) {
+        if (ev.type === 'prefill') { yield { ...ev, done: from - kept + ev.done, total: ids.length - kept }; continue; }
+        if (ev.type === 'done') {
+          this.ids = [...ids, ...ev.tokens].slice(0, this.cache.length);
+          let stats = extra.tokens > 0 ? withStepCost(ev.stats, extra.tokens, extra.ms) : ev.stats;
+          stats = { ...stats, ttftMs: stats.ttftMs + waitMs, totalMs: stats.totalMs + waitMs };
+          yield { ...ev, stats };
+          continue;
+        }
+        yield ev;
+      }
     } catch (e) {
-      this.note(`persisted KV state not used: ${(e as Error).message}; rebuilding`);
+      // The cache holds only completed steps, but which ids they were is no longer known: start over.
       this.cache.truncate(0);
-      return false;
+      this.ids = [];
+      throw e;
     }
-    this.ids = r.ids.slice();
-    this.savedPrefix = r.ids.slice();
-    if (this.cache.kind !== 'full') {
-      this.checkpoints = [{ at: r.ids.length, ids: r.ids.slice(), state: r.state }];
-      // A cache that cannot rewind also needs the state at the last block's start for cheap edits.
-      const st = await this.o.store?.load('stable');
-      if (st?.ok && st.ids.length < r.ids.length && lcp(st.ids, r.ids, st.ids.length) === st.ids.length) {
-        this.checkpoints.unshift({ at: st.ids.length, ids: st.ids, state: st.state });
-        this.savedStable = st.ids;
-      } else if (st && !st.ok) this.note(`persisted checkpoint not used: ${st.reason}`);
-    }
-    this.note(`loaded persisted KV state: ${r.ids.length} tokens`);
-    return true;
   }
 
-  /** Prompt ids split as [head + workspace] (the reusable prefix) and the turn's tail. */
-  promptIds(question: string): { prefix: number[]; tail: number[]; lastBlockStart: number } {
-    const sys = `${this.o.system ?? DEFAULT_SYSTEM}\n\n${MARK}`;
-    const tok = this.engine.tokenizer;
-    // Template text is parsed for control tokens, message contents are not (Tokenizer.encodeChat).
-    const parts = tok.chatParts([{ role: 'system', content: sys }, ...this.history, { role: 'user', content: question }], { addGenerationPrompt: true });
-    const k = parts?.findIndex((p) => !p.special && p.text.includes(MARK)) ?? -1;
-    if (!parts || k < 0) throw new Error("the model's chat template drops or rewrites the system message; it cannot hold a workspace");
-    const at = parts[k]!.text.indexOf(MARK);
-    const before = [...parts.slice(0, k), { text: parts[k]!.text.slice(0, at), special: false }];
-    const after = [{ text: parts[k]!.text.slice(at + MARK.length), special: false }, ...parts.slice(k + 1)];
-    const head = tok.encodeParts(before, { addBos: false });
-    const blocks = this.ws?.blocks ?? [];
-    const prefix = [...head, ...blocks.flatMap((b) => b.ids)];
-    const last = blocks[blocks.length - 1];
-    return { prefix, tail: tok.encodeParts(after, { addBos: false }), lastBlockStart: prefix.length - (last?.ids.length ?? 0) };
+  /** One turn to its end: the answer's text (streamed to `onText`), why it stopped, what was reused. */
+  async ask(prompt: SessionPrompt, o: TurnOptions, onText?: (text: string) => void): Promise<AskResult> {
+    const info = newTurnInfo();
+    for await (const ev of this.generate(prompt, o, info)) {
+      if ((ev.type === 'token' || ev.type === 'text') && ev.text) onText?.(ev.text);
+      if (ev.type === 'done') return { ...info, text: ev.text, reason: ev.reason, stats: ev.stats };
+    }
+    throw new Error('generation ended without a result');
   }
 
-  /** Bring the cache to the longest prefix of `target` it can keep; returns that length and how. */
+  /** Bring the cache to the longest prefix of `target` it can keep (always leaving one token to compute). */
   private rewind(target: readonly number[]): { kept: number; how: string } {
     const p = lcp(this.ids, target, Math.min(this.ids.length, target.length - 1));
     if (p === this.ids.length) return { kept: p, how: 'kept' };
@@ -144,100 +185,105 @@ export class WorkspaceSession {
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
     }
-    const cp = this.checkpoints.filter((c) => c.at <= p && lcp(c.ids, target, c.at) === c.at).sort((a, b) => b.at - a.at)[0];
+    const cp = this.checkpoints.filter((c) => c.ids.length <= p && isPrefix(c.ids, target)).sort((a, b) => b.ids.length - a.ids.length)[0];
     if (cp) {
       this.cache.importState(cp.state);
       this.ids = cp.ids.slice();
-      return { kept: cp.at, how: `checkpoint at ${cp.at}` };
+      return { kept: cp.ids.length, how: `checkpoint at ${cp.ids.length}` };
     }
     this.cache.truncate(0);
     this.ids = [];
-    this.note(`the ${this.cache.kind} cache cannot rewind to token ${p}; rebuilt from the start`);
+    this.log(`the ${this.cache.kind} cache cannot rewind to token ${p} and holds no checkpoint before it; reading the prompt from the start`);
     return { kept: 0, how: 'rebuilt' };
   }
 
-  /** Prefill ids[from, to) into the cache without generating (one greedy sample is discarded). */
-  private async prefill(target: readonly number[], to: number, signal?: AbortSignal): Promise<boolean> {
-    const from = this.cache.length;
-    if (to <= from) return true;
-    for await (const ev of this.engine.generate(this.cache, { prompt: target.slice(from, to), maxTokens: 1, sampler: { temperature: 0 }, signal })) {
-      if (ev.type === 'done' && ev.reason === 'abort') {
-        this.ids = target.slice(0, this.cache.length) as number[];
-        return false;
-      }
-    }
-    this.ids = target.slice(0, to) as number[];
-    return true;
-  }
-
-  async ask(question: string, o: AskOptions): Promise<AskResult> {
-    const t0 = performance.now();
-    let { prefix, tail, lastBlockStart } = this.promptIds(question);
-    // Drop the oldest turns while the conversation and the answer do not fit after the workspace.
-    while (prefix.length + tail.length + o.maxTokens >= this.engine.contextSize && this.history.length >= 2) {
-      this.history.splice(0, 2);
-      ({ prefix, tail, lastBlockStart } = this.promptIds(question));
-    }
-    const target = [...prefix, ...tail];
-    if (target.length + 1 >= this.engine.contextSize) {
-      throw new RangeError(`the workspace and question take ${target.length} tokens but the context holds ${this.engine.contextSize}; lower the workspace budget or raise the context size`);
-    }
-    const { kept, how } = this.rewind(target);
-    // Compute the prefix in steps that end at the checkpoint positions (non-full caches) and at the
-    // prefix end (persistence), so those states can be kept.
-    const stops = [...new Set([this.cache.kind !== 'full' ? lastBlockStart : 0, prefix.length])].filter((s) => s > this.cache.length).sort((a, b) => a - b);
-    for (const s of stops) {
-      if (!(await this.prefill(target, s, o.signal))) throw new Error('cancelled while reading the workspace');
-      if (this.cache.kind !== 'full') await this.keepCheckpoint(s, target, s === lastBlockStart && s < prefix.length);
-    }
-    const prefixSaved = this.savedPrefix.length === prefix.length && lcp(this.savedPrefix, prefix, prefix.length) === prefix.length;
-    if (this.o.store && !prefixSaved && prefix.length > 0 && this.cache.length === prefix.length) {
-      try {
-        await this.o.store.save(prefix, this.cache.exportState());
-      } catch (e) {
-        this.note(`the KV state was not saved: ${(e as Error).message.split('\n')[0]}`);
-      }
-      this.savedPrefix = prefix.slice();
-    }
-    let ttft = 0, text = '';
-    let done: { reason: string; tokens: number[]; stats: GenerateStats } | undefined;
-    const from = this.cache.length;
-    for await (const ev of this.engine.generate(this.cache, { prompt: target.slice(from), maxTokens: o.maxTokens, sampler: o.sampler, stop: o.stop, signal: o.signal })) {
-      if (ev.type === 'token' && ttft === 0) ttft = performance.now() - t0;
-      if ((ev.type === 'token' || ev.type === 'text') && ev.text) { text += ev.text; o.onText?.(ev.text); }
-      if (ev.type === 'done') done = ev;
-    }
-    if (!done) throw new Error('generation ended without a result');
-    if (ttft === 0) ttft = performance.now() - t0;
-    this.ids = [...target, ...done.tokens].slice(0, this.cache.length);
-    if (done.reason !== 'abort') this.history.push({ role: 'user', content: question }, { role: 'assistant', content: text.trim() });
-    return { text, reason: done.reason, reused: kept, computed: target.length - kept, ttftMs: ttft, how, stats: done.stats };
-  }
-
-  private async keepCheckpoint(at: number, target: readonly number[], persist: boolean): Promise<void> {
-    this.checkpoints = this.checkpoints.filter((c) => c.at < at && lcp(c.ids, target, c.at) === c.at);
+  /** Keep the cache state at `at` (= cache.length) as a checkpoint; only those on the current prompt's path stay. */
+  private keep(target: readonly number[], at: number): void {
     let state: KVState;
     try {
       state = this.cache.exportState();
-    } catch (e) {
-      // e.g. a store that cannot export yet: edits will rebuild from the start instead.
-      this.note(`no checkpoint at token ${at}: ${(e as Error).message.split('\n')[0]}`);
-      return;
+    } catch {
+      return; // e.g. an int8 distant store that cannot export: edits read from the start instead
     }
-    const ids = target.slice(0, at) as number[];
-    this.checkpoints.push({ at, ids, state });
-    if (this.checkpoints.length > 2) this.checkpoints.shift();
-    const saved = this.savedStable.length === at && lcp(this.savedStable, ids, at) === at;
-    if (persist && this.o.store && !saved) {
+    this.checkpoints = this.checkpoints.filter((c) => c.ids.length !== at && isPrefix(c.ids, target));
+    this.checkpoints.push({ ids: target.slice(0, at), state });
+    this.checkpoints.sort((a, b) => a.ids.length - b.ids.length);
+    while (this.checkpoints.length > MAX_CHECKPOINTS) this.checkpoints.shift();
+  }
+
+  /** Load the stored workspace prefix into the empty cache when its ids are the prompt's; returns the tokens restored. */
+  private async restore(store: PrefixStore, target: PromptIds): Promise<number> {
+    const t0 = performance.now();
+    const prefix = target.ids.slice(0, target.prefix);
+    const notUsed = (why: string): void => this.log(`workspace KV state on disk not used: ${why}; reading the workspace again`);
+    const use = (slot: StoreSlot, ids: number[], state: KVState): boolean => {
       try {
-        await this.o.store.save(ids, state, 'stable');
-        this.savedStable = ids;
+        this.cache.importState(state);
       } catch (e) {
-        this.note(`the KV checkpoint was not saved: ${(e as Error).message.split('\n')[0]}`);
+        this.cache.truncate(0);
+        notUsed(firstLine(e));
+        return false;
       }
+      this.ids = ids;
+      this.saved.set(slot, ids);
+      if (!this.canRewind) this.checkpoints.push({ ids, state });
+      this.log(`workspace KV ${slot === 'prefix' ? 'state' : 'checkpoint'} restored from disk: ${ids.length} tokens, ${mb(state)} (${store.slotFile(slot)}), ${Math.round(performance.now() - t0)} ms`);
+      return true;
+    };
+    let restored = 0;
+    try {
+      const r = await store.load('prefix');
+      if (!r) this.log(`no workspace KV state on disk for this workspace, model and cache settings (${store.slotFile('prefix')}); reading the workspace`);
+      else if (!r.ok) notUsed(r.reason);
+      else if (r.ids.length !== prefix.length || !isPrefix(r.ids, prefix)) {
+        notUsed(`the workspace context changed (saved ${r.ids.length} tokens, now ${prefix.length}, first difference at token ${lcp(r.ids, prefix, prefix.length)})`);
+      } else if (use('prefix', r.ids, r.state)) restored = r.ids.length;
+      if (this.canRewind) return restored;
+      // A cache that cannot rewind also keeps the state at the last block's start: an edit to the last file starts there.
+      const st = await store.load('stable');
+      if (st && !st.ok) this.log(`workspace KV checkpoint on disk not used: ${st.reason}`);
+      else if (st?.ok && st.ids.length < target.prefix && isPrefix(st.ids, target.ids)) {
+        if (restored > 0) { this.checkpoints.unshift({ ids: st.ids, state: st.state }); this.saved.set('stable', st.ids); } else if (use('stable', st.ids, st.state)) restored = st.ids.length;
+      }
+    } catch (e) {
+      notUsed(firstLine(e));
     }
+    return restored;
+  }
+
+  /** Save the prefix-end state (and a cache that cannot rewind: the last block's start) unless the store has these ids already. */
+  private async persist(store: PrefixStore, target: readonly number[], prefix: number, lastStart: number | undefined): Promise<void> {
+    const save = async (slot: StoreSlot, at: number, state: () => KVState | undefined): Promise<void> => {
+      const done = this.saved.get(slot);
+      if (at <= 0 || (done && done.length === at && isPrefix(done, target))) return;
+      const t0 = performance.now();
+      const what = slot === 'prefix' ? 'state' : 'checkpoint';
+      try {
+        const s = state();
+        if (!s) return;
+        const ids = target.slice(0, at);
+        await store.save(ids, s, slot);
+        this.saved.set(slot, ids);
+        this.log(`workspace KV ${what} saved: ${at} tokens, ${mb(s)} (${store.slotFile(slot)}), ${Math.round(performance.now() - t0)} ms`);
+      } catch (e) {
+        this.log(`workspace KV ${what} not saved: ${firstLine(e)}`);
+      }
+    };
+    if (this.cache.length !== prefix) return; // stopped before the prefix end
+    await save('prefix', prefix, () => this.cache.exportState());
+    if (!this.canRewind && lastStart !== undefined) await save('stable', lastStart, () => this.checkpoints.find((c) => c.ids.length === lastStart)?.state);
   }
 }
 
-/** "N tokens reused, M computed" (the line every answer reports). */
-export const reuseLine = (r: Pick<AskResult, 'reused' | 'computed'>): string => `${r.reused} tokens reused, ${r.computed} computed`;
+/** Stats of the answer as one prompt: the tokens computed in steps before it count as computed, not reused. */
+export function withStepCost(s: GenerateStats, tokens: number, ms: number): GenerateStats {
+  const promptTokens = s.promptTokens + tokens;
+  const prefillMs = s.prefillMs + ms;
+  return {
+    ...s, promptTokens, reusedTokens: s.reusedTokens - tokens, ttftMs: s.ttftMs + ms, prefillMs,
+    prefillTokensPerSecond: prefillMs > 0 ? (promptTokens / prefillMs) * 1000 : 0, totalMs: s.totalMs + ms,
+  };
+}
+
+/** "N tokens reused, M computed" (the line every CLI answer reports). */
+export const reuseLine = (r: Pick<TurnInfo, 'reused' | 'computed'>): string => `${r.reused} tokens reused, ${r.computed} computed`;

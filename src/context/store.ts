@@ -1,10 +1,13 @@
-// The on-disk PrefixStore a session uses: one state file per (workspace, model, plan) in a cache
+// The on-disk PrefixStore the session uses: one state file per (workspace, model, plan) in a cache
 // folder (default ~/.cache/podlens/kv, or $PODLENS_CACHE/kv), capped in total size with LRU
 // eviction. A rejected file (mismatch, truncation, corruption) is deleted so the rebuilt state
 // replaces it. File names start with a hash of the workspace folder, so one workspace's states
 // (every model and plan, checkpoints, temp files) can be found and cleared. A state larger than
-// the cap is not kept (the cap holds even for a single file). Used by the CLI's session and by
-// the engine worker (src/worker/prefix-store.ts). Not here: the file format (persist.ts).
+// the cap is not kept (the cap holds even for a single file). The identity a state is checked
+// against: the model file's sha256, the KV plan with the context size (name and header), then
+// persist.ts checks the checksum and the token ids' hash, and the session uses a state only for
+// exactly its ids. Used by the session (session.ts) in the CLI and in the engine worker. Not here:
+// the file format (persist.ts), when to save or restore (session.ts).
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,8 +15,18 @@ import * as fs from 'node:fs';
 import { Engine } from '../engine/engine';
 import { KVState } from '../engine/kv/state';
 import { planDtype } from '../engine/kv/plan';
-import { enforceCap, fileSha256, loadState, planHash, saveState, STATE_EXT, StateIdentity } from './persist';
-import { PrefixStore, StoreSlot } from './session';
+import { enforceCap, fileSha256, loadState, LoadResult, planHash, saveState, STATE_EXT, StateIdentity } from './persist';
+
+/** 'prefix': the end of the workspace prefix; 'stable': the last block's start (a checkpoint for caches that cannot rewind). */
+export type StoreSlot = 'prefix' | 'stable';
+
+/** Where the workspace prefix state is kept between runs. */
+export interface PrefixStore {
+  load(slot?: StoreSlot): Promise<LoadResult | undefined>;
+  save(ids: readonly number[], state: KVState, slot?: StoreSlot): Promise<void>;
+  /** The file a slot is kept in (for log lines). */
+  slotFile(slot?: StoreSlot): string;
+}
 
 export const DEFAULT_CAP_BYTES = 2 * 2 ** 30;
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
@@ -63,7 +76,7 @@ export class FilePrefixStore implements PrefixStore {
     return slot === 'prefix' ? this.file : `${this.file.slice(0, -STATE_EXT.length)}.${slot}${STATE_EXT}`;
   }
 
-  async load(slot: StoreSlot = 'prefix'): Promise<Awaited<ReturnType<PrefixStore['load']>>> {
+  async load(slot: StoreSlot = 'prefix'): Promise<LoadResult | undefined> {
     const file = this.slotFile(slot);
     if (!fs.existsSync(file)) return undefined;
     const r = loadState(file, { ...this.id, ...this.expect });
@@ -75,7 +88,7 @@ export class FilePrefixStore implements PrefixStore {
   async save(ids: readonly number[], state: KVState, slot: StoreSlot = 'prefix'): Promise<void> {
     const file = this.slotFile(slot);
     const evict = (keep?: string): void => {
-      for (const f of enforceCap(path.dirname(file), this.capBytes, keep)) this.log?.(`evicted ${path.basename(f)} (KV state cache over ${this.capBytes} bytes)`);
+      for (const f of enforceCap(path.dirname(file), this.capBytes, keep)) this.log?.(`workspace KV state: evicted ${path.basename(f)} (KV state cache over ${this.capBytes} bytes)`);
     };
     const over = (bytes: number): Error => {
       evict(); // the cap may have been lowered: the folder still keeps to it

@@ -1,7 +1,7 @@
 // PodLens: Clear Workspace Cache — deletes the KV states persisted for this workspace's folders
 // (every model, plan, checkpoint slot and leftover temp file; src/context/store.ts) from the cache
 // folder the settings name, and reports the bytes freed: the states the chat's engine worker saves
-// (src/worker/prefix-store.ts, same folder and file-name key) and the CLI's. Other workspaces'
+// (src/context/store.ts, same folder and file-name key) and the CLI's. Other workspaces'
 // states are kept.
 import * as vscode from 'vscode';
 import { clearWorkspaceStates } from '../context/store';

@@ -1,16 +1,17 @@
 // What the chat puts in front of the conversation, and what the chips and the token meter say
-// about it. The prompt's system message is the chat system prompt followed by the workspace
-// context that src/context/build.ts assembles: workspace files (oldest first), then the current
-// file, then the selection — the order that keeps the cached prefix stable across turns, so the
-// engine session reuses it (only what changed is recomputed). The workspace files come read and
+// about it: the workspace blocks that src/context/build.ts chooses — workspace files (oldest
+// first), then the current file, then the selection, the order that keeps the cached prefix
+// stable across turns — as path + text. The engine worker renders and tokenizes them
+// (src/context/prompt.ts owns the ids) and reuses what did not change; this side only decides,
+// with token counts, what fits the budget. The workspace files come read and
 // counted from `readWorkspace` (the reader worker: walked and tokenized with the loaded model's
 // tokenizer off the host's thread, src/host/workspace-reads.ts); the editor's buffer, the
 // selection and any file the read did not count are counted with `count` (EngineClient.count,
 // cached by text). With no model loaded the chips show what they would add, without counts. The
-// chips are built from the very result whose text goes into the prompt, so they cannot disagree
-// with it. No vscode import: the panel supplies the workspace folder and the editor
+// chips are built from the very blocks that go into the prompt, so they cannot disagree with
+// it. No vscode import: the panel supplies the workspace folder and the editor
 // (src/host/editor-tracker.ts).
-import { buildContext, fileBlock, orderForCache, Selection, selectionBlock, WorkspaceContext } from '../context/build';
+import { buildContext, fileBlock, orderForCache, PromptBlock, Selection, selectionBlock, WorkspaceContext } from '../context/build';
 import { Fill, NOT_READ, ReadResult, TOO_LONG } from '../context/read';
 import { MemoryFileSource } from '../context/source';
 import { Candidate } from '../context/walk';
@@ -36,15 +37,14 @@ export interface ContextRequest {
 }
 
 export interface BuiltContext {
+  /** The blocks (ws.blocks, in prompt order) and the manifest. */
   ws: WorkspaceContext;
-  /** The blocks' text, in prompt order ('' when nothing is included). */
-  text: string;
+  /** The blocks' tokens. */
   tokens: number;
   /** Candidates not even counted because the budget was full long before them. */
   notRead: string[];
 }
 
-export const CONTEXT_HEADER = "The user's workspace follows: files, then the file open in the editor, then the selection.\n\n";
 const COUNT_BATCH = 64;
 
 /** Counts by text, remembered across turns (a block's count changes only when its text does). */
@@ -131,11 +131,15 @@ export async function buildChatContext(r: ContextRequest, counts: TokenCounts): 
   const mem = new MemoryFileSource(Object.fromEntries(counted.map((c) => [c.path, { data: c.text, mtimeMs: c.mtimeMs }])));
   const ws = await buildContext(mem, {
     budgetTokens: r.budgetTokens, activeFile: active?.path, selection, signal: r.signal,
-    // Only lengths matter here (the worker tokenizes the prompt itself); a text never counted cannot fit.
-    encode: (t) => new Array<number>(known.get(t) ?? r.budgetTokens + 1).fill(0),
+    // The counts made above (the worker tokenizes the blocks for the prompt); a text never counted cannot fit.
+    count: (t) => known.get(t) ?? r.budgetTokens + 1,
   });
   ws.excluded.unshift(...excluded);
   for (const p of notCounted) ws.excluded.push({ path: p, reason: NOT_READ });
-  const text = ws.blocks.map((b) => b.text).join('');
-  return { ws, text: text ? CONTEXT_HEADER + text : '', tokens: ws.blocks.reduce((a, b) => a + b.ids.length, 0), notRead: [...notRead, ...notCounted] };
+  return { ws, tokens: ws.blocks.reduce((a, b) => a + b.tokens, 0), notRead: [...notRead, ...notCounted] };
+}
+
+/** The blocks as the engine worker gets them (path, role, text, lines). */
+export function promptBlocks(built: BuiltContext | undefined): PromptBlock[] {
+  return (built?.ws.blocks ?? []).map(({ path, role, text, lines }) => ({ path, role, text, ...(lines ? { lines } : {}) }));
 }

@@ -7,7 +7,7 @@
 // code-block buttons code/copy, code/insert, code/open (code-actions.ts), and link/open for a link
 // clicked in an answer (links.ts: https, http and mailto only, through vscode.env.openExternal).
 // The chat's workspace prefix is persisted in the cache folder of the workspace settings
-// (src/worker/prefix-store.ts), the store Clear Workspace Cache empties (cache-commands.ts).
+// (src/context/session.ts over store.ts), the store Clear Workspace Cache empties (cache-commands.ts).
 import * as vscode from 'vscode';
 import { EventMap, Topic } from '../shared/protocol';
 import { ChatHistoryStore } from './chat-history';

@@ -1,5 +1,6 @@
 // The chat's prompt head and what the webview shows about it: which context chips are on, the
-// system message for the next answer (system prompt + workspace context, src/host/chat-context.ts),
+// system prompt and workspace blocks for the next answer (path + text, src/host/chat-context.ts;
+// the engine worker renders and tokenizes them),
 // the chips' labels and counts, and the token meter (used / window / reserved for the answer,
 // with what is left out). `prepare` runs at the start of every answer and its result is both what
 // the worker gets and what the webview is told; `refresh` recomputes the view between answers
@@ -10,7 +11,8 @@ import { ReadProgress } from '../context/read';
 import { FileSource, NodeFileSource } from '../context/source';
 import { WalkOptions } from '../context/walk';
 import { CHIP_KINDS, ChatContextView, ChipKind, ContextChip, TokenMeter } from '../shared/chat-context';
-import { BuiltContext, buildChatContext, EditorInfo, TokenCounts } from './chat-context';
+import { PromptBlock } from '../context/build';
+import { BuiltContext, buildChatContext, EditorInfo, promptBlocks, TokenCounts } from './chat-context';
 import { ReaderClient } from './reader-client';
 import { Settings } from './settings';
 import { inThreadReads, StartRead, WorkspaceReads } from './workspace-reads';
@@ -142,7 +144,7 @@ export class ChatPrompt {
    * ETA); `signal` cancels it (the read stops unless another caller still waits on it).
    */
   async prepare(engine: Counter, history: History, signal?: AbortSignal, maxWalkAgeMs = ANSWER_WALK_MS, onProgress?: (p: ReadProgress) => void):
-  Promise<{ system: string; view: ChatContextView }> {
+  Promise<{ system: string; blocks: PromptBlock[]; view: ChatContextView }> {
     const s = this.deps.settings();
     const window = engine.info?.contextSize ?? 0;
     const count = (t: string[]): Promise<number[]> => engine.count(t);
@@ -169,12 +171,11 @@ export class ChatPrompt {
     const over = built.ws.excluded.filter((e) => e.reason.startsWith('over the token budget')).map((e) => `${e.path}: ${e.reason}`);
     const view: ChatContextView = {
       chips: contextChips(this.enabled, root, editor, built),
-      meter: tokenMeter(window, s.maxTokens, head + built.tokens + (built.text && !s.systemPrompt ? PER_MESSAGE : 0), hist, over),
+      meter: tokenMeter(window, s.maxTokens, head + built.tokens + (built.ws.blocks.length > 0 && !s.systemPrompt ? PER_MESSAGE : 0), hist, over),
     };
     this.last = view;
     this.deps.emit(view);
-    const system = [s.systemPrompt, built.text].filter(Boolean).join('\n\n');
-    return { system, view };
+    return { system: s.systemPrompt, blocks: promptBlocks(built), view };
   }
 
   /** Recompute the view: counted when a model is loaded, else only what each chip would add. */

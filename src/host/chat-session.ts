@@ -5,13 +5,15 @@
 // cache lives in the worker's 'chat' session, so follow-up questions reuse the conversation;
 // Regenerate drops the last answer and asks again, and the worker's session rewinds to the
 // common prefix (the question's prompt) instead of recomputing it. The system message (system
-// prompt + workspace context chips) comes from `prompt` (chat-prompt.ts); the transcript is
-// loaded from and saved to `store` (chat-history.ts) so it survives reloads, and the system
-// message's KV state is kept on disk by the worker when `persist` names a store (after a reload
+// prompt + workspace blocks of the context chips) comes from `prompt` (chat-prompt.ts) and goes
+// to the worker as text — it tokenizes it; the transcript is loaded from and saved to `store`
+// (chat-history.ts) so it survives reloads, and the workspace prefix's KV state is kept on disk by
+// the worker when `persist` names a store (after a reload
 // the first answer restores it instead of reading the workspace; the answer's note says so).
 // While the workspace is read (in the reader worker) the turn's progress line says how far it is
 // (files, tokens, time left), and Stop cancels the read like it cancels a generation.
 // No vscode import: the panel and commands wire it to VS Code.
+import { PromptBlock } from '../context/build';
 import { progressLabel, ReadProgress } from '../context/read';
 import { AnswerStats, EventMap, Topic, Turn } from '../shared/protocol';
 import type { Counter } from './chat-prompt';
@@ -35,11 +37,12 @@ export interface ChatDeps {
   onActivity(active: boolean, stats?: AnswerStats): void;
   /** The system message for an answer (default: the system prompt setting alone); `onProgress` follows the workspace read. */
   prompt?: {
-    prepare(engine: Counter, history: ChatHistory, signal?: AbortSignal, maxWalkAgeMs?: number, onProgress?: (p: ReadProgress) => void): Promise<{ system: string }>;
+    prepare(engine: Counter, history: ChatHistory, signal?: AbortSignal, maxWalkAgeMs?: number, onProgress?: (p: ReadProgress) => void):
+    Promise<{ system: string; blocks?: PromptBlock[] }>;
   };
   /** Where the transcript is kept between reloads. */
   store?: { load(): Turn[]; save(turns: readonly Turn[]): void };
-  /** Where the worker keeps the system message's KV state between reloads (none: not persisted). */
+  /** Where the worker keeps the workspace prefix's KV state between reloads (none: not persisted). */
   persist?(): PersistTarget | undefined;
 }
 
@@ -143,13 +146,13 @@ export class ChatSession {
     return this.task(text, async (ctx) => {
       const s = this.deps.settings();
       if (this.deps.prompt) ctx.progress('reading the workspace…');
-      const system = this.deps.prompt
-        ? (await this.deps.prompt.prepare(ctx.client, history, ctx.signal, undefined, (p) => ctx.progress(progressLabel(p)))).system
-        : s.systemPrompt;
-      const persist = system ? this.deps.persist?.() : undefined;
+      const { system, blocks = [] } = this.deps.prompt
+        ? await this.deps.prompt.prepare(ctx.client, history, ctx.signal, undefined, (p) => ctx.progress(progressLabel(p)))
+        : { system: s.systemPrompt };
+      const persist = system || blocks.length > 0 ? this.deps.persist?.() : undefined;
       const done = await ctx.generate({
-        session: CHAT_SESSION,
-        messages: [...(system ? [{ role: 'system' as const, content: system }] : []), ...history, { role: 'user', content: text }],
+        session: CHAT_SESSION, system, blocks,
+        messages: [...history, { role: 'user', content: text }],
         maxTokens: s.maxTokens, sampler: { ...s.sampler, seed: (s.sampler.seed + seedOffset) % 2 ** 32 }, trimToFit: true,
         ...(persist ? { persist } : {}),
       });

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { FromWorker, KVSettings, ModelInfo, parseFromWorker, PersistTarget, SamplerSettings, ToWorker, WorkerStats } from '../worker/protocol';
 import { SnapshotWire } from '../shared/cache-view';
+import type { PromptBlock } from '../context/build';
 
 export class EngineCrashError extends Error {
   override readonly name = 'EngineCrashError';
@@ -22,13 +23,17 @@ export interface EngineClientOptions {
 
 export interface GenerateParams {
   session: string;
+  /** System text before the workspace (or a leading system message in `messages`). */
+  system?: string;
+  /** Workspace blocks (path + text, in cache order): the worker tokenizes them. */
+  blocks?: PromptBlock[];
   messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
   maxTokens: number;
   sampler: SamplerSettings;
   stop?: string[];
   trimToFit?: boolean;
   snapshotEveryMs?: number;
-  /** Save the system message's KV state in this store, and restore it in a new worker session. */
+  /** Save the workspace prefix's KV state in this store, and restore it in a new worker session. */
   persist?: PersistTarget;
 }
 
@@ -177,7 +182,8 @@ export class EngineClient {
 
   generate(p: GenerateParams, handlers: GenerateHandlers = {}): RunningGeneration {
     return this.job({
-      type: 'generate', id: this.nextId++, session: p.session, messages: p.messages, maxTokens: p.maxTokens, sampler: p.sampler,
+      type: 'generate', id: this.nextId++, session: p.session, ...(p.system ? { system: p.system } : {}), ...(p.blocks?.length ? { blocks: p.blocks } : {}),
+      messages: p.messages, maxTokens: p.maxTokens, sampler: p.sampler,
       stop: p.stop ?? [], trimToFit: p.trimToFit ?? true, snapshotEveryMs: p.snapshotEveryMs ?? 0, ...(p.persist ? { persist: p.persist } : {}),
     }, 'done', handlers);
   }

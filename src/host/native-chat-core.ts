@@ -4,7 +4,7 @@
 // and tokenized in the reader worker when one is given), and one streamed generation that a
 // cancellation token stops within one model step.
 // No vscode import (the thin adapters are chat-participant.ts and lm-provider.ts).
-import { buildContext, fileBlock } from '../context/build';
+import { buildContext, fileBlock, renderBlock } from '../context/build';
 import { ReadResult } from '../context/read';
 import { FileSource, MemoryFileSource, NodeFileSource } from '../context/source';
 import { SamplerSettings } from '../worker/protocol';
@@ -94,9 +94,9 @@ export async function workspaceBlock(root: string, budget: number, count: (texts
   let estimateBudget = budget;
   for (let attempt = 0; attempt < 4; attempt++) {
     const ctx = await buildContext(src, {
-      encode: (t) => new Array<number>(known.get(t) ?? Math.ceil(t.length / 3)).fill(0), budgetTokens: estimateBudget, signal,
+      count: (t) => known.get(t) ?? Math.ceil(t.length / 3), budgetTokens: estimateBudget, signal,
     });
-    const text = ctx.blocks.map((b) => b.text).join('');
+    const text = ctx.blocks.map(renderBlock).join('');
     const [tokens = 0] = text ? await count([text]) : [0];
     if (tokens <= budget) return { text, tokens, files: ctx.blocks.length, paths: ctx.blocks.map((b) => b.path), excluded: ctx.excluded.length };
     estimateBudget = Math.floor(estimateBudget * (budget / tokens) * 0.9);

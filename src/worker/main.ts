@@ -2,11 +2,11 @@
 // from the host, runs one job at a time on the engine (load → generate / count / reset /
 // summarize; calibrate needs no loaded model: jobs.ts), streams generation events back, posts
 // throttled KV-cache snapshots (chat sessions and summaries), forwards the sessions' log lines
-// (persisted workspace states: sessions.ts, prefix-store.ts), and answers `abort` immediately
+// (persisted workspace states: src/context/session.ts), and answers `abort` immediately
 // through the job's AbortController. Errors are posted as { name, message }; the host turns the
 // name into advice. Not here: anything vscode, anything about panels.
 import { parentPort } from 'node:worker_threads';
-import { EngineSessions, JobResult } from './sessions';
+import { EngineSessions, newTurnInfo } from './sessions';
 import { runCalibrate, runSummarize, wireStats } from './jobs';
 import { FromWorker, parseToWorker, ToWorker } from './protocol';
 
@@ -73,7 +73,7 @@ async function run(m: Exclude<ToWorker, { type: 'abort' }>): Promise<void> {
 
 async function generate(m: Extract<ToWorker, { type: 'generate' }>, signal: AbortSignal): Promise<void> {
   const e = needEngine();
-  const result: JobResult = { droppedMessages: 0, contextSize: e.info.contextSize };
+  const info = newTurnInfo();
   let lastSnap = 0;
   const snap = (): void => {
     const s = e.snapshot(m.session);
@@ -81,9 +81,9 @@ async function generate(m: Extract<ToWorker, { type: 'generate' }>, signal: Abor
     lastSnap = performance.now();
   };
   const stream = e.generate({
-    session: m.session, messages: m.messages, maxTokens: m.maxTokens, sampler: m.sampler,
+    session: m.session, system: m.system, blocks: m.blocks, messages: m.messages, maxTokens: m.maxTokens, sampler: m.sampler,
     stop: m.stop, trimToFit: m.trimToFit, signal, ...(m.persist ? { persist: m.persist } : {}),
-  }, result);
+  }, info);
   for await (const ev of stream) {
     if (ev.type === 'prefill') post({ type: 'prefill', id: m.id, done: ev.done, total: ev.total });
     else if (ev.type === 'token' || ev.type === 'text') { if (ev.text) post({ type: 'delta', id: m.id, text: ev.text }); }
@@ -92,8 +92,8 @@ async function generate(m: Extract<ToWorker, { type: 'generate' }>, signal: Abor
       post({
         type: 'done', id: m.id, reason: ev.reason, text: ev.text,
         stats: wireStats(ev.stats),
-        droppedMessages: result.droppedMessages, contextSize: result.contextSize,
-        ...(result.restoredTokens ? { restoredTokens: result.restoredTokens } : {}),
+        droppedMessages: info.droppedMessages, contextSize: e.info.contextSize,
+        ...(info.restoredTokens ? { restoredTokens: info.restoredTokens } : {}),
       });
       continue;
     }

@@ -1,9 +1,11 @@
 // The host ⇄ engine-worker message channel: types and runtime validators for both directions.
 // The engine runs in a worker_threads worker (src/worker/main.ts) so that prefill and decode never
 // block the extension host's event loop; the host side is src/host/engine-client.ts.
-//   host → worker: load, generate (a chat prompt in a named session whose KV cache is kept for
-//                  prefix reuse; with `persist`, the system message's KV state is saved in and
-//                  restored from a store folder, src/worker/prefix-store.ts), count (token counts for chunking), reset (drop a session),
+//   host → worker: load, generate (a structured chat prompt — system text, workspace blocks as
+//                  path + file text, the conversation — in a named session that tokenizes it and
+//                  keeps its KV cache for prefix reuse, src/context/session.ts; with `persist`, the
+//                  workspace prefix's KV state is saved in and restored from a store folder),
+//                  count (token counts for budgets and chunking), reset (drop a session),
 //                  summarize (map-reduce over texts, src/context/summarize.ts), calibrate (a PoD
 //                  profile written to a file, src/engine/calibrate.ts), abort (generate,
 //                  summarize, calibrate)
@@ -45,9 +47,16 @@ export type KVSettings = Infer<typeof kvSpecSchema>;
 
 const message = object({ role: oneOf(['system', 'user', 'assistant'] as const), content: text });
 const filePath = string({ maxLength: 4096 });
+/** A workspace block (src/context/build.ts `PromptBlock`): the worker renders and tokenizes it. */
+const block = object({
+  path: filePath,
+  role: oneOf(['file', 'active', 'selection'] as const),
+  text,
+  lines: optional(object({ start: number({ integer: true, min: 1 }), end: number({ integer: true, min: 1 }) })),
+});
 
 /**
- * Where a session's workspace prefix (the chat's system message) is persisted: the store of
+ * Where a session's workspace prefix (system text and workspace blocks) is persisted: the store of
  * src/context/store.ts for this workspace folder (file names start with its hash, so Clear
  * Workspace Cache finds them), in `dir` (podlens.cache.directory resolved), capped at `capBytes`
  * (podlens.cache.maxSizeMB) with the least recently used states evicted.
@@ -74,15 +83,20 @@ export const toWorkerSchema = tagged('type', {
     type: literal('generate'), id,
     /** Session name: its KV cache and token ids are kept so the next prompt reuses the common prefix. */
     session: string({ maxLength: 64 }),
+    /** The system text, before the workspace (absent: a leading system message in `messages`, or none). */
+    system: optional(text),
+    /** The workspace context in cache order; an edit recomputes from the edited block on. */
+    blocks: optional(array(block, { maxLength: 1_000_000 })),
+    /** The conversation, the question last. */
     messages: array(message, { maxLength: 10_000 }),
     maxTokens: number({ integer: true, min: 1 }),
     sampler: samplerSchema,
     stop: array(string({ maxLength: 256 }), { maxLength: 16 }),
-    /** Drop the oldest non-system messages (keeping the last) until prompt + maxTokens fits. */
+    /** Drop the oldest conversation messages (keeping the last) until prompt + maxTokens fits. */
     trimToFit: boolean,
     /** Minimum time between cache snapshots while generating (0 = only at the end). */
     snapshotEveryMs: number({ min: 0 }),
-    /** Save the system message's KV state here, and restore it into a new (empty) session. */
+    /** Save the workspace prefix's KV state here, and restore it into a new (empty) session. */
     persist: optional(persistSchema),
   }),
   count: object({ type: literal('count'), id, texts: array(text, { maxLength: 1_000_000 }) }),

@@ -1,57 +1,45 @@
-// The engine side of the worker: one loaded Engine and named generation sessions, each with its
-// own KV cache and the token ids that cache holds, so a follow-up prompt (the next chat turn)
-// reuses the common prefix instead of recomputing it; caches that cannot rewind restore a
-// checkpoint at the end of the system message instead (checkpoint.ts). With a job's `persist`
-// target, the state at the end of the system message (the workspace prefix) is saved to disk
-// after it was computed, and a new session restores it when the prefix is the same
-// (prefix-store.ts), so a reloaded window does not read the workspace again. Knows nothing about
-// threads or messages: src/worker/main.ts wires it to the channel, and tests can drive it directly.
+// The engine side of the worker: one loaded Engine and named chat sessions — each a
+// src/context/session.ts PromptSession, the same class the CLI's chat uses — sharing one
+// memoized tokenizer (a file's block is tokenized once, whichever session or count asks). A
+// job's `persist` target names the store of the workspace prefix (src/context/store.ts, opened
+// once per target with the model file's sha256 taken when the engine loaded). Knows nothing
+// about threads or messages: src/worker/main.ts wires it to the channel, and tests can drive it
+// directly.
 import { Engine } from '../engine/engine';
 import { GenerateEvent } from '../engine/generate';
-import { KVCache } from '../engine/kv/types';
-import { ChatMessage } from '../engine/tokenizer';
-import { SnapshotWire } from '../shared/cache-view';
 import { describePlan } from '../engine/kv/plan';
+import { fileSha256 } from '../context/persist';
+import { PromptTokenizer, SessionPrompt } from '../context/prompt';
+import { PromptSession, TurnInfo } from '../context/session';
+export { newTurnInfo } from '../context/session';
+import { FilePrefixStore } from '../context/store';
+import { SnapshotWire } from '../shared/cache-view';
 import { KVSettings, ModelInfo, PersistTarget, SamplerSettings } from './protocol';
-import { PrefixStores } from './prefix-store';
 import { toSnapshotWire } from './snapshot';
-import { trimToFit } from './trim';
 import { engineKV } from './jobs';
-import { Checkpoint, fits, prefillCheckpoint, systemEnd, withCheckpointCost } from './checkpoint';
 
-interface Session {
-  cache: KVCache;
-  /** The token ids the cache holds, in order (length === cache.length). */
-  ids: number[];
-  /** PoD / streaming: the state at the end of the system message. */
-  checkpoint?: Checkpoint;
-}
-
-export interface GenerateJob {
+export interface GenerateJob extends SessionPrompt {
   session: string;
-  messages: ChatMessage[];
   maxTokens: number;
   sampler: SamplerSettings;
   stop: string[];
   trimToFit: boolean;
   signal: AbortSignal;
-  /** Save / restore the system message's KV state in this store. */
+  /** Save / restore the workspace prefix's KV state in this store. */
   persist?: PersistTarget;
 }
 
-export interface JobResult {
-  droppedMessages: number;
-  contextSize: number;
-  /** Prompt tokens restored from the persisted state. */
-  restoredTokens?: number;
-}
-
 export class EngineSessions {
-  private readonly sessions = new Map<string, Session>();
-  private readonly disk: PrefixStores;
+  private readonly sessions = new Map<string, PromptSession>();
+  private readonly stores = new Map<string, Promise<FilePrefixStore>>();
+  readonly tokens: PromptTokenizer;
+  /** The model file's sha256 as it was when the engine loaded it (started at once, in the background). */
+  private readonly modelSha: Promise<string>;
 
   private constructor(readonly engine: Engine, readonly info: ModelInfo, private readonly log: (line: string) => void) {
-    this.disk = new PrefixStores(engine, log);
+    this.tokens = new PromptTokenizer(engine.tokenizer);
+    this.modelSha = fileSha256(engine.path);
+    this.modelSha.catch(() => undefined); // reported by the first restore or save that needs it
   }
 
   /** `log`: one-line reports for the host's output channel (persisted states restored, rejected, saved). */
@@ -69,9 +57,9 @@ export class EngineSessions {
     }, log);
   }
 
-  /** Token counts of plain texts (no BOS, special tokens not parsed), for chunking. */
+  /** Token counts of plain texts (no BOS, special tokens not parsed): the ids the sessions will use. */
   count(texts: readonly string[]): number[] {
-    return texts.map((t) => (t.length === 0 ? 0 : this.engine.tokenizer.encode(t, { addBos: false, parseSpecial: false }).length));
+    return texts.map((t) => this.tokens.text(t).length);
   }
 
   reset(session: string): void {
@@ -83,93 +71,36 @@ export class EngineSessions {
     return s ? toSnapshotWire(s.cache.snapshot()) : null;
   }
 
-  /**
-   * Prompt ids for the messages; with `trimToFit`, the oldest messages other than system
-   * messages and the last one are dropped until the prompt plus the answer budget fits.
-   */
-  private prompt(job: GenerateJob): { ids: number[]; dropped: number } {
-    if (!job.trimToFit) return { ids: this.engine.chatPrompt(job.messages), dropped: 0 };
-    const t = trimToFit(job.messages, (m) => this.engine.chatPrompt(m), job.maxTokens, this.engine.contextSize);
-    return { ids: t.ids, dropped: t.dropped };
+  private store(t: PersistTarget): Promise<FilePrefixStore> {
+    const key = JSON.stringify([t.workspace, t.dir, t.capBytes]);
+    let s = this.stores.get(key);
+    if (!s) {
+      s = this.modelSha.then((modelSha256) => FilePrefixStore.open(this.engine, t.workspace, { dir: t.dir, capBytes: t.capBytes, log: this.log, modelSha256 }));
+      s.catch(() => this.stores.delete(key));
+      this.stores.set(key, s);
+    }
+    return s;
   }
 
-  /** Generate in a session; the events are the engine's own. Reuses the cached common prefix. */
-  async *generate(job: GenerateJob, result: JobResult): AsyncGenerator<GenerateEvent> {
-    const { ids, dropped } = this.prompt(job);
-    result.droppedMessages = dropped;
-    result.contextSize = this.engine.contextSize;
+  /** Generate in a session; the events are the engine's. Reuses the cached common prefix. */
+  async *generate(job: GenerateJob, info: TurnInfo): AsyncGenerator<GenerateEvent> {
     let s = this.sessions.get(job.session);
     if (!s) {
-      s = { cache: this.engine.createCache(), ids: [] };
+      s = new PromptSession(this.engine, this.tokens, this.log);
       this.sessions.set(job.session, s);
     }
-    // The workspace prefix: the system message (0 when there is none; not tokenized when unused).
-    const k = job.persist || s.cache.kind !== 'full' ? systemEnd(this.engine, job.messages, ids) : 0;
-    const persist = k > 0 ? job.persist : undefined;
-    let overheadMs = 0;
-    if (persist && s.cache.length === 0) {
-      const t = performance.now();
-      const r = await this.disk.restore(persist, s.cache, ids.slice(0, k));
-      overheadMs += performance.now() - t;
-      if (r) {
-        s.ids = ids.slice(0, k);
-        if (s.cache.kind !== 'full') s.checkpoint = { ids: s.ids.slice(), state: r.state };
-        result.restoredTokens = r.tokens;
+    let store: FilePrefixStore | undefined;
+    if (job.persist) {
+      try {
+        store = await this.store(job.persist);
+      } catch (e) {
+        this.log(`workspace KV state not used or saved: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
       }
     }
-    // Keep the longest common prefix, but always feed at least one new token (it yields the logits).
-    let p = 0;
-    const limit = Math.min(s.ids.length, ids.length - 1);
-    while (p < limit && s.ids[p] === ids[p]) p++;
-    // PoD and streaming caches cannot rewind once tokens went distant / were dropped (truncate
-    // throws a RangeError; a follow-up chat question that changes the tail hits it): then restore
-    // the checkpoint at the end of the system message if it still matches, else read the prompt
-    // again from the start.
-    try {
-      s.cache.truncate(p);
-    } catch (e) {
-      if (!(e instanceof RangeError) || p === 0) throw e;
-      if (fits(s.checkpoint, ids, p)) { s.cache.importState(s.checkpoint.state); p = s.checkpoint.ids.length; } else { p = 0; s.cache.truncate(0); }
-    }
-    s.ids = ids.slice(0, p);
-    const session = s;
-    try {
-      // Take the checkpoint on the way (the system message is read on its own, then the rest);
-      // a full cache needs none, but reads it on its own too when its state is to be saved (k > 0).
-      const t0 = performance.now();
-      const progress = { base: p, total: ids.length - p };
-      const fresh: { state?: Checkpoint } = {}; // the prefix state, when it was computed now
-      if (k > p) {
-        yield* prefillCheckpoint(this.engine, session.cache, ids, k, progress, job.signal, (c) => {
-          if (session.cache.kind !== 'full') session.checkpoint = c;
-          fresh.state = c;
-        }, (why) => { if (persist) this.log(`workspace KV state not saved: ${why}`); });
-      }
-      const extra = { tokens: session.cache.length - p, ms: performance.now() - t0 };
-      if (persist && fresh.state) {
-        const t = performance.now();
-        await this.disk.save(persist, fresh.state.ids, fresh.state.state);
-        overheadMs += performance.now() - t;
-      }
-      for await (const ev of this.engine.generate(session.cache, {
-        prompt: ids.slice(session.cache.length), maxTokens: job.maxTokens, sampler: job.sampler, stop: job.stop, signal: job.signal,
-      })) {
-        if (ev.type === 'prefill') { yield { ...ev, done: ev.done + extra.tokens, total: progress.total }; continue; }
-        if (ev.type === 'done') {
-          session.ids = [...ids, ...ev.tokens].slice(0, session.cache.length);
-          let stats = extra.tokens > 0 ? withCheckpointCost(ev.stats, extra.tokens, extra.ms) : ev.stats;
-          // Restoring or saving the prefix happened before the first token: it is part of the wait.
-          if (overheadMs > 0) stats = { ...stats, ttftMs: stats.ttftMs + overheadMs, totalMs: stats.totalMs + overheadMs };
-          yield { ...ev, stats };
-          continue;
-        }
-        yield ev;
-      }
-    } catch (e) {
-      // The cache holds only completed steps, but which ids they were is no longer known: start over.
-      this.sessions.delete(job.session);
-      throw e;
-    }
+    const { system, blocks, messages } = job;
+    yield* s.generate({ system, blocks, messages }, {
+      maxTokens: job.maxTokens, sampler: job.sampler, stop: job.stop, trimToFit: job.trimToFit, signal: job.signal, ...(store ? { store } : {}),
+    }, info);
   }
 
   async dispose(): Promise<void> {
