@@ -267,7 +267,7 @@ test('PoD (f16): restored exactly in a new worker and used as its checkpoint; a 
   assert.match(i8.log[0]!, /^no workspace KV state on disk for this workspace, model and cache settings/);
   const i8saved = SAVED.exec(i8.log[1] ?? '');
   assert.ok(i8saved, i8.log.join('\n'));
-  assert.equal(states(cacheDir).length, before.length + 1, 'a state of its own (another plan)');
+  assert.equal(states(cacheDir).length, before.length + 2, 'states of its own (another plan): the prefix and the checkpoint at the last block');
   const p3 = await startWorker({ ...POD, distantQuant: 'int8' });
   const i8r = await ask(p3, 'int8', cold.system, TARGET);
   assert.equal(i8r.done.restoredTokens, cold.prefix);

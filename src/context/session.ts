@@ -199,12 +199,7 @@ export class PromptSession {
 
   /** Keep the cache state at `at` (= cache.length) as a checkpoint; only those on the current prompt's path stay. */
   private keep(target: readonly number[], at: number): void {
-    let state: KVState;
-    try {
-      state = this.cache.exportState();
-    } catch {
-      return; // e.g. an int8 distant store that cannot export: edits read from the start instead
-    }
+    const state = this.cache.exportState(); // every cache kind exports (quantized stores as decoded rows)
     this.checkpoints = this.checkpoints.filter((c) => c.ids.length !== at && isPrefix(c.ids, target));
     this.checkpoints.push({ ids: target.slice(0, at), state });
     this.checkpoints.sort((a, b) => a.ids.length - b.ids.length);
