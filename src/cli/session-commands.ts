@@ -49,7 +49,10 @@ const summarize: Command = {
     if (!fs.existsSync(target)) throw new Error(`${target} does not exist`);
     const docs: SourceText[] = [];
     let excluded: { path: string; reason: string }[] = [];
+    let subject: string | undefined; // for the reduce step: "the folder src/engine" (a file's is its name)
     if (fs.statSync(target).isDirectory()) {
+      const rel = path.relative(process.cwd(), path.resolve(target));
+      subject = `the folder ${rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.basename(path.resolve(target))}`;
       const w = await walkWorkspace(new NodeFileSource(target), { signal: io.signal, onProgress: (p) => { if (p.filesSeen % 500 === 0) io.err(`reading files… ${p.filesSeen}`); } });
       docs.push(...w.candidates.map((c) => ({ path: c.path, text: c.text })));
       excluded = w.excluded;
@@ -61,7 +64,7 @@ const summarize: Command = {
     }
     const engine = await loadEngine(f, io, str(f, 'model')!);
     try {
-      const r = await summarizeTexts(engine, docs, { maxTokens: num(f, 'max-tokens') ?? 256, signal: io.signal, onProgress: (m) => io.err(m) });
+      const r = await summarizeTexts(engine, docs, { maxTokens: num(f, 'max-tokens') ?? 256, subject, signal: io.signal, onProgress: (m) => io.err(m) });
       if (f.json) io.out(JSON.stringify({ ...r, excluded }));
       else io.out(`${r.summary}\n\n${r.note}${excluded.length ? ` ${excluded.length} files excluded.` : ''}`);
     } finally {
