@@ -39,7 +39,7 @@ const summarize: Command = {
   positional: 'PATH',
   flags: {
     model: MODEL_FLAG,
-    'max-tokens': { type: 'int', min: 16, help: 'longest summary per part, in tokens (default 256)' },
+    'max-tokens': { type: 'int', min: 16, help: 'longest summary in tokens; each of n parts gets about 1/n of it (default 256)' },
     json: { type: 'bool', help: 'print one JSON object' },
     ...ENGINE_FLAGS,
   },
