@@ -11,6 +11,7 @@ import { WorkspaceSession, reuseLine } from '../context/session';
 import { NodeFileSource } from '../context/source';
 import { FilePrefixStore } from '../context/store';
 import { summarizeTexts, SourceText } from '../context/summarize';
+import { folderSubject } from '../context/summary-prompts';
 import { decodeText } from '../context/text';
 import { walkWorkspace } from '../context/walk';
 import { FlagSpecs, ParsedFlags, UsageError } from './args';
@@ -52,7 +53,7 @@ const summarize: Command = {
     let subject: string | undefined; // for the reduce step: "the folder src/engine" (a file's is its name)
     if (fs.statSync(target).isDirectory()) {
       const rel = path.relative(process.cwd(), path.resolve(target));
-      subject = `the folder ${rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.basename(path.resolve(target))}`;
+      subject = folderSubject(rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.basename(path.resolve(target)));
       const w = await walkWorkspace(new NodeFileSource(target), { signal: io.signal, onProgress: (p) => { if (p.filesSeen % 500 === 0) io.err(`reading files… ${p.filesSeen}`); } });
       docs.push(...w.candidates.map((c) => ({ path: c.path, text: c.text })));
       excluded = w.excluded;

@@ -81,6 +81,11 @@ export function mapInstruction(texts: readonly FramedText[]): string {
   return `In your own words, explain in one paragraph what these ${texts.length} files are for: one or two sentences for each file, naming its main parts. ${PROSE}`;
 }
 
+/** How the reduce step names a folder (or workspace folder) being summarized: "the folder src/engine". */
+export function folderSubject(name: string): string {
+  return `the folder ${name}`;
+}
+
 /**
  * The reduce step: the summaries of consecutive parts (in order, as plain paragraphs) → one
  * summary of `subject` ("docs/design.md", "the folder src/engine"). The instruction comes first:

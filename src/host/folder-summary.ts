@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { progressLabel } from '../context/read';
+import { folderSubject } from '../context/summary-prompts';
 import { Candidate, WalkResult } from '../context/walk';
 import { ChatFeature } from './chat-panel';
 import { Core } from './core';
@@ -111,7 +112,7 @@ export function registerFolderSummary(context: vscode.ExtensionContext, core: Co
       if (!uri) return;
       const rel = vscode.workspace.asRelativePath(uri, false) || path.basename(uri.fsPath);
       const label = rel === uri.fsPath ? path.basename(uri.fsPath) : rel;
-      await summarizeFolder(core, chat, uri, label, `the folder ${label}`);
+      await summarizeFolder(core, chat, uri, label, folderSubject(label));
     }),
     vscode.commands.registerCommand('podlens.summarizeWorkspace', async () => {
       const f = await pickWorkspaceFolder();
@@ -119,7 +120,7 @@ export function registerFolderSummary(context: vscode.ExtensionContext, core: Co
         if (!vscode.workspace.workspaceFolders?.length) void vscode.window.showInformationMessage('PodLens: open a folder first (File → Open Folder…).');
         return;
       }
-      await summarizeFolder(core, chat, f.uri, `the workspace (${f.name})`, `the workspace ${f.name}`);
+      await summarizeFolder(core, chat, f.uri, `the workspace (${f.name})`, folderSubject(f.name));
     }),
   );
 }
