@@ -1,6 +1,6 @@
 // Measures summary quality with the oracle of test/summary-oracle.ts over the known documents of
 // test/summary-cases.ts (plus any files given): key terms found, echoed framing, repeated
-// sentences, prose. Prints each summary and one verdict line per run, then totals, so the test's
+// sentences, prose (of the summary, and echoes and repeats of each step's raw output). Prints each summary and one verdict line per run, then totals, so the test's
 // thresholds come from measurements. Slow (a model run per case); not part of `npm test`.
 //
 //   npx tsc -p . && node out/scripts/summary-quality.js --model models/qwen2.5-coder-0.5b-instruct.gguf
@@ -8,9 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../src/engine/engine';
-import { summarizeTexts } from '../src/context/summarize';
-import { backupsCase, chunksCase, rateLimiterCase, SummaryCase, ternCase } from '../test/summary-cases';
-import { describeVerdict, judge, promptWords } from '../test/summary-oracle';
+import { backupsCase, chunksCase, rateLimiterCase, runCase, SummaryCase, ternCase } from '../test/summary-cases';
+import { describeVerdict } from '../test/summary-oracle';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,7 +29,7 @@ async function main(): Promise<void> {
   const temps = (arg('temps') ?? '0').split(',').map(Number);
   const seeds = (arg('seeds') ?? '0').split(',').map(Number);
   const engines = new Map<number, Engine>();
-  const totals = { runs: 0, clean: 0, echoes: 0, repeated: 0, notProse: 0, termShare: 0, copied: 0, cleaned: 0 };
+  const totals = { runs: 0, clean: 0, echoes: 0, repeated: 0, notProse: 0, termShare: 0, copied: 0, cleaned: 0, rawDirty: 0 };
   try {
     for (const c of cases) {
       let engine = engines.get(c.ctx);
@@ -38,22 +37,18 @@ async function main(): Promise<void> {
       for (const temperature of temps) {
         for (const seed of temperature === 0 ? [0] : seeds) {
           const t0 = performance.now();
-          const steps: string[] = [];
-          const r = await summarizeTexts(engine, c.docs, {
-            maxTokens: c.maxTokens, sampler: { temperature, seed },
-            onEvent: (ev) => { if (ev.type === 'done') steps.push(`[step ${steps.length + 1}: ${ev.reason}, ${ev.stats.promptTokens} → ${ev.stats.generatedTokens} tokens] ${ev.text.trim()}`); },
-          });
+          const { r, v, steps, need } = await runCase(engine, c, { temperature, seed });
           if (r.cleanup.echoes + r.cleanup.repeats + r.cleanup.loops > 0) { totals.cleaned++; console.log(`(clean-up: ${JSON.stringify(r.cleanup)})`); }
-          if (process.argv.includes('--steps') && steps.length > 1) console.log(`\n${steps.join('\n')}`);
-          const v = judge(r.summary, c.terms, { source: c.docs.map((d) => d.text).join('\n'), instructions: promptWords(c.docs[0]!.path) });
+          if (process.argv.includes('--steps') && steps.length > 1) console.log(`\n${steps.map((s, i) => `[step ${i + 1}] ${s.text.trim()}\n  → ${describeVerdict(s.v, 0)}`).join('\n')}`);
           const sec = ((performance.now() - t0) / 1000).toFixed(0);
-          console.log(`\n=== ${c.name} | T=${temperature} seed=${seed} | ${r.parts} parts, ${r.rounds} rounds, ${sec} s\n${r.summary}\n--- ${describeVerdict(v, Math.ceil(c.minTermShare * c.terms.length))}`);
+          console.log(`\n=== ${c.name} | T=${temperature} seed=${seed} | ${r.parts} parts, ${r.rounds} rounds, ${sec} s\n${r.summary}\n--- ${describeVerdict(v, need)}`);
           totals.runs++;
           if (!v.echoes.length && !v.repeated.length && !v.notProse) totals.clean++;
           if (v.echoes.length) totals.echoes++;
           if (v.repeated.length) totals.repeated++;
           if (v.notProse) totals.notProse++;
           totals.copied += v.copied;
+          if (steps.some((st) => st.v.echoes.length || st.v.repeated.length)) totals.rawDirty++;
           if (c.terms.length) totals.termShare += v.terms.length / c.terms.length;
         }
       }
@@ -61,7 +56,7 @@ async function main(): Promise<void> {
   } finally {
     for (const e of engines.values()) await e.dispose();
   }
-  console.log(`\nTOTAL ${totals.runs} runs: ${totals.clean} clean (no echo, no repeat, prose); echoes in ${totals.echoes}, repeats in ${totals.repeated}, not prose in ${totals.notProse}; mean key-term share ${(totals.termShare / totals.runs).toFixed(2)}, mean copied ${(totals.copied / totals.runs).toFixed(2)}; the clean-up removed something in ${totals.cleaned}`);
+  console.log(`\nTOTAL ${totals.runs} runs: ${totals.clean} clean (no echo, no repeat, prose); echoes in ${totals.echoes}, repeats in ${totals.repeated}, not prose in ${totals.notProse}; mean key-term share ${(totals.termShare / totals.runs).toFixed(2)}, mean copied ${(totals.copied / totals.runs).toFixed(2)}; the clean-up removed something in ${totals.cleaned}; a raw step echoed or repeated in ${totals.rawDirty}`);
 }
 
 main().catch((e: unknown) => { console.error(e); process.exit(1); });

@@ -1,13 +1,16 @@
 // Known documents and their key terms, the oracle inputs for summary quality: a TypeScript module
 // and an operations page (one part each), a design document summarized at a small context (map
-// step in several parts, then the reduce step), and a real file of the repo. Shared by
-// test/summary-quality.test.ts and scripts/summary-quality.ts. Not here: the checks
-// (test/summary-oracle.ts) or running a model.
+// step in several parts, then the reduce step), and a real file of the repo; and runCase, which
+// summarizes a case as the CLI does and judges the summary and every step's raw output. Shared by
+// test/summary-quality.test.ts and scripts/summary-quality.ts. Not here: the checks themselves
+// (test/summary-oracle.ts), loading a model.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SourceText } from '../src/context/summarize';
+import { Engine } from '../src/engine/engine';
+import { SamplerOptions } from '../src/engine/sampler';
+import { SourceText, summarizeTexts, SummaryResult } from '../src/context/summarize';
 import { ROOT } from './helpers';
-import { KeyTerm } from './summary-oracle';
+import { judge, KeyTerm, promptWords, SummaryVerdict } from './summary-oracle';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'summary');
 
@@ -25,6 +28,29 @@ export interface SummaryCase {
   maxTokens: number;
 }
 
+export interface CaseRun {
+  r: SummaryResult;
+  /** The summary the user sees (after the summarizer's clean-up). */
+  v: SummaryVerdict;
+  /** Each map and reduce step's output as the model wrote it, before the clean-up, and its verdict. */
+  steps: { text: string; v: SummaryVerdict }[];
+  /** Key terms the summary must mention (minTermShare of them, rounded up). */
+  need: number;
+}
+
+/** Summarize a case with the summarizer's own sampling (greedy unless `sampler` says otherwise) and judge it. */
+export async function runCase(engine: Engine, c: SummaryCase, sampler?: Partial<SamplerOptions>): Promise<CaseRun> {
+  const raw: string[] = [];
+  const r = await summarizeTexts(engine, c.docs, { maxTokens: c.maxTokens, sampler, onEvent: (ev) => { if (ev.type === 'done') raw.push(ev.text); } });
+  const instructions = promptWords(c.docs[0]!.path);
+  return {
+    r,
+    v: judge(r.summary, c.terms, { source: c.docs.map((d) => d.text).join('\n'), instructions }),
+    steps: raw.map((text) => ({ text, v: judge(text, [], { instructions }) })),
+    need: Math.ceil(c.minTermShare * c.terms.length),
+  };
+}
+
 const t = (name: string, ...forms: string[]): KeyTerm => ({ name, forms: forms.length ? forms : [name] });
 const read = (file: string): string => fs.readFileSync(path.join(FIXTURES, file), 'utf8');
 
@@ -37,9 +63,9 @@ export function rateLimiterCase(): SummaryCase {
       t('capacity or burst', 'capacity', 'burst'), t('429', '429', 'too many requests'), t('Retry-After', 'retry[- ]after'),
       t('API key', 'api[- ]key', 'x-api-key'), t('idle eviction', 'evict', 'idle'), t('middleware', 'middleware'),
     ],
-    ctx: 2048,
+    ctx: 1024, // one part (the test shares one engine with the map-reduce case)
     minTermShare: 0.5, // 5 of 9; measured 8 of 9 (the old prompts: 4)
-    maxTokens: 160,
+    maxTokens: 128,
   };
 }
 
