@@ -14,6 +14,7 @@ import { PromptSession, reuseLine } from '../context/session';
 import { NodeFileSource } from '../context/source';
 import { FilePrefixStore } from '../context/store';
 import { summarizeTexts, SourceText } from '../context/summarize';
+import { folderSubject } from '../context/summary-prompts';
 import { decodeText } from '../context/text';
 import { walkWorkspace } from '../context/walk';
 import { FlagSpecs, ParsedFlags, UsageError } from './args';
@@ -43,7 +44,7 @@ const summarize: Command = {
   positional: 'PATH',
   flags: {
     model: MODEL_FLAG,
-    'max-tokens': { type: 'int', min: 16, help: 'longest summary per part, in tokens (default 256)' },
+    'max-tokens': { type: 'int', min: 16, help: 'longest summary in tokens; each of n parts gets about 1/n of it (default 256)' },
     json: { type: 'bool', help: 'print one JSON object' },
     ...ENGINE_FLAGS,
   },
@@ -53,7 +54,10 @@ const summarize: Command = {
     if (!fs.existsSync(target)) throw new Error(`${target} does not exist`);
     const docs: SourceText[] = [];
     let excluded: { path: string; reason: string }[] = [];
+    let subject: string | undefined; // for the reduce step: "the folder src/engine" (a file's is its name)
     if (fs.statSync(target).isDirectory()) {
+      const rel = path.relative(process.cwd(), path.resolve(target));
+      subject = folderSubject(rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.basename(path.resolve(target)));
       const w = await walkWorkspace(new NodeFileSource(target), { signal: io.signal, onProgress: (p) => { if (p.filesSeen % 500 === 0) io.err(`reading files… ${p.filesSeen}`); } });
       docs.push(...w.candidates.map((c) => ({ path: c.path, text: c.text })));
       excluded = w.excluded;
@@ -65,7 +69,7 @@ const summarize: Command = {
     }
     const engine = await loadEngine(f, io, str(f, 'model')!);
     try {
-      const r = await summarizeTexts(engine, docs, { maxTokens: num(f, 'max-tokens') ?? 256, signal: io.signal, onProgress: (m) => io.err(m) });
+      const r = await summarizeTexts(engine, docs, { maxTokens: num(f, 'max-tokens') ?? 256, subject, signal: io.signal, onProgress: (m) => io.err(m) });
       if (f.json) io.out(JSON.stringify({ ...r, excluded }));
       else io.out(`${r.summary}\n\n${r.note}${excluded.length ? ` ${excluded.length} files excluded.` : ''}`);
     } finally {

@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { progressLabel } from '../context/read';
+import { folderSubject } from '../context/summary-prompts';
 import { Candidate, WalkResult } from '../context/walk';
 import { ChatFeature } from './chat-panel';
 import { Core } from './core';
@@ -42,7 +43,8 @@ Promise<WalkResult | null> {
   }
 }
 
-async function summarizeFolder(core: Core, chat: ChatFeature, folder: vscode.Uri, label: string): Promise<void> {
+/** `label`: "src/engine" or "the workspace (ws)"; `subject`: the same for the model ("the folder src/engine"). */
+async function summarizeFolder(core: Core, chat: ChatFeature, folder: vscode.Uri, label: string, subject: string): Promise<void> {
   const output = readWorkspaceSettings(vscode.workspace.getConfiguration(SECTION)).summaryOutput;
   if (output === 'chat' && chat.session.busy) {
     void vscode.window.showWarningMessage('PodLens is already generating: stop it first ("PodLens: Stop Generation").');
@@ -64,7 +66,7 @@ async function summarizeFolder(core: Core, chat: ChatFeature, folder: vscode.Uri
       if (output === 'chat') {
         chat.show();
         const r = await summarizeDocs(chat.session, `Summarize ${label}`, docs, core.settings, {
-          signal: ac.signal, note: exclusionLine(walk), onProgress: (message) => progress.report({ message }),
+          signal: ac.signal, note: exclusionLine(walk), subject, onProgress: (message) => progress.report({ message }),
         });
         if (r.status === 'stopped') void vscode.window.showInformationMessage(`PodLens: stopped — the summary of ${label} in the chat covers only part of it (see its note).`);
         if (r.status === 'error') void vscode.window.showErrorMessage(`PodLens: ${chat.session.turns.find((t) => t.id === r.turnId)?.error ?? 'summarizing failed'}`);
@@ -74,7 +76,7 @@ async function summarizeFolder(core: Core, chat: ChatFeature, folder: vscode.Uri
       core.model.setGenerating(true);
       let r;
       try {
-        r = await runSummary(client, docs, core.settings(), ac.signal, (message) => progress.report({ message }));
+        r = await runSummary(client, docs, core.settings(), ac.signal, (message) => progress.report({ message }), subject);
       } finally {
         core.model.setGenerating(false);
       }
@@ -108,8 +110,9 @@ export function registerFolderSummary(context: vscode.ExtensionContext, core: Co
         uri = picked?.[0];
       }
       if (!uri) return;
-      const label = vscode.workspace.asRelativePath(uri, false) || path.basename(uri.fsPath);
-      await summarizeFolder(core, chat, uri, label === uri.fsPath ? path.basename(uri.fsPath) : label);
+      const rel = vscode.workspace.asRelativePath(uri, false) || path.basename(uri.fsPath);
+      const label = rel === uri.fsPath ? path.basename(uri.fsPath) : rel;
+      await summarizeFolder(core, chat, uri, label, folderSubject(label));
     }),
     vscode.commands.registerCommand('podlens.summarizeWorkspace', async () => {
       const f = await pickWorkspaceFolder();
@@ -117,7 +120,7 @@ export function registerFolderSummary(context: vscode.ExtensionContext, core: Co
         if (!vscode.workspace.workspaceFolders?.length) void vscode.window.showInformationMessage('PodLens: open a folder first (File → Open Folder…).');
         return;
       }
-      await summarizeFolder(core, chat, f.uri, `the workspace (${f.name})`);
+      await summarizeFolder(core, chat, f.uri, `the workspace (${f.name})`, folderSubject(f.name));
     }),
   );
 }

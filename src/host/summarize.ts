@@ -21,11 +21,16 @@ export interface SummarizeRequest {
   firstLine: number;
 }
 
-/** Run the summarizer on the loaded model; an abort (signal) keeps what was covered. */
+/**
+ * Run the summarizer on the loaded model; an abort (signal) keeps what was covered. `subject`:
+ * what the texts are, for the reduce step ("the folder src/engine"; default: the file's path).
+ */
 export async function runSummary(client: EngineClient, docs: readonly SourceText[], s: Settings, signal: AbortSignal,
-  onProgress?: (message: string) => void): Promise<SummaryDone> {
-  const sampler = { ...s.sampler, temperature: Math.min(s.sampler.temperature, 0.3) };
-  const job = client.summarize({ docs: [...docs], maxTokens: s.summaryMaxTokens, sampler, snapshotEveryMs: SNAPSHOT_EVERY_MS }, onProgress);
+  onProgress?: (message: string) => void, subject?: string): Promise<SummaryDone> {
+  // Greedy, as the CLI and test/summary-quality.test.ts (the settings' repetition penalty still
+  // applies): sampling made the small models' reduce step drop or invent parts more often.
+  const sampler = { ...s.sampler, temperature: 0 };
+  const job = client.summarize({ docs: [...docs], maxTokens: s.summaryMaxTokens, sampler, subject, snapshotEveryMs: SNAPSHOT_EVERY_MS }, onProgress);
   const stop = (): void => job.abort();
   if (signal.aborted) stop();
   signal.addEventListener('abort', stop);
@@ -38,10 +43,10 @@ export async function runSummary(client: EngineClient, docs: readonly SourceText
 
 /** Summarize texts as a chat turn: progress in the turn (and `onProgress`), the summary and its coverage note at the end. */
 export function summarizeDocs(chat: ChatSession, title: string, docs: readonly SourceText[], settings: () => Settings,
-  o: { signal?: AbortSignal; note?: string; onProgress?: (message: string) => void } = {}): ReturnType<ChatSession['task']> {
+  o: { signal?: AbortSignal; note?: string; subject?: string; onProgress?: (message: string) => void } = {}): ReturnType<ChatSession['task']> {
   return chat.task(title, async (ctx) => {
     ctx.progress('counting tokens…');
-    const r = await runSummary(ctx.client, docs, settings(), ctx.signal, (m) => { ctx.progress(m); o.onProgress?.(m); });
+    const r = await runSummary(ctx.client, docs, settings(), ctx.signal, (m) => { ctx.progress(m); o.onProgress?.(m); }, o.subject);
     ctx.append(r.summary);
     return { stats: r.last ? answerStats(r.last) : undefined, note: `${r.note}${o.note ? ` ${o.note}` : ''}` };
   }, o.signal);

@@ -44,7 +44,7 @@ export async function runSummarize(engine: Engine, m: Extract<ToWorker, { type: 
     lastSnap = performance.now();
   };
   const r = await summarizeTexts(engine, m.docs, {
-    maxTokens: m.maxTokens, sampler: m.sampler, signal,
+    maxTokens: m.maxTokens, sampler: m.sampler, subject: m.subject, signal,
     onProgress: (message) => post({ type: 'progress', id: m.id, message }),
     onEvent: (ev, cache) => {
       if (ev.type === 'done') {

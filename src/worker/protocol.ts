@@ -107,6 +107,8 @@ export const toWorkerSchema = tagged('type', {
     docs: array(object({ path: filePath, text, firstLine: optional(number({ integer: true, min: 1 })) }), { maxLength: 1_000_000 }),
     maxTokens: number({ integer: true, min: 1 }),
     sampler: optional(samplerSchema),
+    /** What the texts are, for the reduce step's prompt ("the folder src/engine"); default: the file, or "a folder of N files". */
+    subject: optional(string({ maxLength: 1024 })),
     /** Minimum time between snapshots of the summary's cache (session SUMMARY_SESSION) while it runs (0 = only after each step). */
     snapshotEveryMs: optional(number({ min: 0 })),
   }),

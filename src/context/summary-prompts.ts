@@ -1,0 +1,97 @@
+// What the model sees when summarizing (src/context/summarize.ts): the system prompt, how a file
+// or an excerpt of one is framed in the map step, and the reduce step's input. Small models
+// (Qwen2.5-Coder-0.5B, SmolLM2) copy whatever framing they are shown and forget an instruction
+// that precedes a long text, so: the content comes first, framed only by its file name (no line
+// ranges, no "part N of M" labels); the instruction comes after it and asks for prose; the reduce
+// step gets the map summaries as plain paragraphs, never chunk headers or labels. Not here:
+// splitting texts (chunks.ts), sampling, cleaning the output (summary-text.ts).
+
+export const SUMMARY_SYSTEM = 'You are a technical writer. You explain documents and source code in plain English prose: '
+  + 'complete sentences, no headings, no lists, no code, and you never copy the text itself.';
+
+/** One file's text, or a consecutive excerpt of it, in a map step. */
+export interface FramedText {
+  path: string;
+  text: string;
+  /** The text is only part of the file (the file did not fit the context). */
+  excerpt: boolean;
+  /** For an excerpt that does not start the file: the file's first line (its title), so the model knows what it is part of. */
+  title?: string;
+}
+
+/** A file's first non-blank line, at most 100 characters (cut at a word), as the title of its later excerpts. */
+export function titleOf(text: string): string | undefined {
+  const line = /^[^\S\n]*(\S[^\n]*)/m.exec(text)?.[1]?.trim();
+  if (!line) return undefined;
+  return line.length <= 100 ? line : `${line.slice(0, 100).replace(/\s+\S*$/, '')}…`;
+}
+
+const FENCE_LANG: Record<string, string> = {
+  ts: 'typescript', tsx: 'tsx', mts: 'typescript', cts: 'typescript', js: 'javascript', jsx: 'jsx', mjs: 'javascript', cjs: 'javascript',
+  py: 'python', rs: 'rust', go: 'go', java: 'java', kt: 'kotlin', c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', hpp: 'cpp', cs: 'csharp',
+  rb: 'ruby', php: 'php', swift: 'swift', sh: 'bash', bash: 'bash', json: 'json', yaml: 'yaml', yml: 'yaml', toml: 'toml',
+  html: 'html', css: 'css', sql: 'sql', md: 'markdown', markdown: 'markdown',
+};
+
+/** The fence's info string for a file name ('' for plain text). */
+export function fenceLanguage(path: string): string {
+  const m = /\.([A-Za-z0-9]+)$/.exec(path);
+  return m ? FENCE_LANG[m[1]!.toLowerCase()] ?? '' : '';
+}
+
+/** A fence longer than any backtick run in the text, so the text cannot close it. */
+function fenceFor(text: string): string {
+  let longest = 0;
+  for (const m of text.matchAll(/`{3,}/g)) longest = Math.max(longest, m[0].length);
+  return '`'.repeat(Math.max(3, longest + 1));
+}
+
+/** One file (or excerpt) as the model sees it: its name on a line, then the text in a code fence. */
+export function frameText(t: FramedText): string {
+  const fence = fenceFor(t.text);
+  const body = t.text.endsWith('\n') ? t.text : `${t.text}\n`;
+  const what = t.excerpt ? `An excerpt of ${t.path}${t.title ? ` (a file that begins "${t.title}")` : ''}` : `The file ${t.path}`;
+  return `${what}:\n${fence}${fenceLanguage(t.path)}\n${body}${fence}\n`;
+}
+
+/** Tokens the framing of `t` adds around its text (an upper bound is enough: the caller keeps a margin). */
+export function framingOf(t: FramedText): string {
+  return frameText({ ...t, text: '' });
+}
+
+const PROSE = 'Write plain prose in complete sentences: no headings, no lists, no code, no file names in brackets, and do not copy the text.';
+
+/**
+ * The map step: explain the framed texts of one part. "Summarize this document" makes a small
+ * model copy a prose document's opening paragraphs; "explain in your own words" does not.
+ */
+export function mapPrompt(texts: readonly FramedText[]): string {
+  return `${texts.map(frameText).join('\n')}\n${mapInstruction(texts)}`;
+}
+
+/** The map step's instruction alone (what its output must not repeat). */
+export function mapInstruction(texts: readonly FramedText[]): string {
+  if (texts.length === 1) {
+    const t = texts[0]!;
+    const code = fenceLanguage(t.path) !== '' && fenceLanguage(t.path) !== 'markdown';
+    const what = t.excerpt ? 'this excerpt' : code ? 'this code' : 'this document';
+    const size = t.excerpt ? '2 or 3 sentences' : '3 to 5 sentences';
+    return `In your own words, explain in ${size} what ${what} ${code ? 'does and how it works' : 'says'}. ${PROSE}`;
+  }
+  return `In your own words, explain in one paragraph what these ${texts.length} files are for: one or two sentences for each file, naming its main parts. ${PROSE}`;
+}
+
+/** How the reduce step names a folder (or workspace folder) being summarized: "the folder src/engine". */
+export function folderSubject(name: string): string {
+  return `the folder ${name}`;
+}
+
+/**
+ * The reduce step: the summaries of consecutive parts (in order, as plain paragraphs) → one
+ * summary of `subject` ("docs/design.md", "the folder src/engine"). The instruction comes first:
+ * the summaries are short, and after them a small model tends to repeat an instruction verbatim.
+ */
+export function reducePrompt(summaries: readonly string[], subject: string): string {
+  return `Combine the summaries below, of consecutive sections of ${subject}, into one summary of ${subject} in 3 to 5 sentences `
+    + `that covers every section and keeps their specific names. ${PROSE} Do not mention sections, parts or summaries.\n\n${summaries.join('\n\n')}`;
+}
