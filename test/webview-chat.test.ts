@@ -212,6 +212,35 @@ test('screenshots of the chat (dark and light)', async () => {
     const png = await page.screenshot();
     for (const dir of dirs) fs.writeFileSync(path.join(dir, `chat-${theme}.png`), png);
     assert.deepEqual(await recorded(page, '__csp'), []);
+    // What the screenshot shows: the answer's markdown rendered (two highlighted blocks with their
+    // languages, no literal fences), the warning meter naming what was left out, readable text.
+    const answer = page.locator('[data-turn="4"]');
+    assert.equal(await answer.locator('.code-block').count(), 2);
+    const text = await answer.innerText();
+    assert.ok(!text.includes('```'), `raw fences on screen: ${text}`);
+    assert.match(text, /predictLevel interpolates between the two nearest tide extremes/);
+    assert.match(text, /npx ts-node src\/predict\.ts/);
+    assert.match(await page.locator('.meter').innerText(), /harbours\.json/);
+    const colors = await page.evaluate(() => {
+      const d = (globalThis as unknown as { document: { body: unknown; querySelector(q: string): unknown } }).document;
+      const style = (globalThis as unknown as { getComputedStyle(e: unknown): { color: string; backgroundColor: string } }).getComputedStyle;
+      return { bg: style(d.body).backgroundColor, fg: style(d.querySelector('[data-turn="4"]')).color };
+    });
+    const ratio = contrast(colors.fg, colors.bg);
+    assert.ok(ratio >= 4.5, `${theme}: answer text ${colors.fg} on ${colors.bg}, contrast ${ratio.toFixed(2)} (WCAG AA needs 4.5)`);
     await page.close();
   }
 });
+
+/** WCAG contrast ratio of two CSS rgb()/rgba() colors. */
+function contrast(a: string, b: string): number {
+  const lum = (c: string): number => {
+    const [r, g, bl] = (c.match(/[\d.]+/g) ?? []).slice(0, 3).map((x) => {
+      const v = Number(x) / 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    }) as [number, number, number];
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
