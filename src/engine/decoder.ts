@@ -2,7 +2,7 @@
 // consecutive layers, each under protobuf's 2 GB limit) and runs one forward step over a batch
 // of new tokens against an engine-owned KV cache. Graph and cache meet only through the plan's
 // declared contract (kv/contract.ts): each session's inputs are checked against it at load, and
-// each step's feeds before the run. Token embeddings are looked up in TypeScript
+// a cache's feeds before its first run. Token embeddings are looked up in TypeScript
 // straight from the GGUF file (only the rows needed), so the embedding table is not held twice.
 import { GGUFFile } from './gguf/file';
 import { ModelFileError } from './gguf/errors';
@@ -56,6 +56,8 @@ export class OnnxDecoder {
   ) {}
 
   private readonly queries: Float32Array[] = [];
+  /** Caches whose feeds matched the contract (their input names depend only on the plan: checked once per cache). */
+  private readonly checked = new WeakSet<KVCache>();
 
   /** With exportQueries: each layer's rotated queries [T, Hq, D] from the last step. */
   lastQueries(layer: number): Float32Array {
@@ -141,7 +143,7 @@ export class OnnxDecoder {
       if (seg.end === c.nLayers) {
         feeds[MODEL_INPUTS.logitRows] = { type: 'int64', data: BigInt64Array.from(logitRows.map((r) => BigInt(r))), dims: [logitRows.length] };
       }
-      checkInputNames(`the feeds of a ${cache.kind} cache step for layers ${seg.first}–${seg.end - 1}`, Object.keys(feeds), seg.inputs);
+      if (!this.checked.has(cache)) checkInputNames(`the feeds of a ${cache.kind} cache step for layers ${seg.first}–${seg.end - 1}`, Object.keys(feeds), seg.inputs);
       const out = await seg.session.run(feeds);
       if (this.options.exportQueries) {
         for (let l = seg.first; l < seg.end; l++) this.queries[l] = out[`query_${l}`]!.data as Float32Array;
@@ -156,6 +158,7 @@ export class OnnxDecoder {
       else hidden = out.hidden_out!;
     }
     if (firstBad >= 0 || !allFinite(logits!)) throw new NonFiniteError(start, T, firstBad, this.plan);
+    this.checked.add(cache);
     kv.forEach((x, l) => cache.append(l, x.k, x.v, T));
     cache.commit(T);
     return logits!;

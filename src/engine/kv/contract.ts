@@ -3,7 +3,7 @@
 // and values). The graph builders declare their inputs from it (onnx/attention.ts,
 // onnx/attention-pod.ts), the caches key their feeds by it (full.ts, streaming.ts, pod.ts,
 // distant.ts), and the decoder checks both against ONNX Runtime's input names: once per session
-// at load, and every step's feeds (decoder.ts) — a mismatch is a clear error, not a failed run.
+// at load, and a cache's feeds before its first step (decoder.ts; they depend only on the plan) — a mismatch is a clear error, not a failed run.
 import { anchorHeads, KVPlan, planDtype, valueHeads } from './plan';
 
 export type ElementType = 'float32' | 'float16' | 'int8' | 'uint8' | 'int64';
@@ -84,10 +84,20 @@ export type StepOf<K extends KVPlan['kind']> = Extract<StepContract, { kind: K }
 export type LayerOf<K extends KVPlan['kind']> = Extract<LayerContract, { kind: K }>;
 
 /** A plan's step contract and its layers' contracts, checked to be of kind `kind` (for the cache and graph of that kind). */
-export function contractFor<K extends KVPlan['kind']>(plan: KVPlan, kind: K, c: { nLayers: number; nKVHeads: number; headDim: number }, layers?: readonly number[]): { step: StepOf<K>; layers: LayerOf<K>[] } {
+export function contractFor<K extends KVPlan['kind']>(plan: KVPlan, kind: K, c: { nLayers: number; nKVHeads: number; headDim: number }): { step: StepOf<K>; layers: LayerOf<K>[] } {
+  return { step: stepOf(plan, kind), layers: Array.from({ length: c.nLayers }, (_, l) => layerOf(plan, kind, l, c.nKVHeads, c.headDim)) };
+}
+
+/** The step contract of a plan of kind `kind`. */
+export function stepOf<K extends KVPlan['kind']>(plan: KVPlan, kind: K): StepOf<K> {
   if (plan.kind !== kind) throw new Error(`a ${kind} cache or graph was given a ${plan.kind} plan`);
-  const ls = layers ?? Array.from({ length: c.nLayers }, (_, l) => l);
-  return { step: stepContract(plan) as StepOf<K>, layers: ls.map((l) => layerContract(plan, l, c.nKVHeads, c.headDim) as LayerOf<K>) };
+  return stepContract(plan) as StepOf<K>;
+}
+
+/** One layer's contract of a plan of kind `kind`. */
+export function layerOf<K extends KVPlan['kind']>(plan: KVPlan, kind: K, layer: number, nKVHeads: number, headDim: number): LayerOf<K> {
+  if (plan.kind !== kind) throw new Error(`a ${kind} cache or graph was given a ${plan.kind} plan`);
+  return layerContract(plan, layer, nKVHeads, headDim) as LayerOf<K>;
 }
 
 /** Every spec of a step or layer contract, in declaration order. */

@@ -97,8 +97,7 @@ export class QuantDistant implements DistantStore {
     const q = (i: number): number => (scale === 0 ? 0 : Math.max(-qmax - 1, Math.min(qmax, Math.round(row[i]! / scale))));
     const at = r * this.rowData;
     if (this.quant === 'int8') {
-      const s8 = new Int8Array(dst.buffer, dst.byteOffset + at, D);
-      for (let i = 0; i < D; i++) s8[i] = q(i);
+      for (let i = 0; i < D; i++) dst[at + i] = q(i) & 0xff; // two's complement: the int8 the graph reads
     } else {
       for (let j = 0; j < D / 2; j++) dst[at + j] = (q(2 * j) + 8) | ((q(2 * j + 1) + 8) << 4);
     }

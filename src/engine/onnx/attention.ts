@@ -4,7 +4,7 @@
 // Every plan is "scores over cache segments → one softmax → Σ segment probabilities · values";
 // the masks and split sizes that make that exact are step inputs computed by the cache object.
 // This file: the full cache and the StreamingLLM baseline. attention-pod.ts: PoD (§5).
-import { contractFor, ElementType, InputSpec, LayerOf, StepOf } from '../kv/contract';
+import { ElementType, InputSpec, layerOf, LayerOf, stepOf, StepOf } from '../kv/contract';
 import { KVPlan } from '../kv/plan';
 import { GraphBuilder, MS_DOMAIN } from './builder';
 import { OnnxType } from './proto';
@@ -35,8 +35,7 @@ export function declare(g: GraphBuilder, s: InputSpec): string {
 
 /** The step and layer contract of `a`'s plan, which must be of kind `kind`. */
 export function contractOf<K extends KVPlan['kind']>(a: LayerAttentionInput, kind: K): { step: StepOf<K>; io: LayerOf<K> } {
-  const { step, layers } = contractFor(a.plan, kind, { nLayers: 0, nKVHeads: a.nKVHeads, headDim: a.headDim }, [a.layer]);
-  return { step, io: layers[0]! };
+  return { step: stepOf(a.plan, kind), io: layerOf(a.plan, kind, a.layer, a.nKVHeads, a.headDim) };
 }
 
 const toF16 = (g: GraphBuilder, t: string): string => g.op1('Cast', [t], { to: OnnxType.FLOAT16 });
