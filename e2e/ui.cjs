@@ -362,7 +362,10 @@ async function scenario(name, fn) {
     const editor = page.locator('.editor-instance .monaco-editor').first();
     await editor.waitFor({ timeout: 20000 });
     await page.locator('.tab.active', { hasText: 'predict.ts' }).first().waitFor({ timeout: 10000 });
-    await editor.locator('.view-lines').click({ position: { x: 5, y: 5 } });
+    // Focus by command, not by a click: a click at a fixed point can land on an overlay
+    // (CI saw "<html> intercepts pointer events" for 30 s), the command cannot.
+    await runCommand('View: Focus Active Editor Group');
+    await page.locator('.editor-instance .monaco-editor.focused').first().waitFor({ timeout: 10000 });
     await page.keyboard.press('Control+Home');
     for (let i = 0; i < 10; i++) await page.keyboard.press('Shift+ArrowDown');
     await shot('07-selection.png');
