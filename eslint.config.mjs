@@ -26,16 +26,20 @@ const ORT = {
   patterns: [{ group: ['onnxruntime-node/*'], message: ORT_MESSAGE }],
 };
 const noCliHost = (folder) => ({
-  patterns: [{
-    group: ['**/cli', '**/cli/**', '**/host', '**/host/**', '**/extension'],
-    message: `${folder} must not depend on src/cli, src/host or src/extension.ts.`,
-  }],
+  patterns: [
+    {
+      group: ['**/cli', '**/cli/**', '**/host', '**/host/**', '**/extension'],
+      message: `${folder} must not depend on src/cli, src/host or src/extension.ts.`,
+    },
+  ],
 });
 const NO_CLI_HOST = noCliHost('src/engine');
 const TOOLKIT_MESSAGE = 'Only webview/ui/toolkit.ts imports the UI toolkit (so swapping it is a one-module change).';
 const TOOLKIT = {
   paths: [{ name: '@vscode/webview-ui-toolkit', message: TOOLKIT_MESSAGE }],
-  patterns: [{ group: ['@vscode/webview-ui-toolkit/*', '@microsoft/fast-*', '@vscode-elements/*'], message: TOOLKIT_MESSAGE }],
+  patterns: [
+    { group: ['@vscode/webview-ui-toolkit/*', '@microsoft/fast-*', '@vscode-elements/*'], message: TOOLKIT_MESSAGE },
+  ],
 };
 const WEBVIEW_ONLY_SHARED = {
   patterns: [
@@ -49,17 +53,42 @@ const WEBVIEW_ONLY_SHARED = {
 };
 
 /** The rule entry for a folder: all its restrictions at once (see the note above). */
-const restrict = (...parts) => ['error', {
-  paths: parts.flatMap((p) => p.paths ?? []),
-  patterns: parts.flatMap((p) => p.patterns ?? []),
-}];
+const restrict = (...parts) => [
+  'error',
+  {
+    paths: parts.flatMap((p) => p.paths ?? []),
+    patterns: parts.flatMap((p) => p.patterns ?? []),
+  },
+];
 
 // Minimal Node globals for plain .js/.mjs files (TypeScript files get them from @types/node).
 const nodeGlobals = Object.fromEntries(
-  ['process', 'console', 'Buffer', 'URL', 'URLSearchParams', 'require', 'module', 'exports',
-    '__dirname', '__filename', 'performance', 'TextEncoder', 'TextDecoder', 'AbortController',
-    'AbortSignal', 'structuredClone', 'queueMicrotask', 'fetch', 'setTimeout', 'clearTimeout',
-    'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'].map((g) => [g, 'readonly']),
+  [
+    'process',
+    'console',
+    'Buffer',
+    'URL',
+    'URLSearchParams',
+    'require',
+    'module',
+    'exports',
+    '__dirname',
+    '__filename',
+    'performance',
+    'TextEncoder',
+    'TextDecoder',
+    'AbortController',
+    'AbortSignal',
+    'structuredClone',
+    'queueMicrotask',
+    'fetch',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+    'clearImmediate',
+  ].map((g) => [g, 'readonly']),
 );
 
 export default defineConfig(

@@ -9,18 +9,36 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BenchOptions, parseOptions, USAGE, UsageError } from './options';
-import { BenchModel, CACHE_DIR, ensureSynthetic, mainTensorType, promptIds, resolveModels, warmPageCache } from './models';
+import {
+  BenchModel,
+  CACHE_DIR,
+  ensureSynthetic,
+  mainTensorType,
+  promptIds,
+  resolveModels,
+  warmPageCache,
+} from './models';
 import { describeMachine, finishMachine, formatMachineHeader, MachineInfo, machineSummary } from './machine';
 import { RESULTS_DIR, stamp, writeReport } from './output';
 import { sleep, SWITCH_PAUSE_MS, WorkerHandle } from './pool';
 import { EngineName, WorkerJob } from './protocol';
-import { CellResult, computeRatios, EngineResult, formatMarkdown, formatTable, NOISY_CORES, sample, summarize } from './report';
+import {
+  CellResult,
+  computeRatios,
+  EngineResult,
+  formatMarkdown,
+  formatTable,
+  NOISY_CORES,
+  sample,
+  summarize,
+} from './report';
 import { errorText, workerMain } from './worker';
 import { sessionMain } from './session';
 import { longMain } from './long';
 
 const ENGINE_LABEL: Record<EngineName, string> = { podlens: 'PodLens', llamacpp: 'llama.cpp' };
-const mean = (xs: readonly number[]): number | undefined => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+const mean = (xs: readonly number[]): number | undefined =>
+  xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined;
 /** A window in which other processes used fewer than QUIET_CORES cores counts as quiet. */
 const SETTLE_WINDOW_MS = 400;
 const QUIET_CORES = 0.2;
@@ -38,7 +56,8 @@ function machineBusyMs(): number {
 async function settle(maxMs: number): Promise<number> {
   const t0 = performance.now();
   while (performance.now() - t0 < maxMs) {
-    const b0 = machineBusyMs(), w0 = performance.now();
+    const b0 = machineBusyMs(),
+      w0 = performance.now();
     await sleep(SETTLE_WINDOW_MS);
     if ((machineBusyMs() - b0) / (performance.now() - w0) < QUIET_CORES) break;
   }
@@ -49,7 +68,14 @@ async function settle(maxMs: number): Promise<number> {
 async function benchCell(m: BenchModel, threads: number, prompt: number[], o: BenchOptions): Promise<CellResult> {
   const loadAverage = os.loadavg();
   const cell: CellResult = {
-    model: { key: m.key, name: m.name, type: m.type, synthetic: m.synthetic, path: m.path, fileBytes: fs.statSync(m.path).size },
+    model: {
+      key: m.key,
+      name: m.name,
+      type: m.type,
+      synthetic: m.synthetic,
+      path: m.path,
+      fileBytes: fs.statSync(m.path).size,
+    },
     threads,
     engines: [],
     loadAverage,
@@ -66,8 +92,13 @@ async function benchCell(m: BenchModel, threads: number, prompt: number[], o: Be
     live.delete(e);
   };
   const job = (engine: EngineName): WorkerJob => ({
-    engine, modelPath: m.path, threads, contextSize: 1024 * Math.ceil((prompt.length + o.decodeTokens + 1) / 1024),
-    prompt, decodeTokens: o.decodeTokens, prefillChunk: o.prefillChunk,
+    engine,
+    modelPath: m.path,
+    threads,
+    contextSize: 1024 * Math.ceil((prompt.length + o.decodeTokens + 1) / 1024),
+    prompt,
+    decodeTokens: o.decodeTokens,
+    prefillChunk: o.prefillChunk,
   });
 
   // Each engine: start its worker, then at once the warm-up run (full prefill, short decode) —
@@ -95,9 +126,12 @@ async function benchCell(m: BenchModel, threads: number, prompt: number[], o: Be
       if (!w) continue;
       try {
         const waited = o.settleMs > 0 ? await settle(o.settleMs) : await sleep(SWITCH_PAUSE_MS).then(() => 0);
-        const b0 = machineBusyMs(), c0 = process.cpuUsage(), t0 = performance.now();
+        const b0 = machineBusyMs(),
+          c0 = process.cpuUsage(),
+          t0 = performance.now();
         const r = await w.run(o.decodeTokens);
-        const c = process.cpuUsage(c0), wall = performance.now() - t0;
+        const c = process.cpuUsage(c0),
+          wall = performance.now() - t0;
         const others = Math.max(0, (machineBusyMs() - b0 - r.cpuMs - (c.user + c.system) / 1000) / wall);
         const er = res.get(e)!;
         er.runs.push({ ...sample(r, prompt.length, others), settleMs: waited });
@@ -108,18 +142,29 @@ async function benchCell(m: BenchModel, threads: number, prompt: number[], o: Be
     }
   }
   for (const [e, w] of live) {
-    try { res.get(e)!.memory = await w.finish(); } catch (err) { failed(e, err); }
+    try {
+      res.get(e)!.memory = await w.finish();
+    } catch (err) {
+      failed(e, err);
+    }
   }
   for (const r of cell.engines) summarize(r);
   computeRatios(cell);
-  const brief = cell.engines.map((r) => `${ENGINE_LABEL[r.engine]} ${r.prefillTokensPerSecond?.toFixed(0) ?? '—'}/${r.decodeTokensPerSecond?.toFixed(1) ?? '—'}` +
-    ` (${(mean(r.runs.map((x) => x.engineCores)) ?? 0).toFixed(1)} cores)`).join(', ');
+  const brief = cell.engines
+    .map(
+      (r) =>
+        `${ENGINE_LABEL[r.engine]} ${r.prefillTokensPerSecond?.toFixed(0) ?? '—'}/${r.decodeTokensPerSecond?.toFixed(1) ?? '—'}` +
+        ` (${(mean(r.runs.map((x) => x.engineCores)) ?? 0).toFixed(1)} cores)`,
+    )
+    .join(', ');
   const others = mean(cell.engines.flatMap((r) => r.runs.map((x) => x.otherCores)));
   cell.otherCores = others;
   const waited = cell.engines.reduce((t, r) => t + r.runs.reduce((u, x) => u + (x.settleMs ?? 0), 0), 0);
-  console.log(`  ${tag}: prefill/decode tok/s ${brief}; other processes used ${others?.toFixed(2) ?? '—'} cores, ` +
-    `load avg ${loadAverage.map((x) => x.toFixed(2)).join(' ')} at start` +
-    `${waited >= 1000 ? ` (waited ${(waited / 1000).toFixed(0)} s for quiet)` : ''}`);
+  console.log(
+    `  ${tag}: prefill/decode tok/s ${brief}; other processes used ${others?.toFixed(2) ?? '—'} cores, ` +
+      `load avg ${loadAverage.map((x) => x.toFixed(2)).join(' ')} at start` +
+      `${waited >= 1000 ? ` (waited ${(waited / 1000).toFixed(0)} s for quiet)` : ''}`,
+  );
   return cell;
 }
 
@@ -127,21 +172,34 @@ async function main(argv: string[]): Promise<number> {
   let o: BenchOptions;
   try {
     const p = parseOptions(argv);
-    if (p === 'help') { console.log(USAGE); return 0; }
+    if (p === 'help') {
+      console.log(USAGE);
+      return 0;
+    }
     o = p;
   } catch (e) {
-    if (e instanceof UsageError) { console.error(`bench: ${e.message}\n\n${USAGE}`); return 2; }
+    if (e instanceof UsageError) {
+      console.error(`bench: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
     throw e;
   }
   const started = new Date();
   const t0 = performance.now();
   const machine = describeMachine();
   console.log(formatMachineHeader(machine));
-  console.log(`\nprompt ${o.promptTokens} tokens, decode ${o.decodeTokens}, ${o.repeats} run(s) + 1 cold warm-up per engine, threads ${o.threads.join(',')}, ` +
-    `waiting up to ${o.settleMs / 1000} s for a quiet CPU before each run (shared VM: compare within this run only)`);
+  console.log(
+    `\nprompt ${o.promptTokens} tokens, decode ${o.decodeTokens}, ${o.repeats} run(s) + 1 cold warm-up per engine, threads ${o.threads.join(',')}, ` +
+      `waiting up to ${o.settleMs / 1000} s for a quiet CPU before each run (shared VM: compare within this run only)`,
+  );
 
   let models: BenchModel[];
-  try { models = resolveModels(o.models, o.modelsGiven); } catch (e) { console.error(`bench: ${errorText(e)}`); return 2; }
+  try {
+    models = resolveModels(o.models, o.modelsGiven);
+  } catch (e) {
+    console.error(`bench: ${errorText(e)}`);
+    return 2;
+  }
 
   const cells: CellResult[] = [];
   const skipped: { model: string; error: string; optional?: boolean }[] = [];
@@ -172,8 +230,10 @@ async function main(argv: string[]): Promise<number> {
       continue;
     }
     const cached = warmPageCache(m.path);
-    console.log(`${m.name} ${m.type} (${path.basename(m.path)}, ${(fs.statSync(m.path).size / 2 ** 20).toFixed(0)} MB` +
-      `${cached >= 0.5 ? `; read into the page cache in ${cached.toFixed(1)} s` : ''})`);
+    console.log(
+      `${m.name} ${m.type} (${path.basename(m.path)}, ${(fs.statSync(m.path).size / 2 ** 20).toFixed(0)} MB` +
+        `${cached >= 0.5 ? `; read into the page cache in ${cached.toFixed(1)} s` : ''})`,
+    );
     for (const t of o.threads) {
       try {
         cells.push(await benchCell(m, t, prompt, o));
@@ -193,17 +253,30 @@ async function main(argv: string[]): Promise<number> {
 
   const out = o.out ?? path.join(RESULTS_DIR, `engine-${stamp(started)}.json`);
   const durationSeconds = (performance.now() - t0) / 1000;
-  const result = { kind: 'podlens-engine-bench', version: 2, date: started.toISOString(), options: { ...o, cacheDir: CACHE_DIR }, prompts, durationSeconds, cells, skipped };
+  const result = {
+    kind: 'podlens-engine-bench',
+    version: 2,
+    date: started.toISOString(),
+    options: { ...o, cacheDir: CACHE_DIR },
+    prompts,
+    durationSeconds,
+    cells,
+    skipped,
+  };
   const md = [
     `${o.promptTokens}-token prompt, ${o.decodeTokens} greedy decode tokens, medians of ${o.repeats} interleaved run(s); ${durationSeconds.toFixed(0)} s in all.`,
     formatMarkdown(cells),
     notes.map((n) => `- ${n}`).join('\n'),
     skipped.length ? skipped.map((x) => `- skipped ${x.model}: ${x.error}`).join('\n') : '',
     '```\n' + formatTable(cells) + '\n```',
-  ].filter(Boolean).join('\n\n');
+  ]
+    .filter(Boolean)
+    .join('\n\n');
   try {
     const w = writeReport(out, `PodLens vs llama.cpp — ${started.toISOString()}`, machine, result, md);
-    console.log(`\nwrote ${path.relative(process.cwd(), w.json)} and ${path.basename(w.md)} (${durationSeconds.toFixed(0)} s total)`);
+    console.log(
+      `\nwrote ${path.relative(process.cwd(), w.json)} and ${path.basename(w.md)} (${durationSeconds.toFixed(0)} s total)`,
+    );
   } catch (e) {
     console.error(`bench: could not write ${out}: ${errorText(e)}`);
     return 1;
@@ -220,12 +293,23 @@ function tableNotes(cells: readonly CellResult[], machine: MachineInfo): string[
     'greedy: leading greedy ids on which both engines agree; llama.cpp RSS includes its mmapped model file pages;',
     `*: other processes used more than ${NOISY_CORES} cores during at least one of that engine's measured runs.`,
   ];
-  const variants = [...new Set(cells.flatMap((c) => c.engines.map((e) => e.info?.ggmlCpuVariant)).filter((v): v is string => typeof v === 'string'))];
-  if (variants.length) notes.push(`llama.cpp's ggml CPU backend on this machine: ${variants.join(', ')} (int8 path by the flags: ${machine.int8Path}).`);
+  const variants = [
+    ...new Set(
+      cells
+        .flatMap((c) => c.engines.map((e) => e.info?.ggmlCpuVariant))
+        .filter((v): v is string => typeof v === 'string'),
+    ),
+  ];
+  if (variants.length)
+    notes.push(
+      `llama.cpp's ggml CPU backend on this machine: ${variants.join(', ')} (int8 path by the flags: ${machine.int8Path}).`,
+    );
   const busiest = Math.max(0, ...cells.map((c) => c.otherCores ?? 0));
   if (busiest > NOISY_CORES) {
-    notes.push(`⚠ other processes used up to ${busiest.toFixed(2)} of ${machine.threads} cores during measured runs (see otherCores in the JSON): ` +
-      'absolute numbers are depressed and ratios less reliable (spinning thread pools suffer most); rerun when the machine is quiet.');
+    notes.push(
+      `⚠ other processes used up to ${busiest.toFixed(2)} of ${machine.threads} cores during measured runs (see otherCores in the JSON): ` +
+        'absolute numbers are depressed and ratios less reliable (spinning thread pools suffer most); rerun when the machine is quiet.',
+    );
   }
   return notes;
 }
@@ -237,18 +321,33 @@ if (argv[0] === '--worker') {
     process.exit(1);
   });
 } else if (argv[0] === '--long') {
-  longMain(argv.slice(1)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-    console.error(`bench --long: ${e instanceof Error ? e.message : String(e)}`);
-    process.exitCode = 1;
-  });
+  longMain(argv.slice(1)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      console.error(`bench --long: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    },
+  );
 } else if (argv[0] === '--session') {
-  sessionMain(argv.slice(1)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-    console.error(`bench --session: ${e instanceof Error ? e.message : String(e)}`);
-    process.exitCode = 1;
-  });
+  sessionMain(argv.slice(1)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      console.error(`bench --session: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    },
+  );
 } else {
-  main(argv).then((code) => { process.exitCode = code; }, (e: unknown) => {
-    console.error(`bench: ${e instanceof Error ? e.stack : String(e)}`);
-    process.exitCode = 1;
-  });
+  main(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      console.error(`bench: ${e instanceof Error ? e.stack : String(e)}`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -12,7 +12,17 @@ import * as path from 'node:path';
 
 /** The ISA flags reported for every result, in this order (Linux /proc/cpuinfo spellings). */
 export const ISA_FLAGS = [
-  'avx2', 'fma', 'f16c', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16', 'avx_vnni', 'amx_tile', 'amx_int8', 'amx_bf16',
+  'avx2',
+  'fma',
+  'f16c',
+  'avx512f',
+  'avx512_vnni',
+  'avx512_bf16',
+  'avx512_fp16',
+  'avx_vnni',
+  'amx_tile',
+  'amx_int8',
+  'amx_bf16',
 ] as const;
 
 export interface MachineInfo {
@@ -53,7 +63,9 @@ const ROOT = path.resolve(__dirname, '..');
 
 export function pkgVersion(name: string): string | undefined {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string }).version;
+    return (
+      JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string }
+    ).version;
   } catch {
     return undefined;
   }
@@ -61,7 +73,8 @@ export function pkgVersion(name: string): string | undefined {
 
 function gitRevision(): string | undefined {
   try {
-    const git = (args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (args: string[]): string =>
+      execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const rev = git(['rev-parse', '--short', 'HEAD']);
     return git(['status', '--porcelain', '--', 'src']) ? `${rev}+dirty-src` : rev;
   } catch {
@@ -70,7 +83,11 @@ function gitRevision(): string | undefined {
 }
 
 function readText(file: string): string {
-  try { return fs.readFileSync(file, 'utf8'); } catch { return ''; }
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** "key : value" lines (cpuinfo, lscpu, meminfo) → the first value of each key. */
@@ -89,7 +106,13 @@ const int = (s: string | undefined): number | undefined => (s !== undefined && /
 
 function lscpu(): Map<string, string> | undefined {
   try {
-    return fields(execFileSync('lscpu', [], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] }));
+    return fields(
+      execFileSync('lscpu', [], {
+        encoding: 'utf8',
+        env: { ...process.env, LC_ALL: 'C' },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    );
   } catch {
     return undefined;
   }
@@ -99,12 +122,17 @@ function lscpu(): Map<string, string> | undefined {
 function cgroupCpus(): number | undefined {
   const v2 = readText('/sys/fs/cgroup/cpu.max').trim().split(/\s+/);
   if (v2.length === 2 && v2[0] !== 'max' && int(v2[0]) && int(v2[1])) return Number(v2[0]) / Number(v2[1]);
-  const q = Number(readText('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')), p = Number(readText('/sys/fs/cgroup/cpu/cpu.cfs_period_us'));
+  const q = Number(readText('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')),
+    p = Number(readText('/sys/fs/cgroup/cpu/cpu.cfs_period_us'));
   return q > 0 && p > 0 ? q / p : undefined;
 }
 
 /** The microarchitecture a cpuid signature usually belongs to (server parts only; a hint, not a fact). */
-function signatureHint(vendor: string | undefined, family: number | undefined, model: number | undefined): string | undefined {
+function signatureHint(
+  vendor: string | undefined,
+  family: number | undefined,
+  model: number | undefined,
+): string | undefined {
   if (family === undefined || model === undefined) return undefined;
   if (vendor === 'AuthenticAMD') {
     if (family === 0x17 && model === 0x01) return 'Zen 1 (Naples), or the generic "EPYC" vCPU model of QEMU/KVM';
@@ -115,8 +143,11 @@ function signatureHint(vendor: string | undefined, family: number | undefined, m
     if (family === 0x1a) return 'Zen 5 (Turin)';
   } else if (vendor === 'GenuineIntel' && family === 6) {
     const intel: Record<number, string> = {
-      0x55: 'Skylake-SP / Cascade Lake / Cooper Lake', 0x6a: 'Ice Lake-SP', 0x8f: 'Sapphire Rapids',
-      0xcf: 'Emerald Rapids', 0xad: 'Granite Rapids',
+      0x55: 'Skylake-SP / Cascade Lake / Cooper Lake',
+      0x6a: 'Ice Lake-SP',
+      0x8f: 'Sapphire Rapids',
+      0xcf: 'Emerald Rapids',
+      0xad: 'Granite Rapids',
     };
     return intel[model];
   }
@@ -141,9 +172,14 @@ export function describeMachine(): MachineInfo {
   const family = int(info.get('cpu family') ?? ls?.get('CPU family'));
   const model = int(info.get('model') ?? ls?.get('Model'));
   const present = ISA_FLAGS.filter((f) => flags.has(f));
-  const perSocket = int(ls?.get('Core(s) per socket')), sockets = int(ls?.get('Socket(s)'));
+  const perSocket = int(ls?.get('Core(s) per socket')),
+    sockets = int(ls?.get('Socket(s)'));
   const cores = perSocket !== undefined && sockets !== undefined ? perSocket * sockets : int(info.get('cpu cores'));
-  const memAvailKb = int(fields(readText('/proc/meminfo')).get('MemAvailable')?.replace(/\s*kB$/, ''));
+  const memAvailKb = int(
+    fields(readText('/proc/meminfo'))
+      .get('MemAvailable')
+      ?.replace(/\s*kB$/, ''),
+  );
   return {
     cpuModel: info.get('model name') ?? os.cpus()[0]?.model?.trim(),
     vendor,
@@ -152,7 +188,12 @@ export function describeMachine(): MachineInfo {
     stepping: int(info.get('stepping') ?? ls?.get('Stepping')),
     microcode: info.get('microcode'),
     signatureHint: signatureHint(vendor, family, model),
-    lscpu: ls && { vendor: ls.get('Vendor ID'), modelName: ls.get('Model name'), hypervisor: ls.get('Hypervisor vendor'), l3: ls.get('L3 cache') },
+    lscpu: ls && {
+      vendor: ls.get('Vendor ID'),
+      modelName: ls.get('Model name'),
+      hypervisor: ls.get('Hypervisor vendor'),
+      l3: ls.get('L3 cache'),
+    },
     isa: { present, absent: ISA_FLAGS.filter((f) => !flags.has(f)) },
     int8Path: int8Path(present),
     cores,
@@ -181,9 +222,18 @@ const load = (l: readonly number[] | undefined): string => (l ? l.map((x) => x.t
 
 /** The header as [label, value] pairs (shared by the terminal and markdown forms). */
 function headerRows(m: MachineInfo): [string, string][] {
-  const sig = [m.vendor, m.family !== undefined && `family ${m.family}`, m.model !== undefined && `model ${m.model}`,
-    m.stepping !== undefined && `stepping ${m.stepping}`, m.microcode && `microcode ${m.microcode}`].filter(Boolean).join(' ');
-  const ls = m.lscpu ? `lscpu: ${m.lscpu.vendor ?? '?'} "${m.lscpu.modelName ?? '?'}"${m.lscpu.l3 ? `, L3 ${m.lscpu.l3}` : ''}` : 'lscpu: not available';
+  const sig = [
+    m.vendor,
+    m.family !== undefined && `family ${m.family}`,
+    m.model !== undefined && `model ${m.model}`,
+    m.stepping !== undefined && `stepping ${m.stepping}`,
+    m.microcode && `microcode ${m.microcode}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const ls = m.lscpu
+    ? `lscpu: ${m.lscpu.vendor ?? '?'} "${m.lscpu.modelName ?? '?'}"${m.lscpu.l3 ? `, L3 ${m.lscpu.l3}` : ''}`
+    : 'lscpu: not available';
   const guest = m.lscpu?.hypervisor ? `${m.lscpu.hypervisor} guest` : 'no hypervisor reported';
   return [
     ['CPU', `${m.cpuModel ?? 'unknown'} — ${sig || 'no cpuid signature'}`],
@@ -191,22 +241,38 @@ function headerRows(m: MachineInfo): [string, string][] {
     ['ISA present', m.isa.present.join(' ') || 'none of the list'],
     ['ISA absent', m.isa.absent.join(' ') || 'none of the list'],
     ['int8 path', m.int8Path],
-    ['cores', `${m.cores ?? '?'} cores / ${m.threads} threads (available ${m.available}${m.cgroupCpus !== undefined ? `, cgroup limit ${m.cgroupCpus.toFixed(2)} CPUs` : ''})`],
-    ['RAM', `${gib(m.totalMemoryBytes)} total${m.availableMemoryBytes !== undefined ? `, ${gib(m.availableMemoryBytes)} available at start` : ''}`],
-    ['software', `node ${m.node}, onnxruntime-node ${m.onnxruntimeNode ?? '?'}, node-llama-cpp ${m.nodeLlamaCpp ?? '?'}, ${m.platform}, PodLens ${m.podlensRevision ?? '?'}`],
-    ['load avg', `${load(m.loadAverageStart)} at start (1/5/15 min)${m.loadAverageEnd ? `, ${load(m.loadAverageEnd)} at end` : ''}; ${m.threads} CPUs`],
+    [
+      'cores',
+      `${m.cores ?? '?'} cores / ${m.threads} threads (available ${m.available}${m.cgroupCpus !== undefined ? `, cgroup limit ${m.cgroupCpus.toFixed(2)} CPUs` : ''})`,
+    ],
+    [
+      'RAM',
+      `${gib(m.totalMemoryBytes)} total${m.availableMemoryBytes !== undefined ? `, ${gib(m.availableMemoryBytes)} available at start` : ''}`,
+    ],
+    [
+      'software',
+      `node ${m.node}, onnxruntime-node ${m.onnxruntimeNode ?? '?'}, node-llama-cpp ${m.nodeLlamaCpp ?? '?'}, ${m.platform}, PodLens ${m.podlensRevision ?? '?'}`,
+    ],
+    [
+      'load avg',
+      `${load(m.loadAverageStart)} at start (1/5/15 min)${m.loadAverageEnd ? `, ${load(m.loadAverageEnd)} at end` : ''}; ${m.threads} CPUs`,
+    ],
   ];
 }
 
 /** The header for the terminal: one "label  value" line per item. */
 export function formatMachineHeader(m: MachineInfo): string {
-  return headerRows(m).map(([k, v]) => `${k.padEnd(12)} ${v}`).join('\n');
+  return headerRows(m)
+    .map(([k, v]) => `${k.padEnd(12)} ${v}`)
+    .join('\n');
 }
 
 /** One line for beside a results table: enough to tell machine classes apart. */
 export function machineSummary(m: MachineInfo): string {
-  return `${m.cpuModel ?? 'unknown CPU'} (${m.vendor ?? '?'} ${m.family ?? '?'}/${m.model ?? '?'}/${m.stepping ?? '?'}), ` +
-    `${m.threads} threads, int8 path: ${m.int8Path}, load ${load(m.loadAverageStart)} → ${load(m.loadAverageEnd)}`;
+  return (
+    `${m.cpuModel ?? 'unknown CPU'} (${m.vendor ?? '?'} ${m.family ?? '?'}/${m.model ?? '?'}/${m.stepping ?? '?'}), ` +
+    `${m.threads} threads, int8 path: ${m.int8Path}, load ${load(m.loadAverageStart)} → ${load(m.loadAverageEnd)}`
+  );
 }
 
 /** The header as a markdown list (starts every markdown report). */

@@ -38,15 +38,37 @@ export const CACHE_DIR = process.env.PODLENS_BENCH_CACHE ?? path.join(os.homedir
 /** Known models by key; anything else given to --models is taken as a path to a GGUF file. */
 export function knownModels(): BenchModel[] {
   const synth = (type: string): BenchModel => ({
-    key: type.toLowerCase(), name: 'SmolLM2-135M (synthetic)', type, synthetic: true,
+    key: type.toLowerCase(),
+    name: 'SmolLM2-135M (synthetic)',
+    type,
+    synthetic: true,
     path: path.join(CACHE_DIR, `smollm2-135m-${type}.gguf`),
   });
-  const real = (key: string, name: string, type: string, file: string, aliases: string[], fetch = FETCH): BenchModel =>
-    ({ key, name, type, synthetic: false, path: path.join(ROOT, 'models', file), aliases, fetch });
+  const real = (
+    key: string,
+    name: string,
+    type: string,
+    file: string,
+    aliases: string[],
+    fetch = FETCH,
+  ): BenchModel => ({ key, name, type, synthetic: false, path: path.join(ROOT, 'models', file), aliases, fetch });
   return [
     real('smollm2', 'SmolLM2-135M-Instruct', 'Q4_1', 'SmolLM2-135M-Instruct.Q4_1.gguf', ['q4_1', 'smollm2-135m']),
-    real('qwen0.5b', 'Qwen2.5-Coder-0.5B-Instruct', 'Q4_K_M', 'qwen2.5-coder-0.5b-instruct.gguf', ['qwen0.5', 'qwen2.5-coder-0.5b']),
-    { ...real('qwen1.5b', 'Qwen2.5-Coder-1.5B-Instruct', 'Q4_K_M', 'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf', ['qwen1.5', 'qwen2.5-coder-1.5b'], `${FETCH} --1.5b`), optional: true },
+    real('qwen0.5b', 'Qwen2.5-Coder-0.5B-Instruct', 'Q4_K_M', 'qwen2.5-coder-0.5b-instruct.gguf', [
+      'qwen0.5',
+      'qwen2.5-coder-0.5b',
+    ]),
+    {
+      ...real(
+        'qwen1.5b',
+        'Qwen2.5-Coder-1.5B-Instruct',
+        'Q4_K_M',
+        'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf',
+        ['qwen1.5', 'qwen2.5-coder-1.5b'],
+        `${FETCH} --1.5b`,
+      ),
+      optional: true,
+    },
     synth('Q8_0'),
     synth('F16'),
   ];
@@ -65,7 +87,8 @@ export function resolveModels(keys: readonly string[], explicit: boolean): Bench
     const byPath = known.find((x) => !x.synthetic && x.path === path.resolve(k));
     const m = byKey ?? byPath;
     if (m) return { ...m, optional: !explicit && m.optional };
-    if (k.endsWith('.gguf') || fs.existsSync(k)) return { key: k, name: path.basename(k, '.gguf'), type: '?', synthetic: false, path: path.resolve(k) };
+    if (k.endsWith('.gguf') || fs.existsSync(k))
+      return { key: k, name: path.basename(k, '.gguf'), type: '?', synthetic: false, path: path.resolve(k) };
     throw new Error(`unknown model '${k}' (known: ${known.map((x) => x.key).join(', ')}, or a path to a .gguf file)`);
   });
 }
@@ -76,14 +99,20 @@ export function resolveModels(keys: readonly string[], explicit: boolean): Bench
  */
 export async function ensureSynthetic(m: BenchModel): Promise<number> {
   if (!m.synthetic || fs.existsSync(m.path)) return 0;
-  if (!fs.existsSync(REAL_MODEL)) throw new Error(`${REAL_MODEL} is missing (run scripts/fetch-models.sh); it provides the tokenizer`);
+  if (!fs.existsSync(REAL_MODEL))
+    throw new Error(`${REAL_MODEL} is missing (run scripts/fetch-models.sh); it provides the tokenizer`);
   fs.mkdirSync(path.dirname(m.path), { recursive: true });
   const t0 = performance.now();
   await writeSynthetic(m.type, m.path);
   return (performance.now() - t0) / 1000;
 }
 
-const SYNTHETIC_TYPES: Record<string, GGMLType> = { Q8_0: GGMLType.Q8_0, F16: GGMLType.F16, Q4_0: GGMLType.Q4_0, Q4_1: GGMLType.Q4_1 };
+const SYNTHETIC_TYPES: Record<string, GGMLType> = {
+  Q8_0: GGMLType.Q8_0,
+  F16: GGMLType.F16,
+  Q4_0: GGMLType.Q4_0,
+  Q4_1: GGMLType.Q4_1,
+};
 
 async function writeSynthetic(type: string, out: string): Promise<void> {
   const weightType = SYNTHETIC_TYPES[type];
@@ -137,7 +166,9 @@ export function warmPageCache(file: string): number {
   const fd = fs.openSync(file, 'r');
   try {
     const buf = Buffer.allocUnsafe(8 << 20);
-    while (fs.readSync(fd, buf, 0, buf.length, null) > 0) { /* only the reads matter */ }
+    while (fs.readSync(fd, buf, 0, buf.length, null) > 0) {
+      /* only the reads matter */
+    }
   } finally {
     fs.closeSync(fd);
   }

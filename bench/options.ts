@@ -55,7 +55,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}'`);
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    if (name === 'help' || name === 'quick') { given.set(name, true); continue; }
+    if (name === 'help' || name === 'quick') {
+      given.set(name, true);
+      continue;
+    }
     const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
     given.set(name, value);
@@ -64,7 +67,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const known = ['models', 'threads', 'repeats', 'prompt', 'decode', 'chunk', 'engines', 'out', 'quick', 'settle'];
   for (const k of given.keys()) if (!known.includes(k)) throw new UsageError(`unknown option --${k}`);
 
-  const str = (k: string): string | undefined => { const v = given.get(k); return typeof v === 'string' ? v : undefined; };
+  const str = (k: string): string | undefined => {
+    const v = given.get(k);
+    return typeof v === 'string' ? v : undefined;
+  };
   const int = (k: string, def: number, min: number): number => {
     const v = str(k);
     if (v === undefined) return def;
@@ -72,7 +78,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     if (!Number.isInteger(n) || n < min) throw new UsageError(`--${k} must be an integer ≥ ${min} (got '${v}')`);
     return n;
   };
-  const list = (k: string, def: string): string[] => (str(k) ?? def).split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (k: string, def: string): string[] =>
+    (str(k) ?? def)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
 
   const quick = given.has('quick');
   const threads = list('threads', quick ? '2' : '1,2').map((t) => {
@@ -81,7 +91,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     return n;
   });
   const engines = list('engines', 'podlens,llamacpp').map((e) => {
-    if (e !== 'podlens' && e !== 'llamacpp') throw new UsageError(`--engines: unknown engine '${e}' (podlens, llamacpp)`);
+    if (e !== 'podlens' && e !== 'llamacpp')
+      throw new UsageError(`--engines: unknown engine '${e}' (podlens, llamacpp)`);
     return e;
   });
   const promptTokens = int('prompt', 512, 1);
@@ -99,6 +110,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     quick,
     settleMs: int('settle', 5, 0) * 1000,
   };
-  if (o.models.length === 0 || o.threads.length === 0 || o.engines.length === 0) throw new UsageError('empty --models, --threads or --engines');
+  if (o.models.length === 0 || o.threads.length === 0 || o.engines.length === 0)
+    throw new UsageError('empty --models, --threads or --engines');
   return o;
 }

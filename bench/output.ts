@@ -18,7 +18,13 @@ export function stamp(d: Date): string {
  * Write `jsonPath` and the markdown beside it (same name, .md). `data` must not have its own
  * `machine` key. Returns the two paths written.
  */
-export function writeReport(jsonPath: string, title: string, machine: MachineInfo, data: object, markdownBody: string): { json: string; md: string } {
+export function writeReport(
+  jsonPath: string,
+  title: string,
+  machine: MachineInfo,
+  data: object,
+  markdownBody: string,
+): { json: string; md: string } {
   const md = jsonPath.replace(/\.json$/i, '') + '.md';
   fs.mkdirSync(path.dirname(jsonPath), { recursive: true });
   fs.writeFileSync(jsonPath, JSON.stringify({ machine, ...data }, null, 2) + '\n');

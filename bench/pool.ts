@@ -15,12 +15,18 @@ const LOAD_TIMEOUT_MS = 240_000;
 const RUN_TIMEOUT_MS = 240_000;
 
 export class WorkerHandle {
-  private pending: { resolve: (m: WorkerMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
+  private pending:
+    { resolve: (m: WorkerMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   private tail = '';
   private exited: string | undefined;
 
-  private constructor(private readonly child: ChildProcess, readonly label: string) {
-    const keep = (d: Buffer): void => { this.tail = (this.tail + d.toString('utf8')).slice(-4000); };
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly label: string,
+  ) {
+    const keep = (d: Buffer): void => {
+      this.tail = (this.tail + d.toString('utf8')).slice(-4000);
+    };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     child.on('message', (m) => this.settle(m as WorkerMessage));
@@ -35,7 +41,10 @@ export class WorkerHandle {
    * Spawn a worker for `job` and wait until its engine is loaded. `loadMs` is the worker's own
    * import + load time; `startMs` the wall time from spawning the process to its 'ready'.
    */
-  static async start(job: WorkerJob, label: string): Promise<{ worker: WorkerHandle; loadMs: number; startMs: number; info: Record<string, unknown> }> {
+  static async start(
+    job: WorkerJob,
+    label: string,
+  ): Promise<{ worker: WorkerHandle; loadMs: number; startMs: number; info: Record<string, unknown> }> {
     // The job goes through a file: a long prompt as a command-line argument (≈ 50 KB for 8K
     // tokens) made the worker die with SIGSEGV while loading ONNX Runtime (measured, Node 20).
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-bench-job-'));
@@ -118,7 +127,10 @@ export class WorkerHandle {
   }
 
   private lastLine(): string {
-    const lines = this.tail.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = this.tail
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     return (lines[lines.length - 1] ?? '').slice(0, 200);
   }
 }

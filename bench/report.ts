@@ -81,7 +81,8 @@ export function summarize(e: EngineResult): void {
   e.decodeTokensPerSecond = median(e.runs.map((r) => r.decodeTokensPerSecond));
 }
 
-const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b ? a / b : undefined);
+const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+  a !== undefined && b ? a / b : undefined;
 const secs = (ms: number | undefined): string => (ms === undefined ? '—' : (ms / 1000).toFixed(1));
 
 export function computeRatios(c: CellResult): void {
@@ -106,56 +107,93 @@ export const NOISY_CORES = 0.25;
 const ENGINE_LABEL: Record<EngineName, string> = { podlens: 'PodLens', llamacpp: 'llama.cpp' };
 
 export function formatTable(cells: readonly CellResult[]): string {
-  const header = ['model', 'type', 'thr', 'engine', 'prefill tok/s', 'decode tok/s', 'peak RSS MB', 'end RSS MB', 'start s', '1st tok s', 'greedy'];
+  const header = [
+    'model',
+    'type',
+    'thr',
+    'engine',
+    'prefill tok/s',
+    'decode tok/s',
+    'peak RSS MB',
+    'end RSS MB',
+    'start s',
+    '1st tok s',
+    'greedy',
+  ];
   const rows: string[][] = [];
   const num = (x: number | undefined, digits = 1): string => (x === undefined ? '—' : x.toFixed(digits));
   const withSpread = (x: number | undefined, s: number | undefined): string =>
-    (x === undefined ? '—' : `${x.toFixed(1)}${s === undefined ? '' : s > 99 ? ' ±>99%' : ` ±${s.toFixed(0)}%`}`);
+    x === undefined ? '—' : `${x.toFixed(1)}${s === undefined ? '' : s > 99 ? ' ±>99%' : ` ±${s.toFixed(0)}%`}`;
   const mb = (b: number | undefined): string => (b === undefined ? '—' : (b / 2 ** 20).toFixed(0));
   for (const c of cells) {
-    const p = c.engines.find((e) => e.engine === 'podlens'), l = c.engines.find((e) => e.engine === 'llamacpp');
+    const p = c.engines.find((e) => e.engine === 'podlens'),
+      l = c.engines.find((e) => e.engine === 'llamacpp');
     c.engines.forEach((e, i) => {
       rows.push([
-        i === 0 ? c.model.name : '', i === 0 ? c.model.type : '', i === 0 ? String(c.threads) : '',
+        i === 0 ? c.model.name : '',
+        i === 0 ? c.model.type : '',
+        i === 0 ? String(c.threads) : '',
         ENGINE_LABEL[e.engine] + (e.ok ? '' : ' ✗') + (e.runs.some((r) => r.otherCores > NOISY_CORES) ? ' *' : ''),
         withSpread(e.prefillTokensPerSecond, spread(e.runs.map((r) => r.prefillTokensPerSecond))),
         withSpread(e.decodeTokensPerSecond, spread(e.runs.map((r) => r.decodeTokensPerSecond))),
-        mb(e.memory?.peakRss), mb(e.memory?.rss), secs(e.startMs), secs(e.firstTokenMs),
+        mb(e.memory?.peakRss),
+        mb(e.memory?.rss),
+        secs(e.startMs),
+        secs(e.firstTokenMs),
         '',
       ]);
     });
     if (c.ratios) {
       const x = (r: number | undefined): string => (r === undefined ? '—' : `${num(r, 2)}×`);
       const g = c.greedyAgreement ? `${c.greedyAgreement.common}/${c.greedyAgreement.of}` : '—';
-      rows.push(['', '', '', 'PodLens/llama', x(c.ratios.prefill), x(c.ratios.decode), x(c.ratios.peakRss), '',
-        x(ratio(p?.startMs, l?.startMs)), x(ratio(p?.firstTokenMs, l?.firstTokenMs)), g]);
+      rows.push([
+        '',
+        '',
+        '',
+        'PodLens/llama',
+        x(c.ratios.prefill),
+        x(c.ratios.decode),
+        x(c.ratios.peakRss),
+        '',
+        x(ratio(p?.startMs, l?.startMs)),
+        x(ratio(p?.firstTokenMs, l?.firstTokenMs)),
+        g,
+      ]);
     }
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const numeric = (i: number): boolean => i >= 4;
-  const line = (r: string[]): string => r.map((v, i) => (numeric(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((v, i) => (numeric(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 /** The cells as a markdown table: one row per model × threads, PodLens / llama.cpp and their ratio. */
 export function formatMarkdown(cells: readonly CellResult[]): string {
   const out = [
-    '| model | type | threads | prefill tok/s PodLens / llama.cpp (×) | decode tok/s PodLens / llama.cpp (×) | peak RSS MB PodLens / llama.cpp (×) | start s | first token s | greedy | others\' cores | load avg |',
+    "| model | type | threads | prefill tok/s PodLens / llama.cpp (×) | decode tok/s PodLens / llama.cpp (×) | peak RSS MB PodLens / llama.cpp (×) | start s | first token s | greedy | others' cores | load avg |",
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const n = (x: number | undefined, d: number): string => (x === undefined ? '—' : x.toFixed(d));
   const x = (r: number | undefined): string => (r === undefined ? '' : ` (**${r.toFixed(2)}×**)`);
   for (const c of cells) {
-    const p = c.engines.find((e) => e.engine === 'podlens'), l = c.engines.find((e) => e.engine === 'llamacpp');
-    const star = (e: EngineResult | undefined): string => (e?.runs.some((r) => r.otherCores > NOISY_CORES) ? '\\*' : '');
+    const p = c.engines.find((e) => e.engine === 'podlens'),
+      l = c.engines.find((e) => e.engine === 'llamacpp');
+    const star = (e: EngineResult | undefined): string =>
+      e?.runs.some((r) => r.otherCores > NOISY_CORES) ? '\\*' : '';
     const pair = (f: (e: EngineResult) => number | undefined, d: number, r?: number): string =>
       `${n(p && f(p), d)}${star(p)} / ${n(l && f(l), d)}${star(l)}${x(r)}`;
     const mb = (e: EngineResult): number | undefined => (e.memory ? e.memory.peakRss / 2 ** 20 : undefined);
     const s = (f: (e: EngineResult) => number | undefined): string => `${secs(p && f(p))} / ${secs(l && f(l))}`;
-    out.push(`| ${c.model.name} | ${c.model.type} | ${c.threads} | ${pair((e) => e.prefillTokensPerSecond, 1, c.ratios?.prefill)} | ` +
-      `${pair((e) => e.decodeTokensPerSecond, 1, c.ratios?.decode)} | ${pair(mb, 0, c.ratios?.peakRss)} | ` +
-      `${s((e) => e.startMs)} | ${s((e) => e.firstTokenMs)} | ${c.greedyAgreement ? `${c.greedyAgreement.common}/${c.greedyAgreement.of}` : '—'} | ` +
-      `${n(c.otherCores, 2)} | ${c.loadAverage ? c.loadAverage.map((v) => v.toFixed(2)).join(' ') : '—'} |`);
+    out.push(
+      `| ${c.model.name} | ${c.model.type} | ${c.threads} | ${pair((e) => e.prefillTokensPerSecond, 1, c.ratios?.prefill)} | ` +
+        `${pair((e) => e.decodeTokensPerSecond, 1, c.ratios?.decode)} | ${pair(mb, 0, c.ratios?.peakRss)} | ` +
+        `${s((e) => e.startMs)} | ${s((e) => e.firstTokenMs)} | ${c.greedyAgreement ? `${c.greedyAgreement.common}/${c.greedyAgreement.of}` : '—'} | ` +
+        `${n(c.otherCores, 2)} | ${c.loadAverage ? c.loadAverage.map((v) => v.toFixed(2)).join(' ') : '—'} |`,
+    );
   }
   return out.join('\n');
 }

@@ -27,13 +27,29 @@ const USAGE = `usage: npm run bench -- --session [--kv full,pod] [--threads N] [
   --budget N       workspace tokens (copy of src/, oldest files first) (default 7600)
   --active PATH    file under src/ placed last and edited              (default context/session.ts)`;
 
-interface Row { kind: string; phase: string; ttftMs: number; reused: number; computed: number; note?: string }
+interface Row {
+  kind: string;
+  phase: string;
+  ttftMs: number;
+  reused: number;
+  computed: number;
+  note?: string;
+}
 
 function opts(argv: readonly string[]): { kinds: string[]; threads?: number; budget: number; active: string } {
-  const o = { kinds: ['full', 'pod'], threads: undefined as number | undefined, budget: 7600, active: 'context/session.ts' };
+  const o = {
+    kinds: ['full', 'pod'],
+    threads: undefined as number | undefined,
+    budget: 7600,
+    active: 'context/session.ts',
+  };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!, v = argv[i + 1];
-    if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
+    const a = argv[i]!,
+      v = argv[i + 1];
+    if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    }
     if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
     if (a === '--kv') o.kinds = v.split(',');
     else if (a === '--threads') o.threads = Number(v);
@@ -45,7 +61,11 @@ function opts(argv: readonly string[]): { kinds: string[]; threads?: number; bud
   return o;
 }
 
-async function measure(kind: string, o: ReturnType<typeof opts>, model: string): Promise<{ rows: Row[]; prefixTokens: number; fileTokens: number; stateBytes: number; restoreMs: number }> {
+async function measure(
+  kind: string,
+  o: ReturnType<typeof opts>,
+  model: string,
+): Promise<{ rows: Row[]; prefixTokens: number; fileTokens: number; stateBytes: number; restoreMs: number }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-bench-ws-'));
   fs.cpSync(path.join(ROOT, 'src'), work, { recursive: true, preserveTimestamps: true });
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-bench-kv-'));
@@ -54,18 +74,28 @@ async function measure(kind: string, o: ReturnType<typeof opts>, model: string):
   const row = (phase: string, r: AskResult, note?: string) => {
     const ttftMs = r.stats.ttftMs;
     rows.push({ kind, phase, ttftMs, reused: r.reused, computed: r.computed, note: note ?? r.how });
-    console.log(`  ${kind.padEnd(5)} ${phase.padEnd(22)} TTFT ${ttftMs.toFixed(0).padStart(7)} ms   ${r.reused} reused, ${r.computed} computed (${note ?? r.how})`);
+    console.log(
+      `  ${kind.padEnd(5)} ${phase.padEnd(22)} TTFT ${ttftMs.toFixed(0).padStart(7)} ms   ${r.reused} reused, ${r.computed} computed (${note ?? r.how})`,
+    );
   };
   try {
     const tokens = new PromptTokenizer(engine.tokenizer);
-    const build = () => buildContext(new NodeFileSource(work), { count: (t) => tokens.text(t).length, budgetTokens: o.budget, activeFile: o.active });
+    const build = () =>
+      buildContext(new NodeFileSource(work), {
+        count: (t) => tokens.text(t).length,
+        budgetTokens: o.budget,
+        activeFile: o.active,
+      });
     let ctx = await build();
     const last = ctx.blocks[ctx.blocks.length - 1]!;
     if (last.path !== o.active) throw new Error(`${o.active} did not fit the budget`);
     const store = await FilePrefixStore.open(engine, work, { dir: cacheDir });
     const history: { role: 'user' | 'assistant'; content: string }[] = [];
     const ask = async (s: PromptSession, q: string): Promise<AskResult> => {
-      const r = await s.ask({ blocks: ctx.blocks, messages: [...history, { role: 'user', content: q }] }, { maxTokens: 16, sampler: { temperature: 0 }, store });
+      const r = await s.ask(
+        { blocks: ctx.blocks, messages: [...history, { role: 'user', content: q }] },
+        { maxTokens: 16, sampler: { temperature: 0 }, store },
+      );
       history.push({ role: 'user', content: q }, { role: 'assistant', content: r.text.trim() });
       return r;
     };
@@ -106,22 +136,29 @@ export async function sessionMain(argv: readonly string[]): Promise<number> {
   if (!fs.existsSync(model)) throw new Error(`${model} is missing: run scripts/fetch-models.sh`);
   const machine = describeMachine();
   console.log(`${formatMachineHeader(machine)}\n`);
-  console.log(`session benchmark: SmolLM2-135M Q4_1, context 8192, workspace budget ${o.budget} tokens of src/, threads ${o.threads ?? 'default'}`);
+  console.log(
+    `session benchmark: SmolLM2-135M Q4_1, context 8192, workspace budget ${o.budget} tokens of src/, threads ${o.threads ?? 'default'}`,
+  );
   const results = [];
   for (const kind of o.kinds) {
     const m = await measure(kind, o, model);
     const get = (p: string) => m.rows.find((r) => r.phase === p)!;
     const cold = get('cold').ttftMs;
     const summary = {
-      kind, prefixTokens: m.prefixTokens, stateBytes: m.stateBytes, restoreMs: m.restoreMs,
+      kind,
+      prefixTokens: m.prefixTokens,
+      stateBytes: m.stateBytes,
+      restoreMs: m.restoreMs,
       followUpOverCold: get('follow-up').ttftMs / cold,
       restoredOverCold: get('restart (persisted)').ttftMs / cold,
       editOverCold: get('edit last file').ttftMs / cold,
       editComputedOverFileTokens: get('edit last file').computed / m.fileTokens,
       fileTokens: m.fileTokens,
     };
-    console.log(`  ${kind}: prefix ${m.prefixTokens} tokens, state file ${(m.stateBytes / 2 ** 20).toFixed(1)} MB; follow-up ${summary.followUpOverCold.toFixed(3)}× cold, restored ${summary.restoredOverCold.toFixed(3)}× cold (target ≤ 0.1), ` +
-      `edit ${summary.editOverCold.toFixed(3)}× cold, computing ${get('edit last file').computed} tokens for a ${m.fileTokens}-token file`);
+    console.log(
+      `  ${kind}: prefix ${m.prefixTokens} tokens, state file ${(m.stateBytes / 2 ** 20).toFixed(1)} MB; follow-up ${summary.followUpOverCold.toFixed(3)}× cold, restored ${summary.restoredOverCold.toFixed(3)}× cold (target ≤ 0.1), ` +
+        `edit ${summary.editOverCold.toFixed(3)}× cold, computing ${get('edit last file').computed} tokens for a ${m.fileTokens}-token file`,
+    );
     results.push({ ...summary, rows: m.rows });
   }
   finishMachine(machine);
@@ -132,9 +169,16 @@ export async function sessionMain(argv: readonly string[]): Promise<number> {
     '',
     '| cache | phase | TTFT ms | reused | computed | note |',
     '|---|---|---|---|---|---|',
-    ...results.flatMap((r) => r.rows.map((x) => `| ${x.kind} | ${x.phase} | ${x.ttftMs.toFixed(0)} | ${x.reused} | ${x.computed} | ${x.note ?? ''} |`)),
+    ...results.flatMap((r) =>
+      r.rows.map(
+        (x) => `| ${x.kind} | ${x.phase} | ${x.ttftMs.toFixed(0)} | ${x.reused} | ${x.computed} | ${x.note ?? ''} |`,
+      ),
+    ),
     '',
-    ...results.map((r) => `- ${r.kind}: follow-up ${r.followUpOverCold.toFixed(3)}× cold, restored ${r.restoredOverCold.toFixed(3)}× cold, edit ${r.editOverCold.toFixed(3)}× cold`),
+    ...results.map(
+      (r) =>
+        `- ${r.kind}: follow-up ${r.followUpOverCold.toFixed(3)}× cold, restored ${r.restoredOverCold.toFixed(3)}× cold, edit ${r.editOverCold.toFixed(3)}× cold`,
+    ),
   ].join('\n');
   const w = writeReport(out, `bench --session — ${date}`, machine, { date, cpus: os.cpus().length, results }, md);
   console.log(`results: ${path.relative(ROOT, w.json)} and ${path.basename(w.md)}`);

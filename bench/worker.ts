@@ -14,16 +14,25 @@ interface Runner {
 }
 
 function argmax(logits: Float32Array, offset = 0, n = logits.length - offset): number {
-  let best = 0, bestV = -Infinity;
+  let best = 0,
+    bestV = -Infinity;
   for (let i = 0; i < n; i++) {
     const v = logits[offset + i]!;
-    if (v > bestV) { bestV = v; best = i; }
+    if (v > bestV) {
+      bestV = v;
+      best = i;
+    }
   }
   return best;
 }
 
 /** n greedy steps, each fed the previous token (starting from `from`); tokens appended to ids; wall time. */
-async function timedSteps(n: number, from: number, ids: number[], step: (token: number) => Promise<number>): Promise<{ ms: number; last: number }> {
+async function timedSteps(
+  n: number,
+  from: number,
+  ids: number[],
+  step: (token: number) => Promise<number>,
+): Promise<{ ms: number; last: number }> {
   const t0 = performance.now();
   let t = from;
   for (let i = 0; i < n; i++) {
@@ -84,7 +93,11 @@ async function podlensRunner(job: WorkerJob): Promise<Runner> {
 /** ggml CPU backend libraries mapped into this process (llama.cpp picks one per CPU: haswell, zen4, sapphirerapids …). */
 function ggmlCpuVariants(): string[] {
   let maps = '';
-  try { maps = fs.readFileSync('/proc/self/maps', 'utf8'); } catch { return []; }
+  try {
+    maps = fs.readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return [];
+  }
   return [...new Set([...maps.matchAll(/libggml-cpu-([\w-]+)\.so/g)].map((m) => m[1]!))];
 }
 
@@ -94,7 +107,12 @@ const importEsm = new Function('specifier', 'return import(specifier)') as (s: s
 
 async function llamacppRunner(job: WorkerJob): Promise<Runner> {
   const nlc = (await importEsm('node-llama-cpp')) as typeof NodeLlamaCpp;
-  const llama = await nlc.getLlama({ gpu: false, build: 'never', maxThreads: job.threads, logLevel: nlc.LlamaLogLevel.error });
+  const llama = await nlc.getLlama({
+    gpu: false,
+    build: 'never',
+    maxThreads: job.threads,
+    logLevel: nlc.LlamaLogLevel.error,
+  });
   const model = await llama.loadModel({ modelPath: job.modelPath });
   const context = await model.createContext({
     contextSize: job.contextSize,
@@ -162,7 +180,11 @@ export function readMemory(baseRss = 0): MemoryStats {
     return m ? Number(m[1]) * 1024 : undefined;
   };
   let status = '';
-  try { status = fs.readFileSync('/proc/self/status', 'utf8'); } catch { /* not Linux */ }
+  try {
+    status = fs.readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    /* not Linux */
+  }
   const peak = kb(status, 'VmHWM') ?? process.resourceUsage().maxRSS * 1024;
   const cpu = process.cpuUsage();
   return {
@@ -177,7 +199,9 @@ export function readMemory(baseRss = 0): MemoryStats {
 
 /** Entry point of `node dist/bench.js --worker <job JSON file>`. */
 export async function workerMain(jobFile: string): Promise<void> {
-  const send = (m: WorkerMessage): void => { process.send?.(m); };
+  const send = (m: WorkerMessage): void => {
+    process.send?.(m);
+  };
   /** Send a last message, then exit once it is flushed (native thread pools may keep the process alive). */
   const sendAndExit = (m: WorkerMessage, code: number): void => {
     process.send!(m, undefined, {}, () => process.exit(code));

@@ -8,4 +8,8 @@ if (!fs.existsSync(bundle)) {
   process.stderr.write('podlens: dist/cli.js is missing; run `npm run compile` first\n');
   process.exit(1);
 }
-require(bundle).main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+require(bundle)
+  .main(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  });

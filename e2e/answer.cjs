@@ -18,7 +18,12 @@ function fixtureFact(workspace) {
 }
 
 /** The answer without markdown emphasis / code marks and with one space between words, lower case. */
-const plain = (s) => s.replace(/[*_`"'’]/g, '').replace(/\s+/g, ' ').trim().toLowerCase();
+const plain = (s) =>
+  s
+    .replace(/[*_`"'’]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .toLowerCase();
 
 /**
  * Why the answer is degenerate, or null: a run of one character (8 or more, whitespace aside),
@@ -38,7 +43,8 @@ function degenerate(text) {
 function checkAnswer(answer, fact, where) {
   const why = degenerate(answer);
   if (why) throw new Error(`${where}: degenerate answer (${why}): ${JSON.stringify(answer)}`);
-  if (!plain(answer).includes(plain(fact))) throw new Error(`${where}: the answer does not name ${fact}: ${JSON.stringify(answer)}`);
+  if (!plain(answer).includes(plain(fact)))
+    throw new Error(`${where}: the answer does not name ${fact}: ${JSON.stringify(answer)}`);
 }
 
 module.exports = { FACT_FILE, QUESTION, fixtureFact, checkAnswer, degenerate };

@@ -24,11 +24,24 @@ class Reader {
     this.buf = Buffer.concat([keep, more.subarray(0, got)]);
     this.off = 0;
   }
-  take(n) { this.need(n); const b = this.buf.subarray(this.off, this.off + n); this.off += n; return b; }
-  u32() { return this.take(4).readUInt32LE(0); }
-  u64() { return Number(this.take(8).readBigUInt64LE(0)); }
-  str() { return this.take(this.u64()).toString('utf8'); }
-  close() { fs.closeSync(this.fd); }
+  take(n) {
+    this.need(n);
+    const b = this.buf.subarray(this.off, this.off + n);
+    this.off += n;
+    return b;
+  }
+  u32() {
+    return this.take(4).readUInt32LE(0);
+  }
+  u64() {
+    return Number(this.take(8).readBigUInt64LE(0));
+  }
+  str() {
+    return this.take(this.u64()).toString('utf8');
+  }
+  close() {
+    fs.closeSync(this.fd);
+  }
 }
 
 // GGUF value types: size in bytes of the fixed-size ones.
@@ -37,26 +50,45 @@ const FIXED = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12
 function value(r, type) {
   const b = FIXED[type] !== undefined ? r.take(FIXED[type]) : null;
   switch (type) {
-    case 0: return b.readUInt8(0);
-    case 1: return b.readInt8(0);
-    case 2: return b.readUInt16LE(0);
-    case 3: return b.readInt16LE(0);
-    case 4: return b.readUInt32LE(0);
-    case 5: return b.readInt32LE(0);
-    case 6: return b.readFloatLE(0);
-    case 7: return b.readUInt8(0) !== 0;
-    case 8: return r.str();
-    case 9: { // array: skipped (tokenizer vocabularies); only its length is kept
+    case 0:
+      return b.readUInt8(0);
+    case 1:
+      return b.readInt8(0);
+    case 2:
+      return b.readUInt16LE(0);
+    case 3:
+      return b.readInt16LE(0);
+    case 4:
+      return b.readUInt32LE(0);
+    case 5:
+      return b.readInt32LE(0);
+    case 6:
+      return b.readFloatLE(0);
+    case 7:
+      return b.readUInt8(0) !== 0;
+    case 8:
+      return r.str();
+    case 9: {
+      // array: skipped (tokenizer vocabularies); only its length is kept
       const t = r.u32();
       const n = r.u64();
-      if (FIXED[t] !== undefined) { for (let left = n * FIXED[t]; left > 0;) { const k = Math.min(left, 1 << 20); r.take(k); left -= k; } }
-      else for (let i = 0; i < n; i++) value(r, t);
+      if (FIXED[t] !== undefined) {
+        for (let left = n * FIXED[t]; left > 0;) {
+          const k = Math.min(left, 1 << 20);
+          r.take(k);
+          left -= k;
+        }
+      } else for (let i = 0; i < n; i++) value(r, t);
       return { array: n };
     }
-    case 10: return Number(b.readBigUInt64LE(0));
-    case 11: return Number(b.readBigInt64LE(0));
-    case 12: return b.readDoubleLE(0);
-    default: throw new Error(`GGUF value type ${type} unknown`);
+    case 10:
+      return Number(b.readBigUInt64LE(0));
+    case 11:
+      return Number(b.readBigInt64LE(0));
+    case 12:
+      return b.readDoubleLE(0);
+    default:
+      throw new Error(`GGUF value type ${type} unknown`);
   }
 }
 
@@ -70,7 +102,10 @@ function ggufMetadata(file) {
     r.u64(); // tensor count
     const n = r.u64();
     const kv = {};
-    for (let i = 0; i < n; i++) { const key = r.str(); kv[key] = value(r, r.u32()); }
+    for (let i = 0; i < n; i++) {
+      const key = r.str();
+      kv[key] = value(r, r.u32());
+    }
     return kv;
   } finally {
     r.close();

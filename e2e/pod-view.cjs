@@ -35,12 +35,18 @@ function podLayerBytes(profile, shape, t, bytesPerElement = 2) {
 
 /** Anchors and local units of the profile: { anchors, local, blocks } counts over the grid. */
 function profileCells(profile) {
-  let anchors = 0, local = 0;
+  let anchors = 0,
+    local = 0;
   const blocks = new Set();
-  profile.anchors.forEach((row, l) => row.forEach((a, h) => {
-    if (a < 0) local++;
-    else { blocks.add(`${a}:${h}`); if (a === l) anchors++; }
-  }));
+  profile.anchors.forEach((row, l) =>
+    row.forEach((a, h) => {
+      if (a < 0) local++;
+      else {
+        blocks.add(`${a}:${h}`);
+        if (a === l) anchors++;
+      }
+    }),
+  );
   return { anchors, local, blocks: blocks.size };
 }
 
@@ -67,17 +73,29 @@ function checkPodView(view, profile, shape, bytesPerElement = 2) {
   const cells = profileCells(profile);
   assert.equal(view.localCells, cells.local);
   assert.equal(view.blocks, cells.blocks);
-  assert.equal(view.sinkTokens, Math.min(profile.sinks, view.tokens), 'the profile\'s sinks');
+  assert.equal(view.sinkTokens, Math.min(profile.sinks, view.tokens), "the profile's sinks");
   assert.ok(view.recentTokens <= profile.recent, `recent ${view.recentTokens} ≤ the profile's ${profile.recent}`);
   assert.equal(view.sinkTokens + view.recentTokens + view.distantTokens, view.tokens);
   const unit = D * bytesPerElement;
-  assert.equal(view.fullCacheBytes, view.tokens * L * 2 * H * unit, 'a full f16 cache: K and V of every token, layer and KV head');
-  const expected = podLayerBytes(profile, shape, { sink: view.sinkTokens, recent: view.recentTokens, distant: view.distantTokens }, bytesPerElement);
+  assert.equal(
+    view.fullCacheBytes,
+    view.tokens * L * 2 * H * unit,
+    'a full f16 cache: K and V of every token, layer and KV head',
+  );
+  const expected = podLayerBytes(
+    profile,
+    shape,
+    { sink: view.sinkTokens, recent: view.recentTokens, distant: view.distantTokens },
+    bytesPerElement,
+  );
   expected.forEach((b, l) => assert.equal(view.layers[l].bytes, b, `layer ${l} bytes`));
   const used = expected.reduce((a, b) => a + b, 0);
   assert.equal(view.usedBytes, used, 'KV bytes used');
   assert.ok(view.allocatedBytes >= view.usedBytes);
-  assert.equal(view.layers.reduce((a, l) => a + l.allocatedBytes, 0), view.allocatedBytes);
+  assert.equal(
+    view.layers.reduce((a, l) => a + l.allocatedBytes, 0),
+    view.allocatedBytes,
+  );
   assert.ok(Math.abs(view.savedPercent - (1 - used / view.fullCacheBytes) * 100) < 1e-9, 'saved %');
   return { usedBytes: used, fullBytes: view.fullCacheBytes };
 }

@@ -10,14 +10,26 @@ const { chromium } = require(path.join(process.env.PODLENS_E2E_MODULES || '', 'p
 
 const [, , base, folder, devPath, testsPath, shot] = process.argv;
 const remote = (p) => `vscode-remote://${new URL(base).host}${p}`;
-const payload = [['extensionDevelopmentPath', remote(devPath)], ['extensionTestsPath', remote(testsPath)], ['skipWelcome', 'true']];
+const payload = [
+  ['extensionDevelopmentPath', remote(devPath)],
+  ['extensionTestsPath', remote(testsPath)],
+  ['skipWelcome', 'true'],
+];
 const url = `${base}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 
 (async () => {
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   let done;
@@ -38,4 +50,7 @@ const url = `${base}/?folder=${encodeURIComponent(folder)}&payload=${encodeURICo
   await browser.close();
   console.log(`extension host exit: ${code}`);
   process.exit(code === 0 ? 0 : 1);
-})().catch((e) => { console.error(e); process.exit(1); });
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

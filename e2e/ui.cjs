@@ -17,7 +17,14 @@ const path = require('node:path');
 const { chromium } = require(path.join(process.env.PODLENS_E2E_MODULES || '', 'playwright-core'));
 const { ggufShape } = require('./gguf-shape.cjs');
 const { QUESTION, FACT_FILE, fixtureFact, checkAnswer, degenerate } = require('./answer.cjs');
-const { shippedProfilePath, readProfile, profileCells, podLayerBytes, bytesText, percentText } = require('./pod-view.cjs');
+const {
+  shippedProfilePath,
+  readProfile,
+  profileCells,
+  podLayerBytes,
+  bytesText,
+  percentText,
+} = require('./pod-view.cjs');
 
 const [, , base, folder, art, resultFile] = process.argv;
 const MODEL = process.env.PODLENS_E2E_MODEL || '';
@@ -34,7 +41,11 @@ const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const results = { passed: 0, failed: 0, failures: [], scenarios: [] };
 let page;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const shot = async (name) => { const p = path.join(art, name); await page.screenshot({ path: p }); return p; };
+const shot = async (name) => {
+  const p = path.join(art, name);
+  await page.screenshot({ path: p });
+  return p;
+};
 
 /** F1 → type the title → Enter. Retries while the extension host is still registering commands. */
 async function runCommand(title, attempts = 3) {
@@ -60,7 +71,13 @@ async function webviewFrame(selector, ms = 30000) {
   while (Date.now() < end) {
     for (const f of page.frames()) {
       if (f === page.mainFrame() || f.isDetached()) continue;
-      if (await f.locator(selector).count().catch(() => 0)) return f;
+      if (
+        await f
+          .locator(selector)
+          .count()
+          .catch(() => 0)
+      )
+        return f;
     }
     await sleep(200);
   }
@@ -81,9 +98,16 @@ async function until(what, cond, ms = 120000, every = 100) {
 
 /** The visualizer's summary tiles, by label: { 'tokens in cache': '123', saved: '35.0%', … }. */
 async function tiles(viz) {
-  return viz.evaluate(() => Object.fromEntries([...document.querySelectorAll('.tile')].map((t) => [
-    t.querySelector('.label')?.textContent ?? '', t.querySelector('.value')?.textContent ?? '',
-  ]))).catch(() => ({}));
+  return viz
+    .evaluate(() =>
+      Object.fromEntries(
+        [...document.querySelectorAll('.tile')].map((t) => [
+          t.querySelector('.label')?.textContent ?? '',
+          t.querySelector('.value')?.textContent ?? '',
+        ]),
+      ),
+    )
+    .catch(() => ({}));
 }
 
 /** TTFT in ms from an answer's stats line ('TTFT 850 ms' or 'TTFT 12.34 s'). */
@@ -104,16 +128,18 @@ async function checkVisualizer(viz) {
   const choice = (await viz.locator('.choice .cache-choice').textContent()).trim();
   assert.equal(choice, `KV cache: PoD — auto: a profile ships next to the model (${path.basename(PROFILE_FILE)})`);
   assert.match(await viz.locator('.choice .context-choice').textContent(), /^Context: \d+ tokens — auto/);
-  await viz.locator('.grid-box h2', { hasText: `Layers × KV heads (${L} × ${H}, head dim ${D})` }).waitFor({ timeout: 5000 });
+  await viz
+    .locator('.grid-box h2', { hasText: `Layers × KV heads (${L} × ${H}, head dim ${D})` })
+    .waitFor({ timeout: 5000 });
   const cells = profileCells(PROFILE);
   assert.equal(await viz.locator('.grid .cell').count(), L * H);
-  assert.equal(await viz.locator('.grid .cell.anchor').count(), cells.anchors, 'the profile\'s anchors');
-  assert.equal(await viz.locator('.grid .cell.local').count(), cells.local, 'the profile\'s local units');
+  assert.equal(await viz.locator('.grid .cell.anchor').count(), cells.anchors, "the profile's anchors");
+  assert.equal(await viz.locator('.grid .cell.local').count(), cells.local, "the profile's local units");
   const legend = await viz.locator('.range-legend').textContent();
   const m = /sink (\d+).*distant (\d+).*recent (\d+)/.exec(legend);
   assert.ok(m, `legend: ${legend}`);
   const t = { sink: Number(m[1]), distant: Number(m[2]), recent: Number(m[3]) };
-  assert.equal(t.sink, PROFILE.sinks, 'the profile\'s sinks');
+  assert.equal(t.sink, PROFILE.sinks, "the profile's sinks");
   assert.ok(t.recent <= PROFILE.recent, `recent ${t.recent} ≤ ${PROFILE.recent}`);
   const tl = await tiles(viz);
   const tokens = t.sink + t.distant + t.recent;
@@ -122,7 +148,7 @@ async function checkVisualizer(viz) {
   const full = tokens * L * 2 * H * D * 2;
   assert.equal(tl['KV bytes used'], bytesText(used), 'KV bytes used = the oracle for these tokens');
   assert.equal(tl['full-cache equivalent'], bytesText(full));
-  assert.equal(tl.saved, percentText((1 - used / full) * 100), 'saved = the oracle\'s');
+  assert.equal(tl.saved, percentText((1 - used / full) * 100), "saved = the oracle's");
   return { ...t, tokens, used, full, saved: tl.saved };
 }
 
@@ -134,7 +160,10 @@ async function checkVisualizer(viz) {
 async function askAndWatch(chat, viz, shots = {}, ms = 600000) {
   await ask(chat, QUESTION);
   await chat.locator('.turn.user', { hasText: QUESTION }).waitFor({ timeout: 10000 });
-  const lengths = []; const tokenValues = new Set(); const savedValues = new Set(); const progress = new Set();
+  const lengths = [];
+  const tokenValues = new Set();
+  const savedValues = new Set();
+  const progress = new Set();
   const t0 = Date.now();
   for (;;) {
     const a = await lastAnswer(chat);
@@ -142,12 +171,22 @@ async function askAndWatch(chat, viz, shots = {}, ms = 600000) {
     if (t['tokens in cache']) tokenValues.add(t['tokens in cache']);
     if (t.saved) savedValues.add(t.saved);
     if (a && a.progress) progress.add(a.progress);
-    if (a && a.streaming && a.text.length > 0 && lengths[lengths.length - 1] !== a.text.length) lengths.push(a.text.length);
+    if (a && a.streaming && a.text.length > 0 && lengths[lengths.length - 1] !== a.text.length)
+      lengths.push(a.text.length);
     if (a && a.streaming && a.progress) {
-      if (shots.reading && /^reading the workspace: \d+ of \d+ files/.test(a.progress)) { await shot(shots.reading); delete shots.reading; }
-      if (shots.prompt && /^reading the prompt: [1-9]\d* \/ \d+ tokens/.test(a.progress)) { await shot(shots.prompt); delete shots.prompt; }
+      if (shots.reading && /^reading the workspace: \d+ of \d+ files/.test(a.progress)) {
+        await shot(shots.reading);
+        delete shots.reading;
+      }
+      if (shots.prompt && /^reading the prompt: [1-9]\d* \/ \d+ tokens/.test(a.progress)) {
+        await shot(shots.prompt);
+        delete shots.prompt;
+      }
     }
-    if (shots.streaming && a && a.streaming && a.text.length > 40) { await shot(shots.streaming); delete shots.streaming; }
+    if (shots.streaming && a && a.streaming && a.text.length > 40) {
+      await shot(shots.streaming);
+      delete shots.streaming;
+    }
     if (a && !a.streaming) break;
     if (Date.now() - t0 > ms) throw new Error(`the answer did not finish in ${ms / 1000} s`);
     await sleep(60);
@@ -201,9 +240,17 @@ async function scenario(name, fn) {
 
 (async () => {
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   await page.goto(`${base}/?folder=${encodeURIComponent(folder)}`);
@@ -216,9 +263,13 @@ async function scenario(name, fn) {
     await chat.locator('header .title', { hasText: 'PodLens' }).waitFor({ timeout: 20000 });
     await chat.locator('.empty', { hasText: 'Ask about your code' }).waitFor();
     assert.equal(await chat.locator('#send').isVisible(), true);
-    assert.equal(await chat.locator('#stop').getAttribute('disabled') !== null, true, 'Stop is disabled while idle');
+    assert.equal((await chat.locator('#stop').getAttribute('disabled')) !== null, true, 'Stop is disabled while idle');
     // Before the first question no model is loaded: the header names the model once its status arrives.
-    const modelText = await until('the model status in the header', async () => (await chat.locator('header .model').textContent()) || null, 20000);
+    const modelText = await until(
+      'the model status in the header',
+      async () => (await chat.locator('header .model').textContent()) || null,
+      20000,
+    );
     assert.match(modelText, new RegExp(`${escapeRe(MODEL_NAME)}|no model`));
     await page.locator('.tab', { hasText: 'PodLens Chat' }).first().waitFor({ timeout: 5000 });
     await shot('01-chat-open.png');
@@ -233,61 +284,93 @@ async function scenario(name, fn) {
     await shot('02-visualizer-empty.png');
   });
 
-  await scenario(`ask about a fact only the workspace holds (${FACT_FILE}); the answer streams, names it, and the cache visualizer shows the PoD cache auto chose`, async () => {
-    const chat = await chatFrame();
-    const viz = await vizFrame();
-    const fact = fixtureFact(folder);
-    // No file content in the question: the answer has to come from the workspace context the
-    // chat puts in front of the conversation (the Workspace chip), read in the reader worker.
-    const { a, lengths, tokenValues, savedValues, progress, ms } = await askAndWatch(chat, viz,
-      { reading: '03a-reading-workspace.png', prompt: '03b-reading-prompt.png', streaming: '03c-chat-streaming.png' });
-    await shot('04-chat-answer-and-visualizer.png');
-    console.log(`    answer (${a.text.length} chars, ${ms} ms; ${a.stats}): ${JSON.stringify(a.text)}`);
-    console.log(`    progress lines seen: ${progress.join(' | ')}`);
-    // The workspace is read off the host's thread, then the prompt is read into the cache, each with progress in the turn.
-    assert.ok(progress.some((p) => /^reading the prompt: \d+ \/ \d+ tokens/.test(p)), `prompt progress shown (${progress.join(' | ')})`);
-    console.log(`    stream samples ${lengths.length}; tokens in cache seen: ${[...tokenValues].join(', ')}; saved: ${[...savedValues].join(', ')}`);
-    assert.equal(a.error, '', a.error);
-    assert.equal(a.status, '', 'not stopped');
-    checkAnswer(a.text, fact, 'chat panel');
-    const chip = await chat.locator('.chip[data-kind="workspace"]').getAttribute('title');
-    assert.match(chip, new RegExp(`\\+ ${escapeRe(FACT_FILE)} \\(\\d+\\)`), `${FACT_FILE} is in the prompt: ${chip}`);
-    assert.ok(lengths.length >= 3, `the answer streamed in several pieces (saw ${lengths.length})`);
-    // The rendered text grows; it may shrink by a few characters when markdown closes (a '**' pair or
-    // a code fence's backticks stop being shown), never by more.
-    const shrinks = lengths.flatMap((n, i) => (i > 0 && n < lengths[i - 1] ? [lengths[i - 1] - n] : []));
-    assert.ok(shrinks.every((d) => d <= 12), `it only grew, up to closed markdown markers (shrank by ${shrinks.join(', ')}; lengths ${lengths.join(' ')})`);
-    assert.ok(lengths[lengths.length - 1] === Math.max(...lengths) || a.text.length >= Math.max(...lengths) - 12, 'the final text is the longest');
-    assert.match(a.stats, /tok\/s|tokens/i, `stats line: ${a.stats}`);
-    assert.equal(await chat.locator('header .state').textContent(), 'ready');
-    assert.equal(await chat.locator('header .model').textContent(), MODEL_NAME);
-    // Visualizer: PoD with the shipped profile (Qwen2.5-Coder-0.5B: 24 layers × 2 KV heads, 19
-    // local units), its numbers equal to the oracle's, values that changed during generation.
-    const v = await checkVisualizer(viz);
-    console.log(`    visualizer: ${v.tokens} tokens (sink ${v.sink}, distant ${v.distant}, recent ${v.recent}), ${bytesText(v.used)} of ${bytesText(v.full)}, saved ${v.saved}`);
-    // The fixture's files come first in the prompt: with the vendored tree and the question behind
-    // them, more than the recent window, src/harbours.ts is among the distant tokens.
-    assert.ok(v.distant > 500, `distant tokens ${v.distant}`);
-    assert.ok(tokenValues.size >= 3, `tokens in cache changed during generation (${[...tokenValues].join(', ')})`);
-    assert.ok(savedValues.size >= 2, `saved % changed during generation (${[...savedValues].join(', ')})`);
-    cold.text = a.text;
-    cold.ttft = ttftMs(a.stats);
-    cold.stats = a.stats;
-  });
+  await scenario(
+    `ask about a fact only the workspace holds (${FACT_FILE}); the answer streams, names it, and the cache visualizer shows the PoD cache auto chose`,
+    async () => {
+      const chat = await chatFrame();
+      const viz = await vizFrame();
+      const fact = fixtureFact(folder);
+      // No file content in the question: the answer has to come from the workspace context the
+      // chat puts in front of the conversation (the Workspace chip), read in the reader worker.
+      const { a, lengths, tokenValues, savedValues, progress, ms } = await askAndWatch(chat, viz, {
+        reading: '03a-reading-workspace.png',
+        prompt: '03b-reading-prompt.png',
+        streaming: '03c-chat-streaming.png',
+      });
+      await shot('04-chat-answer-and-visualizer.png');
+      console.log(`    answer (${a.text.length} chars, ${ms} ms; ${a.stats}): ${JSON.stringify(a.text)}`);
+      console.log(`    progress lines seen: ${progress.join(' | ')}`);
+      // The workspace is read off the host's thread, then the prompt is read into the cache, each with progress in the turn.
+      assert.ok(
+        progress.some((p) => /^reading the prompt: \d+ \/ \d+ tokens/.test(p)),
+        `prompt progress shown (${progress.join(' | ')})`,
+      );
+      console.log(
+        `    stream samples ${lengths.length}; tokens in cache seen: ${[...tokenValues].join(', ')}; saved: ${[...savedValues].join(', ')}`,
+      );
+      assert.equal(a.error, '', a.error);
+      assert.equal(a.status, '', 'not stopped');
+      checkAnswer(a.text, fact, 'chat panel');
+      const chip = await chat.locator('.chip[data-kind="workspace"]').getAttribute('title');
+      assert.match(chip, new RegExp(`\\+ ${escapeRe(FACT_FILE)} \\(\\d+\\)`), `${FACT_FILE} is in the prompt: ${chip}`);
+      assert.ok(lengths.length >= 3, `the answer streamed in several pieces (saw ${lengths.length})`);
+      // The rendered text grows; it may shrink by a few characters when markdown closes (a '**' pair or
+      // a code fence's backticks stop being shown), never by more.
+      const shrinks = lengths.flatMap((n, i) => (i > 0 && n < lengths[i - 1] ? [lengths[i - 1] - n] : []));
+      assert.ok(
+        shrinks.every((d) => d <= 12),
+        `it only grew, up to closed markdown markers (shrank by ${shrinks.join(', ')}; lengths ${lengths.join(' ')})`,
+      );
+      assert.ok(
+        lengths[lengths.length - 1] === Math.max(...lengths) || a.text.length >= Math.max(...lengths) - 12,
+        'the final text is the longest',
+      );
+      assert.match(a.stats, /tok\/s|tokens/i, `stats line: ${a.stats}`);
+      assert.equal(await chat.locator('header .state').textContent(), 'ready');
+      assert.equal(await chat.locator('header .model').textContent(), MODEL_NAME);
+      // Visualizer: PoD with the shipped profile (Qwen2.5-Coder-0.5B: 24 layers × 2 KV heads, 19
+      // local units), its numbers equal to the oracle's, values that changed during generation.
+      const v = await checkVisualizer(viz);
+      console.log(
+        `    visualizer: ${v.tokens} tokens (sink ${v.sink}, distant ${v.distant}, recent ${v.recent}), ${bytesText(v.used)} of ${bytesText(v.full)}, saved ${v.saved}`,
+      );
+      // The fixture's files come first in the prompt: with the vendored tree and the question behind
+      // them, more than the recent window, src/harbours.ts is among the distant tokens.
+      assert.ok(v.distant > 500, `distant tokens ${v.distant}`);
+      assert.ok(tokenValues.size >= 3, `tokens in cache changed during generation (${[...tokenValues].join(', ')})`);
+      assert.ok(savedValues.size >= 2, `saved % changed during generation (${[...savedValues].join(', ')})`);
+      cold.text = a.text;
+      cold.ttft = ttftMs(a.stats);
+      cold.stats = a.stats;
+    },
+  );
 
   await scenario('Stop works mid-answer', async () => {
     const chat = await chatFrame();
     const before = (await lastAnswer(chat)).count;
-    await ask(chat, 'Write a long, detailed story about a harbour master who studies the tides every day. Use many paragraphs.');
-    const streaming = await until('the answer to stream', async () => {
-      const a = await lastAnswer(chat);
-      return a && a.count > before && a.streaming && a.text.length > 30 ? a : null;
-    }, 120000, 50);
+    await ask(
+      chat,
+      'Write a long, detailed story about a harbour master who studies the tides every day. Use many paragraphs.',
+    );
+    const streaming = await until(
+      'the answer to stream',
+      async () => {
+        const a = await lastAnswer(chat);
+        return a && a.count > before && a.streaming && a.text.length > 30 ? a : null;
+      },
+      120000,
+      50,
+    );
     await chat.locator('#stop').click();
-    const a = await until('the answer to stop', async () => {
-      const x = await lastAnswer(chat);
-      return x && !x.streaming ? x : null;
-    }, 20000, 50);
+    const a = await until(
+      'the answer to stop',
+      async () => {
+        const x = await lastAnswer(chat);
+        return x && !x.streaming ? x : null;
+      },
+      20000,
+      50,
+    );
     console.log(`    stopped after ${a.text.length} chars (was ${streaming.text.length} when Stop was clicked)`);
     assert.equal(a.status, 'Stopped.');
     assert.match(a.stats, /\d+/);
@@ -310,54 +393,72 @@ async function scenario(name, fn) {
     assert.match(await ws.getAttribute('title'), /README\.md/);
     const meter = (await chat.locator('.meter .text').textContent()).trim();
     console.log(`    meter: ${meter}`);
-    const m = new RegExp(`^\\d+ used \\+ ${SETTINGS['podlens.generation.maxTokens']} reserved for the answer / (\\d+) tokens \\(\\d+%\\)$`).exec(meter);
+    const m = new RegExp(
+      `^\\d+ used \\+ ${SETTINGS['podlens.generation.maxTokens']} reserved for the answer / (\\d+) tokens \\(\\d+%\\)$`,
+    ).exec(meter);
     assert.ok(m, `meter: ${meter}`);
     // The window is the automatic context the visualizer names.
     const viz = await vizFrame();
     const ctx = /^Context: (\d+) tokens/.exec(await viz.locator('.choice .context-choice').textContent());
-    assert.equal(m[1], ctx && ctx[1], 'the meter\'s window is the loaded context');
+    assert.equal(m[1], ctx && ctx[1], "the meter's window is the loaded context");
     await shot('05b-chat-context.png');
   });
 
-  await scenario('after a window reload the same question gets the same answer from the saved workspace KV, ≥ 5× faster to the first token', async () => {
-    assert.ok(cold.text && cold.ttft, 'the cold answer of the earlier scenario');
-    // A reload is a new extension host and a new engine worker: nothing of the cache is in memory.
-    await page.reload();
-    await page.locator('.explorer-folders-view').first().waitFor({ timeout: 60000 });
-    await sleep(2000);
-    await runCommand('PodLens: Open Chat');
-    let chat = await chatFrame();
-    await chat.locator('header .title', { hasText: 'PodLens' }).waitFor({ timeout: 20000 });
-    // The transcript survives the reload (workspace state); a new chat makes the prompt the cold
-    // answer's again: system message (system prompt + workspace) and the question.
-    await sleep(1000); // the transcript replay
-    const kept = await chat.locator('.turn.assistant').count();
-    console.log(`    after the reload the chat shows ${kept} earlier answers; New chat`);
-    await chat.locator('#clear').click();
-    await chat.locator('.empty', { hasText: 'Ask about your code' }).waitFor({ timeout: 20000 });
-    await runCommand('PodLens: Open Cache Visualizer');
-    const viz = await vizFrame();
-    chat = await chatFrame();
-    const { a, ms } = await askAndWatch(chat, viz);
-    await shot('06-after-reload-answer-and-visualizer.png');
-    const ttft = ttftMs(a.stats);
-    console.log(`    after reload (${ms} ms; ${a.stats}; note: ${a.note}): ${JSON.stringify(a.text)}`);
-    console.log(`    TTFT cold ${Math.round(cold.ttft)} ms, after reload ${Math.round(ttft)} ms: ${(cold.ttft / ttft).toFixed(1)}× faster`);
-    assert.equal(a.error, '', a.error);
-    assert.equal(a.status, '', 'not stopped');
-    assert.match(a.note, /The workspace context \(\d+ tokens\) was restored from disk, not read again\./, 'the saved workspace KV state was used');
-    assert.equal(a.text, cold.text, 'the same answer as before the reload (greedy decoding, same prompt, restored state)');
-    assert.ok(cold.ttft >= 5 * ttft, `TTFT after reload ${ttft} ms is not 5× faster than cold ${cold.ttft} ms`);
-    const v = await checkVisualizer(viz);
-    assert.ok(v.distant > 500, `distant tokens ${v.distant}`);
-  });
+  await scenario(
+    'after a window reload the same question gets the same answer from the saved workspace KV, ≥ 5× faster to the first token',
+    async () => {
+      assert.ok(cold.text && cold.ttft, 'the cold answer of the earlier scenario');
+      // A reload is a new extension host and a new engine worker: nothing of the cache is in memory.
+      await page.reload();
+      await page.locator('.explorer-folders-view').first().waitFor({ timeout: 60000 });
+      await sleep(2000);
+      await runCommand('PodLens: Open Chat');
+      let chat = await chatFrame();
+      await chat.locator('header .title', { hasText: 'PodLens' }).waitFor({ timeout: 20000 });
+      // The transcript survives the reload (workspace state); a new chat makes the prompt the cold
+      // answer's again: system message (system prompt + workspace) and the question.
+      await sleep(1000); // the transcript replay
+      const kept = await chat.locator('.turn.assistant').count();
+      console.log(`    after the reload the chat shows ${kept} earlier answers; New chat`);
+      await chat.locator('#clear').click();
+      await chat.locator('.empty', { hasText: 'Ask about your code' }).waitFor({ timeout: 20000 });
+      await runCommand('PodLens: Open Cache Visualizer');
+      const viz = await vizFrame();
+      chat = await chatFrame();
+      const { a, ms } = await askAndWatch(chat, viz);
+      await shot('06-after-reload-answer-and-visualizer.png');
+      const ttft = ttftMs(a.stats);
+      console.log(`    after reload (${ms} ms; ${a.stats}; note: ${a.note}): ${JSON.stringify(a.text)}`);
+      console.log(
+        `    TTFT cold ${Math.round(cold.ttft)} ms, after reload ${Math.round(ttft)} ms: ${(cold.ttft / ttft).toFixed(1)}× faster`,
+      );
+      assert.equal(a.error, '', a.error);
+      assert.equal(a.status, '', 'not stopped');
+      assert.match(
+        a.note,
+        /The workspace context \(\d+ tokens\) was restored from disk, not read again\./,
+        'the saved workspace KV state was used',
+      );
+      assert.equal(
+        a.text,
+        cold.text,
+        'the same answer as before the reload (greedy decoding, same prompt, restored state)',
+      );
+      assert.ok(cold.ttft >= 5 * ttft, `TTFT after reload ${ttft} ms is not 5× faster than cold ${cold.ttft} ms`);
+      const v = await checkVisualizer(viz);
+      assert.ok(v.distant > 500, `distant tokens ${v.distant}`);
+    },
+  );
 
   await scenario('summarize a selection from the command palette', async () => {
     const chatBefore = await lastAnswer(await chatFrame());
     // Open the fixture's src/predict.ts with Quick Open and select its first 10 lines.
     await page.keyboard.press('Control+P');
     await page.locator('.quick-input-widget input').fill('predict.ts');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'predict.ts' }).first().waitFor({ timeout: 20000 });
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'predict.ts' })
+      .first()
+      .waitFor({ timeout: 20000 });
     await page.keyboard.press('Enter');
     const editor = page.locator('.editor-instance .monaco-editor').first();
     await editor.waitFor({ timeout: 20000 });
@@ -371,11 +472,18 @@ async function scenario(name, fn) {
     await shot('07-selection.png');
     await runCommand('PodLens: Summarize Selection');
     const chat = await chatFrame();
-    await chat.locator('.turn.user', { hasText: 'Summarize selection (lines 1–10 of src/predict.ts)' }).waitFor({ timeout: 20000 });
-    const a = await until('the summary to finish', async () => {
-      const x = await lastAnswer(chat);
-      return x && (!chatBefore || x.count > chatBefore.count) && !x.streaming ? x : null;
-    }, 180000, 100);
+    await chat
+      .locator('.turn.user', { hasText: 'Summarize selection (lines 1–10 of src/predict.ts)' })
+      .waitFor({ timeout: 20000 });
+    const a = await until(
+      'the summary to finish',
+      async () => {
+        const x = await lastAnswer(chat);
+        return x && (!chatBefore || x.count > chatBefore.count) && !x.streaming ? x : null;
+      },
+      180000,
+      100,
+    );
     console.log(`    summary (${a.text.length} chars): ${a.text.slice(0, 160).replace(/\s+/g, ' ')}`);
     assert.equal(a.error, '', a.error);
     assert.equal(a.status, '');

@@ -15,7 +15,9 @@ if (process.argv[2]) {
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'llamacpp-'));
   try {
-    execFileSync('git', ['clone', '-q', join(root, 'node_modules/node-llama-cpp/llama/gitRelease.bundle'), dir], { stdio: 'ignore' });
+    execFileSync('git', ['clone', '-q', join(root, 'node_modules/node-llama-cpp/llama/gitRelease.bundle'), dir], {
+      stdio: 'ignore',
+    });
     src = readFileSync(join(dir, 'src/unicode-data.cpp'), 'utf8');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -24,7 +26,10 @@ if (process.argv[2]) {
 const nlc = JSON.parse(readFileSync(join(root, 'node_modules/node-llama-cpp/package.json'), 'utf8'));
 const start = src.indexOf('unicode_ranges_flags = {');
 const block = src.slice(start, src.indexOf('};', start));
-const ranges = [...block.matchAll(/\{0x([0-9A-Fa-f]+), 0x([0-9A-Fa-f]+)\}/g)].map((m) => [parseInt(m[1], 16), parseInt(m[2], 16)]);
+const ranges = [...block.matchAll(/\{0x([0-9A-Fa-f]+), 0x([0-9A-Fa-f]+)\}/g)].map((m) => [
+  parseInt(m[1], 16),
+  parseInt(m[2], 16),
+]);
 if (ranges.length < 1000) throw new Error(`parsed only ${ranges.length} ranges`);
 
 // [start, flags] pairs, each run lasting until the next start; category bits from unicode.h.

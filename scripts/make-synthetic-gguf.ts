@@ -22,17 +22,30 @@ const HELP = `usage: node out/scripts/make-synthetic-gguf.js --out FILE [options
 
 function parseType(v: string): GGMLType {
   const t = GGMLType[v.toUpperCase() as keyof typeof GGMLType];
-  if (t === undefined || !SUPPORTED_TENSOR_TYPES.includes(v.toUpperCase())) throw new Error(`unknown type ${v}; supported: ${SUPPORTED_TENSOR_TYPES.join(', ')}`);
+  if (t === undefined || !SUPPORTED_TENSOR_TYPES.includes(v.toUpperCase()))
+    throw new Error(`unknown type ${v}; supported: ${SUPPORTED_TENSOR_TYPES.join(', ')}`);
   return t;
 }
 
 function main(argv: string[]): void {
   const shape: { -readonly [K in keyof SyntheticShape]?: SyntheticShape[K] } = {};
-  let out: string | undefined, preset: SyntheticPreset = 'tiny', weightType: GGMLType | undefined, embeddingType: GGMLType | undefined;
-  let tokenizerFrom: string | undefined, seed = 1, std: number | undefined, version: 1 | 2 | 3 = 3;
+  let out: string | undefined,
+    preset: SyntheticPreset = 'tiny',
+    weightType: GGMLType | undefined,
+    embeddingType: GGMLType | undefined;
+  let tokenizerFrom: string | undefined,
+    seed = 1,
+    std: number | undefined,
+    version: 1 | 2 | 3 = 3;
   const ints: Record<string, keyof SyntheticShape> = {
-    '--layers': 'nLayers', '--dim': 'dim', '--heads': 'nHeads', '--kv-heads': 'nKVHeads', '--head-dim': 'headDim',
-    '--ffn': 'ffnDim', '--vocab': 'vocabSize', '--ctx': 'ctxTrain',
+    '--layers': 'nLayers',
+    '--dim': 'dim',
+    '--heads': 'nHeads',
+    '--kv-heads': 'nKVHeads',
+    '--head-dim': 'headDim',
+    '--ffn': 'ffnDim',
+    '--vocab': 'vocabSize',
+    '--ctx': 'ctxTrain',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -46,11 +59,14 @@ function main(argv: string[]): void {
       if (!Number.isInteger(n)) throw new Error(`${a} needs an integer`);
       return n;
     };
-    if (a === '--help' || a === '-h') { console.log(HELP); return; }
-    else if (a === '--out') out = val();
+    if (a === '--help' || a === '-h') {
+      console.log(HELP);
+      return;
+    } else if (a === '--out') out = val();
     else if (a === '--preset') {
       const p = val();
-      if (!(p in SYNTHETIC_PRESETS)) throw new Error(`unknown preset ${p}; presets: ${Object.keys(SYNTHETIC_PRESETS).join(', ')}`);
+      if (!(p in SYNTHETIC_PRESETS))
+        throw new Error(`unknown preset ${p}; presets: ${Object.keys(SYNTHETIC_PRESETS).join(', ')}`);
       preset = p as SyntheticPreset;
     } else if (a === '--arch') {
       const v = val();
@@ -76,10 +92,13 @@ function main(argv: string[]): void {
   makeSyntheticModel({ path: out, preset, shape, weightType, embeddingType, tokenizerFrom, seed, std, version });
   const f = GGUFFile.open(out);
   const byType = new Map<string, number>();
-  for (const t of f.tensors) byType.set(GGMLType[t.type] ?? String(t.type), (byType.get(GGMLType[t.type] ?? '') ?? 0) + 1);
+  for (const t of f.tensors)
+    byType.set(GGMLType[t.type] ?? String(t.type), (byType.get(GGMLType[t.type] ?? '') ?? 0) + 1);
   const mb = fs.statSync(out).size / 1e6;
-  console.log(`${out}: ${f.string('general.name')}, ${f.tensors.length} tensors (${[...byType].map(([k, n]) => `${n} ${k}`).join(', ')}), ` +
-    `${mb.toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `${out}: ${f.string('general.name')}, ${f.tensors.length} tensors (${[...byType].map(([k, n]) => `${n} ${k}`).join(', ')}), ` +
+      `${mb.toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   f.close();
 }
 

@@ -23,7 +23,10 @@ import { ReaderClient } from '../src/host/reader-client';
 import { checkGGUF } from '../src/worker/gguf-probe';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const arg = (name: string): string | undefined => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;
 
 /**
@@ -35,8 +38,13 @@ const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;
 async function lagDuring<T>(f: () => Promise<T>): Promise<{ value: T; maxMs: number; p99Ms: number; ms: number }> {
   const h = monitorEventLoopDelay({ resolution: 10 });
   h.enable();
-  let last = performance.now(), max = 0;
-  const beat = setInterval(() => { const now = performance.now(); max = Math.max(max, now - last - 10); last = now; }, 10);
+  let last = performance.now(),
+    max = 0;
+  const beat = setInterval(() => {
+    const now = performance.now();
+    max = Math.max(max, now - last - 10);
+    last = now;
+  }, 10);
   await new Promise((r) => setTimeout(r, 30));
   const t0 = performance.now();
   const value = await f();
@@ -50,43 +58,69 @@ async function lagDuring<T>(f: () => Promise<T>): Promise<{ value: T; maxMs: num
 
 async function main(): Promise<void> {
   const folder = process.argv[2];
-  if (!folder || folder.startsWith('--') || !fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new Error('usage: measure-workspace-read FOLDER [--model GGUF] [--budget N] [--in-thread]');
+  if (!folder || folder.startsWith('--') || !fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory())
+    throw new Error('usage: measure-workspace-read FOLDER [--model GGUF] [--budget N] [--in-thread]');
   const root = path.resolve(folder);
   const model = path.resolve(arg('model') ?? path.join(ROOT, 'models/qwen2.5-coder-0.5b-instruct.gguf'));
   const budget = arg('budget') !== undefined ? Number(arg('budget')) : undefined;
   const baseRss = process.memoryUsage.rss();
-  console.log(`folder ${root}\nmodel ${path.basename(model)}, budget ${budget ?? 'none (every text file tokenized)'}, ${new Date().toISOString()}`);
+  console.log(
+    `folder ${root}\nmodel ${path.basename(model)}, budget ${budget ?? 'none (every text file tokenized)'}, ${new Date().toISOString()}`,
+  );
 
   const reader = new ReaderClient({ workerPath: path.join(ROOT, 'out/src/worker/reader-main.js') });
   let peakRss = baseRss;
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()); }, 50);
-  let events = 0, lastLine = '';
-  const run = await lagDuring(() => reader.read({ root, model, ...(budget !== undefined ? { budgetTokens: budget } : {}) }, (p) => {
-    events++;
-    const line = progressLabel(p);
-    if (line !== lastLine && events % 10 === 1) console.log(`  ${line}`);
-    lastLine = line;
-  }).done);
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, 50);
+  let events = 0,
+    lastLine = '';
+  const run = await lagDuring(
+    () =>
+      reader.read({ root, model, ...(budget !== undefined ? { budgetTokens: budget } : {}) }, (p) => {
+        events++;
+        const line = progressLabel(p);
+        if (line !== lastLine && events % 10 === 1) console.log(`  ${line}`);
+        lastLine = line;
+      }).done,
+  );
   clearInterval(sampler);
   const { result: r, memory } = run.value;
   const counted = r.files.filter((f) => f.tokens !== undefined);
-  console.log(`\nreader worker: ${(run.ms / 1000).toFixed(2)} s wall (walk ${(r.walkMs / 1000).toFixed(2)} s, tokenize ${(r.countMs / 1000).toFixed(2)} s, tokenizer build ${(memory.tokenizerMs / 1000).toFixed(2)} s), ${events} progress events`);
-  console.log(`files seen ${r.filesSeen}; text files ${r.files.length}; counted ${counted.length}: ${thousands(r.tokens)} tokens, ${formatBytes(counted.reduce((a, f) => a + f.bytes, 0))}`);
+  console.log(
+    `\nreader worker: ${(run.ms / 1000).toFixed(2)} s wall (walk ${(r.walkMs / 1000).toFixed(2)} s, tokenize ${(r.countMs / 1000).toFixed(2)} s, tokenizer build ${(memory.tokenizerMs / 1000).toFixed(2)} s), ${events} progress events`,
+  );
+  console.log(
+    `files seen ${r.filesSeen}; text files ${r.files.length}; counted ${counted.length}: ${thousands(r.tokens)} tokens, ${formatBytes(counted.reduce((a, f) => a + f.bytes, 0))}`,
+  );
   for (const l of exclusionLines(r)) console.log(`  ${l}`);
   if (budget !== undefined) {
     // What the chat's prompt would hold (src/host/chat-context.ts: buildContext over the counted files, no editor).
     const known = new Map(counted.map((f) => [fileBlock(f.path, f.text!), f.tokens!]));
-    const ctx = await buildContext(new MemoryFileSource(Object.fromEntries(counted.map((f) => [f.path, { data: f.text!, mtimeMs: f.mtimeMs }]))), {
-      budgetTokens: budget, count: (t) => known.get(t) ?? budget + 1,
-    });
+    const ctx = await buildContext(
+      new MemoryFileSource(Object.fromEntries(counted.map((f) => [f.path, { data: f.text!, mtimeMs: f.mtimeMs }]))),
+      {
+        budgetTokens: budget,
+        count: (t) => known.get(t) ?? budget + 1,
+      },
+    );
     const used = ctx.included.reduce((a, e) => a + e.tokens, 0);
-    console.log(`in the prompt: ${ctx.included.length} files, ${thousands(used)} of ${thousands(budget)} tokens (${ctx.included.map((e) => e.path).slice(0, 8).join(', ')}${ctx.included.length > 8 ? ', …' : ''})`);
+    console.log(
+      `in the prompt: ${ctx.included.length} files, ${thousands(used)} of ${thousands(budget)} tokens (${ctx.included
+        .map((e) => e.path)
+        .slice(0, 8)
+        .join(', ')}${ctx.included.length > 8 ? ', …' : ''})`,
+    );
   }
-  console.log(`memory: reader thread JS heap peak ${mb(memory.peakHeapBytes)}; process RSS before ${mb(baseRss)}, peak ${mb(Math.max(peakRss, memory.maxRssBytes))} (+${mb(Math.max(peakRss, memory.maxRssBytes) - baseRss)})`);
+  console.log(
+    `memory: reader thread JS heap peak ${mb(memory.peakHeapBytes)}; process RSS before ${mb(baseRss)}, peak ${mb(Math.max(peakRss, memory.maxRssBytes))} (+${mb(Math.max(peakRss, memory.maxRssBytes) - baseRss)})`,
+  );
   console.log(`host event loop while reading: max lag ${run.maxMs.toFixed(0)} ms, p99 ${run.p99Ms.toFixed(0)} ms`);
   // Model discovery's header check of the same GGUF file: in the reader thread, then (with --in-thread) here.
   const probe = await lagDuring(() => reader.probe(model));
-  console.log(`GGUF header check (discovery) in the reader thread: ${probe.ms.toFixed(0)} ms, "${probe.value.note}", host max lag ${probe.maxMs.toFixed(0)} ms`);
+  console.log(
+    `GGUF header check (discovery) in the reader thread: ${probe.ms.toFixed(0)} ms, "${probe.value.note}", host max lag ${probe.maxMs.toFixed(0)} ms`,
+  );
   await reader.dispose();
 
   if (process.argv.includes('--in-thread')) {
@@ -97,12 +131,18 @@ async function main(): Promise<void> {
       const tok = Tokenizer.fromGGUF(f);
       f.close();
       return readWorkspace(new NodeFileSource(root), {
-        count: (texts) => texts.map((x) => (x.length === 0 ? 0 : tok.encode(x, { addBos: false, parseSpecial: false }).length)),
+        count: (texts) =>
+          texts.map((x) => (x.length === 0 ? 0 : tok.encode(x, { addBos: false, parseSpecial: false }).length)),
         ...(budget !== undefined ? { budgetTokens: budget } : {}),
       });
     });
-    console.log(`\nsame read on this thread (before the reader worker): ${(t.ms / 1000).toFixed(2)} s, ${thousands(t.value.tokens)} tokens (${t.value.tokens === r.tokens ? 'equal' : 'DIFFERENT'}), max lag ${t.maxMs.toFixed(0)} ms, p99 ${t.p99Ms.toFixed(0)} ms`);
+    console.log(
+      `\nsame read on this thread (before the reader worker): ${(t.ms / 1000).toFixed(2)} s, ${thousands(t.value.tokens)} tokens (${t.value.tokens === r.tokens ? 'equal' : 'DIFFERENT'}), max lag ${t.maxMs.toFixed(0)} ms, p99 ${t.p99Ms.toFixed(0)} ms`,
+    );
   }
 }
 
-main().catch((e: unknown) => { console.error(e instanceof Error ? e.message : String(e)); process.exit(1); });
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});

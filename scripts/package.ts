@@ -52,13 +52,21 @@ function main(argv: string[]): void {
     process.exit(2);
   }
   if (!argv.includes('--no-build')) {
-    const r = spawnSync(process.execPath, [path.join(root, 'esbuild.mjs'), '--production'], { cwd: root, stdio: 'inherit' });
-    if (r.status !== 0) { console.error('esbuild failed'); process.exit(1); }
+    const r = spawnSync(process.execPath, [path.join(root, 'esbuild.mjs'), '--production'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+    if (r.status !== 0) {
+      console.error('esbuild failed');
+      process.exit(1);
+    }
   }
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as ExtensionManifest;
   const out = path.resolve(arg('--out') ?? path.join(root, `${pkg.name}-${target}-${pkg.version}.vsix`));
   const r = packVsix(root, target, out);
-  console.log(`${path.relative(process.cwd(), r.file) || r.file}: ${(r.bytes / 2 ** 20).toFixed(1)} MB, ${r.entries} entries, target ${target}`);
+  console.log(
+    `${path.relative(process.cwd(), r.file) || r.file}: ${(r.bytes / 2 ** 20).toFixed(1)} MB, ${r.entries} entries, target ${target}`,
+  );
   console.log(JSON.stringify(r));
 }
 

@@ -8,11 +8,21 @@
 //   options: --model PATH (repeatable), --tokens N (answer tokens per prompt, default 48),
 //            --prompts K (the first K of CODE_PROMPTS, default all), --threads T (default 1), --misses
 import * as path from 'node:path';
-import { CODE_PROMPTS, describeMisses, formatTable, loadOracleModels, measurePrompt, PromptResult, summarize } from '../test/next-token-oracle';
+import {
+  CODE_PROMPTS,
+  describeMisses,
+  formatTable,
+  loadOracleModels,
+  measurePrompt,
+  PromptResult,
+  summarize,
+} from '../test/next-token-oracle';
 
 function args(name: string): string[] {
   const out: string[] = [];
-  process.argv.forEach((a, i) => { if (a === `--${name}`) out.push(process.argv[i + 1] ?? ''); });
+  process.argv.forEach((a, i) => {
+    if (a === `--${name}`) out.push(process.argv[i + 1] ?? '');
+  });
   return out;
 }
 
@@ -45,19 +55,31 @@ async function main(): Promise<void> {
     }
     process.stderr.write('\n');
     const s = summarize(results);
-    console.log(`\n## ${path.basename(file)}: ${prompts.length} prompts × ≤ ${tokens} answer tokens, teacher-forced on llama.cpp's greedy answer\n`);
-    console.log('ours = default engine (MatMulNBits accuracy level 4, int8 activations; f16 full KV); exact = ours at level 0 (fp32 activations), f32 KV; llama.cpp = node-llama-cpp 3.21.1, f16 KV.\n');
+    console.log(
+      `\n## ${path.basename(file)}: ${prompts.length} prompts × ≤ ${tokens} answer tokens, teacher-forced on llama.cpp's greedy answer\n`,
+    );
+    console.log(
+      'ours = default engine (MatMulNBits accuracy level 4, int8 activations; f16 full KV); exact = ours at level 0 (fp32 activations), f32 KV; llama.cpp = node-llama-cpp 3.21.1, f16 KV.\n',
+    );
     console.log(formatTable(results));
-    console.log(`\nΔlog p: over tokens the exact model gives > 1%. Worst disagreement (ours ≠ llama.cpp greedy): the exact model prefers llama.cpp's token by ${s.worstMargin.toFixed(3)} nats`);
+    console.log(
+      `\nΔlog p: over tokens the exact model gives > 1%. Worst disagreement (ours ≠ llama.cpp greedy): the exact model prefers llama.cpp's token by ${s.worstMargin.toFixed(3)} nats`,
+    );
     if (process.argv.includes('--misses')) {
-      for (const r of results) for (const line of describeMisses(r)) console.log(`${JSON.stringify(r.prompt.slice(0, 30))} ${line}`);
-      for (const r of results) console.log(`${JSON.stringify(r.prompt.slice(0, 30))} (${r.promptIds.length} prompt tokens) → ${JSON.stringify(r.answer)}`);
+      for (const r of results)
+        for (const line of describeMisses(r)) console.log(`${JSON.stringify(r.prompt.slice(0, 30))} ${line}`);
+      for (const r of results)
+        console.log(
+          `${JSON.stringify(r.prompt.slice(0, 30))} (${r.promptIds.length} prompt tokens) → ${JSON.stringify(r.answer)}`,
+        );
     }
-    console.log(`\n(load ${((loaded - t0) / 1000).toFixed(1)} s, measure ${((performance.now() - loaded) / 1000).toFixed(1)} s, ${threads} thread(s) each)`);
+    console.log(
+      `\n(load ${((loaded - t0) / 1000).toFixed(1)} s, measure ${((performance.now() - loaded) / 1000).toFixed(1)} s, ${threads} thread(s) each)`,
+    );
   }
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
   process.exit(1);
 });

@@ -11,9 +11,10 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const tscBin = join(root, 'node_modules/typescript/bin/tsc');
 const tsc = spawnSync(process.execPath, [tscBin, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
-const tscWebview = tsc.status === 0
-  ? spawnSync(process.execPath, [tscBin, '-p', join(root, 'webview/tsconfig.json'), '--noEmit'], { stdio: 'inherit' })
-  : tsc;
+const tscWebview =
+  tsc.status === 0
+    ? spawnSync(process.execPath, [tscBin, '-p', join(root, 'webview/tsconfig.json'), '--noEmit'], { stdio: 'inherit' })
+    : tsc;
 if (tsc.status !== 0 || tscWebview.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
@@ -32,13 +33,22 @@ if (files.length === 0) {
   process.exit(1);
 }
 const tap = join(root, 'out/test-results.tap');
-const r = spawnSync(process.execPath, [
-  '--test', '--test-concurrency=1', '--test-timeout=1200000',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-  ...files,
-], { stdio: 'inherit', cwd: root });
-let pass = 0, fail = 0;
+const r = spawnSync(
+  process.execPath,
+  [
+    '--test',
+    '--test-concurrency=1',
+    '--test-timeout=1200000',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+    ...files,
+  ],
+  { stdio: 'inherit', cwd: root },
+);
+let pass = 0,
+  fail = 0;
 if (existsSync(tap)) {
   const text = readFileSync(tap, 'utf8');
   pass = Number(/^# pass (\d+)/m.exec(text)?.[1] ?? 0);

@@ -24,24 +24,52 @@ async function main(): Promise<void> {
   if (only) cases = cases.filter((c) => only.some((o) => c.name.startsWith(o)));
   for (const spec of (arg('file') ?? '').split(',').filter(Boolean)) {
     const [file, ctx] = spec.split(':');
-    cases.push({ name: file!, docs: [{ path: path.basename(file!), text: fs.readFileSync(file!, 'utf8') }], terms: [], minTermShare: 0, ctx: Number(ctx ?? 2048), maxTokens: 200 });
+    cases.push({
+      name: file!,
+      docs: [{ path: path.basename(file!), text: fs.readFileSync(file!, 'utf8') }],
+      terms: [],
+      minTermShare: 0,
+      ctx: Number(ctx ?? 2048),
+      maxTokens: 200,
+    });
   }
   const temps = (arg('temps') ?? '0').split(',').map(Number);
   const seeds = (arg('seeds') ?? '0').split(',').map(Number);
   const engines = new Map<number, Engine>();
-  const totals = { runs: 0, clean: 0, echoes: 0, repeated: 0, notProse: 0, termShare: 0, copied: 0, cleaned: 0, rawDirty: 0 };
+  const totals = {
+    runs: 0,
+    clean: 0,
+    echoes: 0,
+    repeated: 0,
+    notProse: 0,
+    termShare: 0,
+    copied: 0,
+    cleaned: 0,
+    rawDirty: 0,
+  };
   try {
     for (const c of cases) {
       let engine = engines.get(c.ctx);
-      if (!engine) { engine = await Engine.load(model, { contextSize: c.ctx }); engines.set(c.ctx, engine); }
+      if (!engine) {
+        engine = await Engine.load(model, { contextSize: c.ctx });
+        engines.set(c.ctx, engine);
+      }
       for (const temperature of temps) {
         for (const seed of temperature === 0 ? [0] : seeds) {
           const t0 = performance.now();
           const { r, v, steps, need } = await runCase(engine, c, { temperature, seed });
-          if (r.cleanup.echoes + r.cleanup.repeats + r.cleanup.loops > 0) { totals.cleaned++; console.log(`(clean-up: ${JSON.stringify(r.cleanup)})`); }
-          if (process.argv.includes('--steps') && steps.length > 1) console.log(`\n${steps.map((s, i) => `[step ${i + 1}] ${s.text.trim()}\n  → ${describeVerdict(s.v, 0)}`).join('\n')}`);
+          if (r.cleanup.echoes + r.cleanup.repeats + r.cleanup.loops > 0) {
+            totals.cleaned++;
+            console.log(`(clean-up: ${JSON.stringify(r.cleanup)})`);
+          }
+          if (process.argv.includes('--steps') && steps.length > 1)
+            console.log(
+              `\n${steps.map((s, i) => `[step ${i + 1}] ${s.text.trim()}\n  → ${describeVerdict(s.v, 0)}`).join('\n')}`,
+            );
           const sec = ((performance.now() - t0) / 1000).toFixed(0);
-          console.log(`\n=== ${c.name} | T=${temperature} seed=${seed} | ${r.parts} parts, ${r.rounds} rounds, ${sec} s\n${r.summary}\n--- ${describeVerdict(v, need)}`);
+          console.log(
+            `\n=== ${c.name} | T=${temperature} seed=${seed} | ${r.parts} parts, ${r.rounds} rounds, ${sec} s\n${r.summary}\n--- ${describeVerdict(v, need)}`,
+          );
           totals.runs++;
           if (!v.echoes.length && !v.repeated.length && !v.notProse) totals.clean++;
           if (v.echoes.length) totals.echoes++;
@@ -56,7 +84,12 @@ async function main(): Promise<void> {
   } finally {
     for (const e of engines.values()) await e.dispose();
   }
-  console.log(`\nTOTAL ${totals.runs} runs: ${totals.clean} clean (no echo, no repeat, prose); echoes in ${totals.echoes}, repeats in ${totals.repeated}, not prose in ${totals.notProse}; mean key-term share ${(totals.termShare / totals.runs).toFixed(2)}, mean copied ${(totals.copied / totals.runs).toFixed(2)}; the clean-up removed something in ${totals.cleaned}; a raw step echoed or repeated in ${totals.rawDirty}`);
+  console.log(
+    `\nTOTAL ${totals.runs} runs: ${totals.clean} clean (no echo, no repeat, prose); echoes in ${totals.echoes}, repeats in ${totals.repeated}, not prose in ${totals.notProse}; mean key-term share ${(totals.termShare / totals.runs).toFixed(2)}, mean copied ${(totals.copied / totals.runs).toFixed(2)}; the clean-up removed something in ${totals.cleaned}; a raw step echoed or repeated in ${totals.rawDirty}`,
+  );
 }
 
-main().catch((e: unknown) => { console.error(e); process.exit(1); });
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

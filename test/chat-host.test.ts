@@ -20,7 +20,10 @@ import { PromptBlock } from '../src/context/build';
 import { systemContent } from '../src/context/prompt';
 
 /** The system message the worker renders from what prepare returns. */
-const full = <T extends { system: string; blocks: PromptBlock[] }>(r: T): T => ({ ...r, system: systemContent(r.system, r.blocks) });
+const full = <T extends { system: string; blocks: PromptBlock[] }>(r: T): T => ({
+  ...r,
+  system: systemContent(r.system, r.blocks),
+});
 
 const tokens = (t: string): number => Math.ceil(t.length / 4);
 const fakeEngine = (contextSize: number) => {
@@ -28,14 +31,41 @@ const fakeEngine = (contextSize: number) => {
   const engine = {
     info: { contextSize },
     counted: 0,
-    async count(texts: string[]) { engine.counted += texts.length; return texts.map(tokens); },
+    async count(texts: string[]) {
+      engine.counted += texts.length;
+      return texts.map(tokens);
+    },
     async reset() {},
     generate(p: GenerateParams, h: { onDelta?(t: string): void }) {
       calls.push(p);
       const text = `answer ${calls.length}`;
       h.onDelta?.(text);
-      const stats = { promptTokens: 10, reusedTokens: 5, generatedTokens: 2, ttftMs: 1, prefillMs: 1, prefillTokensPerSecond: 1, decodeMs: 1, decodeTokensPerSecond: 1, totalMs: 2, kvBytes: 0, contextTokens: 17 };
-      return { id: calls.length, abort() {}, done: Promise.resolve({ type: 'done' as const, id: calls.length, reason: 'eos' as const, text, stats, droppedMessages: 0, contextSize }) };
+      const stats = {
+        promptTokens: 10,
+        reusedTokens: 5,
+        generatedTokens: 2,
+        ttftMs: 1,
+        prefillMs: 1,
+        prefillTokensPerSecond: 1,
+        decodeMs: 1,
+        decodeTokensPerSecond: 1,
+        totalMs: 2,
+        kvBytes: 0,
+        contextTokens: 17,
+      };
+      return {
+        id: calls.length,
+        abort() {},
+        done: Promise.resolve({
+          type: 'done' as const,
+          id: calls.length,
+          reason: 'eos' as const,
+          text,
+          stats,
+          droppedMessages: 0,
+          contextSize,
+        }),
+      };
     },
   };
   return { engine, calls };
@@ -50,17 +80,35 @@ const files = {
 
 function setup(o: { editor?: EditorInfo; contextSize?: number; maxTokens?: number } = {}) {
   const views: ChatContextView[] = [];
-  const settings = readSettings({ get: <T>(k: string) => ({ 'generation.maxTokens': o.maxTokens ?? 100, 'chat.systemPrompt': 'Be brief.' } as Record<string, unknown>)[k] as T });
+  const settings = readSettings({
+    get: <T>(k: string) =>
+      (({ 'generation.maxTokens': o.maxTokens ?? 100, 'chat.systemPrompt': 'Be brief.' }) as Record<string, unknown>)[
+        k
+      ] as T,
+  });
   const prompt = new ChatPrompt({
-    root: () => '/ws', editor: () => o.editor, settings: () => settings, emit: (v) => views.push(v), source: new MemoryFileSource(files),
+    root: () => '/ws',
+    editor: () => o.editor,
+    settings: () => settings,
+    emit: (v) => views.push(v),
+    source: new MemoryFileSource(files),
   });
   return { prompt, views, ...fakeEngine(o.contextSize ?? 1024) };
 }
 
 test('chips say exactly what the system message holds; the budget drops a file and the meter names it', async () => {
-  const editor: EditorInfo = { path: 'a.ts', text: 'export const a = 2; // unsaved\n', selection: { text: 'const a', startLine: 1, endLine: 1 } };
+  const editor: EditorInfo = {
+    path: 'a.ts',
+    text: 'export const a = 2; // unsaved\n',
+    selection: { text: 'const a', startLine: 1, endLine: 1 },
+  };
   const { prompt, engine } = setup({ editor });
-  const { system, view } = full(await prompt.prepare(engine, [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }]));
+  const { system, view } = full(
+    await prompt.prepare(engine, [
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello' },
+    ]),
+  );
   const [ws, file, sel] = view.chips;
   assert.equal(ws!.files, 1, ws!.detail);
   assert.match(ws!.detail, /\+ b\.md/);
@@ -69,13 +117,22 @@ test('chips say exactly what the system message holds; the budget drops a file a
   assert.doesNotMatch(system, /node_modules/);
   // The current file is the editor's buffer, after the workspace files; the selection last.
   assert.equal(file!.label, 'a.ts');
-  assert.ok(system.indexOf('# B') < system.indexOf('// unsaved') && system.indexOf('// unsaved') < system.indexOf('### Selection: a.ts (lines 1–1)'));
+  assert.ok(
+    system.indexOf('# B') < system.indexOf('// unsaved') &&
+      system.indexOf('// unsaved') < system.indexOf('### Selection: a.ts (lines 1–1)'),
+  );
   assert.doesNotMatch(system, /a = 1/);
   assert.equal(sel!.label, 'Selection (lines 1–1)');
   // Token counts add up: the blocks' counts are the counts of the blocks' text in the prompt.
   const blocks = system.slice(system.indexOf('### File')).split(/(?=### )/);
-  assert.equal(ws!.tokens! + file!.tokens! + sel!.tokens!, blocks.reduce((a, b) => a + tokens(b), 0));
-  assert.equal(view.meter.used, tokens('Be brief.') + 4 + ws!.tokens! + file!.tokens! + sel!.tokens! + tokens('hi') + tokens('hello') + 8);
+  assert.equal(
+    ws!.tokens! + file!.tokens! + sel!.tokens!,
+    blocks.reduce((a, b) => a + tokens(b), 0),
+  );
+  assert.equal(
+    view.meter.used,
+    tokens('Be brief.') + 4 + ws!.tokens! + file!.tokens! + sel!.tokens! + tokens('hi') + tokens('hello') + 8,
+  );
   assert.equal(view.meter.window, 1024);
   assert.equal(view.meter.reserved, 100);
   assert.equal(view.meter.leftOut.length, 1);
@@ -110,8 +167,14 @@ test('a removed chip leaves the prompt; adding it back restores it; counts are c
 test('the podlens.context include / exclude globs apply to the workspace chip', async () => {
   const { engine } = setup();
   const settings = readSettings({ get: () => undefined });
-  const prompt = new ChatPrompt({ root: () => '/ws', editor: () => undefined, settings: () => settings, emit: () => undefined,
-    source: new MemoryFileSource(files), filter: () => ({ ignore: '*.md' }) });
+  const prompt = new ChatPrompt({
+    root: () => '/ws',
+    editor: () => undefined,
+    settings: () => settings,
+    emit: () => undefined,
+    source: new MemoryFileSource(files),
+    filter: () => ({ ignore: '*.md' }),
+  });
   const { system, view } = full(await prompt.prepare(engine, []));
   assert.match(system, /### File: a\.ts/);
   assert.doesNotMatch(system, /b\.md/);
@@ -122,18 +185,24 @@ test('the workspace walk is reused until files change (invalidate), then read ag
   const src = new MemoryFileSource({ 'a.ts': 'export const a = 1;\n' });
   const settings = readSettings({ get: () => undefined });
   const views: ChatContextView[] = [];
-  const prompt = new ChatPrompt({ root: () => '/ws', editor: () => undefined, settings: () => settings, emit: (v) => views.push(v), source: src });
+  const prompt = new ChatPrompt({
+    root: () => '/ws',
+    editor: () => undefined,
+    settings: () => settings,
+    emit: (v) => views.push(v),
+    source: src,
+  });
   const { engine } = fakeEngine(1024);
   await prompt.refresh(engine, []);
   src.set('new.ts', 'export const n = 2;\n');
   await prompt.refresh(engine, []);
   assert.equal(views.at(-1)!.chips[0]!.files, 1, 'a selection change does not walk again');
-  assert.doesNotMatch((full(await prompt.prepare(engine, []))).system, /new\.ts/, 'no file event: the walk is reused');
+  assert.doesNotMatch(full(await prompt.prepare(engine, [])).system, /new\.ts/, 'no file event: the walk is reused');
   prompt.invalidate();
   const { system } = full(await prompt.prepare(engine, []));
   assert.match(system, /### File: new\.ts/);
   assert.equal(views.at(-1)!.chips[0]!.files, 2);
-  assert.match((full(await prompt.prepare(engine, [], undefined, 0))).system, /new\.ts/, 'max age 0: always read');
+  assert.match(full(await prompt.prepare(engine, [], undefined, 0)).system, /new\.ts/, 'max age 0: always read');
   await prompt.refresh(null, []);
   assert.equal(views.at(-1)!.meter.window, 0, 'no model: uncounted');
 });
@@ -151,7 +220,12 @@ test('the meter warns near the window and says which messages are left out', () 
 test('the transcript store round-trips, ignores damaged state, caps its size', () => {
   const map = new Map<string, unknown>();
   const log: string[] = [];
-  const memento = { get: <T>(k: string) => map.get(k) as T | undefined, update: async (k: string, v: unknown) => { map.set(k, JSON.parse(JSON.stringify(v))); } };
+  const memento = {
+    get: <T>(k: string) => map.get(k) as T | undefined,
+    update: async (k: string, v: unknown) => {
+      map.set(k, JSON.parse(JSON.stringify(v)));
+    },
+  };
   const store = new ChatHistoryStore(memento, (l) => log.push(l));
   const turns: Turn[] = [
     { id: 1, role: 'user', text: 'q', status: 'done', origin: 'chat' },
@@ -162,7 +236,12 @@ test('the transcript store round-trips, ignores damaged state, caps its size', (
   map.set(HISTORY_KEY, { version: 1, turns: [{ id: 1, role: 'system', text: 'x', status: 'done' }] });
   assert.deepEqual(store.load(), []);
   assert.match(log[0]!, /chat history ignored \(turns\[0\]\.role: expected one of user, assistant/);
-  const many = Array.from({ length: MAX_TURNS + 11 }, (_, i): Turn => ({ id: i, role: i % 2 ? 'assistant' : 'user', text: `t${i}`, status: 'done' }));
+  const many = Array.from({ length: MAX_TURNS + 11 }, (_, i): Turn => ({
+    id: i,
+    role: i % 2 ? 'assistant' : 'user',
+    text: `t${i}`,
+    status: 'done',
+  }));
   store.save(many);
   const back = store.load();
   assert.ok(back.length <= MAX_TURNS && back.length >= MAX_TURNS - 1);
@@ -175,17 +254,33 @@ test('Regenerate drops the last answer and asks the same question with the same 
   const saved: Turn[][] = [];
   const events: string[] = [];
   const session = new ChatSession({
-    engine: async () => engine as unknown as EngineClient, loadedEngine: () => engine as unknown as EngineClient,
-    settings: () => readSettings({ get: () => undefined }), emit: (t) => events.push(t), onActivity: () => undefined, prompt,
-    store: { load: () => [{ id: 7, role: 'user', text: 'earlier', status: 'done', origin: 'chat' }, { id: 8, role: 'assistant', text: 'before', status: 'done', origin: 'chat' }], save: (t) => saved.push([...t]) },
+    engine: async () => engine as unknown as EngineClient,
+    loadedEngine: () => engine as unknown as EngineClient,
+    settings: () => readSettings({ get: () => undefined }),
+    emit: (t) => events.push(t),
+    onActivity: () => undefined,
+    prompt,
+    store: {
+      load: () => [
+        { id: 7, role: 'user', text: 'earlier', status: 'done', origin: 'chat' },
+        { id: 8, role: 'assistant', text: 'before', status: 'done', origin: 'chat' },
+      ],
+      save: (t) => saved.push([...t]),
+    },
   });
   assert.equal(session.turns.length, 2, 'history loaded from the store');
   await session.ask('What is b.md?');
-  assert.deepEqual(session.turns.map((t) => t.text), ['earlier', 'before', 'What is b.md?', 'answer 1']);
+  assert.deepEqual(
+    session.turns.map((t) => t.text),
+    ['earlier', 'before', 'What is b.md?', 'answer 1'],
+  );
   assert.equal(session.turns.at(-1)!.id, 12 - 2, 'ids continue after the stored ones');
   const r = await session.regenerate();
   assert.equal(r.status, 'done');
-  assert.deepEqual(session.turns.map((t) => t.text), ['earlier', 'before', 'What is b.md?', 'answer 2']);
+  assert.deepEqual(
+    session.turns.map((t) => t.text),
+    ['earlier', 'before', 'What is b.md?', 'answer 2'],
+  );
   assert.deepEqual(calls[1]!.messages, calls[0]!.messages, 'the same prompt: the worker session rewinds to it');
   assert.equal(calls[1]!.sampler.seed, calls[0]!.sampler.seed + 1, 'the next seed: a different answer when sampling');
   await session.regenerate();
@@ -193,10 +288,23 @@ test('Regenerate drops the last answer and asks the same question with the same 
   assert.equal(calls[1]!.session, 'chat');
   assert.deepEqual(calls[1]!.blocks, calls[0]!.blocks);
   assert.equal(calls[0]!.system, 'Be brief.');
-  assert.deepEqual(calls[0]!.blocks!.map((b) => [b.path, b.role]), [['a.ts', 'file'], ['b.md', 'file']]);
-  assert.deepEqual(calls[0]!.messages.map((m) => m.role), ['user', 'assistant', 'user'], 'the conversation only: the worker renders the system message');
+  assert.deepEqual(
+    calls[0]!.blocks!.map((b) => [b.path, b.role]),
+    [
+      ['a.ts', 'file'],
+      ['b.md', 'file'],
+    ],
+  );
+  assert.deepEqual(
+    calls[0]!.messages.map((m) => m.role),
+    ['user', 'assistant', 'user'],
+    'the conversation only: the worker renders the system message',
+  );
   assert.ok(events.includes('chat/transcript'), 'the webview drops the old answer');
-  assert.deepEqual(saved.at(-1)!.map((t) => t.text), ['earlier', 'before', 'What is b.md?', 'answer 3']);
+  assert.deepEqual(
+    saved.at(-1)!.map((t) => t.text),
+    ['earlier', 'before', 'What is b.md?', 'answer 3'],
+  );
   // Summaries are not regenerated as chat questions.
   await session.task('Summarize x', async () => ({}));
   assert.equal(session.regenerable, null);

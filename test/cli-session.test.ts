@@ -11,13 +11,32 @@ import * as path from 'node:path';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
 
 const CLI = path.join(ROOT, 'out', 'src', 'cli', 'main.js');
-const run = (args: string[], input?: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, timeout: 600_000 });
+const run = (args: string[], input?: string) =>
+  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, timeout: 600_000 });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-cli-'));
 
-interface Summary { summary: string; parts: number; partsDone: number; complete: boolean; note: string; covered: { path: string; startLine: number; endLine: number; totalLines: number }[]; excluded: { path: string; reason: string }[] }
+interface Summary {
+  summary: string;
+  parts: number;
+  partsDone: number;
+  complete: boolean;
+  note: string;
+  covered: { path: string; startLine: number; endLine: number; totalLines: number }[];
+  excluded: { path: string; reason: string }[];
+}
 
 test('summarize: a file larger than the context is summarized in parts, and the result says what it covered', () => {
-  const r = run(['summarize', path.join(ROOT, 'src/context/walk.ts'), '--model', modelPath(SMOLLM2), '--ctx', '768', '--max-tokens', '24', '--json']);
+  const r = run([
+    'summarize',
+    path.join(ROOT, 'src/context/walk.ts'),
+    '--model',
+    modelPath(SMOLLM2),
+    '--ctx',
+    '768',
+    '--max-tokens',
+    '24',
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout) as Summary;
   assert.ok(s.parts > 1, `${s.parts} parts`);
@@ -35,10 +54,27 @@ test('summarize: a folder lists its exclusions; SIGINT stops with a partial resu
   fs.writeFileSync(path.join(dir, 'a.md'), '# A\n' + 'Apples are red and grow on trees in orchards.\n'.repeat(60));
   fs.writeFileSync(path.join(dir, 'b.md'), '# B\n' + 'Bananas are yellow and grow in bunches.\n'.repeat(60));
   fs.writeFileSync(path.join(dir, 'yarn.lock'), '# lock\n');
-  const child = spawn(process.execPath, [CLI, 'summarize', dir, '--model', modelPath(SMOLLM2), '--ctx', '512', '--max-tokens', '16', '--json']);
-  let out = '', err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); if (/summarizing part 2 of/.test(err)) child.kill('SIGINT'); });
+  const child = spawn(process.execPath, [
+    CLI,
+    'summarize',
+    dir,
+    '--model',
+    modelPath(SMOLLM2),
+    '--ctx',
+    '512',
+    '--max-tokens',
+    '16',
+    '--json',
+  ]);
+  let out = '',
+    err = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (/summarizing part 2 of/.test(err)) child.kill('SIGINT');
+  });
   const code = await new Promise<number | null>((res) => child.on('close', res));
   assert.equal(code, 0, err);
   const s = JSON.parse(out) as Summary;
@@ -57,18 +93,41 @@ test('summarize: a folder lists its exclusions; SIGINT stops with a partial resu
 test('chat: the workspace prefix is read once, reused every turn and after a restart', () => {
   const ws = tmp();
   fs.mkdirSync(path.join(ws, 'src'));
-  fs.writeFileSync(path.join(ws, 'src/price.ts'), 'export function price(cents: number): string {\n  return `$${(cents / 100).toFixed(2)}`;\n}\n');
+  fs.writeFileSync(
+    path.join(ws, 'src/price.ts'),
+    'export function price(cents: number): string {\n  return `$${(cents / 100).toFixed(2)}`;\n}\n',
+  );
   fs.writeFileSync(path.join(ws, 'README.md'), '# Shop\nPrices are stored in cents.\n');
   const cache = tmp();
-  const args = ['chat', '--model', modelPath(SMOLLM2), '--workspace', ws, '--ctx', '1024', '--max-tokens', '8', '--cache-dir', cache, '--json'];
+  const args = [
+    'chat',
+    '--model',
+    modelPath(SMOLLM2),
+    '--workspace',
+    ws,
+    '--ctx',
+    '1024',
+    '--max-tokens',
+    '8',
+    '--cache-dir',
+    cache,
+    '--json',
+  ];
   type Turn = { answer: string; reused: number; computed: number; how: string };
-  const turns = (stdout: string): Turn[] => stdout.trim().split('\n').map((l) => JSON.parse(l) as Turn);
+  const turns = (stdout: string): Turn[] =>
+    stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Turn);
 
   const a = run(args, 'How are prices stored?\nWhat does price() return?\n/exit\n');
   assert.equal(a.status, 0, a.stderr);
   const [t1, t2] = turns(a.stdout);
   assert.equal(t1!.reused, 0);
-  assert.ok(t2!.reused > t1!.computed - 20 && t2!.computed < 40, `turn 2: ${t2!.reused} reused, ${t2!.computed} computed`);
+  assert.ok(
+    t2!.reused > t1!.computed - 20 && t2!.computed < 40,
+    `turn 2: ${t2!.reused} reused, ${t2!.computed} computed`,
+  );
   assert.match(a.stderr, /^2 files included \(\d+ of \d+ tokens\), 0 excluded$/m);
   assert.equal(fs.readdirSync(cache).filter((f) => f.endsWith('.kvstate')).length, 1);
 

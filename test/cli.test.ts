@@ -22,7 +22,11 @@ const STORIES = () => modelPath('stories260K-f32.gguf');
 test('info, tokenize and generate print one JSON object', () => {
   const info = podlens('info', '--model', STORIES(), '--json');
   assert.equal(info.code, 0, info.err);
-  const i = JSON.parse(info.out) as { config: { arch: string; nLayers: number }; tensorTypes: Record<string, number>; memory: { totalBytes: number } };
+  const i = JSON.parse(info.out) as {
+    config: { arch: string; nLayers: number };
+    tensorTypes: Record<string, number>;
+    memory: { totalBytes: number };
+  };
   assert.equal(i.config.arch, 'llama');
   assert.equal(i.config.nLayers, 5);
   assert.ok(i.tensorTypes.F32! > 0 && i.memory.totalBytes > 0);
@@ -31,26 +35,85 @@ test('info, tokenize and generate print one JSON object', () => {
   assert.equal(tok.code, 0, tok.err);
   assert.deepEqual(JSON.parse(tok.out), { ids: [1, 403, 407, 261, 378] });
 
-  const gen = podlens('generate', '--model', STORIES(), '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '8', '--json');
+  const gen = podlens(
+    'generate',
+    '--model',
+    STORIES(),
+    '--prompt',
+    'Once upon a time',
+    '--temperature',
+    '0',
+    '--max-tokens',
+    '8',
+    '--json',
+  );
   assert.equal(gen.code, 0, gen.err);
-  const g = JSON.parse(gen.out) as { tokens: number[]; text: string; stats: { promptTokens: number; generatedTokens: number }; kv: { kind: string } };
+  const g = JSON.parse(gen.out) as {
+    tokens: number[];
+    text: string;
+    stats: { promptTokens: number; generatedTokens: number };
+    kv: { kind: string };
+  };
   assert.deepEqual(g.tokens, [432, 383, 286, 261, 376, 298, 315, 421]); // the golden continuation
   assert.equal(g.text, ', there was a little girl');
   assert.equal(g.stats.promptTokens, 5);
   assert.equal(g.stats.generatedTokens, 8);
   assert.equal(g.kv.kind, 'full');
 
-  const pod = podlens('generate', '--model', STORIES(), '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '40', '--kv', 'pod', '--sinks', '2', '--recent', '8', '--group-size', '2', '--json');
+  const pod = podlens(
+    'generate',
+    '--model',
+    STORIES(),
+    '--prompt',
+    'Once upon a time',
+    '--temperature',
+    '0',
+    '--max-tokens',
+    '40',
+    '--kv',
+    'pod',
+    '--sinks',
+    '2',
+    '--recent',
+    '8',
+    '--group-size',
+    '2',
+    '--json',
+  );
   assert.equal(pod.code, 0, pod.err);
   const p = JSON.parse(pod.out) as { kv: { kind: string; savedFraction: number; tokens: { distant: number } } };
   assert.equal(p.kv.kind, 'pod');
   assert.ok(p.kv.savedFraction > 0 && p.kv.tokens.distant > 0);
   // the same with the int8 distant store: fewer bytes still
-  const q8 = podlens('generate', '--model', STORIES(), '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '40', '--kv', 'pod', '--sinks', '2', '--recent', '8', '--group-size', '2', '--kv-int8', '--json');
+  const q8 = podlens(
+    'generate',
+    '--model',
+    STORIES(),
+    '--prompt',
+    'Once upon a time',
+    '--temperature',
+    '0',
+    '--max-tokens',
+    '40',
+    '--kv',
+    'pod',
+    '--sinks',
+    '2',
+    '--recent',
+    '8',
+    '--group-size',
+    '2',
+    '--kv-int8',
+    '--json',
+  );
   assert.equal(q8.code, 0, q8.err);
   const p8 = JSON.parse(q8.out) as { kv: { kind: string; savedFraction: number } };
   assert.ok(p8.kv.savedFraction > p.kv.savedFraction, `int8 saved ${p8.kv.savedFraction} vs ${p.kv.savedFraction}`);
-  assert.equal(podlens('generate', '--model', STORIES(), '--prompt', 'a', '--kv-int8').code, 2, '--kv-int8 without --kv pod is a usage error');
+  assert.equal(
+    podlens('generate', '--model', STORIES(), '--prompt', 'a', '--kv-int8').code,
+    2,
+    '--kv-int8 without --kv pod is a usage error',
+  );
 });
 
 test('bad arguments: usage text and exit code 2', () => {
@@ -105,12 +168,25 @@ test('without --model: the default Qwen2.5-Coder-0.5B-Instruct beside the CLI, f
     const tok = podlensIn(elsewhere, 'tokenize', '--text', text, '--json');
     assert.equal(tok.code, 0, tok.err);
     assert.equal(tok.err, `model: Qwen2.5-Coder-0.5B-Instruct (${qwen}, default)\n`, 'absolute path outside the clone');
-    assert.deepEqual(JSON.parse(tok.out), JSON.parse(podlens('tokenize', '--model', qwen, '--text', text, '--json').out));
+    assert.deepEqual(
+      JSON.parse(tok.out),
+      JSON.parse(podlens('tokenize', '--model', qwen, '--text', text, '--json').out),
+    );
     const info = podlensIn(ROOT, 'info', '--json');
     assert.equal(info.code, 0, info.err);
-    assert.equal(info.err, 'model: Qwen2.5-Coder-0.5B-Instruct (models/qwen2.5-coder-0.5b-instruct.gguf, default)\n', 'relative inside the clone');
-    const i = JSON.parse(info.out) as { file: string; config: { arch: string; nLayers: number; nKVHeads: number; headDim: number } };
-    assert.deepEqual([i.file, i.config.arch, i.config.nLayers, i.config.nKVHeads, i.config.headDim], [qwen, 'qwen2', 24, 2, 64]);
+    assert.equal(
+      info.err,
+      'model: Qwen2.5-Coder-0.5B-Instruct (models/qwen2.5-coder-0.5b-instruct.gguf, default)\n',
+      'relative inside the clone',
+    );
+    const i = JSON.parse(info.out) as {
+      file: string;
+      config: { arch: string; nLayers: number; nKVHeads: number; headDim: number };
+    };
+    assert.deepEqual(
+      [i.file, i.config.arch, i.config.nLayers, i.config.nKVHeads, i.config.headDim],
+      [qwen, 'qwen2', 24, 2, 64],
+    );
     // An explicit --model says nothing about models.
     assert.equal(podlens('info', '--model', STORIES(), '--json').err, '');
   } finally {

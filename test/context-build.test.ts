@@ -15,7 +15,11 @@ import { modelPath, ROOT, SMOLLM2 } from './helpers';
 
 const enc4 = (t: string): number => Math.ceil(t.length / 4);
 const utf16le = (s: string) => new Uint8Array([0xff, 0xfe, ...Buffer.from(s, 'utf16le')]);
-const utf16be = (s: string) => { const b = Buffer.from(s, 'utf16le'); b.swap16(); return new Uint8Array([0xfe, 0xff, ...b]); };
+const utf16be = (s: string) => {
+  const b = Buffer.from(s, 'utf16le');
+  b.swap16();
+  return new Uint8Array([0xfe, 0xff, ...b]);
+};
 
 function fixture(): MemoryFileSource {
   return new MemoryFileSource({
@@ -31,7 +35,8 @@ function fixture(): MemoryFileSource {
     'src/app.min.js': 'var a=1;',
     'src/long.js': 'x'.repeat(3500),
     'secret.txt': 'password',
-    'a.tmp': 'tmp', 'important.tmp': { data: 'keep me\n', mtimeMs: 1 },
+    'a.tmp': 'tmp',
+    'important.tmp': { data: 'keep me\n', mtimeMs: 1 },
     'logs/x.log': 'log',
     'docs/private/p.md': 'private',
     'docs/u16le.txt': { data: utf16le('héllo utf16le\n'), mtimeMs: 2 },
@@ -53,7 +58,10 @@ test('decodeText: UTF-8, UTF-8 BOM, UTF-16 LE/BE with BOM; others excluded with 
   assert.deepEqual(decodeText(utf16le('hé')), { ok: true, text: 'hé', encoding: 'utf-16le' });
   assert.deepEqual(decodeText(utf16be('hé')), { ok: true, text: 'hé', encoding: 'utf-16be' });
   assert.equal(decodeText(new Uint8Array([0xef, 0xbb, 0xbf, 0x41])).ok, true);
-  assert.deepEqual(decodeText(new Uint8Array([0x63, 0xe9])), { ok: false, reason: 'unsupported encoding (not UTF-8, no UTF-16 BOM)' });
+  assert.deepEqual(decodeText(new Uint8Array([0x63, 0xe9])), {
+    ok: false,
+    reason: 'unsupported encoding (not UTF-8, no UTF-16 BOM)',
+  });
   assert.deepEqual(decodeText(new Uint8Array([0x41, 0, 0x42])), { ok: false, reason: 'binary (NUL bytes)' });
   assert.equal(decodeText(new Uint8Array([0xff, 0xfe, 0x41])).ok, false); // odd UTF-16 length
 });
@@ -61,7 +69,16 @@ test('decodeText: UTF-8, UTF-8 BOM, UTF-16 LE/BE with BOM; others excluded with 
 test('walk: .gitignore (nested, negation), .podlensignore, defaults, and every exclusion has a reason', async () => {
   const w = await walkWorkspace(fixture(), { limits: { maxFileBytes: 4000 } });
   const inc = w.candidates.map((c) => c.path).sort();
-  assert.deepEqual(inc, ['README.md', 'docs/bom.txt', 'docs/u16be.txt', 'docs/u16le.txt', 'important.tmp', 'src/active.ts', 'src/new.ts', 'src/old.ts']);
+  assert.deepEqual(inc, [
+    'README.md',
+    'docs/bom.txt',
+    'docs/u16be.txt',
+    'docs/u16le.txt',
+    'important.tmp',
+    'src/active.ts',
+    'src/new.ts',
+    'src/old.ts',
+  ]);
   const why = Object.fromEntries(w.excluded.map((e) => [e.path, e.reason]));
   assert.deepEqual(why, {
     'a.tmp': 'ignored (.gitignore)',
@@ -85,12 +102,37 @@ test('walk: .gitignore (nested, negation), .podlensignore, defaults, and every e
 });
 
 test('build: oldest first, active file and selection last, path headers, manifest', async () => {
-  const ctx = await buildContext(fixture(), { limits: { maxFileBytes: 4000 }, count: enc4, budgetTokens: 10_000, activeFile: 'src/active.ts', selection: { path: 'src/new.ts', text: 'fresh = 2', startLine: 1, endLine: 1 } });
-  assert.deepEqual(ctx.blocks.map((b) => b.path), ['important.tmp', 'docs/u16le.txt', 'docs/u16be.txt', 'docs/bom.txt', 'src/old.ts', 'README.md', 'src/new.ts', 'src/active.ts', 'src/new.ts']);
-  assert.deepEqual(ctx.blocks.slice(-2).map((b) => b.role), ['active', 'selection']);
+  const ctx = await buildContext(fixture(), {
+    limits: { maxFileBytes: 4000 },
+    count: enc4,
+    budgetTokens: 10_000,
+    activeFile: 'src/active.ts',
+    selection: { path: 'src/new.ts', text: 'fresh = 2', startLine: 1, endLine: 1 },
+  });
+  assert.deepEqual(
+    ctx.blocks.map((b) => b.path),
+    [
+      'important.tmp',
+      'docs/u16le.txt',
+      'docs/u16be.txt',
+      'docs/bom.txt',
+      'src/old.ts',
+      'README.md',
+      'src/new.ts',
+      'src/active.ts',
+      'src/new.ts',
+    ],
+  );
+  assert.deepEqual(
+    ctx.blocks.slice(-2).map((b) => b.role),
+    ['active', 'selection'],
+  );
   assert.equal(renderBlock(ctx.blocks[4]!), '### File: src/old.ts\n```\nexport const old = 1;\n```\n');
   assert.equal(renderBlock(ctx.blocks.at(-1)!), '### Selection: src/new.ts (lines 1–1)\n```\nfresh = 2\n```\n');
-  assert.deepEqual(ctx.included.map((e) => e.tokens), ctx.blocks.map((b) => enc4(renderBlock(b))));
+  assert.deepEqual(
+    ctx.included.map((e) => e.tokens),
+    ctx.blocks.map((b) => enc4(renderBlock(b))),
+  );
   assert.match(formatManifest(ctx), /^9 files included \(\d+ of 10000 tokens\), 14 excluded\n/);
 });
 
@@ -108,7 +150,16 @@ test('walk: file limit, progress and cancellation', async () => {
   assert.ok(w.excluded.some((e) => e.reason === 'file limit (2) reached'));
   const ac = new AbortController();
   let seen = 0;
-  await assert.rejects(walkWorkspace(fixture(), { signal: ac.signal, onProgress: (p) => { seen = p.filesSeen; if (seen === 3) ac.abort(); } }), WalkAbortedError);
+  await assert.rejects(
+    walkWorkspace(fixture(), {
+      signal: ac.signal,
+      onProgress: (p) => {
+        seen = p.filesSeen;
+        if (seen === 3) ac.abort();
+      },
+    }),
+    WalkAbortedError,
+  );
   assert.equal(seen, 3);
 });
 
@@ -117,7 +168,11 @@ test('this repository: sources in, ignored/lock/model files out, within the budg
   const tok = Tokenizer.fromGGUF(f);
   f.close();
   const count = (t: string) => tok.encode(t, { addBos: false, parseSpecial: false }).length;
-  const ctx = await buildContext(new NodeFileSource(ROOT), { count, budgetTokens: 8000, activeFile: 'src/context/build.ts' });
+  const ctx = await buildContext(new NodeFileSource(ROOT), {
+    count,
+    budgetTokens: 8000,
+    activeFile: 'src/context/build.ts',
+  });
   const tokens = ctx.blocks.reduce((a, b) => a + b.tokens, 0);
   const paths = new Set(ctx.included.map((e) => e.path));
   const excl = new Map(ctx.excluded.map((e) => [e.path, e.reason]));
@@ -127,5 +182,7 @@ test('this repository: sources in, ignored/lock/model files out, within the budg
   assert.ok(tokens <= 8000 && tokens > 6000, `${tokens} tokens`);
   // Blocks are counted on their own (the session tokenizes them the same way: test/session.test.ts).
   assert.equal(ctx.blocks[0]!.tokens, count(renderBlock(ctx.blocks[0]!)));
-  console.log(`# repository: ${ctx.included.length} files, ${tokens} tokens, ${ctx.excluded.length} excluded (${path.basename(ROOT)})`);
+  console.log(
+    `# repository: ${ctx.included.length} files, ${tokens} tokens, ${ctx.excluded.length} excluded (${path.basename(ROOT)})`,
+  );
 });

@@ -12,7 +12,14 @@ import { readModelConfig } from '../src/engine/model/config';
 import { OnnxDecoder } from '../src/engine/decoder';
 import { KVPlan, LOCAL, uniformAnchors } from '../src/engine/kv/plan';
 import { createCache } from '../src/engine/kv/create';
-import { CacheContractError, checkInputNames, layerContract, segmentInputNames, specsOf, stepContract } from '../src/engine/kv/contract';
+import {
+  CacheContractError,
+  checkInputNames,
+  layerContract,
+  segmentInputNames,
+  specsOf,
+  stepContract,
+} from '../src/engine/kv/contract';
 import { buildDecoderSegment, WeightSource } from '../src/engine/onnx/decoder-graph';
 import { OrtSession, HostTensor } from '../src/engine/onnx/runtime';
 import { packWeight } from '../src/engine/onnx/pack';
@@ -25,8 +32,22 @@ const config = readModelConfig(file);
 file.close();
 
 // Layer 2 all local; layer 3 mixes a local unit, an anchor and a member of layer 3's block.
-const MIXED = [[0, 0, 0, 0], [0, 1, 0, 1], [LOCAL, LOCAL, LOCAL, LOCAL], [3, LOCAL, 3, 1], [3, 4, LOCAL, 4]];
-const pod = (o: Partial<Extract<KVPlan, { kind: 'pod' }>> = {}): KVPlan => ({ kind: 'pod', sinks: 2, recent: 6, anchors: MIXED, mode: 'scores', dtype: 'f16', ...o });
+const MIXED = [
+  [0, 0, 0, 0],
+  [0, 1, 0, 1],
+  [LOCAL, LOCAL, LOCAL, LOCAL],
+  [3, LOCAL, 3, 1],
+  [3, 4, LOCAL, 4],
+];
+const pod = (o: Partial<Extract<KVPlan, { kind: 'pod' }>> = {}): KVPlan => ({
+  kind: 'pod',
+  sinks: 2,
+  recent: 6,
+  anchors: MIXED,
+  mode: 'scores',
+  dtype: 'f16',
+  ...o,
+});
 const PLANS: [string, KVPlan][] = [
   ['full f32', { kind: 'full', dtype: 'f32' }],
   ['full f16', { kind: 'full', dtype: 'f16' }],
@@ -48,7 +69,9 @@ function assertMatches(feeds: Record<string, HostTensor>, specs: ReturnType<type
     const t = feeds[s.name]!;
     assert.equal(t.type, s.type, `${what}: ${s.name} type`);
     assert.equal(t.dims.length, s.dims.length, `${what}: ${s.name} rank`);
-    s.dims.forEach((d, i) => { if (typeof d === 'number') assert.equal(t.dims[i], d, `${what}: ${s.name} dim ${i}`); });
+    s.dims.forEach((d, i) => {
+      if (typeof d === 'number') assert.equal(t.dims[i], d, `${what}: ${s.name} dim ${i}`);
+    });
   }
 }
 
@@ -57,12 +80,21 @@ for (const [name, plan] of PLANS) {
     const dec = await load(plan); // checks every session's inputNames against the contract
     try {
       const cache = createCache(config, dec.plan, 64);
-      for (const T of [5, 4, 1, 3]) { // 13 tokens: past sinks + recent, so distant stores fill
+      for (const T of [5, 4, 1, 3]) {
+        // 13 tokens: past sinks + recent, so distant stores fill
         assertMatches(cache.stepInputs(T), specsOf(stepContract(plan)), `${name} step inputs at ${cache.length}`);
         for (let l = 0; l < config.nLayers; l++) {
-          assertMatches(cache.layerInputs(l, T), specsOf(layerContract(plan, l, config.nKVHeads, config.headDim)), `${name} layer ${l} at ${cache.length}`);
+          assertMatches(
+            cache.layerInputs(l, T),
+            specsOf(layerContract(plan, l, config.nKVHeads, config.headDim)),
+            `${name} layer ${l} at ${cache.length}`,
+          );
         }
-        await dec.step(Array.from({ length: T }, (_, i) => 300 + i + cache.length), cache, [T - 1]);
+        await dec.step(
+          Array.from({ length: T }, (_, i) => 300 + i + cache.length),
+          cache,
+          [T - 1],
+        );
       }
       assert.equal(cache.length, 13);
     } finally {
@@ -72,31 +104,77 @@ for (const [name, plan] of PLANS) {
 }
 
 test('the contract of a PoD layer declares distant keys only for anchor heads and values only for non-local heads', () => {
-  const names = (l: number): string[] => specsOf(layerContract(pod({ distantQuant: 'int8' }), l, config.nKVHeads, config.headDim)).map((s) => `${s.name}:${s.type}:${s.dims.join('x')}`);
+  const names = (l: number): string[] =>
+    specsOf(layerContract(pod({ distantQuant: 'int8' }), l, config.nKVHeads, config.headDim)).map(
+      (s) => `${s.name}:${s.type}:${s.dims.join('x')}`,
+    );
   const D = config.headDim;
   assert.deepEqual(names(2), [`prox_k_2:float16:P1x4x${D}`, `prox_v_2:float16:P1x4x${D}`]);
-  assert.deepEqual(names(3), [`prox_k_3:float16:P1x4x${D}`, `prox_v_3:float16:P1x4x${D}`,
-    `dist_k_3:int8:NDx2x${D}`, 'dist_k_scale_3:float32:NDx2x1', `dist_v_3:int8:NDx3x${D}`, 'dist_v_scale_3:float32:NDx3x1']);
+  assert.deepEqual(names(3), [
+    `prox_k_3:float16:P1x4x${D}`,
+    `prox_v_3:float16:P1x4x${D}`,
+    `dist_k_3:int8:NDx2x${D}`,
+    'dist_k_scale_3:float32:NDx2x1',
+    `dist_v_3:int8:NDx3x${D}`,
+    'dist_v_scale_3:float32:NDx3x1',
+  ]);
 });
 
 test('a graph built for another plan is refused at load, naming the inputs', async () => {
   const f = GGUFFile.open(modelPath(STORIES));
   const weights: WeightSource = {
-    weight: (n) => { const i = f.requireTensor(n); return packWeight(i, f.readTensorBytes(i)); },
-    vector: (n) => { const i = f.tensor(n); return i ? dequantize(i.type, f.readTensorBytes(i), i.nElements) : undefined; },
+    weight: (n) => {
+      const i = f.requireTensor(n);
+      return packWeight(i, f.readTensorBytes(i));
+    },
+    vector: (n) => {
+      const i = f.tensor(n);
+      return i ? dequantize(i.type, f.readTensorBytes(i), i.nElements) : undefined;
+    },
   };
-  const built = buildDecoderSegment(config, weights, { firstLayer: 0, endLayer: config.nLayers, isLast: true, maxPositions: 64, accuracyLevel: 4, kv: pod() });
+  const built = buildDecoderSegment(config, weights, {
+    firstLayer: 0,
+    endLayer: config.nLayers,
+    isLast: true,
+    maxPositions: 64,
+    accuracyLevel: 4,
+    kv: pod(),
+  });
   f.close();
   const session = await OrtSession.create(built.bytes, { threads: 1 });
   try {
-    checkInputNames('the graph', session.inputNames, segmentInputNames(pod(), 0, config.nLayers, config.nLayers, config.nKVHeads, config.headDim));
+    checkInputNames(
+      'the graph',
+      session.inputNames,
+      segmentInputNames(pod(), 0, config.nLayers, config.nLayers, config.nKVHeads, config.headDim),
+    );
     const other = pod({ anchors: uniformAnchors(config.nLayers, config.nKVHeads, 5) });
-    assert.throws(() => checkInputNames('the graph', session.inputNames, segmentInputNames(other, 0, config.nLayers, config.nLayers, config.nKVHeads, config.headDim)),
-      (e: unknown) => e instanceof CacheContractError && /the graph does not match the KV cache contract/.test(e.message)
-        && /missing: dist_v_2;/.test(e.message) && /not declared: dist_k_1, dist_k_3, dist_k_4\./.test(e.message));
+    assert.throws(
+      () =>
+        checkInputNames(
+          'the graph',
+          session.inputNames,
+          segmentInputNames(other, 0, config.nLayers, config.nLayers, config.nKVHeads, config.headDim),
+        ),
+      (e: unknown) =>
+        e instanceof CacheContractError &&
+        /the graph does not match the KV cache contract/.test(e.message) &&
+        /missing: dist_v_2;/.test(e.message) &&
+        /not declared: dist_k_1, dist_k_3, dist_k_4\./.test(e.message),
+    );
     const full: KVPlan = { kind: 'full', dtype: 'f16' };
-    assert.throws(() => checkInputNames('the graph', session.inputNames, segmentInputNames(full, 0, config.nLayers, config.nLayers, config.nKVHeads, config.headDim)),
-      (e: unknown) => e instanceof CacheContractError && /missing: mask_past, mask_new, split_sizes, past_k_0, .* … \(13\)/.test(e.message) && /not declared: .*mask_anc_a.* … \(24\)/.test(e.message));
+    assert.throws(
+      () =>
+        checkInputNames(
+          'the graph',
+          session.inputNames,
+          segmentInputNames(full, 0, config.nLayers, config.nLayers, config.nKVHeads, config.headDim),
+        ),
+      (e: unknown) =>
+        e instanceof CacheContractError &&
+        /missing: mask_past, mask_new, split_sizes, past_k_0, .* … \(13\)/.test(e.message) &&
+        /not declared: .*mask_anc_a.* … \(24\)/.test(e.message),
+    );
   } finally {
     await session.release();
   }
@@ -106,9 +184,14 @@ test('a cache of another PoD plan is refused before the run, and left as it was'
   const dec = await load(pod());
   try {
     const cache = createCache(config, pod({ anchors: uniformAnchors(config.nLayers, config.nKVHeads, 5) }), 64);
-    await assert.rejects(dec.step([1, 300, 301], cache, [2]), (e: unknown) =>
-      e instanceof CacheContractError && /feeds of a pod cache step for layers 0–4 does not match/.test(e.message)
-        && /missing: dist_k_1, dist_k_3, dist_k_4;/.test(e.message) && /not declared: dist_v_2\./.test(e.message));
+    await assert.rejects(
+      dec.step([1, 300, 301], cache, [2]),
+      (e: unknown) =>
+        e instanceof CacheContractError &&
+        /feeds of a pod cache step for layers 0–4 does not match/.test(e.message) &&
+        /missing: dist_k_1, dist_k_3, dist_k_4;/.test(e.message) &&
+        /not declared: dist_v_2\./.test(e.message),
+    );
     assert.equal(cache.length, 0);
   } finally {
     await dec.dispose();

@@ -14,7 +14,11 @@ export interface ServerBehaviour {
   cutAfter: number | undefined;
 }
 
-export interface RequestRecord { path: string; range: string | undefined; sent: number }
+export interface RequestRecord {
+  path: string;
+  range: string | undefined;
+  sent: number;
+}
 
 export class DownloadServer {
   readonly requests: RequestRecord[] = [];
@@ -70,7 +74,10 @@ export class DownloadServer {
         res.writeHead(416, { 'content-range': `bytes */${this.body.length}` }).end();
         return;
       }
-      res.writeHead(206, { 'content-length': this.body.length - start, 'content-range': `bytes ${start}-${this.body.length - 1}/${this.body.length}` });
+      res.writeHead(206, {
+        'content-length': this.body.length - start,
+        'content-range': `bytes ${start}-${this.body.length - 1}/${this.body.length}`,
+      });
     } else {
       res.writeHead(200, { 'content-length': this.body.length });
     }

@@ -7,7 +7,10 @@ import * as os from 'node:os';
 import { defaultEngineThreads, engineOptions, Settings } from '../src/host/settings';
 
 test('default engine threads: one fewer than the cores, 1…4; an explicit setting wins', () => {
-  assert.deepEqual([1, 2, 3, 4, 8, 64].map((c) => defaultEngineThreads(c)), [1, 1, 2, 3, 4, 4]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 8, 64].map((c) => defaultEngineThreads(c)),
+    [1, 1, 2, 3, 4, 4],
+  );
   const s = { threads: 0, contextSize: 0, kv: { kind: 'full' } } as unknown as Settings;
   // This machine's default, from the rule itself rather than the function under test.
   assert.equal(engineOptions(s, { kind: 'full' }).threads, Math.max(1, Math.min(4, os.availableParallelism() - 1)));

@@ -36,8 +36,10 @@ const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `pod
 
 const FILES: Record<string, string> = {
   'README.md': '# Tide Tables\nPredicts harbour water levels from the tide extremes of each day.\n',
-  'src/tide.ts': 'export function predictLevel(t: number, high: number, low: number): number {\n  return (high + low) / 2 + ((high - low) / 2) * Math.cos(t);\n}\n',
-  'src/harbour.ts': 'export interface Harbour { name: string; range: number }\nexport const harbours: Harbour[] = [{ name: "Brest", range: 7.2 }, { name: "Dover", range: 6.1 }];\n',
+  'src/tide.ts':
+    'export function predictLevel(t: number, high: number, low: number): number {\n  return (high + low) / 2 + ((high - low) / 2) * Math.cos(t);\n}\n',
+  'src/harbour.ts':
+    'export interface Harbour { name: string; range: number }\nexport const harbours: Harbour[] = [{ name: "Brest", range: 7.2 }, { name: "Dover", range: 6.1 }];\n',
 };
 function workspace(files: Record<string, string>): string {
   const root = tmp('persist-ws');
@@ -51,9 +53,14 @@ const ws = workspace(FILES);
 const cacheDir = tmp('persist-kv');
 const TARGET: PersistTarget = { workspace: ws, dir: cacheDir, capBytes: 256 * 2 ** 20 };
 
-interface Worker { client: EngineClient; log: string[] }
+interface Worker {
+  client: EngineClient;
+  log: string[];
+}
 const workers: Worker[] = [];
-after(async () => { for (const w of workers) await w.client.dispose(); });
+after(async () => {
+  for (const w of workers) await w.client.dispose();
+});
 
 async function startWorker(kv?: KVSettings): Promise<Worker> {
   const log: string[] = [];
@@ -64,33 +71,70 @@ async function startWorker(kv?: KVSettings): Promise<Worker> {
   return w;
 }
 
-interface Prompt { system: string; blocks: PromptBlock[] }
+interface Prompt {
+  system: string;
+  blocks: PromptBlock[];
+}
 
 /** The chat's system text and workspace blocks for a folder, as ChatPrompt.prepare builds them (workspace chip only). */
 async function systemMessage(w: Worker, root: string): Promise<Prompt> {
-  const built = await buildChatContext({
-    root, enabled: { workspace: true, file: false, selection: false }, budgetTokens: 600, count: (t) => w.client.count(t),
-    // The read the host's reader thread makes (src/worker/reader-main.ts), here in-process.
-    readWorkspace: (signal) => readWorkspace(new NodeFileSource(root), { budgetTokens: 600, count: (t) => w.client.count(t), ...(signal ? { signal } : {}) }),
-  }, new TokenCounts());
+  const built = await buildChatContext(
+    {
+      root,
+      enabled: { workspace: true, file: false, selection: false },
+      budgetTokens: 600,
+      count: (t) => w.client.count(t),
+      // The read the host's reader thread makes (src/worker/reader-main.ts), here in-process.
+      readWorkspace: (signal) =>
+        readWorkspace(new NodeFileSource(root), {
+          budgetTokens: 600,
+          count: (t) => w.client.count(t),
+          ...(signal ? { signal } : {}),
+        }),
+    },
+    new TokenCounts(),
+  );
   assert.equal(built.ws.included.length, 3, 'every file is in the context');
   return { system: SYSTEM, blocks: promptBlocks(built) };
 }
 
-async function ask(w: Worker, session: string, system: Prompt, persist: PersistTarget | undefined, question = QUESTION): Promise<{ done: GenerateDone; ttftMs: number; log: string[] }> {
+async function ask(
+  w: Worker,
+  session: string,
+  system: Prompt,
+  persist: PersistTarget | undefined,
+  question = QUESTION,
+): Promise<{ done: GenerateDone; ttftMs: number; log: string[] }> {
   const from = w.log.length;
   const t0 = performance.now();
   let ttft = 0;
-  const done = await w.client.generate({
-    session, ...system, messages: [{ role: 'user', content: question }], maxTokens: 16, sampler: GREEDY, ...(persist ? { persist } : {}),
-  }, { onDelta: () => { if (ttft === 0) ttft = performance.now() - t0; } }).done;
+  const done = await w.client.generate(
+    {
+      session,
+      ...system,
+      messages: [{ role: 'user', content: question }],
+      maxTokens: 16,
+      sampler: GREEDY,
+      ...(persist ? { persist } : {}),
+    },
+    {
+      onDelta: () => {
+        if (ttft === 0) ttft = performance.now() - t0;
+      },
+    },
+  ).done;
   return { done, ttftMs: ttft || performance.now() - t0, log: w.log.slice(from) };
 }
 
-const states = (dir: string): string[] => fs.readdirSync(dir).filter((n) => n.endsWith(STATE_EXT)).sort();
+const states = (dir: string): string[] =>
+  fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith(STATE_EXT))
+    .sort();
 const SAVED = /^workspace KV state saved: (\d+) tokens, [\d.]+ MB \((.+)\), \d+ ms$/;
 const RESTORED = /^workspace KV state restored from disk: (\d+) tokens, [\d.]+ MB \((.+)\), \d+ ms$/;
-const notUsed = (why: string): RegExp => new RegExp(`^workspace KV state on disk not used: ${why}; reading the workspace again$`);
+const notUsed = (why: string): RegExp =>
+  new RegExp(`^workspace KV state on disk not used: ${why}; reading the workspace again$`);
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Shared by the tests below: the cold full-cache run and the worker that restored it. */
@@ -104,7 +148,10 @@ test('full cache: a new worker restores the saved workspace prefix and answers e
   await a.client.dispose();
   assert.equal(c.done.restoredTokens, undefined);
   assert.equal(c.done.stats.reusedTokens, 0);
-  assert.match(c.log[0]!, /^no workspace KV state on disk for this workspace, model and cache settings \(.+\); reading the workspace$/);
+  assert.match(
+    c.log[0]!,
+    /^no workspace KV state on disk for this workspace, model and cache settings \(.+\); reading the workspace$/,
+  );
   const saved = SAVED.exec(c.log[1] ?? '');
   assert.ok(saved, c.log.join('\n'));
   assert.equal(c.log.length, 2, c.log.join('\n'));
@@ -112,7 +159,10 @@ test('full cache: a new worker restores the saved workspace prefix and answers e
   assert.ok(prefix > 150 && prefix < c.done.stats.promptTokens, `prefix ${prefix} of ${c.done.stats.promptTokens}`);
   const file = saved[2]!;
   assert.deepEqual(states(cacheDir), [path.basename(file)]);
-  assert.ok(path.basename(file).startsWith(workspaceKey(ws)), "named for the workspace folder (what Clear Workspace Cache deletes)");
+  assert.ok(
+    path.basename(file).startsWith(workspaceKey(ws)),
+    'named for the workspace folder (what Clear Workspace Cache deletes)',
+  );
   assert.deepEqual(fs.readdirSync(cacheDir), [path.basename(file)], 'no temp file left');
   cold = { text: c.done.text, promptTokens: c.done.stats.promptTokens, prefix, file, system };
 
@@ -134,8 +184,10 @@ test('full cache: a new worker restores the saved workspace prefix and answers e
   assert.equal(r.done.stats.generatedTokens, c.done.stats.generatedTokens);
   // Both TTFTs are a fresh worker's first answer (its first ONNX Runtime run is slow); the restore
   // itself (model hash if still running, read, checksum, import) is the ms in its log line.
-  console.log(`# full cache, ${prefix}-token workspace prefix: cold TTFT ${c.ttftMs.toFixed(0)} ms (prefill ${c.done.stats.prefillMs.toFixed(0)} ms), ` +
-    `restored TTFT ${r.ttftMs.toFixed(0)} ms (${(c.ttftMs / r.ttftMs).toFixed(1)}× faster; restore ${/(\d+) ms$/.exec(r.log[0]!)![1]} ms; information only)`);
+  console.log(
+    `# full cache, ${prefix}-token workspace prefix: cold TTFT ${c.ttftMs.toFixed(0)} ms (prefill ${c.done.stats.prefillMs.toFixed(0)} ms), ` +
+      `restored TTFT ${r.ttftMs.toFixed(0)} ms (${(c.ttftMs / r.ttftMs).toFixed(1)}× faster; restore ${/(\d+) ms$/.exec(r.log[0]!)![1]} ms; information only)`,
+  );
 });
 
 test('a corrupt or truncated state file is not used: rebuilt, the same answer, saved again', async () => {
@@ -167,14 +219,22 @@ test('a corrupt or truncated state file is not used: rebuilt, the same answer, s
 
 test('changed file contents: the saved state is not used; the new prefix is computed, saved over it and restored next time', async () => {
   assert.ok(cold && warm, 'runs after the restore test');
-  fs.writeFileSync(path.join(ws, 'src/tide.ts'), FILES['src/tide.ts']!.replace('Math.cos(t)', 'Math.cos((2 * Math.PI * t) / 12.42)'));
+  fs.writeFileSync(
+    path.join(ws, 'src/tide.ts'),
+    FILES['src/tide.ts']!.replace('Math.cos(t)', 'Math.cos((2 * Math.PI * t) / 12.42)'),
+  );
   try {
     const system = await systemMessage(warm, ws);
     assert.notDeepEqual(system, cold.system);
     const r1 = await ask(warm, 'edited', system, TARGET);
     assert.equal(r1.done.restoredTokens, undefined);
     assert.equal(r1.done.stats.reusedTokens, 0);
-    assert.match(r1.log[0]!, notUsed(`the workspace context changed \\(saved ${cold.prefix} tokens, now \\d+, first difference at token \\d+\\)`));
+    assert.match(
+      r1.log[0]!,
+      notUsed(
+        `the workspace context changed \\(saved ${cold.prefix} tokens, now \\d+, first difference at token \\d+\\)`,
+      ),
+    );
     const saved = SAVED.exec(r1.log[1] ?? '');
     assert.ok(saved, r1.log.join('\n'));
     assert.equal(saved[2], cold.file, 'saved over the old state (one file per workspace, model and plan)');
@@ -200,7 +260,10 @@ test('the size cap: the least recently used state is evicted; a state larger tha
     const cap = Math.floor(1.5 * size);
     const second = await ask(warm, 'cap-2', await systemMessage(warm, other), { workspace: other, dir, capBytes: cap });
     assert.match(second.log.at(-1)!, SAVED);
-    assert.ok(second.log.includes(`workspace KV state: evicted ${mine} (KV state cache over ${cap} bytes)`), second.log.join('\n'));
+    assert.ok(
+      second.log.includes(`workspace KV state: evicted ${mine} (KV state cache over ${cap} bytes)`),
+      second.log.join('\n'),
+    );
     const left = states(dir);
     assert.equal(left.length, 1);
     assert.ok(left[0]!.startsWith(workspaceKey(other)), 'the newest state is kept');
@@ -208,7 +271,10 @@ test('the size cap: the least recently used state is evicted; a state larger tha
 
     // A cap below one state: nothing is kept, and the folder keeps to the new cap.
     const tiny = await ask(warm, 'cap-3', cold.system, { workspace: ws, dir, capBytes: 2 ** 20 });
-    assert.match(tiny.log.at(-1)!, /^workspace KV state not saved: the KV state \([\d.]+ MB\) is larger than the cache size cap \(1\.0 MB\); not saved$/);
+    assert.match(
+      tiny.log.at(-1)!,
+      /^workspace KV state not saved: the KV state \([\d.]+ MB\) is larger than the cache size cap \(1\.0 MB\); not saved$/,
+    );
     assert.deepEqual(states(dir), []);
     assert.equal(tiny.done.text, cold.text);
   } finally {
@@ -230,21 +296,34 @@ test('PoD (f16): restored exactly in a new worker and used as its checkpoint; a 
   const stable = /^workspace KV checkpoint saved: (\d+) tokens, [\d.]+ MB \((.+)\), \d+ ms$/.exec(c.log[2] ?? '');
   assert.ok(stable && Number(stable[1]) < cold.prefix, c.log.join('\n'));
   assert.equal(c.log.length, 3, c.log.join('\n'));
-  assert.deepEqual(states(cacheDir), [path.basename(cold.file), path.basename(podFile), path.basename(stable[2]!)].sort());
+  assert.deepEqual(
+    states(cacheDir),
+    [path.basename(cold.file), path.basename(podFile), path.basename(stable[2]!)].sort(),
+  );
 
   const p2 = await startWorker(POD);
   const r = await ask(p2, 'chat', cold.system, TARGET);
   assert.equal(r.done.restoredTokens, cold.prefix);
   assert.match(r.log[0]!, RESTORED);
   assert.equal(r.done.text, c.done.text, 'exact: the restored PoD state is the saved one');
-  console.log(`# PoD f16, ${cold.prefix}-token prefix: cold TTFT ${c.ttftMs.toFixed(0)} ms, restored TTFT ${r.ttftMs.toFixed(0)} ms ` +
-    `(restore ${/(\d+) ms$/.exec(r.log[0]!)![1]} ms; information only)`);
+  console.log(
+    `# PoD f16, ${cold.prefix}-token prefix: cold TTFT ${c.ttftMs.toFixed(0)} ms, restored TTFT ${r.ttftMs.toFixed(0)} ms ` +
+      `(restore ${/(\d+) ms$/.exec(r.log[0]!)![1]} ms; information only)`,
+  );
   // Tokens are in the distant store, so a follow-up whose history differs from the generated
   // answer cannot rewind: it restores the checkpoint at the end of the system message — the
   // state read from disk.
   const follow = await p2.client.generate({
-    session: 'chat', maxTokens: 8, sampler: GREEDY, persist: TARGET, ...cold.system,
-    messages: [{ role: 'user', content: QUESTION }, { role: 'assistant', content: 'README.md, I think.' }, { role: 'user', content: 'And the harbours?' }],
+    session: 'chat',
+    maxTokens: 8,
+    sampler: GREEDY,
+    persist: TARGET,
+    ...cold.system,
+    messages: [
+      { role: 'user', content: QUESTION },
+      { role: 'assistant', content: 'README.md, I think.' },
+      { role: 'user', content: 'And the harbours?' },
+    ],
   }).done;
   assert.equal(follow.stats.reusedTokens, cold.prefix);
   assert.equal(follow.restoredTokens, undefined, 'in memory, not from disk');
@@ -255,7 +334,10 @@ test('PoD (f16): restored exactly in a new worker and used as its checkpoint; a 
   const m = await ask(p2, 'mismatch', cold.system, TARGET);
   assert.equal(m.done.restoredTokens, undefined);
   assert.match(m.log[0]!, notUsed(`${esc(path.basename(podFile))}: saved for a different KV cache plan`));
-  assert.equal(m.log[1], `workspace KV checkpoint on disk not used: ${path.basename(stable[2]!)}: saved for a different KV cache plan`);
+  assert.equal(
+    m.log[1],
+    `workspace KV checkpoint on disk not used: ${path.basename(stable[2]!)}: saved for a different KV cache plan`,
+  );
   assert.match(m.log[2]!, SAVED);
   assert.equal(m.done.text, c.done.text);
 
@@ -267,7 +349,11 @@ test('PoD (f16): restored exactly in a new worker and used as its checkpoint; a 
   assert.match(i8.log[0]!, /^no workspace KV state on disk for this workspace, model and cache settings/);
   const i8saved = SAVED.exec(i8.log[1] ?? '');
   assert.ok(i8saved, i8.log.join('\n'));
-  assert.equal(states(cacheDir).length, before.length + 2, 'states of its own (another plan): the prefix and the checkpoint at the last block');
+  assert.equal(
+    states(cacheDir).length,
+    before.length + 2,
+    'states of its own (another plan): the prefix and the checkpoint at the last block',
+  );
   const p3 = await startWorker({ ...POD, distantQuant: 'int8' });
   const i8r = await ask(p3, 'int8', cold.system, TARGET);
   assert.equal(i8r.done.restoredTokens, cold.prefix);
@@ -281,5 +367,8 @@ test('without `persist` nothing is read or written', async () => {
   assert.deepEqual(r.log, []);
   assert.equal(r.done.restoredTokens, undefined);
   assert.equal(r.done.stats.reusedTokens, 0);
-  assert.deepEqual(fs.readdirSync(cacheDir).map((n) => `${n} ${fs.statSync(path.join(cacheDir, n)).mtimeMs}`), before);
+  assert.deepEqual(
+    fs.readdirSync(cacheDir).map((n) => `${n} ${fs.statSync(path.join(cacheDir, n)).mtimeMs}`),
+    before,
+  );
 });

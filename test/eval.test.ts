@@ -18,7 +18,8 @@ import { POD_COMMANDS, DEFAULT_HAYSTACK } from '../src/cli/pod-commands';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
 
 const STORIES = 'stories260K-f32.gguf';
-const STORY = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She ran to get it and played with her friends. ';
+const STORY =
+  'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She ran to get it and played with her friends. ';
 
 test('perplexity (full cache, chunked, all rows) equals exp(mean NLL) from the reference model', async () => {
   const e = await Engine.load(modelPath(STORIES), { threads: 1, contextSize: 128, kv: { kind: 'full', dtype: 'f32' } });
@@ -41,7 +42,16 @@ test('perplexity (full cache, chunked, all rows) equals exp(mean NLL) from the r
 
 async function evalCli(args: Record<string, string | number | boolean>): Promise<Record<string, unknown>> {
   let out = '';
-  await POD_COMMANDS.eval!.run({ ...args, json: true }, { out: (s) => { out += s; }, err: () => {}, signal: new AbortController().signal });
+  await POD_COMMANDS.eval!.run(
+    { ...args, json: true },
+    {
+      out: (s) => {
+        out += s;
+      },
+      err: () => {},
+      signal: new AbortController().signal,
+    },
+  );
   return JSON.parse(out) as Record<string, unknown>;
 }
 
@@ -49,7 +59,8 @@ async function evalCli(args: Record<string, string | number | boolean>): Promise
 // S + R = 2 + 8 = 10, so 54 distant tokens. One (layer, KV head) row of K or V: 8 × 2 = 16 bytes.
 // PoD blocks of 2 layers → anchors 0, 2, 4 keep distant K and V, layers 1, 3 distant V only;
 // blocks of 5 → anchor 0 only. int8 rows: 8 + 4 bytes (scale); int4 rows: 8/2 + 4.
-const ROW = 16, WINDOW = 2 * 5 * 10 * 4 * ROW; // every layer's sinks + recent, K and V
+const ROW = 16,
+  WINDOW = 2 * 5 * 10 * 4 * ROW; // every layer's sinks + recent, K and V
 const EXPECTED_BYTES = {
   full: 2 * 5 * 64 * 4 * ROW,
   streaming: WINDOW,
@@ -67,15 +78,41 @@ test("eval's KV bytes are the hand-computed ones and its perplexity the referenc
   const ref = ReferenceModel.load(f);
   const ids = Tokenizer.fromGGUF(f).encode(STORY.repeat(3)).slice(0, 64);
   f.close();
-  const pod = { sinks: 2, recent: 8, anchors: [[0, 0, 0, 0], [0, 0, 0, 0], [2, 2, 2, 2], [2, 2, 2, 2], [4, 4, 4, 4]], mode: 'scores' as const };
+  const pod = {
+    sinks: 2,
+    recent: 8,
+    anchors: [
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [2, 2, 2, 2],
+      [2, 2, 2, 2],
+      [4, 4, 4, 4],
+    ],
+    mode: 'scores' as const,
+  };
   const pod5 = { ...pod, anchors: Array.from({ length: 5 }, () => [0, 0, 0, 0]) };
   // [flags, expected bytes, the plan the f64 reference runs, perplexity tolerance (relative)]
   const cases: [Record<string, string | number | boolean>, number, KVPlan, number][] = [
     [{ kv: 'full' }, EXPECTED_BYTES.full, { kind: 'full' }, 1e-2],
     [{ kv: 'pod', sinks: 2, recent: 8, 'group-size': 2 }, EXPECTED_BYTES.podG2, { kind: 'pod', ...pod }, 1e-2],
-    [{ kv: 'pod', sinks: 2, recent: 8, 'group-size': 5, 'kv-int8': true }, EXPECTED_BYTES.podG5int8, { kind: 'pod', ...pod5 }, 3e-2],
-    [{ kv: 'pod', sinks: 2, recent: 8, 'group-size': 5, 'kv-quant': 'int4' }, EXPECTED_BYTES.podG5int4, { kind: 'pod', ...pod5 }, 1e-1],
-    [{ kv: 'streaming', sinks: 2, recent: 8 }, EXPECTED_BYTES.streaming, { kind: 'streaming', sinks: 2, recent: 8 }, 1e-2],
+    [
+      { kv: 'pod', sinks: 2, recent: 8, 'group-size': 5, 'kv-int8': true },
+      EXPECTED_BYTES.podG5int8,
+      { kind: 'pod', ...pod5 },
+      3e-2,
+    ],
+    [
+      { kv: 'pod', sinks: 2, recent: 8, 'group-size': 5, 'kv-quant': 'int4' },
+      EXPECTED_BYTES.podG5int4,
+      { kind: 'pod', ...pod5 },
+      1e-1,
+    ],
+    [
+      { kv: 'streaming', sinks: 2, recent: 8 },
+      EXPECTED_BYTES.streaming,
+      { kind: 'streaming', sinks: 2, recent: 8 },
+      1e-2,
+    ],
   ];
   for (const [flags, bytes, plan, tol] of cases) {
     const j = await evalCli({ model, text, ctx: 64, 'min-context': 8, threads: 1, ...flags });
@@ -126,7 +163,9 @@ test('SmolLM2 retrieves a needle from the distant part of a 512-token context wi
   try {
     const source = fs.readFileSync(path.join(ROOT, DEFAULT_HAYSTACK), 'utf8');
     const r = await needleTrial(e, source, 0.3, 0);
-    console.log(`needle at ${r.actualDepth.toFixed(3)}, ${r.distanceTokens} tokens before the end: ${JSON.stringify(r.answer)}`);
+    console.log(
+      `needle at ${r.actualDepth.toFixed(3)}, ${r.distanceTokens} tokens before the end: ${JSON.stringify(r.answer)}`,
+    );
     assert.ok(r.promptTokens <= 512 - 17 && r.promptTokens >= 0.9 * (512 - 17), `prompt of ${r.promptTokens} tokens`); // fills the room less the answer
     assert.ok(r.distanceTokens > 256, 'the needle is older than the default 256-token window');
     assert.ok(r.correct, `answer ${JSON.stringify(r.answer)} lacks ${r.passphrase}`); // greedy: deterministic

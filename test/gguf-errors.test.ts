@@ -47,13 +47,24 @@ const lastTensor = header.tensors[header.tensors.length - 1]!;
 test('truncation anywhere in a real file is reported as truncated, naming file and tensor', () => {
   assert.ok(tensorInfoStart > 24 && tensorInfoStart < header.dataOffset);
   const cuts: [string, number][] = [
-    ['magic only', 4], ['inside version', 6], ['inside tensor count', 12], ['inside metadata count', 20],
-    ['before the first key', 24], ['inside the first key length', 28], ['inside the first key', 40],
-    ['inside the token array', 200], ['deep in metadata', 5000], ['just before tensor infos', tensorInfoStart],
-    ['inside a tensor name', tensorInfoStart + 12], ['inside tensor infos', tensorInfoStart + 300],
-    ['at the end of tensor infos', header.dataOffset - 4], ['at the data offset', header.dataOffset],
-    ['inside the first tensor', header.dataOffset + 1000], ['mid-data', Math.floor(ORIGINAL.length / 2)],
-    ['inside the last tensor', lastTensor.fileOffset + 10], ['one byte short', ORIGINAL.length - 1],
+    ['magic only', 4],
+    ['inside version', 6],
+    ['inside tensor count', 12],
+    ['inside metadata count', 20],
+    ['before the first key', 24],
+    ['inside the first key length', 28],
+    ['inside the first key', 40],
+    ['inside the token array', 200],
+    ['deep in metadata', 5000],
+    ['just before tensor infos', tensorInfoStart],
+    ['inside a tensor name', tensorInfoStart + 12],
+    ['inside tensor infos', tensorInfoStart + 300],
+    ['at the end of tensor infos', header.dataOffset - 4],
+    ['at the data offset', header.dataOffset],
+    ['inside the first tensor', header.dataOffset + 1000],
+    ['mid-data', Math.floor(ORIGINAL.length / 2)],
+    ['inside the last tensor', lastTensor.fileOffset + 10],
+    ['one byte short', ORIGINAL.length - 1],
   ];
   for (const [where, at] of cuts) {
     const file = writeTmp(ORIGINAL.subarray(0, at));
@@ -97,10 +108,16 @@ function withTensorType(name: string, type: number): Buffer {
 
 test('unknown and unsupported tensor types name the tensor and list the supported types', () => {
   const supported = new RegExp(`supported types: ${SUPPORTED_TENSOR_TYPES.join(', ')}`);
-  let e = expectError(writeTmp(withTensorType('blk.2.attn_k.weight', 99)), 'unsupported-type', [/unknown\(99\)/, supported]);
+  let e = expectError(writeTmp(withTensorType('blk.2.attn_k.weight', 99)), 'unsupported-type', [
+    /unknown\(99\)/,
+    supported,
+  ]);
   assert.equal(e.tensor, 'blk.2.attn_k.weight');
   assert.match(e.message, /tensor blk\.2\.attn_k\.weight/);
-  e = expectError(writeTmp(withTensorType('output.weight', GGMLType.IQ2_XXS)), 'unsupported-type', [/IQ2_XXS/, supported]);
+  e = expectError(writeTmp(withTensorType('output.weight', GGMLType.IQ2_XXS)), 'unsupported-type', [
+    /IQ2_XXS/,
+    supported,
+  ]);
   assert.equal(e.tensor, 'output.weight');
   expectError(writeTmp(withTensorType('output_norm.weight', GGMLType.Q5_K)), 'unsupported-type', [/Q5_K/]);
 });
@@ -123,12 +140,23 @@ test('300 seeded mutations of a real file: each parses or fails with ModelFileEr
   const worker = new Worker(path.join(__dirname, 'gguf-fuzz-worker.js'), { workerData: input });
   const LIMIT_MS = 30_000;
   const result = await new Promise<FuzzResult>((resolve, reject) => {
-    const timer = setTimeout(() => { void worker.terminate(); reject(new Error(`mutation loop exceeded ${LIMIT_MS} ms: a parse hangs`)); }, LIMIT_MS);
-    worker.once('message', (m: FuzzResult) => { clearTimeout(timer); resolve(m); });
-    worker.once('error', (e) => { clearTimeout(timer); reject(e); });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`mutation loop exceeded ${LIMIT_MS} ms: a parse hangs`));
+    }, LIMIT_MS);
+    worker.once('message', (m: FuzzResult) => {
+      clearTimeout(timer);
+      resolve(m);
+    });
+    worker.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
   await worker.terminate();
-  t.diagnostic(`parsed ${result.ok}, errors ${JSON.stringify(result.codes)}, slowest ${result.slowestMs.toFixed(1)} ms`);
+  t.diagnostic(
+    `parsed ${result.ok}, errors ${JSON.stringify(result.codes)}, slowest ${result.slowestMs.toFixed(1)} ms`,
+  );
   assert.deepEqual(result.foreign, []);
   const failed = Object.values(result.codes).reduce((a, b) => a + b, 0);
   assert.equal(result.ok + failed, 300);

@@ -9,8 +9,18 @@ import { ModelFileError } from '../src/engine/gguf/errors';
 import { readModelConfig } from '../src/engine/model/config';
 import { dequantizeRows } from '../src/engine/gguf/tensor-data';
 
-export interface FuzzInput { source: string; dir: string; count: number; seed: number }
-export interface FuzzResult { ok: number; codes: Record<string, number>; foreign: string[]; slowestMs: number }
+export interface FuzzInput {
+  source: string;
+  dir: string;
+  count: number;
+  seed: number;
+}
+export interface FuzzResult {
+  ok: number;
+  codes: Record<string, number>;
+  foreign: string[];
+  slowestMs: number;
+}
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -30,12 +40,17 @@ function mutate(file: Buffer, headerEnd: number, r: () => number): Buffer {
   const head = Buffer.from(file.subarray(0, headerEnd));
   const tail = file.subarray(headerEnd);
   switch (Math.floor(r() * 6)) {
-    case 0: { // flip 1–8 random bits
+    case 0: {
+      // flip 1–8 random bits
       const n = 1 + Math.floor(r() * 8);
-      for (let i = 0; i < n; i++) { const p = at(); head[p] = head[p]! ^ (1 << Math.floor(r() * 8)); }
+      for (let i = 0; i < n; i++) {
+        const p = at();
+        head[p] = head[p]! ^ (1 << Math.floor(r() * 8));
+      }
       return Buffer.concat([head, tail]);
     }
-    case 1: { // a u32 (and maybe the high half of a u64) set to an extreme value
+    case 1: {
+      // a u32 (and maybe the high half of a u64) set to an extreme value
       const p = Math.min(at(), headerEnd - 8);
       head.writeUInt32LE(EXTREMES[Math.floor(r() * EXTREMES.length)]!, p);
       if (r() < 0.3) head.writeUInt32LE(r() < 0.5 ? 0xffffffff : 1, p + 4);
@@ -43,16 +58,23 @@ function mutate(file: Buffer, headerEnd: number, r: () => number): Buffer {
     }
     case 2: // cut the file anywhere, data included
       return file.subarray(0, Math.floor(r() * file.length));
-    case 3: { // delete a range of the header
+    case 3: {
+      // delete a range of the header
       const p = at();
-      return Buffer.concat([head.subarray(0, p), head.subarray(Math.min(headerEnd, p + 1 + Math.floor(r() * 64))), tail]);
+      return Buffer.concat([
+        head.subarray(0, p),
+        head.subarray(Math.min(headerEnd, p + 1 + Math.floor(r() * 64))),
+        tail,
+      ]);
     }
-    case 4: { // insert random bytes
+    case 4: {
+      // insert random bytes
       const p = at();
       const ins = Buffer.from(Array.from({ length: 1 + Math.floor(r() * 16) }, () => Math.floor(r() * 256)));
       return Buffer.concat([head.subarray(0, p), ins, head.subarray(p), tail]);
     }
-    default: { // overwrite a run with one byte value
+    default: {
+      // overwrite a run with one byte value
       const p = at();
       head.fill([0x00, 0xff, 0x7f, 0x80][Math.floor(r() * 4)]!, p, Math.min(headerEnd, p + 1 + Math.floor(r() * 12)));
       return Buffer.concat([head, tail]);

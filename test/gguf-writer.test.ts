@@ -37,14 +37,31 @@ const METADATA: GGUFMetadataEntry[] = [
   { key: 't.arr.u64', type: VT.ARRAY, value: { itemType: VT.UINT64, items: [0n, 1n << 40n] } },
   { key: 't.arr.empty', type: VT.ARRAY, value: { itemType: VT.UINT8, items: [] } },
   // ~1 MB of strings: the header outgrows the writer's initial buffer several times
-  { key: 't.arr.big', type: VT.ARRAY, value: { itemType: VT.STRING, items: Array.from({ length: 60000 }, (_, i) => `tok-${i}-${'x'.repeat(i % 23)}`) } },
-  { key: 't.arr.nested', type: VT.ARRAY, value: { itemType: VT.ARRAY, items: [{ itemType: VT.INT16, items: [-1, 2] }, { itemType: VT.BOOL, items: [true] }] } },
+  {
+    key: 't.arr.big',
+    type: VT.ARRAY,
+    value: { itemType: VT.STRING, items: Array.from({ length: 60000 }, (_, i) => `tok-${i}-${'x'.repeat(i % 23)}`) },
+  },
+  {
+    key: 't.arr.nested',
+    type: VT.ARRAY,
+    value: {
+      itemType: VT.ARRAY,
+      items: [
+        { itemType: VT.INT16, items: [-1, 2] },
+        { itemType: VT.BOOL, items: [true] },
+      ],
+    },
+  },
 ];
 
 function randomBytes(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
   let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; b[i] = s >>> 24; }
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    b[i] = s >>> 24;
+  }
   return b;
 }
 
@@ -58,24 +75,45 @@ function tensors(): { entries: GGUFTensorEntry[]; bytes: Map<string, Uint8Array>
     bytes.set(name, data);
     const lazy = i % 3;
     return {
-      name, dims, type,
-      data: lazy === 0 ? data : lazy === 1 ? () => data : () => (function* () { for (let p = 0; p < data.length; p += 7) yield data.subarray(p, p + 7); })(),
+      name,
+      dims,
+      type,
+      data:
+        lazy === 0
+          ? data
+          : lazy === 1
+            ? () => data
+            : () =>
+                (function* () {
+                  for (let p = 0; p < data.length; p += 7) yield data.subarray(p, p + 7);
+                })(),
     };
   });
   return { entries, bytes };
 }
 
-function checkRoundTrip(file: string, version: number, metadata: readonly GGUFMetadataEntry[], expect: ReturnType<typeof tensors>): void {
+function checkRoundTrip(
+  file: string,
+  version: number,
+  metadata: readonly GGUFMetadataEntry[],
+  expect: ReturnType<typeof tensors>,
+): void {
   const h = readGGUFHeader(file);
   assert.equal(h.version, version);
-  assert.deepEqual([...h.metadata.keys()], metadata.map((m) => m.key));
+  assert.deepEqual(
+    [...h.metadata.keys()],
+    metadata.map((m) => m.key),
+  );
   for (const m of metadata) {
     assert.equal(h.metadataTypes.get(m.key), m.type, m.key);
     assert.deepEqual(h.metadata.get(m.key), m.value, m.key);
   }
   const f = GGUFFile.open(file);
   try {
-    assert.deepEqual(f.tensors.map((t) => t.name), expect.entries.map((t) => t.name));
+    assert.deepEqual(
+      f.tensors.map((t) => t.name),
+      expect.entries.map((t) => t.name),
+    );
     for (const e of expect.entries) {
       const t = f.requireTensor(e.name);
       assert.deepEqual(t.dims, e.dims);
@@ -111,8 +149,13 @@ test('custom alignment adds general.alignment and aligns every tensor', () => {
 test('lazy tensor callbacks run one at a time, in file order, while writing', () => {
   const calls: string[] = [];
   const entries: GGUFTensorEntry[] = ['a', 'b', 'c'].map((name) => ({
-    name, dims: [32], type: GGMLType.Q8_0,
-    data: () => { calls.push(`${name}@${fs.statSync(`${file}.tmp-${process.pid}`).size}`); return new Uint8Array(34); },
+    name,
+    dims: [32],
+    type: GGMLType.Q8_0,
+    data: () => {
+      calls.push(`${name}@${fs.statSync(`${file}.tmp-${process.pid}`).size}`);
+      return new Uint8Array(34);
+    },
   }));
   const file = path.join(tmp, 'lazy.gguf');
   writeGGUF(file, { metadata: [], tensors: entries });
@@ -124,8 +167,17 @@ test('lazy tensor callbacks run one at a time, in file order, while writing', ()
 test('rewriting stories260K with its own metadata types reproduces the file byte for byte (v3) and its content (v1, v2)', () => {
   const src = GGUFFile.open(modelPath('stories260K-f32.gguf'));
   try {
-    const metadata: GGUFMetadataEntry[] = [...src.header.metadata].map(([key, value]) => ({ key, type: src.header.metadataTypes.get(key)!, value }));
-    const entries: GGUFTensorEntry[] = src.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, data: () => src.readTensorBytes(t) }));
+    const metadata: GGUFMetadataEntry[] = [...src.header.metadata].map(([key, value]) => ({
+      key,
+      type: src.header.metadataTypes.get(key)!,
+      value,
+    }));
+    const entries: GGUFTensorEntry[] = src.tensors.map((t) => ({
+      name: t.name,
+      dims: t.dims,
+      type: t.type,
+      data: () => src.readTensorBytes(t),
+    }));
     for (const version of [1, 2, 3] as const) {
       const file = path.join(tmp, `stories-v${version}.gguf`);
       writeGGUF(file, { version, metadata, tensors: entries });
@@ -142,8 +194,10 @@ test('rewriting stories260K with its own metadata types reproduces the file byte
 function sameFile(a: string, b: string): boolean {
   const size = fs.statSync(a).size;
   if (size !== fs.statSync(b).size) return false;
-  const fa = fs.openSync(a, 'r'), fb = fs.openSync(b, 'r');
-  const ba = Buffer.alloc(8 << 20), bb = Buffer.alloc(8 << 20);
+  const fa = fs.openSync(a, 'r'),
+    fb = fs.openSync(b, 'r');
+  const ba = Buffer.alloc(8 << 20),
+    bb = Buffer.alloc(8 << 20);
   try {
     for (let pos = 0; pos < size; pos += ba.length) {
       const n = fs.readSync(fa, ba, 0, ba.length, pos);
@@ -162,8 +216,17 @@ test('rewriting the llama.cpp-made SmolLM2 Q4_1 file (Q8_0/Q4_1/F32, 760 KB of t
   const file = path.join(tmp, 'smollm2.gguf');
   try {
     writeGGUF(file, {
-      metadata: [...src.header.metadata].map(([key, value]) => ({ key, type: src.header.metadataTypes.get(key)!, value })),
-      tensors: src.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, data: () => src.readTensorBytes(t) })),
+      metadata: [...src.header.metadata].map(([key, value]) => ({
+        key,
+        type: src.header.metadataTypes.get(key)!,
+        value,
+      })),
+      tensors: src.tensors.map((t) => ({
+        name: t.name,
+        dims: t.dims,
+        type: t.type,
+        data: () => src.readTensorBytes(t),
+      })),
     });
     assert.ok(sameFile(file, src.path));
   } finally {
@@ -174,23 +237,65 @@ test('rewriting the llama.cpp-made SmolLM2 Q4_1 file (Q8_0/Q4_1/F32, 760 KB of t
 
 test('the writer refuses bad input and leaves no file behind', () => {
   const file = path.join(tmp, 'bad.gguf');
-  const q = (data: GGUFTensorEntry['data'], dims = [32]): GGUFTensorEntry[] => [{ name: 'x', dims, type: GGMLType.Q8_0, data }];
+  const q = (data: GGUFTensorEntry['data'], dims = [32]): GGUFTensorEntry[] => [
+    { name: 'x', dims, type: GGMLType.Q8_0, data },
+  ];
   const cases: [() => unknown, RegExp][] = [
     [() => writeGGUF(file, { metadata: [], tensors: q(new Uint8Array(33)) }), /got 33 bytes of data, expected 34/],
-    [() => writeGGUF(file, { metadata: [], tensors: q(() => [new Uint8Array(30), new Uint8Array(30)]) }), /longer than its 34 bytes/],
-    [() => writeGGUF(file, { metadata: [], tensors: q(new Uint8Array(34), [16]) }), /row length 16 is not a multiple of the Q8_0 block size 32/],
-    [() => writeGGUF(file, { metadata: [], tensors: [...q(new Uint8Array(34)), ...q(new Uint8Array(34))] }), /duplicate tensor name x/],
+    [
+      () => writeGGUF(file, { metadata: [], tensors: q(() => [new Uint8Array(30), new Uint8Array(30)]) }),
+      /longer than its 34 bytes/,
+    ],
+    [
+      () => writeGGUF(file, { metadata: [], tensors: q(new Uint8Array(34), [16]) }),
+      /row length 16 is not a multiple of the Q8_0 block size 32/,
+    ],
+    [
+      () => writeGGUF(file, { metadata: [], tensors: [...q(new Uint8Array(34)), ...q(new Uint8Array(34))] }),
+      /duplicate tensor name x/,
+    ],
     [() => writeGGUF(file, { metadata: [METADATA[1]!, METADATA[1]!], tensors: [] }), /duplicate metadata key/],
-    [() => writeGGUF(file, { metadata: [{ key: 'k', type: VT.UINT8, value: 256 }], tensors: [] }), /256 is out of range for UINT8/],
-    [() => writeGGUF(file, { metadata: [{ key: 'k', type: VT.INT64, value: 1n << 63n }], tensors: [] }), /out of range for INT64/],
-    [() => writeGGUF(file, { metadata: [{ key: 'k', type: VT.INT32, value: 1.5 }], tensors: [] }), /out of range for INT32/],
-    [() => writeGGUF(file, { metadata: [{ key: 'k', type: VT.UINT32, value: 'x' }], tensors: [] }), /expected a number/],
+    [
+      () => writeGGUF(file, { metadata: [{ key: 'k', type: VT.UINT8, value: 256 }], tensors: [] }),
+      /256 is out of range for UINT8/,
+    ],
+    [
+      () => writeGGUF(file, { metadata: [{ key: 'k', type: VT.INT64, value: 1n << 63n }], tensors: [] }),
+      /out of range for INT64/,
+    ],
+    [
+      () => writeGGUF(file, { metadata: [{ key: 'k', type: VT.INT32, value: 1.5 }], tensors: [] }),
+      /out of range for INT32/,
+    ],
+    [
+      () => writeGGUF(file, { metadata: [{ key: 'k', type: VT.UINT32, value: 'x' }], tensors: [] }),
+      /expected a number/,
+    ],
     [() => writeGGUF(file, { metadata: [], tensors: [], alignment: 48 }), /not a power of two/],
-    [() => writeGGUF(file, { metadata: [], tensors: [{ name: 'y', dims: [32], type: GGMLType.IQ2_XXS, data: new Uint8Array(0) }] }), /IQ2_XXS cannot be written/],
-    [() => writeGGUF(file, { metadata: [], tensors: q(() => { throw new Error('producer failed'); }) }), /producer failed/],
+    [
+      () =>
+        writeGGUF(file, {
+          metadata: [],
+          tensors: [{ name: 'y', dims: [32], type: GGMLType.IQ2_XXS, data: new Uint8Array(0) }],
+        }),
+      /IQ2_XXS cannot be written/,
+    ],
+    [
+      () =>
+        writeGGUF(file, {
+          metadata: [],
+          tensors: q(() => {
+            throw new Error('producer failed');
+          }),
+        }),
+      /producer failed/,
+    ],
   ];
   for (const [run, re] of cases) {
     assert.throws(run, re);
-    assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.startsWith('bad.gguf')), []);
+    assert.deepEqual(
+      fs.readdirSync(tmp).filter((f) => f.startsWith('bad.gguf')),
+      [],
+    );
   }
 });

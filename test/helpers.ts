@@ -34,7 +34,11 @@ export async function stepLogits(dec: OnnxDecoder, tokens: readonly number[], ch
   const out: Float32Array[] = [];
   for (let i = 0; i < tokens.length; i += chunk) {
     const part = tokens.slice(i, i + chunk);
-    const logits = await dec.step(part, cache, part.map((_, j) => j));
+    const logits = await dec.step(
+      part,
+      cache,
+      part.map((_, j) => j),
+    );
     for (let j = 0; j < part.length; j++) out.push(logits.slice(j * V, (j + 1) * V));
   }
   return out;
@@ -45,7 +49,8 @@ export function maxRelDiff(a: readonly Float32Array[], b: readonly Float32Array[
   if (a.length !== b.length) throw new Error(`${a.length} vs ${b.length} positions`);
   let worst = 0;
   for (let p = 0; p < b.length; p++) {
-    let scale = 1, d = 0;
+    let scale = 1,
+      d = 0;
     for (let i = 0; i < b[p]!.length; i++) scale = Math.max(scale, Math.abs(b[p]![i]!));
     for (let i = 0; i < b[p]!.length; i++) d = Math.max(d, Math.abs(a[p]![i]! - b[p]![i]!));
     worst = Math.max(worst, d / scale);

@@ -37,7 +37,13 @@ function place(name: string, real: string): string {
 
 before(() => {
   standIn.reset();
-  model = new ModelManager(tmp, client, () => readSettings(workspace.getConfiguration('podlens')), (l) => log.push(l), () => tmp);
+  model = new ModelManager(
+    tmp,
+    client,
+    () => readSettings(workspace.getConfiguration('podlens')),
+    (l) => log.push(l),
+    () => tmp,
+  );
 });
 after(async () => {
   model.dispose();
@@ -54,15 +60,24 @@ test('defaults, no profile: the full cache and the training context (stories260K
   assert.equal(client.info!.contextSize, 2048);
   assert.equal(s.contextSize, 2048);
   assert.ok(s.choice, 'the status carries the choice');
-  assert.equal(s.choice.cache, 'full cache — auto: no PoD profile for this model ("PodLens: Calibrate Model", podlens.kv.profile, or stories.pod-profile.json next to the model)');
-  assert.match(s.choice.context, /^2048 tokens — auto: the model's training context, within the [\d.]+ (MB|GB) memory budget \(60% of [\d.]+ (MB|GB) free\)$/);
+  assert.equal(
+    s.choice.cache,
+    'full cache — auto: no PoD profile for this model ("PodLens: Calibrate Model", podlens.kv.profile, or stories.pod-profile.json next to the model)',
+  );
+  assert.match(
+    s.choice.context,
+    /^2048 tokens — auto: the model's training context, within the [\d.]+ (MB|GB) memory budget \(60% of [\d.]+ (MB|GB) free\)$/,
+  );
   // The budget is 60% of the memory free when the worker loaded (so at most 60% of all memory), and the estimate is within it.
   assert.ok(s.choice.budgetBytes! > 0 && s.choice.budgetBytes! <= 0.6 * os.totalmem());
   assert.ok(s.choice.estimateBytes! > 0 && s.choice.estimateBytes! <= s.choice.budgetBytes!);
   const tip = statusBarText(s, null).tooltip.split('\n');
   assert.ok(tip.includes(`Cache choice: ${s.choice.cache}`), tip.join(' | '));
   assert.ok(tip.includes(`Context size: ${s.choice.context}`), tip.join(' | '));
-  assert.match(log.at(-1)!, /^loaded .*stories\.gguf: .* context 2048 tokens — auto: the model's training context, .*KV full cache: full cache — auto: no PoD profile.*, estimated memory \d+ MB of a \d+ MB budget, \d+ ms$/);
+  assert.match(
+    log.at(-1)!,
+    /^loaded .*stories\.gguf: .* context 2048 tokens — auto: the model's training context, .*KV full cache: full cache — auto: no PoD profile.*, estimated memory \d+ MB of a \d+ MB budget, \d+ ms$/,
+  );
 });
 
 test('a profile next to the model: auto loads PoD with it (SmolLM2); a fixed context is said to be the setting', async () => {
@@ -87,7 +102,10 @@ test('an auto-chosen profile of another model: the full cache instead of a faile
   await model.ensureLoaded();
   assert.equal(model.status.state, 'ready');
   assert.equal(client.info!.kv, 'full cache');
-  assert.match(model.status.choice!.cache, /^full cache — auto: stories\.pod-profile\.json could not be used \(profile .*stories\.pod-profile\.json was calibrated for SmolLM2-135M-Instruct\.Q4_1\.gguf/);
+  assert.match(
+    model.status.choice!.cache,
+    /^full cache — auto: stories\.pod-profile\.json could not be used \(profile .*stories\.pod-profile\.json was calibrated for SmolLM2-135M-Instruct\.Q4_1\.gguf/,
+  );
   assert.equal(model.cacheChoice()!.kv.kind, 'full', 'what was really loaded');
   assert.equal(standIn.messages.filter((m) => m.level === 'error').length, 0, 'no error shown');
   // An explicit "pod" is not second-guessed: the same refusal fails the load.

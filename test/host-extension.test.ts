@@ -20,9 +20,20 @@ installVscodeStandIn();
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the hook, so `vscode` resolves to the stand-in
 const ext = require('../src/extension') as typeof import('../src/extension');
 
-interface Frame { kind: string; topic?: string; data?: Record<string, unknown>; id?: number; ok?: boolean; result?: Record<string, unknown>; error?: string }
+interface Frame {
+  kind: string;
+  topic?: string;
+  data?: Record<string, unknown>;
+  id?: number;
+  ok?: boolean;
+  result?: Record<string, unknown>;
+  error?: string;
+}
 const frames = (p: StandInPanel): Frame[] => p.webview.posted as Frame[];
-const events = (p: StandInPanel, topic: string): Record<string, unknown>[] => frames(p).filter((f) => f.topic === topic).map((f) => f.data!);
+const events = (p: StandInPanel, topic: string): Record<string, unknown>[] =>
+  frames(p)
+    .filter((f) => f.topic === topic)
+    .map((f) => f.data!);
 
 async function until(what: string, cond: () => boolean, ms = 120_000): Promise<void> {
   const end = Date.now() + ms; // watchdog only: fails a hang, never a slow machine's normal run
@@ -33,8 +44,13 @@ async function until(what: string, cond: () => boolean, ms = 120_000): Promise<v
 }
 
 let api: PodLensApi;
-const context = { subscriptions: [] as { dispose(): unknown }[], extensionUri: Uri.file(ROOT), extensionPath: ROOT,
-  globalStorageUri: Uri.file(fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-storage-'))), workspaceState: new StandInMemento() };
+const context = {
+  subscriptions: [] as { dispose(): unknown }[],
+  extensionUri: Uri.file(ROOT),
+  extensionPath: ROOT,
+  globalStorageUri: Uri.file(fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-storage-'))),
+  workspaceState: new StandInMemento(),
+};
 
 before(() => {
   modelPath(SMOLLM2); // fail loudly when the model is missing
@@ -47,10 +63,16 @@ before(() => {
   standIn.setConfig('podlens.engine.contextSize', 1024);
   api = ext.activate(context as unknown as vscode.ExtensionContext);
 });
-after(() => { for (const d of context.subscriptions.splice(0).reverse()) d.dispose(); });
+after(() => {
+  for (const d of context.subscriptions.splice(0).reverse()) d.dispose();
+});
 
 test('activation is cheap and registers exactly the contributed commands', async () => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { contributes: { commands: { command: string; category: string }[] }; activationEvents: string[]; main: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    contributes: { commands: { command: string; category: string }[] };
+    activationEvents: string[];
+    main: string;
+  };
   const contributed = pkg.contributes.commands.map((c) => c.command).sort();
   assert.deepEqual([...standIn.commands.keys()].sort(), contributed);
   assert.ok(pkg.contributes.commands.every((c) => c.category === 'PodLens'));
@@ -79,15 +101,24 @@ test('Open Chat: a singleton panel with a nonce CSP, limited resource roots, and
   assert.equal(chat.viewType, 'podlens.chat');
   assert.equal(chat.revealed, 1);
   assert.equal(chat.options.enableScripts, true);
-  assert.deepEqual(chat.options.localResourceRoots?.map((u) => u.fsPath), [path.join(ROOT, 'dist/webview'), path.join(ROOT, 'media')]);
+  assert.deepEqual(
+    chat.options.localResourceRoots?.map((u) => u.fsPath),
+    [path.join(ROOT, 'dist/webview'), path.join(ROOT, 'media')],
+  );
   const nonce = /script-src 'nonce-([A-Za-z0-9+/=]+)'/.exec(chat.webview.html)?.[1];
   assert.ok(nonce && nonce.length >= 22, 'a CSP nonce');
-  assert.match(chat.webview.html, new RegExp(`<script nonce="${nonce.replace(/[+/]/g, '\\$&')}" src="[^"]*/dist/webview/chat\\.js">`));
+  assert.match(
+    chat.webview.html,
+    new RegExp(`<script nonce="${nonce.replace(/[+/]/g, '\\$&')}" src="[^"]*/dist/webview/chat\\.js">`),
+  );
   assert.match(chat.webview.html, /default-src 'none'/);
   assert.doesNotMatch(chat.webview.html, /unsafe-inline|unsafe-eval/);
   assert.equal(frames(chat).length, 0, 'nothing before ready');
   chat.webview.send({ kind: 'ready', view: 'chat' });
-  assert.deepEqual(frames(chat).map((f) => f.topic), ['model/status', 'chat/transcript', 'chat/context']);
+  assert.deepEqual(
+    frames(chat).map((f) => f.topic),
+    ['model/status', 'chat/transcript', 'chat/context'],
+  );
 });
 
 test('malformed webview messages are logged and rejected, never handled', () => {
@@ -101,20 +132,35 @@ test('malformed webview messages are logged and rejected, never handled', () => 
   ];
   for (const m of bad) chat.webview.send(m);
   assert.equal(frames(chat).length, before, 'no response to malformed messages');
-  assert.equal(standIn.log.filter((l) => /chat: (malformed message rejected|ready from a 'visualizer' webview rejected)/.test(l)).length, bad.length);
+  assert.equal(
+    standIn.log.filter((l) => /chat: (malformed message rejected|ready from a 'visualizer' webview rejected)/.test(l))
+      .length,
+    bad.length,
+  );
   assert.equal(api.chat.session.turns.length, 0);
 });
 
 test('chat/send loads the model on first use and streams an answer with its stats', async () => {
-  chat.webview.send({ kind: 'request', id: 7, method: 'chat/send', params: { text: 'What is the capital of France?' } });
+  chat.webview.send({
+    kind: 'request',
+    id: 7,
+    method: 'chat/send',
+    params: { text: 'What is the capital of France?' },
+  });
   await until('the response', () => frames(chat).some((f) => f.kind === 'response' && f.id === 7));
   assert.deepEqual(standIn.progress, ['PodLens: loading SmolLM2-135M-Instruct.Q4_1.gguf…']);
   const res = frames(chat).find((f) => f.kind === 'response' && f.id === 7)!;
   assert.equal(res.ok, true, res.error);
   const turns = events(chat, 'chat/turn');
-  assert.deepEqual(turns.map((t) => t.role), ['user', 'assistant']);
+  assert.deepEqual(
+    turns.map((t) => t.role),
+    ['user', 'assistant'],
+  );
   const answerId = turns[1]!.id;
-  const streamed = events(chat, 'chat/delta').filter((d) => d.turnId === answerId).map((d) => d.text).join('');
+  const streamed = events(chat, 'chat/delta')
+    .filter((d) => d.turnId === answerId)
+    .map((d) => d.text)
+    .join('');
   assert.ok(events(chat, 'chat/delta').length > 1, 'streamed in pieces');
   assert.match(streamed, /Paris/);
   const finish = events(chat, 'chat/finish').at(-1)!;
@@ -172,7 +218,10 @@ test('the visualizer replays the host state on ready, also after being hidden', 
 test('Summarize Selection covers a long selection in parts and says which lines it covered', async () => {
   standIn.setConfig('podlens.engine.contextSize', 512); // forces parts; also reloads the model
   standIn.setConfig('podlens.summarize.maxTokens', 32);
-  const lines = Array.from({ length: 60 }, (_, i) => `Line ${i + 1}: the ${['red', 'green', 'blue'][i % 3]} fox number ${i + 1} jumps over fence ${i * 7}.`);
+  const lines = Array.from(
+    { length: 60 },
+    (_, i) => `Line ${i + 1}: the ${['red', 'green', 'blue'][i % 3]} fox number ${i + 1} jumps over fence ${i * 7}.`,
+  );
   const text = `${lines.join('\n')}\n`;
   const doc = { uri: Uri.file(path.join(ROOT, 'notes.txt')), getText: () => text };
   standIn.workspaceFolder = Uri.file(ROOT);
@@ -190,7 +239,9 @@ test('Summarize Selection covers a long selection in parts and says which lines 
   assert.equal(answer!.status, 'done', answer!.error);
   assert.ok(answer!.text.trim().length > 0);
   // The one map-reduce summarizer (src/context/summarize.ts) in the worker: parts, then combined.
-  const parts = Number(/^Covered all of notes\.txt \(lines 10–69, \d+ tokens\) in (\d+) parts\.$/.exec(answer!.note!)?.[1]);
+  const parts = Number(
+    /^Covered all of notes\.txt \(lines 10–69, \d+ tokens\) in (\d+) parts\.$/.exec(answer!.note!)?.[1],
+  );
   assert.ok(parts >= 3, answer!.note);
   // Like a chat answer: the turn has stats (the last step, bounded by podlens.summarize.maxTokens)
   // and the visualizer followed the summary's cache live (at least each part's final state).
@@ -227,7 +278,13 @@ test('Select Model… stores the chosen file; the next use loads it (with the KV
   standIn.openDialogAnswer = [Uri.file(modelPath(SMOLLM2))];
   standIn.quickPickAnswer = (items) => items.find((i) => i.label.includes('Browse…'));
   await standIn.commands.get('podlens.selectModel')!();
-  assert.deepEqual(standIn.quickPicks.at(-1)!.items.slice(0, 2).map((i) => i.label), ['$(folder-opened) Browse…', '$(cloud-download) Download Recommended Model…']);
+  assert.deepEqual(
+    standIn.quickPicks
+      .at(-1)!
+      .items.slice(0, 2)
+      .map((i) => i.label),
+    ['$(folder-opened) Browse…', '$(cloud-download) Download Recommended Model…'],
+  );
   assert.equal(standIn.config.get('podlens.model.path'), modelPath(SMOLLM2));
   chat.webview.send({ kind: 'request', id: 12, method: 'chat/send', params: { text: 'hi' } });
   await until('response 12', () => frames(chat).some((f) => f.id === 12));

@@ -19,7 +19,8 @@ import { MODEL_CATALOG, type CatalogModel } from '../src/host/model-catalog';
 installVscodeStandIn();
 /* eslint-disable @typescript-eslint/no-require-imports -- after the hook, so `vscode` resolves to the stand-in */
 const { ModelManager } = require('../src/host/model') as typeof import('../src/host/model');
-const { downloadRecommendedModel, USE_MODEL } = require('../src/host/download-command') as typeof import('../src/host/download-command');
+const { downloadRecommendedModel, USE_MODEL } =
+  require('../src/host/download-command') as typeof import('../src/host/download-command');
 const { EngineClient } = require('../src/host/engine-client') as typeof import('../src/host/engine-client');
 const { readSettings } = require('../src/host/settings') as typeof import('../src/host/settings');
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -35,7 +36,15 @@ let model: InstanceType<typeof ModelManager>;
 let catalog: CatalogModel[];
 
 before(async () => {
-  for (const k of ['HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'LLAMA_CACHE', 'OLLAMA_MODELS', 'XDG_CACHE_HOME']) delete process.env[k];
+  for (const k of [
+    'HF_HOME',
+    'HF_HUB_CACHE',
+    'HUGGINGFACE_HUB_CACHE',
+    'LLAMA_CACHE',
+    'OLLAMA_MODELS',
+    'XDG_CACHE_HOME',
+  ])
+    delete process.env[k];
   process.env.HOME = home; // os.homedir() on Linux
   fs.mkdirSync(lms, { recursive: true });
   fs.writeFileSync(path.join(lms, 'good.gguf'), stories);
@@ -45,9 +54,25 @@ before(async () => {
   fs.writeFileSync(path.join(storage, 'models', 'half.gguf.partial'), stories.subarray(0, 100));
   await server.start();
   const client = new EngineClient({ workerPath: '/nonexistent/worker.js' });
-  model = new ModelManager(tmp, client, () => readSettings(workspace.getConfiguration('podlens')), (l) => log.push(l), () => storage);
-  catalog = [{ ...MODEL_CATALOG[0]!, id: 'tiny', label: 'Tiny', description: 'test', url: server.url('/model.gguf'), file: 'tiny.gguf', size: stories.length,
-    sha256: createHash('sha256').update(stories).digest('hex') }];
+  model = new ModelManager(
+    tmp,
+    client,
+    () => readSettings(workspace.getConfiguration('podlens')),
+    (l) => log.push(l),
+    () => storage,
+  );
+  catalog = [
+    {
+      ...MODEL_CATALOG[0]!,
+      id: 'tiny',
+      label: 'Tiny',
+      description: 'test',
+      url: server.url('/model.gguf'),
+      file: 'tiny.gguf',
+      size: stories.length,
+      sha256: createHash('sha256').update(stories).digest('hex'),
+    },
+  ];
   standIn.commands.set('podlens.downloadModel', () => downloadRecommendedModel(model, (l) => log.push(l), catalog));
 });
 after(async () => {
@@ -70,10 +95,18 @@ test('Select Model… lists discovered files by source (PodLens downloads first,
   assert.equal(standIn.config.get('podlens.model.path'), good);
   assert.deepEqual({ state: model.status.state, model: model.status.model }, { state: 'none', model: 'good.gguf' });
   const items = standIn.quickPicks[0]!.items;
-  assert.deepEqual(items.map((i) => `${i.kind === -1 ? '--' : ''}${i.label}`), [
-    '$(folder-opened) Browse…', '$(cloud-download) Download Recommended Model…',
-    '--PodLens downloads', 'mine.gguf', '--LM Studio', '$(warning) pub/repo/broken.gguf', 'pub/repo/good.gguf',
-  ]);
+  assert.deepEqual(
+    items.map((i) => `${i.kind === -1 ? '--' : ''}${i.label}`),
+    [
+      '$(folder-opened) Browse…',
+      '$(cloud-download) Download Recommended Model…',
+      '--PodLens downloads',
+      'mine.gguf',
+      '--LM Studio',
+      '$(warning) pub/repo/broken.gguf',
+      'pub/repo/good.gguf',
+    ],
+  );
   assert.match(items.find((i) => i.label === 'pub/repo/good.gguf')!.description!, /^1\.1 MB · llama, 5 layers$/);
   assert.match(log.at(-1)!, /model discovery: 3 GGUF files/);
   // Shown again, the current model is marked.
@@ -114,12 +147,19 @@ test('Cancel keeps the partial file and says how to resume; the next run resumes
   server.reset({ chunk: 16 * 1024, delayMs: 10 });
   // Press Cancel once some bytes are on disk (a progress report can come before the first byte).
   const part = path.join(storage, 'models', 'tiny.gguf.partial');
-  const pressCancel = setInterval(() => { if (fs.existsSync(part) && fs.statSync(part).size > 0) standIn.progressCancel.fire(); }, 5);
-  const ok = await downloadRecommendedModel(model, (l) => log.push(l), catalog).finally(() => clearInterval(pressCancel));
+  const pressCancel = setInterval(() => {
+    if (fs.existsSync(part) && fs.statSync(part).size > 0) standIn.progressCancel.fire();
+  }, 5);
+  const ok = await downloadRecommendedModel(model, (l) => log.push(l), catalog).finally(() =>
+    clearInterval(pressCancel),
+  );
   assert.equal(ok, false);
   const have = fs.statSync(part).size;
   assert.ok(have > 0 && have < stories.length);
-  assert.match(standIn.messages.at(-1)!.text, /download cancelled \(.* MB of 1\.1 MB kept\); run "PodLens: Download Recommended Model" again to resume/);
+  assert.match(
+    standIn.messages.at(-1)!.text,
+    /download cancelled \(.* MB of 1\.1 MB kept\); run "PodLens: Download Recommended Model" again to resume/,
+  );
   server.reset();
   standIn.messageAnswers.push(undefined);
   assert.equal(await downloadRecommendedModel(model, () => undefined, catalog), false);
@@ -145,27 +185,71 @@ test('Select Model… → Download Recommended Model… runs the download comman
 });
 
 test('the real catalog: four Qwen models, the largest that fits free memory first and recommended, the others explained; a size-only entry says so', async () => {
-  const served = MODEL_CATALOG.map((m) => ({ ...m, url: server.url('/model.gguf'), file: `${m.id}.gguf`, size: stories.length, sha256: undefined }));
+  const served = MODEL_CATALOG.map((m) => ({
+    ...m,
+    url: server.url('/model.gguf'),
+    file: `${m.id}.gguf`,
+    size: stories.length,
+    sha256: undefined,
+  }));
   standIn.setConfig('podlens.engine.contextSize', undefined); // automatic: the catalog checks it at min(training context, 4096) = 4096 tokens
   standIn.quickPickAnswer = (items) => items[0];
   standIn.messageAnswers.push(undefined);
   const lines: string[] = [];
-  assert.equal(await downloadRecommendedModel(model, (l) => lines.push(l), served, () => 8 * 2 ** 30), false);
+  assert.equal(
+    await downloadRecommendedModel(
+      model,
+      (l) => lines.push(l),
+      served,
+      () => 8 * 2 ** 30,
+    ),
+    false,
+  );
   const pick = standIn.quickPicks.at(-1)!;
-  assert.equal(pick.placeHolder, 'Qwen2.5-Coder 3B Instruct (Q4_K_M) is the largest that fits in 8.0 GB of free memory');
-  assert.deepEqual(pick.items.map((i) => i.label), [
-    '$(star-full) Qwen2.5-Coder 3B Instruct (Q4_K_M)', 'Qwen2.5-Coder 0.5B Instruct (Q4_K_M)', 'Qwen2.5-Coder 1.5B Instruct (Q4_K_M)', '$(warning) Qwen2.5-Coder 7B Instruct (Q4_K_M)',
-  ]);
-  assert.deepEqual(pick.items.map((i) => i.description!.replace(/^.* download · /, '')),
-    ['≈5.9 GB RAM at 4096 tokens', '≈1.3 GB RAM at 4096 tokens', '≈3.1 GB RAM at 4096 tokens', '≈13.1 GB RAM at 4096 tokens']); // model-fit.test.ts's hand-computed totals
+  assert.equal(
+    pick.placeHolder,
+    'Qwen2.5-Coder 3B Instruct (Q4_K_M) is the largest that fits in 8.0 GB of free memory',
+  );
+  assert.deepEqual(
+    pick.items.map((i) => i.label),
+    [
+      '$(star-full) Qwen2.5-Coder 3B Instruct (Q4_K_M)',
+      'Qwen2.5-Coder 0.5B Instruct (Q4_K_M)',
+      'Qwen2.5-Coder 1.5B Instruct (Q4_K_M)',
+      '$(warning) Qwen2.5-Coder 7B Instruct (Q4_K_M)',
+    ],
+  );
+  assert.deepEqual(
+    pick.items.map((i) => i.description!.replace(/^.* download · /, '')),
+    [
+      '≈5.9 GB RAM at 4096 tokens',
+      '≈1.3 GB RAM at 4096 tokens',
+      '≈3.1 GB RAM at 4096 tokens',
+      '≈13.1 GB RAM at 4096 tokens',
+    ],
+  ); // model-fit.test.ts's hand-computed totals
   assert.match(pick.items[3]!.detail!, /^Does not fit: needs ≈13\.1 GB at 4096 tokens, only 8\.0 GB free/);
-  assert.match(lines[0]!, /^download: 8\.0 GB free; .*qwen2\.5-coder-3b-instruct-q4_k_m needs ≈5\.9 GB at 4096 tokens \(recommended\), .*7b.* \(does not fit\)$/);
+  assert.match(
+    lines[0]!,
+    /^download: 8\.0 GB free; .*qwen2\.5-coder-3b-instruct-q4_k_m needs ≈5\.9 GB at 4096 tokens \(recommended\), .*7b.* \(does not fit\)$/,
+  );
   const dest = path.join(storage, 'models', 'qwen2.5-coder-3b-instruct-q4_k_m.gguf');
   assert.ok(fs.readFileSync(dest).equals(stories), 'the recommended entry was downloaded');
-  assert.match(standIn.messages.at(-1)!.text, /3B Instruct \(Q4_K_M\) is downloaded and verified \(size only: the catalog has no sha256 for it\)\./);
+  assert.match(
+    standIn.messages.at(-1)!.text,
+    /3B Instruct \(Q4_K_M\) is downloaded and verified \(size only: the catalog has no sha256 for it\)\./,
+  );
   // Nothing fits in 1 GB: no recommendation, every entry marked, the placeholder says what to do.
   standIn.quickPickAnswer = () => undefined;
-  assert.equal(await downloadRecommendedModel(model, () => undefined, served, () => 2 ** 30), false);
+  assert.equal(
+    await downloadRecommendedModel(
+      model,
+      () => undefined,
+      served,
+      () => 2 ** 30,
+    ),
+    false,
+  );
   assert.match(standIn.quickPicks.at(-1)!.placeHolder!, /^None fits in 1\.0 GB of free memory at this context/);
   assert.ok(standIn.quickPicks.at(-1)!.items.every((i) => i.label.startsWith('$(warning) ')));
   fs.rmSync(dest);

@@ -24,14 +24,28 @@ import { kvBytesAt } from '../src/engine/memory';
 import { maxRelDiff, modelPath } from './helpers';
 
 const STORIES = 'stories260K-f32.gguf'; // 5 layers, 4 KV heads, head size 8
-const TOKENS = [1, ...'403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292'.split(' ').map(Number)];
-const PER_HEAD = [[0, 0, 0, 0], [0, 1, 0, 1], [0, 1, 2, 1], [3, 1, 2, 3], [3, 4, 2, 3]];
+const TOKENS = [
+  1,
+  ...'403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292'
+    .split(' ')
+    .map(Number),
+];
+const PER_HEAD = [
+  [0, 0, 0, 0],
+  [0, 1, 0, 1],
+  [0, 1, 2, 1],
+  [3, 1, 2, 3],
+  [3, 4, 2, 3],
+];
 
 /** A deterministic pseudo-random row with one outlier channel (what the rotation is for). */
 function row(D: number, seed: number): Float32Array {
-  let s = seed * 2654435761 % 2 ** 32;
+  let s = (seed * 2654435761) % 2 ** 32;
   const r = new Float32Array(D);
-  for (let i = 0; i < D; i++) { s = (s * 1664525 + 1013904223) % 2 ** 32; r[i] = (s / 2 ** 32 - 0.5) * 2; }
+  for (let i = 0; i < D; i++) {
+    s = (s * 1664525 + 1013904223) % 2 ** 32;
+    r[i] = (s / 2 ** 32 - 0.5) * 2;
+  }
   r[seed % D] = 25;
   return r;
 }
@@ -39,14 +53,20 @@ function row(D: number, seed: number): Float32Array {
 test('Walsh–Hadamard: the fast transform equals the matrix from its definition, and H·H = I', () => {
   for (const D of [2, 8, 64, 128]) {
     const H = hadamardMatrix(D);
-    const x = row(D, D), y = Float32Array.from(x);
+    const x = row(D, D),
+      y = Float32Array.from(x);
     hadamard(y, 0, D);
     for (let i = 0; i < D; i++) {
-      let want = 0, popOnes = 0;
+      let want = 0,
+        popOnes = 0;
       for (let j = 0; j < D; j++) {
-        let bits = i & j, parity = 0;
-        while (bits) { parity ^= bits & 1; bits >>= 1; }
-        want += (parity ? -1 : 1) * x[j]! / Math.sqrt(D);
+        let bits = i & j,
+          parity = 0;
+        while (bits) {
+          parity ^= bits & 1;
+          bits >>= 1;
+        }
+        want += ((parity ? -1 : 1) * x[j]!) / Math.sqrt(D);
         assert.equal(H[i * D + j], Math.fround((parity ? -1 : 1) / Math.sqrt(D)));
         popOnes += H[i * D + j]! * H[j * D + i]!;
       }
@@ -59,7 +79,8 @@ test('Walsh–Hadamard: the fast transform equals the matrix from its definition
 });
 
 test('int4 and int8 rows decode within their rounding bounds; int4 packs D/2 + 4 bytes per row', () => {
-  const D = 64, n = 40;
+  const D = 64,
+    n = 40;
   for (const quant of ['int4', 'int8'] as const) {
     const s = new QuantDistant(quant, 'f32', D, [0], [0], 1000);
     const rows = Array.from({ length: n }, (_, t) => row(D, t + 1));
@@ -76,13 +97,17 @@ test('int4 and int8 rows decode within their rounding bounds; int4 packs D/2 + 4
         assert.equal(keys[t * D + i], values[t * D + i]);
         if (quant === 'int8') assert.ok(Math.abs(e) <= amax / 254 + 1e-6, `int8 row ${t} element ${i}`);
       }
-      assert.ok(Math.sqrt(l2) <= (Math.sqrt(D) * amax) / (quant === 'int4' ? 14 : 254) + 1e-5, `${quant} row ${t}: L2 error ${Math.sqrt(l2)}`);
+      assert.ok(
+        Math.sqrt(l2) <= (Math.sqrt(D) * amax) / (quant === 'int4' ? 14 : 254) + 1e-5,
+        `${quant} row ${t}: L2 error ${Math.sqrt(l2)}`,
+      );
     });
     assert.deepEqual(s.used(), { k: n * distantRowBytes(quant, D, 'f32'), v: n * distantRowBytes(quant, D, 'f32') });
     assert.equal(distantRowBytes(quant, D, 'f32'), quant === 'int4' ? 36 : 68);
   }
   // The outlier: without the rotation one channel of 25 would set a step of 25/7 for all 64.
-  const plainStep = 25 / 7, s4 = new QuantDistant('int4', 'f32', D, [0], [], 10);
+  const plainStep = 25 / 7,
+    s4 = new QuantDistant('int4', 'f32', D, [0], [], 10);
   const r = row(D, 3);
   s4.push(r, r);
   const err = Math.sqrt(s4.decoded().keys.reduce((a, x, i) => a + (x - r[i]!) ** 2, 0));
@@ -97,7 +122,14 @@ async function decoder(kv: KVPlan): Promise<OnnxDecoder> {
 
 for (const quant of ['int4', 'int8'] as const) {
   test(`${quant}: the graph computes with what the store decodes to; states round-trip with the same codes`, async () => {
-    const base: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', dtype: 'f32' };
+    const base: Extract<KVPlan, { kind: 'pod' }> = {
+      kind: 'pod',
+      sinks: 2,
+      recent: 5,
+      anchors: PER_HEAD,
+      mode: 'scores',
+      dtype: 'f32',
+    };
     const q = await decoder({ ...base, distantQuant: quant });
     const plain = await decoder(base);
     try {
@@ -109,16 +141,28 @@ for (const quant of ['int4', 'int8'] as const) {
       const cp = new PodKVCache(c, base, 128);
       cp.importState(state);
       const rest = TOKENS.slice(16);
-      const a = await q.step(rest, cq, rest.map((_, i) => i));
-      const b = await plain.step(rest, cp, rest.map((_, i) => i));
+      const a = await q.step(
+        rest,
+        cq,
+        rest.map((_, i) => i),
+      );
+      const b = await plain.step(
+        rest,
+        cp,
+        rest.map((_, i) => i),
+      );
       const d = maxRelDiff([a], [b]);
       assert.ok(d < 1e-4, `${quant} graph vs plain graph on the decoded rows: ${d}`);
       // Export → import into a fresh quantized cache: the same codes, scales up to float rounding.
       const again = new PodKVCache(c, { ...base, distantQuant: quant }, 128);
       again.importState(cq.exportState());
       for (let l = 0; l < c.nLayers; l++) {
-        const x = cq.distant(l), y = again.distant(l);
-        for (const [got, want, what] of [[y.keys, x.keys, 'keys'], [y.values, x.values, 'values']] as const) {
+        const x = cq.distant(l),
+          y = again.distant(l);
+        for (const [got, want, what] of [
+          [y.keys, x.keys, 'keys'],
+          [y.values, x.values, 'values'],
+        ] as const) {
           assert.equal(got.length, want.length);
           const amax = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
           const err = got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i]!)), 0);

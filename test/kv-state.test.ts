@@ -9,9 +9,18 @@ import { KVSpec } from '../src/engine/kv/plan';
 import { KVState } from '../src/engine/kv/state';
 import { modelPath } from './helpers';
 
-const IDS = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385];
+const IDS = [
+  1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410, 408, 419,
+  292, 411, 322, 265, 282, 295, 433, 426, 385,
+];
 
-for (const [name, kv] of [['full', { kind: 'full', dtype: 'f32' }], ['full f16', { kind: 'full', dtype: 'f16' }], ['pod', { kind: 'pod', sinks: 2, recent: 8, groupSize: 2, dtype: 'f32' }], ['pod f16', { kind: 'pod', sinks: 2, recent: 8, groupSize: 2, dtype: 'f16' }], ['streaming', { kind: 'streaming', sinks: 2, recent: 8 }]] as [string, KVSpec][]) {
+for (const [name, kv] of [
+  ['full', { kind: 'full', dtype: 'f32' }],
+  ['full f16', { kind: 'full', dtype: 'f16' }],
+  ['pod', { kind: 'pod', sinks: 2, recent: 8, groupSize: 2, dtype: 'f32' }],
+  ['pod f16', { kind: 'pod', sinks: 2, recent: 8, groupSize: 2, dtype: 'f16' }],
+  ['streaming', { kind: 'streaming', sinks: 2, recent: 8 }],
+] as [string, KVSpec][]) {
   test(`${name}: export → import into a fresh cache continues with identical logits`, async () => {
     const e = await Engine.load(modelPath('stories260K-f32.gguf'), { threads: 1, contextSize: 64, kv });
     try {
@@ -24,7 +33,12 @@ for (const [name, kv] of [['full', { kind: 'full', dtype: 'f32' }], ['full f16',
       const b = e.createCache();
       b.importState(s);
       assert.equal(b.length, 25);
-      assert.deepEqual(b.snapshot(), { ...a.snapshot(), allocatedBytes: b.snapshot().allocatedBytes, capacityTokens: b.snapshot().capacityTokens, perLayer: b.snapshot().perLayer });
+      assert.deepEqual(b.snapshot(), {
+        ...a.snapshot(),
+        allocatedBytes: b.snapshot().allocatedBytes,
+        capacityTokens: b.snapshot().capacityTokens,
+        perLayer: b.snapshot().perLayer,
+      });
       const la = await e.decoder.step(IDS.slice(25, 30), a, [4]);
       const lb = await e.decoder.step(IDS.slice(25, 30), b, [4]);
       assert.deepEqual(lb, la); // exact: same stored K/V, same graph
@@ -40,8 +54,16 @@ for (const [name, kv] of [['full', { kind: 'full', dtype: 'f32' }], ['full f16',
 }
 
 test('importState rejects a state that does not fit and leaves the cache unchanged', async () => {
-  const full = await Engine.load(modelPath('stories260K-f32.gguf'), { threads: 1, contextSize: 64, kv: { kind: 'full', dtype: 'f32' } });
-  const pod = await Engine.load(modelPath('stories260K-f32.gguf'), { threads: 1, contextSize: 64, kv: { kind: 'pod', sinks: 2, recent: 8, groupSize: 2 } });
+  const full = await Engine.load(modelPath('stories260K-f32.gguf'), {
+    threads: 1,
+    contextSize: 64,
+    kv: { kind: 'full', dtype: 'f32' },
+  });
+  const pod = await Engine.load(modelPath('stories260K-f32.gguf'), {
+    threads: 1,
+    contextSize: 64,
+    kv: { kind: 'pod', sinks: 2, recent: 8, groupSize: 2 },
+  });
   try {
     const a = full.createCache();
     await full.decoder.step(IDS.slice(0, 12), a, [11]);

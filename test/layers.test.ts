@@ -23,7 +23,9 @@ const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 const ORT_MODULE = 'src/engine/onnx/runtime.ts';
 const TOOLKIT_MODULE = 'webview/ui/toolkit.ts';
 const isToolkit = (pkg: string | null | undefined): boolean =>
-  pkg === '@vscode/webview-ui-toolkit' || (pkg ?? '').startsWith('@microsoft/fast-') || (pkg ?? '').startsWith('@vscode-elements/');
+  pkg === '@vscode/webview-ui-toolkit' ||
+  (pkg ?? '').startsWith('@microsoft/fast-') ||
+  (pkg ?? '').startsWith('@vscode-elements/');
 
 /** Module specifiers imported by a source text (comments and strings are skipped). */
 function importSpecifiers(code: string): string[] {
@@ -37,7 +39,9 @@ const stripExt = (p: string): string => p.replace(SOURCE, '');
 /** The rule violations of one import in `file` (repo-relative, posix), as readable strings. */
 function importViolations(file: string, spec: string): string[] {
   const out: string[] = [];
-  const bad = (why: string): void => { out.push(`${file}: '${spec}' — ${why}`); };
+  const bad = (why: string): void => {
+    out.push(`${file}: '${spec}' — ${why}`);
+  };
   const pure = ['src/engine', 'src/context', 'src/shared', 'src/worker', 'webview'].some((d) => within(file, d));
   const relative = spec.startsWith('.');
   const pkg = relative ? null : spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];

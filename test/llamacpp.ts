@@ -31,9 +31,15 @@ export async function openLlamaCpp(modelPath: string, vocabSize: number, threads
 
   type Item = NodeLlamaCpp.ControlledEvaluateInputItem;
   const toToken = (n: number): NodeLlamaCpp.Token => n as NodeLlamaCpp.Token;
-  const withNext = (t: number): Item => [toToken(t), { generateNext: { token: true, probabilities: true, options: { temperature: 0 } } }];
+  const withNext = (t: number): Item => [
+    toToken(t),
+    { generateNext: { token: true, probabilities: true, options: { temperature: 0 } } },
+  ];
   // greedy needs only the token: asking for the probabilities too costs a vocabulary-sized Map per step
-  const withNextToken = (t: number): Item => [toToken(t), { generateNext: { token: true, options: { temperature: 0 } } }];
+  const withNextToken = (t: number): Item => [
+    toToken(t),
+    { generateNext: { token: true, options: { temperature: 0 } } },
+  ];
 
   /** Feed `items` into `seq` and return the result of the last one. */
   const step = async (items: Item[]): Promise<NodeLlamaCpp.ControlledEvaluateIndexOutput> => {

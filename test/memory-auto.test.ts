@@ -11,11 +11,19 @@ import { Engine } from '../src/engine/engine';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { readModelConfig } from '../src/engine/model/config';
 import { resolvePlan } from '../src/engine/kv/plan';
-import { AUTO_BUDGET_FRACTION, AUTO_CONTEXT_STEP, AutoContextError, autoContextSize, estimateForTensors, MIN_AUTO_CONTEXT } from '../src/engine/memory';
+import {
+  AUTO_BUDGET_FRACTION,
+  AUTO_CONTEXT_STEP,
+  AutoContextError,
+  autoContextSize,
+  estimateForTensors,
+  MIN_AUTO_CONTEXT,
+} from '../src/engine/memory';
 import { describeError } from '../src/host/errors';
 import { modelPath, SMOLLM2 } from './helpers';
 
-const MiB = 2 ** 20, GiB = 2 ** 30;
+const MiB = 2 ** 20,
+  GiB = 2 ** 30;
 const QWEN = modelPath('qwen2.5-coder-0.5b-instruct.gguf');
 
 test('auto context on Qwen2.5-Coder-0.5B: less free memory → a smaller context, never above the 32K training context', () => {
@@ -29,7 +37,10 @@ test('auto context on Qwen2.5-Coder-0.5B: less free memory → a smaller context
     const huge = autoContextSize(f.tensors, c, full, 1024 * GiB);
     assert.equal(small.budgetBytes, Math.floor(2.5 * GiB * AUTO_BUDGET_FRACTION));
     assert.equal(small.limit, 'memory');
-    assert.ok(small.contextSize >= MIN_AUTO_CONTEXT && small.contextSize < large.contextSize, `${small.contextSize} < ${large.contextSize}`);
+    assert.ok(
+      small.contextSize >= MIN_AUTO_CONTEXT && small.contextSize < large.contextSize,
+      `${small.contextSize} < ${large.contextSize}`,
+    );
     assert.equal(small.contextSize % AUTO_CONTEXT_STEP, 0);
     // The largest that fits: the chosen context fits the budget, one step more does not.
     const est = (n: number) => estimateForTensors(f.tensors, c, n, full(n), 2.5 * GiB).totalBytes;
@@ -42,10 +53,18 @@ test('auto context on Qwen2.5-Coder-0.5B: less free memory → a smaller context
     }
     // The cache kind counts: with int8 PoD over uniform blocks the same budget holds a longer context
     // (measured 20480 against 8192 tokens at 2.3 GB free; both below the training context).
-    const podTight = autoContextSize(f.tensors, c, (n) => resolvePlan({ kind: 'pod', distantQuant: 'int8' }, c, n), 2.3 * GiB);
+    const podTight = autoContextSize(
+      f.tensors,
+      c,
+      (n) => resolvePlan({ kind: 'pod', distantQuant: 'int8' }, c, n),
+      2.3 * GiB,
+    );
     const fullTight = autoContextSize(f.tensors, c, full, 2.3 * GiB);
     assert.equal(podTight.limit, 'memory');
-    assert.ok(podTight.contextSize > 2 * fullTight.contextSize, `PoD ${podTight.contextSize} > 2 × full ${fullTight.contextSize}`);
+    assert.ok(
+      podTight.contextSize > 2 * fullTight.contextSize,
+      `PoD ${podTight.contextSize} > 2 × full ${fullTight.contextSize}`,
+    );
   } finally {
     f.close();
   }
@@ -55,12 +74,22 @@ test('auto context: when not even the smallest context fits the budget, the erro
   const f = GGUFFile.open(QWEN);
   try {
     const c = readModelConfig(f);
-    const e = (() => { try { autoContextSize(f.tensors, c, (n) => resolvePlan({ kind: 'full' }, c, n), 2 * GiB); return null; } catch (x) { return x; } })();
+    const e = (() => {
+      try {
+        autoContextSize(f.tensors, c, (n) => resolvePlan({ kind: 'full' }, c, n), 2 * GiB);
+        return null;
+      } catch (x) {
+        return x;
+      }
+    })();
     assert.ok(e instanceof AutoContextError, String(e));
     assert.equal(e.name, 'InsufficientMemoryError');
     assert.equal(e.minContext, 1024);
     assert.ok(e.estimate.totalBytes > e.budgetBytes);
-    assert.match(e.message, /^not enough memory for an automatic context size: even 1024 tokens need about \d+ MB \(weights \d+ MB held about 2\.25× by ONNX Runtime, KV cache 12 MB, runtime 150 MB\), more than the budget of 1229 MB \(60% of the 2048 MB free\); choose a smaller model, or set a fixed context size, or close other programs$/);
+    assert.match(
+      e.message,
+      /^not enough memory for an automatic context size: even 1024 tokens need about \d+ MB \(weights \d+ MB held about 2\.25× by ONNX Runtime, KV cache 12 MB, runtime 150 MB\), more than the budget of 1229 MB \(60% of the 2048 MB free\); choose a smaller model, or set a fixed context size, or close other programs$/,
+    );
     assert.match(describeError(e), /podlens\.engine\.contextSize and podlens\.kv\.cache/);
   } finally {
     f.close();
@@ -86,8 +115,10 @@ test('Engine.load with contextSize 0: the context follows free memory (SmolLM2, 
   } finally {
     await roomy.dispose();
   }
-  await assert.rejects(Engine.load(modelPath(SMOLLM2), { contextSize: 0, freeMemoryBytes: 400 * MiB }),
-    (e: unknown) => e instanceof AutoContextError && /even 1024 tokens need about \d+ MB/.test(e.message));
+  await assert.rejects(
+    Engine.load(modelPath(SMOLLM2), { contextSize: 0, freeMemoryBytes: 400 * MiB }),
+    (e: unknown) => e instanceof AutoContextError && /even 1024 tokens need about \d+ MB/.test(e.message),
+  );
   // A fixed context is unaffected by the budget rule: 2048 tokens load in 800 MB although 60% of it is less than the estimate at 8K.
   const fixed = await Engine.load(modelPath(SMOLLM2), { contextSize: 2048, freeMemoryBytes: 800 * MiB });
   try {

@@ -20,7 +20,10 @@ const smol = modelPath(SMOLLM2);
 
 async function refusal(file: string, o: Parameters<typeof Engine.load>[1]): Promise<InsufficientMemoryError> {
   const t0 = performance.now();
-  const e = await Engine.load(file, o).then(() => null, (x: unknown) => x);
+  const e = await Engine.load(file, o).then(
+    () => null,
+    (x: unknown) => x,
+  );
   assert.ok(e instanceof InsufficientMemoryError, String(e));
   assert.ok(performance.now() - t0 < 10_000, 'refused before building the model');
   return e;
@@ -30,7 +33,11 @@ test('SmolLM2 at 8K tokens in 400 MB: refused with the numbers, the largest cont
   const e = await refusal(smol, { contextSize: 8192, freeMemoryBytes: 400 * MiB });
   const est = e.estimate;
   assert.equal(est.freeBytes, 400 * MiB);
-  assert.equal(est.kvBytes, 2 * 30 * 3 * 64 * 2 * 8192, 'full cache, f16: 2 × layers × KV heads × head dim × 2 bytes × tokens');
+  assert.equal(
+    est.kvBytes,
+    2 * 30 * 3 * 64 * 2 * 8192,
+    'full cache, f16: 2 × layers × KV heads × head dim × 2 bytes × tokens',
+  );
   assert.ok(est.totalBytes > est.freeBytes);
   const f = GGUFFile.open(smol);
   const c = readModelConfig(f);
@@ -41,8 +48,18 @@ test('SmolLM2 at 8K tokens in 400 MB: refused with the numbers, the largest cont
   assert.ok(estimateMemory(f, c, fits + 1, plan, 400 * MiB).totalBytes > 400 * MiB);
   f.close();
   const mb = (b: number): string => `${Math.round(b / MiB)} MB`;
-  assert.match(e.message, new RegExp(`needs about ${mb(est.totalBytes)} \\(weights ${mb(est.weightBytes)} .*KV cache ${mb(est.kvBytes)} at 8192 tokens, runtime 150 MB\\) but only 400 MB of this machine's ${mb(os.totalmem())} is free`));
-  assert.match(e.message, new RegExp(`choose a context of at most ${fits} tokens, or the PoD KV cache \\(KV \\d+ MB at 8192 tokens\\), or a smaller model, or close other programs$`));
+  assert.match(
+    e.message,
+    new RegExp(
+      `needs about ${mb(est.totalBytes)} \\(weights ${mb(est.weightBytes)} .*KV cache ${mb(est.kvBytes)} at 8192 tokens, runtime 150 MB\\) but only 400 MB of this machine's ${mb(os.totalmem())} is free`,
+    ),
+  );
+  assert.match(
+    e.message,
+    new RegExp(
+      `choose a context of at most ${fits} tokens, or the PoD KV cache \\(KV \\d+ MB at 8192 tokens\\), or a smaller model, or close other programs$`,
+    ),
+  );
   // The host adds where to change it.
   const shown = describeError(e);
   assert.match(shown, /podlens\.engine\.contextSize and podlens\.kv\.cache/);
@@ -69,8 +86,14 @@ const client = new EngineClient({ workerPath: path.join(ROOT, 'out/src/worker/ma
 after(() => client.dispose());
 
 test('through the engine worker the refusal keeps its name and message', async () => {
-  const e = await client.load(modelPath('stories260K-f32.gguf'), { contextSize: 2 ** 27 }).then(() => null, (x: unknown) => x);
+  const e = await client.load(modelPath('stories260K-f32.gguf'), { contextSize: 2 ** 27 }).then(
+    () => null,
+    (x: unknown) => x,
+  );
   assert.ok(e instanceof Error);
   assert.equal(e.name, 'InsufficientMemoryError');
-  assert.match(describeError(e), /^not enough memory: the model needs about \d+ MB .* at 134217728 tokens.*podlens\.engine\.contextSize/);
+  assert.match(
+    describeError(e),
+    /^not enough memory: the model needs about \d+ MB .* at 134217728 tokens.*podlens\.engine\.contextSize/,
+  );
 });

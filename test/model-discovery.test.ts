@@ -40,7 +40,10 @@ before(() => {
   put(path.join(llama, 'corrupt.gguf'), 'this is not a model at all');
   put(path.join(llama, 'truncated.gguf'), stories.subarray(0, 4096));
   fs.mkdirSync(llama, { recursive: true });
-  writeGGUF(path.join(llama, 'gemma.gguf'), { metadata: [{ key: 'general.architecture', type: GGUFValueType.STRING, value: 'gemma3' }], tensors: [] });
+  writeGGUF(path.join(llama, 'gemma.gguf'), {
+    metadata: [{ key: 'general.architecture', type: GGUFValueType.STRING, value: 'gemma3' }],
+    tensors: [],
+  });
   // Hugging Face hub cache: two revisions' snapshot links to one blob (listed once), a .partial blob.
   const repo = path.join(home, '.cache', 'huggingface', 'hub', 'models--karpathy--tiny-GGUF');
   const hex = createHash('sha256').update(stories).digest('hex');
@@ -55,11 +58,14 @@ before(() => {
   const ol = path.join(home, '.ollama', 'models');
   const blob = (h: string): string => path.join(ol, 'blobs', `sha256-${h}`);
   put(blob(hex), stories);
-  const manifest = (h: string, size: number): string => JSON.stringify({
-    schemaVersion: 2,
-    layers: [{ mediaType: 'application/vnd.ollama.image.template', digest: `sha256:${'1'.repeat(64)}`, size: 10 },
-      { mediaType: 'application/vnd.ollama.image.model', digest: `sha256:${h}`, size }],
-  });
+  const manifest = (h: string, size: number): string =>
+    JSON.stringify({
+      schemaVersion: 2,
+      layers: [
+        { mediaType: 'application/vnd.ollama.image.template', digest: `sha256:${'1'.repeat(64)}`, size: 10 },
+        { mediaType: 'application/vnd.ollama.image.model', digest: `sha256:${h}`, size },
+      ],
+    });
   const mdir = path.join(ol, 'manifests', 'registry.ollama.ai', 'library');
   put(path.join(mdir, 'tiny', 'latest'), manifest(hex, stories.length));
   put(path.join(mdir, 'gone', 'latest'), manifest('2'.repeat(64), 5));
@@ -81,25 +87,40 @@ test('finds LM Studio, llama.cpp, Hugging Face and Ollama models with names, siz
   const byName = new Map(models.map((m) => [m.name, m]));
   const lms = byName.get('karpathy/stories/stories260K.gguf');
   assert.ok(lms, JSON.stringify(models.map((m) => m.name)));
-  assert.deepEqual({ source: lms.source, size: lms.size, supported: lms.supported, note: lms.note },
-    { source: 'lmstudio', size: stories.length, supported: true, note: 'llama, 5 layers' });
+  assert.deepEqual(
+    { source: lms.source, size: lms.size, supported: lms.supported, note: lms.note },
+    { source: 'lmstudio', size: stories.length, supported: true, note: 'llama, 5 layers' },
+  );
   assert.equal(byName.get('corrupt.gguf')?.supported, false);
   assert.match(byName.get('corrupt.gguf')!.note, /not a GGUF|too small/i);
   assert.match(byName.get('truncated.gguf')!.note, /ends|incomplete|truncated/);
   assert.match(byName.get('gemma.gguf')!.note, /architecture "gemma3" is not supported/);
   const hf = models.filter((m) => m.source === 'huggingface');
-  assert.deepEqual(hf.map((m) => m.name), ['karpathy/tiny-GGUF/q/tiny.gguf'], 'two revisions, one blob: listed once');
+  assert.deepEqual(
+    hf.map((m) => m.name),
+    ['karpathy/tiny-GGUF/q/tiny.gguf'],
+    'two revisions, one blob: listed once',
+  );
   assert.equal(hf[0]!.supported, true);
   const ollama = models.filter((m) => m.source === 'ollama');
   // Manifests are read in sorted order, so of two tags on one blob the first name is kept.
-  assert.deepEqual(ollama.map((m) => m.name), ['hf.co/someone/model:Q4', 'library/half:7b', 'library/tiny:alias']);
+  assert.deepEqual(
+    ollama.map((m) => m.name),
+    ['hf.co/someone/model:Q4', 'library/half:7b', 'library/tiny:alias'],
+  );
   assert.equal(ollama.find((m) => m.name === 'library/tiny:alias')?.supported, true);
-  assert.equal(ollama.find((m) => m.name === 'library/tiny:alias')?.path, path.join(home, '.ollama', 'models', 'blobs', `sha256-${createHash('sha256').update(stories).digest('hex')}`));
+  assert.equal(
+    ollama.find((m) => m.name === 'library/tiny:alias')?.path,
+    path.join(home, '.ollama', 'models', 'blobs', `sha256-${createHash('sha256').update(stories).digest('hex')}`),
+  );
   assert.match(ollama.find((m) => m.name === 'library/half:7b')!.note, /incomplete: 500 of \d+ bytes/);
   assert.equal(ollama.find((m) => m.name === 'library/half:7b')!.supported, false);
   assert.ok(!models.some((m) => /partial|incomplete$/.test(m.path)), 'partial downloads are never models');
   assert.ok(!models.some((m) => m.name.includes('gone')), 'a manifest without its blob is skipped');
-  assert.ok(!models.some((m) => m.path.includes(`${path.sep}loop${path.sep}`)), 'the symlink loop is entered at most once');
+  assert.ok(
+    !models.some((m) => m.path.includes(`${path.sep}loop${path.sep}`)),
+    'the symlink loop is entered at most once',
+  );
   assert.equal(truncated, false);
 });
 
@@ -116,7 +137,9 @@ test('limits: an entry budget cuts the search short and says so; nothing is foun
   const none = await discoverModels({ home: path.join(home, 'nobody'), env: {}, platform: 'linux' });
   assert.deepEqual(none, { models: [], truncated: false });
   const unchecked = await discover({ maxChecks: 0 });
-  assert.ok(unchecked.models.length > 0 && unchecked.models.every((m) => m.supported === undefined || m.source === 'ollama'));
+  assert.ok(
+    unchecked.models.length > 0 && unchecked.models.every((m) => m.supported === undefined || m.source === 'ollama'),
+  );
 });
 
 test('a deep tree is walked in bounded time with a deadline', async () => {
@@ -140,20 +163,35 @@ test('header checks run in the reader thread, with the same verdicts and notes a
   assert.deepEqual(viaReader, inThread);
   assert.ok(viaReader.models.some((m) => m.supported === false) && viaReader.models.some((m) => m.supported === true));
   // A reader that cannot run leaves the file unchecked (no verdict on the file), and discovery goes on.
-  const broken = await discover({ probe: () => Promise.reject(new Error('the workspace reader exited unexpectedly (code 1)')) });
-  assert.ok(broken.models.length > 0 && broken.models.every((m) => m.supported === undefined || m.note.startsWith('incomplete')));
-  assert.match(broken.models.find((m) => m.name === 'corrupt.gguf')!.note, /^not checked \(the workspace reader exited/);
+  const broken = await discover({
+    probe: () => Promise.reject(new Error('the workspace reader exited unexpectedly (code 1)')),
+  });
+  assert.ok(
+    broken.models.length > 0 &&
+      broken.models.every((m) => m.supported === undefined || m.note.startsWith('incomplete')),
+  );
+  assert.match(
+    broken.models.find((m) => m.name === 'corrupt.gguf')!.note,
+    /^not checked \(the workspace reader exited/,
+  );
 });
 
 test('environment overrides: HF_HUB_CACHE / HF_HOME, LLAMA_CACHE, OLLAMA_MODELS, XDG_CACHE_HOME, PodLens folder first', () => {
   const roots = (env: Record<string, string>, platform: NodeJS.Platform = 'linux') =>
     modelRoots({ home: '/h', env, platform, podlensDir: '/g/models' }).map((r) => `${r.source}:${r.dir}`);
   assert.deepEqual(roots({}), [
-    'podlens:/g/models', 'lmstudio:/h/.lmstudio/models', 'lmstudio:/h/.cache/lm-studio/models', 'llama.cpp:/h/.cache/llama.cpp',
-    'huggingface:/h/.cache/huggingface/hub', 'ollama:/h/.ollama/models', 'ollama:/usr/share/ollama/.ollama/models',
+    'podlens:/g/models',
+    'lmstudio:/h/.lmstudio/models',
+    'lmstudio:/h/.cache/lm-studio/models',
+    'llama.cpp:/h/.cache/llama.cpp',
+    'huggingface:/h/.cache/huggingface/hub',
+    'ollama:/h/.ollama/models',
+    'ollama:/usr/share/ollama/.ollama/models',
   ]);
   const custom = roots({ HF_HOME: '/hf', LLAMA_CACHE: '/lc', OLLAMA_MODELS: '/om' });
-  assert.ok(custom.includes('huggingface:/hf/hub') && custom.includes('llama.cpp:/lc') && custom.includes('ollama:/om'));
+  assert.ok(
+    custom.includes('huggingface:/hf/hub') && custom.includes('llama.cpp:/lc') && custom.includes('ollama:/om'),
+  );
   assert.ok(!custom.some((r) => r.startsWith('ollama:/usr')));
   assert.ok(roots({ HF_HOME: '/hf', HF_HUB_CACHE: '/hub' }).includes('huggingface:/hub'));
   assert.ok(roots({ XDG_CACHE_HOME: '/x' }).includes('llama.cpp:/x/llama.cpp'));

@@ -13,7 +13,14 @@ import { readModelConfig } from '../src/engine/model/config';
 import { estimateForTensors, estimateMemory } from '../src/engine/memory';
 import { resolvePlan } from '../src/engine/kv/plan';
 import { MODEL_CATALOG } from '../src/host/model-catalog';
-import { catalogConfig, fitText, moreBitsLayers, q4kmTensors, recommendModel, useMoreBits } from '../src/host/model-fit';
+import {
+  catalogConfig,
+  fitText,
+  moreBitsLayers,
+  q4kmTensors,
+  recommendModel,
+  useMoreBits,
+} from '../src/host/model-fit';
 import { KVSettings } from '../src/worker/protocol';
 import { modelPath } from './helpers';
 
@@ -30,8 +37,14 @@ test("use_more_bits: llama.cpp's rule with integer division, applied to the bloc
   assert.deepEqual(on(24), [0, 1, 2, 5, 8, 11, 14, 17, 20, 21, 22, 23]);
   assert.deepEqual(on(28), [0, 1, 2, 5, 8, 11, 14, 17, 20, 23, 24, 25, 26, 27]);
   // Name order blk.0, blk.1, blk.10, blk.11, …: the Q6_K layers of the official 0.5B and 1.5B files.
-  assert.deepEqual([...moreBitsLayers(24)].sort((a, b) => a - b), [0, 1, 3, 6, 7, 8, 9, 10, 13, 16, 19, 21]);
-  assert.deepEqual([...moreBitsLayers(28)].sort((a, b) => a - b), [0, 1, 5, 6, 7, 8, 9, 10, 13, 16, 19, 21, 24, 27]);
+  assert.deepEqual(
+    [...moreBitsLayers(24)].sort((a, b) => a - b),
+    [0, 1, 3, 6, 7, 8, 9, 10, 13, 16, 19, 21],
+  );
+  assert.deepEqual(
+    [...moreBitsLayers(28)].sort((a, b) => a - b),
+    [0, 1, 5, 6, 7, 8, 9, 10, 13, 16, 19, 21, 24, 27],
+  );
   assert.equal(moreBitsLayers(36).size, 18);
 });
 
@@ -46,7 +59,10 @@ test("0.5B: the Q4_K_M layout is the official file's, tensor for tensor; the eng
     assert.deepEqual(mine, expected);
     for (const kind of ['full', 'pod'] as const) {
       const plan = resolvePlan({ kind }, catalogConfig(m), 4096);
-      assert.deepEqual(estimateForTensors(q4kmTensors(m.shape), catalogConfig(m), 4096, plan, GiB), estimateMemory(f, readModelConfig(f), 4096, plan, GiB));
+      assert.deepEqual(
+        estimateForTensors(q4kmTensors(m.shape), catalogConfig(m), 4096, plan, GiB),
+        estimateMemory(f, readModelConfig(f), 4096, plan, GiB),
+      );
     }
     // GGUF bytes of the layout + the real header = the file, exactly.
     const h = readGGUFHeader(p);
@@ -81,9 +97,15 @@ const TOTAL_32K = { '0.5b': 1_781_505_408, '1.5b': 4_188_386_816, '3b': 7_391_73
 const SIZES = ['0.5b', '1.5b', '3b', '7b'] as const;
 
 test('estimates at the default context (4096) and at 32768 equal the hand-computed totals', () => {
-  for (const [ctx, totals] of [[0, TOTAL_4K], [32768, TOTAL_32K]] as const) {
+  for (const [ctx, totals] of [
+    [0, TOTAL_4K],
+    [32768, TOTAL_32K],
+  ] as const) {
     const r = recommendModel(MODEL_CATALOG, { contextSize: ctx, kv: FULL, freeBytes: 0 });
-    assert.deepEqual(r.fits.map((f) => f.estimate.totalBytes), SIZES.map((b) => totals[b]));
+    assert.deepEqual(
+      r.fits.map((f) => f.estimate.totalBytes),
+      SIZES.map((b) => totals[b]),
+    );
     assert.ok(r.fits.every((f) => f.contextSize === (ctx || 4096) && !f.fits));
     assert.equal(r.recommended, undefined);
   }
@@ -91,7 +113,10 @@ test('estimates at the default context (4096) and at 32768 equal the hand-comput
 
 test('the largest model that fits is recommended (fits means total ≤ free, as Engine.load checks)', () => {
   const pick = (freeBytes: number, contextSize = 0, kv = FULL): string | undefined =>
-    recommendModel(MODEL_CATALOG, { contextSize, kv, freeBytes }).recommended?.model.id.replace(/^qwen2\.5-coder-(.*)-instruct-q4_k_m$/, '$1');
+    recommendModel(MODEL_CATALOG, { contextSize, kv, freeBytes }).recommended?.model.id.replace(
+      /^qwen2\.5-coder-(.*)-instruct-q4_k_m$/,
+      '$1',
+    );
   assert.equal(pick(1 * GiB), undefined);
   assert.equal(pick(TOTAL_4K['0.5b'] - 1), undefined);
   assert.equal(pick(TOTAL_4K['0.5b']), '0.5b');
@@ -116,7 +141,8 @@ test('the quick pick text: size, RAM at the context, why one is recommended and 
   assert.deepEqual(three, {
     label: '$(star-full) Qwen2.5-Coder 3B Instruct (Q4_K_M)',
     description: '2.0 GB download · ≈5.9 GB RAM at 4096 tokens',
-    detail: 'Recommended: the largest model that fits in 8.0 GB of free memory (weights 5.6 GB + KV 144 MB (full cache) + runtime 150 MB). ' +
+    detail:
+      'Recommended: the largest model that fits in 8.0 GB of free memory (weights 5.6 GB + KV 144 MB (full cache) + runtime 150 MB). ' +
       'better code and explanations, slower; Qwen Research licence (see the model card).',
   });
   assert.equal(small!.label, 'Qwen2.5-Coder 0.5B Instruct (Q4_K_M)');

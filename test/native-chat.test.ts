@@ -24,20 +24,46 @@ const ext = require('../src/extension') as typeof import('../src/extension');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- imports vscode: after the hook too
 const { languageModelApi } = require('../src/host/lm-api') as typeof import('../src/host/lm-api');
 
-type Handler = (r: Partial<vscode.ChatRequest>, c: { history: unknown[] }, s: StandInResponseStream, t: vscode.CancellationToken) => Promise<vscode.ChatResult>;
+type Handler = (
+  r: Partial<vscode.ChatRequest>,
+  c: { history: unknown[] },
+  s: StandInResponseStream,
+  t: vscode.CancellationToken,
+) => Promise<vscode.ChatResult>;
 let api: PodLensApi;
 const memento = (): unknown => {
   const m = new Map<string, unknown>();
-  return { keys: () => [...m.keys()], get: (k: string, d?: unknown) => (m.has(k) ? m.get(k) : d), update: (k: string, v: unknown) => { m.set(k, v); return Promise.resolve(); } };
+  return {
+    keys: () => [...m.keys()],
+    get: (k: string, d?: unknown) => (m.has(k) ? m.get(k) : d),
+    update: (k: string, v: unknown) => {
+      m.set(k, v);
+      return Promise.resolve();
+    },
+  };
 };
-const newContext = () => ({ subscriptions: [] as { dispose(): unknown }[], extensionUri: Uri.file(ROOT), extensionPath: ROOT, workspaceState: memento(), globalState: memento() });
+const newContext = () => ({
+  subscriptions: [] as { dispose(): unknown }[],
+  extensionUri: Uri.file(ROOT),
+  extensionPath: ROOT,
+  workspaceState: memento(),
+  globalState: memento(),
+});
 let context: ReturnType<typeof newContext>;
 const participant = (): Handler => chatStandIn.participants.get('podlens.chat')!.requestHandler as unknown as Handler;
 const provider = (): LanguageModelChatProvider => chatStandIn.lmProviders.get('podlens') as LanguageModelChatProvider;
 const none = (): vscode.CancellationToken => new CancellationTokenSource().token;
-const ask = (prompt: string, o: Partial<vscode.ChatRequest> = {}, history: unknown[] = [], token = none()): Promise<{ r: vscode.ChatResult; s: StandInResponseStream }> => {
+const ask = (
+  prompt: string,
+  o: Partial<vscode.ChatRequest> = {},
+  history: unknown[] = [],
+  token = none(),
+): Promise<{ r: vscode.ChatResult; s: StandInResponseStream }> => {
   const s = new StandInResponseStream();
-  return participant()({ prompt, command: undefined, references: [], ...o }, { history }, s, token).then((r) => ({ r, s }));
+  return participant()({ prompt, command: undefined, references: [], ...o }, { history }, s, token).then((r) => ({
+    r,
+    s,
+  }));
 };
 
 before(() => {
@@ -50,30 +76,85 @@ before(() => {
   context = newContext();
   api = ext.activate(context as unknown as vscode.ExtensionContext);
 });
-after(() => { for (const d of context.subscriptions.splice(0).reverse()) d.dispose(); });
+after(() => {
+  for (const d of context.subscriptions.splice(0).reverse()) d.dispose();
+});
 
 test('message conversions: participant history, LM roles and text parts, model options', () => {
-  assert.deepEqual(participantMessages('Be brief.', 'CTX', [{ kind: 'request', text: 'hi' }, { kind: 'response', text: '' }, { kind: 'response', text: 'hello' }], 'q'), [
-    { role: 'system', content: 'Be brief.\n\nCTX' }, { role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }, { role: 'user', content: 'q' }]);
+  assert.deepEqual(
+    participantMessages(
+      'Be brief.',
+      'CTX',
+      [
+        { kind: 'request', text: 'hi' },
+        { kind: 'response', text: '' },
+        { kind: 'response', text: 'hello' },
+      ],
+      'q',
+    ),
+    [
+      { role: 'system', content: 'Be brief.\n\nCTX' },
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello' },
+      { role: 'user', content: 'q' },
+    ],
+  );
   assert.deepEqual(participantMessages('', undefined, [], 'q'), [{ role: 'user', content: 'q' }]);
-  assert.deepEqual(lmMessages([
-    { role: 3, content: [new LanguageModelTextPart('sys')] }, { role: 1, content: [new LanguageModelTextPart('a'), { callId: 'x', name: 'tool', input: {} }, new LanguageModelTextPart('b')] },
-    { role: 2, content: [] }, { role: 2, content: ['ok'] }]), [
-    { role: 'system', content: 'sys' }, { role: 'user', content: 'ab' }, { role: 'assistant', content: 'ok' }]);
+  assert.deepEqual(
+    lmMessages([
+      { role: 3, content: [new LanguageModelTextPart('sys')] },
+      {
+        role: 1,
+        content: [
+          new LanguageModelTextPart('a'),
+          { callId: 'x', name: 'tool', input: {} },
+          new LanguageModelTextPart('b'),
+        ],
+      },
+      { role: 2, content: [] },
+      { role: 2, content: ['ok'] },
+    ]),
+    [
+      { role: 'system', content: 'sys' },
+      { role: 'user', content: 'ab' },
+      { role: 'assistant', content: 'ok' },
+    ],
+  );
   const base = { temperature: 0.7, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1.1, seed: 0 };
-  assert.deepEqual(withModelOptions(base, 512, { temperature: 0, maxTokens: 7 }), { sampler: { ...base, temperature: 0 }, maxTokens: 7 });
-  assert.deepEqual(withModelOptions(base, 512, { temperature: -1, max_tokens: 'x' }), { sampler: base, maxTokens: 512 });
+  assert.deepEqual(withModelOptions(base, 512, { temperature: 0, maxTokens: 7 }), {
+    sampler: { ...base, temperature: 0 },
+    maxTokens: 7,
+  });
+  assert.deepEqual(withModelOptions(base, 512, { temperature: -1, max_tokens: 'x' }), {
+    sampler: base,
+    maxTokens: 512,
+  });
 });
 
 test('both are contributed in package.json and registered at activation, without loading anything', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-    contributes: { chatParticipants: { id: string; name: string; commands: { name: string }[] }[]; languageModelChatProviders: { vendor: string }[] };
+    contributes: {
+      chatParticipants: { id: string; name: string; commands: { name: string }[] }[];
+      languageModelChatProviders: { vendor: string }[];
+    };
     activationEvents: string[];
   };
-  assert.deepEqual(pkg.contributes.chatParticipants.map((p) => [p.id, p.name]), [['podlens.chat', 'podlens']]);
-  assert.deepEqual(pkg.contributes.chatParticipants[0]!.commands.map((c) => c.name), ['workspace']);
-  assert.deepEqual(pkg.contributes.languageModelChatProviders.map((p) => p.vendor), ['podlens']);
-  assert.ok(pkg.activationEvents.includes('onChatParticipant:podlens.chat') && pkg.activationEvents.includes('onLanguageModelChatProvider:podlens'));
+  assert.deepEqual(
+    pkg.contributes.chatParticipants.map((p) => [p.id, p.name]),
+    [['podlens.chat', 'podlens']],
+  );
+  assert.deepEqual(
+    pkg.contributes.chatParticipants[0]!.commands.map((c) => c.name),
+    ['workspace'],
+  );
+  assert.deepEqual(
+    pkg.contributes.languageModelChatProviders.map((p) => p.vendor),
+    ['podlens'],
+  );
+  assert.ok(
+    pkg.activationEvents.includes('onChatParticipant:podlens.chat') &&
+      pkg.activationEvents.includes('onLanguageModelChatProvider:podlens'),
+  );
   assert.deepEqual([...chatStandIn.participants.keys()], ['podlens.chat']);
   assert.deepEqual([...chatStandIn.lmProviders.keys()], ['podlens']);
   assert.ok(api.native.participant && api.native.languageModel);
@@ -88,10 +169,15 @@ test('@podlens streams a real answer as markdown and reuses the conversation on 
   const stats = first.r.metadata?.stats as { generatedTokens: number; reusedTokens: number };
   assert.ok(stats.generatedTokens > 0 && stats.generatedTokens <= 24);
   // VS Code passes the participant's history: request turns (prompt) and response turns (markdown parts).
-  const history = [{ prompt: 'What is the capital of France?', participant: 'podlens.chat' },
-    { response: first.s.pieces.map((p) => ({ value: { value: p } })), participant: 'podlens.chat' }];
+  const history = [
+    { prompt: 'What is the capital of France?', participant: 'podlens.chat' },
+    { response: first.s.pieces.map((p) => ({ value: { value: p } })), participant: 'podlens.chat' },
+  ];
   const second = await ask('And of Italy?', {}, history);
-  assert.ok((second.r.metadata?.stats as { reusedTokens: number }).reusedTokens > 10, 'the cached conversation is reused');
+  assert.ok(
+    (second.r.metadata?.stats as { reusedTokens: number }).reusedTokens > 10,
+    'the cached conversation is reused',
+  );
   assert.equal(second.r.errorDetails, undefined);
 });
 
@@ -100,8 +186,16 @@ test('@podlens stops when the request is cancelled', async () => {
   const cts = new CancellationTokenSource();
   const s = new StandInResponseStream();
   const orig = s.markdown.bind(s);
-  s.markdown = (v) => { orig(v); if (s.pieces.length === 10) cts.cancel(); };
-  const r = await participant()({ prompt: 'Tell me a very long story about a dragon.', command: undefined, references: [] }, { history: [] }, s, cts.token);
+  s.markdown = (v) => {
+    orig(v);
+    if (s.pieces.length === 10) cts.cancel();
+  };
+  const r = await participant()(
+    { prompt: 'Tell me a very long story about a dragon.', command: undefined, references: [] },
+    { history: [] },
+    s,
+    cts.token,
+  );
   standIn.setConfig('podlens.generation.maxTokens', 24);
   const stats = r.metadata?.stats as { finishReason: string; generatedTokens: number };
   assert.equal(stats.finishReason, 'abort');
@@ -117,12 +211,20 @@ test('@podlens /workspace reads the workspace into the prompt; #file references 
     const plain = await ask('What is the launch code?');
     const withWs = await ask('What is the launch code?', { command: 'workspace' });
     // Prompt length = tokens computed + tokens reused from the session's cached prefix.
-    const promptLength = (r: vscode.ChatResult): number => { const st = r.metadata?.stats as { promptTokens: number; reusedTokens: number }; return st.promptTokens + st.reusedTokens; };
+    const promptLength = (r: vscode.ChatResult): number => {
+      const st = r.metadata?.stats as { promptTokens: number; reusedTokens: number };
+      return st.promptTokens + st.reusedTokens;
+    };
     const p0 = promptLength(plain.r);
     const p1 = promptLength(withWs.r);
     assert.ok(p1 > p0 + 50, `prompt ${p0} → ${p1} tokens with the workspace`);
-    assert.deepEqual((withWs.s.references as Uri[]).map((u) => path.basename(u.fsPath)).sort(), ['facts.md', 'other.txt']);
-    const withRef = await ask('What is the launch code?', { references: [{ id: 'file', value: Uri.file(path.join(dir, 'facts.md')) }] });
+    assert.deepEqual((withWs.s.references as Uri[]).map((u) => path.basename(u.fsPath)).sort(), [
+      'facts.md',
+      'other.txt',
+    ]);
+    const withRef = await ask('What is the launch code?', {
+      references: [{ id: 'file', value: Uri.file(path.join(dir, 'facts.md')) }],
+    });
     const p2 = promptLength(withRef.r);
     assert.ok(p2 > p0 + 50, `prompt ${p0} → ${p2} tokens with #file`);
     standIn.workspaceFolder = undefined;
@@ -142,18 +244,47 @@ test('the language-model provider lists the model, streams text parts, honours m
   assert.match(info.name, /SmolLM2-135M-Instruct/);
   assert.equal(info.maxInputTokens + info.maxOutputTokens, 1024);
   const parts: LanguageModelTextPart[] = [];
-  const messages = [{ role: 1, content: [new LanguageModelTextPart('What is the capital of France?')], name: undefined }];
-  await p.provideLanguageModelChatResponse(info, messages, { modelOptions: { maxTokens: 12 } }, { report: (x) => parts.push(x) }, none());
+  const messages = [
+    { role: 1, content: [new LanguageModelTextPart('What is the capital of France?')], name: undefined },
+  ];
+  await p.provideLanguageModelChatResponse(
+    info,
+    messages,
+    { modelOptions: { maxTokens: 12 } },
+    { report: (x) => parts.push(x) },
+    none(),
+  );
   assert.ok(parts.length > 1 && parts.length <= 12 && parts.every((x) => x instanceof LanguageModelTextPart));
   assert.match(parts.map((x) => x.value).join(''), /Paris/);
   const cts = new CancellationTokenSource();
   const long: LanguageModelTextPart[] = [];
-  await p.provideLanguageModelChatResponse(info, [{ role: 1, content: [new LanguageModelTextPart('Write a long poem.')], name: undefined }],
-    { modelOptions: { maxTokens: 300 } }, { report: (x) => { long.push(x); if (long.length === 5) cts.cancel(); } }, cts.token);
+  await p.provideLanguageModelChatResponse(
+    info,
+    [{ role: 1, content: [new LanguageModelTextPart('Write a long poem.')], name: undefined }],
+    { modelOptions: { maxTokens: 300 } },
+    {
+      report: (x) => {
+        long.push(x);
+        if (long.length === 5) cts.cancel();
+      },
+    },
+    cts.token,
+  );
   assert.ok(long.length >= 5 && long.length < 300, `${long.length} parts after cancel`);
   const [exact] = await api.core.client.count(['Hello, world!']);
   assert.equal(await p.provideTokenCount(info, 'Hello, world!', none()), exact);
-  await assert.rejects(Promise.resolve(p.provideLanguageModelChatResponse(info, [{ role: 1, content: [{ data: 1 }], name: undefined }], {}, { report: () => undefined }, none())), /no text messages/);
+  await assert.rejects(
+    Promise.resolve(
+      p.provideLanguageModelChatResponse(
+        info,
+        [{ role: 1, content: [{ data: 1 }], name: undefined }],
+        {},
+        { report: () => undefined },
+        none(),
+      ),
+    ),
+    /no text messages/,
+  );
 });
 
 test('on a VS Code without the provider API the extension still activates, with @podlens only', () => {

@@ -16,15 +16,34 @@ import { ROOT, SOURCE_FILE as SOURCE, sourceFiles } from './helpers';
 
 const DOWNLOADER = 'src/host/download-http.ts';
 const HTTP = new Set(['http', 'https']);
-const NEVER = new Set(['net', 'tls', 'dgram', 'http2', 'undici', 'child_process', 'cluster', 'inspector',
-  'node-fetch', 'axios', 'got', 'ws', 'request', 'superagent', 'cross-fetch', 'isomorphic-fetch', 'socket.io-client']);
+const NEVER = new Set([
+  'net',
+  'tls',
+  'dgram',
+  'http2',
+  'undici',
+  'child_process',
+  'cluster',
+  'inspector',
+  'node-fetch',
+  'axios',
+  'got',
+  'ws',
+  'request',
+  'superagent',
+  'cross-fetch',
+  'isomorphic-fetch',
+  'socket.io-client',
+]);
 const GLOBAL_APIS = new Set(['fetch', 'WebSocket', 'XMLHttpRequest', 'EventSource', 'sendBeacon', 'RTCPeerConnection']);
 
 const SCANNED = [...sourceFiles('src'), ...sourceFiles('webview')];
 const code = new Map(SCANNED.map((f) => [f, fs.readFileSync(path.join(ROOT, f), 'utf8')]));
-const imports = (f: string): string[] => ts.preProcessFile(code.get(f)!, true, true).importedFiles.map((i) => i.fileName);
+const imports = (f: string): string[] =>
+  ts.preProcessFile(code.get(f)!, true, true).importedFiles.map((i) => i.fileName);
 const builtin = (spec: string): string => spec.replace(/^node:/, '').split('/')[0]!;
-const resolve = (from: string, spec: string): string => path.posix.normalize(path.posix.join(path.posix.dirname(from), spec)).replace(SOURCE, '');
+const resolve = (from: string, spec: string): string =>
+  path.posix.normalize(path.posix.join(path.posix.dirname(from), spec)).replace(SOURCE, '');
 
 /** Identifiers used in code (not comments or strings), e.g. `fetch` in `fetch(url)` or `globalThis.fetch`. */
 function identifiers(f: string): Set<string> {
@@ -40,7 +59,10 @@ function identifiers(f: string): Set<string> {
 test('the scan sees the source tree (and the downloader)', () => {
   assert.ok(SCANNED.length > 50, `${SCANNED.length} files`);
   assert.ok(SCANNED.includes(DOWNLOADER));
-  assert.ok(imports(DOWNLOADER).some((s) => builtin(s) === 'https'), 'the check would catch an https import');
+  assert.ok(
+    imports(DOWNLOADER).some((s) => builtin(s) === 'https'),
+    'the check would catch an https import',
+  );
 });
 
 test('only the downloader imports http/https; nothing imports raw sockets, HTTP client packages or child processes', () => {
@@ -56,7 +78,9 @@ test('only the downloader imports http/https; nothing imports raw sockets, HTTP 
 });
 
 test('no code uses the global network APIs (fetch, WebSocket, XMLHttpRequest, EventSource, sendBeacon)', () => {
-  const bad = SCANNED.flatMap((f) => [...identifiers(f)].filter((id) => GLOBAL_APIS.has(id)).map((id) => `${f}: ${id}`));
+  const bad = SCANNED.flatMap((f) =>
+    [...identifiers(f)].filter((id) => GLOBAL_APIS.has(id)).map((id) => `${f}: ${id}`),
+  );
   assert.deepEqual(bad, []);
 });
 
@@ -69,14 +93,31 @@ test('the downloader is reached only through download.ts, and that only from the
 
 test('webview CSP: default-src and connect-src none, no remote origins, no inline or eval scripts', () => {
   const csp = contentSecurityPolicy('https://x.vscode-resource.test', 'n0nce', 's7yle');
-  const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v]));
+  const directives = new Map(
+    csp
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .map(([k, ...v]) => [k!, v]),
+  );
   assert.deepEqual(directives.get('default-src'), ["'none'"]);
   assert.deepEqual(directives.get('connect-src'), ["'none'"]);
   assert.deepEqual(directives.get('script-src'), ["'nonce-n0nce'"]);
   for (const [k, v] of directives) {
-    for (const src of v) assert.ok(!/^(https?:|wss?:|\*|'unsafe-inline'|'unsafe-eval')/.test(src) || src === 'https://x.vscode-resource.test', `${k} ${src}`);
+    for (const src of v)
+      assert.ok(
+        !/^(https?:|wss?:|\*|'unsafe-inline'|'unsafe-eval')/.test(src) || src === 'https://x.vscode-resource.test',
+        `${k} ${src}`,
+      );
   }
-  const html = buildWebviewHtml({ title: 't', cspSource: 'https://x.vscode-resource.test', nonce: 'n0nce', styleNonce: 's7yle', scriptUri: 'https://x.vscode-resource.test/a.js', styleUris: [], view: 'chat' });
+  const html = buildWebviewHtml({
+    title: 't',
+    cspSource: 'https://x.vscode-resource.test',
+    nonce: 'n0nce',
+    styleNonce: 's7yle',
+    scriptUri: 'https://x.vscode-resource.test/a.js',
+    styleUris: [],
+    view: 'chat',
+  });
   const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1];
   assert.equal(meta, csp, 'every page carries this policy');
 });

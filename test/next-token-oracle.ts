@@ -77,7 +77,9 @@ export async function loadOracleModels(file: string, threads: number, contextSiz
   const exact = await Engine.load(file, { threads, contextSize, accuracyLevel: 0, kv: { kind: 'full', dtype: 'f32' } });
   const ref = await openLlamaCpp(file, fast.config.vocabSize, threads);
   return {
-    fast, exact, ref,
+    fast,
+    exact,
+    ref,
     async dispose() {
       await ref.dispose();
       await exact.dispose();
@@ -144,16 +146,34 @@ export async function measurePrompt(m: OracleModels, userText: string, n: number
     const e = logSoftmax(exact.subarray(i * V, (i + 1) * V));
     const b = theirs[i]!;
     const mine = argmax(a);
-    return { target, ours: mine, exact: argmax(e), ref: argmax(b), klOurs: kl(e, a), klRef: kl(e, b), dlpOurs: maxLogProbGap(e, a), dlpRef: maxLogProbGap(e, b), exactMargin: e[target]! - e[mine]! };
+    return {
+      target,
+      ours: mine,
+      exact: argmax(e),
+      ref: argmax(b),
+      klOurs: kl(e, a),
+      klRef: kl(e, b),
+      dlpOurs: maxLogProbGap(e, a),
+      dlpRef: maxLogProbGap(e, b),
+      exactMargin: e[target]! - e[mine]!,
+    };
   });
-  return { prompt: userText, promptIds: prompt, answerIds: answer, answer: m.fast.tokenizer.decode(answer, { skipSpecial: true }), exactLogits: exact, positions };
+  return {
+    prompt: userText,
+    promptIds: prompt,
+    answerIds: answer,
+    answer: m.fast.tokenizer.decode(answer, { skipSpecial: true }),
+    exactLogits: exact,
+    positions,
+  };
 }
 
 export function summarize(results: readonly PromptResult[]): Summary {
   const all = results.flatMap((r) => r.positions);
   const count = (f: (p: PositionResult) => boolean): number => all.filter(f).length;
   const max = (f: (p: PositionResult) => number): number => all.reduce((s, p) => Math.max(s, f(p)), 0);
-  const mean = (f: (p: PositionResult) => number): number => all.reduce((s, p) => s + f(p), 0) / Math.max(1, all.length);
+  const mean = (f: (p: PositionResult) => number): number =>
+    all.reduce((s, p) => s + f(p), 0) / Math.max(1, all.length);
   return {
     positions: all.length,
     oursVsRef: count((p) => p.ours === p.target),
@@ -187,5 +207,11 @@ export function formatTable(results: readonly PromptResult[]): string {
 
 /** Where ours and llama.cpp pick different tokens: both picks with their exact log-probability gap. */
 export function describeMisses(r: PromptResult): string[] {
-  return r.positions.flatMap((p, i) => (p.ours === p.target ? [] : [`@${i}: ours ${p.ours}, llama.cpp ${p.target}, exact ${p.exact}, exact prefers llama.cpp's by ${p.exactMargin.toFixed(3)} nats`]));
+  return r.positions.flatMap((p, i) =>
+    p.ours === p.target
+      ? []
+      : [
+          `@${i}: ours ${p.ours}, llama.cpp ${p.target}, exact ${p.exact}, exact prefers llama.cpp's by ${p.exactMargin.toFixed(3)} nats`,
+        ],
+  );
 }

@@ -23,7 +23,10 @@ import { FullKVCache } from '../src/engine/kv/full';
 import { ReferenceModel } from '../src/engine/reference/forward';
 import { maxRelDiff, modelPath, stepLogits as onnxLogits } from './helpers';
 
-const GOLDEN = '403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292 411 322 265 282 295 433 426 385'.split(' ').map(Number);
+const GOLDEN =
+  '403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292 411 322 265 282 295 433 426 385'
+    .split(' ')
+    .map(Number);
 
 async function openDecoder(file: string, accuracyLevel = 4, contextSize = 256): Promise<OnnxDecoder> {
   const f = GGUFFile.open(file);
@@ -76,8 +79,18 @@ test('stories260K: one prefill, chunks of 3/7/16 and token-by-token give the sam
   await dec.dispose();
 });
 
-const TYPES: GGMLType[] = [GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1,
-  GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q4_K, GGMLType.Q6_K];
+const TYPES: GGMLType[] = [
+  GGMLType.F32,
+  GGMLType.F16,
+  GGMLType.BF16,
+  GGMLType.Q8_0,
+  GGMLType.Q4_0,
+  GGMLType.Q4_1,
+  GGMLType.Q5_0,
+  GGMLType.Q5_1,
+  GGMLType.Q4_K,
+  GGMLType.Q6_K,
+];
 const FLOAT = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16]);
 const K_QUANT = new Set([GGMLType.Q4_K, GGMLType.Q6_K]);
 
@@ -89,7 +102,11 @@ for (const arch of ['llama', 'qwen2'] as const) {
     test(`synthetic ${arch} ${typeName(type)}: ONNX logits match the reference`, async () => {
       const file = path.join(tmp, `${arch}-${typeName(type)}.gguf`);
       makeSyntheticModel({
-        path: file, preset: K_QUANT.has(type) ? 'tiny-k' : 'tiny', weightType: type, seed: 7, std: 0.08,
+        path: file,
+        preset: K_QUANT.has(type) ? 'tiny-k' : 'tiny',
+        weightType: type,
+        seed: 7,
+        std: 0.08,
         shape: { arch, nLayers: 2, ropeFreqs: arch === 'llama', tiedEmbeddings: arch === 'qwen2' },
       });
       const tokens = [1, 17, 300, 42, 99, 7, 128, 255, 3, 64, 400, 12];
@@ -116,7 +133,13 @@ test('a model split over several ONNX sessions (as models over 2 GB are) gives t
   const f2 = GGUFFile.open(modelPath('stories260K-f32.gguf'));
   // ~200 KB of weights per layer: a 250 KB budget forces one layer per session.
   const split = await OnnxDecoder.load(f2, readModelConfig(f2), { threads: 1, contextSize: 64, segmentBytes: 250_000 });
-  assert.deepEqual(split.segmentRanges, [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]);
+  assert.deepEqual(split.segmentRanges, [
+    [0, 1],
+    [1, 2],
+    [2, 3],
+    [3, 4],
+    [4, 5],
+  ]);
   for (const chunk of [1, 7]) {
     const d = maxRelDiff(await onnxLogits(split, tokens, chunk), await onnxLogits(one, tokens, chunk));
     assert.ok(d < 1e-6, `chunk ${chunk}: ${d}`);
@@ -129,7 +152,11 @@ test('stories260K with an f16 full cache stays within 3e-3 of the f32 reference 
   const tokens = [1, ...GOLDEN];
   const ref = referenceLogits(modelPath('stories260K-f32.gguf'), tokens);
   const f = GGUFFile.open(modelPath('stories260K-f32.gguf'));
-  const dec = await OnnxDecoder.load(f, readModelConfig(f), { threads: 1, contextSize: 64, kv: { kind: 'full', dtype: 'f16' } });
+  const dec = await OnnxDecoder.load(f, readModelConfig(f), {
+    threads: 1,
+    contextSize: 64,
+    kv: { kind: 'full', dtype: 'f16' },
+  });
   for (const chunk of [1, 5, tokens.length]) {
     const d = maxRelDiff(await onnxLogits(dec, tokens, chunk), ref);
     assert.ok(d < 3e-3, `chunk ${chunk}: ${d}`);

@@ -18,7 +18,11 @@ const ID = { modelSha256: 'a'.repeat(64), planHash: 'p'.repeat(32) };
 const EXPECT = { ...ID, kind: 'full', dtype: 'f32' };
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-safety-'));
 const state = (v: number, n = 16): KVState => ({
-  kind: 'full', dtype: 'f32', length: 4, ints: Int32Array.of(4), buffers: [new Float32Array(n).fill(v), new Float32Array(n).fill(-v)],
+  kind: 'full',
+  dtype: 'f32',
+  length: 4,
+  ints: Int32Array.of(4),
+  buffers: [new Float32Array(n).fill(v), new Float32Array(n).fill(-v)],
 });
 
 /** A child process that saves `file` `times` times with states filled with `value` (ids [value × 4]). */
@@ -38,7 +42,9 @@ test('two processes saving the same state concurrently: every load sees one comp
   const file = path.join(dir, `${workspaceKey(dir)}0000${STATE_EXT}`);
   const done = Promise.all([writer(file, 1, 60), writer(file, 2, 60)]);
   let finished = false;
-  void done.then(() => { finished = true; });
+  void done.then(() => {
+    finished = true;
+  });
   const seen = new Map<string, number>();
   while (!finished) {
     await new Promise((r) => setTimeout(r, 2));
@@ -50,13 +56,23 @@ test('two processes saving the same state concurrently: every load sees one comp
       const v = r.ids[0]!;
       assert.ok(v === 1 || v === 2);
       assert.deepEqual(r.ids, [v, v, v, v]);
-      assert.ok((r.state.buffers[0] as Float32Array).every((x) => x === v), 'K from one writer only');
-      assert.ok((r.state.buffers[1] as Float32Array).every((x) => x === -v), 'V from the same writer');
+      assert.ok(
+        (r.state.buffers[0] as Float32Array).every((x) => x === v),
+        'K from one writer only',
+      );
+      assert.ok(
+        (r.state.buffers[1] as Float32Array).every((x) => x === -v),
+        'V from the same writer',
+      );
     }
   }
   assert.deepEqual(await done, [0, 0]);
   console.log(`# concurrent loads: ${JSON.stringify(Object.fromEntries(seen))}`);
-  assert.deepEqual([...seen.keys()].filter((k) => !k.startsWith('ok')), [], 'no load ever failed');
+  assert.deepEqual(
+    [...seen.keys()].filter((k) => !k.startsWith('ok')),
+    [],
+    'no load ever failed',
+  );
   assert.ok((seen.get('ok 1') ?? 0) + (seen.get('ok 2') ?? 0) > 0);
   assert.ok(loadState(file, EXPECT).ok);
   assert.deepEqual(fs.readdirSync(dir), [path.basename(file)], 'no temp file left');
@@ -76,12 +92,18 @@ test('a full disk while saving keeps the previously saved state and says so', ()
     fs.writeSync(fd, data);
     written += data.length;
   };
-  assert.throws(() => saveState(file, ID, [9, 9, 9, 9], state(9, 4096), full), (e: unknown) => {
-    assert.ok(e instanceof SaveStateError);
-    assert.equal(e.code, 'ENOSPC');
-    assert.equal(e.message, `could not save the KV state x${STATE_EXT}: the disk is full (ENOSPC); the previously saved state is kept`);
-    return true;
-  });
+  assert.throws(
+    () => saveState(file, ID, [9, 9, 9, 9], state(9, 4096), full),
+    (e: unknown) => {
+      assert.ok(e instanceof SaveStateError);
+      assert.equal(e.code, 'ENOSPC');
+      assert.equal(
+        e.message,
+        `could not save the KV state x${STATE_EXT}: the disk is full (ENOSPC); the previously saved state is kept`,
+      );
+      return true;
+    },
+  );
   assert.deepEqual(fs.readFileSync(file), before, 'the saved file is untouched');
   const r = loadState(file, EXPECT);
   assert.ok(r.ok);
@@ -110,10 +132,13 @@ test('a flipped bit anywhere in the file is detected', () => {
 
 test('stale temp files are swept; Clear Workspace Cache removes one workspace and reports the bytes', () => {
   const dir = tmp();
-  const wsA = path.join(dir, 'a'), wsB = path.join(dir, 'b');
+  const wsA = path.join(dir, 'a'),
+    wsB = path.join(dir, 'b');
   const names = [
-    `${workspaceKey(wsA)}${'1'.repeat(16)}${STATE_EXT}`, `${workspaceKey(wsA)}${'1'.repeat(16)}.stable${STATE_EXT}`,
-    `${workspaceKey(wsA)}${'2'.repeat(16)}${STATE_EXT}`, `${workspaceKey(wsB)}${'1'.repeat(16)}${STATE_EXT}`,
+    `${workspaceKey(wsA)}${'1'.repeat(16)}${STATE_EXT}`,
+    `${workspaceKey(wsA)}${'1'.repeat(16)}.stable${STATE_EXT}`,
+    `${workspaceKey(wsA)}${'2'.repeat(16)}${STATE_EXT}`,
+    `${workspaceKey(wsB)}${'1'.repeat(16)}${STATE_EXT}`,
   ];
   for (const n of names) saveState(path.join(dir, n), ID, [1], state(1));
   const stale = path.join(dir, `${names[0]}.123.abc.tmp`);

@@ -15,7 +15,10 @@ const ID = { modelSha256: 'a'.repeat(64), planHash: 'p'.repeat(32) };
 const EXPECT = { ...ID, kind: 'full', dtype: 'f32' };
 const ids = [5, 6, 7, 8];
 const state = (): KVState => ({
-  kind: 'full', dtype: 'f32', length: 4, ints: Int32Array.of(4),
+  kind: 'full',
+  dtype: 'f32',
+  length: 4,
+  ints: Int32Array.of(4),
   buffers: [Float32Array.from({ length: 12 }, (_, i) => i * 0.5), Float32Array.from({ length: 12 }, (_, i) => -i)],
 });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-persist-'));
@@ -67,8 +70,14 @@ test('damaged or mismatched files are rejected with a one-line reason', () => {
   saveState(f, ID, ids, state());
   const v9 = Buffer.from(fs.readFileSync(f).toString('latin1').replace('"format":1', '"format":9'), 'latin1');
   const body = v9.subarray(0, v9.length - 32);
-  assert.equal(reason(Buffer.concat([body, createHash('sha256').update(body).digest()])), 'format version 9, this PodLens reads 1');
-  assert.equal(reason(good, { ...EXPECT, modelSha256: 'b'.repeat(64) }), 'saved for a different model file (sha256 differs)');
+  assert.equal(
+    reason(Buffer.concat([body, createHash('sha256').update(body).digest()])),
+    'format version 9, this PodLens reads 1',
+  );
+  assert.equal(
+    reason(good, { ...EXPECT, modelSha256: 'b'.repeat(64) }),
+    'saved for a different model file (sha256 differs)',
+  );
   assert.equal(reason(good, { ...EXPECT, planHash: 'q'.repeat(32) }), 'saved for a different KV cache plan');
   assert.equal(reason(good, { ...EXPECT, dtype: 'f16' }), 'saved as full/f32, expected full/f16');
   assert.equal(reason(good, { ...EXPECT, kind: 'pod' }), 'saved as full/f32, expected pod/f32');

@@ -35,7 +35,13 @@ import { maxRelDiff, modelPath, ROOT, stepLogits } from './helpers';
 const QWEN = 'qwen2.5-coder-0.5b-instruct.gguf';
 
 test('softmaxLse: rows that start with −inf and lie far below −104 (where ORT ReduceLogSumExp underflows)', async (t) => {
-  const rows = [[-Infinity, -251.7, -266.8, -300], [-Infinity, -Infinity, -1e4, -1e4 - 1], [-1e30, -250, -260], [1458, 1000, -Infinity], [0, -1, -2]];
+  const rows = [
+    [-Infinity, -251.7, -266.8, -300],
+    [-Infinity, -Infinity, -1e4, -1e4 - 1],
+    [-1e30, -250, -260],
+    [1458, 1000, -Infinity],
+    [0, -1, -2],
+  ];
   const X = 4;
   const data = new Float32Array(rows.length * X).fill(-Infinity);
   rows.forEach((r, i) => data.set(r, i * X));
@@ -44,20 +50,28 @@ test('softmaxLse: rows that start with −inf and lie far below −104 (where OR
   const { p, lse } = softmaxLse(g, x);
   g.output(g.op1('Identity', [p], {}, { output: 'p' }), OnnxType.FLOAT, [rows.length, X]);
   g.output(g.op1('Identity', [lse], {}, { output: 'lse' }), OnnxType.FLOAT, [rows.length, 1]);
-  g.output(g.op1('ReduceLogSumExp', [x], { axes: [-1], keepdims: 1 }, { output: 'ort_lse' }), OnnxType.FLOAT, [rows.length, 1]);
+  g.output(g.op1('ReduceLogSumExp', [x], { axes: [-1], keepdims: 1 }, { output: 'ort_lse' }), OnnxType.FLOAT, [
+    rows.length,
+    1,
+  ]);
   const s = await OrtSession.create(g.encode(), { threads: 1 });
   const out = await s.run({ x: { type: 'float32', data, dims: [rows.length, X] } });
-  const P = out.p!.data as Float32Array, L = out.lse!.data as Float32Array, O = out.ort_lse!.data as Float32Array;
+  const P = out.p!.data as Float32Array,
+    L = out.lse!.data as Float32Array,
+    O = out.ort_lse!.data as Float32Array;
   for (let i = 0; i < rows.length; i++) {
     const r = Array.from(data.subarray(i * X, i * X + X));
     const m = Math.max(...r);
     const sum = r.reduce((a, v) => a + Math.exp(v - m), 0);
     const ref = m + Math.log(sum);
     assert.ok(Math.abs(L[i]! - ref) <= 1e-6 * Math.max(1, Math.abs(ref)), `row ${i}: lse ${L[i]} vs ${ref}`);
-    for (let j = 0; j < X; j++) assert.ok(Math.abs(P[i * X + j]! - Math.exp(r[j]! - m) / sum) <= 1e-6, `row ${i} p[${j}]`);
+    for (let j = 0; j < X; j++)
+      assert.ok(Math.abs(P[i * X + j]! - Math.exp(r[j]! - m) / sum) <= 1e-6, `row ${i} p[${j}]`);
   }
   // Why the helper exists (not asserted, so an ORT upgrade that fixes it does not fail here).
-  t.diagnostic(`ORT ReduceLogSumExp on row 0: ${O[0]} (float64 reference ${-251.7 + Math.log(1 + Math.exp(-15.1) + Math.exp(-48.3))})`);
+  t.diagnostic(
+    `ORT ReduceLogSumExp on row 0: ${O[0]} (float64 reference ${-251.7 + Math.log(1 + Math.exp(-15.1) + Math.exp(-48.3))})`,
+  );
   await s.release();
 });
 
@@ -72,11 +86,15 @@ function codeIds(n: number): number[] {
   const f = GGUFFile.open(modelPath(QWEN));
   try {
     const tok = Tokenizer.fromGGUF(f);
-    const text = ['src/engine/kv/pod.ts', 'src/engine/kv/ring.ts'].map((p) => fs.readFileSync(path.join(ROOT, p), 'utf8')).join('\n');
+    const text = ['src/engine/kv/pod.ts', 'src/engine/kv/ring.ts']
+      .map((p) => fs.readFileSync(path.join(ROOT, p), 'utf8'))
+      .join('\n');
     const ids = tok.encode(text);
     assert.ok(ids.length >= n, `${ids.length} tokens of code, need ${n}`);
     return ids.slice(0, n);
-  } finally { f.close(); }
+  } finally {
+    f.close();
+  }
 }
 
 test('Qwen2.5-Coder-0.5B: every cache kind is finite; PoD with 1-layer blocks equals the full cache in 64-token chunks', async (t) => {
@@ -95,8 +113,13 @@ test('Qwen2.5-Coder-0.5B: every cache kind is finite; PoD with 1-layer blocks eq
   for (const [name, kv] of kinds) {
     const dec = await qwenDecoder(kv, N);
     let rows: Float32Array[];
-    try { rows = await stepLogits(dec, ids, 64); } finally { await dec.dispose(); }
-    for (const [p, r] of rows.entries()) assert.ok(r.every(Number.isFinite), `${name}: non-finite logits at position ${p}`);
+    try {
+      rows = await stepLogits(dec, ids, 64);
+    } finally {
+      await dec.dispose();
+    }
+    for (const [p, r] of rows.entries())
+      assert.ok(r.every(Number.isFinite), `${name}: non-finite logits at position ${p}`);
     const r = perplexityFromLogits(rows, ids, 128);
     ppl.set(name, r.perplexity);
     t.diagnostic(`${name}: perplexity ${r.perplexity.toFixed(3)} over ${r.scored} tokens of code`);
@@ -131,7 +154,11 @@ test('a step that produces ∞ stops with NonFiniteError naming the layer and le
     const file = GGUFFile.open(bad);
     const config = readModelConfig(file);
     for (const kv of [{ kind: 'full' } as KVSpec, { kind: 'pod', groupSize: 2, sinks: 2, recent: 4 } as KVSpec]) {
-      const dec = await OnnxDecoder.load(GGUFFile.open(bad), config, { threads: 1, contextSize: 64, kv: resolvePlan(kv, config, 64) });
+      const dec = await OnnxDecoder.load(GGUFFile.open(bad), config, {
+        threads: 1,
+        contextSize: 64,
+        kv: resolvePlan(kv, config, 64),
+      });
       try {
         const cache = createCache(config, dec.plan, 64);
         await assert.rejects(dec.step([1, 403, 407], cache, [2]), (e: unknown) => {
@@ -142,8 +169,12 @@ test('a step that produces ∞ stops with NonFiniteError naming the layer and le
         });
         assert.equal(cache.length, 0);
         assert.equal(cache.snapshot().usedBytes, 0);
-      } finally { await dec.dispose(); }
+      } finally {
+        await dec.dispose();
+      }
     }
     file.close();
-  } finally { fs.rmSync(tmp, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -29,7 +29,12 @@ import { kvBytesAt } from '../src/engine/memory';
 import { buildCacheView } from '../src/shared/cache-view';
 import { toSnapshotWire } from '../src/worker/snapshot';
 
-const TOKENS = [1, ...'403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292 411 322 265 282 295 433 426 385'.split(' ').map(Number)];
+const TOKENS = [
+  1,
+  ...'403 407 261 378 432 383 286 261 376 298 315 421 395 317 426 338 401 396 267 337 410 408 419 292 411 322 265 282 295 433 426 385'
+    .split(' ')
+    .map(Number),
+];
 const STORIES = 'stories260K-f32.gguf';
 
 async function decoder(file: string, kv: KVPlan, contextSize = 128): Promise<OnnxDecoder> {
@@ -47,7 +52,11 @@ function referenceLogits(kv: KVPlan): Float32Array[] {
 
 // stories260K: 5 layers, 4 KV heads. Blocks per KV head, deliberately uneven.
 const PER_HEAD = [
-  [0, 0, 0, 0], [0, 1, 0, 1], [0, 1, 2, 1], [3, 1, 2, 3], [3, 4, 2, 3],
+  [0, 0, 0, 0],
+  [0, 1, 0, 1],
+  [0, 1, 2, 1],
+  [3, 1, 2, 3],
+  [3, 4, 2, 3],
 ];
 /**
  * Share of distant-token K+V bytes a plan keeps out of memory (docs/pod-qwen.md §2), the oracle for
@@ -61,25 +70,46 @@ const distantSaving = (anchors: readonly (readonly number[])[]): number => {
 /** With local units (docs/pod-qwen.md §2): layer 0 head 1, a block of head 0 spanning a local unit (layers 0–3), a layer of only local units. */
 const X = LOCAL;
 const PER_HEAD_LOCAL = [
-  [0, X, 0, 0], [0, 1, X, 1], [X, 1, 2, 1], [0, X, 2, 3], [X, X, X, X],
+  [0, X, 0, 0],
+  [0, 1, X, 1],
+  [X, 1, 2, 1],
+  [0, X, 2, 3],
+  [X, X, X, X],
 ];
 /** Distant logit offsets [layer][query head] (8 query heads), uneven, both signs; anchors ignore theirs. */
-const BIAS = Array.from({ length: 5 }, (_, l) => Array.from({ length: 8 }, (_, hq) => (((l * 7 + hq * 3) % 5) - 2) * 0.7));
+const BIAS = Array.from({ length: 5 }, (_, l) =>
+  Array.from({ length: 8 }, (_, hq) => (((l * 7 + hq * 3) % 5) - 2) * 0.7),
+);
 const PLANS: [string, KVPlan][] = [
   ['uniform g=2 scores', { kind: 'pod', sinks: 2, recent: 5, anchors: uniformAnchors(5, 4, 2), mode: 'scores' }],
   ['uniform g=5 scores', { kind: 'pod', sinks: 4, recent: 3, anchors: uniformAnchors(5, 4, 5), mode: 'scores' }],
   ['per-head blocks scores', { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' }],
   ['per-head blocks keys', { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'keys' }],
   ['uniform g=3 keys, no sinks', { kind: 'pod', sinks: 0, recent: 4, anchors: uniformAnchors(5, 4, 3), mode: 'keys' }],
-  ['per-head blocks scores + distant bias', { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', distantBias: BIAS }],
-  ['uniform g=3 keys + distant bias', { kind: 'pod', sinks: 1, recent: 4, anchors: uniformAnchors(5, 4, 3), mode: 'keys', distantBias: BIAS }],
-  ['per-head blocks + local units, scores', { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD_LOCAL, mode: 'scores' }],
-  ['per-head blocks + local units, keys + distant bias', { kind: 'pod', sinks: 1, recent: 4, anchors: PER_HEAD_LOCAL, mode: 'keys', distantBias: BIAS }],
+  [
+    'per-head blocks scores + distant bias',
+    { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', distantBias: BIAS },
+  ],
+  [
+    'uniform g=3 keys + distant bias',
+    { kind: 'pod', sinks: 1, recent: 4, anchors: uniformAnchors(5, 4, 3), mode: 'keys', distantBias: BIAS },
+  ],
+  [
+    'per-head blocks + local units, scores',
+    { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD_LOCAL, mode: 'scores' },
+  ],
+  [
+    'per-head blocks + local units, keys + distant bias',
+    { kind: 'pod', sinks: 1, recent: 4, anchors: PER_HEAD_LOCAL, mode: 'keys', distantBias: BIAS },
+  ],
   ['streaming', { kind: 'streaming', sinks: 2, recent: 5 }],
 ];
 
 test('local units change the reference logits (so the oracle tests below can catch a graph that ignores them)', () => {
-  const d = maxRelDiff(referenceLogits({ kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' }), referenceLogits({ kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD_LOCAL, mode: 'scores' }));
+  const d = maxRelDiff(
+    referenceLogits({ kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' }),
+    referenceLogits({ kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD_LOCAL, mode: 'scores' }),
+  );
   assert.ok(d > 1e-2, `local units moved the logits by only ${d}`);
 });
 
@@ -134,53 +164,89 @@ test('PoD equals the full cache with blocks of one layer, and with a window cove
   }
 });
 
-for (const [name, anchors] of [['per-head blocks', PER_HEAD], ['with local units', PER_HEAD_LOCAL]] as const) test(`${name}: the distant store holds exactly the anchors' keys, every non-local unit's values, and the bytes add up`, async () => {
-  const plan: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors, mode: 'scores' };
-  const dec = await decoder(STORIES, plan);
-  const c = dec.config;
-  const pod = new PodKVCache(c, plan, 128);
-  // Record every key/value row the graph hands to the cache, by layer and position.
-  const seen: { k: KVArray; v: KVArray }[][] = Array.from({ length: c.nLayers }, () => []);
-  const append = pod.append.bind(pod);
-  pod.append = (l, k, v, T) => {
-    const row = c.nKVHeads * c.headDim;
-    for (let t = 0; t < T; t++) seen[l]!.push({ k: k.slice(t * row, (t + 1) * row), v: v.slice(t * row, (t + 1) * row) });
-    append(l, k, v, T);
-  };
-  for (let i = 0; i < TOKENS.length; i += 6) {
-    const part = TOKENS.slice(i, i + 6);
-    await dec.step(part, pod, [0]);
-  }
-  const nd = TOKENS.length - plan.sinks - plan.recent;
-  assert.equal(pod.distantTokens, nd);
-  const D = c.headDim;
-  for (let l = 0; l < c.nLayers; l++) {
-    const dist = pod.distant(l);
-    assert.deepEqual([...dist.heads], anchors[l]!.flatMap((a, h) => (a === l ? [h] : [])));
-    assert.deepEqual([...dist.valueHeads], anchors[l]!.flatMap((a, h) => (a === LOCAL ? [] : [h])));
-    const nV = dist.valueHeads.length;
-    assert.equal(dist.keys.length, nd * dist.heads.length * D, `layer ${l}: key floats`);
-    assert.equal(dist.values.length, nd * nV * D, `layer ${l}: value floats`);
-    for (let t = 0; t < nd; t++) {
-      const { k, v } = seen[l]![plan.sinks + t]!; // distant tokens are stored in position order from S on
-      dist.heads.forEach((h, i) => assert.deepEqual(dist.keys.subarray((t * dist.heads.length + i) * D, (t * dist.heads.length + i + 1) * D), k.subarray(h * D, (h + 1) * D), `layer ${l} token ${plan.sinks + t} head ${h}`));
-      dist.valueHeads.forEach((h, i) => assert.deepEqual(dist.values.subarray((t * nV + i) * D, (t * nV + i + 1) * D), v.subarray(h * D, (h + 1) * D), `layer ${l} token ${plan.sinks + t} head ${h} values`));
+for (const [name, anchors] of [
+  ['per-head blocks', PER_HEAD],
+  ['with local units', PER_HEAD_LOCAL],
+] as const)
+  test(`${name}: the distant store holds exactly the anchors' keys, every non-local unit's values, and the bytes add up`, async () => {
+    const plan: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors, mode: 'scores' };
+    const dec = await decoder(STORIES, plan);
+    const c = dec.config;
+    const pod = new PodKVCache(c, plan, 128);
+    // Record every key/value row the graph hands to the cache, by layer and position.
+    const seen: { k: KVArray; v: KVArray }[][] = Array.from({ length: c.nLayers }, () => []);
+    const append = pod.append.bind(pod);
+    pod.append = (l, k, v, T) => {
+      const row = c.nKVHeads * c.headDim;
+      for (let t = 0; t < T; t++)
+        seen[l]!.push({ k: k.slice(t * row, (t + 1) * row), v: v.slice(t * row, (t + 1) * row) });
+      append(l, k, v, T);
+    };
+    for (let i = 0; i < TOKENS.length; i += 6) {
+      const part = TOKENS.slice(i, i + 6);
+      await dec.step(part, pod, [0]);
     }
-  }
+    const nd = TOKENS.length - plan.sinks - plan.recent;
+    assert.equal(pod.distantTokens, nd);
+    const D = c.headDim;
+    for (let l = 0; l < c.nLayers; l++) {
+      const dist = pod.distant(l);
+      assert.deepEqual(
+        [...dist.heads],
+        anchors[l]!.flatMap((a, h) => (a === l ? [h] : [])),
+      );
+      assert.deepEqual(
+        [...dist.valueHeads],
+        anchors[l]!.flatMap((a, h) => (a === LOCAL ? [] : [h])),
+      );
+      const nV = dist.valueHeads.length;
+      assert.equal(dist.keys.length, nd * dist.heads.length * D, `layer ${l}: key floats`);
+      assert.equal(dist.values.length, nd * nV * D, `layer ${l}: value floats`);
+      for (let t = 0; t < nd; t++) {
+        const { k, v } = seen[l]![plan.sinks + t]!; // distant tokens are stored in position order from S on
+        dist.heads.forEach((h, i) =>
+          assert.deepEqual(
+            dist.keys.subarray((t * dist.heads.length + i) * D, (t * dist.heads.length + i + 1) * D),
+            k.subarray(h * D, (h + 1) * D),
+            `layer ${l} token ${plan.sinks + t} head ${h}`,
+          ),
+        );
+        dist.valueHeads.forEach((h, i) =>
+          assert.deepEqual(
+            dist.values.subarray((t * nV + i) * D, (t * nV + i + 1) * D),
+            v.subarray(h * D, (h + 1) * D),
+            `layer ${l} token ${plan.sinks + t} head ${h} values`,
+          ),
+        );
+      }
+    }
 
-  // Accounting: allocated bytes are the typed arrays; used bytes follow pod-method.md §4, docs/pod-qwen.md §2.
-  const snap = pod.snapshot();
-  assert.equal(snap.allocatedBytes, pod.byteSize());
-  assert.equal(snap.allocatedBytes, snap.perLayer.reduce((s, x) => s + x.kBytes + x.vBytes, 0));
-  const T = TOKENS.length, W = plan.sinks + plan.recent;
-  const expectedSaved = (distantSaving(plan.anchors) * (T - W)) / T;
-  assert.ok(Math.abs(snap.pod!.savedFraction - expectedSaved) < 1e-12, `saved ${snap.pod!.savedFraction} vs §4 ${expectedSaved}`);
-  assert.deepEqual(snap.pod!.tokens, { sinks: 2, recent: 5, distant: nd });
-  await dec.dispose();
-});
+    // Accounting: allocated bytes are the typed arrays; used bytes follow pod-method.md §4, docs/pod-qwen.md §2.
+    const snap = pod.snapshot();
+    assert.equal(snap.allocatedBytes, pod.byteSize());
+    assert.equal(
+      snap.allocatedBytes,
+      snap.perLayer.reduce((s, x) => s + x.kBytes + x.vBytes, 0),
+    );
+    const T = TOKENS.length,
+      W = plan.sinks + plan.recent;
+    const expectedSaved = (distantSaving(plan.anchors) * (T - W)) / T;
+    assert.ok(
+      Math.abs(snap.pod!.savedFraction - expectedSaved) < 1e-12,
+      `saved ${snap.pod!.savedFraction} vs §4 ${expectedSaved}`,
+    );
+    assert.deepEqual(snap.pod!.tokens, { sinks: 2, recent: 5, distant: nd });
+    await dec.dispose();
+  });
 
 test('int8 distant store: bytes ≈ a quarter of f32, logits close to the f32 store, exact round trip of scales', async () => {
-  const base: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores' };
+  const base: Extract<KVPlan, { kind: 'pod' }> = {
+    kind: 'pod',
+    sinks: 2,
+    recent: 5,
+    anchors: PER_HEAD,
+    mode: 'scores',
+  };
   const plain = await decoder(STORIES, base);
   const q8 = await decoder(STORIES, { ...base, distantQuant: 'int8' });
   const a = await stepLogits(plain, TOKENS, 4);
@@ -199,20 +265,28 @@ test('int8 distant store: bytes ≈ a quarter of f32, logits close to the f32 st
   const nd = TOKENS.length - base.sinks - base.recent;
   // Layer 0 sees identical inputs in both runs, so its rows differ only by int8 rounding:
   // at most half a step, absmax/254, per (token, head) row.
-  const x = p8.distant(0), y = pf.distant(0);
+  const x = p8.distant(0),
+    y = pf.distant(0);
   assert.equal(x.values.length, nd * c.nKVHeads * c.headDim);
   const D = c.headDim;
-  for (const [got, want] of [[x.values, y.values], [x.keys, y.keys]] as const) {
+  for (const [got, want] of [
+    [x.values, y.values],
+    [x.keys, y.keys],
+  ] as const) {
     for (let r = 0; r < want.length / D; r++) {
       let amax = 0;
       for (let i = 0; i < D; i++) amax = Math.max(amax, Math.abs(want[r * D + i]!));
-      for (let i = 0; i < D; i++) assert.ok(Math.abs(got[r * D + i]! - want[r * D + i]!) <= amax / 254 + 1e-6, `row ${r}`);
+      for (let i = 0; i < D; i++)
+        assert.ok(Math.abs(got[r * D + i]! - want[r * D + i]!) <= amax / 254 + 1e-6, `row ${r}`);
     }
   }
   // §4 bytes with int8 rows + one f32 scale per (token, head): D + 4 bytes instead of 4·D.
-  const s8 = p8.snapshot(), sf = pf.snapshot();
-  const rowsF = (sf.usedBytes - 2 * c.nLayers * (base.sinks + base.recent) * c.nKVHeads * c.headDim * 4) / (c.headDim * 4);
-  const rows8 = (s8.usedBytes - 2 * c.nLayers * (base.sinks + base.recent) * c.nKVHeads * c.headDim * 4) / (c.headDim + 4);
+  const s8 = p8.snapshot(),
+    sf = pf.snapshot();
+  const rowsF =
+    (sf.usedBytes - 2 * c.nLayers * (base.sinks + base.recent) * c.nKVHeads * c.headDim * 4) / (c.headDim * 4);
+  const rows8 =
+    (s8.usedBytes - 2 * c.nLayers * (base.sinks + base.recent) * c.nKVHeads * c.headDim * 4) / (c.headDim + 4);
   assert.equal(rows8, rowsF, 'same distant rows, int8 encoded');
   assert.ok(s8.usedBytes < sf.usedBytes);
   await plain.dispose();
@@ -235,18 +309,36 @@ test('kvBytesAt (the memory estimate) equals the bytes a cache really uses, for 
     const dec = await decoder(STORIES, plan);
     const cache = createCache(c, plan, 128);
     for (let i = 0; i < TOKENS.length; i += 9) await dec.step(TOKENS.slice(i, i + 9), cache, [0]);
-    const snap = cache.snapshot(), what = JSON.stringify(plan).slice(0, 80);
+    const snap = cache.snapshot(),
+      what = JSON.stringify(plan).slice(0, 80);
     assert.equal(kvBytesAt(c, plan, TOKENS.length), snap.usedBytes, what);
     // Per layer: the visualizer draws the cache's own per-layer account (int8 distant rows included).
-    assert.equal(snap.perLayer.reduce((a, l) => a + l.usedBytes, 0), snap.usedBytes, what);
-    assert.equal(snap.perLayer.reduce((a, l) => a + l.fullBytes, 0), snap.fullCacheBytes, what);
-    assert.deepEqual(buildCacheView(toSnapshotWire(snap)).layers.map((l) => l.bytes), snap.perLayer.map((l) => l.usedBytes), what);
+    assert.equal(
+      snap.perLayer.reduce((a, l) => a + l.usedBytes, 0),
+      snap.usedBytes,
+      what,
+    );
+    assert.equal(
+      snap.perLayer.reduce((a, l) => a + l.fullBytes, 0),
+      snap.fullCacheBytes,
+      what,
+    );
+    assert.deepEqual(
+      buildCacheView(toSnapshotWire(snap)).layers.map((l) => l.bytes),
+      snap.perLayer.map((l) => l.usedBytes),
+      what,
+    );
     if (plan.kind === 'pod') {
       // A layer keeps distant keys for its anchor heads and values for its non-local heads.
-      const anchorsIn = (l: number): number => plan.anchors[l]!.filter((a) => a === l).length + plan.anchors[l]!.filter((a) => a !== LOCAL).length;
+      const anchorsIn = (l: number): number =>
+        plan.anchors[l]!.filter((a) => a === l).length + plan.anchors[l]!.filter((a) => a !== LOCAL).length;
       for (let l = 1; l < c.nLayers; l++) {
         const d = Math.sign(anchorsIn(l) - anchorsIn(l - 1));
-        assert.equal(Math.sign(snap.perLayer[l]!.usedBytes - snap.perLayer[l - 1]!.usedBytes), d, `${what} layers ${l - 1}, ${l}`);
+        assert.equal(
+          Math.sign(snap.perLayer[l]!.usedBytes - snap.perLayer[l - 1]!.usedBytes),
+          d,
+          `${what} layers ${l - 1}, ${l}`,
+        );
       }
     }
     await dec.dispose();
@@ -254,7 +346,14 @@ test('kvBytesAt (the memory estimate) equals the bytes a cache really uses, for 
 });
 
 test('the distant store stops growing at the context size: a full PoD cache never allocates more than a full cache', async () => {
-  const plan: Extract<KVPlan, { kind: 'pod' }> = { kind: 'pod', sinks: 2, recent: 5, anchors: PER_HEAD, mode: 'scores', dtype: 'f32' };
+  const plan: Extract<KVPlan, { kind: 'pod' }> = {
+    kind: 'pod',
+    sinks: 2,
+    recent: 5,
+    anchors: PER_HEAD,
+    mode: 'scores',
+    dtype: 'f32',
+  };
   const ctx = TOKENS.length; // fill the context exactly
   const dec = await decoder(STORIES, plan, ctx);
   const full = await decoder(STORIES, { kind: 'full', dtype: 'f32' }, ctx);

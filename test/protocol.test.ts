@@ -50,7 +50,10 @@ test('webview → host: malformed frames are rejected', () => {
     [{ kind: 'request', id: '1', method: 'chat/stop', params: {} }, /id: expected finite number/],
     [{ kind: 'request', id: 1, method: 'chat/send', params: { text: 5 } }, /params\.text: expected string/],
     [{ kind: 'request', id: 1, method: 'chat/send', params: {} }, /params\.text: expected string, got undefined/],
-    [{ kind: 'request', id: 1, method: 'chat/send', params: { text: 'x', command: 'rm' } }, /params\.command: unexpected key/],
+    [
+      { kind: 'request', id: 1, method: 'chat/send', params: { text: 'x', command: 'rm' } },
+      /params\.command: unexpected key/,
+    ],
     [{ kind: 'request', id: 1, method: 'chat/send', params: { text: 'x'.repeat(MAX_TEXT + 1) } }, /longer than/],
     [{ kind: 'request', id: 1, method: 'chat/stop', params: null }, /params: expected object/],
     [{ kind: 'abort' }, /id: expected finite number/],
@@ -63,16 +66,37 @@ test('webview → host: malformed frames are rejected', () => {
 });
 
 const stats = {
-  finishReason: 'eos', promptTokens: 10, reusedTokens: 0, generatedTokens: 5, ttftMs: 12.5, decodeTokensPerSecond: 30,
-  prefillTokensPerSecond: 200, totalMs: 300, contextTokens: 14, contextSize: 4096,
+  finishReason: 'eos',
+  promptTokens: 10,
+  reusedTokens: 0,
+  generatedTokens: 5,
+  ttftMs: 12.5,
+  decodeTokensPerSecond: 30,
+  prefillTokensPerSecond: 200,
+  totalMs: 300,
+  contextTokens: 14,
+  contextSize: 4096,
 };
 
 test('host → webview: events and responses are checked against their topic and method', () => {
   const good = [
     { kind: 'event', topic: 'chat/delta', data: { turnId: 2, text: 'hi' } },
     { kind: 'event', topic: 'model/status', data: { state: 'ready', model: 'm.gguf', contextSize: 4096 } },
-    { kind: 'event', topic: 'model/status', data: { state: 'ready', model: 'm.gguf', contextSize: 18432, choice: {
-      cache: 'full cache — auto: no PoD profile for this model', context: '18432 tokens — auto: the largest that fits the 1.5 GB memory budget', budgetBytes: 1610612736, estimateBytes: 1600000000 } } },
+    {
+      kind: 'event',
+      topic: 'model/status',
+      data: {
+        state: 'ready',
+        model: 'm.gguf',
+        contextSize: 18432,
+        choice: {
+          cache: 'full cache — auto: no PoD profile for this model',
+          context: '18432 tokens — auto: the largest that fits the 1.5 GB memory budget',
+          budgetBytes: 1610612736,
+          estimateBytes: 1600000000,
+        },
+      },
+    },
     { kind: 'event', topic: 'chat/finish', data: { turnId: 2, status: 'done', stats } },
     { kind: 'event', topic: 'cache/view', data: { view: null, updatedAt: 0 } },
     { kind: 'response', id: 4, ok: true, method: 'chat/send', result: { turnId: 2, status: 'done', stats } },
@@ -83,9 +107,26 @@ test('host → webview: events and responses are checked against their topic and
     [{ kind: 'event', topic: 'chat/delta', data: { turnId: 'x', text: 'hi' } }, /data\.turnId/],
     [{ kind: 'event', topic: 'eval', data: 'alert(1)' }, /topic: expected one of/],
     [{ kind: 'event', topic: 'model/status', data: { state: 'pwned' } }, /data\.state/],
-    [{ kind: 'event', topic: 'model/status', data: { state: 'ready', choice: { cache: 'full', context: 'x', budgetBytes: -1 } } }, /data\.choice\.budgetBytes/],
-    [{ kind: 'event', topic: 'model/status', data: { state: 'ready', choice: { cache: 'full' } } }, /data\.choice\.context/],
-    [{ kind: 'event', topic: 'chat/finish', data: { turnId: 1, status: 'done', stats: { ...stats, ttftMs: Infinity } } }, /ttftMs/],
+    [
+      {
+        kind: 'event',
+        topic: 'model/status',
+        data: { state: 'ready', choice: { cache: 'full', context: 'x', budgetBytes: -1 } },
+      },
+      /data\.choice\.budgetBytes/,
+    ],
+    [
+      { kind: 'event', topic: 'model/status', data: { state: 'ready', choice: { cache: 'full' } } },
+      /data\.choice\.context/,
+    ],
+    [
+      {
+        kind: 'event',
+        topic: 'chat/finish',
+        data: { turnId: 1, status: 'done', stats: { ...stats, ttftMs: Infinity } },
+      },
+      /ttftMs/,
+    ],
     [{ kind: 'response', id: 1, ok: true, method: 'chat/stop', result: { stopped: 'yes' } }, /result\.stopped/],
     [{ kind: 'response', id: 1, ok: false, method: 'chat/stop' }, /needs an error string/],
     [{ kind: 'response', id: 1, ok: true, method: 'chat/stop', result: { stopped: true }, error: 'x' }, /has no error/],
@@ -99,12 +140,26 @@ test('host → webview: events and responses are checked against their topic and
 
 test('host ⇄ worker: messages are validated in both directions', () => {
   const sampler = { temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, seed: 0 };
-  const gen = { type: 'generate', id: 1, session: 'chat', messages: [{ role: 'user', content: 'hi' }], maxTokens: 8, sampler, stop: [], trimToFit: true, snapshotEveryMs: 0 };
+  const gen = {
+    type: 'generate',
+    id: 1,
+    session: 'chat',
+    messages: [{ role: 'user', content: 'hi' }],
+    maxTokens: 8,
+    sampler,
+    stop: [],
+    trimToFit: true,
+    snapshotEveryMs: 0,
+  };
   assert.equal(parseToWorker(gen).ok, true);
   assert.equal(parseToWorker({ ...gen, messages: [{ role: 'tool', content: 'x' }] }).ok, false);
   assert.equal(parseToWorker({ ...gen, maxTokens: 0 }).ok, false);
   assert.equal(parseToWorker({ type: 'load', id: 1, path: '/m.gguf', threads: 0 }).ok, false);
-  assert.equal(parseToWorker({ type: 'load', id: 1, path: '/m.gguf', contextSize: 0 }).ok, true, 'contextSize 0: automatic');
+  assert.equal(
+    parseToWorker({ type: 'load', id: 1, path: '/m.gguf', contextSize: 0 }).ok,
+    true,
+    'contextSize 0: automatic',
+  );
   assert.equal(parseToWorker({ type: 'load', id: 1, path: '/m.gguf', contextSize: -1 }).ok, false);
   assert.equal(parseToWorker({ type: 'eval', id: 1 }).ok, false);
   assert.equal(parseFromWorker({ type: 'delta', id: 1, text: 'x' }).ok, true);
@@ -113,12 +168,30 @@ test('host ⇄ worker: messages are validated in both directions', () => {
   // The persisted workspace prefix: where (checked field by field), the worker's log lines, what was restored.
   const persist = { workspace: '/ws', dir: '/cache/kv', capBytes: 2 ** 31 };
   assert.equal(parseToWorker({ ...gen, persist }).ok, true);
-  for (const bad of [{ ...persist, capBytes: -1 }, { ...persist, capBytes: 1.5 }, { workspace: '/ws', capBytes: 1 }, { ...persist, extra: 1 }, { ...persist, dir: 'x'.repeat(5000) }]) {
+  for (const bad of [
+    { ...persist, capBytes: -1 },
+    { ...persist, capBytes: 1.5 },
+    { workspace: '/ws', capBytes: 1 },
+    { ...persist, extra: 1 },
+    { ...persist, dir: 'x'.repeat(5000) },
+  ]) {
     assert.equal(parseToWorker({ ...gen, persist: bad }).ok, false, JSON.stringify(bad).slice(0, 80));
   }
   assert.equal(parseFromWorker({ type: 'log', message: 'workspace KV state saved: 3 tokens' }).ok, true);
   assert.equal(parseFromWorker({ type: 'log', message: 'x'.repeat(9000) }).ok, false);
-  const stats = { promptTokens: 1, reusedTokens: 2, generatedTokens: 1, ttftMs: 1, prefillMs: 1, prefillTokensPerSecond: 1, decodeMs: 1, decodeTokensPerSecond: 1, totalMs: 2, kvBytes: 8, contextTokens: 4 };
+  const stats = {
+    promptTokens: 1,
+    reusedTokens: 2,
+    generatedTokens: 1,
+    ttftMs: 1,
+    prefillMs: 1,
+    prefillTokensPerSecond: 1,
+    decodeMs: 1,
+    decodeTokensPerSecond: 1,
+    totalMs: 2,
+    kvBytes: 8,
+    contextTokens: 4,
+  };
   const done = { type: 'done', id: 1, reason: 'eos', text: 'x', stats, droppedMessages: 0, contextSize: 16 };
   assert.equal(parseFromWorker(done).ok, true);
   assert.equal(parseFromWorker({ ...done, restoredTokens: 2 }).ok, true);
@@ -126,9 +199,23 @@ test('host ⇄ worker: messages are validated in both directions', () => {
 });
 
 const full: SnapshotWire = {
-  kind: 'full', tokens: 100, capacityTokens: 256, nLayers: 2, nKVHeads: 3, headDim: 64, bytesPerElement: 4,
-  allocatedBytes: 2 * 2 * 256 * 3 * 64 * 4, usedBytes: 2 * 2 * 100 * 3 * 64 * 4, fullCacheBytes: 2 * 2 * 100 * 3 * 64 * 4,
-  perLayer: [0, 1].map((layer) => ({ layer, kBytes: 256 * 3 * 64 * 4, vBytes: 256 * 3 * 64 * 4, usedBytes: 2 * 100 * 3 * 64 * 4, fullBytes: 2 * 100 * 3 * 64 * 4 })),
+  kind: 'full',
+  tokens: 100,
+  capacityTokens: 256,
+  nLayers: 2,
+  nKVHeads: 3,
+  headDim: 64,
+  bytesPerElement: 4,
+  allocatedBytes: 2 * 2 * 256 * 3 * 64 * 4,
+  usedBytes: 2 * 2 * 100 * 3 * 64 * 4,
+  fullCacheBytes: 2 * 2 * 100 * 3 * 64 * 4,
+  perLayer: [0, 1].map((layer) => ({
+    layer,
+    kBytes: 256 * 3 * 64 * 4,
+    vBytes: 256 * 3 * 64 * 4,
+    usedBytes: 2 * 100 * 3 * 64 * 4,
+    fullBytes: 2 * 100 * 3 * 64 * 4,
+  })),
 };
 
 test('CacheView of a full cache: no blocks, live bytes per layer, nothing saved', () => {
@@ -150,17 +237,36 @@ test('CacheView of a full cache: no blocks, live bytes per layer, nothing saved'
 test('CacheView of a PoD-shaped snapshot: blocks, anchors, similarity and token ranges flow through', () => {
   // A hand-written snapshot in the shape the PoD cache is expected to report (optional fields).
   const pod: SnapshotWire = {
-    ...full, kind: 'pod', usedBytes: full.usedBytes / 2, sinkTokens: 4, recentTokens: 32, distantTokens: 64,
+    ...full,
+    kind: 'pod',
+    usedBytes: full.usedBytes / 2,
+    sinkTokens: 4,
+    recentTokens: 32,
+    distantTokens: 64,
     shareMode: 'scores',
-    heads: [0, 1].flatMap((layer) => [0, 1, 2].map((kvHead) => ({ layer, kvHead, block: 0, anchor: layer === 0, ...(layer ? { similarity: 0.9 } : {}) }))),
+    heads: [0, 1].flatMap((layer) =>
+      [0, 1, 2].map((kvHead) => ({
+        layer,
+        kvHead,
+        block: 0,
+        anchor: layer === 0,
+        ...(layer ? { similarity: 0.9 } : {}),
+      })),
+    ),
   };
   assert.equal(snapshotWireSchema.check(pod).ok, true);
   const v = buildCacheView(pod);
   assert.equal(v.blocks, 3); // one per KV head: (anchor layer 0, head h)
   assert.equal(v.shareMode, 'scores');
-  assert.deepEqual(v.grid.filter((c) => c.anchor).map((c) => c.layer), [0, 0, 0]);
+  assert.deepEqual(
+    v.grid.filter((c) => c.anchor).map((c) => c.layer),
+    [0, 0, 0],
+  );
   assert.equal(v.grid[3]!.similarity, 0.9);
   assert.equal(v.savedPercent, 50);
   assert.deepEqual([v.sinkTokens, v.recentTokens, v.distantTokens], [4, 32, 64]);
-  assert.equal(snapshotWireSchema.check({ ...pod, heads: [{ layer: 0, kvHead: 0, block: 0, anchor: 'yes' }] }).ok, false);
+  assert.equal(
+    snapshotWireSchema.check({ ...pod, heads: [{ layer: 0, kvHead: 0, block: 0, anchor: 'yes' }] }).ok,
+    false,
+  );
 });

@@ -38,7 +38,8 @@ const floats = (b64: string): Float32Array => {
 const bits = (f: Float32Array): Uint32Array => new Uint32Array(f.buffer, f.byteOffset, f.length);
 
 function firstBitDiff(a: Float32Array, b: Float32Array): number {
-  const x = bits(a), y = bits(b);
+  const x = bits(a),
+    y = bits(b);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
   return -1;
 }
@@ -66,7 +67,9 @@ test('quantizers reproduce gguf-py and ggml quantize_row_*_ref byte for byte', (
     const at = got.findIndex((x, i) => x !== want[i]);
     if (at >= 0) {
       const bs = TYPE_TRAITS.get(type)!.typeSize;
-      assert.fail(`${v.type} vs ${v.oracle}: first byte difference at ${at} (block ${Math.floor(at / bs)}, byte ${at % bs})`);
+      assert.fail(
+        `${v.type} vs ${v.oracle}: first byte difference at ${at} (block ${Math.floor(at / bs)}, byte ${at % bs})`,
+      );
     }
   }
 });
@@ -83,7 +86,8 @@ function gaussian(n: number, seed: number): Float32Array {
   };
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(u())), a = 2 * Math.PI * u();
+    const r = Math.sqrt(-2 * Math.log(u())),
+      a = 2 * Math.PI * u();
     out[i] = r * Math.cos(a);
     if (i + 1 < n) out[i + 1] = r * Math.sin(a);
   }
@@ -94,8 +98,16 @@ function gaussian(n: number, seed: number): Float32Array {
 // block's range, plus ~20 % headroom (the data is seeded, so the measured values are fixed;
 // they are printed as diagnostics).
 const RMS_BOUND: Record<string, number> = {
-  F32: 0, F16: 2.5e-4, BF16: 2e-3, Q8_0: 0.0065, Q6_K: 0.022, Q5_1: 0.046, Q5_0: 0.052,
-  Q4_K: 0.085, Q4_1: 0.095, Q4_0: 0.105,
+  F32: 0,
+  F16: 2.5e-4,
+  BF16: 2e-3,
+  Q8_0: 0.0065,
+  Q6_K: 0.022,
+  Q5_1: 0.046,
+  Q5_0: 0.052,
+  Q4_K: 0.085,
+  Q4_1: 0.095,
+  Q4_0: 0.105,
 };
 
 test('dequantize(quantize(x)) error is within the expected bound for every type', (t) => {
@@ -122,11 +134,14 @@ test('dequantize(quantize(x)) error is within the expected bound for every type'
   for (const name of Object.keys(RMS_BOUND)) {
     const type = typeOf(name);
     const z = dequantize(type, quantize(type, new Float32Array(256)), 256);
-    assert.ok(z.every((v) => v === 0), `${name} zero block`);
+    assert.ok(
+      z.every((v) => v === 0),
+      `${name} zero block`,
+    );
   }
 });
 
-test('dequantization does not depend on the byte view\'s alignment or the output offset', () => {
+test("dequantization does not depend on the byte view's alignment or the output offset", () => {
   const x = gaussian(512, 11);
   for (const type of TYPE_TRAITS.keys()) {
     const q = quantize(type, x);
@@ -154,7 +169,10 @@ test('real file: dequantized SmolLM2 tensors match gguf-py digests; row reads eq
       const info = f.requireTensor(r.tensor);
       assert.equal(GGMLType[info.type], r.type);
       const rows = dequantizeRows(f, info, r.firstRow, r.nRows);
-      const digest = crypto.createHash('sha256').update(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength)).digest('hex');
+      const digest = crypto
+        .createHash('sha256')
+        .update(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength))
+        .digest('hex');
       assert.equal(digest, r.sha256, `${r.tensor} rows ${r.firstRow}+${r.nRows}`);
     }
     const q = f.requireTensor('blk.3.attn_k.weight');
@@ -203,8 +221,10 @@ test('throughput: Q4_1 and Q8_0 on SmolLM2 (reported, loosely bounded)', (t) => 
         elapsed = Number(process.hrtime.bigint() - start) / 1e9;
       } while (elapsed < 0.4);
       const mbs = bytesIn / 1e6 / elapsed;
-      const outMbs = (bytesIn / bytesFor(type, 32)) * 32 * 4 / 1e6 / elapsed;
-      t.diagnostic(`${GGMLType[type]}: ${mbs.toFixed(0)} MB/s of GGUF bytes in, ${outMbs.toFixed(0)} MB/s of float32 out`);
+      const outMbs = ((bytesIn / bytesFor(type, 32)) * 32 * 4) / 1e6 / elapsed;
+      t.diagnostic(
+        `${GGMLType[type]}: ${mbs.toFixed(0)} MB/s of GGUF bytes in, ${outMbs.toFixed(0)} MB/s of float32 out`,
+      );
       assert.ok(mbs > 20, `${GGMLType[type]} dequantization at ${mbs.toFixed(1)} MB/s is far too slow`);
     }
   } finally {

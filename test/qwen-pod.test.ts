@@ -46,7 +46,8 @@ test('the shipped profile is a measured one: local units chosen by error, ≥35%
   const minKept = Math.min(...units.filter((u) => !u.local).map((u) => u.e));
   assert.ok(maxLocal <= minKept, `local units must be the cheapest: ${maxLocal} > ${minKept}`);
   const share = units.filter((u) => u.local).length / units.length;
-  const W = profile.sinks + profile.recent, T = 8192;
+  const W = profile.sinks + profile.recent,
+    T = 8192;
   assert.ok((share * (T - W)) / T >= 0.35, `saving at 8K ${(share * (T - W)) / T}`);
 });
 
@@ -54,7 +55,11 @@ for (const depth of [0.25, 0.45]) {
   test(`needle at depth ${depth} in the distant region: PoD and full find it, streaming does not`, async () => {
     const source = fs.readFileSync(HAYSTACK, 'utf8');
     const res: Record<string, Awaited<ReturnType<typeof needleTrial>>> = {};
-    for (const [name, kv] of [['full', { kind: 'full' }], ['pod', pod], ['streaming', streaming]] as const) {
+    for (const [name, kv] of [
+      ['full', { kind: 'full' }],
+      ['pod', pod],
+      ['streaming', streaming],
+    ] as const) {
       const e = await load(kv as KVSpec);
       res[name] = await needleTrial(e, source, depth, 1);
       await e.dispose();
@@ -62,7 +67,10 @@ for (const depth of [0.25, 0.45]) {
     }
     console.log(JSON.stringify(res));
     const W = (pod.sinks ?? 0) + (pod.recent ?? 0);
-    assert.ok(res.pod!.distanceTokens > W + 16, `the needle is ${res.pod!.distanceTokens} tokens from the end: not beyond the window ${W}`);
+    assert.ok(
+      res.pod!.distanceTokens > W + 16,
+      `the needle is ${res.pod!.distanceTokens} tokens from the end: not beyond the window ${W}`,
+    );
     assert.ok(res.full!.correct, `full cache: ${res.full!.answer}`);
     assert.ok(res.pod!.correct, `PoD (shipped profile) answered "${res.pod!.answer}" for "${res.pod!.passphrase}"`);
     assert.ok(!res.streaming!.correct, `streaming found a needle it cannot see: ${res.streaming!.answer}`);
@@ -72,7 +80,10 @@ for (const depth of [0.25, 0.45]) {
 test('perplexity on held-out code at 2048 tokens: PoD within +3% of the full cache', async () => {
   const text = fs.readFileSync('node_modules/typescript/lib/lib.es2015.iterable.d.ts', 'utf8'); // not a calibration text
   const out: Record<string, number> = {};
-  for (const [name, kv] of [['full', { kind: 'full' }], ['pod', pod]] as const) {
+  for (const [name, kv] of [
+    ['full', { kind: 'full' }],
+    ['pod', pod],
+  ] as const) {
     const e = await Engine.load(QWEN, { contextSize: 2048, kv: kv as KVSpec });
     const ids = e.tokenizer.encode(text).slice(0, 2048);
     assert.equal(ids.length, 2048, 'the text must fill the context');

@@ -10,7 +10,16 @@ import assert from 'node:assert/strict';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { Tokenizer } from '../src/engine/tokenizer';
-import { CODE_CORPUS, compareTokenizations, CORPUS, fuzzStrings, largeRealFiles, loadReference, longSourceFile, sourceCodeText } from './tokenizer-corpus';
+import {
+  CODE_CORPUS,
+  compareTokenizations,
+  CORPUS,
+  fuzzStrings,
+  largeRealFiles,
+  loadReference,
+  longSourceFile,
+  sourceCodeText,
+} from './tokenizer-corpus';
 import { modelPath } from './helpers';
 
 const QWEN = 'qwen2.5-coder-0.5b-instruct.gguf';
@@ -18,14 +27,40 @@ const qwen = (): Tokenizer => Tokenizer.fromGGUF(GGUFFile.open(modelPath(QWEN)))
 
 /** Qwen's own special tokens and code pieces for the random strings. */
 const QWEN_FUZZ = [
-  '<|endoftext|>', '<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>', '<|repo_name|>', '<|file_sep|>', '<tool_call>', '</tool_call>',
-  '    ', '\t\t', '\r\n', '\n\n', '=>', '::', '!==', '0x', '1234567', '__init__', 'def ', 'const ', '中文', '👨‍👩‍👧', '🏴󠁧󠁢󠁳󠁣󠁴󠁿', 'e\u0301',
+  '<|endoftext|>',
+  '<|fim_prefix|>',
+  '<|fim_middle|>',
+  '<|fim_suffix|>',
+  '<|repo_name|>',
+  '<|file_sep|>',
+  '<tool_call>',
+  '</tool_call>',
+  '    ',
+  '\t\t',
+  '\r\n',
+  '\n\n',
+  '=>',
+  '::',
+  '!==',
+  '0x',
+  '1234567',
+  '__init__',
+  'def ',
+  'const ',
+  '中文',
+  '👨‍👩‍👧',
+  '🏴󠁧󠁢󠁳󠁣󠁴󠁿',
+  'e\u0301',
 ];
 
 const CHATS: { role: 'system' | 'user' | 'assistant'; content: string }[][] = [
   [{ role: 'user', content: 'Write a Python function that reverses a string.' }],
-  [{ role: 'system', content: 'You are a terse code reviewer.' }, { role: 'user', content: 'Review:\n```ts\nconst x = a == b;\n```' },
-    { role: 'assistant', content: 'Use `===`:\n\n```ts\nconst x = a === b;\n```' }, { role: 'user', content: '为什么？ 🤔\r\n\tThanks' }],
+  [
+    { role: 'system', content: 'You are a terse code reviewer.' },
+    { role: 'user', content: 'Review:\n```ts\nconst x = a == b;\n```' },
+    { role: 'assistant', content: 'Use `===`:\n\n```ts\nconst x = a === b;\n```' },
+    { role: 'user', content: '为什么？ 🤔\r\n\tThanks' },
+  ],
 ];
 
 test('Qwen2.5-Coder: ids equal to llama.cpp on the corpus, code corpus, random strings and large real files', async (t) => {
@@ -39,23 +74,38 @@ test('Qwen2.5-Coder: ids equal to llama.cpp on the corpus, code corpus, random s
   assert.equal(tok.addBos, ref.tokens.shouldPrependBosToken);
 
   const corpus = compareTokenizations(tok, ref, [...CORPUS, ...CODE_CORPUS]);
-  t.diagnostic(`corpus: ${CORPUS.length} general + ${CODE_CORPUS.length} code strings, ${corpus.agree}/${corpus.total} encodings (parseSpecial on and off) equal to llama.cpp`);
+  t.diagnostic(
+    `corpus: ${CORPUS.length} general + ${CODE_CORPUS.length} code strings, ${corpus.agree}/${corpus.total} encodings (parseSpecial on and off) equal to llama.cpp`,
+  );
   assert.deepEqual(corpus.diffs, []);
 
   const fuzz = compareTokenizations(tok, ref, fuzzStrings(400, 2024, QWEN_FUZZ));
   t.diagnostic(`400 seeded random strings: ${fuzz.agree}/${fuzz.total} equal`);
   assert.deepEqual(fuzz.diffs, []);
 
-  const files = [{ name: 'jinja runtime.ts', text: longSourceFile() }, { name: 'typescript.js (200 KB)', text: sourceCodeText(200_000) }, ...largeRealFiles()];
-  const big = compareTokenizations(tok, ref, files.map((f) => f.text));
-  t.diagnostic(`large files: ${files.map((f) => `${f.name} ${f.text.length} chars`).join(', ')}: ${big.agree}/${big.total} equal`);
+  const files = [
+    { name: 'jinja runtime.ts', text: longSourceFile() },
+    { name: 'typescript.js (200 KB)', text: sourceCodeText(200_000) },
+    ...largeRealFiles(),
+  ];
+  const big = compareTokenizations(
+    tok,
+    ref,
+    files.map((f) => f.text),
+  );
+  t.diagnostic(
+    `large files: ${files.map((f) => `${f.name} ${f.text.length} chars`).join(', ')}: ${big.agree}/${big.total} equal`,
+  );
   assert.deepEqual(big.diffs, []);
 });
 
 test('Qwen2.5-Coder: known ids — digits one at a time, ChatML markers, FIM and tool tokens', () => {
   const tok = qwen();
   // ids printed by llama.cpp (node-llama-cpp 3.21.1) for the same strings
-  assert.deepEqual(tok.encode('<|im_start|>user\nHi 12345 there<|im_end|>'), [151644, 872, 198, 13048, 220, 16, 17, 18, 19, 20, 1052, 151645]);
+  assert.deepEqual(
+    tok.encode('<|im_start|>user\nHi 12345 there<|im_end|>'),
+    [151644, 872, 198, 13048, 220, 16, 17, 18, 19, 20, 1052, 151645],
+  );
   assert.deepEqual(tok.encode('    return x'), [262, 470, 856]); // '   ' (ĠĠĠ) + ' return' + ' x'
   assert.equal(tok.tokenId('<|im_start|>'), 151644);
   assert.equal(tok.tokenId('<|im_end|>'), 151645);
@@ -76,7 +126,11 @@ test('Qwen2.5-Coder: detokenization equals llama.cpp and round-trips', async () 
     const ids = tok.encode(text);
     assert.equal(tok.decode(ids), ref.detokenize(ids as NodeLlamaCpp.Token[], true), label);
     assert.equal(tok.decode(ids, { skipSpecial: true }), ref.detokenize(ids as NodeLlamaCpp.Token[], false), label);
-    assert.equal(tok.decode(ids), text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\ufffd'), label);
+    assert.equal(
+      tok.decode(ids),
+      text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\ufffd'),
+      label,
+    );
     // as plain text (no control tokens) it round-trips too
     assert.equal(tok.decode(tok.encode(text, { parseSpecial: false })), tok.decode(ids), label);
   }
@@ -106,7 +160,10 @@ test('Qwen2.5-Coder: rendered chat template is ChatML and tokenizes as llama.cpp
       const want = Array.from(ref.tokenize(text, true));
       assert.deepEqual(tok.encodeChat(chat, { addGenerationPrompt }), want);
       assert.deepEqual(tok.encode(text), want);
-      assert.equal(want.filter((id) => id === 151644).length, chat.length + (chat[0]!.role === 'system' ? 0 : 1) + (addGenerationPrompt ? 1 : 0));
+      assert.equal(
+        want.filter((id) => id === 151644).length,
+        chat.length + (chat[0]!.role === 'system' ? 0 : 1) + (addGenerationPrompt ? 1 : 0),
+      );
     }
   }
 });
@@ -125,7 +182,13 @@ test('Qwen2.5-Coder: end-of-generation ids are the ones llama.cpp uses; the 1.5B
   const a = GGUFFile.open(modelPath(QWEN));
   const b = GGUFFile.open(modelPath('qwen2.5-coder-1.5b-instruct-q4_k_m.gguf'));
   try {
-    for (const key of ['tokenizer.ggml.model', 'tokenizer.ggml.pre', 'tokenizer.ggml.tokens', 'tokenizer.ggml.merges', 'tokenizer.ggml.token_type']) {
+    for (const key of [
+      'tokenizer.ggml.model',
+      'tokenizer.ggml.pre',
+      'tokenizer.ggml.tokens',
+      'tokenizer.ggml.merges',
+      'tokenizer.ggml.token_type',
+    ]) {
       assert.deepEqual(b.raw(key), a.raw(key), key);
     }
     // the chat templates differ only in the tools branch (the 1.5B's escapes a JSON example's braces)

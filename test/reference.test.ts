@@ -9,8 +9,8 @@ import { SMOLLM2, modelPath } from './helpers';
 import { openLlamaCpp } from './llamacpp';
 
 const STORIES_GOLDEN = [
-  403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338,
-  401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385,
+  403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410, 408, 419,
+  292, 411, 322, 265, 282, 295, 433, 426, 385,
 ];
 const STORIES_TOP5_IDS = [403, 385, 410, 317, 407];
 const STORIES_TOP5_LOGITS = [17.0235, 15.4062, 13.1083, 12.7692, 12.4181];
@@ -32,7 +32,9 @@ function argmax(x: Float32Array): number {
 
 /** Ids of the n largest logits, best first (test-side full sort: clarity over speed). */
 function topN(x: Float32Array, n: number): number[] {
-  return Array.from(x.keys()).sort((a, b) => x[b]! - x[a]! || a - b).slice(0, n);
+  return Array.from(x.keys())
+    .sort((a, b) => x[b]! - x[a]! || a - b)
+    .slice(0, n);
 }
 
 /** Feed `prompt` from position 0, then append `n` greedy ids (end-of-text ids included). */
@@ -40,7 +42,9 @@ function greedy(m: ReferenceModel, prompt: readonly number[], n: number): { ids:
   m.reset();
   const logits: Float32Array[] = [];
   let last: Float32Array = new Float32Array(0);
-  prompt.forEach((t, pos) => { last = m.forward(t, pos); });
+  prompt.forEach((t, pos) => {
+    last = m.forward(t, pos);
+  });
   const ids: number[] = [];
   for (let pos = prompt.length; ids.length < n; pos++) {
     logits.push(last);
@@ -170,9 +174,11 @@ test('SmolLM2-135M Q4_1: greedy ids and next-token distributions agree with llam
       for (const id of topN(logits, 10)) maxDiffTop10 = Math.max(maxDiffTop10, Math.abs(ours[id]! - theirs[id]!));
     });
     console.log(`SmolLM2 reference: ${(nForwards / s).toFixed(2)} tok/s (${nForwards} forwards in ${s.toFixed(1)} s)`);
-    console.log(`SmolLM2 vs llama.cpp: free-running greedy agree on first ${agree}/${SMOL_DECODE} ids; teacher-forced ` +
-      `top-1 ${top1Agree}/${SMOL_DECODE}; max KL ${maxKL.toExponential(2)}; max |Δ log p| ${maxDiffLikely.toFixed(3)} ` +
-      `(ids > 1%), ${maxDiffTop10.toFixed(3)} (our top-10)`);
+    console.log(
+      `SmolLM2 vs llama.cpp: free-running greedy agree on first ${agree}/${SMOL_DECODE} ids; teacher-forced ` +
+        `top-1 ${top1Agree}/${SMOL_DECODE}; max KL ${maxKL.toExponential(2)}; max |Δ log p| ${maxDiffLikely.toFixed(3)} ` +
+        `(ids > 1%), ${maxDiffTop10.toFixed(3)} (our top-10)`,
+    );
     assert.ok(top1Agree >= SMOL_DECODE - 2, `teacher-forced top-1 agreement ${top1Agree}/${SMOL_DECODE}`);
     assert.ok(maxKL < 0.05, `max KL(reference ‖ llama.cpp) ${maxKL}`);
     assert.ok(maxDiffLikely < 1, `max |Δ log p| over ids above 1%: ${maxDiffLikely}`);

@@ -36,10 +36,16 @@ function argmax(x: Float32Array): number {
 test('xoshiro128** matches the reference C implementation', () => {
   // Vigna's xoshiro128starstar.c from state {1, 2, 3, 4}.
   const g = Xoshiro128.fromState([1, 2, 3, 4]);
-  assert.deepEqual(Array.from({ length: 6 }, () => g.nextU32()), [11520, 0, 5927040, 70819200, 2031721883, 1637235492]);
+  assert.deepEqual(
+    Array.from({ length: 6 }, () => g.nextU32()),
+    [11520, 0, 5927040, 70819200, 2031721883, 1637235492],
+  );
   // Seeding is part of the contract (same seed ⇒ same ids across releases).
   const s = new Xoshiro128(42);
-  assert.deepEqual(Array.from({ length: 4 }, () => s.nextU32()), [660444221, 3652823732, 77672526, 910233633]);
+  assert.deepEqual(
+    Array.from({ length: 4 }, () => s.nextU32()),
+    [660444221, 3652823732, 77672526, 910233633],
+  );
 });
 
 test('greedy (temperature 0) is argmax, lowest id on ties, and ignores the other filters', () => {
@@ -76,12 +82,17 @@ test('top-k keeps exactly the k best ids on a 150K vocabulary (partial selection
   const l = randomLogits(150_000, 3);
   const k = 40;
   const s = new Sampler({ ...OFF, temperature: 1, topK: k });
-  const want = Array.from(l.keys()).sort((a, b) => l[b]! - l[a]! || a - b).slice(0, k);
+  const want = Array.from(l.keys())
+    .sort((a, b) => l[b]! - l[a]! || a - b)
+    .slice(0, k);
   assert.deepEqual(Array.from(s.candidates(l, []).ids), want);
   const t0 = performance.now();
   const h = histogram(new Sampler({ ...OFF, temperature: 1e6, topK: k, seed: 5 }), l, 2000);
   const ms = (performance.now() - t0) / 2000;
-  assert.deepEqual([...h.keys()].sort((a, b) => a - b), [...want].sort((a, b) => a - b));
+  assert.deepEqual(
+    [...h.keys()].sort((a, b) => a - b),
+    [...want].sort((a, b) => a - b),
+  );
   console.log(`top-k=40 over 150K logits: ${ms.toFixed(3)} ms per sample`);
 });
 
@@ -119,13 +130,17 @@ test('min-p drops ids below minP × the top probability', () => {
   const p2 = 0.1 / 0.9;
   assert.ok(Math.abs(h.get(2)! / 10_000 - p2) < 5 * Math.sqrt((p2 * (1 - p2)) / 10_000));
   // min-p after top-k: the floor is relative to the best surviving id.
-  assert.deepEqual(Array.from(new Sampler({ ...OFF, temperature: 1, topK: 2, minP: 0.5 }).candidates(l, []).ids), [1, 3]);
+  assert.deepEqual(
+    Array.from(new Sampler({ ...OFF, temperature: 1, topK: 2, minP: 0.5 }).candidates(l, []).ids),
+    [1, 3],
+  );
 });
 
 test('repetition penalty divides positive and multiplies negative logits of recent ids only', () => {
   const l = Float32Array.of(2.0, 1.5, -1.0, -1.2, 0.1);
   const copy = l.slice();
-  const greedy = (o: Partial<SamplerOptions>, hist: number[]): number => new Sampler({ ...OFF, temperature: 0, ...o }).sample(l, hist);
+  const greedy = (o: Partial<SamplerOptions>, hist: number[]): number =>
+    new Sampler({ ...OFF, temperature: 0, ...o }).sample(l, hist);
   assert.equal(greedy({ repeatPenalty: 1 }, [0]), 0);
   assert.equal(greedy({ repeatPenalty: 1.5, repeatLastN: 64 }, [0]), 1); // 2.0/1.5 = 1.33 < 1.5
   assert.equal(greedy({ repeatPenalty: 1.5, repeatLastN: 64 }, [0, 0, 0, 0]), 1); // once per distinct id, not per occurrence
@@ -166,7 +181,10 @@ test('temperature → 0 approaches greedy; draws follow softmax(logits / T)', ()
   for (let i = 0; i < small.length; i++) {
     const p = w[i]! / z;
     const f = (hs.get(i) ?? 0) / n;
-    assert.ok(Math.abs(f - p) < 5 * Math.sqrt((p * (1 - p)) / n), `id ${i}: frequency ${f.toFixed(4)} vs softmax ${p.toFixed(4)}`);
+    assert.ok(
+      Math.abs(f - p) < 5 * Math.sqrt((p * (1 - p)) / n),
+      `id ${i}: frequency ${f.toFixed(4)} vs softmax ${p.toFixed(4)}`,
+    );
   }
 });
 

@@ -30,7 +30,9 @@ import { modelPath, SMOLLM2 } from './helpers';
 const ASK = { maxTokens: 8, sampler: { temperature: 0 } };
 const SYSTEM = 'You are a helpful assistant for the code below. Answer concisely and cite file paths.';
 const engines: Engine[] = [];
-after(async () => { for (const e of engines) await e.dispose(); });
+after(async () => {
+  for (const e of engines) await e.dispose();
+});
 
 async function engine(kv: KVSpec): Promise<Engine> {
   const e = await Engine.load(modelPath(SMOLLM2), { threads: 2, contextSize: 2048, kv, accuracyLevel: 0 });
@@ -42,9 +44,21 @@ function fixtureDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-ws-'));
   const files: [string, string, number][] = [
     ['README.md', '# Tiny shop\nA command-line shop with a cart and prices in cents.\n', 1],
-    ['src/price.ts', 'export function price(cents: number): string {\n  return `$${(cents / 100).toFixed(2)}`;\n}\n', 2],
-    ['src/cart.ts', "import { price } from './price';\nexport class Cart {\n  private items: number[] = [];\n  add(cents: number): void { this.items.push(cents); }\n  total(): string { return price(this.items.reduce((a, b) => a + b, 0)); }\n}\n", 3],
-    ['src/main.ts', "import { Cart } from './cart';\nconst c = new Cart();\nc.add(250);\nc.add(199);\nconsole.log('total', c.total());\n", 4],
+    [
+      'src/price.ts',
+      'export function price(cents: number): string {\n  return `$${(cents / 100).toFixed(2)}`;\n}\n',
+      2,
+    ],
+    [
+      'src/cart.ts',
+      "import { price } from './price';\nexport class Cart {\n  private items: number[] = [];\n  add(cents: number): void { this.items.push(cents); }\n  total(): string { return price(this.items.reduce((a, b) => a + b, 0)); }\n}\n",
+      3,
+    ],
+    [
+      'src/main.ts',
+      "import { Cart } from './cart';\nconst c = new Cart();\nc.add(250);\nc.add(199);\nconsole.log('total', c.total());\n",
+      4,
+    ],
   ];
   for (const [p, text, t] of files) {
     fs.mkdirSync(path.join(dir, path.dirname(p)), { recursive: true });
@@ -61,7 +75,15 @@ const build = (tokens: PromptTokenizer, dir: string): Promise<WorkspaceContext> 
 function edit(dir: string, file = 'src/main.ts', keepTime = false): void {
   const f = path.join(dir, file);
   const st = fs.statSync(f);
-  fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace(file === 'src/main.ts' ? 'c.add(199);' : 'toFixed(2)', file === 'src/main.ts' ? 'c.add(199);\nc.add(1);' : 'toFixed(3)'));
+  fs.writeFileSync(
+    f,
+    fs
+      .readFileSync(f, 'utf8')
+      .replace(
+        file === 'src/main.ts' ? 'c.add(199);' : 'toFixed(2)',
+        file === 'src/main.ts' ? 'c.add(199);\nc.add(1);' : 'toFixed(3)',
+      ),
+  );
   fs.utimesSync(f, keepTime ? st.mtime : new Date(5_000_000), keepTime ? st.mtime : new Date(5_000_000));
 }
 
@@ -72,13 +94,21 @@ class Chat {
   readonly session: PromptSession;
   readonly tokens: PromptTokenizer;
 
-  constructor(readonly e: Engine, readonly dir: string, readonly store?: PrefixStore) {
+  constructor(
+    readonly e: Engine,
+    readonly dir: string,
+    readonly store?: PrefixStore,
+  ) {
     this.tokens = new PromptTokenizer(e.tokenizer);
     this.session = new PromptSession(e, this.tokens, (l) => this.log.push(l));
   }
 
   async prompt(q: string): Promise<SessionPrompt> {
-    return { system: SYSTEM, blocks: (await build(this.tokens, this.dir)).blocks, messages: [...this.history, { role: 'user', content: q }] };
+    return {
+      system: SYSTEM,
+      blocks: (await build(this.tokens, this.dir)).blocks,
+      messages: [...this.history, { role: 'user', content: q }],
+    };
   }
 
   async ask(q: string): Promise<AskResult> {
@@ -88,7 +118,10 @@ class Chat {
   }
 }
 
-for (const [name, kv, rewind] of [['full', { kind: 'full', dtype: 'f32' }, 'truncated'], ['pod', { kind: 'pod', sinks: 4, recent: 64, dtype: 'f32' }, 'checkpoint']] as const) {
+for (const [name, kv, rewind] of [
+  ['full', { kind: 'full', dtype: 'f32' }, 'truncated'],
+  ['pod', { kind: 'pod', sinks: 4, recent: 64, dtype: 'f32' }, 'checkpoint'],
+] as const) {
   test(`${name}: follow-ups reuse the prefix; an edit to the last file recomputes from its block; answers equal a fresh session's`, async () => {
     const e = await engine(kv);
     const dir = fixtureDir();
@@ -105,7 +138,11 @@ for (const [name, kv, rewind] of [['full', { kind: 'full', dtype: 'f32' }, 'trun
     const r2 = await c.ask(q2);
     assert.ok(r2.reused >= p2.prefix, `${r2.reused} reused, prefix ${p2.prefix} (${r2.how})`);
     assert.equal(r2.reused + r2.computed, p2.ids.length);
-    if (name === 'pod') assert.ok(c.session.cache.snapshot().pod!.tokens.distant > 0, 'distant tokens exist: rewinding needs a checkpoint');
+    if (name === 'pod')
+      assert.ok(
+        c.session.cache.snapshot().pod!.tokens.distant > 0,
+        'distant tokens exist: rewinding needs a checkpoint',
+      );
 
     edit(dir);
     const q3 = 'What is the total now?';
@@ -129,7 +166,10 @@ for (const [name, kv, rewind] of [['full', { kind: 'full', dtype: 'f32' }, 'trun
   });
 }
 
-for (const [name, kv] of [['full', { kind: 'full', dtype: 'f32' }], ['pod', { kind: 'pod', sinks: 4, recent: 16, dtype: 'f32' }]] as const) {
+for (const [name, kv] of [
+  ['full', { kind: 'full', dtype: 'f32' }],
+  ['pod', { kind: 'pod', sinks: 4, recent: 16, dtype: 'f32' }],
+] as const) {
   test(`${name}: the session holds the tokenizer's ids of the rendered prompt; editing the middle file recomputes only from its block`, async () => {
     const e = await engine(kv);
     const dir = fixtureDir();
@@ -138,16 +178,29 @@ for (const [name, kv] of [['full', { kind: 'full', dtype: 'f32' }], ['pod', { ki
     const pr1 = await c.prompt(q1);
     const r1 = await c.ask(q1);
     // The oracle: the model's tokenizer on the whole rendered chat prompt (system message with the workspace, then the question).
-    const rendered = e.tokenizer.encodeChat([{ role: 'system', content: systemContent(SYSTEM, pr1.blocks!) }, ...pr1.messages], { addGenerationPrompt: true });
+    const rendered = e.tokenizer.encodeChat(
+      [{ role: 'system', content: systemContent(SYSTEM, pr1.blocks!) }, ...pr1.messages],
+      { addGenerationPrompt: true },
+    );
     assert.deepEqual(c.session.ids.slice(0, rendered.length), rendered, 'the cache holds the real ids of the prompt');
-    assert.equal(c.session.ids.length, rendered.length + r1.stats.generatedTokens - 1, 'then the answer (its last token not yet fed)');
+    assert.equal(
+      c.session.ids.length,
+      rendered.length + r1.stats.generatedTokens - 1,
+      'then the answer (its last token not yet fed)',
+    );
     // Each block starts where the rendering says, with its own text's ids.
-    assert.deepEqual(r1.starts.map((s, i) => rendered.slice(s, r1.starts[i + 1] ?? r1.prefix)), pr1.blocks!.map((b) => e.tokenizer.encode(renderBlock(b), { addBos: false, parseSpecial: false })));
+    assert.deepEqual(
+      r1.starts.map((s, i) => rendered.slice(s, r1.starts[i + 1] ?? r1.prefix)),
+      pr1.blocks!.map((b) => e.tokenizer.encode(renderBlock(b), { addBos: false, parseSpecial: false })),
+    );
 
     edit(dir, 'src/price.ts', true); // in place: the block order stays
     const q2 = 'How are prices formatted now?';
     const pr2 = await c.prompt(q2);
-    assert.deepEqual(pr2.blocks!.map((b) => b.path), ['README.md', 'src/price.ts', 'src/cart.ts', 'src/main.ts']);
+    assert.deepEqual(
+      pr2.blocks!.map((b) => b.path),
+      ['README.md', 'src/price.ts', 'src/cart.ts', 'src/main.ts'],
+    );
     const p2 = c.session.render(pr2);
     const middle = p2.starts[1]!;
     let firstChange = 0;
@@ -155,7 +208,10 @@ for (const [name, kv] of [['full', { kind: 'full', dtype: 'f32' }], ['pod', { ki
     assert.ok(firstChange > middle && firstChange < p2.starts[2]!, 'the edit is inside the second of four blocks');
     const r2 = await c.ask(q2);
     if (name === 'pod') {
-      assert.ok(r1.stats.generatedTokens + p2.ids.length - firstChange > 16, 'the recent window (16) cannot reach back to the edit');
+      assert.ok(
+        r1.stats.generatedTokens + p2.ids.length - firstChange > 16,
+        'the recent window (16) cannot reach back to the edit',
+      );
       assert.equal(r2.how, `checkpoint at ${middle}`);
     } else assert.equal(r2.how, 'truncated');
     assert.equal(r2.reused, name === 'pod' ? middle : firstChange);
@@ -199,15 +255,59 @@ test('persistence: restart loads the prefix; corrupt, truncated, mismatched and 
 
   const good = fs.readFileSync(a.store.file);
   const damaged: [string, () => void, RegExp][] = [
-    ['corrupt', () => { const x = Buffer.from(good); x[x.length - 100]! ^= 1; fs.writeFileSync(a.store.file, x); }, /checksum mismatch/],
+    [
+      'corrupt',
+      () => {
+        const x = Buffer.from(good);
+        x[x.length - 100]! ^= 1;
+        fs.writeFileSync(a.store.file, x);
+      },
+      /checksum mismatch/,
+    ],
     ['truncated', () => fs.writeFileSync(a.store.file, good.subarray(0, good.length >> 1)), /truncated/],
-    ['wrong version', () => {
-      const v9 = Buffer.from(good.toString('latin1').replace('"format":1', '"format":9'), 'latin1').subarray(0, good.length - 32);
-      fs.writeFileSync(a.store.file, Buffer.concat([v9, createHash('sha256').update(v9).digest()]));
-    }, /format version 9, this PodLens reads 1/],
-    ['other model', () => saveState(a.store.file, { ...a.store.id, modelSha256: '0'.repeat(64) }, prefixIds, b.c.session.cache.exportState()), /different model file/],
-    ['other contents', () => saveState(a.store.file, a.store.id, [prefixIds[0]! + 7, ...prefixIds.slice(1)], { ...b.c.session.cache.exportState(), length: prefixIds.length }), /the workspace context changed \(saved \d+ tokens, now \d+, first difference at token 0\)/],
-    ['ill-fitting', () => { const st = b.c.session.cache.exportState(); saveState(a.store.file, a.store.id, prefixIds, { ...st, length: prefixIds.length, ints: Int32Array.of(prefixIds.length) }); }, /buffer 0 has \d+ elements, expected/],
+    [
+      'wrong version',
+      () => {
+        const v9 = Buffer.from(good.toString('latin1').replace('"format":1', '"format":9'), 'latin1').subarray(
+          0,
+          good.length - 32,
+        );
+        fs.writeFileSync(a.store.file, Buffer.concat([v9, createHash('sha256').update(v9).digest()]));
+      },
+      /format version 9, this PodLens reads 1/,
+    ],
+    [
+      'other model',
+      () =>
+        saveState(
+          a.store.file,
+          { ...a.store.id, modelSha256: '0'.repeat(64) },
+          prefixIds,
+          b.c.session.cache.exportState(),
+        ),
+      /different model file/,
+    ],
+    [
+      'other contents',
+      () =>
+        saveState(a.store.file, a.store.id, [prefixIds[0]! + 7, ...prefixIds.slice(1)], {
+          ...b.c.session.cache.exportState(),
+          length: prefixIds.length,
+        }),
+      /the workspace context changed \(saved \d+ tokens, now \d+, first difference at token 0\)/,
+    ],
+    [
+      'ill-fitting',
+      () => {
+        const st = b.c.session.cache.exportState();
+        saveState(a.store.file, a.store.id, prefixIds, {
+          ...st,
+          length: prefixIds.length,
+          ints: Int32Array.of(prefixIds.length),
+        });
+      },
+      /buffer 0 has \d+ elements, expected/,
+    ],
   ];
   for (const [what, damage, why] of damaged) {
     damage();
@@ -220,7 +320,11 @@ test('persistence: restart loads the prefix; corrupt, truncated, mismatched and 
     assert.match(c.log[1]!, SAVED, what);
     assert.equal(c.log.length, 2, what);
     assert.equal(rc.text, ra.text, what);
-    assert.deepEqual(fs.readFileSync(a.store.file).subarray(0, 8), good.subarray(0, 8), `${what}: the rebuilt state was saved again`);
+    assert.deepEqual(
+      fs.readFileSync(a.store.file).subarray(0, 8),
+      good.subarray(0, 8),
+      `${what}: the rebuilt state was saved again`,
+    );
   }
 });
 
@@ -230,7 +334,13 @@ test('PoD persistence: after a restart, an edit to the last file restores the pe
   const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-kv-'));
   const a = new Chat(e, dir, await FilePrefixStore.open(e, dir, { dir: cache }));
   await a.ask('What does the cart do?');
-  assert.deepEqual(fs.readdirSync(cache).sort().map((f) => f.replace(/^[0-9a-f]+/, 'K')), ['K.kvstate', 'K.stable.kvstate']);
+  assert.deepEqual(
+    fs
+      .readdirSync(cache)
+      .sort()
+      .map((f) => f.replace(/^[0-9a-f]+/, 'K')),
+    ['K.kvstate', 'K.stable.kvstate'],
+  );
 
   const b = new Chat(e, dir, await FilePrefixStore.open(e, dir, { dir: cache }));
   edit(dir);

@@ -25,9 +25,15 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-auto-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** The contributed defaults of package.json, as the settings reader sees them. */
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { default: unknown }> } } };
-const defaults = Object.fromEntries(Object.entries(pkg.contributes.configuration.properties).map(([k, v]) => [k.replace(/^podlens\./, ''), v.default]));
-const config = (over: Record<string, unknown> = {}) => ({ get: <T>(k: string): T | undefined => ({ ...defaults, ...over } as Record<string, unknown>)[k] as T | undefined });
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  contributes: { configuration: { properties: Record<string, { default: unknown }> } };
+};
+const defaults = Object.fromEntries(
+  Object.entries(pkg.contributes.configuration.properties).map(([k, v]) => [k.replace(/^podlens\./, ''), v.default]),
+);
+const config = (over: Record<string, unknown> = {}) => ({
+  get: <T>(k: string): T | undefined => (({ ...defaults, ...over }) as Record<string, unknown>)[k] as T | undefined,
+});
 
 /** A model file in its own folder (a symlink to the real one), optionally with a profile beside it. */
 function modelDir(name: string, real: string, profile?: string): string {
@@ -42,20 +48,31 @@ test('defaults: podlens.kv.cache is auto and podlens.engine.contextSize is 0 (au
   const s = readSettings(config());
   assert.deepEqual(s.kv, { kind: 'auto', mode: 'scores' });
   assert.equal(s.contextSize, 0);
-  assert.equal(shippedProfilePath('/m/qwen2.5-coder-0.5b-instruct.gguf'), '/m/qwen2.5-coder-0.5b-instruct.pod-profile.json');
+  assert.equal(
+    shippedProfilePath('/m/qwen2.5-coder-0.5b-instruct.gguf'),
+    '/m/qwen2.5-coder-0.5b-instruct.pod-profile.json',
+  );
 });
 
-test('auto with a profile shipped next to the model: the engine builds PoD with that profile\'s blocks', async () => {
+test("auto with a profile shipped next to the model: the engine builds PoD with that profile's blocks", async () => {
   const file = modelDir('smol.gguf', modelPath(SMOLLM2), SMOL_PROFILE);
   const c = chooseKV(readSettings(config()).kv, file);
-  assert.deepEqual(c.kv, { kind: 'pod', mode: 'scores', profile: path.join(path.dirname(file), 'smol.pod-profile.json') });
+  assert.deepEqual(c.kv, {
+    kind: 'pod',
+    mode: 'scores',
+    profile: path.join(path.dirname(file), 'smol.pod-profile.json'),
+  });
   assert.equal(c.reason, 'PoD — auto: a profile ships next to the model (smol.pod-profile.json)');
   const e = await EngineSessions.load(file, { contextSize: 1024, kv: c.kv });
   try {
     const plan = e.engine.decoder.plan;
     assert.equal(plan.kind, 'pod');
     const profile = loadProfile(SMOL_PROFILE, modelPath(SMOLLM2));
-    assert.deepEqual(plan.kind === 'pod' ? plan.anchors : null, profile.anchors, 'the calibrated blocks, not uniform ones');
+    assert.deepEqual(
+      plan.kind === 'pod' ? plan.anchors : null,
+      profile.anchors,
+      'the calibrated blocks, not uniform ones',
+    );
     assert.equal(plan.kind === 'pod' ? plan.sinks : -1, profile.sinks);
     assert.match(e.info.kv, /^PoD scores/);
   } finally {
@@ -72,34 +89,75 @@ test('auto: podlens.kv.profile wins over a shipped profile; a missing one is sai
   assert.match(set.reason, /^PoD — auto: podlens\.kv\.profile names a calibrated profile \(mine\.pod-profile\.json\)$/);
   const gone = chooseKV(readSettings(config({ 'kv.profile': path.join(tmp, 'gone.json') })).kv, file);
   assert.equal(gone.kv.profile, shippedProfilePath(file));
-  assert.match(gone.reason, /ships next to the model \(smol\.pod-profile\.json\); podlens\.kv\.profile \(gone\.json\) does not exist$/);
+  assert.match(
+    gone.reason,
+    /ships next to the model \(smol\.pod-profile\.json\); podlens\.kv\.profile \(gone\.json\) does not exist$/,
+  );
   // The real development model has no profile beside it: the full cache, and the reason says how to get PoD.
   const bare = modelDir('qwen2.5-coder-0.5b-instruct.gguf', QWEN);
   const none = chooseKV(readSettings(config()).kv, bare);
   assert.deepEqual(none.kv, { kind: 'full' });
-  assert.match(none.reason, /^full cache — auto: no PoD profile for this model \("PodLens: Calibrate Model", podlens\.kv\.profile, or qwen2\.5-coder-0\.5b-instruct\.pod-profile\.json next to the model\)$/);
+  assert.match(
+    none.reason,
+    /^full cache — auto: no PoD profile for this model \("PodLens: Calibrate Model", podlens\.kv\.profile, or qwen2\.5-coder-0\.5b-instruct\.pod-profile\.json next to the model\)$/,
+  );
   const noneMissing = chooseKV(readSettings(config({ 'kv.profile': path.join(tmp, 'gone.json') })).kv, bare);
   assert.deepEqual(noneMissing.kv, { kind: 'full' });
   assert.match(noneMissing.reason, /does not exist and no profile ships next to the model$/);
   // Set kinds are taken as they are, shipped profile or not.
   assert.deepEqual(chooseKV(readSettings(config({ 'kv.cache': 'full' })).kv, file).kv, { kind: 'full' });
-  assert.deepEqual(chooseKV(readSettings(config({ 'kv.cache': 'pod' })).kv, file).kv, { kind: 'pod', sinks: 16, groupSize: 5, mode: 'scores' });
+  assert.deepEqual(chooseKV(readSettings(config({ 'kv.cache': 'pod' })).kv, file).kv, {
+    kind: 'pod',
+    sinks: 16,
+    groupSize: 5,
+    mode: 'scores',
+  });
 });
 
 /** The fields of a ModelInfo contextReason does not read. */
-const info = { name: 'm', arch: 'qwen2', nLayers: 1, nKVHeads: 1, headDim: 1, kv: 'full cache', weightBytes: 0, kvBytes: 0, loadMs: 0 };
+const info = {
+  name: 'm',
+  arch: 'qwen2',
+  nLayers: 1,
+  nKVHeads: 1,
+  headDim: 1,
+  kv: 'full cache',
+  weightBytes: 0,
+  kvBytes: 0,
+  loadMs: 0,
+};
 
 test('the context line says how the size was chosen: fixed, the training context, or the budget', () => {
   assert.equal(contextReason({ ...info, contextSize: 1024 }), '1024 tokens — set by podlens.engine.contextSize');
-  assert.equal(contextReason({ ...info, contextSize: 32768, trainContext: 32768, autoContext: { budgetBytes: 2.4 * GiB, freeBytes: 4 * GiB, limit: 'training' } }),
-    '32768 tokens — auto: the model\'s training context, within the 2.4 GB memory budget (60% of 4.0 GB free)');
-  assert.equal(contextReason({ ...info, contextSize: 18688, trainContext: 32768, autoContext: { budgetBytes: 1.5 * GiB, freeBytes: 2.5 * GiB, limit: 'memory' } }),
-    '18688 tokens — auto: the largest that fits the 1.5 GB memory budget (60% of 2.5 GB free); the model was trained for 32768');
+  assert.equal(
+    contextReason({
+      ...info,
+      contextSize: 32768,
+      trainContext: 32768,
+      autoContext: { budgetBytes: 2.4 * GiB, freeBytes: 4 * GiB, limit: 'training' },
+    }),
+    "32768 tokens — auto: the model's training context, within the 2.4 GB memory budget (60% of 4.0 GB free)",
+  );
+  assert.equal(
+    contextReason({
+      ...info,
+      contextSize: 18688,
+      trainContext: 32768,
+      autoContext: { budgetBytes: 1.5 * GiB, freeBytes: 2.5 * GiB, limit: 'memory' },
+    }),
+    '18688 tokens — auto: the largest that fits the 1.5 GB memory budget (60% of 2.5 GB free); the model was trained for 32768',
+  );
 });
 
 test('the worker side: a profile next to another model is refused (the host then falls back to full)', () => {
   const file = modelDir('stories.gguf', modelPath('stories260K-f32.gguf'), SMOL_PROFILE);
   const c = chooseKV(readSettings(config()).kv, file);
   assert.equal(c.kv.kind, 'pod');
-  assert.throws(() => engineKV(c.kv, file), (e: unknown) => e instanceof Error && e.name === 'ProfileError' && /was calibrated for SmolLM2-135M-Instruct\.Q4_1\.gguf/.test(e.message));
+  assert.throws(
+    () => engineKV(c.kv, file),
+    (e: unknown) =>
+      e instanceof Error &&
+      e.name === 'ProfileError' &&
+      /was calibrated for SmolLM2-135M-Instruct\.Q4_1\.gguf/.test(e.message),
+  );
 });

@@ -46,7 +46,8 @@ test('SmolLM2: greedy tokens match llama.cpp (teacher-forced) on chat prompts', 
   const ref = await openLlamaCpp(modelPath(SMOLLM2), engine.config.vocabSize);
   const V = engine.config.vocabSize;
   const report: string[] = [];
-  let agree = 0, total = 0;
+  let agree = 0,
+    total = 0;
   try {
     for (const p of PROMPTS) {
       const prompt = engine.chatPrompt([{ role: 'user', content: p }]);
@@ -64,14 +65,24 @@ test('SmolLM2: greedy tokens match llama.cpp (teacher-forced) on chat prompts', 
         for (let v = 1; v < V; v++) if (lp[v]! > lp[best]!) best = v;
         const b = theirs[i]!;
         total++;
-        if (best === b) { agree++; continue; }
+        if (best === b) {
+          agree++;
+          continue;
+        }
         exactLogits ??= await exact.step(ids, new FullKVCache(exact.config, 512), rows);
         const ex = logSoftmax(exactLogits.subarray(i * V, (i + 1) * V));
         const pf = (x: number) => Math.exp(x).toFixed(3);
-        misses.push(`@${i}: ours ${best} (p ${pf(lp[best]!)}, exact ${pf(ex[best]!)}) vs llama.cpp ${b} (p ${pf(lp[b]!)}, exact ${pf(ex[b]!)})`);
-        assert.ok(ex[best]! > ex[b]! - 0.8, `prompt ${JSON.stringify(p)} position ${i}: the exact model prefers llama.cpp's token (${misses.at(-1)})`);
+        misses.push(
+          `@${i}: ours ${best} (p ${pf(lp[best]!)}, exact ${pf(ex[best]!)}) vs llama.cpp ${b} (p ${pf(lp[b]!)}, exact ${pf(ex[b]!)})`,
+        );
+        assert.ok(
+          ex[best]! > ex[b]! - 0.8,
+          `prompt ${JSON.stringify(p)} position ${i}: the exact model prefers llama.cpp's token (${misses.at(-1)})`,
+        );
       }
-      report.push(`${theirs.length - misses.length}/${theirs.length} ${JSON.stringify(p)} → ${JSON.stringify(engine.tokenizer.decode(theirs, { skipSpecial: true }))}${misses.length ? `  [${misses.join('; ')}]` : ''}`);
+      report.push(
+        `${theirs.length - misses.length}/${theirs.length} ${JSON.stringify(p)} → ${JSON.stringify(engine.tokenizer.decode(theirs, { skipSpecial: true }))}${misses.length ? `  [${misses.join('; ')}]` : ''}`,
+      );
     }
   } finally {
     await ref.dispose();
@@ -92,7 +103,9 @@ test('SmolLM2: fast path stays as close to the exact model as llama.cpp does', a
   const exact = await OnnxDecoder.load(f, cfg, { threads: 1, contextSize: 512, accuracyLevel: 0 });
   const ref = await openLlamaCpp(modelPath(SMOLLM2), cfg.vocabSize);
   try {
-    const prompt = engine.chatPrompt([{ role: 'user', content: 'What is the capital of France? Answer with one fact about it.' }]);
+    const prompt = engine.chatPrompt([
+      { role: 'user', content: 'What is the capital of France? Answer with one fact about it.' },
+    ]);
     const answer = await ref.greedy(prompt, 24);
     const ids = [...prompt, ...answer];
     const rows = ids.map((_, i) => i);
@@ -100,12 +113,14 @@ test('SmolLM2: fast path stays as close to the exact model as llama.cpp does', a
     const ours = await engine.decoder.step(ids, engine.createCache(), rows);
     const ex = await exact.step(ids, new FullKVCache(cfg, 512), rows);
     const theirs = await ref.logProbs(ids, 0);
-    let klOurs = 0, klTheirs = 0;
+    let klOurs = 0,
+      klTheirs = 0;
     for (let p = 0; p < ids.length; p++) {
       const e = logSoftmax(ex.subarray(p * V, (p + 1) * V));
       const a = logSoftmax(ours.subarray(p * V, (p + 1) * V));
       const b = theirs[p]!;
-      let ka = 0, kb = 0;
+      let ka = 0,
+        kb = 0;
       for (let v = 0; v < V; v++) {
         const pe = Math.exp(e[v]!);
         if (pe < 1e-9) continue;
@@ -115,7 +130,9 @@ test('SmolLM2: fast path stays as close to the exact model as llama.cpp does', a
       klOurs = Math.max(klOurs, ka);
       klTheirs = Math.max(klTheirs, kb);
     }
-    console.log(`max KL(exact ‖ ·) over ${ids.length} positions: ours ${klOurs.toFixed(4)}, llama.cpp ${klTheirs.toFixed(4)}`);
+    console.log(
+      `max KL(exact ‖ ·) over ${ids.length} positions: ours ${klOurs.toFixed(4)}, llama.cpp ${klTheirs.toFixed(4)}`,
+    );
     assert.ok(klOurs <= 0.06 && klOurs <= 2 * klTheirs + 0.01, `ours ${klOurs}, llama.cpp ${klTheirs}`);
   } finally {
     await ref.dispose();

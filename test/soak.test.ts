@@ -24,12 +24,19 @@ const GREEDY = { temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty
 const MB = 2 ** 20;
 const rss = (): number => process.memoryUsage().rss;
 const clients: EngineClient[] = [];
-after(async () => { for (const c of clients) await c.dispose(); });
+after(async () => {
+  for (const c of clients) await c.dispose();
+});
 
 function bounded(label: string, before: number, afterwards: number): void {
   const growth = afterwards - before;
-  console.log(`# ${label}: RSS ${(before / MB).toFixed(0)} MB after warm-up → ${(afterwards / MB).toFixed(0)} MB (${growth >= 0 ? '+' : ''}${(growth / MB).toFixed(1)} MB)`);
-  assert.ok(growth < 0.1 * before + 32 * MB, `${label}: RSS grew ${(growth / MB).toFixed(1)} MB from ${(before / MB).toFixed(0)} MB`);
+  console.log(
+    `# ${label}: RSS ${(before / MB).toFixed(0)} MB after warm-up → ${(afterwards / MB).toFixed(0)} MB (${growth >= 0 ? '+' : ''}${(growth / MB).toFixed(1)} MB)`,
+  );
+  assert.ok(
+    growth < 0.1 * before + 32 * MB,
+    `${label}: RSS grew ${(growth / MB).toFixed(1)} MB from ${(before / MB).toFixed(0)} MB`,
+  );
 }
 
 async function client(model: string, contextSize: number): Promise<EngineClient> {
@@ -42,15 +49,22 @@ async function client(model: string, contextSize: number): Promise<EngineClient>
 /** Start a generation and stop it after `afterDeltas` streamed pieces (0: right after starting, i.e. during prefill). */
 async function startStop(c: EngineClient, session: string, content: string, afterDeltas: number): Promise<string> {
   let n = 0;
-  const run = c.generate({ session, messages: [{ role: 'user', content }], maxTokens: 200, sampler: GREEDY, trimToFit: false },
-    { onDelta: () => { if (++n === afterDeltas) run.abort(); } });
+  const run = c.generate(
+    { session, messages: [{ role: 'user', content }], maxTokens: 200, sampler: GREEDY, trimToFit: false },
+    {
+      onDelta: () => {
+        if (++n === afterDeltas) run.abort();
+      },
+    },
+  );
   if (afterDeltas === 0) run.abort();
   const done = await run.done;
   return done.reason;
 }
 
 async function answer(c: EngineClient, session: string, content: string): Promise<string> {
-  return (await c.generate({ session, messages: [{ role: 'user', content }], maxTokens: 16, sampler: GREEDY }).done).text;
+  return (await c.generate({ session, messages: [{ role: 'user', content }], maxTokens: 16, sampler: GREEDY }).done)
+    .text;
 }
 
 test(`${CYCLES} start/stop cycles of generation (SmolLM2): no stuck state, no RSS growth`, async () => {
@@ -65,7 +79,9 @@ test(`${CYCLES} start/stop cycles of generation (SmolLM2): no stuck state, no RS
     const r = await startStop(c, 'chat', i % 2 ? q : `${q} Answer in one word.`, 1 + (i % 3));
     reasons.set(r, (reasons.get(r) ?? 0) + 1);
   }
-  console.log(`# ${CYCLES} generation cycles in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(Object.fromEntries(reasons))}`);
+  console.log(
+    `# ${CYCLES} generation cycles in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(Object.fromEntries(reasons))}`,
+  );
   assert.equal(reasons.get('abort'), CYCLES, 'every cycle stopped by its abort');
   bounded('generation cycles', before, rss());
   assert.equal(await answer(c, 'ref2', q), reference, 'the same greedy answer after the cycles');
@@ -76,25 +92,39 @@ test(`${CYCLES} start/stop cycles of prefill (${FULL ? 'SmolLM2' : 'stories260K'
   const model = FULL ? SMOLLM2 : STORIES;
   const c = await client(model, FULL ? 1024 : 512);
   // > 256 tokens (two prefill chunks) and a different start each cycle, so no prefix is reused.
-  const long = (i: number): string => `Note ${i}. ${'The quick brown fox jumps over the lazy dog. '.repeat(FULL ? 40 : 9)}`;
+  const long = (i: number): string =>
+    `Note ${i}. ${'The quick brown fox jumps over the lazy dog. '.repeat(FULL ? 40 : 9)}`;
   const reference = await answer(c, 'ref', 'Once upon a time');
   for (let i = 0; i < 5; i++) await startStop(c, 'prefill', long(i), 0);
   const before = rss();
   const t0 = performance.now();
-  let contextTokens = 0, inPrefill = 0;
+  let contextTokens = 0,
+    inPrefill = 0;
   for (let i = 0; i < CYCLES; i++) {
-    const run = c.generate({ session: 'prefill', messages: [{ role: 'user', content: long(1000 + i) }], maxTokens: 8, sampler: GREEDY, trimToFit: false });
+    const run = c.generate({
+      session: 'prefill',
+      messages: [{ role: 'user', content: long(1000 + i) }],
+      maxTokens: 8,
+      sampler: GREEDY,
+      trimToFit: false,
+    });
     run.abort();
     const done = await run.done;
     assert.equal(done.reason, 'abort');
     // The abort is seen between model steps: normally after the first prefill chunk; when the
     // worker thread was descheduled, after the step that was running (at most one token).
     assert.ok(done.stats.generatedTokens <= 1, `${done.stats.generatedTokens} tokens generated after an abort`);
-    if (done.stats.generatedTokens === 0 && done.stats.contextTokens < done.stats.promptTokens + done.stats.reusedTokens) inPrefill++;
+    if (
+      done.stats.generatedTokens === 0 &&
+      done.stats.contextTokens < done.stats.promptTokens + done.stats.reusedTokens
+    )
+      inPrefill++;
     contextTokens = done.stats.contextTokens;
   }
   assert.ok(inPrefill >= CYCLES / 2, `${inPrefill} of ${CYCLES} cycles stopped inside the prefill`);
-  console.log(`# ${CYCLES} prefill cycles in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${inPrefill} stopped inside the prefill (last: ${contextTokens} tokens in the cache)`);
+  console.log(
+    `# ${CYCLES} prefill cycles in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${inPrefill} stopped inside the prefill (last: ${contextTokens} tokens in the cache)`,
+  );
   bounded('prefill cycles', before, rss());
   assert.equal(await answer(c, 'ref2', 'Once upon a time'), reference);
 });
@@ -104,23 +134,38 @@ test('a long session (stories260K, 256-token context) stays bounded by its conte
   const c = await client(STORIES, ctx);
   const info = c.info!;
   let kvAllocated = 0;
-  c.onSnapshot((_s, w) => { kvAllocated = Math.max(kvAllocated, w.allocatedBytes); });
+  c.onSnapshot((_s, w) => {
+    kvAllocated = Math.max(kvAllocated, w.allocatedBytes);
+  });
   const history: { role: 'user' | 'assistant'; content: string }[] = [];
   const turns = FULL ? 1000 : 200;
-  let tokens = 0, dropped = 0, before = 0;
+  let tokens = 0,
+    dropped = 0,
+    before = 0;
   const t0 = performance.now();
   for (let turn = 0; turn < turns; turn++) {
     if (turn === 30) before = rss();
     history.push({ role: 'user', content: `Tell me story ${turn}.` });
     // The last 40 messages are sent (far more than fit): the worker trims them to the context.
-    const done = await c.generate({ session: 'long', messages: history.slice(-40), maxTokens: 48, sampler: { ...GREEDY, temperature: 0.8, seed: turn }, trimToFit: true }).done;
+    const done = await c.generate({
+      session: 'long',
+      messages: history.slice(-40),
+      maxTokens: 48,
+      sampler: { ...GREEDY, temperature: 0.8, seed: turn },
+      trimToFit: true,
+    }).done;
     history.push({ role: 'assistant', content: done.text });
     tokens += done.stats.promptTokens + done.stats.generatedTokens;
     dropped = Math.max(dropped, done.droppedMessages);
-    assert.ok(done.stats.contextTokens <= ctx, `turn ${turn}: ${done.stats.contextTokens} tokens in a ${ctx}-token cache`);
+    assert.ok(
+      done.stats.contextTokens <= ctx,
+      `turn ${turn}: ${done.stats.contextTokens} tokens in a ${ctx}-token cache`,
+    );
   }
-  console.log(`# long session: ${turns} turns, ${tokens} tokens computed in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
-    `up to ${dropped} oldest messages left out per turn; KV allocated ≤ ${kvAllocated} bytes (capacity ${info.kvBytes})`);
+  console.log(
+    `# long session: ${turns} turns, ${tokens} tokens computed in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+      `up to ${dropped} oldest messages left out per turn; KV allocated ≤ ${kvAllocated} bytes (capacity ${info.kvBytes})`,
+  );
   assert.ok(tokens >= 20_000, `${tokens} tokens`);
   assert.ok(dropped > 0, 'the history outgrew the context and was trimmed');
   assert.ok(kvAllocated > 0 && kvAllocated <= info.kvBytes, 'the KV cache never exceeds the configured context');

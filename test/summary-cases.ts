@@ -41,7 +41,13 @@ export interface CaseRun {
 /** Summarize a case with the summarizer's own sampling (greedy unless `sampler` says otherwise) and judge it. */
 export async function runCase(engine: Engine, c: SummaryCase, sampler?: Partial<SamplerOptions>): Promise<CaseRun> {
   const raw: string[] = [];
-  const r = await summarizeTexts(engine, c.docs, { maxTokens: c.maxTokens, sampler, onEvent: (ev) => { if (ev.type === 'done') raw.push(ev.text); } });
+  const r = await summarizeTexts(engine, c.docs, {
+    maxTokens: c.maxTokens,
+    sampler,
+    onEvent: (ev) => {
+      if (ev.type === 'done') raw.push(ev.text);
+    },
+  });
   const instructions = promptWords(c.docs[0]!.path);
   return {
     r,
@@ -59,9 +65,15 @@ export function rateLimiterCase(): SummaryCase {
     name: 'rate-limiter.ts (code, one part)',
     docs: [{ path: 'src/api/rate-limiter.ts', text: read('rate-limiter.ts.txt') }],
     terms: [
-      t('token bucket', 'token[- ]bucket'), t('rate limit', 'rate[- ]limit', 'limits? the rate'), t('refill', 'refill', 'replenish'),
-      t('capacity or burst', 'capacity', 'burst'), t('429', '429', 'too many requests'), t('Retry-After', 'retry[- ]after'),
-      t('API key', 'api[- ]key', 'x-api-key'), t('idle eviction', 'evict', 'idle'), t('middleware', 'middleware'),
+      t('token bucket', 'token[- ]bucket'),
+      t('rate limit', 'rate[- ]limit', 'limits? the rate'),
+      t('refill', 'refill', 'replenish'),
+      t('capacity or burst', 'capacity', 'burst'),
+      t('429', '429', 'too many requests'),
+      t('Retry-After', 'retry[- ]after'),
+      t('API key', 'api[- ]key', 'x-api-key'),
+      t('idle eviction', 'evict', 'idle'),
+      t('middleware', 'middleware'),
     ],
     ctx: 1024, // one part (the test shares one engine with the map-reduce case)
     minTermShare: 0.5, // 5 of 9; measured 8 of 9 (the old prompts: 4)
@@ -74,9 +86,16 @@ export function backupsCase(): SummaryCase {
     name: 'backups.md (prose, one part)',
     docs: [{ path: 'docs/backups.md', text: read('backups.md') }],
     terms: [
-      t('PostgreSQL', 'postgres'), t('pg_dump', 'pg_dump'), t('WAL', 'wal\\b', 'write-ahead'), t('S3', 's3'),
-      t('encryption', 'encrypt'), t('retention', 'retention', 'retain', 'kept for', '35 days'), t('restore', 'restor'),
-      t('drill', 'drill'), t('point-in-time recovery', 'point-in-time'), t('nightly', 'nightly', 'every night', 'daily'),
+      t('PostgreSQL', 'postgres'),
+      t('pg_dump', 'pg_dump'),
+      t('WAL', 'wal\\b', 'write-ahead'),
+      t('S3', 's3'),
+      t('encryption', 'encrypt'),
+      t('retention', 'retention', 'retain', 'kept for', '35 days'),
+      t('restore', 'restor'),
+      t('drill', 'drill'),
+      t('point-in-time recovery', 'point-in-time'),
+      t('nightly', 'nightly', 'every night', 'daily'),
     ],
     ctx: 2048,
     minTermShare: 0.4, // 4 of 10; measured 5–6 of 10
@@ -90,10 +109,18 @@ export function ternCase(): SummaryCase {
     name: 'tern-design.md (map-reduce)',
     docs: [{ path: 'docs/tern-design.md', text: read('tern-design.md') }],
     terms: [
-      t('job queue', 'job queue', 'queue'), t('at-least-once', 'at[- ]least[- ]once'), t('idempotency', 'idempoten'),
-      t('append-only log', 'append[- ]only', 'log'), t('segments', 'segment'), t('lease', 'lease', 'visibility'),
-      t('retry with backoff', 'retr', 'backoff'), t('dead-letter queue', 'dead[- ]letter'), t('Raft', 'raft', 'consensus', 'quorum'),
-      t('leader election', 'leader'), t('fairness between tenants', 'tenant', 'fair'), t('Prometheus', 'prometheus', 'metric'),
+      t('job queue', 'job queue', 'queue'),
+      t('at-least-once', 'at[- ]least[- ]once'),
+      t('idempotency', 'idempoten'),
+      t('append-only log', 'append[- ]only', 'log'),
+      t('segments', 'segment'),
+      t('lease', 'lease', 'visibility'),
+      t('retry with backoff', 'retr', 'backoff'),
+      t('dead-letter queue', 'dead[- ]letter'),
+      t('Raft', 'raft', 'consensus', 'quorum'),
+      t('leader election', 'leader'),
+      t('fairness between tenants', 'tenant', 'fair'),
+      t('Prometheus', 'prometheus', 'metric'),
     ],
     ctx: 1024,
     minTermShare: 0.33, // 4 of 12; measured 5–6 of 12 (the old prompts: 2, and an echoed chunk)
@@ -105,10 +132,17 @@ export function ternCase(): SummaryCase {
 export function chunksCase(): SummaryCase {
   return {
     name: 'src/context/chunks.ts (real file)',
-    docs: [{ path: 'src/context/chunks.ts', text: fs.readFileSync(path.join(ROOT, 'src', 'context', 'chunks.ts'), 'utf8') }],
+    docs: [
+      { path: 'src/context/chunks.ts', text: fs.readFileSync(path.join(ROOT, 'src', 'context', 'chunks.ts'), 'utf8') },
+    ],
     terms: [
-      t('chunk', 'chunk'), t('token', 'token'), t('line', 'line'), t('budget', 'budget', 'limit'),
-      t('piece', 'piece'), t('split', 'split', 'cut', 'divid'), t('greedy packing', 'greed', 'pack'),
+      t('chunk', 'chunk'),
+      t('token', 'token'),
+      t('line', 'line'),
+      t('budget', 'budget', 'limit'),
+      t('piece', 'piece'),
+      t('split', 'split', 'cut', 'divid'),
+      t('greedy packing', 'greed', 'pack'),
     ],
     ctx: 2048,
     minTermShare: 0.4, // 3 of 7 (scripts/summary-quality.ts only)

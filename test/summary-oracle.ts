@@ -45,13 +45,18 @@ const ECHOES: readonly [string, RegExp][] = [
   ['chunk header', /^#{1,6}\s+\S.*\(lines?\s+\d+/im],
   ['line range', /\(?\blines?\s+\d+\s*(?:[–—-]|to)\s*\d+\)?/i],
   ['code fence', /^\s*(?:```|~~~)/m],
-  ['part label', /(?:^|\n)\s*(?:\*\*)?part\s+\d+(?:\s+of\s+\d+)?\s*(?:\*\*)?\s*:|\b(?:part|section)\s+\d+\s+of\s+\d+\b/i],
+  [
+    'part label',
+    /(?:^|\n)\s*(?:\*\*)?part\s+\d+(?:\s+of\s+\d+)?\s*(?:\*\*)?\s*:|\b(?:part|section)\s+\d+\s+of\s+\d+\b/i,
+  ],
   ['markdown heading', /^\s*#{1,6}\s/m],
   ['instruction', /\bin your own words\b|\bkey terms\b|\b(?:summaries|notes|excerpts?) (?:above|below)\b/i],
 ];
 
 export function echoes(text: string): string[] {
-  return ECHOES.filter(([, re]) => re.test(text)).map(([name, re]) => `${name}: ${JSON.stringify(re.exec(text)![0].trim())}`);
+  return ECHOES.filter(([, re]) => re.test(text)).map(
+    ([name, re]) => `${name}: ${JSON.stringify(re.exec(text)![0].trim())}`,
+  );
 }
 
 /**
@@ -73,12 +78,22 @@ export function proseProblem(text: string, minSentences = 2): string {
 
 /** The words of every instruction the summarizer may give about `path` (map and reduce), which a summary must not repeat. */
 export function promptWords(path: string): string {
-  return [true, false].map((excerpt) => mapInstruction([{ path, text: '', excerpt }])).concat(reducePrompt([], path)).join('\n');
+  return [true, false]
+    .map((excerpt) => mapInstruction([{ path, text: '', excerpt }]))
+    .concat(reducePrompt([], path))
+    .join('\n');
 }
 
 /** `source`: the documents (for `copied`); `instructions`: the prompts' own words, which the summary must not repeat (runs of 6 words). */
-export function judge(summary: string, terms: readonly KeyTerm[], o: { source?: string; instructions?: string } = {}): SummaryVerdict {
-  const told = o.instructions && copiedShare(summary, o.instructions, 6) > 0 ? ['instruction: repeats 6+ words of the prompt'] : [];
+export function judge(
+  summary: string,
+  terms: readonly KeyTerm[],
+  o: { source?: string; instructions?: string } = {},
+): SummaryVerdict {
+  const told =
+    o.instructions && copiedShare(summary, o.instructions, 6) > 0
+      ? ['instruction: repeats 6+ words of the prompt']
+      : [];
   const found = terms.filter((t) => t.forms.some((f) => new RegExp(`\\b${f}`, 'i').test(summary)));
   return {
     terms: found.map((t) => t.name),
@@ -93,6 +108,8 @@ export function judge(summary: string, terms: readonly KeyTerm[], o: { source?: 
 
 /** One line for logs and assertion messages. */
 export function describeVerdict(v: SummaryVerdict, k: number): string {
-  return `terms ${v.terms.length}/${v.terms.length + v.missing.length} (need ${k}; missing ${v.missing.join(', ') || 'none'}), `
-    + `echoes [${v.echoes.join('; ')}], repeated [${v.repeated.join(' | ')}], ${v.sentences} sentences, ${(v.copied * 100).toFixed(0)}% copied${v.notProse ? `, not prose: ${v.notProse}` : ''}`;
+  return (
+    `terms ${v.terms.length}/${v.terms.length + v.missing.length} (need ${k}; missing ${v.missing.join(', ') || 'none'}), ` +
+    `echoes [${v.echoes.join('; ')}], repeated [${v.repeated.join(' | ')}], ${v.sentences} sentences, ${(v.copied * 100).toFixed(0)}% copied${v.notProse ? `, not prose: ${v.notProse}` : ''}`
+  );
 }

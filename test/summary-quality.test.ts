@@ -30,14 +30,21 @@ const MAX_COPIED = 0.4;
 const engines = new Map<number, Promise<Engine>>();
 function engineFor(ctx: number): Promise<Engine> {
   let e = engines.get(ctx);
-  if (!e) { e = Engine.load(modelPath(path.basename(DEFAULT_MODEL.relPath)), { contextSize: ctx }); engines.set(ctx, e); }
+  if (!e) {
+    e = Engine.load(modelPath(path.basename(DEFAULT_MODEL.relPath)), { contextSize: ctx });
+    engines.set(ctx, e);
+  }
   return e;
 }
-after(async () => { for (const e of engines.values()) await (await e).dispose(); });
+after(async () => {
+  for (const e of engines.values()) await (await e).dispose();
+});
 
 async function summarize(c: SummaryCase): Promise<CaseRun> {
   const s = await runCase(await engineFor(c.ctx), c);
-  console.log(`${c.name}: ${s.r.parts} part(s), ${s.r.rounds} round(s)\n${s.r.summary}\n→ ${describeVerdict(s.v, s.need)}; clean-up ${JSON.stringify(s.r.cleanup)}`);
+  console.log(
+    `${c.name}: ${s.r.parts} part(s), ${s.r.rounds} round(s)\n${s.r.summary}\n→ ${describeVerdict(s.v, s.need)}; clean-up ${JSON.stringify(s.r.cleanup)}`,
+  );
   return s;
 }
 
@@ -71,6 +78,8 @@ test('map-reduce: a document longer than the context is summarized in parts, and
   // Sections 1–2 are in the first part, sections 4–6 in the second: the reduce kept both.
   const has = (t: KeyTerm): boolean => s.v.terms.includes(t.name);
   const first = c.terms.filter((t) => ['at-least-once', 'idempotency', 'append-only log', 'segments'].includes(t.name));
-  const second = c.terms.filter((t) => ['Raft', 'leader election', 'fairness between tenants', 'Prometheus'].includes(t.name));
+  const second = c.terms.filter((t) =>
+    ['Raft', 'leader election', 'fairness between tenants', 'Prometheus'].includes(t.name),
+  );
   assert.ok(first.some(has) && second.some(has), `terms of both halves: ${describeVerdict(s.v, s.need)}`);
 });

@@ -7,7 +7,14 @@
 // checks are exercised here too, on hand-written good and bad summaries.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { fenceLanguage, frameText, mapInstruction, mapPrompt, reducePrompt, titleOf } from '../src/context/summary-prompts';
+import {
+  fenceLanguage,
+  frameText,
+  mapInstruction,
+  mapPrompt,
+  reducePrompt,
+  titleOf,
+} from '../src/context/summary-prompts';
 import { planParts } from '../src/context/summary-parts';
 import { cleanSummary, repeatedSentences, sentences } from '../src/context/summary-text';
 import { judge } from './summary-oracle';
@@ -16,17 +23,43 @@ test('planParts cuts a long file into chunks of about equal size and packs small
   const count = (t: string): number => t.length; // one token per character
   const lines = Array.from({ length: 29 }, (_, i) => `line ${String(i + 2).padStart(3, '0')} ......\n`); // 16 characters each
   const long = `# Title\n${lines.join('')}`;
-  const { parts, inputTokens } = planParts([{ path: 'a.md', text: long }, { path: 'b.ts', text: 'x\n' }, { path: 'c.ts', text: 'y\n' }], 200, count);
+  const { parts, inputTokens } = planParts(
+    [
+      { path: 'a.md', text: long },
+      { path: 'b.ts', text: 'x\n' },
+      { path: 'c.ts', text: 'y\n' },
+    ],
+    200,
+    count,
+  );
   assert.equal(inputTokens, long.length + 4);
   // 30 lines (472 characters) in chunks of at most 125 (the budget less the framing, less 5%):
   // greedy filling would give 8, 7, 7, 7 and 1 lines; the plan gives five chunks of 6.
-  const chunks = parts.flatMap((p) => p.texts.filter((t) => t.path === 'a.md').map((t) => t.text.split('\n').length - 1));
+  const chunks = parts.flatMap((p) =>
+    p.texts.filter((t) => t.path === 'a.md').map((t) => t.text.split('\n').length - 1),
+  );
   assert.deepEqual(chunks, [6, 6, 6, 6, 6]);
-  assert.deepEqual(parts.flatMap((p) => p.ranges.filter((r) => r.path === 'a.md').map((r) => [r.startLine, r.endLine])), [[1, 6], [7, 12], [13, 18], [19, 24], [25, 30]]);
+  assert.deepEqual(
+    parts.flatMap((p) => p.ranges.filter((r) => r.path === 'a.md').map((r) => [r.startLine, r.endLine])),
+    [
+      [1, 6],
+      [7, 12],
+      [13, 18],
+      [19, 24],
+      [25, 30],
+    ],
+  );
   assert.equal(parts[0]!.texts[0]!.title, undefined, 'the first chunk shows its own title');
   assert.equal(parts[1]!.texts[0]!.title, '# Title', 'later chunks say which file they are part of');
   assert.ok(parts.every((p) => p.texts.every((t) => t.path !== 'a.md' || t.excerpt)));
-  assert.deepEqual(parts.at(-1)!.texts.map((t) => [t.path, t.excerpt]), [['b.ts', false], ['c.ts', false]], 'small files share a part');
+  assert.deepEqual(
+    parts.at(-1)!.texts.map((t) => [t.path, t.excerpt]),
+    [
+      ['b.ts', false],
+      ['c.ts', false],
+    ],
+    'small files share a part',
+  );
 });
 
 const ECHO = /\(lines? \d|part \d+ of \d+|^#{1,6} /im;
@@ -38,10 +71,19 @@ test('the map prompt frames a file by its name, in a fence its text cannot close
   assert.ok(p.endsWith(mapInstruction([{ path: 'src/a.ts', text, excerpt: false }])));
   assert.match(mapInstruction([{ path: 'src/a.ts', text: '', excerpt: false }]), /what this code does/);
   assert.match(mapInstruction([{ path: 'notes.md', text: '', excerpt: false }]), /what this document says/);
-  assert.match(mapInstruction([{ path: 'notes.md', text: '', excerpt: true }]), /2 or 3 sentences what this excerpt says/);
+  assert.match(
+    mapInstruction([{ path: 'notes.md', text: '', excerpt: true }]),
+    /2 or 3 sentences what this excerpt says/,
+  );
   assert.doesNotMatch(p, ECHO);
-  const two = mapPrompt([{ path: 'a.md', text: '# A\n', excerpt: false }, { path: 'b.md', text: 'B', excerpt: true, title: '# The B file' }]);
-  assert.match(two, /^The file a\.md:\n```markdown\n# A\n```\n\nAn excerpt of b\.md \(a file that begins "# The B file"\):\n```markdown\nB\n```\n/);
+  const two = mapPrompt([
+    { path: 'a.md', text: '# A\n', excerpt: false },
+    { path: 'b.md', text: 'B', excerpt: true, title: '# The B file' },
+  ]);
+  assert.match(
+    two,
+    /^The file a\.md:\n```markdown\n# A\n```\n\nAn excerpt of b\.md \(a file that begins "# The B file"\):\n```markdown\nB\n```\n/,
+  );
   assert.match(two, /these 2 files/);
   assert.equal(fenceLanguage('x/Y.PY'), 'python');
   assert.equal(fenceLanguage('LICENSE'), '');
@@ -53,20 +95,31 @@ test('the map prompt frames a file by its name, in a fence its text cannot close
 
 test('the reduce prompt gives the instruction first, then the summaries as plain paragraphs', () => {
   const p = reducePrompt(['Alpha does one thing.', 'Beta does another.'], 'docs/x.md');
-  assert.ok(p.startsWith('Combine the summaries below, of consecutive sections of docs/x.md, into one summary of docs/x.md'), p);
+  assert.ok(
+    p.startsWith('Combine the summaries below, of consecutive sections of docs/x.md, into one summary of docs/x.md'),
+    p,
+  );
   assert.ok(p.endsWith('\n\nAlpha does one thing.\n\nBeta does another.'), p);
   assert.doesNotMatch(p, /part \d|summary \d|^\s*[-*] /im);
 });
 
 test('cleanSummary removes echoed framing: headings, fences with their code, part labels, line ranges', () => {
   const raw = [
-    '### Part 1 of 2 of the input', '', '#### src/a.ts (lines 1–40)', '',
+    '### Part 1 of 2 of the input',
+    '',
+    '#### src/a.ts (lines 1–40)',
+    '',
     'Part 2: The module parses GGUF headers (lines 10–20) and checks their versions.',
-    '```ts', 'const x = readHeader(file);', '```',
+    '```ts',
+    'const x = readHeader(file);',
+    '```',
     '**Part 3 of 4:** It reports errors with the file name.',
   ].join('\n');
   const c = cleanSummary(raw);
-  assert.equal(c.text, 'The module parses GGUF headers and checks their versions.\nIt reports errors with the file name.');
+  assert.equal(
+    c.text,
+    'The module parses GGUF headers and checks their versions.\nIt reports errors with the file name.',
+  );
   assert.equal(c.echoes, 6); // two headings, a label, a line range, a fenced block, a label
   assert.equal(c.repeats, 0);
   // An unclosed fence drops everything after it: it is code the model copied.
@@ -74,35 +127,81 @@ test('cleanSummary removes echoed framing: headings, fences with their code, par
 });
 
 test('cleanSummary keeps the first of repeated sentences and drops the instruction and an unfinished last sentence', () => {
-  const loop = 'The license grants rights to use the software. The license grants rights to use the software. '
-    + 'It disclaims warranty.\nThe license grants rights to use the software.';
+  const loop =
+    'The license grants rights to use the software. The license grants rights to use the software. ' +
+    'It disclaims warranty.\nThe license grants rights to use the software.';
   const c = cleanSummary(loop);
   assert.equal(c.text, 'The license grants rights to use the software. It disclaims warranty.');
   assert.equal(c.repeats, 2);
   assert.deepEqual(repeatedSentences(loop), ['the license grants rights to use the software']);
   assert.deepEqual(repeatedSentences('It works. It works.'), [], 'sentences under four words do not count');
-  assert.deepEqual(repeatedSentences('It uses Raft, e.g. for leader election. It uses Raft, e.g. for replication.'), [], 'abbreviations do not end a sentence');
-  assert.deepEqual(repeatedSentences('The cache is a ring.\n- The cache is a ring!'), ['the cache is a ring'], 'case, punctuation and list markers do not hide a repeat');
-  assert.deepEqual(sentences('One two. Three, e.g. four?\n\n- Five six.'), ['One two.', 'Three, e.g. four?', '- Five six.']);
-  const told = cleanSummary('Tern is a job queue. Combine them into one summary of docs/x.md in 3 to 5 sentences.', { instruction: reducePrompt([], 'docs/x.md') });
+  assert.deepEqual(
+    repeatedSentences('It uses Raft, e.g. for leader election. It uses Raft, e.g. for replication.'),
+    [],
+    'abbreviations do not end a sentence',
+  );
+  assert.deepEqual(
+    repeatedSentences('The cache is a ring.\n- The cache is a ring!'),
+    ['the cache is a ring'],
+    'case, punctuation and list markers do not hide a repeat',
+  );
+  assert.deepEqual(sentences('One two. Three, e.g. four?\n\n- Five six.'), [
+    'One two.',
+    'Three, e.g. four?',
+    '- Five six.',
+  ]);
+  const told = cleanSummary('Tern is a job queue. Combine them into one summary of docs/x.md in 3 to 5 sentences.', {
+    instruction: reducePrompt([], 'docs/x.md'),
+  });
   assert.equal(told.text, 'Tern is a job queue.');
   const cut = cleanSummary('Tern is a job queue. It stores jobs in segm', { cutOff: true });
   assert.deepEqual(cut, { text: 'Tern is a job queue.', echoes: 0, repeats: 0, truncated: true });
-  assert.equal(cleanSummary('Tern is a job queue', { cutOff: true }).text, 'Tern is a job queue', 'a lone sentence is kept');
+  assert.equal(
+    cleanSummary('Tern is a job queue', { cutOff: true }).text,
+    'Tern is a job queue',
+    'a lone sentence is kept',
+  );
   const clean = 'The limiter keeps one token bucket per API key. Empty buckets answer 429 with Retry-After.';
   assert.deepEqual(cleanSummary(clean), { text: clean, echoes: 0, repeats: 0, truncated: false });
 });
 
 test('the oracle flags echoes, repeats, lists, copying and the instruction, and passes clean prose', () => {
-  const terms = [{ name: 'token bucket', forms: ['token[- ]bucket'] }, { name: '429', forms: ['429'] }, { name: 'Raft', forms: ['raft'] }];
-  const good = judge('The limiter keeps one token bucket per API key. Requests that find it empty get a 429 answer.', terms);
-  assert.deepEqual(good, { terms: ['token bucket', '429'], missing: ['Raft'], echoes: [], repeated: [], sentences: 2, notProse: '', copied: 0 });
-  const bad = judge('### Part 1 of 2\n\n```ts\ncode\n```\n- It is a limiter for the API keys.\n- It is a limiter for the API keys.', terms);
-  assert.deepEqual(bad.echoes.map((e) => e.split(':')[0]), ['code fence', 'part label', 'markdown heading']);
+  const terms = [
+    { name: 'token bucket', forms: ['token[- ]bucket'] },
+    { name: '429', forms: ['429'] },
+    { name: 'Raft', forms: ['raft'] },
+  ];
+  const good = judge(
+    'The limiter keeps one token bucket per API key. Requests that find it empty get a 429 answer.',
+    terms,
+  );
+  assert.deepEqual(good, {
+    terms: ['token bucket', '429'],
+    missing: ['Raft'],
+    echoes: [],
+    repeated: [],
+    sentences: 2,
+    notProse: '',
+    copied: 0,
+  });
+  const bad = judge(
+    '### Part 1 of 2\n\n```ts\ncode\n```\n- It is a limiter for the API keys.\n- It is a limiter for the API keys.',
+    terms,
+  );
+  assert.deepEqual(
+    bad.echoes.map((e) => e.split(':')[0]),
+    ['code fence', 'part label', 'markdown heading'],
+  );
   assert.deepEqual(bad.repeated, ['it is a limiter for the api keys']);
   assert.match(bad.notProse, /list|sentence/);
-  const source = 'Every night at 02:00 UTC a Kubernetes CronJob runs pg_dump in the custom format against the read replica.';
+  const source =
+    'Every night at 02:00 UTC a Kubernetes CronJob runs pg_dump in the custom format against the read replica.';
   assert.equal(judge(source, [], { source }).copied, 1);
-  assert.match(judge('It is fine. Combine them into one summary of x in 3 to 5 sentences.', [], { instructions: reducePrompt([], 'x') }).echoes.join(), /instruction/);
+  assert.match(
+    judge('It is fine. Combine them into one summary of x in 3 to 5 sentences.', [], {
+      instructions: reducePrompt([], 'x'),
+    }).echoes.join(),
+    /instruction/,
+  );
   assert.match(judge('Lines 10-20 hold the parser, which reads the file header.', []).echoes.join(), /line range/);
 });

@@ -25,11 +25,19 @@ function make(opts: Omit<SyntheticOptions, 'path'>): string {
 }
 function withFile<T>(p: string, fn: (f: GGUFFile) => T): T {
   const f = GGUFFile.open(p);
-  try { return fn(f); } finally { f.close(); }
+  try {
+    return fn(f);
+  } finally {
+    f.close();
+  }
 }
 function stats(x: Float32Array): { mean: number; std: number } {
-  let s = 0, s2 = 0;
-  for (const v of x) { s += v; s2 += v * v; }
+  let s = 0,
+    s2 = 0;
+  for (const v of x) {
+    s += v;
+    s2 += v * v;
+  }
   const mean = s / x.length;
   return { mean, std: Math.sqrt(s2 / x.length - mean * mean) };
 }
@@ -39,8 +47,33 @@ test('tiny llama: config, tensor set and copied tokenizer match the preset', () 
   withFile(p, (f) => {
     const c = readModelConfig(f);
     assert.deepEqual(
-      { arch: c.arch, nLayers: c.nLayers, dim: c.dim, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim, ffnDim: c.ffnDim, vocabSize: c.vocabSize, tied: c.tiedEmbeddings, bias: c.qkvBias, rope: c.ropeStyle },
-      { arch: 'llama', nLayers: 2, dim: 64, nHeads: 4, nKVHeads: 2, headDim: 16, ffnDim: 96, vocabSize: 512, tied: true, bias: false, rope: 'normal' });
+      {
+        arch: c.arch,
+        nLayers: c.nLayers,
+        dim: c.dim,
+        nHeads: c.nHeads,
+        nKVHeads: c.nKVHeads,
+        headDim: c.headDim,
+        ffnDim: c.ffnDim,
+        vocabSize: c.vocabSize,
+        tied: c.tiedEmbeddings,
+        bias: c.qkvBias,
+        rope: c.ropeStyle,
+      },
+      {
+        arch: 'llama',
+        nLayers: 2,
+        dim: 64,
+        nHeads: 4,
+        nKVHeads: 2,
+        headDim: 16,
+        ffnDim: 96,
+        vocabSize: 512,
+        tied: true,
+        bias: false,
+        rope: 'normal',
+      },
+    );
     const names = ['token_embd.weight', 'output_norm.weight'];
     for (let l = 0; l < 2; l++) names.push(...Object.values(layerTensorNames(l)).filter((x) => !x.endsWith('.bias')));
     assert.deepEqual(f.tensors.map((t) => t.name).sort(), names.sort());
@@ -49,7 +82,8 @@ test('tiny llama: config, tensor set and copied tokenizer match the preset', () 
     assert.deepEqual(f.requireTensor('blk.0.ffn_down.weight').dims, [96, 64]);
     assert.equal(f.requireTensor('blk.0.ffn_norm.weight').type, GGMLType.F32);
     withFile(modelPath('stories260K-f32.gguf'), (s) => {
-      for (const [key, value] of s.header.metadata) if (key.startsWith('tokenizer.')) assert.deepEqual(f.raw(key), value, key);
+      for (const [key, value] of s.header.metadata)
+        if (key.startsWith('tokenizer.')) assert.deepEqual(f.raw(key), value, key);
     });
   });
 });
@@ -130,7 +164,12 @@ test('smollm2-135m preset reproduces the real SmolLM2 config and tokenizer', () 
   const { name: _a, ...synthetic } = withFile(p, readModelConfig);
   const { name: _b, ...real } = withFile(modelPath(SMOLLM2), readModelConfig);
   assert.deepEqual(synthetic, real);
-  withFile(p, (f) => assert.deepEqual(f.strings('tokenizer.ggml.merges'), withFile(modelPath(SMOLLM2), (r) => r.strings('tokenizer.ggml.merges'))));
+  withFile(p, (f) =>
+    assert.deepEqual(
+      f.strings('tokenizer.ggml.merges'),
+      withFile(modelPath(SMOLLM2), (r) => r.strings('tokenizer.ggml.merges')),
+    ),
+  );
 });
 
 test('llama.cpp loads the synthetic files and produces finite, non-degenerate distributions', async () => {
@@ -142,7 +181,10 @@ test('llama.cpp loads the synthetic files and produces finite, non-degenerate di
     try {
       const lps = await cpp.logProbs([1, 403, 407, 261, 378], 0);
       for (const lp of lps) {
-        assert.ok(lp.every((v) => Number.isFinite(v)), 'all 512 log-probs finite');
+        assert.ok(
+          lp.every((v) => Number.isFinite(v)),
+          'all 512 log-probs finite',
+        );
         const top = Math.max(...lp);
         assert.ok(top < Math.log(0.5) && top > Math.log(1 / 512), `top probability ${Math.exp(top)}`);
       }

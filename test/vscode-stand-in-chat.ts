@@ -9,7 +9,11 @@ import { Disposable, EventEmitter } from './vscode-stand-in';
 export class ThemeIcon {
   constructor(readonly id: string) {}
 }
-export enum LanguageModelChatMessageRole { User = 1, Assistant = 2, System = 3 }
+export enum LanguageModelChatMessageRole {
+  User = 1,
+  Assistant = 2,
+  System = 3,
+}
 export class LanguageModelTextPart {
   constructor(public value: string) {}
 }
@@ -20,10 +24,22 @@ export class CancellationTokenSource {
   readonly token: vscode.CancellationToken;
   constructor() {
     const isCancelled = (): boolean => this.cancelled;
-    this.token = { get isCancellationRequested() { return isCancelled(); }, onCancellationRequested: this.emitter.event };
+    this.token = {
+      get isCancellationRequested() {
+        return isCancelled();
+      },
+      onCancellationRequested: this.emitter.event,
+    };
   }
-  cancel(): void { if (!this.cancelled) { this.cancelled = true; this.emitter.fire(); } }
-  dispose(): void { this.emitter.dispose(); }
+  cancel(): void {
+    if (!this.cancelled) {
+      this.cancelled = true;
+      this.emitter.fire();
+    }
+  }
+  dispose(): void {
+    this.emitter.dispose();
+  }
 }
 
 export class StandInParticipant implements vscode.ChatParticipant {
@@ -31,8 +47,14 @@ export class StandInParticipant implements vscode.ChatParticipant {
   followupProvider: vscode.ChatFollowupProvider | undefined;
   readonly onDidReceiveFeedback = new EventEmitter<vscode.ChatResultFeedback>().event;
   disposed = false;
-  constructor(readonly id: string, public requestHandler: vscode.ChatRequestHandler) {}
-  dispose(): void { this.disposed = true; chatStandIn.participants.delete(this.id); }
+  constructor(
+    readonly id: string,
+    public requestHandler: vscode.ChatRequestHandler,
+  ) {}
+  dispose(): void {
+    this.disposed = true;
+    chatStandIn.participants.delete(this.id);
+  }
 }
 
 /** Records what a handler streams: markdown text (joined and in pieces), progress, references. */
@@ -40,14 +62,30 @@ export class StandInResponseStream implements vscode.ChatResponseStream {
   readonly pieces: string[] = [];
   readonly progressLines: string[] = [];
   readonly references: unknown[] = [];
-  get text(): string { return this.pieces.join(''); }
-  markdown(value: string | vscode.MarkdownString): void { this.pieces.push(typeof value === 'string' ? value : value.value); }
-  anchor(): void { /* not used */ }
-  button(): void { /* not used */ }
-  filetree(): void { /* not used */ }
-  progress(value: string): void { this.progressLines.push(value); }
-  reference(value: unknown): void { this.references.push(value); }
-  push(): void { /* not used */ }
+  get text(): string {
+    return this.pieces.join('');
+  }
+  markdown(value: string | vscode.MarkdownString): void {
+    this.pieces.push(typeof value === 'string' ? value : value.value);
+  }
+  anchor(): void {
+    /* not used */
+  }
+  button(): void {
+    /* not used */
+  }
+  filetree(): void {
+    /* not used */
+  }
+  progress(value: string): void {
+    this.progressLines.push(value);
+  }
+  reference(value: unknown): void {
+    this.references.push(value);
+  }
+  push(): void {
+    /* not used */
+  }
 }
 
 export const chatStandIn = {

@@ -14,7 +14,8 @@ import * as path from 'node:path';
 import { DirEntry, FileSource, FileStat, NodeFileSource } from '../src/context/source';
 import { DEFAULT_LIMITS, walkWorkspace, WalkAbortedError } from '../src/context/walk';
 
-const DIRS = 1000, PER_DIR = 100;
+const DIRS = 1000,
+  PER_DIR = 100;
 const REAL = process.env.PODLENS_REAL_100K === '1';
 let root = '';
 const dirName = (d: number): string => `pkg${String(d).padStart(4, '0')}`;
@@ -56,23 +57,41 @@ before(() => {
   }
   console.log(`# created ${DIRS * PER_DIR} files in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 });
-after(() => { if (root) fs.rmSync(root, { recursive: true, force: true }); });
+after(() => {
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+});
 
 /** Peak JS heap growth while `f` runs, sampled from its progress callback. */
 async function heapPeak<T>(f: (sample: () => void) => Promise<T>): Promise<{ result: T; peakMb: number; ms: number }> {
   const base = process.memoryUsage().heapUsed;
   let peak = base;
   const t0 = performance.now();
-  const result = await f(() => { const h = process.memoryUsage().heapUsed; if (h > peak) peak = h; });
+  const result = await f(() => {
+    const h = process.memoryUsage().heapUsed;
+    if (h > peak) peak = h;
+  });
   return { result, peakMb: (peak - base) / 2 ** 20, ms: performance.now() - t0 };
 }
 
 test('100k files: the default limits stop the walk, bounded in reads, listing and heap', async () => {
-  let calls = 0, lastSeen = 0;
-  const { result: w, peakMb, ms } = await heapPeak((sample) => walkWorkspace(source(), {
-    onProgress: (p) => { calls++; lastSeen = p.filesSeen; if ((calls & 1023) === 0) sample(); },
-  }));
-  console.log(`# ${REAL ? 'real files' : 'synthetic fs'}, default limits: ${w.candidates.length} read, ${w.excluded.length} + ${w.unlisted} excluded, ${lastSeen} files seen, ${ms.toFixed(0)} ms, heap peak +${peakMb.toFixed(1)} MB; ${w.stopped}`);
+  let calls = 0,
+    lastSeen = 0;
+  const {
+    result: w,
+    peakMb,
+    ms,
+  } = await heapPeak((sample) =>
+    walkWorkspace(source(), {
+      onProgress: (p) => {
+        calls++;
+        lastSeen = p.filesSeen;
+        if ((calls & 1023) === 0) sample();
+      },
+    }),
+  );
+  console.log(
+    `# ${REAL ? 'real files' : 'synthetic fs'}, default limits: ${w.candidates.length} read, ${w.excluded.length} + ${w.unlisted} excluded, ${lastSeen} files seen, ${ms.toFixed(0)} ms, heap peak +${peakMb.toFixed(1)} MB; ${w.stopped}`,
+  );
   assert.equal(w.candidates.length, DEFAULT_LIMITS.maxFiles);
   assert.match(w.stopped ?? '', /^stopped after looking at 50000 files and folders \(limit\)$/);
   assert.ok(lastSeen < DEFAULT_LIMITS.maxEntries, 'folders count toward the limit too');
@@ -88,12 +107,18 @@ test('100k files: with the entry limit raised, the time limit stops it; the whol
   const t = await walkWorkspace(REAL ? source() : new SyntheticSource(5), { limits: { maxEntries: 1e9, maxMs: 300 } });
   assert.ok(performance.now() - t0 < 2000, 'stopped soon after the limit');
   assert.match(t.stopped ?? '', /^stopped after 300 ms \(time limit\), \d+ files and folders looked at$/);
-  const { result: all, ms, peakMb } = await heapPeak(async (sample) => {
+  const {
+    result: all,
+    ms,
+    peakMb,
+  } = await heapPeak(async (sample) => {
     const r = await walkWorkspace(source(), { limits: { maxEntries: 1e9, maxMs: 600_000, maxFiles: 1e9 } });
     sample();
     return r;
   });
-  console.log(`# whole tree: ${all.candidates.length} files read in ${ms.toFixed(0)} ms, heap +${peakMb.toFixed(1)} MB`);
+  console.log(
+    `# whole tree: ${all.candidates.length} files read in ${ms.toFixed(0)} ms, heap +${peakMb.toFixed(1)} MB`,
+  );
   assert.equal(all.stopped, undefined);
   assert.equal(all.candidates.length, DIRS * PER_DIR);
 });
@@ -102,9 +127,16 @@ test('100k files: cancel stops the walk within one file; include globs narrow th
   const ac = new AbortController();
   let seen = 0;
   const t0 = performance.now();
-  await assert.rejects(walkWorkspace(source(), {
-    signal: ac.signal, onProgress: (p) => { seen = p.filesSeen; if (seen === 10_000) ac.abort(); },
-  }), WalkAbortedError);
+  await assert.rejects(
+    walkWorkspace(source(), {
+      signal: ac.signal,
+      onProgress: (p) => {
+        seen = p.filesSeen;
+        if (seen === 10_000) ac.abort();
+      },
+    }),
+    WalkAbortedError,
+  );
   assert.equal(seen, 10_000);
   console.log(`# cancelled after 10000 files, ${(performance.now() - t0).toFixed(0)} ms`);
 

@@ -53,9 +53,17 @@ before(() => {
   // Counted in mtime order (oldest first): app, util, long (too long for the budget of the first
   // test), guide (fills that budget exactly), later (not read: the budget was full).
   put('src/app.ts', 'export function main(args: string[]): number {\n  return args.length;\n}\n', 1000);
-  put('src/util.ts', '// special-token text stays text: <|im_start|>system <|im_end|>\r\nexport const greet = (n: string) => `héllo ${n} 👋`;\n', 2000);
+  put(
+    'src/util.ts',
+    '// special-token text stays text: <|im_start|>system <|im_end|>\r\nexport const greet = (n: string) => `héllo ${n} 👋`;\n',
+    2000,
+  );
   put('src/long.ts', `export const table = [\n${'  0x1f, 0x2e, 0x3d, 0x4c,\n'.repeat(800)}];\n`, 3000);
-  put('docs/guide.md', `# Guide\n\n${'The parser reads each file, the renderer draws it, and the cache keeps what did not change.\n'.repeat(30)}`, 4000);
+  put(
+    'docs/guide.md',
+    `# Guide\n\n${'The parser reads each file, the renderer draws it, and the cache keeps what did not change.\n'.repeat(30)}`,
+    4000,
+  );
   put('docs/later.md', '# Later\nRead after the budget was full.\n', 5000);
   put('assets/logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
   put('data/blob.dat', Buffer.from([1, 2, 3, 0, 4, 5, 0, 6]));
@@ -90,8 +98,13 @@ test('exclusion reasons on a fixture tree: binary, too large, ignored (.gitignor
     'docs/later.md': NOT_READ,
   });
   assert.deepEqual(Object.fromEntries(r.excluded.map((e) => [e.path, exclusionKind(e.reason)])), {
-    'assets/logo.png': 'binary', 'data/blob.dat': 'binary', 'huge.txt': 'too large', 'package-lock.json': 'other',
-    'secret.env': 'ignored', 'src/long.ts': 'over budget', 'docs/later.md': 'over budget',
+    'assets/logo.png': 'binary',
+    'data/blob.dat': 'binary',
+    'huge.txt': 'too large',
+    'package-lock.json': 'other',
+    'secret.env': 'ignored',
+    'src/long.ts': 'over budget',
+    'docs/later.md': 'over budget',
   });
   assert.deepEqual(r.skipped, [
     { rule: 'built-in list', count: 1, examples: ['node_modules/'] },
@@ -99,35 +112,63 @@ test('exclusion reasons on a fixture tree: binary, too large, ignored (.gitignor
   ]);
   assert.deepEqual(r.notRead, ['docs/later.md']);
   // Counted in cache order (oldest first); only counted files carry their text back.
-  assert.deepEqual(r.files.filter((f) => f.tokens !== undefined).map((f) => f.path), ['src/app.ts', 'src/util.ts', 'docs/guide.md']);
+  assert.deepEqual(
+    r.files.filter((f) => f.tokens !== undefined).map((f) => f.path),
+    ['src/app.ts', 'src/util.ts', 'docs/guide.md'],
+  );
   assert.ok(r.files.filter((f) => f.tokens === undefined).every((f) => f.text === undefined));
   const lines = exclusionLines(r);
   assert.equal(lines[0], 'excluded 7: 2 binary, 1 too large, 1 ignored, 2 over budget, 1 other');
-  assert.match(lines.find((l) => l.startsWith('largest excluded: '))!, /^largest excluded: huge\.txt 293 KB \(larger than 262144 bytes\); src\/long\.ts /);
-  assert.ok(lines.includes('skipped by the ignore lists (not listed): 1 by built-in list (node_modules/); 1 by .podlensignore (private/)'), lines.join('\n'));
+  assert.match(
+    lines.find((l) => l.startsWith('largest excluded: '))!,
+    /^largest excluded: huge\.txt 293 KB \(larger than 262144 bytes\); src\/long\.ts /,
+  );
+  assert.ok(
+    lines.includes(
+      'skipped by the ignore lists (not listed): 1 by built-in list (node_modules/); 1 by .podlensignore (private/)',
+    ),
+    lines.join('\n'),
+  );
 });
 
-test('token counts are the real tokenizer\'s (SmolLM2), block by block, with special-token text, CRLF and emoji', async () => {
+test("token counts are the real tokenizer's (SmolLM2), block by block, with special-token text, CRLF and emoji", async () => {
   const count = tokenizer(SMOLLM2);
   const { result: r, memory } = await reader.read({ root: ws, model: modelPath(SMOLLM2) }).done;
   const counted = r.files.filter((f) => f.tokens !== undefined);
-  assert.deepEqual(counted.map((f) => f.path), ['src/app.ts', 'src/util.ts', 'src/long.ts', 'docs/guide.md', 'docs/later.md'], 'no budget: every text file');
+  assert.deepEqual(
+    counted.map((f) => f.path),
+    ['src/app.ts', 'src/util.ts', 'src/long.ts', 'docs/guide.md', 'docs/later.md'],
+    'no budget: every text file',
+  );
   for (const f of counted) assert.equal(f.tokens, count(fileBlock(f.path, f.text!)), f.path);
-  assert.equal(r.tokens, counted.reduce((a, f) => a + f.tokens!, 0));
+  assert.equal(
+    r.tokens,
+    counted.reduce((a, f) => a + f.tokens!, 0),
+  );
   // In-thread reference: the same module on the same files gives the same result.
   const same = await readWorkspace(new NodeFileSource(ws), { count: (t) => t.map(count) });
-  assert.deepEqual(same.files.map((f) => [f.path, f.tokens]), r.files.map((f) => [f.path, f.tokens]));
+  assert.deepEqual(
+    same.files.map((f) => [f.path, f.tokens]),
+    r.files.map((f) => [f.path, f.tokens]),
+  );
   assert.ok(memory.peakHeapBytes > 0 && memory.maxRssBytes > 0);
 });
 
 test('progress on a big real tree: events arrive, phases scan → count, files / tokens / time monotone, last = result', async () => {
   const events: ReadProgress[] = [];
-  const { result: r } = await reader.read({ root: BIG_TREE, model: modelPath(SMOLLM2), progressEveryMs: 0 }, (p) => events.push(p)).done;
+  const { result: r } = await reader.read({ root: BIG_TREE, model: modelPath(SMOLLM2), progressEveryMs: 0 }, (p) =>
+    events.push(p),
+  ).done;
   assert.ok(r.tokens >= 100_000, `${r.tokens} tokens: the tree must be big`);
-  const scan = events.filter((e) => e.phase === 'scan'), count = events.filter((e) => e.phase === 'count');
+  const scan = events.filter((e) => e.phase === 'scan'),
+    count = events.filter((e) => e.phase === 'count');
   assert.ok(scan.length > 0 && count.length > 0);
-  assert.ok(events.indexOf(count[0]!) > events.lastIndexOf(scan.at(-1)!), 'every scan event before the first count event');
-  for (let i = 1; i < events.length; i++) assert.ok(events[i]!.elapsedMs >= events[i - 1]!.elapsedMs, `elapsed at ${i}`);
+  assert.ok(
+    events.indexOf(count[0]!) > events.lastIndexOf(scan.at(-1)!),
+    'every scan event before the first count event',
+  );
+  for (let i = 1; i < events.length; i++)
+    assert.ok(events[i]!.elapsedMs >= events[i - 1]!.elapsedMs, `elapsed at ${i}`);
   for (const [i, e] of count.entries()) {
     assert.equal(e.filesTotal, count[0]!.filesTotal);
     if (i === 0) continue;
@@ -135,7 +176,10 @@ test('progress on a big real tree: events arrive, phases scan → count, files /
   }
   const last = count.at(-1)!;
   assert.deepEqual([last.filesDone, last.filesTotal, last.tokens], [r.files.length, r.files.length, r.tokens]);
-  assert.ok(count.some((e) => e.etaMs !== undefined), 'an ETA once a rate is known');
+  assert.ok(
+    count.some((e) => e.etaMs !== undefined),
+    'an ETA once a rate is known',
+  );
   console.log(`# ${BIG_TREE}: ${r.files.length} files, ${r.tokens} SmolLM2 tokens, ${events.length} progress events`);
 });
 
@@ -144,13 +188,22 @@ test('cancel stops the read within a bounded number of files; the reader keeps i
   // and remembered files take microseconds (the bound below is about files that cost tokenizing).
   const reader = new ReaderClient({ workerPath: path.join(ROOT, 'out/src/worker/reader-main.js') });
   t.after(() => reader.dispose());
-  let seenAtAbort = -1, total = 0, t0 = 0;
+  let seenAtAbort = -1,
+    total = 0,
+    t0 = 0;
   const job = reader.read({ root: BIG_TREE, model: modelPath(SMOLLM2), progressEveryMs: 0 }, (p) => {
     if (p.phase !== 'count') return;
     total = p.filesTotal;
-    if (seenAtAbort < 0 && p.filesDone >= 10) { seenAtAbort = p.filesDone; t0 = performance.now(); job.abort(); }
+    if (seenAtAbort < 0 && p.filesDone >= 10) {
+      seenAtAbort = p.filesDone;
+      t0 = performance.now();
+      job.abort();
+    }
   });
-  const err = await job.done.then(() => assert.fail('the read finished'), (e: unknown) => e as Error);
+  const err = await job.done.then(
+    () => assert.fail('the read finished'),
+    (e: unknown) => e as Error,
+  );
   assert.equal(err.name, 'AbortError');
   // The reader counts the files whose count ended after the abort was sent (progress messages seen
   // here lag behind the thread, so they cannot say). It yields to its messages every 20 ms of
@@ -159,7 +212,9 @@ test('cancel stops the read within a bounded number of files; the reader keeps i
   const after = Number(/\((\d+) files counted after the request was sent\)$/.exec(err.message)?.[1] ?? NaN);
   assert.ok(after <= 25, err.message);
   assert.ok(seenAtAbort >= 10 && total > 300, `aborted when ${seenAtAbort} of ${total} files were reported`);
-  console.log(`# abort sent when ${seenAtAbort} of ${total} files were reported; ${after} files counted after it was sent; rejected ${(performance.now() - t0).toFixed(0)} ms after`);
+  console.log(
+    `# abort sent when ${seenAtAbort} of ${total} files were reported; ${after} files counted after it was sent; rejected ${(performance.now() - t0).toFixed(0)} ms after`,
+  );
   const early = reader.read({ root: BIG_TREE, model: modelPath(SMOLLM2) });
   early.abort();
   await assert.rejects(early.done, { name: 'AbortError' });
@@ -187,15 +242,36 @@ test('shared reads: joined by a second caller, aborted only when every caller ca
   // A fake reader: each read settles when the test says so; abort() only records that it was asked.
   const start: StartRead = () => {
     let settle: (o: ReadOutcome) => void = () => undefined;
-    const done = new Promise<ReadOutcome>((resolve) => { settle = resolve; });
+    const done = new Promise<ReadOutcome>((resolve) => {
+      settle = resolve;
+    });
     const j = { aborted: false, resolve: (o: ReadOutcome): void => settle(o) };
     jobs.push(j);
-    return { id: jobs.length, done, abort: () => { j.aborted = true; } };
+    return {
+      id: jobs.length,
+      done,
+      abort: () => {
+        j.aborted = true;
+      },
+    };
   };
-  const out: ReadOutcome = { result: { files: [], excluded: [], unlisted: 0, skipped: [], notRead: [], tokens: 0, filesSeen: 0, walkMs: 0, countMs: 0 } };
+  const out: ReadOutcome = {
+    result: {
+      files: [],
+      excluded: [],
+      unlisted: 0,
+      skipped: [],
+      notRead: [],
+      tokens: 0,
+      filesSeen: 0,
+      walkMs: 0,
+      countMs: 0,
+    },
+  };
   const reads = new WorkspaceReads(start);
   const req = { root: '/ws', budgetTokens: 100 };
-  const a = new AbortController(), b = new AbortController();
+  const a = new AbortController(),
+    b = new AbortController();
   const pa = reads.get(req, { maxAgeMs: 60_000, signal: a.signal });
   const pb = reads.get(req, { maxAgeMs: 60_000, signal: b.signal });
   assert.equal(jobs.length, 1, 'the second caller joins the running read');
@@ -219,37 +295,72 @@ test('the chat prompt reads the workspace in the reader: real counts, none by th
   const count = tokenizer(SMOLLM2);
   const engineTexts: string[] = [];
   const engine = {
-    info: { contextSize: 2048 }, modelPath: modelPath(SMOLLM2),
-    async count(texts: string[]) { engineTexts.push(...texts); return texts.map(count); },
+    info: { contextSize: 2048 },
+    modelPath: modelPath(SMOLLM2),
+    async count(texts: string[]) {
+      engineTexts.push(...texts);
+      return texts.map(count);
+    },
   };
-  const settings = readSettings({ get: <T>(k: string) => ({ 'generation.maxTokens': 100, 'chat.systemPrompt': 'Be brief.' } as Record<string, unknown>)[k] as T });
+  const settings = readSettings({
+    get: <T>(k: string) =>
+      (({ 'generation.maxTokens': 100, 'chat.systemPrompt': 'Be brief.' }) as Record<string, unknown>)[k] as T,
+  });
   const logs: string[] = [];
-  const prompt = new ChatPrompt({ root: () => ws, editor: () => undefined, settings: () => settings, emit: () => undefined, reader, log: (l) => logs.push(l) });
+  const prompt = new ChatPrompt({
+    root: () => ws,
+    editor: () => undefined,
+    settings: () => settings,
+    emit: () => undefined,
+    reader,
+    log: (l) => logs.push(l),
+  });
   const labels: string[] = [];
   const r = await prompt.prepare(engine, [], undefined, 0, (p) => labels.push(progressLabel(p)));
   const { view } = r;
   const system = systemContent(r.system, r.blocks); // the system message the worker renders
   assert.match(system, /### File: src\/app\.ts/);
-  assert.ok(!engineTexts.some((t) => t.startsWith('### File:')), 'workspace files are counted in the reader, not by the engine');
+  assert.ok(
+    !engineTexts.some((t) => t.startsWith('### File:')),
+    'workspace files are counted in the reader, not by the engine',
+  );
   const blocks = system.slice(system.indexOf('### File')).split(/(?=### File: )/);
-  assert.equal(view.chips[0]!.tokens, blocks.reduce((a, b) => a + count(b), 0), 'the chip says the real tokens of what the prompt holds');
-  assert.ok(labels.some((l) => /^reading the workspace: \d+ of \d+ files, [\d,]+ tokens/.test(l)), labels.join(' | '));
+  assert.equal(
+    view.chips[0]!.tokens,
+    blocks.reduce((a, b) => a + count(b), 0),
+    'the chip says the real tokens of what the prompt holds',
+  );
+  assert.ok(
+    labels.some((l) => /^reading the workspace: \d+ of \d+ files, [\d,]+ tokens/.test(l)),
+    labels.join(' | '),
+  );
   // The output channel's summary: what was read and counted, exclusions per kind, the largest excluded.
   const log = logs.at(-1)!.split('\n');
   assert.ok(log[0]!.startsWith(`workspace read of ${ws}: 9 files seen, 5 text files, 5 counted (`), log[0]);
   assert.equal(log[1], '  excluded 5: 2 binary, 1 too large, 1 ignored, 1 other');
-  assert.ok(log.some((l) => l.startsWith('  largest excluded: huge.txt 293 KB (larger than 262144 bytes); ')), log.join('\n'));
+  assert.ok(
+    log.some((l) => l.startsWith('  largest excluded: huge.txt 293 KB (larger than 262144 bytes); ')),
+    log.join('\n'),
+  );
   assert.match(log.at(-1)!, /^ {2}reader thread: JS heap peak [\d.]+ MB, process peak RSS [\d.]+ MB/);
   // Stop while reading: the answer's prepare rejects as aborted; the next one works.
   const ac = new AbortController();
-  await assert.rejects(prompt.prepare(engine, [], ac.signal, 0, () => ac.abort()), { name: 'AbortError' });
+  await assert.rejects(
+    prompt.prepare(engine, [], ac.signal, 0, () => ac.abort()),
+    { name: 'AbortError' },
+  );
   assert.ok((await prompt.prepare(engine, [], undefined, 0)).blocks.some((b) => b.path === 'src/app.ts'));
 });
 
 /** Max event-loop block (10 ms heartbeat, the gap at the end included) and the loop's utilization while `f` runs. */
 async function hostLoad<T>(f: () => Promise<T>): Promise<{ value: T; maxLagMs: number; elu: number }> {
-  let last = performance.now(), max = 0;
-  const beat = setInterval(() => { const now = performance.now(); max = Math.max(max, now - last - 10); last = now; }, 10);
+  let last = performance.now(),
+    max = 0;
+  const beat = setInterval(() => {
+    const now = performance.now();
+    max = Math.max(max, now - last - 10);
+    last = now;
+  }, 10);
   await new Promise((r) => setTimeout(r, 30));
   const e0 = performance.eventLoopUtilization();
   const value = await f();
@@ -259,7 +370,7 @@ async function hostLoad<T>(f: () => Promise<T>): Promise<{ value: T; maxLagMs: n
   return { value, maxLagMs: max, elu };
 }
 
-test('the host event loop is not blocked while the reader builds Qwen\'s tokenizer and tokenizes a big tree', async () => {
+test("the host event loop is not blocked while the reader builds Qwen's tokenizer and tokenizes a big tree", async () => {
   const fresh = new ReaderClient({ workerPath: path.join(ROOT, 'out/src/worker/reader-main.js') });
   try {
     const off = await hostLoad(() => fresh.read({ root: BIG_TREE, model: modelPath(QWEN) }).done);
@@ -269,8 +380,10 @@ test('the host event loop is not blocked while the reader builds Qwen\'s tokeniz
       return readWorkspace(new NodeFileSource(BIG_TREE), { count: (t) => t.map(count) });
     });
     const r = off.value.result;
-    console.log(`# ${r.files.length} files, ${r.tokens} Qwen tokens; reader thread: host max lag ${off.maxLagMs.toFixed(0)} ms, loop utilization ${off.elu.toFixed(2)}; ` +
-      `same read on the host thread: max lag ${on.maxLagMs.toFixed(0)} ms, utilization ${on.elu.toFixed(2)}`);
+    console.log(
+      `# ${r.files.length} files, ${r.tokens} Qwen tokens; reader thread: host max lag ${off.maxLagMs.toFixed(0)} ms, loop utilization ${off.elu.toFixed(2)}; ` +
+        `same read on the host thread: max lag ${on.maxLagMs.toFixed(0)} ms, utilization ${on.elu.toFixed(2)}`,
+    );
     assert.equal(on.value.tokens, r.tokens, 'same counts on either thread');
     // Off-thread the host only receives progress messages and the result (a few ms of work); the
     // bound leaves room for a shared 2-core VM descheduling this thread (gaps up to ~400 ms were
@@ -278,7 +391,10 @@ test('the host event loop is not blocked while the reader builds Qwen\'s tokeniz
     // whole count phase (≈ 2.5 s here).
     assert.ok(off.maxLagMs < 1000, `host max lag ${off.maxLagMs.toFixed(0)} ms with the reader thread`);
     // Utilization is a ratio, not a time: ~1 when the work is on this thread, small when it is not.
-    assert.ok(off.elu < 0.5 && on.elu > 2 * off.elu, `loop utilization ${off.elu.toFixed(2)} (reader) vs ${on.elu.toFixed(2)} (same thread)`);
+    assert.ok(
+      off.elu < 0.5 && on.elu > 2 * off.elu,
+      `loop utilization ${off.elu.toFixed(2)} (reader) vs ${on.elu.toFixed(2)} (same thread)`,
+    );
   } finally {
     await fresh.dispose();
   }

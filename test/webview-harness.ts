@@ -31,7 +31,9 @@ export interface PageElement {
   getAttribute(name: string): string | null;
 }
 export interface Page$ {
-  document: PageElement & { addEventListener(type: string, l: (e: { violatedDirective: string; blockedURI: string }) => void): void };
+  document: PageElement & {
+    addEventListener(type: string, l: (e: { violatedDirective: string; blockedURI: string }) => void): void;
+  };
   console: { warn(...a: unknown[]): void };
   postMessage(message: unknown, targetOrigin: string): void;
   acquireVsCodeApi?: () => unknown;
@@ -46,15 +48,26 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/
 export interface Harness {
   origin: string;
   browser: Browser;
-  open(view: 'chat' | 'visualizer', opts?: { theme?: 'dark' | 'light'; width?: number; height?: number }): Promise<Page>;
+  open(
+    view: 'chat' | 'visualizer',
+    opts?: { theme?: 'dark' | 'light'; width?: number; height?: number },
+  ): Promise<Page>;
   close(): Promise<void>;
 }
 
 export async function startHarness(): Promise<Harness> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
   await esbuild.build({
-    entryPoints: { chat: path.join(ROOT, 'webview/chat/main.ts'), visualizer: path.join(ROOT, 'webview/visualizer/main.ts') },
-    outdir: BUNDLES, bundle: true, platform: 'browser', format: 'iife', target: 'chrome120', logLevel: 'warning',
+    entryPoints: {
+      chat: path.join(ROOT, 'webview/chat/main.ts'),
+      visualizer: path.join(ROOT, 'webview/visualizer/main.ts'),
+    },
+    outdir: BUNDLES,
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    logLevel: 'warning',
   });
   const pages = new Map<string, string>();
   const server = http.createServer((req, res) => {
@@ -67,18 +80,32 @@ export async function startHarness(): Promise<Harness> {
     }
     const m = /^\/(bundle|media|theme)\/([\w.-]+)$/.exec(url.pathname);
     if (m) {
-      const dir = { bundle: BUNDLES, media: path.join(ROOT, 'media'), theme: path.join(ROOT, 'test/fixtures/webview') }[m[1] as 'bundle' | 'media' | 'theme'];
+      const dir = { bundle: BUNDLES, media: path.join(ROOT, 'media'), theme: path.join(ROOT, 'test/fixtures/webview') }[
+        m[1] as 'bundle' | 'media' | 'theme'
+      ];
       file = path.join(dir, m[2]!);
     }
-    if (!file || !fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
+    if (!file || !fs.existsSync(file)) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
     res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
     res.end(fs.readFileSync(file));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   let n = 0;
   return {
@@ -86,13 +113,25 @@ export async function startHarness(): Promise<Harness> {
     browser,
     async open(view, opts = {}) {
       const name = `/${view}-${n++}.html`;
-      pages.set(name, buildWebviewHtml({
-        title: view, view, cspSource: origin, nonce: makeNonce(),
-        scriptUri: `${origin}/bundle/${view}.js`,
-        styleUris: [`${origin}/theme/theme-${opts.theme ?? 'dark'}.css`, `${origin}/media/webview.css`, `${origin}/media/${view}.css`],
-      }));
+      pages.set(
+        name,
+        buildWebviewHtml({
+          title: view,
+          view,
+          cspSource: origin,
+          nonce: makeNonce(),
+          scriptUri: `${origin}/bundle/${view}.js`,
+          styleUris: [
+            `${origin}/theme/theme-${opts.theme ?? 'dark'}.css`,
+            `${origin}/media/webview.css`,
+            `${origin}/media/${view}.css`,
+          ],
+        }),
+      );
       const page = await browser.newPage({ viewport: { width: opts.width ?? 900, height: opts.height ?? 700 } });
-      page.on('pageerror', (e) => { throw e; });
+      page.on('pageerror', (e) => {
+        throw e;
+      });
       await page.addInitScript(() => {
         const w = globalThis as unknown as Page$;
         const sent: Page$['__sent'] = [];
@@ -102,10 +141,21 @@ export async function startHarness(): Promise<Harness> {
         w.__csp = csp;
         w.__warnings = warnings;
         let state: unknown;
-        w.acquireVsCodeApi = () => ({ postMessage: (m: Page$['__sent'][number]) => sent.push(m), getState: () => state, setState: (s: unknown) => { state = s; } });
-        w.document.addEventListener('securitypolicyviolation', (e) => csp.push(`${e.violatedDirective}: ${e.blockedURI}`));
+        w.acquireVsCodeApi = () => ({
+          postMessage: (m: Page$['__sent'][number]) => sent.push(m),
+          getState: () => state,
+          setState: (s: unknown) => {
+            state = s;
+          },
+        });
+        w.document.addEventListener('securitypolicyviolation', (e) =>
+          csp.push(`${e.violatedDirective}: ${e.blockedURI}`),
+        );
         const warn = w.console.warn.bind(w.console);
-        w.console.warn = (...a: unknown[]) => { warnings.push(a.map(String).join(' ')); warn(...a); };
+        w.console.warn = (...a: unknown[]) => {
+          warnings.push(a.map(String).join(' '));
+          warn(...a);
+        };
       });
       await page.goto(`${origin}${name}`);
       await page.waitForFunction(() => (globalThis as unknown as Page$).__sent.some((m) => m.kind === 'ready'));
@@ -124,7 +174,8 @@ export async function post(page: Page, message: unknown): Promise<void> {
 }
 
 /** What the page posted to the host so far. */
-export const sent = (page: Page): Promise<Page$['__sent']> => page.evaluate(() => (globalThis as unknown as Page$).__sent);
+export const sent = (page: Page): Promise<Page$['__sent']> =>
+  page.evaluate(() => (globalThis as unknown as Page$).__sent);
 
 /** Any of the page's recorded values. */
 export const recorded = <K extends '__csp' | '__warnings' | '__sent'>(page: Page, key: K): Promise<Page$[K]> =>

@@ -24,7 +24,13 @@ function csp(html: string): Map<string, string[]> {
   const content = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1];
   assert.ok(content, 'a CSP meta element');
   const decoded = content.replace(/&quot;/g, '"').replace(/&amp;/g, '&');
-  return new Map(decoded.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([name, ...v]) => [name!, v]));
+  return new Map(
+    decoded
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .filter((d) => d[0])
+      .map(([name, ...v]) => [name!, v]),
+  );
 }
 
 function checkPage(html: string): void {
@@ -35,9 +41,17 @@ function checkPage(html: string): void {
   const nonce = /^'nonce-([A-Za-z0-9+/=]+)'$/.exec(scriptSrc[0] ?? '')?.[1];
   assert.ok(nonce && Buffer.from(nonce, 'base64').length >= 16, 'a nonce of at least 128 bits');
   for (const [name, sources] of policy) {
-    assert.ok(!sources.some((s) => /unsafe-(inline|eval|hashes)|wasm-unsafe-eval|^\*$|^https?:$|^data:$/.test(s) && !(name === 'img-src' && s === 'data:')), `${name}: ${sources.join(' ')}`);
+    assert.ok(
+      !sources.some(
+        (s) =>
+          /unsafe-(inline|eval|hashes)|wasm-unsafe-eval|^\*$|^https?:$|^data:$/.test(s) &&
+          !(name === 'img-src' && s === 'data:'),
+      ),
+      `${name}: ${sources.join(' ')}`,
+    );
   }
-  for (const d of ['connect-src', 'frame-src', 'form-action', 'base-uri']) assert.deepEqual(policy.get(d), ["'none'"], d);
+  for (const d of ['connect-src', 'frame-src', 'form-action', 'base-uri'])
+    assert.deepEqual(policy.get(d), ["'none'"], d);
   // Every <script> carries the nonce and loads a file: no inline script body.
   const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
   assert.ok(scripts.length >= 1);
@@ -55,8 +69,19 @@ function checkPage(html: string): void {
 }
 
 test('the HTML shell: strict CSP with a fresh nonce, no inline script, hostile values escaped', () => {
-  const page = (nonce: string, title = 'PodLens Chat', uri = 'https://x.vscode-resource.test/dist/webview/chat.js'): string =>
-    buildWebviewHtml({ title, view: 'chat', cspSource: CSP_SOURCE, nonce, scriptUri: uri, styleUris: ['https://x.vscode-resource.test/media/chat.css'] });
+  const page = (
+    nonce: string,
+    title = 'PodLens Chat',
+    uri = 'https://x.vscode-resource.test/dist/webview/chat.js',
+  ): string =>
+    buildWebviewHtml({
+      title,
+      view: 'chat',
+      cspSource: CSP_SOURCE,
+      nonce,
+      scriptUri: uri,
+      styleUris: ['https://x.vscode-resource.test/media/chat.css'],
+    });
   checkPage(page(makeNonce()));
   const hostile = page(makeNonce(), '"><script>alert(1)</script><img src=x onerror=alert(2)>', 'x" onload="alert(3)');
   checkPage(hostile);
@@ -65,10 +90,16 @@ test('the HTML shell: strict CSP with a fresh nonce, no inline script, hostile v
   assert.equal(nonces.size, 1000, 'a fresh nonce per page');
 });
 
-const context = { subscriptions: [] as { dispose(): unknown }[], extensionUri: Uri.file(ROOT), extensionPath: ROOT,
+const context = {
+  subscriptions: [] as { dispose(): unknown }[],
+  extensionUri: Uri.file(ROOT),
+  extensionPath: ROOT,
   workspaceState: { keys: () => [], get: (_k: string, d?: unknown) => d, update: () => Promise.resolve() },
-  globalState: { keys: () => [], get: (_k: string, d?: unknown) => d, update: () => Promise.resolve() } };
-after(() => { for (const d of context.subscriptions.splice(0).reverse()) d.dispose(); });
+  globalState: { keys: () => [], get: (_k: string, d?: unknown) => d, update: () => Promise.resolve() },
+};
+after(() => {
+  for (const d of context.subscriptions.splice(0).reverse()) d.dispose();
+});
 
 test('both panels: scripts on, command URIs off, resource roots only dist/webview and media, assets from there', async () => {
   standIn.reset();
@@ -82,14 +113,21 @@ test('both panels: scripts on, command URIs off, resource roots only dist/webvie
     assert.equal(o.enableScripts, true, p.viewType);
     assert.equal(o.enableCommandUris, false, `${p.viewType}: command: links must not run`);
     assert.notEqual(o.enableForms, true, p.viewType);
-    assert.deepEqual(o.localResourceRoots?.map((u) => u.fsPath), roots, p.viewType);
+    assert.deepEqual(
+      o.localResourceRoots?.map((u) => u.fsPath),
+      roots,
+      p.viewType,
+    );
     const html = p.webview.html;
     checkPage(html);
     const srcs = [...html.matchAll(/\s(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
     assert.ok(srcs.length >= 2);
     for (const s of srcs) {
       const file = s.replace(/^.*\/webview-resource/, '');
-      assert.ok(roots.some((r) => file.startsWith(`${r}/`)), `${p.viewType} loads ${file} from outside its resource roots`);
+      assert.ok(
+        roots.some((r) => file.startsWith(`${r}/`)),
+        `${p.viewType} loads ${file} from outside its resource roots`,
+      );
     }
   }
 });

@@ -11,7 +11,11 @@ exports.run = function run() {
   const Mocha = require(path.join(process.env.PODLENS_E2E_MODULES || '', 'mocha'));
   const mocha = new Mocha({ ui: 'tdd', timeout: 600000, color: false, reporter: 'spec' });
   const suffix = `.${process.env.PODLENS_E2E_SUITE || 'test'}.cjs`;
-  for (const f of fs.readdirSync(__dirname).filter((n) => n.endsWith(suffix)).sort()) mocha.addFile(path.join(__dirname, f));
+  for (const f of fs
+    .readdirSync(__dirname)
+    .filter((n) => n.endsWith(suffix))
+    .sort())
+    mocha.addFile(path.join(__dirname, f));
   return new Promise((resolve, reject) => {
     const failures = [];
     let passed = 0;
@@ -22,7 +26,11 @@ exports.run = function run() {
       if (failed > 0) reject(new Error(`${failed} extension-host tests failed`));
       else resolve();
     });
-    runner.on('pass', () => { passed++; });
-    runner.on('fail', (t, err) => { failures.push(`${t.fullTitle()}: ${err && err.message}`); });
+    runner.on('pass', () => {
+      passed++;
+    });
+    runner.on('fail', (t, err) => {
+      failures.push(`${t.fullTitle()}: ${err && err.message}`);
+    });
   });
 };

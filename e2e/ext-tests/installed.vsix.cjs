@@ -35,10 +35,21 @@ suite('PodLens from the installed VSIX', () => {
   test('is the installed copy: bundles and linux-x64 runtime only, no sources, no weights', () => {
     const root = ext.extensionPath;
     assert.ok(!root.startsWith(path.resolve(__dirname, '..', '..')), `${root} is the repo, not the installed VSIX`);
-    for (const f of ['dist/extension.js', 'dist/worker.js', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node']) {
+    for (const f of [
+      'dist/extension.js',
+      'dist/worker.js',
+      'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
+    ]) {
       assert.ok(fs.existsSync(path.join(root, f)), `${f} missing`);
     }
-    for (const f of ['src', 'test', 'models', 'node_modules/onnxruntime-node/bin/napi-v6/darwin', 'node_modules/onnxruntime-node/bin/napi-v6/win32', 'node_modules/typescript']) {
+    for (const f of [
+      'src',
+      'test',
+      'models',
+      'node_modules/onnxruntime-node/bin/napi-v6/darwin',
+      'node_modules/onnxruntime-node/bin/napi-v6/win32',
+      'node_modules/typescript',
+    ]) {
       assert.ok(!fs.existsSync(path.join(root, f)), `${f} should not be installed`);
     }
     assert.equal(ext.isActive, false, 'nothing activated it yet');
@@ -46,7 +57,9 @@ suite('PodLens from the installed VSIX', () => {
 
   test('activates on a command and loads the model with the packaged onnxruntime-node', async () => {
     assert.ok(process.env.PODLENS_E2E_MODEL, 'PODLENS_E2E_MODEL');
-    await vscode.workspace.getConfiguration('podlens').update('model.path', process.env.PODLENS_E2E_MODEL, vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('podlens')
+      .update('model.path', process.env.PODLENS_E2E_MODEL, vscode.ConfigurationTarget.Global);
     await vscode.commands.executeCommand('podlens.openVisualizer');
     await until('activation', () => ext.isActive);
     api = ext.exports;

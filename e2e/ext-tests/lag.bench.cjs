@@ -30,7 +30,12 @@ async function until(what, cond, limit = 120000) {
 
 function measure(h) {
   return {
-    p50: lag(h.percentile(50)), p90: lag(h.percentile(90)), p99: lag(h.percentile(99)), max: lag(h.max), mean: lag(h.mean), samples: h.count,
+    p50: lag(h.percentile(50)),
+    p90: lag(h.percentile(90)),
+    p99: lag(h.percentile(99)),
+    max: lag(h.max),
+    mean: lag(h.mean),
+    samples: h.count,
     rawP99IntervalMs: ms(h.percentile(99)),
   };
 }
@@ -45,7 +50,10 @@ suite('extension-host event-loop lag while generating', () => {
     const api = ext.exports;
     // PODLENS_E2E_BENCH_THREADS=N overrides podlens.engine.threads (the fixture says 2).
     const threads = Number(process.env.PODLENS_E2E_BENCH_THREADS || 0);
-    if (threads > 0) await vscode.workspace.getConfiguration('podlens').update('engine.threads', threads, vscode.ConfigurationTarget.Workspace);
+    if (threads > 0)
+      await vscode.workspace
+        .getConfiguration('podlens')
+        .update('engine.threads', threads, vscode.ConfigurationTarget.Workspace);
     await api.core.model.ensureLoaded();
     await api.chat.session.ask('Say hello.'); // warm-up: graph, arenas, webview
 
@@ -66,15 +74,29 @@ suite('extension-host event-loop lag while generating', () => {
     const busy = measure(h);
     const s = r.stats || {};
     const result = {
-      vscode: vscode.version, node: process.version, kv: api.core.client.info && api.core.client.info.kv,
-      threads: vscode.workspace.getConfiguration('podlens').get('engine.threads'), cpus: os.cpus().length, loadAverage1m: os.loadavg()[0], // other processes' load skews the numbers: report it
-      idle, generating: busy, targetP99Ms: TARGET_P99_MS, withinTarget: busy.p99 <= TARGET_P99_MS,
-      promptTokens: s.promptTokens, reusedTokens: s.reusedTokens, generatedTokens: s.generatedTokens,
-      prefillTokensPerSecond: s.prefillTokensPerSecond, decodeTokensPerSecond: s.decodeTokensPerSecond, wallMs: Math.round(wall),
+      vscode: vscode.version,
+      node: process.version,
+      kv: api.core.client.info && api.core.client.info.kv,
+      threads: vscode.workspace.getConfiguration('podlens').get('engine.threads'),
+      cpus: os.cpus().length,
+      loadAverage1m: os.loadavg()[0], // other processes' load skews the numbers: report it
+      idle,
+      generating: busy,
+      targetP99Ms: TARGET_P99_MS,
+      withinTarget: busy.p99 <= TARGET_P99_MS,
+      promptTokens: s.promptTokens,
+      reusedTokens: s.reusedTokens,
+      generatedTokens: s.generatedTokens,
+      prefillTokensPerSecond: s.prefillTokensPerSecond,
+      decodeTokensPerSecond: s.decodeTokensPerSecond,
+      wallMs: Math.round(wall),
     };
-    console.log(`ext-host event-loop lag while generating (${s.promptTokens} prompt + ${s.generatedTokens} generated tokens, ${Math.round(wall)} ms): ` +
-      `p50 ${busy.p50} ms, p99 ${busy.p99} ms, max ${busy.max} ms (idle p99 ${idle.p99} ms); target p99 ≤ ${TARGET_P99_MS} ms: ${result.withinTarget ? 'met' : 'NOT met'}; load average ${result.loadAverage1m.toFixed(1)} on ${result.cpus} CPUs`);
-    if (process.env.PODLENS_E2E_BENCH_OUT) fs.writeFileSync(process.env.PODLENS_E2E_BENCH_OUT, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(
+      `ext-host event-loop lag while generating (${s.promptTokens} prompt + ${s.generatedTokens} generated tokens, ${Math.round(wall)} ms): ` +
+        `p50 ${busy.p50} ms, p99 ${busy.p99} ms, max ${busy.max} ms (idle p99 ${idle.p99} ms); target p99 ≤ ${TARGET_P99_MS} ms: ${result.withinTarget ? 'met' : 'NOT met'}; load average ${result.loadAverage1m.toFixed(1)} on ${result.cpus} CPUs`,
+    );
+    if (process.env.PODLENS_E2E_BENCH_OUT)
+      fs.writeFileSync(process.env.PODLENS_E2E_BENCH_OUT, `${JSON.stringify(result, null, 2)}\n`);
     assert.equal(r.status, 'done');
     assert.ok(s.generatedTokens >= 16, `${s.generatedTokens} tokens: too short an answer to measure`);
     assert.ok(busy.samples > 50);

@@ -49,7 +49,11 @@ suite('PodLens in the real extension host', () => {
     // The defaults under test are not overridden: auto cache, automatic context, development model.
     for (const k of ['kv.cache', 'kv.profile', 'engine.contextSize', 'model.path']) {
       const i = c.inspect(k);
-      assert.equal(i.workspaceValue ?? i.workspaceFolderValue ?? i.globalValue, undefined, `podlens.${k} is left at its default`);
+      assert.equal(
+        i.workspaceValue ?? i.workspaceFolderValue ?? i.globalValue,
+        undefined,
+        `podlens.${k} is left at its default`,
+      );
     }
     assert.equal(c.get('kv.cache'), 'auto');
     assert.equal(c.get('engine.contextSize'), 0);
@@ -88,7 +92,12 @@ suite('PodLens in the real extension host', () => {
     assert.equal(status.state, 'ready');
     assert.equal(status.model, path.basename(MODEL));
     console.log(`cache: ${status.choice?.cache}; context: ${status.choice?.context}`);
-    assert.match(status.choice?.cache ?? '', new RegExp(`^PoD — auto: a profile ships next to the model \\(${path.basename(PROFILE_FILE).replace(/\./g, '\\.')}\\)`));
+    assert.match(
+      status.choice?.cache ?? '',
+      new RegExp(
+        `^PoD — auto: a profile ships next to the model \\(${path.basename(PROFILE_FILE).replace(/\./g, '\\.')}\\)`,
+      ),
+    );
     // The automatic context: at least the workspace plus an answer, at most the training context.
     assert.ok(info.contextSize >= 4096 && info.contextSize <= SHAPE.contextLength, `context ${info.contextSize}`);
     assert.match(status.choice?.context ?? '', /auto/);
@@ -111,7 +120,10 @@ suite('PodLens in the real extension host', () => {
     assert.ok(answer.text.trim().length >= 20, `summary text: ${JSON.stringify(answer.text)}`);
     assert.equal(degenerate(answer.text), null, `summary text: ${JSON.stringify(answer.text)}`);
     assert.match(answer.note || '', /^Covered all of README\.md \(lines 1–\d+, \d+ tokens\)/);
-    assert.ok(answer.stats && answer.stats.generatedTokens > 0 && answer.stats.generatedTokens <= 48, 'summarize.maxTokens = 48');
+    assert.ok(
+      answer.stats && answer.stats.generatedTokens > 0 && answer.stats.generatedTokens <= 48,
+      'summarize.maxTokens = 48',
+    );
     assert.ok(api.chat.panel, 'the chat panel opened to show the summary');
     console.log(`summary: ${answer.text.trim().replace(/\s+/g, ' ').slice(0, 200)}`);
   });
@@ -130,12 +142,17 @@ suite('PodLens in the real extension host', () => {
     // participant's request handler is called the way the chat view calls it.
     const folder = vscode.workspace.workspaceFolders[0].uri.fsPath;
     const fact = fixtureFact(folder);
-    const parts = [], progress = [], refs = [];
+    const parts = [],
+      progress = [],
+      refs = [];
     const stream = {
       markdown: (t) => parts.push(typeof t === 'string' ? t : t.value),
       progress: (t) => progress.push(t),
       reference: (u) => refs.push(vscode.workspace.asRelativePath(u)),
-      anchor() {}, button() {}, filetree() {}, push() {},
+      anchor() {},
+      button() {},
+      filetree() {},
+      push() {},
     };
     const cts = new vscode.CancellationTokenSource();
     const request = { prompt: QUESTION, command: 'workspace', references: [], toolReferences: [] };
@@ -143,9 +160,14 @@ suite('PodLens in the real extension host', () => {
     const result = await participant.requestHandler(request, { history: [] }, stream, cts.token);
     const answer = parts.join('').trim();
     const st = result?.metadata?.stats ?? {};
-    console.log(`@podlens /workspace answer (${Date.now() - t0} ms; prompt ${st.promptTokens} tokens, ${st.generatedTokens} generated, ${st.finishReason}): ${JSON.stringify(answer)}`);
+    console.log(
+      `@podlens /workspace answer (${Date.now() - t0} ms; prompt ${st.promptTokens} tokens, ${st.generatedTokens} generated, ${st.finishReason}): ${JSON.stringify(answer)}`,
+    );
     assert.equal(result?.errorDetails, undefined, result?.errorDetails?.message);
-    assert.ok(refs.includes(FACT_FILE), `${FACT_FILE} went into the prompt (references: ${refs.join(', ')}; ${progress.join('; ')})`);
+    assert.ok(
+      refs.includes(FACT_FILE),
+      `${FACT_FILE} went into the prompt (references: ${refs.join(', ')}; ${progress.join('; ')})`,
+    );
     checkAnswer(answer, fact, '@podlens /workspace');
     // The answer came from the PoD cache of the participant's session, with the fixture files
     // among the distant tokens (they are far more than sinks + recent).
@@ -154,7 +176,9 @@ suite('PodLens in the real extension host', () => {
     checkPodView(view, readProfile(PROFILE_FILE), SHAPE);
     // The fixture's files (older) come first in the prompt, the vendored tree after them: with
     // more than the recent window behind it, src/harbours.ts is among the distant tokens.
-    console.log(`cache: ${view.tokens} tokens (sinks ${view.sinkTokens}, distant ${view.distantTokens}, recent ${view.recentTokens}), ${view.usedBytes} of ${view.fullCacheBytes} bytes, ${view.savedPercent.toFixed(1)}% saved`);
+    console.log(
+      `cache: ${view.tokens} tokens (sinks ${view.sinkTokens}, distant ${view.distantTokens}, recent ${view.recentTokens}), ${view.usedBytes} of ${view.fullCacheBytes} bytes, ${view.savedPercent.toFixed(1)}% saved`,
+    );
     assert.ok(view.distantTokens > 500, `distant tokens ${view.distantTokens}`);
   });
 

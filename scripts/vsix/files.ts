@@ -43,7 +43,8 @@ export function collectFiles(root: string, target: string): PackFile[] {
   if (!t) throw new Error(`unknown target '${target}' (known: ${Object.keys(TARGETS).join(', ')})`);
   const out: PackFile[] = [];
   const all = (): boolean => true;
-  for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'LICENSE.md', 'SECURITY.md']) walk(root, f, all, out);
+  for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'LICENSE.md', 'SECURITY.md'])
+    walk(root, f, all, out);
   walk(root, 'media', all, out);
   for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/reader.js']) walk(root, f, all, out);
   walk(root, 'dist/webview', (r) => r.endsWith('.js') || r.endsWith('.css'), out);
@@ -51,7 +52,8 @@ export function collectFiles(root: string, target: string): PackFile[] {
   walk(root, `${ort}/package.json`, all, out);
   walk(root, `${ort}/dist`, (r) => r.endsWith('.js'), out);
   const bin = path.join(root, ort, 'bin');
-  for (const napi of fs.existsSync(bin) ? fs.readdirSync(bin).sort() : []) walk(root, `${ort}/bin/${napi}/${t.platform}/${t.arch}`, all, out);
+  for (const napi of fs.existsSync(bin) ? fs.readdirSync(bin).sort() : [])
+    walk(root, `${ort}/bin/${napi}/${t.platform}/${t.arch}`, all, out);
   const common = 'node_modules/onnxruntime-common';
   walk(root, `${common}/package.json`, all, out);
   walk(root, `${common}/dist/cjs`, (r) => r.endsWith('.js') || r.endsWith('package.json'), out);

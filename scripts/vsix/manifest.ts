@@ -45,12 +45,23 @@ export function vsixManifest(pkg: ExtensionManifest, target: string, files: read
 }
 
 const TYPES: Readonly<Record<string, string>> = {
-  '.json': 'application/json', '.js': 'application/javascript', '.md': 'text/markdown', '.css': 'text/css',
-  '.vsixmanifest': 'text/xml', '.xml': 'text/xml', '.txt': 'text/plain', '.png': 'image/png', '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.js': 'application/javascript',
+  '.md': 'text/markdown',
+  '.css': 'text/css',
+  '.vsixmanifest': 'text/xml',
+  '.xml': 'text/xml',
+  '.txt': 'text/plain',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
 };
 
 export function contentTypes(zipNames: readonly string[]): string {
-  const exts = [...new Set(zipNames.map((n) => path.posix.extname(n).toLowerCase()).filter((e) => e.length > 1))].sort();
-  const defaults = exts.map((e) => `<Default Extension="${esc(e)}" ContentType="${TYPES[e] ?? 'application/octet-stream'}"/>`).join('');
+  const exts = [
+    ...new Set(zipNames.map((n) => path.posix.extname(n).toLowerCase()).filter((e) => e.length > 1)),
+  ].sort();
+  const defaults = exts
+    .map((e) => `<Default Extension="${esc(e)}" ContentType="${TYPES[e] ?? 'application/octet-stream'}"/>`)
+    .join('');
   return `<?xml version="1.0" encoding="utf-8"?>\n<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">${defaults}</Types>\n`;
 }

@@ -45,7 +45,8 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs): { flags: 
     else {
       const v = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} must be a number (got "${raw}")`);
-      if (spec.type === 'int' && !Number.isInteger(v)) throw new UsageError(`--${name} must be an integer (got "${raw}")`);
+      if (spec.type === 'int' && !Number.isInteger(v))
+        throw new UsageError(`--${name} must be an integer (got "${raw}")`);
       if (spec.min !== undefined && v < spec.min) throw new UsageError(`--${name} must be ≥ ${spec.min} (got ${v})`);
       if (spec.max !== undefined && v > spec.max) throw new UsageError(`--${name} must be ≤ ${spec.max} (got ${v})`);
       flags[name] = v;
@@ -59,6 +60,11 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs): { flags: 
 
 export function flagHelp(specs: FlagSpecs): string {
   return Object.entries(specs)
-    .map(([n, s]) => `  --${n}${s.type === 'bool' ? '' : ` <${s.type === 'string' ? 'value' : s.type}>`}`.padEnd(28) + s.help + (s.required ? ' (required)' : ''))
+    .map(
+      ([n, s]) =>
+        `  --${n}${s.type === 'bool' ? '' : ` <${s.type === 'string' ? 'value' : s.type}>`}`.padEnd(28) +
+        s.help +
+        (s.required ? ' (required)' : ''),
+    )
     .join('\n');
 }

@@ -35,20 +35,32 @@ export const KV_FLAGS: FlagSpecs = {
   recent: { type: 'int', min: 1, help: 'PoD/streaming recent window (default max(256, ctx/8) − sinks)' },
   'group-size': { type: 'int', min: 1, help: `PoD uniform block size in layers (default ${DEFAULT_GROUP_SIZE})` },
   'share-mode': { type: 'string', help: 'PoD sharing: scores (default) or keys' },
-  profile: { type: 'string', help: 'PoD profile from podlens calibrate: calibrated blocks per KV head and its S/R (implies --kv pod)' },
+  profile: {
+    type: 'string',
+    help: 'PoD profile from podlens calibrate: calibrated blocks per KV head and its S/R (implies --kv pod)',
+  },
   'kv-dtype': { type: 'string', help: 'K/V storage: f16 (default) or f32' },
-  'kv-quant': { type: 'string', help: 'PoD distant keys/values: none (default, the K/V dtype), int8, or int4 (Hadamard-rotated; experimental: perplexity ×1.9 of int8 on Qwen, docs/pod-qwen.md §4), each (token, head) row with its own scale' },
+  'kv-quant': {
+    type: 'string',
+    help: 'PoD distant keys/values: none (default, the K/V dtype), int8, or int4 (Hadamard-rotated; experimental: perplexity ×1.9 of int8 on Qwen, docs/pod-qwen.md §4), each (token, head) row with its own scale',
+  },
   'kv-int8': { type: 'bool', help: 'the same as --kv-quant int8' },
-  'no-distant-bias': { type: 'bool', help: "PoD with --profile: ignore the profile's calibrated distant bias (plain pod-method §5)" },
+  'no-distant-bias': {
+    type: 'bool',
+    help: "PoD with --profile: ignore the profile's calibrated distant bias (plain pod-method §5)",
+  },
 };
 
 export function kvSpec(f: ParsedFlags): KVSpec {
   const spec = kvSpecBase(f);
   const quant = (f['kv-quant'] as string | undefined) ?? (f['kv-int8'] ? 'int8' : undefined);
-  if (f['kv-int8'] && quant !== 'int8') throw new UsageError(`--kv-int8 is --kv-quant int8; it contradicts --kv-quant ${quant}`);
+  if (f['kv-int8'] && quant !== 'int8')
+    throw new UsageError(`--kv-int8 is --kv-quant int8; it contradicts --kv-quant ${quant}`);
   if (quant !== undefined && quant !== 'none') {
-    if (!(DISTANT_QUANTS as readonly string[]).includes(quant)) throw new UsageError(`--kv-quant must be none, ${DISTANT_QUANTS.join(' or ')} (got "${quant}")`);
-    if (spec.kind !== 'pod') throw new UsageError(`--kv-quant ${quant} stores PoD's distant tokens: it needs --kv pod (or --profile)`);
+    if (!(DISTANT_QUANTS as readonly string[]).includes(quant))
+      throw new UsageError(`--kv-quant must be none, ${DISTANT_QUANTS.join(' or ')} (got "${quant}")`);
+    if (spec.kind !== 'pod')
+      throw new UsageError(`--kv-quant ${quant} stores PoD's distant tokens: it needs --kv pod (or --profile)`);
     spec.distantQuant = quant as DistantQuant;
   }
   if (f['no-distant-bias'] && f.profile === undefined) throw new UsageError('--no-distant-bias needs --profile');
@@ -58,26 +70,45 @@ export function kvSpec(f: ParsedFlags): KVSpec {
 function kvSpecBase(f: ParsedFlags): KVSpec {
   const profile = f.profile as string | undefined;
   const kind = (f.kv as string | undefined) ?? (profile !== undefined ? 'pod' : 'full');
-  if (kind !== 'full' && kind !== 'pod' && kind !== 'streaming') throw new UsageError(`--kv must be full, pod or streaming (got "${kind}")`);
+  if (kind !== 'full' && kind !== 'pod' && kind !== 'streaming')
+    throw new UsageError(`--kv must be full, pod or streaming (got "${kind}")`);
   const mode = f['share-mode'] as string | undefined;
-  if (mode !== undefined && mode !== 'scores' && mode !== 'keys') throw new UsageError(`--share-mode must be scores or keys (got "${mode}")`);
+  if (mode !== undefined && mode !== 'scores' && mode !== 'keys')
+    throw new UsageError(`--share-mode must be scores or keys (got "${mode}")`);
   const dtype = f['kv-dtype'] as string | undefined;
-  if (dtype !== undefined && dtype !== 'f16' && dtype !== 'f32') throw new UsageError(`--kv-dtype must be f16 or f32 (got "${dtype}")`);
+  if (dtype !== undefined && dtype !== 'f16' && dtype !== 'f32')
+    throw new UsageError(`--kv-dtype must be f16 or f32 (got "${dtype}")`);
   if (kind === 'full' && ['sinks', 'recent', 'group-size', 'share-mode'].some((k) => f[k] !== undefined)) {
     throw new UsageError('--sinks/--recent/--group-size/--share-mode need --kv pod or streaming');
   }
   // `--kv pod` alone takes the profile shipped beside the model when there is one (its measured
   // blocks and local units are PoD's defaults for that model); --group-size asks for uniform blocks.
   const shipped = typeof f.model === 'string' ? shippedProfilePath(f.model) : undefined;
-  if (profile === undefined && kind === 'pod' && f['group-size'] === undefined && shipped && fs.existsSync(shipped)) return kvSpecBase({ ...f, profile: shipped });
+  if (profile === undefined && kind === 'pod' && f['group-size'] === undefined && shipped && fs.existsSync(shipped))
+    return kvSpecBase({ ...f, profile: shipped });
   if (profile !== undefined) {
     if (kind !== 'pod') throw new UsageError('--profile needs --kv pod');
     if (f['group-size'] !== undefined) throw new UsageError('give --profile or --group-size, not both');
     const p = loadProfile(profile, f.model as string);
     const bias = f['no-distant-bias'] ? {} : p.distantBias ? { distantBias: p.distantBias } : {};
-    return { kind, anchors: p.anchors, sinks: (f.sinks as number | undefined) ?? p.sinks, recent: (f.recent as number | undefined) ?? p.recent, mode, dtype, ...bias };
+    return {
+      kind,
+      anchors: p.anchors,
+      sinks: (f.sinks as number | undefined) ?? p.sinks,
+      recent: (f.recent as number | undefined) ?? p.recent,
+      mode,
+      dtype,
+      ...bias,
+    };
   }
-  return { kind, sinks: f.sinks as number | undefined, recent: f.recent as number | undefined, groupSize: f['group-size'] as number | undefined, mode, dtype };
+  return {
+    kind,
+    sinks: f.sinks as number | undefined,
+    recent: f.recent as number | undefined,
+    groupSize: f['group-size'] as number | undefined,
+    mode,
+    dtype,
+  };
 }
 
 const str = (f: ParsedFlags, k: string): string | undefined => f[k] as string | undefined;
@@ -85,7 +116,11 @@ const num = (f: ParsedFlags, k: string): number | undefined => f[k] as number | 
 
 const info: Command = {
   summary: 'architecture, shapes, tensor types and estimated memory of a GGUF model',
-  flags: { model: MODEL, json: JSON_FLAG, ctx: { type: 'int', min: 16, help: 'context size for the memory estimate (default: min(training context, 4096))' } },
+  flags: {
+    model: MODEL,
+    json: JSON_FLAG,
+    ctx: { type: 'int', min: 16, help: 'context size for the memory estimate (default: min(training context, 4096))' },
+  },
   async run(f, io) {
     const file = GGUFFile.open(str(f, 'model')!);
     try {
@@ -97,24 +132,40 @@ const info: Command = {
       const tok = Tokenizer.fromGGUF(file);
       const { ropeFreqFactors, ...cfg } = c;
       const result = {
-        file: file.path, ggufVersion: file.header.version, fileBytes: file.header.fileSize,
+        file: file.path,
+        ggufVersion: file.header.version,
+        fileBytes: file.header.fileSize,
         config: { ...cfg, ropeFreqFactors: ropeFreqFactors ? Array.from(ropeFreqFactors) : null },
-        tokenizer: { model: file.string('tokenizer.ggml.model', undefined) ?? null, pre: file.string('tokenizer.ggml.pre', undefined) ?? null, vocabSize: tok.vocabSize, bos: tok.bosId ?? null, eos: tok.eosId ?? null, addBos: tok.addBos },
+        tokenizer: {
+          model: file.string('tokenizer.ggml.model', undefined) ?? null,
+          pre: file.string('tokenizer.ggml.pre', undefined) ?? null,
+          vocabSize: tok.vocabSize,
+          bos: tok.bosId ?? null,
+          eos: tok.eosId ?? null,
+          addBos: tok.addBos,
+        },
         tensorTypes: types,
         tensors: file.tensors.length,
         memory: { contextSize: ctx, ...mem },
       };
-      if (f.json) { io.out(JSON.stringify(result)); return; }
+      if (f.json) {
+        io.out(JSON.stringify(result));
+        return;
+      }
       const MB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
-      io.out([
-        `${c.name} (${c.arch}), GGUF v${file.header.version}, ${MB(file.header.fileSize)}`,
-        `  layers ${c.nLayers}, hidden ${c.dim}, heads ${c.nHeads} (KV ${c.nKVHeads}), head dim ${c.headDim}, FFN ${c.ffnDim}, vocab ${c.vocabSize}`,
-        `  context (trained) ${c.ctxTrain}, RoPE θ ${c.ropeTheta} ${c.ropeStyle}${c.ropeFreqFactors ? ' + llama3 frequency factors' : ''}, RMS eps ${c.rmsEps}`,
-        `  tied embeddings ${c.tiedEmbeddings}, QKV bias ${c.qkvBias}`,
-        `  tokenizer ${result.tokenizer.model}${result.tokenizer.pre ? ` / ${result.tokenizer.pre}` : ''}, ${tok.vocabSize} tokens`,
-        `  tensors ${file.tensors.length}: ${Object.entries(types).map(([t, n]) => `${n}× ${t}`).join(', ')}`,
-        `  memory at ${ctx} tokens: weights ${MB(mem.weightBytes)} (held ≈2.25× by ONNX Runtime) + KV ${MB(mem.kvBytes)} + runtime ${MB(mem.overheadBytes)} ≈ ${MB(mem.totalBytes)} (free ${MB(mem.freeBytes)})`,
-      ].join('\n'));
+      io.out(
+        [
+          `${c.name} (${c.arch}), GGUF v${file.header.version}, ${MB(file.header.fileSize)}`,
+          `  layers ${c.nLayers}, hidden ${c.dim}, heads ${c.nHeads} (KV ${c.nKVHeads}), head dim ${c.headDim}, FFN ${c.ffnDim}, vocab ${c.vocabSize}`,
+          `  context (trained) ${c.ctxTrain}, RoPE θ ${c.ropeTheta} ${c.ropeStyle}${c.ropeFreqFactors ? ' + llama3 frequency factors' : ''}, RMS eps ${c.rmsEps}`,
+          `  tied embeddings ${c.tiedEmbeddings}, QKV bias ${c.qkvBias}`,
+          `  tokenizer ${result.tokenizer.model}${result.tokenizer.pre ? ` / ${result.tokenizer.pre}` : ''}, ${tok.vocabSize} tokens`,
+          `  tensors ${file.tensors.length}: ${Object.entries(types)
+            .map(([t, n]) => `${n}× ${t}`)
+            .join(', ')}`,
+          `  memory at ${ctx} tokens: weights ${MB(mem.weightBytes)} (held ≈2.25× by ONNX Runtime) + KV ${MB(mem.kvBytes)} + runtime ${MB(mem.overheadBytes)} ≈ ${MB(mem.totalBytes)} (free ${MB(mem.freeBytes)})`,
+        ].join('\n'),
+      );
       void TYPE_TRAITS;
     } finally {
       file.close();
@@ -124,7 +175,12 @@ const info: Command = {
 
 const tokenize: Command = {
   summary: 'token ids of a text',
-  flags: { model: MODEL, text: { type: 'string', required: true, help: 'text to tokenize' }, json: JSON_FLAG, 'no-bos': { type: 'bool', help: "don't add BOS even if the model asks for it" } },
+  flags: {
+    model: MODEL,
+    text: { type: 'string', required: true, help: 'text to tokenize' },
+    json: JSON_FLAG,
+    'no-bos': { type: 'bool', help: "don't add BOS even if the model asks for it" },
+  },
   async run(f, io) {
     const file = GGUFFile.open(str(f, 'model')!);
     try {
@@ -163,38 +219,67 @@ const generateCmd: Command = {
     const prompt = str(f, 'prompt');
     const kv = kvSpec(f);
     const file = str(f, 'prompt-file');
-    if ((prompt === undefined) === (file === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-file');
+    if ((prompt === undefined) === (file === undefined))
+      throw new UsageError('give exactly one of --prompt and --prompt-file');
     if (f.system !== undefined && !f.chat) throw new UsageError('--system needs --chat');
     const text = prompt ?? fs.readFileSync(file!, 'utf8');
     const engine = await Engine.load(str(f, 'model')!, { threads: num(f, 'threads'), contextSize: num(f, 'ctx'), kv });
     try {
       const tok = engine.tokenizer;
       const ids = f.chat
-        ? engine.chatPrompt([...(f.system !== undefined ? [{ role: 'system' as const, content: str(f, 'system')! }] : []), { role: 'user', content: text }])
+        ? engine.chatPrompt([
+            ...(f.system !== undefined ? [{ role: 'system' as const, content: str(f, 'system')! }] : []),
+            { role: 'user', content: text },
+          ])
         : tok.encode(text);
       const cache = engine.createCache();
       const stream = engine.generate(cache, {
         prompt: ids,
         maxTokens: num(f, 'max-tokens') ?? 128,
         sampler: {
-          temperature: num(f, 'temperature') ?? 0.8, topK: num(f, 'top-k') ?? 40, topP: num(f, 'top-p') ?? 0.95,
-          minP: num(f, 'min-p') ?? 0.05, repeatPenalty: num(f, 'repeat-penalty') ?? 1, seed: num(f, 'seed') ?? 0,
+          temperature: num(f, 'temperature') ?? 0.8,
+          topK: num(f, 'top-k') ?? 40,
+          topP: num(f, 'top-p') ?? 0.95,
+          minP: num(f, 'min-p') ?? 0.05,
+          repeatPenalty: num(f, 'repeat-penalty') ?? 1,
+          seed: num(f, 'seed') ?? 0,
         },
         stop: f.stop !== undefined ? [str(f, 'stop')!] : [],
         signal: io.signal,
       });
       for await (const ev of stream) {
-        if (ev.type === 'token' || ev.type === 'text') { if (!f.json && ev.text) process.stdout.write(ev.text); }
-        else if (ev.type === 'done') {
+        if (ev.type === 'token' || ev.type === 'text') {
+          if (!f.json && ev.text) process.stdout.write(ev.text);
+        } else if (ev.type === 'done') {
           const snap = cache.snapshot();
-          const kvInfo = { kind: snap.kind, allocatedBytes: snap.allocatedBytes, usedBytes: snap.usedBytes, fullCacheBytes: snap.fullCacheBytes, savedFraction: snap.pod?.savedFraction ?? 0, tokens: snap.pod?.tokens };
-          if (f.json) io.out(JSON.stringify({ tokens: ev.tokens, text: ev.text, finishReason: ev.reason, stats: ev.stats, kv: kvInfo }));
+          const kvInfo = {
+            kind: snap.kind,
+            allocatedBytes: snap.allocatedBytes,
+            usedBytes: snap.usedBytes,
+            fullCacheBytes: snap.fullCacheBytes,
+            savedFraction: snap.pod?.savedFraction ?? 0,
+            tokens: snap.pod?.tokens,
+          };
+          if (f.json)
+            io.out(
+              JSON.stringify({
+                tokens: ev.tokens,
+                text: ev.text,
+                finishReason: ev.reason,
+                stats: ev.stats,
+                kv: kvInfo,
+              }),
+            );
           else {
             const s = ev.stats;
             io.out('');
-            io.err(`[${ev.reason}] prompt ${s.promptTokens} tok, ${s.generatedTokens} generated; TTFT ${s.ttftMs.toFixed(0)} ms, ` +
-              `prefill ${s.prefillTokensPerSecond.toFixed(1)} tok/s, decode ${s.decodeTokensPerSecond.toFixed(1)} tok/s, KV ${(s.kvBytes / 2 ** 20).toFixed(1)} MB allocated` +
-              (snap.pod ? `, ${snap.kind} saves ${(snap.pod.savedFraction * 100).toFixed(1)}% vs full (${snap.pod.tokens.sinks}/${snap.pod.tokens.recent}/${snap.pod.tokens.distant} sink/recent/distant)` : ''));
+            io.err(
+              `[${ev.reason}] prompt ${s.promptTokens} tok, ${s.generatedTokens} generated; TTFT ${s.ttftMs.toFixed(0)} ms, ` +
+                `prefill ${s.prefillTokensPerSecond.toFixed(1)} tok/s, decode ${s.decodeTokensPerSecond.toFixed(1)} tok/s, KV ${(s.kvBytes / 2 ** 20).toFixed(1)} MB allocated` +
+                (snap.pod
+                  ? `, ${snap.kind} saves ${(snap.pod.savedFraction * 100).toFixed(1)}% vs full (${snap.pod.tokens.sinks}/${snap.pod.tokens.recent}/${snap.pod.tokens.distant} sink/recent/distant)`
+                  : ''),
+            );
           }
         }
       }

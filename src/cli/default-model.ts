@@ -8,7 +8,10 @@ import { DEFAULT_MODEL } from '../shared/default-model';
 import { FlagSpec } from './args';
 
 /** The --model flag of every command that runs or reads a model. */
-export const MODEL_FLAG: FlagSpec = { type: 'string', help: `GGUF model file (default: ${DEFAULT_MODEL.relPath} in the PodLens folder)` };
+export const MODEL_FLAG: FlagSpec = {
+  type: 'string',
+  help: `GGUF model file (default: ${DEFAULT_MODEL.relPath} in the PodLens folder)`,
+};
 
 /** PodLens folders this build may live in: dist/cli.js → .., out/src/cli/*.js → ../../.. */
 export function packageRoots(dir: string = __dirname): string[] {
@@ -16,14 +19,19 @@ export function packageRoots(dir: string = __dirname): string[] {
 }
 
 /** The default model's absolute path; an Error saying how to fetch it when it is not there. */
-export function resolveDefaultModel(roots: readonly string[] = packageRoots(), exists: (p: string) => boolean = fs.existsSync): string {
+export function resolveDefaultModel(
+  roots: readonly string[] = packageRoots(),
+  exists: (p: string) => boolean = fs.existsSync,
+): string {
   const rel = DEFAULT_MODEL.relPath.split('/');
   for (const r of roots) {
     const p = path.join(r, ...rel);
     if (exists(p)) return p;
   }
   const root = roots.find((r) => exists(path.join(r, 'package.json'))) ?? roots[0] ?? process.cwd();
-  throw new Error(`the default model ${DEFAULT_MODEL.label} is missing (${path.join(root, ...rel)}): run \`${DEFAULT_MODEL.fetchCommand}\` in ${root}, or give --model FILE`);
+  throw new Error(
+    `the default model ${DEFAULT_MODEL.label} is missing (${path.join(root, ...rel)}): run \`${DEFAULT_MODEL.fetchCommand}\` in ${root}, or give --model FILE`,
+  );
 }
 
 /** The stderr line when the default is used: the path relative to the current folder when inside it. */

@@ -13,9 +13,14 @@ function usage(cmd?: string): string {
     const c = COMMANDS[cmd]!;
     return `usage: podlens ${cmd} ${c.positional ? `${c.positional} ` : ''}[options]\n${c.summary}\n\n${flagHelp(c.flags)}`;
   }
-  return ['usage: podlens <command> [options]', '', 'commands:',
+  return [
+    'usage: podlens <command> [options]',
+    '',
+    'commands:',
     ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`),
-    '', "run 'podlens <command> --help' for a command's options"].join('\n');
+    '',
+    "run 'podlens <command> --help' for a command's options",
+  ].join('\n');
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -36,10 +41,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   const ac = new AbortController();
   const onSig = () => ac.abort();
   process.once('SIGINT', onSig);
-  const io: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n'), signal: ac.signal };
+  const io: Io = {
+    out: (s) => process.stdout.write(s + '\n'),
+    err: (s) => process.stderr.write(s + '\n'),
+    signal: ac.signal,
+  };
   try {
     const { flags, positional } = parseFlags(rest, cmd.flags);
-    if (positional.length > (cmd.positional ? 1 : 0)) throw new UsageError(`unexpected argument "${positional[cmd.positional ? 1 : 0]}"`);
+    if (positional.length > (cmd.positional ? 1 : 0))
+      throw new UsageError(`unexpected argument "${positional[cmd.positional ? 1 : 0]}"`);
     if ('model' in cmd.flags && flags.model === undefined) {
       flags.model = resolveDefaultModel();
       io.err(defaultModelLine(flags.model));
@@ -61,8 +71,13 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-    process.stderr.write(`podlens: ${String(e)}\n`);
-    process.exitCode = 1;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`podlens: ${String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

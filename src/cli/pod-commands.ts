@@ -6,7 +6,13 @@ import * as path from 'node:path';
 import { Command, kvSpec, KV_FLAGS } from './commands';
 import { UsageError, ParsedFlags } from './args';
 import { Engine } from '../engine/engine';
-import { calibrate, DEFAULT_DELTA, DEFAULT_MAX_BLOCK, DEFAULT_QUERIES, readCalibrationTexts } from '../engine/calibrate';
+import {
+  calibrate,
+  DEFAULT_DELTA,
+  DEFAULT_MAX_BLOCK,
+  DEFAULT_QUERIES,
+  readCalibrationTexts,
+} from '../engine/calibrate';
 import { loadProfile, PodProfile, reblockProfile, writeProfile } from '../engine/eval/profile';
 import { DEFAULT_MIN_CONTEXT, perplexity } from '../engine/eval/perplexity';
 import { needleTrial, NeedleTrial } from '../engine/eval/needle';
@@ -33,9 +39,18 @@ function resolveShipped(p: string): string {
 /** calibrate --from: new blocks from a profile's stored measurement (checked against --model). */
 function reblock(from: string, f: ParsedFlags): PodProfile {
   const p = loadProfile(from, str(f, 'model')!).profile;
-  for (const k of ['sinks', 'recent', 'ctx', 'queries']) if (f[k] !== undefined) throw new UsageError(`--${k} changes the measurement; it needs --texts, not --from`);
-  const g = num(f, 'group-size'), t = num(f, 'target-saving');
-  return reblockProfile(p, t !== undefined ? { targetSaving: t } : g !== undefined ? { groupSize: g } : { delta: num(f, 'delta') ?? DEFAULT_DELTA, maxBlock: num(f, 'max-block') ?? DEFAULT_MAX_BLOCK });
+  for (const k of ['sinks', 'recent', 'ctx', 'queries'])
+    if (f[k] !== undefined) throw new UsageError(`--${k} changes the measurement; it needs --texts, not --from`);
+  const g = num(f, 'group-size'),
+    t = num(f, 'target-saving');
+  return reblockProfile(
+    p,
+    t !== undefined
+      ? { targetSaving: t }
+      : g !== undefined
+        ? { groupSize: g }
+        : { delta: num(f, 'delta') ?? DEFAULT_DELTA, maxBlock: num(f, 'max-block') ?? DEFAULT_MAX_BLOCK },
+  );
 }
 
 const calibrateCmd: Command = {
@@ -43,38 +58,93 @@ const calibrateCmd: Command = {
   flags: {
     model: MODEL,
     texts: { type: 'string', help: 'calibration texts: files or directories (.txt/.md/source), comma-separated' },
-    from: { type: 'string', help: 'instead of --texts: re-block this profile (same measurement) with --delta/--max-block or --group-size; no model run' },
+    from: {
+      type: 'string',
+      help: 'instead of --texts: re-block this profile (same measurement) with --delta/--max-block or --group-size; no model run',
+    },
     out: { type: 'string', required: true, help: 'profile JSON to write' },
-    delta: { type: 'number', min: 0, max: 1, help: `similarity threshold δ for joining a block (default ${DEFAULT_DELTA})` },
+    delta: {
+      type: 'number',
+      min: 0,
+      max: 1,
+      help: `similarity threshold δ for joining a block (default ${DEFAULT_DELTA})`,
+    },
     'max-block': { type: 'int', min: 1, help: `longest block in layers (default ${DEFAULT_MAX_BLOCK})` },
     sinks: { type: 'int', min: 0, help: 'sink tokens S (default 16)' },
     recent: { type: 'int', min: 1, help: 'recent window R (default max(256, ctx/8) − S)' },
-    ctx: { type: 'int', min: 16, help: 'context size: texts are cut to this many tokens (default min(training context, 4096))' },
+    ctx: {
+      type: 'int',
+      min: 16,
+      help: 'context size: texts are cut to this many tokens (default min(training context, 4096))',
+    },
     queries: { type: 'int', min: 1, help: `query positions per text, the last q (default ${DEFAULT_QUERIES})` },
-    'group-size': { type: 'int', min: 1, help: 'uniform blocks of this many layers instead of the δ rule (the distant bias is still calibrated)' },
-    'target-saving': { type: 'number', min: 0, max: 0.99, help: 'instead of blocks: make the units whose distant tokens matter least local until the KV saving vs a full cache at --ctx reaches this (e.g. 0.35)' },
+    'group-size': {
+      type: 'int',
+      min: 1,
+      help: 'uniform blocks of this many layers instead of the δ rule (the distant bias is still calibrated)',
+    },
+    'target-saving': {
+      type: 'number',
+      min: 0,
+      max: 0.99,
+      help: 'instead of blocks: make the units whose distant tokens matter least local until the KV saving vs a full cache at --ctx reaches this (e.g. 0.35)',
+    },
     threads: THREADS,
     json: JSON_FLAG,
   },
   async run(f, io) {
     const t0 = performance.now();
     const from = str(f, 'from');
-    if ((from === undefined) === (str(f, 'texts') === undefined)) throw new UsageError('give --texts (run the model) or --from (re-block an existing profile)');
-    const profile = from !== undefined ? reblock(from, f) : await calibrate(str(f, 'model')!, readCalibrationTexts(str(f, 'texts')!), {
-      contextSize: num(f, 'ctx'), sinks: num(f, 'sinks'), recent: num(f, 'recent'), delta: num(f, 'delta'),
-      maxBlock: num(f, 'max-block'), queries: num(f, 'queries'), groupSize: num(f, 'group-size'), targetSaving: num(f, 'target-saving'), threads: num(f, 'threads') ?? 2,
-      onProgress: (m) => io.err(m), signal: io.signal,
-    });
+    if ((from === undefined) === (str(f, 'texts') === undefined))
+      throw new UsageError('give --texts (run the model) or --from (re-block an existing profile)');
+    const profile =
+      from !== undefined
+        ? reblock(from, f)
+        : await calibrate(str(f, 'model')!, readCalibrationTexts(str(f, 'texts')!), {
+            contextSize: num(f, 'ctx'),
+            sinks: num(f, 'sinks'),
+            recent: num(f, 'recent'),
+            delta: num(f, 'delta'),
+            maxBlock: num(f, 'max-block'),
+            queries: num(f, 'queries'),
+            groupSize: num(f, 'group-size'),
+            targetSaving: num(f, 'target-saving'),
+            threads: num(f, 'threads') ?? 2,
+            onProgress: (m) => io.err(m),
+            signal: io.signal,
+          });
     writeProfile(str(f, 'out')!, profile);
     const seconds = (performance.now() - t0) / 1000;
-    if (f.json) { io.out(JSON.stringify({ out: str(f, 'out'), anchors: profile.anchors, nonAnchorShare: profile.nonAnchorShare, texts: profile.texts, sinks: profile.sinks, recent: profile.recent, delta: profile.delta, maxBlock: profile.maxBlock, seconds })); return; }
+    if (f.json) {
+      io.out(
+        JSON.stringify({
+          out: str(f, 'out'),
+          anchors: profile.anchors,
+          nonAnchorShare: profile.nonAnchorShare,
+          texts: profile.texts,
+          sinks: profile.sinks,
+          recent: profile.recent,
+          delta: profile.delta,
+          maxBlock: profile.maxBlock,
+          seconds,
+        }),
+      );
+      return;
+    }
     const H = profile.model.nKVHeads;
-    const rule = profile.targetSaving !== undefined ? `target saving ${profile.targetSaving}` : `δ ${profile.delta}, max block ${profile.maxBlock}`;
-    io.out(`wrote ${str(f, 'out')}: ${describeUnits(profile.anchors)} (${rule}, S ${profile.sinks}, R ${profile.recent}), ${profile.texts.length} texts, ${seconds.toFixed(0)} s`);
+    const rule =
+      profile.targetSaving !== undefined
+        ? `target saving ${profile.targetSaving}`
+        : `δ ${profile.delta}, max block ${profile.maxBlock}`;
+    io.out(
+      `wrote ${str(f, 'out')}: ${describeUnits(profile.anchors)} (${rule}, S ${profile.sinks}, R ${profile.recent}), ${profile.texts.length} texts, ${seconds.toFixed(0)} s`,
+    );
     for (let h = 0; h < H; h++) {
       const col = profile.anchors.map((r) => r[h]!);
       const local = col.flatMap((a, l) => (a === LOCAL ? [l] : []));
-      io.out(`  KV head ${h}: anchors at layers ${col.flatMap((a, l) => (a === l ? [l] : [])).join(' ')}${local.length ? `; local at ${local.join(' ')}` : ''}`);
+      io.out(
+        `  KV head ${h}: anchors at layers ${col.flatMap((a, l) => (a === l ? [l] : [])).join(' ')}${local.length ? `; local at ${local.join(' ')}` : ''}`,
+      );
     }
   },
 };
@@ -84,12 +154,17 @@ const evalCmd: Command = {
   flags: {
     model: MODEL,
     text: { type: 'string', required: true, help: 'text file to score' },
-    ctx: { type: 'int', min: 16, required: true, help: 'context size: the first ctx tokens of the text are fed in one pass' },
+    ctx: {
+      type: 'int',
+      min: 16,
+      required: true,
+      help: 'context size: the first ctx tokens of the text are fed in one pass',
+    },
     'min-context': { type: 'int', min: 1, help: `score tokens from this position on (default ${DEFAULT_MIN_CONTEXT})` },
     chunk: { type: 'int', min: 1, help: 'prefill chunk (default 256)' },
     threads: THREADS,
     ...KV_FLAGS,
-    
+
     json: JSON_FLAG,
   },
   async run(f, io) {
@@ -100,21 +175,35 @@ const evalCmd: Command = {
     try {
       const ids = engine.tokenizer.encode(text).slice(0, ctx);
       const cache = engine.createCache();
-      const r = await perplexity(engine.decoder, cache, ids, { minContext: num(f, 'min-context'), chunk: num(f, 'chunk'), signal: io.signal });
+      const r = await perplexity(engine.decoder, cache, ids, {
+        minContext: num(f, 'min-context'),
+        chunk: num(f, 'chunk'),
+        signal: io.signal,
+      });
       const snap = cache.snapshot();
       const plan = engine.decoder.plan;
       const kvInfo = {
-        plan: describePlan(plan), dtype: snap.bytesPerElement === 2 ? 'f16' : 'f32',
-        allocatedBytes: snap.allocatedBytes, usedBytes: snap.usedBytes, fullCacheBytes: snap.fullCacheBytes,
-        savedFraction: snap.pod?.savedFraction ?? 0, tokens: snap.pod?.tokens ?? null,
+        plan: describePlan(plan),
+        dtype: snap.bytesPerElement === 2 ? 'f16' : 'f32',
+        allocatedBytes: snap.allocatedBytes,
+        usedBytes: snap.usedBytes,
+        fullCacheBytes: snap.fullCacheBytes,
+        savedFraction: snap.pod?.savedFraction ?? 0,
+        tokens: snap.pod?.tokens ?? null,
         nonAnchorShare: plan.kind === 'pod' ? nonAnchorShare(plan.anchors) : null,
-        sinks: plan.kind === 'full' ? null : plan.sinks, recent: plan.kind === 'full' ? null : plan.recent,
+        sinks: plan.kind === 'full' ? null : plan.sinks,
+        recent: plan.kind === 'full' ? null : plan.recent,
       };
       const result = { text: path.basename(str(f, 'text')!), contextSize: ctx, kind: plan.kind, ...r, kv: kvInfo };
-      if (f.json) { io.out(JSON.stringify(result)); return; }
+      if (f.json) {
+        io.out(JSON.stringify(result));
+        return;
+      }
       const MB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
-      io.out(`${kvInfo.plan}: perplexity ${r.perplexity.toFixed(3)} over tokens ${r.scoredFrom}…${r.tokens - 1} (${r.scored} scored, each with ≥ ${r.scoredFrom} tokens of context), ${r.tokensPerSecond.toFixed(0)} tok/s\n` +
-        `  KV ${MB(kvInfo.usedBytes)} used (${MB(kvInfo.allocatedBytes)} allocated) vs full ${MB(kvInfo.fullCacheBytes)}: ${(kvInfo.savedFraction * 100).toFixed(1)}% saved`);
+      io.out(
+        `${kvInfo.plan}: perplexity ${r.perplexity.toFixed(3)} over tokens ${r.scoredFrom}…${r.tokens - 1} (${r.scored} scored, each with ≥ ${r.scoredFrom} tokens of context), ${r.tokensPerSecond.toFixed(0)} tok/s\n` +
+          `  KV ${MB(kvInfo.usedBytes)} used (${MB(kvInfo.allocatedBytes)} allocated) vs full ${MB(kvInfo.fullCacheBytes)}: ${(kvInfo.savedFraction * 100).toFixed(1)}% saved`,
+      );
     } finally {
       await engine.dispose();
     }
@@ -131,7 +220,7 @@ const needleCmd: Command = {
     haystack: { type: 'string', help: `haystack text file (default ${DEFAULT_HAYSTACK}, repeated if short)` },
     threads: THREADS,
     ...KV_FLAGS,
-    
+
     json: JSON_FLAG,
   },
   async run(f, io) {
@@ -141,7 +230,11 @@ const needleCmd: Command = {
     const trials = num(f, 'trials') ?? 2;
     const hayPath = resolveShipped(str(f, 'haystack') ?? DEFAULT_HAYSTACK);
     const source = fs.readFileSync(hayPath, 'utf8');
-    const engine = await Engine.load(str(f, 'model')!, { threads: num(f, 'threads') ?? 2, contextSize: num(f, 'ctx')!, kv });
+    const engine = await Engine.load(str(f, 'model')!, {
+      threads: num(f, 'threads') ?? 2,
+      contextSize: num(f, 'ctx')!,
+      kv,
+    });
     try {
       const all: NeedleTrial[] = [];
       for (const d of depths) {
@@ -149,16 +242,40 @@ const needleCmd: Command = {
           if (io.signal.aborted) throw new Error('aborted');
           const r = await needleTrial(engine, source, d, t);
           all.push(r);
-          if (!f.json) io.err(`depth ${d} trial ${t}: ${r.correct ? 'ok ' : 'MISS'} ${JSON.stringify(r.answer)} (needle ${r.distanceTokens} tokens before the end)`);
+          if (!f.json)
+            io.err(
+              `depth ${d} trial ${t}: ${r.correct ? 'ok ' : 'MISS'} ${JSON.stringify(r.answer)} (needle ${r.distanceTokens} tokens before the end)`,
+            );
         }
       }
-      const perDepth = depths.map((d) => { const rs = all.filter((r) => r.depth === d); return { depth: d, correct: rs.filter((r) => r.correct).length, trials: rs.length, accuracy: rs.filter((r) => r.correct).length / rs.length }; });
+      const perDepth = depths.map((d) => {
+        const rs = all.filter((r) => r.depth === d);
+        return {
+          depth: d,
+          correct: rs.filter((r) => r.correct).length,
+          trials: rs.length,
+          accuracy: rs.filter((r) => r.correct).length / rs.length,
+        };
+      });
       const accuracy = all.filter((r) => r.correct).length / all.length;
       const plan = engine.decoder.plan;
-      const result = { contextSize: engine.contextSize, kind: plan.kind, plan: describePlan(plan), haystack: path.basename(hayPath), accuracy, perDepth, trials: all };
-      if (f.json) { io.out(JSON.stringify(result)); return; }
-      io.out(`${result.plan}, context ${engine.contextSize}: accuracy ${(accuracy * 100).toFixed(0)}% (${all.filter((r) => r.correct).length}/${all.length})\n` +
-        perDepth.map((p) => `  depth ${p.depth}: ${p.correct}/${p.trials}`).join('\n'));
+      const result = {
+        contextSize: engine.contextSize,
+        kind: plan.kind,
+        plan: describePlan(plan),
+        haystack: path.basename(hayPath),
+        accuracy,
+        perDepth,
+        trials: all,
+      };
+      if (f.json) {
+        io.out(JSON.stringify(result));
+        return;
+      }
+      io.out(
+        `${result.plan}, context ${engine.contextSize}: accuracy ${(accuracy * 100).toFixed(0)}% (${all.filter((r) => r.correct).length}/${all.length})\n` +
+          perDepth.map((p) => `  depth ${p.depth}: ${p.correct}/${p.trials}`).join('\n'),
+      );
     } finally {
       await engine.dispose();
     }

@@ -21,7 +21,8 @@ import { FlagSpecs, ParsedFlags, UsageError } from './args';
 import { Command, KV_FLAGS, kvSpec } from './commands';
 import { MODEL_FLAG } from './default-model';
 
-export const DEFAULT_SYSTEM = 'You are a helpful assistant for the code and documents below. Answer concisely and cite file paths.';
+export const DEFAULT_SYSTEM =
+  'You are a helpful assistant for the code and documents below. Answer concisely and cite file paths.';
 const str = (f: ParsedFlags, k: string): string | undefined => f[k] as string | undefined;
 const num = (f: ParsedFlags, k: string): number | undefined => f[k] as number | undefined;
 
@@ -44,7 +45,11 @@ const summarize: Command = {
   positional: 'PATH',
   flags: {
     model: MODEL_FLAG,
-    'max-tokens': { type: 'int', min: 16, help: 'longest summary in tokens; each of n parts gets about 1/n of it (default 256)' },
+    'max-tokens': {
+      type: 'int',
+      min: 16,
+      help: 'longest summary in tokens; each of n parts gets about 1/n of it (default 256)',
+    },
     json: { type: 'bool', help: 'print one JSON object' },
     ...ENGINE_FLAGS,
   },
@@ -57,8 +62,15 @@ const summarize: Command = {
     let subject: string | undefined; // for the reduce step: "the folder src/engine" (a file's is its name)
     if (fs.statSync(target).isDirectory()) {
       const rel = path.relative(process.cwd(), path.resolve(target));
-      subject = folderSubject(rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.basename(path.resolve(target)));
-      const w = await walkWorkspace(new NodeFileSource(target), { signal: io.signal, onProgress: (p) => { if (p.filesSeen % 500 === 0) io.err(`reading files… ${p.filesSeen}`); } });
+      subject = folderSubject(
+        rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.basename(path.resolve(target)),
+      );
+      const w = await walkWorkspace(new NodeFileSource(target), {
+        signal: io.signal,
+        onProgress: (p) => {
+          if (p.filesSeen % 500 === 0) io.err(`reading files… ${p.filesSeen}`);
+        },
+      });
       docs.push(...w.candidates.map((c) => ({ path: c.path, text: c.text })));
       excluded = w.excluded;
       if (docs.length === 0) throw new Error(`${target} has no text files to summarize (${excluded.length} excluded)`);
@@ -69,7 +81,12 @@ const summarize: Command = {
     }
     const engine = await loadEngine(f, io, str(f, 'model')!);
     try {
-      const r = await summarizeTexts(engine, docs, { maxTokens: num(f, 'max-tokens') ?? 256, subject, signal: io.signal, onProgress: (m) => io.err(m) });
+      const r = await summarizeTexts(engine, docs, {
+        maxTokens: num(f, 'max-tokens') ?? 256,
+        subject,
+        signal: io.signal,
+        onProgress: (m) => io.err(m),
+      });
       if (f.json) io.out(JSON.stringify({ ...r, excluded }));
       else io.out(`${r.summary}\n\n${r.note}${excluded.length ? ` ${excluded.length} files excluded.` : ''}`);
     } finally {
@@ -83,7 +100,11 @@ const chat: Command = {
   flags: {
     model: MODEL_FLAG,
     workspace: { type: 'string', help: 'folder whose files form the prompt prefix' },
-    budget: { type: 'int', min: 0, help: 'workspace token budget (default: context − min(1024, context/4) − max tokens)' },
+    budget: {
+      type: 'int',
+      min: 0,
+      help: 'workspace token budget (default: context − min(1024, context/4) − max tokens)',
+    },
     'max-tokens': { type: 'int', min: 1, help: 'longest answer in tokens (default 256)' },
     temperature: { type: 'number', min: 0, help: '0 = greedy (default 0)' },
     seed: { type: 'int', help: 'sampler seed (default 0)' },
@@ -95,17 +116,26 @@ const chat: Command = {
   },
   async run(f, io) {
     const ws = str(f, 'workspace');
-    if (ws !== undefined && !fs.statSync(ws, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--workspace ${ws} is not a folder`);
+    if (ws !== undefined && !fs.statSync(ws, { throwIfNoEntry: false })?.isDirectory())
+      throw new UsageError(`--workspace ${ws} is not a folder`);
     const engine = await loadEngine(f, io, str(f, 'model')!);
     const maxTokens = num(f, 'max-tokens') ?? 256;
     // Room for the conversation: a quarter of the context, at most 1024 tokens, besides the answer.
-    const budget = num(f, 'budget') ?? Math.max(0, engine.contextSize - Math.min(1024, Math.floor(engine.contextSize / 4)) - maxTokens);
+    const budget =
+      num(f, 'budget') ??
+      Math.max(0, engine.contextSize - Math.min(1024, Math.floor(engine.contextSize / 4)) - maxTokens);
     const tokens = new PromptTokenizer(engine.tokenizer);
     // Counted with the session's memoized tokenizer: each block is tokenized once, for the budget and the prompt.
     const count = (t: string): number => tokens.text(t).length;
-    const build = async (): Promise<WorkspaceContext | undefined> => (ws === undefined ? undefined : buildContext(new NodeFileSource(ws), { count, budgetTokens: budget, signal: io.signal }));
+    const build = async (): Promise<WorkspaceContext | undefined> =>
+      ws === undefined
+        ? undefined
+        : buildContext(new NodeFileSource(ws), { count, budgetTokens: budget, signal: io.signal });
     try {
-      const store = ws !== undefined && !f['no-persist'] ? await FilePrefixStore.open(engine, ws, { dir: str(f, 'cache-dir'), log: io.err }) : undefined;
+      const store =
+        ws !== undefined && !f['no-persist']
+          ? await FilePrefixStore.open(engine, ws, { dir: str(f, 'cache-dir'), log: io.err })
+          : undefined;
       const session = new PromptSession(engine, tokens, io.err);
       const history: ChatMessage[] = [];
       let ctx = await build();
@@ -116,15 +146,39 @@ const chat: Command = {
       for await (const raw of rl) {
         const q = raw.trim();
         if (q === '/exit' || q === '/quit') break;
-        if (q === '') { if (tty) process.stdout.write('> '); continue; }
+        if (q === '') {
+          if (tty) process.stdout.write('> ');
+          continue;
+        }
         if (ctx) ctx = await build(); // picks up edits; only changed blocks are recomputed
-        const r = await session.ask({ system: DEFAULT_SYSTEM, blocks: ctx?.blocks ?? [], messages: [...history, { role: 'user', content: q }] }, {
-          maxTokens, sampler: { temperature: num(f, 'temperature') ?? 0, seed: num(f, 'seed') ?? 0 }, signal: io.signal, ...(store ? { store } : {}),
-        }, f.json ? undefined : (t) => process.stdout.write(t));
-        if (r.reason !== 'abort') history.push({ role: 'user', content: q }, { role: 'assistant', content: r.text.trim() });
+        const r = await session.ask(
+          { system: DEFAULT_SYSTEM, blocks: ctx?.blocks ?? [], messages: [...history, { role: 'user', content: q }] },
+          {
+            maxTokens,
+            sampler: { temperature: num(f, 'temperature') ?? 0, seed: num(f, 'seed') ?? 0 },
+            signal: io.signal,
+            ...(store ? { store } : {}),
+          },
+          f.json ? undefined : (t) => process.stdout.write(t),
+        );
+        if (r.reason !== 'abort')
+          history.push({ role: 'user', content: q }, { role: 'assistant', content: r.text.trim() });
         const ttftMs = r.stats.ttftMs;
-        if (f.json) io.out(JSON.stringify({ answer: r.text, reason: r.reason, reused: r.reused, computed: r.computed, ttftMs, how: r.how }));
-        else { io.out(''); io.err(`[${reuseLine(r)}; TTFT ${ttftMs.toFixed(0)} ms; ${r.how}; ${r.reason}]`); }
+        if (f.json)
+          io.out(
+            JSON.stringify({
+              answer: r.text,
+              reason: r.reason,
+              reused: r.reused,
+              computed: r.computed,
+              ttftMs,
+              how: r.how,
+            }),
+          );
+        else {
+          io.out('');
+          io.err(`[${reuseLine(r)}; TTFT ${ttftMs.toFixed(0)} ms; ${r.how}; ${r.reason}]`);
+        }
         if (io.signal.aborted) break;
         if (tty) process.stdout.write('> ');
       }

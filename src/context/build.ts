@@ -59,18 +59,24 @@ export interface WorkspaceContext {
 // A block ends with one newline and starts with '#': for byte-level BPE tokenizers (Qwen, SmolLM2)
 // that boundary is a pre-tokenizer split, so blocks tokenized one by one give exactly the ids of
 // the whole text (a blank line between blocks would not: "\n\n" is one pre-token alone, two before '#').
-export const fileBlock = (path: string, text: string): string => `### File: ${path}\n\`\`\`\n${text}${text.endsWith('\n') ? '' : '\n'}\`\`\`\n`;
+export const fileBlock = (path: string, text: string): string =>
+  `### File: ${path}\n\`\`\`\n${text}${text.endsWith('\n') ? '' : '\n'}\`\`\`\n`;
 export const selectionBlock = (s: Selection): string =>
   `### Selection: ${s.path} (lines ${s.startLine}–${s.endLine})\n\`\`\`\n${s.text}${s.text.endsWith('\n') ? '' : '\n'}\`\`\`\n`;
 /** A block's text in the prompt. */
-export const renderBlock = (b: PromptBlock): string => (b.role === 'selection' && b.lines
-  ? selectionBlock({ path: b.path, text: b.text, startLine: b.lines.start, endLine: b.lines.end })
-  : fileBlock(b.path, b.text));
+export const renderBlock = (b: PromptBlock): string =>
+  b.role === 'selection' && b.lines
+    ? selectionBlock({ path: b.path, text: b.text, startLine: b.lines.start, endLine: b.lines.end })
+    : fileBlock(b.path, b.text);
 
 /** Stable order: oldest mtime first, then path (byte order). */
-export function orderForCache<T extends { path: string; mtimeMs: number }>(files: readonly T[], activeFile?: string): T[] {
+export function orderForCache<T extends { path: string; mtimeMs: number }>(
+  files: readonly T[],
+  activeFile?: string,
+): T[] {
   return [...files].sort((a, b) => {
-    const aa = a.path === activeFile ? 1 : 0, ba = b.path === activeFile ? 1 : 0;
+    const aa = a.path === activeFile ? 1 : 0,
+      ba = b.path === activeFile ? 1 : 0;
     if (aa !== ba) return aa - ba;
     if (a.mtimeMs !== b.mtimeMs) return a.mtimeMs - b.mtimeMs;
     return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
@@ -85,18 +91,34 @@ export async function buildContext(src: FileSource, o: BuildOptions): Promise<Wo
   const active = o.activeFile !== undefined ? ordered.find((c) => c.path === o.activeFile) : undefined;
   const entries = new Map<ContextBlock, ManifestEntry>();
   const reserve = (b: ContextBlock, bytes: number, encoding: string): boolean => {
-    if (b.tokens > remaining) { excluded.push({ path: b.path, reason: `over the token budget (${b.tokens} tokens, ${remaining} left)` }); return false; }
+    if (b.tokens > remaining) {
+      excluded.push({ path: b.path, reason: `over the token budget (${b.tokens} tokens, ${remaining} left)` });
+      return false;
+    }
     remaining -= b.tokens;
     entries.set(b, { path: b.path, tokens: b.tokens, bytes, encoding, role: b.role });
     return true;
   };
   if (o.selection) {
     const { path, text, startLine, endLine } = o.selection;
-    const b: ContextBlock = { path, role: 'selection', text, lines: { start: startLine, end: endLine }, tokens: o.count(selectionBlock(o.selection)), mtimeMs: Infinity };
+    const b: ContextBlock = {
+      path,
+      role: 'selection',
+      text,
+      lines: { start: startLine, end: endLine },
+      tokens: o.count(selectionBlock(o.selection)),
+      mtimeMs: Infinity,
+    };
     if (reserve(b, text.length, 'utf-8')) tail.push(b);
   }
   if (active) {
-    const b: ContextBlock = { path: active.path, role: 'active', text: active.text, tokens: o.count(fileBlock(active.path, active.text)), mtimeMs: active.mtimeMs };
+    const b: ContextBlock = {
+      path: active.path,
+      role: 'active',
+      text: active.text,
+      tokens: o.count(fileBlock(active.path, active.text)),
+      mtimeMs: active.mtimeMs,
+    };
     if (reserve(b, active.bytes, active.encoding)) tail.unshift(b);
   }
   const head: ContextBlock[] = [];
@@ -104,8 +126,17 @@ export async function buildContext(src: FileSource, o: BuildOptions): Promise<Wo
     if (c === active) continue;
     if (o.signal?.aborted) throw new Error('building the workspace context was cancelled');
     // Text far longer than the budget left cannot fit (a token is rarely over 16 characters): skip tokenizing it.
-    if (remaining <= 0 || c.text.length > remaining * 16 + 64) { excluded.push({ path: c.path, reason: `over the token budget (${remaining} tokens left)` }); continue; }
-    const b: ContextBlock = { path: c.path, role: 'file', text: c.text, tokens: o.count(fileBlock(c.path, c.text)), mtimeMs: c.mtimeMs };
+    if (remaining <= 0 || c.text.length > remaining * 16 + 64) {
+      excluded.push({ path: c.path, reason: `over the token budget (${remaining} tokens left)` });
+      continue;
+    }
+    const b: ContextBlock = {
+      path: c.path,
+      role: 'file',
+      text: c.text,
+      tokens: o.count(fileBlock(c.path, c.text)),
+      mtimeMs: c.mtimeMs,
+    };
     if (reserve(b, c.bytes, c.encoding)) head.push(b);
   }
   const blocks = [...head, ...tail];

@@ -9,13 +9,22 @@ export interface SampleText {
   text: string;
 }
 
-export function sampleCalibrationTexts(files: readonly { path: string; text: string }[], o: { targetChars: number; maxTexts: number }): SampleText[] {
-  const sorted = [...files].sort((a, b) => b.text.length - a.text.length || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+export function sampleCalibrationTexts(
+  files: readonly { path: string; text: string }[],
+  o: { targetChars: number; maxTexts: number },
+): SampleText[] {
+  const sorted = [...files].sort(
+    (a, b) => b.text.length - a.text.length || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+  );
   const out: SampleText[] = [];
   let names: string[] = [];
   let text = '';
   const flush = (): void => {
-    if (text) out.push({ name: names.length > 1 ? `${names[0]} + ${names.length - 1} more` : names[0]!, text: text.slice(0, 2 * o.targetChars) });
+    if (text)
+      out.push({
+        name: names.length > 1 ? `${names[0]} + ${names.length - 1} more` : names[0]!,
+        text: text.slice(0, 2 * o.targetChars),
+      });
     names = [];
     text = '';
   };

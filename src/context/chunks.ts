@@ -24,7 +24,8 @@ export function splitPieces(text: string, firstLine: number, maxPieceChars: numb
   const out: TextPiece[] = [];
   const lines = text.split(/(?<=\n)/);
   lines.forEach((l, i) => {
-    for (let at = 0; at < l.length; at += maxPieceChars) out.push({ text: l.slice(at, at + maxPieceChars), line: firstLine + i });
+    for (let at = 0; at < l.length; at += maxPieceChars)
+      out.push({ text: l.slice(at, at + maxPieceChars), line: firstLine + i });
   });
   return out;
 }
@@ -42,7 +43,10 @@ export function planChunks(pieces: readonly TextPiece[], counts: readonly number
   let cur: Chunk | null = null;
   pieces.forEach((p, i) => {
     const n = counts[i]!;
-    if (cur && cur.tokens + n > budget) { chunks.push(cur); cur = null; }
+    if (cur && cur.tokens + n > budget) {
+      chunks.push(cur);
+      cur = null;
+    }
     if (!cur) cur = { text: '', startLine: p.line, endLine: p.line, tokens: 0 };
     cur.text += p.text;
     cur.endLine = p.line;

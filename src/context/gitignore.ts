@@ -25,20 +25,44 @@ export function globToRegExp(glob: string, anchored: boolean): RegExp {
     if (c === '*') {
       if (glob[i + 1] === '*') {
         const prevSlash = i === 0 || glob[i - 1] === '/';
-        if (prevSlash && glob[i + 2] === '/') { re += '(?:.*/)?'; i += 3; continue; }
-        if (prevSlash && i + 2 === glob.length) { re += '.*'; i += 2; continue; }
-        re += '[^/]*'; i += 2; continue; // `**` not delimited by slashes is an ordinary `*`
+        if (prevSlash && glob[i + 2] === '/') {
+          re += '(?:.*/)?';
+          i += 3;
+          continue;
+        }
+        if (prevSlash && i + 2 === glob.length) {
+          re += '.*';
+          i += 2;
+          continue;
+        }
+        re += '[^/]*';
+        i += 2;
+        continue; // `**` not delimited by slashes is an ordinary `*`
       }
-      re += '[^/]*'; i++; continue;
+      re += '[^/]*';
+      i++;
+      continue;
     }
-    if (c === '?') { re += '[^/]'; i++; continue; }
-    if (c === '\\' && i + 1 < glob.length) { re += escapeRe(glob[i + 1]!); i += 2; continue; }
+    if (c === '?') {
+      re += '[^/]';
+      i++;
+      continue;
+    }
+    if (c === '\\' && i + 1 < glob.length) {
+      re += escapeRe(glob[i + 1]!);
+      i += 2;
+      continue;
+    }
     if (c === '[') {
       let j = i + 1;
       if (glob[j] === '!' || glob[j] === '^') j++;
       if (glob[j] === ']') j++;
       while (j < glob.length && glob[j] !== ']') j++;
-      if (j >= glob.length) { re += '\\['; i++; continue; } // no closing bracket: a literal `[`
+      if (j >= glob.length) {
+        re += '\\[';
+        i++;
+        continue;
+      } // no closing bracket: a literal `[`
       let body = glob.slice(i + 1, j);
       const neg = body.startsWith('!') || body.startsWith('^');
       if (neg) body = body.slice(1);
@@ -63,10 +87,15 @@ export function parseIgnore(text: string, base = ''): IgnoreRule[] {
     while (line.endsWith(' ') && !line.endsWith('\\ ')) line = line.slice(0, -1);
     if (line === '' || line.startsWith('#')) continue;
     let negate = false;
-    if (line.startsWith('!')) { negate = true; line = line.slice(1); }
-    else if (line.startsWith('\\!') || line.startsWith('\\#')) line = line.slice(1);
+    if (line.startsWith('!')) {
+      negate = true;
+      line = line.slice(1);
+    } else if (line.startsWith('\\!') || line.startsWith('\\#')) line = line.slice(1);
     let dirOnly = false;
-    if (line.endsWith('/') && !line.endsWith('\\/')) { dirOnly = true; line = line.slice(0, -1); }
+    if (line.endsWith('/') && !line.endsWith('\\/')) {
+      dirOnly = true;
+      line = line.slice(0, -1);
+    }
     if (line === '') continue;
     const anchored = line.includes('/');
     if (line.startsWith('/')) line = line.slice(1);

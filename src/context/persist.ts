@@ -67,17 +67,39 @@ const writeAll: WriteFn = (fd, data) => {
 /** Thrown when a state could not be saved; the previously saved file (if any) is unchanged. */
 export class SaveStateError extends Error {
   override readonly name = 'SaveStateError';
-  constructor(file: string, readonly code: string | undefined, detail: string) {
-    super(`could not save the KV state ${path.basename(file)}: ${code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : detail}; the previously saved state is kept`);
+  constructor(
+    file: string,
+    readonly code: string | undefined,
+    detail: string,
+  ) {
+    super(
+      `could not save the KV state ${path.basename(file)}: ${code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : detail}; the previously saved state is kept`,
+    );
   }
 }
 
 /** Write atomically: unique temp file beside the target, fsync, rename. Returns the file's size. */
-export function saveState(file: string, id: StateIdentity, ids: readonly number[], s: KVState, write: WriteFn = writeAll): number {
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('KV state files are little-endian; this machine is not');
+export function saveState(
+  file: string,
+  id: StateIdentity,
+  ids: readonly number[],
+  s: KVState,
+  write: WriteFn = writeAll,
+): number {
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
+    throw new Error('KV state files are little-endian; this machine is not');
   const header: Header = {
-    format: FORMAT_VERSION, endian: 'le', ...id, kind: s.kind, dtype: s.dtype, length: s.length,
-    idsHash: idsHash(ids), tokenIds: ids.length, ints: s.ints.length, buffers: s.buffers.map((b) => b.length), createdAt: new Date().toISOString(),
+    format: FORMAT_VERSION,
+    endian: 'le',
+    ...id,
+    kind: s.kind,
+    dtype: s.dtype,
+    length: s.length,
+    idsHash: idsHash(ids),
+    tokenIds: ids.length,
+    ints: s.ints.length,
+    buffers: s.buffers.map((b) => b.length),
+    createdAt: new Date().toISOString(),
   };
   const hb = Buffer.from(JSON.stringify(header), 'utf8');
   const len = Buffer.alloc(4);
@@ -90,7 +112,11 @@ export function saveState(file: string, id: StateIdentity, ids: readonly number[
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fd = fs.openSync(tmp, 'wx');
     const h = createHash('sha256');
-    for (const p of parts) { h.update(p); write(fd, p); size += p.length; }
+    for (const p of parts) {
+      h.update(p);
+      write(fd, p);
+      size += p.length;
+    }
     write(fd, h.digest());
     fs.fsyncSync(fd);
     fs.closeSync(fd);
@@ -100,7 +126,9 @@ export function saveState(file: string, id: StateIdentity, ids: readonly number[
     try {
       if (fd >= 0) fs.closeSync(fd);
       fs.rmSync(tmp, { force: true });
-    } catch { /* nothing was created, or the folder is gone */ }
+    } catch {
+      /* nothing was created, or the folder is gone */
+    }
     const err = e as NodeJS.ErrnoException;
     throw new SaveStateError(file, err.code, err.message.split('\n')[0] ?? String(e));
   }
@@ -116,30 +144,45 @@ export function loadState(file: string, expect: StateIdentity & { kind: string; 
     return { ok: false, reason: `cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})` };
   }
   if (buf.length < MAGIC.length + 4 + 32) return { ok: false, reason: `truncated (${buf.length} bytes)` };
-  if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) return { ok: false, reason: 'not a PodLens KV state file (bad magic)' };
+  if (!buf.subarray(0, MAGIC.length).equals(MAGIC))
+    return { ok: false, reason: 'not a PodLens KV state file (bad magic)' };
   const hlen = buf.readUInt32LE(MAGIC.length);
   const hstart = MAGIC.length + 4;
   let h: Header | undefined;
   try {
-    if (hstart + hlen + 32 <= buf.length) h = JSON.parse(buf.subarray(hstart, hstart + hlen).toString('utf8')) as Header;
-  } catch { /* reported below */ }
+    if (hstart + hlen + 32 <= buf.length)
+      h = JSON.parse(buf.subarray(hstart, hstart + hlen).toString('utf8')) as Header;
+  } catch {
+    /* reported below */
+  }
   const bpe = h?.dtype === 'f32' ? 4 : 2;
   const sizes = h && Array.isArray(h.buffers) && Number.isInteger(h.tokenIds) && Number.isInteger(h.ints);
-  const expectSize = h && sizes ? hstart + hlen + 4 * h.tokenIds + 4 * h.ints + h.buffers.reduce((a, n) => a + n * bpe, 0) + 32 : -1;
+  const expectSize =
+    h && sizes ? hstart + hlen + 4 * h.tokenIds + 4 * h.ints + h.buffers.reduce((a, n) => a + n * bpe, 0) + 32 : -1;
   // The checksum covers everything, header included, so it is checked before any header field is trusted.
   const body = buf.subarray(0, buf.length - 32);
-  if (!createHash('sha256').update(body).digest().equals(buf.subarray(buf.length - 32))) {
+  if (
+    !createHash('sha256')
+      .update(body)
+      .digest()
+      .equals(buf.subarray(buf.length - 32))
+  ) {
     if (expectSize > buf.length) return { ok: false, reason: `truncated (${buf.length} of ${expectSize} bytes)` };
-    if (expectSize >= 0 && expectSize < buf.length) return { ok: false, reason: `trailing bytes (${buf.length} for ${expectSize})` };
+    if (expectSize >= 0 && expectSize < buf.length)
+      return { ok: false, reason: `trailing bytes (${buf.length} for ${expectSize})` };
     if (hstart + hlen + 32 > buf.length) return { ok: false, reason: 'truncated (header runs past the end)' };
     return { ok: false, reason: 'checksum mismatch (corrupt file)' };
   }
   if (!h || !sizes) return { ok: false, reason: 'corrupt header' };
-  if (h.format !== FORMAT_VERSION) return { ok: false, reason: `format version ${h.format}, this PodLens reads ${FORMAT_VERSION}` };
-  if (h.modelSha256 !== expect.modelSha256) return { ok: false, reason: 'saved for a different model file (sha256 differs)' };
+  if (h.format !== FORMAT_VERSION)
+    return { ok: false, reason: `format version ${h.format}, this PodLens reads ${FORMAT_VERSION}` };
+  if (h.modelSha256 !== expect.modelSha256)
+    return { ok: false, reason: 'saved for a different model file (sha256 differs)' };
   if (h.planHash !== expect.planHash) return { ok: false, reason: 'saved for a different KV cache plan' };
-  if (h.kind !== expect.kind || h.dtype !== expect.dtype) return { ok: false, reason: `saved as ${h.kind}/${h.dtype}, expected ${expect.kind}/${expect.dtype}` };
-  if (expectSize !== buf.length) return { ok: false, reason: `size ${buf.length} does not match the header (${expectSize})` };
+  if (h.kind !== expect.kind || h.dtype !== expect.dtype)
+    return { ok: false, reason: `saved as ${h.kind}/${h.dtype}, expected ${expect.kind}/${expect.dtype}` };
+  if (expectSize !== buf.length)
+    return { ok: false, reason: `size ${buf.length} does not match the header (${expectSize})` };
   let off = hstart + hlen;
   const take = (n: number, b: number): ArrayBuffer => {
     const out = new ArrayBuffer(n * b);
@@ -150,12 +193,16 @@ export function loadState(file: string, expect: StateIdentity & { kind: string; 
   const ids = Array.from(new Int32Array(take(h.tokenIds, 4)));
   if (idsHash(ids) !== h.idsHash) return { ok: false, reason: 'token ids hash mismatch' };
   const ints = new Int32Array(take(h.ints, 4));
-  const buffers: KVArray[] = h.buffers.map((n) => (h.dtype === 'f32' ? new Float32Array(take(n, 4)) : new Uint16Array(take(n, 2))));
+  const buffers: KVArray[] = h.buffers.map((n) =>
+    h.dtype === 'f32' ? new Float32Array(take(n, 4)) : new Uint16Array(take(n, 2)),
+  );
   if (h.length !== ids.length) return { ok: false, reason: `holds ${h.length} tokens but ${ids.length} token ids` };
   try {
     const now = new Date();
     fs.utimesSync(file, now, now); // LRU: recently used
-  } catch { /* read-only folder: LRU order just stays */ }
+  } catch {
+    /* read-only folder: LRU order just stays */
+  }
   return { ok: true, ids, state: { kind: h.kind, dtype: h.dtype, length: h.length, ints, buffers } };
 }
 
@@ -172,11 +219,14 @@ export function enforceCap(dir: string, maxBytes: number, keep?: string): string
       const st = fs.statSync(p, { throwIfNoEntry: false });
       if (st && Date.now() - st.mtimeMs > STALE_TMP_MS) fs.rmSync(p, { force: true });
     }
-    files = fs.readdirSync(dir).filter((n) => n.endsWith(STATE_EXT)).map((n) => {
-      const p = path.join(dir, n);
-      const st = fs.statSync(p);
-      return { p, size: st.size, mtimeMs: st.mtimeMs };
-    });
+    files = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith(STATE_EXT))
+      .map((n) => {
+        const p = path.join(dir, n);
+        const st = fs.statSync(p);
+        return { p, size: st.size, mtimeMs: st.mtimeMs };
+      });
   } catch {
     return [];
   }

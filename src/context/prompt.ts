@@ -29,18 +29,26 @@ export interface PromptIds {
 }
 
 /** Ends with one newline, like each block (build.ts fileBlock: why). */
-export const CONTEXT_HEADER = "The user's workspace follows: files, then the file open in the editor, then the selection.\n";
+export const CONTEXT_HEADER =
+  "The user's workspace follows: files, then the file open in the editor, then the selection.\n";
 const MARK = '\u0000PODLENS_WORKSPACE\u0000';
 
 /** The system message's content for a system text and workspace blocks ('' when there is neither). */
-export function systemContent(system: string | undefined, blocks: readonly PromptBlock[], mark = blocks.map(renderBlock).join('')): string {
+export function systemContent(
+  system: string | undefined,
+  blocks: readonly PromptBlock[],
+  mark = blocks.map(renderBlock).join(''),
+): string {
   return [system ?? '', blocks.length > 0 ? CONTEXT_HEADER + mark : ''].filter(Boolean).join('\n\n');
 }
 
 export class PromptTokenizer {
   private readonly memo = new Map<string, number[]>();
 
-  constructor(readonly tokenizer: Tokenizer, private readonly maxEntries = 8192) {}
+  constructor(
+    readonly tokenizer: Tokenizer,
+    private readonly maxEntries = 8192,
+  ) {}
 
   /** Ids of a plain text (no BOS, control-token text stays text), remembered by text (least recently used dropped). */
   text(t: string): number[] {
@@ -48,7 +56,10 @@ export class PromptTokenizer {
     if (ids) this.memo.delete(t);
     else ids = t.length === 0 ? [] : this.tokenizer.encode(t, { addBos: false, parseSpecial: false });
     this.memo.set(t, ids);
-    for (const k of this.memo.keys()) { if (this.memo.size <= this.maxEntries) break; this.memo.delete(k); }
+    for (const k of this.memo.keys()) {
+      if (this.memo.size <= this.maxEntries) break;
+      this.memo.delete(k);
+    }
     return ids;
   }
 
@@ -57,7 +68,10 @@ export class PromptTokenizer {
     let { system, messages } = p;
     const blocks = p.blocks ?? [];
     // A leading system message (VS Code's chat APIs send one) is the system text.
-    if (!system && blocks.length === 0 && messages[0]?.role === 'system') { system = messages[0].content; messages = messages.slice(1); }
+    if (!system && blocks.length === 0 && messages[0]?.role === 'system') {
+      system = messages[0].content;
+      messages = messages.slice(1);
+    }
     const content = systemContent(system, blocks, MARK);
     const tok = this.tokenizer;
     if (!content) return { ids: tok.encodeChat(messages, { addGenerationPrompt: true }), prefix: 0, starts: [] };
@@ -65,8 +79,13 @@ export class PromptTokenizer {
     const parts = tok.chatParts([{ role: 'system', content: withMark }, ...messages], { addGenerationPrompt: true });
     const k = parts?.findIndex((x) => !x.special && x.text.includes(MARK)) ?? -1;
     if (!parts || k < 0) {
-      if (blocks.length > 0) throw new Error("the model's chat template drops or rewrites the system message; it cannot hold a workspace");
-      return { ids: tok.encodeChat([{ role: 'system', content }, ...messages], { addGenerationPrompt: true }), prefix: 0, starts: [] };
+      if (blocks.length > 0)
+        throw new Error("the model's chat template drops or rewrites the system message; it cannot hold a workspace");
+      return {
+        ids: tok.encodeChat([{ role: 'system', content }, ...messages], { addGenerationPrompt: true }),
+        prefix: 0,
+        starts: [],
+      };
     }
     const at = parts[k]!.text.indexOf(MARK);
     const headParts = [...parts.slice(0, k), { text: parts[k]!.text.slice(0, at), special: false }];
@@ -75,13 +94,19 @@ export class PromptTokenizer {
     this.memo.set(key, head);
     const ids = head.slice();
     const starts: number[] = [];
-    const append = (xs: readonly number[]): void => { for (const x of xs) ids.push(x); };
+    const append = (xs: readonly number[]): void => {
+      for (const x of xs) ids.push(x);
+    };
     for (const b of blocks) {
       starts.push(ids.length);
       append(this.text(renderBlock(b)));
     }
     const prefix = ids.length;
-    append(tok.encodeParts([{ text: parts[k]!.text.slice(at + MARK.length), special: false }, ...parts.slice(k + 1)], { addBos: false }));
+    append(
+      tok.encodeParts([{ text: parts[k]!.text.slice(at + MARK.length), special: false }, ...parts.slice(k + 1)], {
+        addBos: false,
+      }),
+    );
     return { ids, prefix, starts };
   }
 }

@@ -17,7 +17,11 @@ export function exclusionKind(reason: string): ExclusionKind {
 }
 
 /** The reason without its numbers ("larger than 262144 bytes (900000)" → "larger than 262144 bytes"). */
-export const reasonKey = (reason: string): string => reason.replace(/ \(\d+\)$/, '').replace(/ \(\d+ tokens(, \d+ left)?\)$/, '').replace(/ \(\d+ tokens left\)$/, '');
+export const reasonKey = (reason: string): string =>
+  reason
+    .replace(/ \(\d+\)$/, '')
+    .replace(/ \(\d+ tokens(, \d+ left)?\)$/, '')
+    .replace(/ \(\d+ tokens left\)$/, '');
 
 export interface ExclusionCounts {
   total: number;
@@ -68,12 +72,23 @@ export function exclusionLines(r: SummaryInput): string[] {
   else {
     const kinds = c.kinds.map((k) => `${k.count} ${k.kind}`).join(', ');
     lines.push(`excluded ${c.total}: ${kinds}${r.unlisted ? ` (+ ${r.unlisted} not listed)` : ''}`);
-    for (const k of c.kinds) lines.push(`  ${k.kind}: ${k.reasons.slice(0, 6).map(([why, n]) => `${n} ${why}`).join('; ')}`);
+    for (const k of c.kinds)
+      lines.push(
+        `  ${k.kind}: ${k.reasons
+          .slice(0, 6)
+          .map(([why, n]) => `${n} ${why}`)
+          .join('; ')}`,
+      );
   }
   if (r.skipped.length) {
-    lines.push(`skipped by the ignore lists (not listed): ${r.skipped.map((s) => `${s.count} by ${s.rule} (${s.examples.join(', ')}${s.count > s.examples.length ? ', …' : ''})`).join('; ')}`);
+    lines.push(
+      `skipped by the ignore lists (not listed): ${r.skipped.map((s) => `${s.count} by ${s.rule} (${s.examples.join(', ')}${s.count > s.examples.length ? ', …' : ''})`).join('; ')}`,
+    );
   }
-  if (c.largest.length) lines.push(`largest excluded: ${c.largest.map((e) => `${e.path} ${formatBytes(e.bytes!)} (${reasonKey(e.reason)})`).join('; ')}`);
+  if (c.largest.length)
+    lines.push(
+      `largest excluded: ${c.largest.map((e) => `${e.path} ${formatBytes(e.bytes!)} (${reasonKey(e.reason)})`).join('; ')}`,
+    );
   if (r.stopped) lines.push(`the walk ${r.stopped}`);
   return lines;
 }

@@ -113,7 +113,9 @@ export const cannotFit = (chars: number, budget: number): boolean => chars > bud
 
 export class ReadAbortedError extends Error {
   override readonly name = 'AbortError';
-  constructor() { super('reading the workspace was cancelled'); }
+  constructor() {
+    super('reading the workspace was cancelled');
+  }
 }
 
 export async function readWorkspace(src: FileSource, o: ReadOptions = {}): Promise<ReadResult> {
@@ -130,8 +132,15 @@ export async function readWorkspace(src: FileSource, o: ReadOptions = {}): Promi
   let w;
   try {
     w = await walkWorkspace(src, {
-      limits: o.limits, ignore: o.ignore, include: o.include, signal: o.signal, sizeExcluded: true,
-      onProgress: (p) => { filesSeen = p.filesSeen; report({ phase: 'scan', filesSeen, filesDone: p.candidates, filesTotal: 0, tokens: 0 }); },
+      limits: o.limits,
+      ignore: o.ignore,
+      include: o.include,
+      signal: o.signal,
+      sizeExcluded: true,
+      onProgress: (p) => {
+        filesSeen = p.filesSeen;
+        report({ phase: 'scan', filesSeen, filesDone: p.candidates, filesTotal: 0, tokens: 0 });
+      },
     });
   } catch (e) {
     if (e instanceof WalkAbortedError) throw new ReadAbortedError();
@@ -150,18 +159,33 @@ export async function readWorkspace(src: FileSource, o: ReadOptions = {}): Promi
     const totalChars = todo.reduce((a, c) => a + c.text.length, 0);
     const batch = Math.max(1, o.countBatch ?? 1);
     const fill = new Fill(budget);
-    let done = 0, doneChars = 0, stopAt = -1;
+    let done = 0,
+      doneChars = 0,
+      stopAt = -1;
     const progress = (force: boolean): void => {
       const ms = performance.now() - t1;
       // Characters still to count: the rest of the files, or what the cap leaves.
       const left = Number.isFinite(budget) ? Math.min(totalChars - doneChars, fill.countable) : totalChars - doneChars;
       const etaMs = doneChars > 0 && ms > 0 ? (left / doneChars) * ms : undefined;
-      report({ phase: 'count', filesSeen, filesDone: done, filesTotal: todo.length, tokens, ...(etaMs !== undefined ? { etaMs } : {}) }, force);
+      report(
+        {
+          phase: 'count',
+          filesSeen,
+          filesDone: done,
+          filesTotal: todo.length,
+          tokens,
+          ...(etaMs !== undefined ? { etaMs } : {}),
+        },
+        force,
+      );
     };
     progress(true);
     for (let i = 0; i < todo.length; i += batch) {
       if (o.signal?.aborted) throw new ReadAbortedError();
-      if (fill.full) { stopAt = i; break; }
+      if (fill.full) {
+        stopAt = i;
+        break;
+      }
       const part = todo.slice(i, i + batch);
       const n = await o.count(part.map((c) => fileBlock(c.path, c.text)));
       part.forEach((c, k) => {
@@ -180,21 +204,44 @@ export async function readWorkspace(src: FileSource, o: ReadOptions = {}): Promi
     const rest = stopAt >= 0 ? new Set(todo.slice(stopAt).map((c) => c.path)) : new Set<string>();
     for (const c of ordered) {
       if (counted.has(c.path)) continue;
-      if (rest.has(c.path)) { notRead.push(c.path); excluded.push({ path: c.path, reason: NOT_READ, bytes: c.bytes }); }
-      else excluded.push({ path: c.path, reason: TOO_LONG, bytes: c.bytes });
-      files.push({ path: c.path, bytes: c.bytes, mtimeMs: c.mtimeMs, encoding: c.encoding, ...(o.keepTexts === 'all' ? { text: c.text } : {}) });
+      if (rest.has(c.path)) {
+        notRead.push(c.path);
+        excluded.push({ path: c.path, reason: NOT_READ, bytes: c.bytes });
+      } else excluded.push({ path: c.path, reason: TOO_LONG, bytes: c.bytes });
+      files.push({
+        path: c.path,
+        bytes: c.bytes,
+        mtimeMs: c.mtimeMs,
+        encoding: c.encoding,
+        ...(o.keepTexts === 'all' ? { text: c.text } : {}),
+      });
     }
     // Back to cache order (counted and uncounted files interleave there).
     const pos = new Map(ordered.map((c, i) => [c.path, i]));
     files.sort((a, b) => pos.get(a.path)! - pos.get(b.path)!);
     progress(true);
   } else {
-    for (const c of ordered) files.push({ path: c.path, bytes: c.bytes, mtimeMs: c.mtimeMs, encoding: c.encoding, ...(o.keepTexts === 'counted' ? {} : { text: c.text }) });
+    for (const c of ordered)
+      files.push({
+        path: c.path,
+        bytes: c.bytes,
+        mtimeMs: c.mtimeMs,
+        encoding: c.encoding,
+        ...(o.keepTexts === 'counted' ? {} : { text: c.text }),
+      });
     report({ phase: 'scan', filesSeen, filesDone: files.length, filesTotal: 0, tokens: 0 }, true);
   }
   return {
-    files, excluded, unlisted: w.unlisted, ...(w.stopped ? { stopped: w.stopped } : {}), skipped: w.skipped, notRead,
-    tokens, filesSeen, walkMs, countMs: performance.now() - t1,
+    files,
+    excluded,
+    unlisted: w.unlisted,
+    ...(w.stopped ? { stopped: w.stopped } : {}),
+    skipped: w.skipped,
+    notRead,
+    tokens,
+    filesSeen,
+    walkMs,
+    countMs: performance.now() - t1,
   };
 }
 
@@ -202,6 +249,11 @@ export async function readWorkspace(src: FileSource, o: ReadOptions = {}): Promi
 export function progressLabel(p: ReadProgress, what = 'reading the workspace'): string {
   const n = thousands;
   if (p.phase === 'scan') return `${what}… ${p.filesSeen} seen, ${p.filesDone} to read`;
-  const eta = p.etaMs === undefined ? '' : p.etaMs < 1500 ? ', about a second left' : `, about ${n(Math.round(p.etaMs / 1000))} s left`;
+  const eta =
+    p.etaMs === undefined
+      ? ''
+      : p.etaMs < 1500
+        ? ', about a second left'
+        : `, about ${n(Math.round(p.etaMs / 1000))} s left`;
   return `${what}: ${n(p.filesDone)} of ${n(p.filesTotal)} files, ${n(p.tokens)} tokens${eta}`;
 }

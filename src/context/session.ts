@@ -51,7 +51,15 @@ export interface TurnInfo {
   starts: number[];
 }
 
-export const newTurnInfo = (): TurnInfo => ({ reused: 0, computed: 0, how: '', restoredTokens: 0, droppedMessages: 0, prefix: 0, starts: [] });
+export const newTurnInfo = (): TurnInfo => ({
+  reused: 0,
+  computed: 0,
+  how: '',
+  restoredTokens: 0,
+  droppedMessages: 0,
+  prefix: 0,
+  starts: [],
+});
 
 /** A whole turn's outcome (ask). */
 export interface AskResult extends TurnInfo {
@@ -71,20 +79,25 @@ const MAX_CHECKPOINTS = 8;
 const LAST_BLOCKS = 4;
 
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-const mb = (s: KVState): string => `${(s.buffers.reduce((a, b) => a + b.byteLength, s.ints.byteLength) / 2 ** 20).toFixed(1)} MB`;
+const mb = (s: KVState): string =>
+  `${(s.buffers.reduce((a, b) => a + b.byteLength, s.ints.byteLength) / 2 ** 20).toFixed(1)} MB`;
 const lcp = (a: readonly number[], b: readonly number[], max: number): number => {
   let p = 0;
   while (p < max && a[p] === b[p]) p++;
   return p;
 };
-const isPrefix = (a: readonly number[], b: readonly number[]): boolean => a.length <= b.length && lcp(a, b, a.length) === a.length;
+const isPrefix = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length <= b.length && lcp(a, b, a.length) === a.length;
 
 /** Block boundaries to checkpoint at: the last blocks' starts, a few spread evenly over the rest, and the prefix end. */
 export function checkpointPositions(starts: readonly number[], prefix: number): number[] {
   const last = starts.slice(-LAST_BLOCKS);
   const rest = starts.slice(0, starts.length - last.length);
   const spread = MAX_CHECKPOINTS - 1 - last.length;
-  const picked = rest.length <= spread ? rest : Array.from({ length: spread }, (_, i) => rest[Math.floor((i * rest.length) / spread)]!);
+  const picked =
+    rest.length <= spread
+      ? rest
+      : Array.from({ length: spread }, (_, i) => rest[Math.floor((i * rest.length) / spread)]!);
   return [...new Set([...picked, ...last, prefix])].filter((p) => p > 0).sort((a, b) => a - b);
 }
 
@@ -96,7 +109,11 @@ export class PromptSession {
   /** The ids last saved to (or restored from) each store slot. */
   private readonly saved = new Map<StoreSlot, number[]>();
 
-  constructor(readonly engine: Engine, readonly tokens: PromptTokenizer, private readonly log: (line: string) => void = () => undefined) {
+  constructor(
+    readonly engine: Engine,
+    readonly tokens: PromptTokenizer,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
     this.cache = engine.createCache();
   }
 
@@ -108,7 +125,12 @@ export class PromptSession {
   render(prompt: SessionPrompt, trim = true, reserve = 0): PromptIds & { dropped: number } {
     if (!trim) return { ...this.tokens.render(prompt), dropped: 0 };
     let last: PromptIds | undefined;
-    const t = trimToFit(prompt.messages, (messages) => (last = this.tokens.render({ ...prompt, messages })).ids, reserve, this.engine.contextSize);
+    const t = trimToFit(
+      prompt.messages,
+      (messages) => (last = this.tokens.render({ ...prompt, messages })).ids,
+      reserve,
+      this.engine.contextSize,
+    );
     const r = last!.ids === t.ids ? last! : this.tokens.render({ ...prompt, messages: t.messages });
     return { ...r, dropped: t.dropped };
   }
@@ -120,20 +142,33 @@ export class PromptSession {
     const { ids, prefix, starts } = target;
     Object.assign(info, { droppedMessages: target.dropped, prefix, starts, restoredTokens: 0 });
     if (prefix + 1 >= this.engine.contextSize) {
-      throw new RangeError(`the workspace takes ${prefix} tokens but the context holds ${this.engine.contextSize}; lower the workspace budget or raise the context size`);
+      throw new RangeError(
+        `the workspace takes ${prefix} tokens but the context holds ${this.engine.contextSize}; lower the workspace budget or raise the context size`,
+      );
     }
     if (o.store && this.cache.length === 0 && prefix > 0) info.restoredTokens = await this.restore(o.store, target);
     const { kept, how } = this.rewind(ids);
-    Object.assign(info, { reused: kept, computed: ids.length - kept, how: info.restoredTokens > 0 && how === 'kept' ? 'restored from disk' : how });
+    Object.assign(info, {
+      reused: kept,
+      computed: ids.length - kept,
+      how: info.restoredTokens > 0 && how === 'kept' ? 'restored from disk' : how,
+    });
     const overheadMs = performance.now() - t0; // rendering, restoring, rewinding: before the first token
     try {
       // Compute the prefix in steps that end at the checkpoint positions (caches that cannot
       // rewind) and at the prefix end (to save it), so those states can be kept.
-      const stops = (this.canRewind ? (o.store ? [prefix] : []) : checkpointPositions(starts, prefix)).filter((s) => s > this.cache.length);
+      const stops = (this.canRewind ? (o.store ? [prefix] : []) : checkpointPositions(starts, prefix)).filter(
+        (s) => s > this.cache.length,
+      );
       const t1 = performance.now();
       for (const s of stops) {
         const from = this.cache.length;
-        for await (const ev of this.engine.generate(this.cache, { prompt: ids.slice(from, s), maxTokens: 1, sampler: { temperature: 0 }, signal: o.signal })) {
+        for await (const ev of this.engine.generate(this.cache, {
+          prompt: ids.slice(from, s),
+          maxTokens: 1,
+          sampler: { temperature: 0 },
+          signal: o.signal,
+        })) {
           if (ev.type === 'prefill') yield { ...ev, done: from - kept + ev.done, total: ids.length - kept };
         }
         this.ids = ids.slice(0, this.cache.length);
@@ -145,8 +180,17 @@ export class PromptSession {
       if (o.store) await this.persist(o.store, ids, prefix, starts.at(-1));
       const waitMs = overheadMs + performance.now() - tSave;
       const from = this.cache.length;
-      for await (const ev of this.engine.generate(this.cache, { prompt: ids.slice(from), maxTokens: o.maxTokens, sampler: o.sampler, stop: o.stop, signal: o.signal })) {
-        if (ev.type === 'prefill') { yield { ...ev, done: from - kept + ev.done, total: ids.length - kept }; continue; }
+      for await (const ev of this.engine.generate(this.cache, {
+        prompt: ids.slice(from),
+        maxTokens: o.maxTokens,
+        sampler: o.sampler,
+        stop: o.stop,
+        signal: o.signal,
+      })) {
+        if (ev.type === 'prefill') {
+          yield { ...ev, done: from - kept + ev.done, total: ids.length - kept };
+          continue;
+        }
         if (ev.type === 'done') {
           this.ids = [...ids, ...ev.tokens].slice(0, this.cache.length);
           let stats = extra.tokens > 0 ? withStepCost(ev.stats, extra.tokens, extra.ms) : ev.stats;
@@ -185,7 +229,9 @@ export class PromptSession {
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
     }
-    const cp = this.checkpoints.filter((c) => c.ids.length <= p && isPrefix(c.ids, target)).sort((a, b) => b.ids.length - a.ids.length)[0];
+    const cp = this.checkpoints
+      .filter((c) => c.ids.length <= p && isPrefix(c.ids, target))
+      .sort((a, b) => b.ids.length - a.ids.length)[0];
     if (cp) {
       this.cache.importState(cp.state);
       this.ids = cp.ids.slice();
@@ -193,7 +239,9 @@ export class PromptSession {
     }
     this.cache.truncate(0);
     this.ids = [];
-    this.log(`the ${this.cache.kind} cache cannot rewind to token ${p} and holds no checkpoint before it; reading the prompt from the start`);
+    this.log(
+      `the ${this.cache.kind} cache cannot rewind to token ${p} and holds no checkpoint before it; reading the prompt from the start`,
+    );
     return { kept: 0, how: 'rebuilt' };
   }
 
@@ -210,7 +258,8 @@ export class PromptSession {
   private async restore(store: PrefixStore, target: PromptIds): Promise<number> {
     const t0 = performance.now();
     const prefix = target.ids.slice(0, target.prefix);
-    const notUsed = (why: string): void => this.log(`workspace KV state on disk not used: ${why}; reading the workspace again`);
+    const notUsed = (why: string): void =>
+      this.log(`workspace KV state on disk not used: ${why}; reading the workspace again`);
     const use = (slot: StoreSlot, ids: number[], state: KVState): boolean => {
       try {
         this.cache.importState(state);
@@ -222,23 +271,33 @@ export class PromptSession {
       this.ids = ids;
       this.saved.set(slot, ids);
       if (!this.canRewind) this.checkpoints.push({ ids, state });
-      this.log(`workspace KV ${slot === 'prefix' ? 'state' : 'checkpoint'} restored from disk: ${ids.length} tokens, ${mb(state)} (${store.slotFile(slot)}), ${Math.round(performance.now() - t0)} ms`);
+      this.log(
+        `workspace KV ${slot === 'prefix' ? 'state' : 'checkpoint'} restored from disk: ${ids.length} tokens, ${mb(state)} (${store.slotFile(slot)}), ${Math.round(performance.now() - t0)} ms`,
+      );
       return true;
     };
     let restored = 0;
     try {
       const r = await store.load('prefix');
-      if (!r) this.log(`no workspace KV state on disk for this workspace, model and cache settings (${store.slotFile('prefix')}); reading the workspace`);
+      if (!r)
+        this.log(
+          `no workspace KV state on disk for this workspace, model and cache settings (${store.slotFile('prefix')}); reading the workspace`,
+        );
       else if (!r.ok) notUsed(r.reason);
       else if (r.ids.length !== prefix.length || !isPrefix(r.ids, prefix)) {
-        notUsed(`the workspace context changed (saved ${r.ids.length} tokens, now ${prefix.length}, first difference at token ${lcp(r.ids, prefix, prefix.length)})`);
+        notUsed(
+          `the workspace context changed (saved ${r.ids.length} tokens, now ${prefix.length}, first difference at token ${lcp(r.ids, prefix, prefix.length)})`,
+        );
       } else if (use('prefix', r.ids, r.state)) restored = r.ids.length;
       if (this.canRewind) return restored;
       // A cache that cannot rewind also keeps the state at the last block's start: an edit to the last file starts there.
       const st = await store.load('stable');
       if (st && !st.ok) this.log(`workspace KV checkpoint on disk not used: ${st.reason}`);
       else if (st?.ok && st.ids.length < target.prefix && isPrefix(st.ids, target.ids)) {
-        if (restored > 0) { this.checkpoints.unshift({ ids: st.ids, state: st.state }); this.saved.set('stable', st.ids); } else if (use('stable', st.ids, st.state)) restored = st.ids.length;
+        if (restored > 0) {
+          this.checkpoints.unshift({ ids: st.ids, state: st.state });
+          this.saved.set('stable', st.ids);
+        } else if (use('stable', st.ids, st.state)) restored = st.ids.length;
       }
     } catch (e) {
       notUsed(firstLine(e));
@@ -247,7 +306,12 @@ export class PromptSession {
   }
 
   /** Save the prefix-end state (and a cache that cannot rewind: the last block's start) unless the store has these ids already. */
-  private async persist(store: PrefixStore, target: readonly number[], prefix: number, lastStart: number | undefined): Promise<void> {
+  private async persist(
+    store: PrefixStore,
+    target: readonly number[],
+    prefix: number,
+    lastStart: number | undefined,
+  ): Promise<void> {
     const save = async (slot: StoreSlot, at: number, state: () => KVState | undefined): Promise<void> => {
       const done = this.saved.get(slot);
       if (at <= 0 || (done && done.length === at && isPrefix(done, target))) return;
@@ -259,14 +323,17 @@ export class PromptSession {
         const ids = target.slice(0, at);
         await store.save(ids, s, slot);
         this.saved.set(slot, ids);
-        this.log(`workspace KV ${what} saved: ${at} tokens, ${mb(s)} (${store.slotFile(slot)}), ${Math.round(performance.now() - t0)} ms`);
+        this.log(
+          `workspace KV ${what} saved: ${at} tokens, ${mb(s)} (${store.slotFile(slot)}), ${Math.round(performance.now() - t0)} ms`,
+        );
       } catch (e) {
         this.log(`workspace KV ${what} not saved: ${firstLine(e)}`);
       }
     };
     if (this.cache.length !== prefix) return; // stopped before the prefix end
     await save('prefix', prefix, () => this.cache.exportState());
-    if (!this.canRewind && lastStart !== undefined) await save('stable', lastStart, () => this.checkpoints.find((c) => c.ids.length === lastStart)?.state);
+    if (!this.canRewind && lastStart !== undefined)
+      await save('stable', lastStart, () => this.checkpoints.find((c) => c.ids.length === lastStart)?.state);
   }
 }
 
@@ -275,10 +342,16 @@ export function withStepCost(s: GenerateStats, tokens: number, ms: number): Gene
   const promptTokens = s.promptTokens + tokens;
   const prefillMs = s.prefillMs + ms;
   return {
-    ...s, promptTokens, reusedTokens: s.reusedTokens - tokens, ttftMs: s.ttftMs + ms, prefillMs,
-    prefillTokensPerSecond: prefillMs > 0 ? (promptTokens / prefillMs) * 1000 : 0, totalMs: s.totalMs + ms,
+    ...s,
+    promptTokens,
+    reusedTokens: s.reusedTokens - tokens,
+    ttftMs: s.ttftMs + ms,
+    prefillMs,
+    prefillTokensPerSecond: prefillMs > 0 ? (promptTokens / prefillMs) * 1000 : 0,
+    totalMs: s.totalMs + ms,
   };
 }
 
 /** "N tokens reused, M computed" (the line every CLI answer reports). */
-export const reuseLine = (r: Pick<TurnInfo, 'reused' | 'computed'>): string => `${r.reused} tokens reused, ${r.computed} computed`;
+export const reuseLine = (r: Pick<TurnInfo, 'reused' | 'computed'>): string =>
+  `${r.reused} tokens reused, ${r.computed} computed`;

@@ -15,7 +15,16 @@ import * as fs from 'node:fs';
 import { Engine } from '../engine/engine';
 import { KVState } from '../engine/kv/state';
 import { planDtype } from '../engine/kv/plan';
-import { enforceCap, fileSha256, loadState, LoadResult, planHash, saveState, STATE_EXT, StateIdentity } from './persist';
+import {
+  enforceCap,
+  fileSha256,
+  loadState,
+  LoadResult,
+  planHash,
+  saveState,
+  STATE_EXT,
+  StateIdentity,
+} from './persist';
 
 /** 'prefix': the end of the workspace prefix; 'stable': the last block's start (a checkpoint for caches that cannot rewind). */
 export type StoreSlot = 'prefix' | 'stable';
@@ -36,14 +45,20 @@ export function defaultCacheDir(): string {
 }
 
 /** The file-name prefix of a workspace folder's states (hex, so the names stay hex + extension). */
-export const workspaceKey = (workspace: string): string => createHash('sha256').update(path.resolve(workspace)).digest('hex').slice(0, 16);
+export const workspaceKey = (workspace: string): string =>
+  createHash('sha256').update(path.resolve(workspace)).digest('hex').slice(0, 16);
 
 /** Delete every state file of a workspace folder in `dir` (all models, plans, slots, temp files); returns files and bytes freed. */
 export function clearWorkspaceStates(dir: string, workspace: string): { files: number; bytes: number } {
   const key = workspaceKey(workspace);
-  let files = 0, bytes = 0;
+  let files = 0,
+    bytes = 0;
   let names: string[];
-  try { names = fs.readdirSync(dir); } catch { return { files, bytes }; }
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return { files, bytes };
+  }
   for (const n of names) {
     if (!n.startsWith(key) || !n.includes(STATE_EXT)) continue;
     const p = path.join(dir, n);
@@ -57,18 +72,39 @@ export function clearWorkspaceStates(dir: string, workspace: string): { files: n
 }
 
 export class FilePrefixStore implements PrefixStore {
-  private constructor(readonly file: string, readonly id: StateIdentity, private readonly expect: { kind: string; dtype: string }, readonly capBytes: number, private readonly log?: (s: string) => void) {}
+  private constructor(
+    readonly file: string,
+    readonly id: StateIdentity,
+    private readonly expect: { kind: string; dtype: string },
+    readonly capBytes: number,
+    private readonly log?: (s: string) => void,
+  ) {}
 
   /**
    * The store for a workspace folder and a loaded engine (hashes the model file once per process,
    * unless `modelSha256` — the hash taken when the engine loaded it — is given).
    */
-  static async open(engine: Engine, workspace: string, o: { dir?: string; capBytes?: number; log?: (s: string) => void; modelSha256?: string } = {}): Promise<FilePrefixStore> {
+  static async open(
+    engine: Engine,
+    workspace: string,
+    o: { dir?: string; capBytes?: number; log?: (s: string) => void; modelSha256?: string } = {},
+  ): Promise<FilePrefixStore> {
     const plan = engine.decoder.plan;
-    const id: StateIdentity = { modelSha256: o.modelSha256 ?? await fileSha256(engine.path), planHash: planHash({ plan, contextSize: engine.contextSize }) };
-    const key = workspaceKey(workspace) + createHash('sha256').update(`${id.modelSha256}\n${id.planHash}`).digest('hex').slice(0, 16);
+    const id: StateIdentity = {
+      modelSha256: o.modelSha256 ?? (await fileSha256(engine.path)),
+      planHash: planHash({ plan, contextSize: engine.contextSize }),
+    };
+    const key =
+      workspaceKey(workspace) +
+      createHash('sha256').update(`${id.modelSha256}\n${id.planHash}`).digest('hex').slice(0, 16);
     const dir = o.dir ?? defaultCacheDir();
-    return new FilePrefixStore(path.join(dir, key + STATE_EXT), id, { kind: plan.kind, dtype: planDtype(plan) }, o.capBytes ?? DEFAULT_CAP_BYTES, o.log);
+    return new FilePrefixStore(
+      path.join(dir, key + STATE_EXT),
+      id,
+      { kind: plan.kind, dtype: planDtype(plan) },
+      o.capBytes ?? DEFAULT_CAP_BYTES,
+      o.log,
+    );
   }
 
   /** The file of a slot: the prefix state is `file`, the checkpoint sits beside it. */
@@ -88,16 +124,22 @@ export class FilePrefixStore implements PrefixStore {
   async save(ids: readonly number[], state: KVState, slot: StoreSlot = 'prefix'): Promise<void> {
     const file = this.slotFile(slot);
     const evict = (keep?: string): void => {
-      for (const f of enforceCap(path.dirname(file), this.capBytes, keep)) this.log?.(`workspace KV state: evicted ${path.basename(f)} (KV state cache over ${this.capBytes} bytes)`);
+      for (const f of enforceCap(path.dirname(file), this.capBytes, keep))
+        this.log?.(`workspace KV state: evicted ${path.basename(f)} (KV state cache over ${this.capBytes} bytes)`);
     };
     const over = (bytes: number): Error => {
       evict(); // the cap may have been lowered: the folder still keeps to it
-      return new Error(`the KV state (${mib(bytes)}) is larger than the cache size cap (${mib(this.capBytes)}); not saved`);
+      return new Error(
+        `the KV state (${mib(bytes)}) is larger than the cache size cap (${mib(this.capBytes)}); not saved`,
+      );
     };
     const payload = 4 * ids.length + state.ints.byteLength + state.buffers.reduce((a, b) => a + b.byteLength, 0);
     if (payload > this.capBytes) throw over(payload);
     const size = saveState(file, this.id, ids, state);
-    if (size > this.capBytes) { fs.rmSync(file, { force: true }); throw over(size); }
+    if (size > this.capBytes) {
+      fs.rmSync(file, { force: true });
+      throw over(size);
+    }
     evict(file);
   }
 }

@@ -17,7 +17,11 @@ import { cleanSummary, repeatedSentences } from './summary-text';
  * Sampling for summaries unless the caller overrides it: greedy, with llama.cpp's classic
  * repetition penalty (1.1 over the last 64 tokens) against the loops greedy decoding falls into.
  */
-const SUMMARY_SAMPLER: Readonly<Partial<SamplerOptions>> = Object.freeze({ temperature: 0, repeatPenalty: 1.1, repeatLastN: 64 });
+const SUMMARY_SAMPLER: Readonly<Partial<SamplerOptions>> = Object.freeze({
+  temperature: 0,
+  repeatPenalty: 1.1,
+  repeatLastN: 64,
+});
 /** Tokens kept free besides the chat template, the instruction and the framing (counts of concatenations can differ slightly). */
 const MARGIN = 16;
 /** Reduce rounds at most (each at least halves the number of summaries). */
@@ -82,14 +86,25 @@ export interface SummarizeOptions {
   subject?: string;
 }
 
-export async function summarizeTexts(engine: Engine, docs: readonly SourceText[], o: SummarizeOptions): Promise<SummaryResult> {
+export async function summarizeTexts(
+  engine: Engine,
+  docs: readonly SourceText[],
+  o: SummarizeOptions,
+): Promise<SummaryResult> {
   const count = (t: string) => (t ? engine.tokenizer.encode(t, { addBos: false, parseSpecial: false }).length : 0);
-  const prompt = (user: string): number[] => engine.chatPrompt([{ role: 'system', content: SUMMARY_SYSTEM }, { role: 'user', content: user }]);
+  const prompt = (user: string): number[] =>
+    engine.chatPrompt([
+      { role: 'system', content: SUMMARY_SYSTEM },
+      { role: 'user', content: user },
+    ]);
   const subject = o.subject ?? (docs.length === 1 ? docs[0]!.path : `a folder of ${docs.length} files`);
   // Template, system prompt and instruction around a part's texts (the several-files variant is the longest).
   const empty: FramedText = { path: '', text: '', excerpt: true };
   const budget = engine.contextSize - o.maxTokens - prompt(mapPrompt([empty, empty])).length - MARGIN;
-  if (budget < 64) throw new RangeError(`the context (${engine.contextSize} tokens) leaves no room for text after a ${o.maxTokens}-token summary; lower --max-tokens`);
+  if (budget < 64)
+    throw new RangeError(
+      `the context (${engine.contextSize} tokens) leaves no room for text after a ${o.maxTokens}-token summary; lower --max-tokens`,
+    );
   const { parts, inputTokens } = planParts(docs, budget, count);
   if (parts.length === 0) throw new Error('nothing to summarize: the input is empty');
   const cache = engine.createCache();
@@ -97,22 +112,40 @@ export async function summarizeTexts(engine: Engine, docs: readonly SourceText[]
   const cleanup: CleanupCounts = { echoes: 0, repeats: 0, loops: 0, cutOff: 0 };
   const share = (n: number): number => Math.min(o.maxTokens, Math.max(MIN_SHARE, Math.floor(o.maxTokens / n)));
   /** `instruction`: the prompt's own words (without the texts), which the output must not repeat. */
-  const ask = async (user: string, maxTokens: number, instruction: string): Promise<{ text: string; aborted: boolean }> => {
+  const ask = async (
+    user: string,
+    maxTokens: number,
+    instruction: string,
+  ): Promise<{ text: string; aborted: boolean }> => {
     cache.truncate(0); // parts share nothing; truncating to 0 is exact for every cache kind
     const step = new AbortController(); // the caller's signal, or this step's first repeated sentence
     const stop = (): void => step.abort();
     if (o.signal?.aborted) stop();
     o.signal?.addEventListener('abort', stop);
-    let text = '', streamed = '', cutOff = false, looped = false;
+    let text = '',
+      streamed = '',
+      cutOff = false,
+      looped = false;
     try {
-      for await (const ev of engine.generate(cache, { prompt: prompt(user), maxTokens, sampler, signal: step.signal })) {
+      for await (const ev of engine.generate(cache, {
+        prompt: prompt(user),
+        maxTokens,
+        sampler,
+        signal: step.signal,
+      })) {
         // A step stopped at its first repeated sentence finished at a stop condition, not by the caller.
         o.onEvent?.(ev.type === 'done' && looped ? { ...ev, reason: 'stop' } : ev, cache);
         if (ev.type === 'token') {
           streamed += ev.text;
-          if (/[.!?\n]/.test(ev.text) && repeatedSentences(streamed).length > 0) { looped = true; stop(); }
+          if (/[.!?\n]/.test(ev.text) && repeatedSentences(streamed).length > 0) {
+            looped = true;
+            stop();
+          }
         }
-        if (ev.type === 'done') { text = ev.text; cutOff = ev.reason === 'length' || ev.reason === 'context'; }
+        if (ev.type === 'done') {
+          text = ev.text;
+          cutOff = ev.reason === 'length' || ev.reason === 'context';
+        }
       }
     } finally {
       o.signal?.removeEventListener('abort', stop);
@@ -140,7 +173,13 @@ export async function summarizeTexts(engine: Engine, docs: readonly SourceText[]
     for (const g of p.ranges) {
       const c = covered.get(g.path);
       if (c) c.endLine = g.endLine;
-      else covered.set(g.path, { path: g.path, startLine: g.startLine, endLine: g.endLine, totalLines: totalLines.get(g.path) ?? g.endLine });
+      else
+        covered.set(g.path, {
+          path: g.path,
+          startLine: g.startLine,
+          endLine: g.endLine,
+          totalLines: totalLines.get(g.path) ?? g.endLine,
+        });
     }
   }
   // Parts not combined (stopped, or more rounds needed) are shown in order, as paragraphs without labels.
@@ -158,14 +197,20 @@ export async function summarizeTexts(engine: Engine, docs: readonly SourceText[]
     for (const s of level) {
       const n = count(s) + 4;
       const g = groups[groups.length - 1]!;
-      if (g.length > 0 && (used + n > reduceBudget || (used + n > o.maxTokens && g.length >= 2))) { groups.push([]); used = 0; }
+      if (g.length > 0 && (used + n > reduceBudget || (used + n > o.maxTokens && g.length >= 2))) {
+        groups.push([]);
+        used = 0;
+      }
       groups[groups.length - 1]!.push(s);
       used += n;
     }
     const next: string[] = [];
     for (const [gi, g] of groups.entries()) {
       o.onProgress?.(`combining ${g.length} summaries (round ${rounds}, group ${gi + 1} of ${groups.length})…`);
-      const r = g.length === 1 ? { text: g[0]!, aborted: false } : await ask(reducePrompt(g, subject), share(groups.length), reducePrompt([], subject));
+      const r =
+        g.length === 1
+          ? { text: g[0]!, aborted: false }
+          : await ask(reducePrompt(g, subject), share(groups.length), reducePrompt([], subject));
       if (r.aborted) break;
       next.push(r.text);
     }
@@ -179,10 +224,11 @@ export async function summarizeTexts(engine: Engine, docs: readonly SourceText[]
   const fully = cov.filter((c) => c.endLine >= c.totalLines).length;
   const one = files === 1 ? docs[0]! : undefined;
   const range = one ? `lines ${firstLine(one)}–${totalLines.get(one.path)}` : '';
-  const note = partsDone === parts.length
-    ? `Covered all ${one ? `of ${one.path} (${range}, ${inputTokens} tokens)` : `${files} files (${inputTokens} tokens)`} in ${parts.length} part${parts.length > 1 ? 's' : ''}${complete ? '' : '; the part summaries could not be combined into one'}.`
-    : one
-      ? `Stopped after ${partsDone} of ${parts.length} parts: ${cov[0] ? `covered lines ${firstLine(one)}–${cov[0].endLine}` : 'nothing covered'} of ${one.path} (${range}).`
-      : `Stopped after ${partsDone} of ${parts.length} parts: ${fully} of ${files} files fully covered${cov.length > fully ? `, ${cov.find((c) => c.endLine < c.totalLines)?.path ?? ''} partly` : ''}.`;
+  const note =
+    partsDone === parts.length
+      ? `Covered all ${one ? `of ${one.path} (${range}, ${inputTokens} tokens)` : `${files} files (${inputTokens} tokens)`} in ${parts.length} part${parts.length > 1 ? 's' : ''}${complete ? '' : '; the part summaries could not be combined into one'}.`
+      : one
+        ? `Stopped after ${partsDone} of ${parts.length} parts: ${cov[0] ? `covered lines ${firstLine(one)}–${cov[0].endLine}` : 'nothing covered'} of ${one.path} (${range}).`
+        : `Stopped after ${partsDone} of ${parts.length} parts: ${fully} of ${files} files fully covered${cov.length > fully ? `, ${cov.find((c) => c.endLine < c.totalLines)?.path ?? ''} partly` : ''}.`;
   return { summary, parts: parts.length, partsDone, rounds, inputTokens, complete, covered: cov, note, cleanup };
 }

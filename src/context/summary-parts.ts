@@ -26,7 +26,11 @@ export interface Part {
  * Chunks of one file are of about equal size: each part's summary gets the same share of the
  * output, so one long and one short chunk would leave the long one summarized thinly.
  */
-export function planParts(docs: readonly SourceText[], budget: number, count: (text: string) => number): { parts: Part[]; inputTokens: number } {
+export function planParts(
+  docs: readonly SourceText[],
+  budget: number,
+  count: (text: string) => number,
+): { parts: Part[]; inputTokens: number } {
   const parts: Part[] = [];
   let inputTokens = 0;
   for (const d of docs) {
@@ -34,16 +38,28 @@ export function planParts(docs: readonly SourceText[], budget: number, count: (t
     const pieces = splitPieces(d.text, firstLine, budget);
     const title = firstLine === 1 ? titleOf(d.text) : undefined;
     const frame = count(framingOf({ path: d.path, text: '', excerpt: true, title }));
-    const chunks = evenChunks(pieces, pieces.map((p) => count(p.text)), Math.max(1, Math.floor((budget - frame) * 0.95)));
+    const chunks = evenChunks(
+      pieces,
+      pieces.map((p) => count(p.text)),
+      Math.max(1, Math.floor((budget - frame) * 0.95)),
+    );
     for (const [ci, c] of chunks.entries()) {
       // A later chunk of a file carries the file's first line, so the model knows what it is part of.
-      const t: FramedText = { path: d.path, text: c.text, excerpt: chunks.length > 1 || firstLine > 1, ...(ci > 0 && title ? { title } : {}) };
+      const t: FramedText = {
+        path: d.path,
+        text: c.text,
+        excerpt: chunks.length > 1 || firstLine > 1,
+        ...(ci > 0 && title ? { title } : {}),
+      };
       const tokens = c.tokens + frame;
       const range = { path: d.path, startLine: c.startLine, endLine: c.endLine };
       inputTokens += c.tokens;
       const last = parts[parts.length - 1];
-      if (last && last.tokens + tokens <= budget) { last.texts.push(t); last.tokens += tokens; last.ranges.push(range); }
-      else parts.push({ texts: [t], tokens, ranges: [range] });
+      if (last && last.tokens + tokens <= budget) {
+        last.texts.push(t);
+        last.tokens += tokens;
+        last.ranges.push(range);
+      } else parts.push({ texts: [t], tokens, ranges: [range] });
     }
   }
   return { parts, inputTokens };
@@ -53,11 +69,16 @@ export function planParts(docs: readonly SourceText[], budget: number, count: (t
 function evenChunks(pieces: readonly TextPiece[], counts: readonly number[], cap: number): Chunk[] {
   const fewest = planChunks(pieces, counts, cap);
   const total = counts.reduce((a, b) => a + b, 0);
-  let lo = Math.max(1, Math.ceil(total / fewest.length)), hi = cap, best = fewest;
+  let lo = Math.max(1, Math.ceil(total / fewest.length)),
+    hi = cap,
+    best = fewest;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
     const c = planChunks(pieces, counts, mid);
-    if (c.length <= fewest.length) { hi = mid; best = c; } else lo = mid + 1;
+    if (c.length <= fewest.length) {
+      hi = mid;
+      best = c;
+    } else lo = mid + 1;
   }
   return best;
 }

@@ -6,8 +6,9 @@
 // step gets the map summaries as plain paragraphs, never chunk headers or labels. Not here:
 // splitting texts (chunks.ts), sampling, cleaning the output (summary-text.ts).
 
-export const SUMMARY_SYSTEM = 'You are a technical writer. You explain documents and source code in plain English prose: '
-  + 'complete sentences, no headings, no lists, no code, and you never copy the text itself.';
+export const SUMMARY_SYSTEM =
+  'You are a technical writer. You explain documents and source code in plain English prose: ' +
+  'complete sentences, no headings, no lists, no code, and you never copy the text itself.';
 
 /** One file's text, or a consecutive excerpt of it, in a map step. */
 export interface FramedText {
@@ -27,16 +28,45 @@ export function titleOf(text: string): string | undefined {
 }
 
 const FENCE_LANG: Record<string, string> = {
-  ts: 'typescript', tsx: 'tsx', mts: 'typescript', cts: 'typescript', js: 'javascript', jsx: 'jsx', mjs: 'javascript', cjs: 'javascript',
-  py: 'python', rs: 'rust', go: 'go', java: 'java', kt: 'kotlin', c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', hpp: 'cpp', cs: 'csharp',
-  rb: 'ruby', php: 'php', swift: 'swift', sh: 'bash', bash: 'bash', json: 'json', yaml: 'yaml', yml: 'yaml', toml: 'toml',
-  html: 'html', css: 'css', sql: 'sql', md: 'markdown', markdown: 'markdown',
+  ts: 'typescript',
+  tsx: 'tsx',
+  mts: 'typescript',
+  cts: 'typescript',
+  js: 'javascript',
+  jsx: 'jsx',
+  mjs: 'javascript',
+  cjs: 'javascript',
+  py: 'python',
+  rs: 'rust',
+  go: 'go',
+  java: 'java',
+  kt: 'kotlin',
+  c: 'c',
+  h: 'c',
+  cc: 'cpp',
+  cpp: 'cpp',
+  hpp: 'cpp',
+  cs: 'csharp',
+  rb: 'ruby',
+  php: 'php',
+  swift: 'swift',
+  sh: 'bash',
+  bash: 'bash',
+  json: 'json',
+  yaml: 'yaml',
+  yml: 'yaml',
+  toml: 'toml',
+  html: 'html',
+  css: 'css',
+  sql: 'sql',
+  md: 'markdown',
+  markdown: 'markdown',
 };
 
 /** The fence's info string for a file name ('' for plain text). */
 export function fenceLanguage(path: string): string {
   const m = /\.([A-Za-z0-9]+)$/.exec(path);
-  return m ? FENCE_LANG[m[1]!.toLowerCase()] ?? '' : '';
+  return m ? (FENCE_LANG[m[1]!.toLowerCase()] ?? '') : '';
 }
 
 /** A fence longer than any backtick run in the text, so the text cannot close it. */
@@ -50,7 +80,9 @@ function fenceFor(text: string): string {
 export function frameText(t: FramedText): string {
   const fence = fenceFor(t.text);
   const body = t.text.endsWith('\n') ? t.text : `${t.text}\n`;
-  const what = t.excerpt ? `An excerpt of ${t.path}${t.title ? ` (a file that begins "${t.title}")` : ''}` : `The file ${t.path}`;
+  const what = t.excerpt
+    ? `An excerpt of ${t.path}${t.title ? ` (a file that begins "${t.title}")` : ''}`
+    : `The file ${t.path}`;
   return `${what}:\n${fence}${fenceLanguage(t.path)}\n${body}${fence}\n`;
 }
 
@@ -59,7 +91,8 @@ export function framingOf(t: FramedText): string {
   return frameText({ ...t, text: '' });
 }
 
-const PROSE = 'Write plain prose in complete sentences: no headings, no lists, no code, no file names in brackets, and do not copy the text.';
+const PROSE =
+  'Write plain prose in complete sentences: no headings, no lists, no code, no file names in brackets, and do not copy the text.';
 
 /**
  * The map step: explain the framed texts of one part. "Summarize this document" makes a small
@@ -92,6 +125,8 @@ export function folderSubject(name: string): string {
  * the summaries are short, and after them a small model tends to repeat an instruction verbatim.
  */
 export function reducePrompt(summaries: readonly string[], subject: string): string {
-  return `Combine the summaries below, of consecutive sections of ${subject}, into one summary of ${subject} in 3 to 5 sentences `
-    + `that covers every section and keeps their specific names. ${PROSE} Do not mention sections, parts or summaries.\n\n${summaries.join('\n\n')}`;
+  return (
+    `Combine the summaries below, of consecutive sections of ${subject}, into one summary of ${subject} in 3 to 5 sentences ` +
+    `that covers every section and keeps their specific names. ${PROSE} Do not mention sections, parts or summaries.\n\n${summaries.join('\n\n')}`
+  );
 }

@@ -23,12 +23,19 @@ function sentencesOf(line: string): string[] {
 
 /** The sentences of a text (a line break also ends one), trimmed, without empty ones. */
 export function sentences(text: string): string[] {
-  return text.split('\n').flatMap(sentencesOf).map((s) => s.trim()).filter(Boolean);
+  return text
+    .split('\n')
+    .flatMap(sentencesOf)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** A sentence as compared with others: lower case, letters and digits only, single spaces. */
 export function normalizeSentence(s: string): string {
-  return s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  return s
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
 }
 
 /** Every run of `n` consecutive words of `text` (normalized as sentences are). */
@@ -48,7 +55,8 @@ const wordCount = (normalized: string): number => (normalized ? normalized.split
 
 /** The sentences of at least four words that occur more than once (normalized), each listed once. */
 export function repeatedSentences(text: string): string[] {
-  const seen = new Set<string>(), twice = new Set<string>();
+  const seen = new Set<string>(),
+    twice = new Set<string>();
   for (const s of sentences(text)) {
     const k = normalizeSentence(s);
     if (wordCount(k) < MIN_REPEAT_WORDS) continue;
@@ -61,7 +69,8 @@ export function repeatedSentences(text: string): string[] {
 const HEADING = /^\s*#{1,6}\s/;
 const FENCE = /^\s*(`{3,}|~{3,})/;
 /** "Part 2:", "**Part 2 of 5:**", "Section 3 of 4 -" at the start of a line. */
-const LABEL = /^(\s*(?:[-*]\s+)?)(?:\*\*)?(?:part|section|chunk|excerpt)\s+\d+(?:\s+of\s+\d+)?(?:\s+of\s+the\s+input)?\s*(?:\*\*)?\s*[:.\-–—]\s*(?:\*\*)?\s*/i;
+const LABEL =
+  /^(\s*(?:[-*]\s+)?)(?:\*\*)?(?:part|section|chunk|excerpt)\s+\d+(?:\s+of\s+\d+)?(?:\s+of\s+the\s+input)?\s*(?:\*\*)?\s*[:.\-–—]\s*(?:\*\*)?\s*/i;
 /** "(lines 12–40)", "lines 12-40 of", "(line 7)". */
 const LINE_RANGE = /\s*\(?\blines?\s+\d+(?:\s*(?:[–—-]|to)\s*\d+)?\)?(?:\s+of\b)?/gi;
 
@@ -71,39 +80,77 @@ const LINE_RANGE = /\s*\(?\blines?\s+\d+(?:\s*(?:[–—-]|to)\s*\d+)?\)?(?:\s+o
  * without an ending. Keeps everything else as written.
  */
 export function cleanSummary(raw: string, o: { cutOff?: boolean; instruction?: string } = {}): Cleaned {
-  let echoes = 0, repeats = 0, truncated = false;
+  let echoes = 0,
+    repeats = 0,
+    truncated = false;
   const kept: string[] = [];
   let inFence: string | null = null;
   for (const line of raw.split('\n')) {
     const fence = FENCE.exec(line);
-    if (inFence !== null) { // code the model copied: drop it with its fences
+    if (inFence !== null) {
+      // code the model copied: drop it with its fences
       if (fence && fence[1]![0] === inFence[0] && fence[1]!.length >= inFence.length) inFence = null;
       continue;
     }
-    if (fence) { inFence = fence[1]!; echoes++; continue; }
-    if (HEADING.test(line)) { echoes++; continue; }
+    if (fence) {
+      inFence = fence[1]!;
+      echoes++;
+      continue;
+    }
+    if (HEADING.test(line)) {
+      echoes++;
+      continue;
+    }
     let l = line;
     const label = LABEL.exec(l);
-    if (label) { l = label[1]! + l.slice(label[0].length); echoes++; }
+    if (label) {
+      l = label[1]! + l.slice(label[0].length);
+      echoes++;
+    }
     const ranges = l.replace(LINE_RANGE, '');
-    if (ranges !== l) { l = ranges; echoes++; }
+    if (ranges !== l) {
+      l = ranges;
+      echoes++;
+    }
     kept.push(l);
   }
   // Repeated sentences, across lines: keep the first occurrence of each; drop the instruction's.
   const seen = new Set<string>();
   const told = o.instruction ? wordRuns(o.instruction, INSTRUCTION_RUN) : new Set<string>();
-  const lines = kept.map((line) => sentencesOf(line).filter((s) => {
-    const k = normalizeSentence(s);
-    if ([...wordRuns(s, INSTRUCTION_RUN)].some((r) => told.has(r))) { repeats++; return false; }
-    if (wordCount(k) < MIN_REPEAT_WORDS) return true;
-    if (seen.has(k)) { repeats++; return false; }
-    seen.add(k);
-    return true;
-  }).join('').trimEnd());
-  let text = lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  const lines = kept.map((line) =>
+    sentencesOf(line)
+      .filter((s) => {
+        const k = normalizeSentence(s);
+        if ([...wordRuns(s, INSTRUCTION_RUN)].some((r) => told.has(r))) {
+          repeats++;
+          return false;
+        }
+        if (wordCount(k) < MIN_REPEAT_WORDS) return true;
+        if (seen.has(k)) {
+          repeats++;
+          return false;
+        }
+        seen.add(k);
+        return true;
+      })
+      .join('')
+      .trimEnd(),
+  );
+  let text = lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
   if (o.cutOff) {
-    const end = Math.max(text.lastIndexOf('. '), text.lastIndexOf('.\n'), text.lastIndexOf('! '), text.lastIndexOf('? '));
-    if (!/[.!?]["')\]]*$/.test(text) && end > 0) { text = text.slice(0, end + 1); truncated = true; }
+    const end = Math.max(
+      text.lastIndexOf('. '),
+      text.lastIndexOf('.\n'),
+      text.lastIndexOf('! '),
+      text.lastIndexOf('? '),
+    );
+    if (!/[.!?]["')\]]*$/.test(text) && end > 0) {
+      text = text.slice(0, end + 1);
+      truncated = true;
+    }
   }
   return { text, echoes, repeats, truncated };
 }

@@ -10,7 +10,12 @@ export interface Trimmed<M> {
 }
 
 /** `render` gives the prompt ids of a message list; the prompt fits when ids + `reserve` ≤ `limit`. */
-export function trimToFit<M extends { role: string }>(messages: readonly M[], render: (m: readonly M[]) => number[], reserve: number, limit: number): Trimmed<M> {
+export function trimToFit<M extends { role: string }>(
+  messages: readonly M[],
+  render: (m: readonly M[]) => number[],
+  reserve: number,
+  limit: number,
+): Trimmed<M> {
   const fits = (ids: number[]): boolean => ids.length + reserve <= limit;
   const all = [...messages];
   const first = render(all);
@@ -21,10 +26,12 @@ export function trimToFit<M extends { role: string }>(messages: readonly M[], re
     return all.filter((_, i) => !gone.has(i));
   };
   // Smallest k in [1, droppable.length] that fits; droppable.length when none does.
-  let lo = 1, hi = droppable.length;
+  let lo = 1,
+    hi = droppable.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (fits(render(without(mid)))) hi = mid; else lo = mid + 1;
+    if (fits(render(without(mid)))) hi = mid;
+    else lo = mid + 1;
   }
   if (droppable.length === 0) return { messages: all, ids: first, dropped: 0 };
   const kept = without(lo);

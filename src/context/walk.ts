@@ -18,8 +18,23 @@ import { contentReason, decodeText, nameReason } from './text';
 
 /** Always ignored (folders of tools, build output, dependencies). */
 export const DEFAULT_IGNORE = [
-  '.git/', '.hg/', '.svn/', 'node_modules/', 'dist/', 'out/', 'build/', 'coverage/', '.next/', 'target/',
-  '__pycache__/', '.venv/', 'venv/', '.cache/', '.vscode-test/', '*.vsix', '.DS_Store',
+  '.git/',
+  '.hg/',
+  '.svn/',
+  'node_modules/',
+  'dist/',
+  'out/',
+  'build/',
+  'coverage/',
+  '.next/',
+  'target/',
+  '__pycache__/',
+  '.venv/',
+  'venv/',
+  '.cache/',
+  '.vscode-test/',
+  '*.vsix',
+  '.DS_Store',
 ].join('\n');
 
 export interface WalkLimits {
@@ -39,8 +54,13 @@ export interface WalkLimits {
 }
 
 export const DEFAULT_LIMITS: WalkLimits = {
-  maxFileBytes: 256 * 1024, maxFiles: 5000, maxTotalBytes: 32 * 2 ** 20, maxDepth: 32,
-  maxEntries: 50_000, maxMs: 30_000, maxListedExclusions: 2000,
+  maxFileBytes: 256 * 1024,
+  maxFiles: 5000,
+  maxTotalBytes: 32 * 2 ** 20,
+  maxDepth: 32,
+  maxEntries: 50_000,
+  maxMs: 30_000,
+  maxListedExclusions: 2000,
 };
 
 export interface Candidate {
@@ -99,7 +119,9 @@ class WalkStopped extends Error {}
 
 export class WalkAbortedError extends Error {
   override readonly name = 'WalkAbortedError';
-  constructor() { super('the workspace walk was cancelled'); }
+  constructor() {
+    super('the workspace walk was cancelled');
+  }
 }
 
 async function readIgnoreFile(src: FileSource, path: string): Promise<string | undefined> {
@@ -114,7 +136,8 @@ async function readIgnoreFile(src: FileSource, path: string): Promise<string | u
 /** The file, or one of its folders, matches an include glob. */
 function includes(m: IgnoreMatcher, file: string): boolean {
   if (m.ignored(file, false)) return true;
-  for (let i = file.lastIndexOf('/'); i > 0; i = file.lastIndexOf('/', i - 1)) if (m.ignored(file.slice(0, i), true)) return true;
+  for (let i = file.lastIndexOf('/'); i > 0; i = file.lastIndexOf('/', i - 1))
+    if (m.ignored(file.slice(0, i), true)) return true;
   return false;
 }
 
@@ -124,15 +147,22 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
   const listed: Exclusion[] = [];
   let unlisted = 0;
   const excluded = {
-    push(e: Exclusion): void { if (listed.length < lim.maxListedExclusions) listed.push(e); else unlisted++; },
+    push(e: Exclusion): void {
+      if (listed.length < lim.maxListedExclusions) listed.push(e);
+      else unlisted++;
+    },
   };
-  let seen = 0, entries = 0, totalBytes = 0;
+  let seen = 0,
+    entries = 0,
+    totalBytes = 0;
   const t0 = Date.now();
   const include = o.include && o.include.length > 0 ? new IgnoreMatcher(parseIgnore(o.include.join('\n'))) : undefined;
   const budget = (): void => {
     if (o.signal?.aborted) throw new WalkAbortedError();
-    if (++entries > lim.maxEntries) throw new WalkStopped(`stopped after looking at ${lim.maxEntries} files and folders (limit)`);
-    if ((entries & 255) === 0 && Date.now() - t0 > lim.maxMs) throw new WalkStopped(`stopped after ${lim.maxMs} ms (time limit), ${entries} files and folders looked at`);
+    if (++entries > lim.maxEntries)
+      throw new WalkStopped(`stopped after looking at ${lim.maxEntries} files and folders (limit)`);
+    if ((entries & 255) === 0 && Date.now() - t0 > lim.maxMs)
+      throw new WalkStopped(`stopped after ${lim.maxMs} ms (time limit), ${entries} files and folders looked at`);
   };
   const podlens = await readIgnoreFile(src, '.podlensignore');
   const root = new IgnoreMatcher(parseIgnore([DEFAULT_IGNORE, podlens ?? '', o.ignore ?? ''].join('\n')));
@@ -143,7 +173,11 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
   const byPodlens = podlens ? new IgnoreMatcher(parseIgnore(podlens)) : undefined;
   const skipped = new Map<SkipRule, Skipped>();
   const skip = (path: string, isDir: boolean): void => {
-    const rule: SkipRule = bySetting?.ignored(path, isDir) ? 'podlens.context.exclude' : byPodlens?.ignored(path, isDir) ? '.podlensignore' : 'built-in list';
+    const rule: SkipRule = bySetting?.ignored(path, isDir)
+      ? 'podlens.context.exclude'
+      : byPodlens?.ignored(path, isDir)
+        ? '.podlensignore'
+        : 'built-in list';
     const s = skipped.get(rule) ?? { rule, count: 0, examples: [] };
     skipped.set(rule, s);
     s.count++;
@@ -167,7 +201,10 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
     try {
       list = await src.list(dir);
     } catch (e) {
-      excluded.push({ path: dir || '.', reason: `unreadable folder (${e instanceof Error ? e.message.split('\n')[0] : String(e)})` });
+      excluded.push({
+        path: dir || '.',
+        reason: `unreadable folder (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+      });
       return;
     }
     list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -176,8 +213,18 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
       const path = dir ? `${dir}/${e.name}` : e.name;
       if (e.kind === 'other') continue;
       const isDir = e.kind === 'dir';
-      if (always.ignored(path, isDir)) { skip(path, isDir); continue; } // tool folders: not listed in the manifest, only counted
-      if (m.ignored(path, isDir)) { excluded.push({ path: isDir ? `${path}/` : path, reason: 'ignored (.gitignore)', ...(isDir ? {} : await sizeOf(path)) }); continue; }
+      if (always.ignored(path, isDir)) {
+        skip(path, isDir);
+        continue;
+      } // tool folders: not listed in the manifest, only counted
+      if (m.ignored(path, isDir)) {
+        excluded.push({
+          path: isDir ? `${path}/` : path,
+          reason: 'ignored (.gitignore)',
+          ...(isDir ? {} : await sizeOf(path)),
+        });
+        continue;
+      }
       if (isDir) {
         if (depth >= lim.maxDepth) excluded.push({ path: `${path}/`, reason: `deeper than ${lim.maxDepth} folders` });
         else await visit(path, m, depth + 1);
@@ -188,8 +235,14 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
       o.onProgress?.({ filesSeen: seen, candidates: candidates.length, path });
       if (include && !includes(include, path)) continue; // not asked for: not listed either
       const byName = nameReason(path);
-      if (byName) { excluded.push({ path, reason: byName, ...await sizeOf(path) }); continue; }
-      if (candidates.length >= lim.maxFiles) { excluded.push({ path, reason: `file limit (${lim.maxFiles}) reached` }); continue; }
+      if (byName) {
+        excluded.push({ path, reason: byName, ...(await sizeOf(path)) });
+        continue;
+      }
+      if (candidates.length >= lim.maxFiles) {
+        excluded.push({ path, reason: `file limit (${lim.maxFiles}) reached` });
+        continue;
+      }
       let st;
       try {
         st = await src.stat(path);
@@ -198,13 +251,28 @@ export async function walkWorkspace(src: FileSource, o: WalkOptions = {}): Promi
         continue;
       }
       const bytes = st.size;
-      if (st.size > lim.maxFileBytes) { excluded.push({ path, reason: `larger than ${lim.maxFileBytes} bytes (${st.size})`, bytes }); continue; }
-      if (totalBytes + st.size > lim.maxTotalBytes) { excluded.push({ path, reason: `total size limit (${lim.maxTotalBytes} bytes) reached`, bytes }); continue; }
+      if (st.size > lim.maxFileBytes) {
+        excluded.push({ path, reason: `larger than ${lim.maxFileBytes} bytes (${st.size})`, bytes });
+        continue;
+      }
+      if (totalBytes + st.size > lim.maxTotalBytes) {
+        excluded.push({ path, reason: `total size limit (${lim.maxTotalBytes} bytes) reached`, bytes });
+        continue;
+      }
       const d = decodeText(await src.read(path, lim.maxFileBytes + 1));
-      if (!d.ok) { excluded.push({ path, reason: d.reason, bytes }); continue; }
-      if (d.text.trim() === '') { excluded.push({ path, reason: 'empty', bytes }); continue; }
+      if (!d.ok) {
+        excluded.push({ path, reason: d.reason, bytes });
+        continue;
+      }
+      if (d.text.trim() === '') {
+        excluded.push({ path, reason: 'empty', bytes });
+        continue;
+      }
       const byContent = contentReason(d.text);
-      if (byContent) { excluded.push({ path, reason: byContent, bytes }); continue; }
+      if (byContent) {
+        excluded.push({ path, reason: byContent, bytes });
+        continue;
+      }
       totalBytes += st.size;
       candidates.push({ path, text: d.text, encoding: d.encoding, bytes: st.size, mtimeMs: st.mtimeMs });
     }

@@ -62,7 +62,12 @@ export class SimilarityAccumulator {
   private positions = 0;
   private dist = new Float64Array(0);
 
-  constructor(readonly nLayers: number, readonly nHeads: number, readonly nKVHeads: number, readonly headDim: number) {
+  constructor(
+    readonly nLayers: number,
+    readonly nHeads: number,
+    readonly nKVHeads: number,
+    readonly headDim: number,
+  ) {
     this.sum = Array.from({ length: nKVHeads }, () => new Float64Array(nLayers * nLayers));
     this.count = new Array<number>(nKVHeads).fill(0);
     this.lseSum = new Float64Array(nLayers * nHeads);
@@ -73,7 +78,14 @@ export class SimilarityAccumulator {
    * keys[l]: [tokens, Hkv, D] rotated (pod-method.md §4: keys stored after RoPE). Query head hq
    * reads KV head ⌊hq / G⌋. Positions whose D(i) is empty add nothing. Returns positions used.
    */
-  add(queries: readonly Float32Array[], keys: readonly Float32Array[], firstPos: number, q: number, sinks: number, recent: number): number {
+  add(
+    queries: readonly Float32Array[],
+    keys: readonly Float32Array[],
+    firstPos: number,
+    q: number,
+    sinks: number,
+    recent: number,
+  ): number {
     const { nLayers: L, nHeads: Hq, nKVHeads: Hkv, headDim: D } = this;
     const G = Hq / Hkv;
     let used = 0;
@@ -87,7 +99,19 @@ export class SimilarityAccumulator {
       const dist = this.dist;
       for (let hq = 0; hq < Hq; hq++) {
         const h = Math.floor(hq / G);
-        for (let l = 0; l < L; l++) this.lseSum[l * Hq + hq]! += distantAttention(queries[l]!, (t * Hq + hq) * D, keys[l]!, Hkv, h, D, from, to, dist, l * n);
+        for (let l = 0; l < L; l++)
+          this.lseSum[l * Hq + hq]! += distantAttention(
+            queries[l]!,
+            (t * Hq + hq) * D,
+            keys[l]!,
+            Hkv,
+            h,
+            D,
+            from,
+            to,
+            dist,
+            l * n,
+          );
         const s = this.sum[h]!;
         const ent = Array.from({ length: L }, (_, l) => negEntropy2(dist, n, l * n));
         for (let l = 0; l < L; l++) {
@@ -107,17 +131,49 @@ export class SimilarityAccumulator {
   /** distantLse[l][hq]: mean log-sum-exp of layer l's own logits over D(i) for query head hq. */
   meanLse(): number[][] {
     const { nLayers: L, nHeads: Hq } = this;
-    return Array.from({ length: L }, (_, l) => Array.from({ length: Hq }, (_, hq) => (this.positions > 0 ? this.lseSum[l * Hq + hq]! / this.positions : 0)));
+    return Array.from({ length: L }, (_, l) =>
+      Array.from({ length: Hq }, (_, hq) => (this.positions > 0 ? this.lseSum[l * Hq + hq]! / this.positions : 0)),
+    );
   }
 
   /** similarity[h][l][m], the mean over everything added. */
   mean(): number[][][] {
     const L = this.nLayers;
-    return this.sum.map((s, h) => Array.from({ length: L }, (_, l) => Array.from({ length: L }, (_, m) => (this.count[h]! > 0 ? s[l * L + m]! / this.count[h]! : 0))));
+    return this.sum.map((s, h) =>
+      Array.from({ length: L }, (_, l) =>
+        Array.from({ length: L }, (_, m) => (this.count[h]! > 0 ? s[l * L + m]! / this.count[h]! : 0)),
+      ),
+    );
   }
 }
 
-const TEXT_EXT = new Set(['.txt', '.md', '.markdown', '.rst', '.ts', '.tsx', '.js', '.mjs', '.cjs', '.py', '.rs', '.go', '.java', '.c', '.h', '.cc', '.cpp', '.hpp', '.json', '.html', '.css', '.sh', '.yaml', '.yml', '.toml']);
+const TEXT_EXT = new Set([
+  '.txt',
+  '.md',
+  '.markdown',
+  '.rst',
+  '.ts',
+  '.tsx',
+  '.js',
+  '.mjs',
+  '.cjs',
+  '.py',
+  '.rs',
+  '.go',
+  '.java',
+  '.c',
+  '.h',
+  '.cc',
+  '.cpp',
+  '.hpp',
+  '.json',
+  '.html',
+  '.css',
+  '.sh',
+  '.yaml',
+  '.yml',
+  '.toml',
+]);
 
 /** Texts from a comma-separated list of files and directories (a directory: its text/source files, recursively, sorted). */
 export function readCalibrationTexts(spec: string): CalibrationText[] {
@@ -127,11 +183,19 @@ export function readCalibrationTexts(spec: string): CalibrationText[] {
     if (st.isDirectory()) {
       for (const e of fs.readdirSync(p).sort()) {
         const q = path.join(p, e);
-        if (fs.statSync(q).isDirectory() ? !e.startsWith('.') && e !== 'node_modules' : TEXT_EXT.has(path.extname(e).toLowerCase())) visit(q);
+        if (
+          fs.statSync(q).isDirectory()
+            ? !e.startsWith('.') && e !== 'node_modules'
+            : TEXT_EXT.has(path.extname(e).toLowerCase())
+        )
+          visit(q);
       }
     } else out.push({ name: p, text: fs.readFileSync(p, 'utf8') });
   };
-  for (const p of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const p of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (!fs.existsSync(p)) throw new Error(`calibration text ${p} does not exist`);
     visit(p);
   }
@@ -147,9 +211,18 @@ function asF32(a: KVArray): Float32Array {
 }
 
 /** Run calibration on a model file; returns the profile (write it with writeProfile). */
-export async function calibrate(modelPath: string, texts: readonly CalibrationText[], o: CalibrateOptions = {}): Promise<PodProfile> {
+export async function calibrate(
+  modelPath: string,
+  texts: readonly CalibrationText[],
+  o: CalibrateOptions = {},
+): Promise<PodProfile> {
   const log = o.onProgress ?? (() => {});
-  const engine = await Engine.load(modelPath, { threads: o.threads ?? 2, contextSize: o.contextSize, kv: { kind: 'full', dtype: 'f32' }, exportQueries: true });
+  const engine = await Engine.load(modelPath, {
+    threads: o.threads ?? 2,
+    contextSize: o.contextSize,
+    kv: { kind: 'full', dtype: 'f32' },
+    exportQueries: true,
+  });
   try {
     const c: ModelConfig = engine.config;
     const ctx = engine.contextSize;
@@ -160,7 +233,8 @@ export async function calibrate(modelPath: string, texts: readonly CalibrationTe
     const maxBlock = o.maxBlock ?? DEFAULT_MAX_BLOCK;
     const chunk = o.prefillChunk ?? 256;
     if (!(delta >= 0 && delta <= 1)) throw new RangeError(`delta must be in [0, 1] (got ${delta})`);
-    if (!Number.isInteger(q) || q < 1 || q > ctx) throw new RangeError(`queries must be an integer in [1, ${ctx}] (got ${q})`);
+    if (!Number.isInteger(q) || q < 1 || q > ctx)
+      throw new RangeError(`queries must be an integer in [1, ${ctx}] (got ${q})`);
     const acc = new SimilarityAccumulator(c.nLayers, c.nHeads, c.nKVHeads, c.headDim);
     const unitErr = new UnitErrorAccumulator(c.nLayers, c.nHeads, c.nKVHeads, c.headDim, c.dim);
     const file = GGUFFile.open(modelPath);
@@ -174,7 +248,10 @@ export async function calibrate(modelPath: string, texts: readonly CalibrationTe
       if (o.signal?.aborted) throw new Error('calibration aborted');
       const ids = engine.tokenizer.encode(t.text).slice(0, ctx);
       const n = ids.length;
-      if (n - q - R < S + 1) { log(`skip ${t.name}: ${n} tokens, no distant tokens for its last ${q} queries (needs > ${S + R + q})`); continue; }
+      if (n - q - R < S + 1) {
+        log(`skip ${t.name}: ${n} tokens, no distant tokens for its last ${q} queries (needs > ${S + R + q})`);
+        continue;
+      }
       const cache = engine.createCache();
       if (!(cache instanceof FullKVCache)) throw new Error('calibration needs the full cache');
       const t0 = performance.now();
@@ -188,25 +265,58 @@ export async function calibrate(modelPath: string, texts: readonly CalibrationTe
       const queries = Array.from({ length: c.nLayers }, (_, l) => engine.decoder.lastQueries(l));
       const keys = Array.from({ length: c.nLayers }, (_, l) => asF32(cache.layer(l).keys));
       const positions = acc.add(queries, keys, n - q, q, S, R);
-      for (let l = 0; l < c.nLayers; l++) unitErr.addLayer(l, queries[l]!, keys[l]!, asF32(cache.layer(l).values), wo(l), n - q, q, S, R);
+      for (let l = 0; l < c.nLayers; l++)
+        unitErr.addLayer(l, queries[l]!, keys[l]!, asF32(cache.layer(l).values), wo(l), n - q, q, S, R);
       unitErr.endText(positions);
       used.push({ name: path.basename(t.name), tokens: n });
-      log(`${t.name}: ${n} tokens, ${positions} query positions; model ${((t1 - t0) / 1000).toFixed(1)} s, similarity ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+      log(
+        `${t.name}: ${n} tokens, ${positions} query positions; model ${((t1 - t0) / 1000).toFixed(1)} s, similarity ${((performance.now() - t1) / 1000).toFixed(1)} s`,
+      );
     }
-    if (used.length === 0) throw new Error(`no calibration text is longer than S + R + q = ${S + R + q} tokens; give longer texts or a smaller --recent/--queries`);
+    if (used.length === 0)
+      throw new Error(
+        `no calibration text is longer than S + R + q = ${S + R + q} tokens; give longer texts or a smaller --recent/--queries`,
+      );
     file.close();
     const sim = acc.mean();
     const unitError = unitErr.meanError();
-    const anchors = o.targetSaving !== undefined ? localAnchors(unitError, localShareFor(o.targetSaving, ctx, S + R))
-      : o.groupSize !== undefined ? uniformAnchors(c.nLayers, c.nKVHeads, o.groupSize) : greedyBlocks(sim, delta, maxBlock);
+    const anchors =
+      o.targetSaving !== undefined
+        ? localAnchors(unitError, localShareFor(o.targetSaving, ctx, S + R))
+        : o.groupSize !== undefined
+          ? uniformAnchors(c.nLayers, c.nKVHeads, o.groupSize)
+          : greedyBlocks(sim, delta, maxBlock);
     return {
       schemaVersion: PROFILE_SCHEMA_VERSION,
       kind: 'podlens-pod-profile',
-      model: { file: path.basename(modelPath), sha256: sha256File(modelPath), arch: c.arch, name: c.name, nLayers: c.nLayers, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim },
-      sinks: S, recent: R, contextSize: ctx, delta, maxBlock, queriesPerText: q,
-      anchors, similarity: sim, distantLse: acc.meanLse(), unitError, nonAnchorShare: nonAnchorShare(anchors),
-      ...(o.targetSaving !== undefined ? { targetSaving: o.targetSaving } : o.groupSize !== undefined ? { groupSize: o.groupSize } : {}),
-      texts: used, date: new Date().toISOString(),
+      model: {
+        file: path.basename(modelPath),
+        sha256: sha256File(modelPath),
+        arch: c.arch,
+        name: c.name,
+        nLayers: c.nLayers,
+        nHeads: c.nHeads,
+        nKVHeads: c.nKVHeads,
+        headDim: c.headDim,
+      },
+      sinks: S,
+      recent: R,
+      contextSize: ctx,
+      delta,
+      maxBlock,
+      queriesPerText: q,
+      anchors,
+      similarity: sim,
+      distantLse: acc.meanLse(),
+      unitError,
+      nonAnchorShare: nonAnchorShare(anchors),
+      ...(o.targetSaving !== undefined
+        ? { targetSaving: o.targetSaving }
+        : o.groupSize !== undefined
+          ? { groupSize: o.groupSize }
+          : {}),
+      texts: used,
+      date: new Date().toISOString(),
     };
   } finally {
     await engine.dispose();

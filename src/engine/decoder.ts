@@ -45,7 +45,6 @@ interface Segment {
 }
 
 export class OnnxDecoder {
-
   private constructor(
     readonly file: GGUFFile,
     readonly config: ModelConfig,
@@ -76,8 +75,13 @@ export class OnnxDecoder {
     let weightBytes = 0;
     for (const [first, end] of plan) {
       const { bytes, weightBytes: wb } = buildDecoderSegment(config, source, {
-        firstLayer: first, endLayer: end, isLast: end === config.nLayers,
-        maxPositions: o.contextSize, accuracyLevel: o.accuracyLevel ?? 4, kv, exportQueries: o.exportQueries,
+        firstLayer: first,
+        endLayer: end,
+        isLast: end === config.nLayers,
+        maxPositions: o.contextSize,
+        accuracyLevel: o.accuracyLevel ?? 4,
+        kv,
+        exportQueries: o.exportQueries,
       });
       weightBytes += wb;
       const session = await OrtSession.create(bytes, { threads: o.threads, profilePrefix: o.profilePrefix });
@@ -117,15 +121,21 @@ export class OnnxDecoder {
     const c = this.config;
     const T = tokens.length;
     if (T === 0) throw new Error('step needs at least one token');
-    for (const t of tokens) if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new RangeError(`token id ${t} outside vocabulary of ${c.vocabSize}`);
+    for (const t of tokens)
+      if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize)
+        throw new RangeError(`token id ${t} outside vocabulary of ${c.vocabSize}`);
     const start = cache.length;
     if (start + T > this.options.contextSize) {
-      throw new RangeError(`context overflow: ${start} cached + ${T} new tokens > context size ${this.options.contextSize}`);
+      throw new RangeError(
+        `context overflow: ${start} cached + ${T} new tokens > context size ${this.options.contextSize}`,
+      );
     }
     const pos = new BigInt64Array(T);
     for (let i = 0; i < T; i++) pos[i] = BigInt(start + i);
     if (cache.plan.kind !== this.plan.kind || planDtype(cache.plan) !== planDtype(this.plan)) {
-      throw new Error(`this model was loaded for a ${this.plan.kind} ${planDtype(this.plan)} KV cache, not ${cache.plan.kind} ${planDtype(cache.plan)}`);
+      throw new Error(
+        `this model was loaded for a ${this.plan.kind} ${planDtype(this.plan)} KV cache, not ${cache.plan.kind} ${planDtype(cache.plan)}`,
+      );
     }
     const common: Record<string, HostTensor> = {
       ...cache.stepInputs(T),
@@ -141,16 +151,26 @@ export class OnnxDecoder {
       const feeds: Record<string, HostTensor> = { ...common, [MODEL_INPUTS.hidden]: hidden };
       for (let l = seg.first; l < seg.end; l++) Object.assign(feeds, cache.layerInputs(l, T));
       if (seg.end === c.nLayers) {
-        feeds[MODEL_INPUTS.logitRows] = { type: 'int64', data: BigInt64Array.from(logitRows.map((r) => BigInt(r))), dims: [logitRows.length] };
+        feeds[MODEL_INPUTS.logitRows] = {
+          type: 'int64',
+          data: BigInt64Array.from(logitRows.map((r) => BigInt(r))),
+          dims: [logitRows.length],
+        };
       }
-      if (!this.checked.has(cache)) checkInputNames(`the feeds of a ${cache.kind} cache step for layers ${seg.first}–${seg.end - 1}`, Object.keys(feeds), seg.inputs);
+      if (!this.checked.has(cache))
+        checkInputNames(
+          `the feeds of a ${cache.kind} cache step for layers ${seg.first}–${seg.end - 1}`,
+          Object.keys(feeds),
+          seg.inputs,
+        );
       const out = await seg.session.run(feeds);
       if (this.options.exportQueries) {
         for (let l = seg.first; l < seg.end; l++) this.queries[l] = out[`query_${l}`]!.data as Float32Array;
       }
       for (let l = seg.first; l < seg.end; l++) {
         const n = kvOutputNames(l);
-        const k = asKV(planDtype(this.plan), out[n.k]!), v = asKV(planDtype(this.plan), out[n.v]!);
+        const k = asKV(planDtype(this.plan), out[n.k]!),
+          v = asKV(planDtype(this.plan), out[n.v]!);
         if (firstBad < 0 && (!allFinite(k) || !allFinite(v))) firstBad = l;
         kv[l] = { k, v };
       }
@@ -172,7 +192,6 @@ export class OnnxDecoder {
     tokens.forEach((t, i) => out.set(dequantizeRows(this.file, info, t, 1), i * d));
     return out;
   }
-
 }
 
 /**
@@ -183,13 +202,23 @@ export class OnnxDecoder {
  */
 export class NonFiniteError extends Error {
   override readonly name = 'NonFiniteError';
-  constructor(readonly position: number, readonly tokens: number, readonly layer: number, readonly plan: KVPlan) {
-    const where = layer < 0 ? 'in the logits (the last layer or the output head)'
-      : layer === 0 ? 'already in the keys/values of layer 0 (the embeddings or the first norm)'
-        : `first in the keys/values of layer ${layer}, so in the output of layer ${layer - 1}`;
-    super(`the model produced NaN/infinite values for positions ${position}–${position + tokens - 1} (a step of ${tokens} tokens), ${where}; `
-      + `KV cache: ${describePlan(plan)}, ${planDtype(plan)}. Nothing was added to the cache. `
-      + 'Try the full cache (--kv full / podlens.kv.cache "full") or f32 storage (--kv-dtype f32), and please report it with these numbers.');
+  constructor(
+    readonly position: number,
+    readonly tokens: number,
+    readonly layer: number,
+    readonly plan: KVPlan,
+  ) {
+    const where =
+      layer < 0
+        ? 'in the logits (the last layer or the output head)'
+        : layer === 0
+          ? 'already in the keys/values of layer 0 (the embeddings or the first norm)'
+          : `first in the keys/values of layer ${layer}, so in the output of layer ${layer - 1}`;
+    super(
+      `the model produced NaN/infinite values for positions ${position}–${position + tokens - 1} (a step of ${tokens} tokens), ${where}; ` +
+        `KV cache: ${describePlan(plan)}, ${planDtype(plan)}. Nothing was added to the cache. ` +
+        'Try the full cache (--kv full / podlens.kv.cache "full") or f32 storage (--kv-dtype f32), and please report it with these numbers.',
+    );
   }
 }
 
@@ -219,22 +248,45 @@ function weightSource(f: GGUFFile): WeightSource {
 
 /** Every tensor the graph needs exists, has the right shape and a type we can pack. */
 function checkTensors(f: GGUFFile, c: ModelConfig): void {
-  const need: [string, number[]][] = [['token_embd.weight', [c.dim, c.vocabSize]], ['output_norm.weight', [c.dim]]];
+  const need: [string, number[]][] = [
+    ['token_embd.weight', [c.dim, c.vocabSize]],
+    ['output_norm.weight', [c.dim]],
+  ];
   if (!c.tiedEmbeddings) need.push(['output.weight', [c.dim, c.vocabSize]]);
-  const qd = c.nHeads * c.headDim, kvd = c.nKVHeads * c.headDim;
+  const qd = c.nHeads * c.headDim,
+    kvd = c.nKVHeads * c.headDim;
   for (let l = 0; l < c.nLayers; l++) {
     const n = layerTensorNames(l);
-    need.push([n.attnNorm, [c.dim]], [n.ffnNorm, [c.dim]], [n.q, [c.dim, qd]], [n.k, [c.dim, kvd]], [n.v, [c.dim, kvd]],
-      [n.o, [qd, c.dim]], [n.gate, [c.dim, c.ffnDim]], [n.up, [c.dim, c.ffnDim]], [n.down, [c.ffnDim, c.dim]]);
+    need.push(
+      [n.attnNorm, [c.dim]],
+      [n.ffnNorm, [c.dim]],
+      [n.q, [c.dim, qd]],
+      [n.k, [c.dim, kvd]],
+      [n.v, [c.dim, kvd]],
+      [n.o, [qd, c.dim]],
+      [n.gate, [c.dim, c.ffnDim]],
+      [n.up, [c.dim, c.ffnDim]],
+      [n.down, [c.ffnDim, c.dim]],
+    );
     if (c.qkvBias) need.push([n.qBias, [qd]], [n.kBias, [kvd]], [n.vBias, [kvd]]);
   }
   for (const [name, dims] of need) {
     const t = f.requireTensor(name);
     if (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
-      throw new ModelFileError('bad-shape', f.path, `shape [${t.dims.join(', ')}], expected [${dims.join(', ')}]`, name);
+      throw new ModelFileError(
+        'bad-shape',
+        f.path,
+        `shape [${t.dims.join(', ')}], expected [${dims.join(', ')}]`,
+        name,
+      );
     }
     if (!PACKABLE_TYPES.includes(t.type)) {
-      throw new ModelFileError('unsupported-type', f.path, `type ${typeName(t.type)} cannot be run; supported: ${PACKABLE_TYPES.map(typeName).join(', ')}`, name);
+      throw new ModelFileError(
+        'unsupported-type',
+        f.path,
+        `type ${typeName(t.type)} cannot be run; supported: ${PACKABLE_TYPES.map(typeName).join(', ')}`,
+        name,
+      );
     }
   }
 }
@@ -246,14 +298,16 @@ function checkTensors(f: GGUFFile, c: ModelConfig): void {
  */
 function planSegments(f: GGUFFile, c: ModelConfig, kv: KVPlan, maxBytes: number): [number, number][] {
   // No unit at or above l reads an anchor below l (local units read none).
-  const canBreak = (l: number): boolean => kv.kind !== 'pod' || kv.anchors.slice(l).every((row) => row.every((a) => a === LOCAL || a >= l));
+  const canBreak = (l: number): boolean =>
+    kv.kind !== 'pod' || kv.anchors.slice(l).every((row) => row.every((a) => a === LOCAL || a >= l));
   const sizeOf = (name: string): number => {
     const t = f.requireTensor(name);
     return t.dims.length === 2 ? packedBytes(t.type, t.dims[0]!, t.dims[1]!) : t.nElements * 4;
   };
   const head = sizeOf(c.tiedEmbeddings ? 'token_embd.weight' : 'output.weight');
   const plan: [number, number][] = [];
-  let first = 0, acc = 0;
+  let first = 0,
+    acc = 0;
   for (let l = 0; l < c.nLayers; l++) {
     const n = layerTensorNames(l);
     const bytes = [n.q, n.k, n.v, n.o, n.gate, n.up, n.down].reduce((s, x) => s + sizeOf(x), 0);

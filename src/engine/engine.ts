@@ -9,7 +9,14 @@ import { KVSpec, resolvePlan } from './kv/plan';
 import { KVCache } from './kv/types';
 import { generate, GenerateEvent, GenerateRequest } from './generate';
 import { ChatMessage, Tokenizer } from './tokenizer';
-import { AutoContext, autoContextSize, estimateMemory, kvBytesAt, largestFittingContext, MemoryEstimate } from './memory';
+import {
+  AutoContext,
+  autoContextSize,
+  estimateMemory,
+  kvBytesAt,
+  largestFittingContext,
+  MemoryEstimate,
+} from './memory';
 
 export interface EngineOptions {
   /** Intra-op threads (default: min(2, CPU count)). */
@@ -40,17 +47,25 @@ export interface MemoryAlternatives {
 
 export class InsufficientMemoryError extends Error {
   override readonly name = 'InsufficientMemoryError';
-  constructor(readonly estimate: MemoryEstimate, contextSize: number, alt: MemoryAlternatives = { fittingContext: 0 }) {
+  constructor(
+    readonly estimate: MemoryEstimate,
+    contextSize: number,
+    alt: MemoryAlternatives = { fittingContext: 0 },
+  ) {
     const e = estimate;
     const ways = [
       ...(alt.fittingContext >= 16 ? [`a context of at most ${alt.fittingContext} tokens`] : []),
-      ...(alt.podKvBytes !== undefined && alt.podKvBytes < e.kvBytes ? [`the PoD KV cache (KV ${MB(alt.podKvBytes)} at ${contextSize} tokens)`] : []),
+      ...(alt.podKvBytes !== undefined && alt.podKvBytes < e.kvBytes
+        ? [`the PoD KV cache (KV ${MB(alt.podKvBytes)} at ${contextSize} tokens)`]
+        : []),
       'a smaller model',
     ];
-    super(`not enough memory: the model needs about ${MB(e.totalBytes)} (weights ${MB(e.weightBytes)} held about 2.25× by ONNX Runtime, ` +
-      `KV cache ${MB(e.kvBytes)} at ${contextSize} tokens, runtime ${MB(e.overheadBytes)}) but only ${MB(e.freeBytes)} of this machine's ` +
-      `${MB(e.machineBytes)} is free; ${alt.fittingContext < 16 ? 'the weights alone do not fit: choose ' : 'choose '}${ways.join(', or ')}` +
-      `${e.totalBytes <= e.machineBytes ? ', or close other programs' : ''}`);
+    super(
+      `not enough memory: the model needs about ${MB(e.totalBytes)} (weights ${MB(e.weightBytes)} held about 2.25× by ONNX Runtime, ` +
+        `KV cache ${MB(e.kvBytes)} at ${contextSize} tokens, runtime ${MB(e.overheadBytes)}) but only ${MB(e.freeBytes)} of this machine's ` +
+        `${MB(e.machineBytes)} is free; ${alt.fittingContext < 16 ? 'the weights alone do not fit: choose ' : 'choose '}${ways.join(', or ')}` +
+        `${e.totalBytes <= e.machineBytes ? ', or close other programs' : ''}`,
+    );
   }
 }
 
@@ -72,20 +87,36 @@ export class Engine {
       const config = readModelConfig(file);
       const tokenizer = Tokenizer.fromGGUF(file);
       const spec = o.kv ?? { kind: 'full' };
-      const autoContext = o.contextSize === 0
-        ? autoContextSize(file.tensors, config, (n) => resolvePlan(spec, config, n), o.freeMemoryBytes)
-        : undefined;
+      const autoContext =
+        o.contextSize === 0
+          ? autoContextSize(file.tensors, config, (n) => resolvePlan(spec, config, n), o.freeMemoryBytes)
+          : undefined;
       const contextSize = autoContext?.contextSize ?? o.contextSize ?? Math.min(config.ctxTrain, 4096);
-      if (!Number.isInteger(contextSize) || contextSize < 16) throw new RangeError(`context size must be an integer ≥ 16 (got ${contextSize})`);
+      if (!Number.isInteger(contextSize) || contextSize < 16)
+        throw new RangeError(`context size must be an integer ≥ 16 (got ${contextSize})`);
       const threads = o.threads ?? Math.max(1, Math.min(2, os.availableParallelism()));
-      if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer (got ${threads})`);
+      if (!Number.isInteger(threads) || threads < 1)
+        throw new RangeError(`threads must be a positive integer (got ${threads})`);
       const plan = resolvePlan(spec, config, contextSize);
       const memory = estimateMemory(file, config, contextSize, plan, o.freeMemoryBytes);
       if (memory.totalBytes > memory.freeBytes) {
-        const pod = plan.kind === 'full' ? kvBytesAt(config, resolvePlan({ kind: 'pod', dtype: plan.dtype }, config, contextSize), contextSize) : undefined;
-        throw new InsufficientMemoryError(memory, contextSize, { fittingContext: largestFittingContext(memory, config, plan, contextSize), podKvBytes: pod });
+        const pod =
+          plan.kind === 'full'
+            ? kvBytesAt(config, resolvePlan({ kind: 'pod', dtype: plan.dtype }, config, contextSize), contextSize)
+            : undefined;
+        throw new InsufficientMemoryError(memory, contextSize, {
+          fittingContext: largestFittingContext(memory, config, plan, contextSize),
+          podKvBytes: pod,
+        });
       }
-      const decoder = await OnnxDecoder.load(file, config, { threads, contextSize, profilePrefix: o.profilePrefix, kv: plan, accuracyLevel: o.accuracyLevel, exportQueries: o.exportQueries });
+      const decoder = await OnnxDecoder.load(file, config, {
+        threads,
+        contextSize,
+        profilePrefix: o.profilePrefix,
+        kv: plan,
+        accuracyLevel: o.accuracyLevel,
+        exportQueries: o.exportQueries,
+      });
       return new Engine(path, config, tokenizer, decoder, contextSize, memory, autoContext);
     } catch (e) {
       file.close();

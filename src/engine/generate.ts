@@ -44,12 +44,23 @@ export type GenerateEvent =
 
 export class PromptTooLongError extends Error {
   override readonly name = 'PromptTooLongError';
-  constructor(readonly promptTokens: number, readonly cachedTokens: number, readonly contextSize: number) {
-    super(`the prompt has ${promptTokens} tokens${cachedTokens ? ` (+${cachedTokens} cached)` : ''} but the context holds ${contextSize}; shorten it or raise the context size`);
+  constructor(
+    readonly promptTokens: number,
+    readonly cachedTokens: number,
+    readonly contextSize: number,
+  ) {
+    super(
+      `the prompt has ${promptTokens} tokens${cachedTokens ? ` (+${cachedTokens} cached)` : ''} but the context holds ${contextSize}; shorten it or raise the context size`,
+    );
   }
 }
 
-export async function* generate(dec: OnnxDecoder, tok: Tokenizer, cache: KVCache, req: GenerateRequest): AsyncGenerator<GenerateEvent> {
+export async function* generate(
+  dec: OnnxDecoder,
+  tok: Tokenizer,
+  cache: KVCache,
+  req: GenerateRequest,
+): AsyncGenerator<GenerateEvent> {
   const ctx = dec.options.contextSize;
   const t0 = performance.now();
   const reused = cache.length;
@@ -63,12 +74,17 @@ export async function* generate(dec: OnnxDecoder, tok: Tokenizer, cache: KVCache
   const stops = new StopMatcher(req.stop ?? []);
   let text = '';
   let reason: FinishReason = 'length';
-  let ttft = 0, prefillMs = 0, decodeSteps = 0;
+  let ttft = 0,
+    prefillMs = 0,
+    decodeSteps = 0;
   const aborted = () => req.signal?.aborted === true;
 
   let logits: Float32Array | undefined;
   for (let i = 0; i < req.prompt.length; i += chunk) {
-    if (aborted()) { reason = 'abort'; break; }
+    if (aborted()) {
+      reason = 'abort';
+      break;
+    }
     const part = req.prompt.slice(i, i + chunk);
     logits = await dec.step(part, cache, [part.length - 1]);
     yield { type: 'prefill', done: Math.min(i + chunk, req.prompt.length), total: req.prompt.length };
@@ -79,26 +95,49 @@ export async function* generate(dec: OnnxDecoder, tok: Tokenizer, cache: KVCache
   while (reason !== 'abort' && logits) {
     const id = sampler.sample(logits, history);
     if (generated.length === 0) ttft = performance.now() - t0;
-    if (tok.isEog(id)) { reason = 'eos'; break; }
+    if (tok.isEog(id)) {
+      reason = 'eos';
+      break;
+    }
     generated.push(id);
     history.push(id);
     const r = stops.push(stream.push(id));
-    if (r.emit) { text += r.emit; yield { type: 'token', id, text: r.emit }; }
-    else yield { type: 'token', id, text: '' };
-    if (r.stopped) { reason = 'stop'; break; }
-    if (generated.length >= req.maxTokens) { reason = 'length'; break; }
-    if (cache.length >= ctx) { reason = 'context'; break; }
-    if (aborted()) { reason = 'abort'; break; }
+    if (r.emit) {
+      text += r.emit;
+      yield { type: 'token', id, text: r.emit };
+    } else yield { type: 'token', id, text: '' };
+    if (r.stopped) {
+      reason = 'stop';
+      break;
+    }
+    if (generated.length >= req.maxTokens) {
+      reason = 'length';
+      break;
+    }
+    if (cache.length >= ctx) {
+      reason = 'context';
+      break;
+    }
+    if (aborted()) {
+      reason = 'abort';
+      break;
+    }
     logits = await dec.step([id], cache, [0]);
     decodeSteps++;
   }
   if (reason !== 'stop') {
     const tail = stops.push(stream.flush()).emit + stops.flush();
-    if (tail) { text += tail; yield { type: 'text', text: tail }; }
+    if (tail) {
+      text += tail;
+      yield { type: 'text', text: tail };
+    }
   }
   const decodeMs = performance.now() - tDecode;
   yield {
-    type: 'done', reason, text, tokens: generated,
+    type: 'done',
+    reason,
+    text,
+    tokens: generated,
     stats: {
       promptTokens: req.prompt.length,
       reusedTokens: reused,

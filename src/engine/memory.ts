@@ -48,14 +48,20 @@ export function kvBytesAt(c: KVShape, plan: KVPlan, tokens: number): number {
   const distUnit = distantRowBytes(plan.distantQuant, c.headDim, planDtype(plan));
   let b = 0;
   for (let l = 0; l < c.nLayers; l++) {
-    const nA = anchorHeads(plan, l).length, nV = valueHeads(plan, l).length;
+    const nA = anchorHeads(plan, l).length,
+      nV = valueHeads(plan, l).length;
     b += 2 * window * c.nKVHeads * unit + (tokens - window) * (nV + nA) * distUnit;
   }
   return b;
 }
 
-export function estimateMemory(f: GGUFFile, c: ModelConfig, contextSize: number, plan: KVPlan = { kind: 'full' },
-  freeBytes = os.freemem()): MemoryEstimate {
+export function estimateMemory(
+  f: GGUFFile,
+  c: ModelConfig,
+  contextSize: number,
+  plan: KVPlan = { kind: 'full' },
+  freeBytes = os.freemem(),
+): MemoryEstimate {
   return estimateForTensors(f.tensors, c, contextSize, plan, freeBytes);
 }
 
@@ -63,12 +69,18 @@ export function estimateMemory(f: GGUFFile, c: ModelConfig, contextSize: number,
  * The same estimate from a tensor list instead of an open file: lets a caller size a model it
  * has not downloaded yet (the download catalog) with exactly the numbers the engine will check.
  */
-export function estimateForTensors(tensors: readonly WeightTensor[], c: KVShape & Pick<ModelConfig, 'tiedEmbeddings'>, contextSize: number,
-  plan: KVPlan = { kind: 'full' }, freeBytes = os.freemem()): MemoryEstimate {
+export function estimateForTensors(
+  tensors: readonly WeightTensor[],
+  c: KVShape & Pick<ModelConfig, 'tiedEmbeddings'>,
+  contextSize: number,
+  plan: KVPlan = { kind: 'full' },
+  freeBytes = os.freemem(),
+): MemoryEstimate {
   let weightBytes = 0;
   for (const t of tensors) {
     if (t.name === 'token_embd.weight' && !c.tiedEmbeddings) continue; // embeddings are read from the file on demand
-    weightBytes += t.dims.length === 2 ? packedBytes(t.type, t.dims[0]!, t.dims[1]!) : t.dims.reduce((a, b) => a * b, 1) * 4;
+    weightBytes +=
+      t.dims.length === 2 ? packedBytes(t.type, t.dims[0]!, t.dims[1]!) : t.dims.reduce((a, b) => a * b, 1) * 4;
   }
   const kvBytes = kvBytesAt(c, plan, contextSize);
   const totalBytes = weightBytes * WEIGHT_RESIDENCY + kvBytes + RUNTIME_OVERHEAD;
@@ -81,14 +93,21 @@ export function estimateForTensors(tensors: readonly WeightTensor[], c: KVShape 
  * context size, for plans whose recent window follows the context (resolvePlan's default
  * max(256, context/8)): KV bytes still grow with the context, so the bisection holds.
  */
-export function largestFittingContext(e: MemoryEstimate, c: KVShape, plan: KVPlan | ((tokens: number) => KVPlan), maxTokens: number,
-  budgetBytes = e.freeBytes): number {
+export function largestFittingContext(
+  e: MemoryEstimate,
+  c: KVShape,
+  plan: KVPlan | ((tokens: number) => KVPlan),
+  maxTokens: number,
+  budgetBytes = e.freeBytes,
+): number {
   const room = budgetBytes - e.weightBytes * WEIGHT_RESIDENCY - e.overheadBytes;
   const planAt = typeof plan === 'function' ? plan : (): KVPlan => plan;
-  let lo = 0, hi = maxTokens; // KV bytes grow with tokens: bisect for the last one that fits
+  let lo = 0,
+    hi = maxTokens; // KV bytes grow with tokens: bisect for the last one that fits
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (kvBytesAt(c, planAt(mid), mid) <= room) lo = mid; else hi = mid - 1;
+    if (kvBytesAt(c, planAt(mid), mid) <= room) lo = mid;
+    else hi = mid - 1;
   }
   return room > 0 ? lo : 0;
 }
@@ -129,13 +148,19 @@ export interface AutoContext {
 /** Not even the smallest automatic context fits the budget (named as any memory refusal, so callers give the same advice). */
 export class AutoContextError extends Error {
   override readonly name = 'InsufficientMemoryError';
-  constructor(readonly estimate: MemoryEstimate, readonly minContext: number, readonly budgetBytes: number) {
+  constructor(
+    readonly estimate: MemoryEstimate,
+    readonly minContext: number,
+    readonly budgetBytes: number,
+  ) {
     const MB = (b: number): string => `${Math.round(b / 2 ** 20)} MB`;
     const e = estimate;
-    super(`not enough memory for an automatic context size: even ${minContext} tokens need about ${MB(e.totalBytes)} ` +
-      `(weights ${MB(e.weightBytes)} held about ${WEIGHT_RESIDENCY}× by ONNX Runtime, KV cache ${MB(e.kvBytes)}, runtime ${MB(e.overheadBytes)}), ` +
-      `more than the budget of ${MB(budgetBytes)} (${Math.round(AUTO_BUDGET_FRACTION * 100)}% of the ${MB(e.freeBytes)} free); ` +
-      `choose a smaller model, or set a fixed context size, or close other programs`);
+    super(
+      `not enough memory for an automatic context size: even ${minContext} tokens need about ${MB(e.totalBytes)} ` +
+        `(weights ${MB(e.weightBytes)} held about ${WEIGHT_RESIDENCY}× by ONNX Runtime, KV cache ${MB(e.kvBytes)}, runtime ${MB(e.overheadBytes)}), ` +
+        `more than the budget of ${MB(budgetBytes)} (${Math.round(AUTO_BUDGET_FRACTION * 100)}% of the ${MB(e.freeBytes)} free); ` +
+        `choose a smaller model, or set a fixed context size, or close other programs`,
+    );
   }
 }
 
@@ -145,8 +170,12 @@ export class AutoContextError extends Error {
  * rounded down to AUTO_CONTEXT_STEP. Throws AutoContextError when min(MIN_AUTO_CONTEXT, training
  * context) does not fit.
  */
-export function autoContextSize(tensors: readonly WeightTensor[], c: KVShape & Pick<ModelConfig, 'tiedEmbeddings' | 'ctxTrain'>,
-  planAt: (tokens: number) => KVPlan, freeBytes = os.freemem()): AutoContext {
+export function autoContextSize(
+  tensors: readonly WeightTensor[],
+  c: KVShape & Pick<ModelConfig, 'tiedEmbeddings' | 'ctxTrain'>,
+  planAt: (tokens: number) => KVPlan,
+  freeBytes = os.freemem(),
+): AutoContext {
   const budgetBytes = autoMemoryBudget(freeBytes);
   const trainContext = c.ctxTrain;
   const minContext = Math.min(MIN_AUTO_CONTEXT, trainContext);
@@ -155,7 +184,11 @@ export function autoContextSize(tensors: readonly WeightTensor[], c: KVShape & P
   let n = largestFittingContext(atMin, c, planAt, trainContext, budgetBytes);
   if (n < trainContext) n = Math.max(minContext, Math.floor(n / AUTO_CONTEXT_STEP) * AUTO_CONTEXT_STEP);
   return {
-    contextSize: n, budgetBytes, freeBytes, trainContext, limit: n >= trainContext ? 'training' : 'memory',
+    contextSize: n,
+    budgetBytes,
+    freeBytes,
+    trainContext,
+    limit: n >= trainContext ? 'training' : 'memory',
     estimate: estimateForTensors(tensors, c, n, planAt(n), freeBytes),
   };
 }

@@ -74,7 +74,10 @@ export class Xoshiro128 {
   /** Next 32-bit unsigned integer. */
   nextU32(): number {
     const s = this.s;
-    let s0 = s[0]!, s1 = s[1]!, s2 = s[2]!, s3 = s[3]!;
+    let s0 = s[0]!,
+      s1 = s[1]!,
+      s2 = s[2]!,
+      s3 = s[3]!;
     const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
     const t = s1 << 9;
     s2 ^= s0;
@@ -83,7 +86,10 @@ export class Xoshiro128 {
     s0 ^= s3;
     s2 ^= t;
     s3 = rotl(s3, 11);
-    s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3;
+    s[0] = s0;
+    s[1] = s1;
+    s[2] = s2;
+    s[3] = s3;
     return result;
   }
 
@@ -104,13 +110,17 @@ export class Sampler {
 
   constructor(opts: Partial<SamplerOptions> = {}) {
     const o = { ...DEFAULT_SAMPLER_OPTIONS, ...opts };
-    const bad = (what: string): never => { throw new RangeError(`sampler: ${what}`); };
+    const bad = (what: string): never => {
+      throw new RangeError(`sampler: ${what}`);
+    };
     if (!(o.temperature >= 0) || !Number.isFinite(o.temperature)) bad(`temperature must be ≥ 0 (got ${o.temperature})`);
     if (!Number.isInteger(o.topK) || o.topK < 0) bad(`topK must be an integer ≥ 0 (got ${o.topK})`);
     if (!(o.topP > 0 && o.topP <= 1)) bad(`topP must be in (0, 1] (got ${o.topP})`);
     if (!(o.minP >= 0 && o.minP <= 1)) bad(`minP must be in [0, 1] (got ${o.minP})`);
-    if (!(o.repeatPenalty > 0) || !Number.isFinite(o.repeatPenalty)) bad(`repeatPenalty must be > 0 (got ${o.repeatPenalty})`);
-    if (!Number.isInteger(o.repeatLastN) || o.repeatLastN < -1) bad(`repeatLastN must be an integer ≥ -1 (got ${o.repeatLastN})`);
+    if (!(o.repeatPenalty > 0) || !Number.isFinite(o.repeatPenalty))
+      bad(`repeatPenalty must be > 0 (got ${o.repeatPenalty})`);
+    if (!Number.isInteger(o.repeatLastN) || o.repeatLastN < -1)
+      bad(`repeatLastN must be an integer ≥ -1 (got ${o.repeatLastN})`);
     if (!Number.isFinite(o.seed)) bad(`seed must be a finite number (got ${o.seed})`);
     this.options = Object.freeze(o);
     this.rng = new Xoshiro128(o.seed);
@@ -260,7 +270,8 @@ function softmaxOf(x: Float32Array, ids: Int32Array, temperature: number): Float
   let max = -Infinity;
   for (const id of ids) if (x[id]! > max) max = x[id]!;
   const probs = new Float64Array(ids.length);
-  if (max === -Infinity) { // every candidate is masked: fall back to uniform
+  if (max === -Infinity) {
+    // every candidate is masked: fall back to uniform
     probs.fill(1 / ids.length);
     return probs;
   }

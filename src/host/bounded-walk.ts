@@ -17,7 +17,13 @@ export interface WalkBudget {
 }
 
 export function walkBudget(o: { maxDepth?: number; maxEntries?: number; timeoutMs?: number } = {}): WalkBudget {
-  return { maxDepth: o.maxDepth ?? 6, maxEntries: o.maxEntries ?? 20_000, deadline: Date.now() + (o.timeoutMs ?? 3000), entries: 0, truncated: false };
+  return {
+    maxDepth: o.maxDepth ?? 6,
+    maxEntries: o.maxEntries ?? 20_000,
+    deadline: Date.now() + (o.timeoutMs ?? 3000),
+    entries: 0,
+    truncated: false,
+  };
 }
 
 export interface WalkFilter {
@@ -62,7 +68,8 @@ export async function boundedWalk(root: string, filter: WalkFilter, budget: Walk
         }
       }
       if (isDir) {
-        if (depth + 1 <= budget.maxDepth && !(filter.skipDir?.(e.name) ?? false)) stack.push({ dir: p, depth: depth + 1 });
+        if (depth + 1 <= budget.maxDepth && !(filter.skipDir?.(e.name) ?? false))
+          stack.push({ dir: p, depth: depth + 1 });
         else if (depth + 1 > budget.maxDepth) budget.truncated = true;
       } else if (isFile && filter.file(e.name)) {
         found.push(p);

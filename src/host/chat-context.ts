@@ -11,7 +11,15 @@
 // chips are built from the very blocks that go into the prompt, so they cannot disagree with
 // it. No vscode import: the panel supplies the workspace folder and the editor
 // (src/host/editor-tracker.ts).
-import { buildContext, fileBlock, orderForCache, PromptBlock, Selection, selectionBlock, WorkspaceContext } from '../context/build';
+import {
+  buildContext,
+  fileBlock,
+  orderForCache,
+  PromptBlock,
+  Selection,
+  selectionBlock,
+  WorkspaceContext,
+} from '../context/build';
 import { Fill, NOT_READ, ReadResult, TOO_LONG } from '../context/read';
 import { MemoryFileSource } from '../context/source';
 import { Candidate } from '../context/walk';
@@ -62,8 +70,14 @@ export class TokenCounts {
     }
     const out = texts.map((t) => this.map.get(t) ?? 0);
     // Least recently used first: touched texts move to the end; the oldest go beyond the cap.
-    texts.forEach((t, k) => { this.map.delete(t); this.map.set(t, out[k]!); });
-    for (const t of this.map.keys()) { if (this.map.size <= this.maxEntries) break; this.map.delete(t); }
+    texts.forEach((t, k) => {
+      this.map.delete(t);
+      this.map.set(t, out[k]!);
+    });
+    for (const t of this.map.keys()) {
+      if (this.map.size <= this.maxEntries) break;
+      this.map.delete(t);
+    }
     return out;
   }
 }
@@ -86,7 +100,9 @@ export async function buildChatContext(r: ContextRequest, counts: TokenCounts): 
       if (f.tokens !== undefined) known.set(fileBlock(f.path, f.text), f.tokens);
     }
     // The current file is the editor's buffer, counted below whatever the read said about the file on disk.
-    excluded.push(...w.excluded.filter((e) => !(e.path === activePath && (e.reason === TOO_LONG || e.reason === NOT_READ))));
+    excluded.push(
+      ...w.excluded.filter((e) => !(e.path === activePath && (e.reason === TOO_LONG || e.reason === NOT_READ))),
+    );
     notRead.push(...w.notRead.filter((p) => p !== activePath));
   }
   const count = async (texts: string[]): Promise<number[]> => {
@@ -100,10 +116,18 @@ export async function buildChatContext(r: ContextRequest, counts: TokenCounts): 
     const e = r.editor;
     const old = candidates.find((c) => c.path === e.path);
     candidates = candidates.filter((c) => c !== old);
-    candidates.push({ path: e.path, text: e.text, encoding: 'utf-8', bytes: e.text.length, mtimeMs: old?.mtimeMs ?? Date.now() });
+    candidates.push({
+      path: e.path,
+      text: e.text,
+      encoding: 'utf-8',
+      bytes: e.text.length,
+      mtimeMs: old?.mtimeMs ?? Date.now(),
+    });
   }
-  const selection: Selection | undefined = r.enabled.selection && r.editor?.selection && r.editor.selection.text.trim()
-    ? { path: r.editor.path, ...r.editor.selection } : undefined;
+  const selection: Selection | undefined =
+    r.enabled.selection && r.editor?.selection && r.editor.selection.text.trim()
+      ? { path: r.editor.path, ...r.editor.selection }
+      : undefined;
 
   // Count the blocks build.ts would tokenize, in its order (selection and current file first),
   // stopping once the counted blocks fill the budget (read.ts `Fill`): later files cannot change it much.
@@ -116,21 +140,36 @@ export async function buildChatContext(r: ContextRequest, counts: TokenCounts): 
   const fill = new Fill(r.budgetTokens);
   if (selection) fill.add((await counts.get(texts, count))[0]!, texts[0]!.length);
   for (let i = 0; i < queue.length; i += COUNT_BATCH) {
-    const batch = queue.slice(i, i + COUNT_BATCH).filter((c) => c.text.length <= r.budgetTokens * 16 + 64 || c === active);
-    if (fill.full) { notCounted.push(...queue.slice(i).map((c) => c.path)); break; }
+    const batch = queue
+      .slice(i, i + COUNT_BATCH)
+      .filter((c) => c.text.length <= r.budgetTokens * 16 + 64 || c === active);
+    if (fill.full) {
+      notCounted.push(...queue.slice(i).map((c) => c.path));
+      break;
+    }
     const blockTexts = batch.map((c) => fileBlock(c.path, c.text));
     const n = await counts.get(blockTexts, count);
     n.forEach((t, k) => fill.add(t, blockTexts[k]!.length));
     counted.push(...batch);
     texts.push(...blockTexts);
-    excluded.push(...queue.slice(i, i + COUNT_BATCH).filter((c) => !batch.includes(c)).map((c) => ({ path: c.path, reason: TOO_LONG, bytes: c.bytes })));
+    excluded.push(
+      ...queue
+        .slice(i, i + COUNT_BATCH)
+        .filter((c) => !batch.includes(c))
+        .map((c) => ({ path: c.path, reason: TOO_LONG, bytes: c.bytes })),
+    );
   }
   const n = await counts.get(texts, count);
   texts.forEach((t, k) => known.set(t, n[k]!));
 
-  const mem = new MemoryFileSource(Object.fromEntries(counted.map((c) => [c.path, { data: c.text, mtimeMs: c.mtimeMs }])));
+  const mem = new MemoryFileSource(
+    Object.fromEntries(counted.map((c) => [c.path, { data: c.text, mtimeMs: c.mtimeMs }])),
+  );
   const ws = await buildContext(mem, {
-    budgetTokens: r.budgetTokens, activeFile: active?.path, selection, signal: r.signal,
+    budgetTokens: r.budgetTokens,
+    activeFile: active?.path,
+    selection,
+    signal: r.signal,
     // The counts made above (the worker tokenizes the blocks for the prompt); a text never counted cannot fit.
     count: (t) => known.get(t) ?? r.budgetTokens + 1,
   });
@@ -141,5 +180,10 @@ export async function buildChatContext(r: ContextRequest, counts: TokenCounts): 
 
 /** The blocks as the engine worker gets them (path, role, text, lines). */
 export function promptBlocks(built: BuiltContext | undefined): PromptBlock[] {
-  return (built?.ws.blocks ?? []).map(({ path, role, text, lines }) => ({ path, role, text, ...(lines ? { lines } : {}) }));
+  return (built?.ws.blocks ?? []).map(({ path, role, text, lines }) => ({
+    path,
+    role,
+    text,
+    ...(lines ? { lines } : {}),
+  }));
 }

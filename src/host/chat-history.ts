@@ -19,7 +19,8 @@ const stored = object({ version: literal(1), turns: array(turnSchema, { maxLengt
 
 /** Keep the newest turns, whole question/answer pairs, within the caps. */
 export function capTurns(turns: readonly Turn[]): Turn[] {
-  let chars = 0, from = turns.length;
+  let chars = 0,
+    from = turns.length;
   while (from > 0 && turns.length - from < MAX_TURNS) {
     const t = turns[from - 1]!;
     if (chars + t.text.length > MAX_CHARS) break;
@@ -32,7 +33,10 @@ export function capTurns(turns: readonly Turn[]): Turn[] {
 }
 
 export class ChatHistoryStore {
-  constructor(private readonly memento: MementoLike, private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly memento: MementoLike,
+    private readonly log: (line: string) => void,
+  ) {}
 
   load(): Turn[] {
     const raw = this.memento.get<unknown>(HISTORY_KEY);
@@ -46,7 +50,12 @@ export class ChatHistoryStore {
   }
 
   save(turns: readonly Turn[]): void {
-    const value = { version: 1, turns: capTurns(turns).map((t) => (t.status === 'streaming' ? { ...t, status: 'stopped' as const } : t)) };
-    this.memento.update(HISTORY_KEY, value).then(undefined, (e: unknown) => this.log(`chat history not saved: ${String(e)}`));
+    const value = {
+      version: 1,
+      turns: capTurns(turns).map((t) => (t.status === 'streaming' ? { ...t, status: 'stopped' as const } : t)),
+    };
+    this.memento
+      .update(HISTORY_KEY, value)
+      .then(undefined, (e: unknown) => this.log(`chat history not saved: ${String(e)}`));
   }
 }

@@ -35,23 +35,40 @@ export const CHAT_VIEW_TYPE = 'podlens.chat';
 
 export function registerChat(context: vscode.ExtensionContext, core: Core): ChatFeature {
   let panel: WebviewPanelHost | null = null;
-  const emit = <T extends Topic>(topic: T, data: EventMap[T]): void => { panel?.channel.post(topic, data); };
+  const emit = <T extends Topic>(topic: T, data: EventMap[T]): void => {
+    panel?.channel.post(topic, data);
+  };
   const editors = new EditorTracker();
   const prompt = new ChatPrompt({
-    root: workspaceRoot, editor: () => editors.info(), settings: core.settings, emit: (v) => emit('chat/context', v),
+    root: workspaceRoot,
+    editor: () => editors.info(),
+    settings: core.settings,
+    emit: (v) => emit('chat/context', v),
     filter: () => walkFilter(readWorkspaceSettings(vscode.workspace.getConfiguration(SECTION))),
     // The workspace is read and tokenized in the reader thread; each read's summary goes to the output channel.
-    reader: core.reader, log: core.log,
+    reader: core.reader,
+    log: core.log,
   });
   // Recount the chips between answers (never while generating: the worker runs one job at a time).
-  let refreshing = false, again = false;
+  let refreshing = false,
+    again = false;
   const refresh = (): void => {
     if (!panel?.channel.isReady || session.busy) return;
-    if (refreshing) { again = true; return; }
+    if (refreshing) {
+      again = true;
+      return;
+    }
     refreshing = true;
-    void prompt.refresh(core.client.info ? core.client : null, session.history())
+    void prompt
+      .refresh(core.client.info ? core.client : null, session.history())
       .catch((e: unknown) => core.log(`chat context: ${e instanceof Error ? e.message : String(e)}`))
-      .finally(() => { refreshing = false; if (again) { again = false; refresh(); } });
+      .finally(() => {
+        refreshing = false;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
   };
 
   const session: ChatSession = new ChatSession({
@@ -71,46 +88,75 @@ export function registerChat(context: vscode.ExtensionContext, core: Core): Chat
     persist: () => {
       const root = workspaceRoot();
       if (root === undefined || !prompt.enabled.workspace) return undefined;
-      return { workspace: root, ...storeOptions(readWorkspaceSettings(vscode.workspace.getConfiguration(SECTION)), root) };
+      return {
+        workspace: root,
+        ...storeOptions(readWorkspaceSettings(vscode.workspace.getConfiguration(SECTION)), root),
+      };
     },
   });
 
   let watching = false;
   const show = (): WebviewPanelHost => {
-    if (panel) { panel.reveal(); return panel; }
+    if (panel) {
+      panel.reveal();
+      return panel;
+    }
     if (!watching) {
       // Files created, changed or deleted on disk (saves, git checkouts): read the workspace again.
       watching = true;
       const w = vscode.workspace.createFileSystemWatcher('**/*');
-      const stale = (): void => { prompt.invalidate(); };
+      const stale = (): void => {
+        prompt.invalidate();
+      };
       context.subscriptions.push(w, w.onDidCreate(stale), w.onDidChange(stale), w.onDidDelete(stale));
     }
-    const p = new WebviewPanelHost(core.extensionUri, {
-      viewType: CHAT_VIEW_TYPE, title: 'PodLens Chat', view: 'chat', script: 'chat.js', styles: ['webview.css', 'chat.css'],
-    }, {
-      'chat/send': (params, signal) => session.ask(params.text, signal),
-      'chat/stop': async () => ({ stopped: session.stop() }),
-      'chat/clear': async () => { await session.clear(); refresh(); return {}; },
-      'chat/regenerate': (_params, signal) => session.regenerate(signal),
-      'chat/chip': async ({ kind, enabled }) => {
-        prompt.enabled[kind] = enabled;
-        // While an answer runs the worker is busy: show the change now, counted after the answer.
-        if (session.busy) emit('chat/context', { ...prompt.view, chips: prompt.view.chips.map((c) => (c.kind === kind ? { ...c, enabled, tokens: undefined } : c)) });
-        else refresh();
-        return {};
+    const p = new WebviewPanelHost(
+      core.extensionUri,
+      {
+        viewType: CHAT_VIEW_TYPE,
+        title: 'PodLens Chat',
+        view: 'chat',
+        script: 'chat.js',
+        styles: ['webview.css', 'chat.css'],
       },
-      'code/copy': copyCode,
-      'code/insert': (params) => insertCode(params, editors),
-      'code/open': openCode,
-      'link/open': ({ href }) => openLink(href, (line) => core.log(`chat: ${line}`)),
-    }, (line) => core.log(line), () => {
-      p.channel.post('model/status', core.model.status);
-      p.channel.post('chat/transcript', { turns: [...session.turns] });
-      p.channel.post('chat/context', prompt.view);
-      if (core.client.info) refresh(); // recount with the loaded model (files may have changed)
-    });
+      {
+        'chat/send': (params, signal) => session.ask(params.text, signal),
+        'chat/stop': async () => ({ stopped: session.stop() }),
+        'chat/clear': async () => {
+          await session.clear();
+          refresh();
+          return {};
+        },
+        'chat/regenerate': (_params, signal) => session.regenerate(signal),
+        'chat/chip': async ({ kind, enabled }) => {
+          prompt.enabled[kind] = enabled;
+          // While an answer runs the worker is busy: show the change now, counted after the answer.
+          if (session.busy)
+            emit('chat/context', {
+              ...prompt.view,
+              chips: prompt.view.chips.map((c) => (c.kind === kind ? { ...c, enabled, tokens: undefined } : c)),
+            });
+          else refresh();
+          return {};
+        },
+        'code/copy': copyCode,
+        'code/insert': (params) => insertCode(params, editors),
+        'code/open': openCode,
+        'link/open': ({ href }) => openLink(href, (line) => core.log(`chat: ${line}`)),
+      },
+      (line) => core.log(line),
+      () => {
+        p.channel.post('model/status', core.model.status);
+        p.channel.post('chat/transcript', { turns: [...session.turns] });
+        p.channel.post('chat/context', prompt.view);
+        if (core.client.info) refresh(); // recount with the loaded model (files may have changed)
+      },
+    );
     const statusSub = core.model.onDidChangeStatus((s) => p.channel.post('model/status', s));
-    p.onDidDispose(() => { statusSub.dispose(); if (panel === p) panel = null; });
+    p.onDidDispose(() => {
+      statusSub.dispose();
+      if (panel === p) panel = null;
+    });
     panel = p;
     return p;
   };
@@ -118,11 +164,20 @@ export function registerChat(context: vscode.ExtensionContext, core: Core): Chat
   context.subscriptions.push(
     editors,
     editors.onDidChange(refresh),
-    vscode.commands.registerCommand('podlens.openChat', () => { show(); }),
+    vscode.commands.registerCommand('podlens.openChat', () => {
+      show();
+    }),
     vscode.commands.registerCommand('podlens.stopGeneration', () => {
       if (!session.stop()) void vscode.window.showInformationMessage('PodLens: nothing is generating.');
     }),
     { dispose: () => panel?.dispose() },
   );
-  return { session, prompt, show, get panel() { return panel; } };
+  return {
+    session,
+    prompt,
+    show,
+    get panel() {
+      return panel;
+    },
+  };
 }

@@ -22,7 +22,9 @@ export function historyTurn(t: unknown): HistoryTurn | null {
   const x = t as { prompt?: unknown; response?: unknown };
   if (typeof x.prompt === 'string') return { kind: 'request', text: x.prompt };
   if (Array.isArray(x.response)) {
-    const text = x.response.map((p: { value?: { value?: unknown } }) => (typeof p?.value?.value === 'string' ? p.value.value : '')).join('');
+    const text = x.response
+      .map((p: { value?: { value?: unknown } }) => (typeof p?.value?.value === 'string' ? p.value.value : ''))
+      .join('');
     return { kind: 'response', text };
   }
   return null;
@@ -33,11 +35,19 @@ async function referenceBlocks(refs: readonly vscode.ChatPromptReference[]): Pro
   const out: string[] = [];
   for (const r of refs) {
     const v = r.value as { fsPath?: unknown; uri?: vscode.Uri; range?: vscode.Range } | string;
-    if (typeof v === 'string') { out.push(`### ${r.id}\n${v}\n\n`); continue; }
+    if (typeof v === 'string') {
+      out.push(`### ${r.id}\n${v}\n\n`);
+      continue;
+    }
     const uri = v && typeof v.fsPath === 'string' ? (v as unknown as vscode.Uri) : v?.uri;
     if (!uri) continue;
     const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-    const lines = v.range ? text.split('\n').slice(v.range.start.line, v.range.end.line + 1).join('\n') : text;
+    const lines = v.range
+      ? text
+          .split('\n')
+          .slice(v.range.start.line, v.range.end.line + 1)
+          .join('\n')
+      : text;
     out.push(fileBlock(vscode.workspace.asRelativePath(uri), lines));
   }
   return out.join('');
@@ -67,18 +77,42 @@ export function registerChatParticipant(context: vscode.ExtensionContext, core: 
           const room = contextSize - s.maxTokens - Math.ceil((request.prompt.length + extra.length) / 3) - 128;
           const model = client.modelPath;
           // Read and counted in the reader thread (progress every 2 s: each report is a line in the response).
-          const read = model ? async (budgetTokens: number, signal?: AbortSignal) => (await readWith(core.reader, { root: folder.fsPath, model, budgetTokens, progressEveryMs: 2000 },
-            signal, (p) => stream.progress(progressLabel(p, 'Reading the workspace')))).result : undefined;
-          const ws = await workspaceBlock(folder.fsPath, Math.max(0, Math.floor(room * 0.8)), (t) => client.count(t), ac.signal, read);
+          const read = model
+            ? async (budgetTokens: number, signal?: AbortSignal) =>
+                (
+                  await readWith(
+                    core.reader,
+                    { root: folder.fsPath, model, budgetTokens, progressEveryMs: 2000 },
+                    signal,
+                    (p) => stream.progress(progressLabel(p, 'Reading the workspace')),
+                  )
+                ).result
+            : undefined;
+          const ws = await workspaceBlock(
+            folder.fsPath,
+            Math.max(0, Math.floor(room * 0.8)),
+            (t) => client.count(t),
+            ac.signal,
+            read,
+          );
           for (const p of ws.paths.slice(0, 20)) stream.reference(vscode.Uri.joinPath(folder, p));
-          if (ws.excluded > 0) stream.progress(`${ws.files} files fit the context (${ws.tokens} tokens); ${ws.excluded} left out`);
+          if (ws.excluded > 0)
+            stream.progress(`${ws.files} files fit the context (${ws.tokens} tokens); ${ws.excluded} left out`);
           extra = ws.text + extra;
         }
       }
       const history = chatContext.history.map(historyTurn).filter((t): t is HistoryTurn => t !== null);
       const messages = participantMessages(s.systemPrompt, extra, history, request.prompt);
-      const done = await streamAnswer(client, { messages, maxTokens: s.maxTokens, sampler: s.sampler }, (t) => stream.markdown(t), token);
-      if (done.droppedMessages > 0) stream.markdown(`\n\n_${done.droppedMessages} earlier message(s) left out to fit the ${done.contextSize}-token context._`);
+      const done = await streamAnswer(
+        client,
+        { messages, maxTokens: s.maxTokens, sampler: s.sampler },
+        (t) => stream.markdown(t),
+        token,
+      );
+      if (done.droppedMessages > 0)
+        stream.markdown(
+          `\n\n_${done.droppedMessages} earlier message(s) left out to fit the ${done.contextSize}-token context._`,
+        );
       return { metadata: { stats: answerStats(done) } };
     } catch (e) {
       if (token.isCancellationRequested) return { metadata: { cancelled: true } };

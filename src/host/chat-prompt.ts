@@ -56,20 +56,39 @@ const ANSWER_WALK_MS = 60_000;
 export const workspaceBudget = (window: number, reserved: number, system: number): number =>
   Math.max(0, window - reserved - Math.min(1024, Math.floor(window / 4)) - system);
 
-export function tokenMeter(window: number, reserved: number, head: number, history: readonly number[], files: string[]): TokenMeter {
+export function tokenMeter(
+  window: number,
+  reserved: number,
+  head: number,
+  history: readonly number[],
+  files: string[],
+): TokenMeter {
   let used = head + history.reduce((a, n) => a + n + PER_MESSAGE, 0);
   let dropped = 0;
   // The worker drops the oldest messages until the prompt and the answer fit (trimToFit).
   while (window > 0 && used + reserved > window && dropped < history.length) used -= history[dropped++]! + PER_MESSAGE;
-  const leftOut = [...files, ...(dropped > 0 ? [`${dropped} earliest message${dropped > 1 ? 's' : ''} of the conversation`] : [])];
-  const level = window > 0 && (dropped > 0 || used + reserved > window) ? 'over' : window > 0 && used + reserved > WARN_AT * window ? 'warn' : 'ok';
+  const leftOut = [
+    ...files,
+    ...(dropped > 0 ? [`${dropped} earliest message${dropped > 1 ? 's' : ''} of the conversation`] : []),
+  ];
+  const level =
+    window > 0 && (dropped > 0 || used + reserved > window)
+      ? 'over'
+      : window > 0 && used + reserved > WARN_AT * window
+        ? 'warn'
+        : 'ok';
   return { used, window, reserved, level, leftOut: leftOut.slice(0, 200) };
 }
 
 const base = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 const clip = (s: string): string => (s.length > 8000 ? `${s.slice(0, 8000)}…` : s);
 
-export function contextChips(enabled: Record<ChipKind, boolean>, root: string | undefined, editor: EditorInfo | undefined, built?: BuiltContext): ContextChip[] {
+export function contextChips(
+  enabled: Record<ChipKind, boolean>,
+  root: string | undefined,
+  editor: EditorInfo | undefined,
+  built?: BuiltContext,
+): ContextChip[] {
   const inc = built?.ws.included ?? [];
   const why = (p: string): string | undefined => built?.ws.excluded.find((e) => e.path === p)?.reason;
   const sum = (role: string): number => inc.filter((e) => e.role === role).reduce((a, e) => a + e.tokens, 0);
@@ -78,34 +97,79 @@ export function contextChips(enabled: Record<ChipKind, boolean>, root: string | 
   const files = inc.filter((e) => e.role === 'file');
   const overBudget = built?.ws.excluded.filter((e) => e.reason.startsWith('over the token budget')) ?? [];
   const skipped = (built?.ws.excluded.length ?? 0) - overBudget.length;
-  const wsDetail = !root ? 'No workspace folder is open.' : !enabled.workspace ? removed : !built ? uncounted : clip([
-    `${files.length} files, ${sum('file')} tokens in the prompt`,
-    ...files.slice(0, 60).map((e) => `+ ${e.path} (${e.tokens})`),
-    ...(files.length > 60 ? [`+ ${files.length - 60} more`] : []),
-    ...(overBudget.length ? [`${overBudget.length} left out by the token budget:`, ...overBudget.slice(0, 30).map((e) => `- ${e.path}`)] : []),
-    ...(skipped > 0 ? [`${skipped} skipped (ignored, binary, generated, too large…)`] : []),
-  ].join('\n'));
+  const wsDetail = !root
+    ? 'No workspace folder is open.'
+    : !enabled.workspace
+      ? removed
+      : !built
+        ? uncounted
+        : clip(
+            [
+              `${files.length} files, ${sum('file')} tokens in the prompt`,
+              ...files.slice(0, 60).map((e) => `+ ${e.path} (${e.tokens})`),
+              ...(files.length > 60 ? [`+ ${files.length - 60} more`] : []),
+              ...(overBudget.length
+                ? [
+                    `${overBudget.length} left out by the token budget:`,
+                    ...overBudget.slice(0, 30).map((e) => `- ${e.path}`),
+                  ]
+                : []),
+              ...(skipped > 0 ? [`${skipped} skipped (ignored, binary, generated, too large…)`] : []),
+            ].join('\n'),
+          );
   const sel = editor?.selection && editor.selection.text.trim() ? editor.selection : undefined;
   const fileIn = inc.some((e) => e.role === 'active');
   const selIn = inc.some((e) => e.role === 'selection');
   const chips: ContextChip[] = [
-    { kind: 'workspace', enabled: enabled.workspace, available: root !== undefined, label: 'Workspace', detail: wsDetail,
-      ...(built && enabled.workspace && root ? { tokens: sum('file'), files: files.length } : {}) },
-    { kind: 'file', enabled: enabled.file, available: editor !== undefined, label: editor ? base(editor.path) : 'Current file',
-      detail: !editor ? 'No file is open in an editor.' : !enabled.file ? removed : !built ? `${editor.path}\n${uncounted}`
-        : fileIn ? `${editor.path} (placed last, after the workspace files)` : `${editor.path}: not included (${why(editor.path) ?? 'skipped'})`,
-      ...(built && enabled.file && editor ? { tokens: sum('active') } : {}) },
-    { kind: 'selection', enabled: enabled.selection, available: sel !== undefined,
+    {
+      kind: 'workspace',
+      enabled: enabled.workspace,
+      available: root !== undefined,
+      label: 'Workspace',
+      detail: wsDetail,
+      ...(built && enabled.workspace && root ? { tokens: sum('file'), files: files.length } : {}),
+    },
+    {
+      kind: 'file',
+      enabled: enabled.file,
+      available: editor !== undefined,
+      label: editor ? base(editor.path) : 'Current file',
+      detail: !editor
+        ? 'No file is open in an editor.'
+        : !enabled.file
+          ? removed
+          : !built
+            ? `${editor.path}\n${uncounted}`
+            : fileIn
+              ? `${editor.path} (placed last, after the workspace files)`
+              : `${editor.path}: not included (${why(editor.path) ?? 'skipped'})`,
+      ...(built && enabled.file && editor ? { tokens: sum('active') } : {}),
+    },
+    {
+      kind: 'selection',
+      enabled: enabled.selection,
+      available: sel !== undefined,
       label: sel ? `Selection (lines ${sel.startLine}–${sel.endLine})` : 'Selection',
-      detail: !sel ? 'Nothing is selected in the editor.' : !enabled.selection ? removed : !built ? uncounted
-        : selIn ? `Lines ${sel.startLine}–${sel.endLine} of ${editor!.path}` : `Not included (${why(editor!.path) ?? 'over the token budget'})`,
-      ...(built && enabled.selection && sel ? { tokens: sum('selection') } : {}) },
+      detail: !sel
+        ? 'Nothing is selected in the editor.'
+        : !enabled.selection
+          ? removed
+          : !built
+            ? uncounted
+            : selIn
+              ? `Lines ${sel.startLine}–${sel.endLine} of ${editor!.path}`
+              : `Not included (${why(editor!.path) ?? 'over the token budget'})`,
+      ...(built && enabled.selection && sel ? { tokens: sum('selection') } : {}),
+    },
   ];
   return chips;
 }
 
 export class ChatPrompt {
-  readonly enabled: Record<ChipKind, boolean> = Object.fromEntries(CHIP_KINDS.map((k) => [k, true])) as Record<ChipKind, boolean>;
+  readonly enabled: Record<ChipKind, boolean> = Object.fromEntries(CHIP_KINDS.map((k) => [k, true])) as Record<
+    ChipKind,
+    boolean
+  >;
   private readonly counts = new TokenCounts();
   private last: ChatContextView | null = null;
   private readonly reads: WorkspaceReads;
@@ -114,12 +178,16 @@ export class ChatPrompt {
 
   constructor(private readonly deps: PromptDeps) {
     const reader = deps.reader;
-    const start: StartRead = reader && !deps.source
-      ? (req, onProgress) => reader.read(req, onProgress)
-      : inThreadReads((root) => deps.source ?? new NodeFileSource(root), () => {
-        const c = this.counter;
-        return c ? (t: string[]) => this.counts.get(t, (x) => c.count(x)) : undefined;
-      });
+    const start: StartRead =
+      reader && !deps.source
+        ? (req, onProgress) => reader.read(req, onProgress)
+        : inThreadReads(
+            (root) => deps.source ?? new NodeFileSource(root),
+            () => {
+              const c = this.counter;
+              return c ? (t: string[]) => this.counts.get(t, (x) => c.count(x)) : undefined;
+            },
+          );
     this.reads = new WorkspaceReads(start, deps.log);
   }
 
@@ -130,7 +198,10 @@ export class ChatPrompt {
 
   private uncounted(): ChatContextView {
     const s = this.deps.settings();
-    return { chips: contextChips(this.enabled, this.deps.root(), this.deps.editor()), meter: tokenMeter(0, s.maxTokens, 0, [], []) };
+    return {
+      chips: contextChips(this.enabled, this.deps.root(), this.deps.editor()),
+      meter: tokenMeter(0, s.maxTokens, 0, [], []),
+    };
   }
 
   /** Files changed on disk: the next answer or refresh reads the workspace again. */
@@ -143,35 +214,71 @@ export class ChatPrompt {
    * read younger than `maxWalkAgeMs` is reused; `onProgress` follows a new one (files, tokens,
    * ETA); `signal` cancels it (the read stops unless another caller still waits on it).
    */
-  async prepare(engine: Counter, history: History, signal?: AbortSignal, maxWalkAgeMs = ANSWER_WALK_MS, onProgress?: (p: ReadProgress) => void):
-  Promise<{ system: string; blocks: PromptBlock[]; view: ChatContextView }> {
+  async prepare(
+    engine: Counter,
+    history: History,
+    signal?: AbortSignal,
+    maxWalkAgeMs = ANSWER_WALK_MS,
+    onProgress?: (p: ReadProgress) => void,
+  ): Promise<{ system: string; blocks: PromptBlock[]; view: ChatContextView }> {
     const s = this.deps.settings();
     const window = engine.info?.contextSize ?? 0;
     const count = (t: string[]): Promise<number[]> => engine.count(t);
     const head = s.systemPrompt ? (await this.counts.get([s.systemPrompt], count))[0]! + PER_MESSAGE : 0;
-    const root = this.deps.root(), editor = this.deps.editor();
+    const root = this.deps.root(),
+      editor = this.deps.editor();
     const budgetTokens = workspaceBudget(window, s.maxTokens, head);
     const f = this.deps.filter?.() ?? {};
-    const filter = { ...(f.include ? { include: [...f.include] } : {}), ...(f.ignore !== undefined ? { ignore: f.ignore } : {}) };
+    const filter = {
+      ...(f.include ? { include: [...f.include] } : {}),
+      ...(f.ignore !== undefined ? { ignore: f.ignore } : {}),
+    };
     const model = engine.modelPath ?? undefined;
-    const built = await buildChatContext({
-      root, editor, enabled: { ...this.enabled }, budgetTokens, count, signal,
-      readWorkspace: root === undefined ? undefined : async (sig) => {
-        this.counter = engine;
-        try {
-          // Without a model file the reader cannot count: it returns every text and the engine counts them here.
-          const req = { root, budgetTokens, ...filter, ...(model !== undefined ? { model } : { keepTexts: 'all' as const }) };
-          return (await this.reads.get(req, { maxAgeMs: maxWalkAgeMs, signal: sig, onProgress })).result;
-        } finally {
-          this.counter = null;
-        }
+    const built = await buildChatContext(
+      {
+        root,
+        editor,
+        enabled: { ...this.enabled },
+        budgetTokens,
+        count,
+        signal,
+        readWorkspace:
+          root === undefined
+            ? undefined
+            : async (sig) => {
+                this.counter = engine;
+                try {
+                  // Without a model file the reader cannot count: it returns every text and the engine counts them here.
+                  const req = {
+                    root,
+                    budgetTokens,
+                    ...filter,
+                    ...(model !== undefined ? { model } : { keepTexts: 'all' as const }),
+                  };
+                  return (await this.reads.get(req, { maxAgeMs: maxWalkAgeMs, signal: sig, onProgress })).result;
+                } finally {
+                  this.counter = null;
+                }
+              },
       },
-    }, this.counts);
-    const hist = await this.counts.get(history.map((m) => m.content), count);
-    const over = built.ws.excluded.filter((e) => e.reason.startsWith('over the token budget')).map((e) => `${e.path}: ${e.reason}`);
+      this.counts,
+    );
+    const hist = await this.counts.get(
+      history.map((m) => m.content),
+      count,
+    );
+    const over = built.ws.excluded
+      .filter((e) => e.reason.startsWith('over the token budget'))
+      .map((e) => `${e.path}: ${e.reason}`);
     const view: ChatContextView = {
       chips: contextChips(this.enabled, root, editor, built),
-      meter: tokenMeter(window, s.maxTokens, head + built.tokens + (built.ws.blocks.length > 0 && !s.systemPrompt ? PER_MESSAGE : 0), hist, over),
+      meter: tokenMeter(
+        window,
+        s.maxTokens,
+        head + built.tokens + (built.ws.blocks.length > 0 && !s.systemPrompt ? PER_MESSAGE : 0),
+        hist,
+        over,
+      ),
     };
     this.last = view;
     this.deps.emit(view);
@@ -180,7 +287,11 @@ export class ChatPrompt {
 
   /** Recompute the view: counted when a model is loaded, else only what each chip would add. */
   async refresh(engine: Counter | null, history: History): Promise<void> {
-    if (!engine?.info) { this.last = this.uncounted(); this.deps.emit(this.last); return; }
+    if (!engine?.info) {
+      this.last = this.uncounted();
+      this.deps.emit(this.last);
+      return;
+    }
     await this.prepare(engine, history, undefined, REFRESH_WALK_MS);
   }
 }

@@ -37,8 +37,13 @@ export interface ChatDeps {
   onActivity(active: boolean, stats?: AnswerStats): void;
   /** The system message for an answer (default: the system prompt setting alone); `onProgress` follows the workspace read. */
   prompt?: {
-    prepare(engine: Counter, history: ChatHistory, signal?: AbortSignal, maxWalkAgeMs?: number, onProgress?: (p: ReadProgress) => void):
-    Promise<{ system: string; blocks?: PromptBlock[] }>;
+    prepare(
+      engine: Counter,
+      history: ChatHistory,
+      signal?: AbortSignal,
+      maxWalkAgeMs?: number,
+      onProgress?: (p: ReadProgress) => void,
+    ): Promise<{ system: string; blocks?: PromptBlock[] }>;
   };
   /** Where the transcript is kept between reloads. */
   store?: { load(): Turn[]; save(turns: readonly Turn[]): void };
@@ -68,9 +73,16 @@ export interface TaskOutcome {
 export function answerStats(d: Pick<GenerateDone, 'reason' | 'stats' | 'contextSize'>): AnswerStats {
   const s = d.stats;
   return {
-    finishReason: d.reason, promptTokens: s.promptTokens, reusedTokens: s.reusedTokens, generatedTokens: s.generatedTokens,
-    ttftMs: s.ttftMs, decodeTokensPerSecond: s.decodeTokensPerSecond, prefillTokensPerSecond: s.prefillTokensPerSecond,
-    totalMs: s.totalMs, contextTokens: s.contextTokens, contextSize: d.contextSize,
+    finishReason: d.reason,
+    promptTokens: s.promptTokens,
+    reusedTokens: s.reusedTokens,
+    generatedTokens: s.generatedTokens,
+    ttftMs: s.ttftMs,
+    decodeTokensPerSecond: s.decodeTokensPerSecond,
+    prefillTokensPerSecond: s.prefillTokensPerSecond,
+    totalMs: s.totalMs,
+    contextTokens: s.contextTokens,
+    contextSize: d.contextSize,
   };
 }
 
@@ -116,13 +128,24 @@ export class ChatSession {
 
   /** The conversation as the model sees it: finished turns with text. */
   history(): ChatHistory {
-    return this.list.filter((t) => t.status === 'done' && t.text.length > 0).map((t) => ({ role: t.role, content: t.text }));
+    return this.list
+      .filter((t) => t.status === 'done' && t.text.length > 0)
+      .map((t) => ({ role: t.role, content: t.text }));
   }
 
   /** The last answer, if it was asked in the chat and is finished (what Regenerate redoes). */
   get regenerable(): { user: Turn; answer: Turn } | null {
-    const answer = this.list.at(-1), user = this.list.at(-2);
-    if (this.current || !answer || !user || answer.role !== 'assistant' || user.role !== 'user' || answer.origin !== 'chat') return null;
+    const answer = this.list.at(-1),
+      user = this.list.at(-2);
+    if (
+      this.current ||
+      !answer ||
+      !user ||
+      answer.role !== 'assistant' ||
+      user.role !== 'user' ||
+      answer.origin !== 'chat'
+    )
+      return null;
     return { user, answer };
   }
 
@@ -132,7 +155,10 @@ export class ChatSession {
    */
   regenerate(signal?: AbortSignal): Promise<AskResult> {
     const last = this.regenerable;
-    if (!last) return Promise.reject(new Error(this.current ? 'PodLens is generating; stop it first' : 'there is no chat answer to regenerate'));
+    if (!last)
+      return Promise.reject(
+        new Error(this.current ? 'PodLens is generating; stop it first' : 'there is no chat answer to regenerate'),
+      );
     this.list.splice(-2, 2);
     this.save();
     this.deps.emit('chat/transcript', { turns: [...this.list] });
@@ -143,34 +169,54 @@ export class ChatSession {
   ask(text: string, signal?: AbortSignal, seedOffset = 0): Promise<AskResult> {
     this.seedOffset = seedOffset;
     const history = this.history();
-    return this.task(text, async (ctx) => {
-      const s = this.deps.settings();
-      if (this.deps.prompt) ctx.progress('reading the workspace…');
-      const { system, blocks = [] } = this.deps.prompt
-        ? await this.deps.prompt.prepare(ctx.client, history, ctx.signal, undefined, (p) => ctx.progress(progressLabel(p)))
-        : { system: s.systemPrompt };
-      const persist = system || blocks.length > 0 ? this.deps.persist?.() : undefined;
-      const done = await ctx.generate({
-        session: CHAT_SESSION, system, blocks,
-        messages: [...history, { role: 'user', content: text }],
-        maxTokens: s.maxTokens, sampler: { ...s.sampler, seed: (s.sampler.seed + seedOffset) % 2 ** 32 }, trimToFit: true,
-        ...(persist ? { persist } : {}),
-      });
-      const notes = [
-        ...(done.restoredTokens ? [`The workspace context (${done.restoredTokens} tokens) was restored from disk, not read again.`] : []),
-        ...(done.droppedMessages > 0
-          ? [`${done.droppedMessages} earliest message${done.droppedMessages > 1 ? 's were' : ' was'} left out to fit the ${done.contextSize}-token context.`] : []),
-      ];
-      return { stats: answerStats(done), note: notes.length ? notes.join(' ') : undefined };
-    }, signal, 'chat');
+    return this.task(
+      text,
+      async (ctx) => {
+        const s = this.deps.settings();
+        if (this.deps.prompt) ctx.progress('reading the workspace…');
+        const { system, blocks = [] } = this.deps.prompt
+          ? await this.deps.prompt.prepare(ctx.client, history, ctx.signal, undefined, (p) =>
+              ctx.progress(progressLabel(p)),
+            )
+          : { system: s.systemPrompt };
+        const persist = system || blocks.length > 0 ? this.deps.persist?.() : undefined;
+        const done = await ctx.generate({
+          session: CHAT_SESSION,
+          system,
+          blocks,
+          messages: [...history, { role: 'user', content: text }],
+          maxTokens: s.maxTokens,
+          sampler: { ...s.sampler, seed: (s.sampler.seed + seedOffset) % 2 ** 32 },
+          trimToFit: true,
+          ...(persist ? { persist } : {}),
+        });
+        const notes = [
+          ...(done.restoredTokens
+            ? [`The workspace context (${done.restoredTokens} tokens) was restored from disk, not read again.`]
+            : []),
+          ...(done.droppedMessages > 0
+            ? [
+                `${done.droppedMessages} earliest message${done.droppedMessages > 1 ? 's were' : ' was'} left out to fit the ${done.contextSize}-token context.`,
+              ]
+            : []),
+        ];
+        return { stats: answerStats(done), note: notes.length ? notes.join(' ') : undefined };
+      },
+      signal,
+      'chat',
+    );
   }
 
   /**
    * Add a user turn and an assistant turn, and run `work` to fill the assistant turn.
    * Resolves (never rejects) with the turn's final state; errors end up in the turn.
    */
-  async task(userText: string, work: (ctx: TaskContext) => Promise<TaskOutcome>, signal?: AbortSignal, origin: Turn['origin'] = 'command'):
-  Promise<AskResult> {
+  async task(
+    userText: string,
+    work: (ctx: TaskContext) => Promise<TaskOutcome>,
+    signal?: AbortSignal,
+    origin: Turn['origin'] = 'command',
+  ): Promise<AskResult> {
     if (this.current) throw new Error('PodLens is already generating; stop it first');
     const ac = new AbortController();
     this.current = ac;
@@ -192,24 +238,38 @@ export class ChatSession {
         this.deps.emit('chat/delta', { turnId: turn.id, text: t });
       };
       const ctx: TaskContext = {
-        client, signal: ac.signal, append,
+        client,
+        signal: ac.signal,
+        append,
         progress: (label) => this.deps.emit('chat/progress', { turnId: turn.id, label }),
         generate: async (p) => {
           if (ac.signal.aborted) throw Object.assign(new Error('stopped'), { name: 'AbortError' });
-          const run = client.generate({ ...p, snapshotEveryMs: SNAPSHOT_EVERY_MS }, {
-            onPrefill: (d, total) => { if (d < total) ctx.progress(`reading the prompt: ${d} / ${total} tokens`); },
-            onDelta: append,
-          });
+          const run = client.generate(
+            { ...p, snapshotEveryMs: SNAPSHOT_EVERY_MS },
+            {
+              onPrefill: (d, total) => {
+                if (d < total) ctx.progress(`reading the prompt: ${d} / ${total} tokens`);
+              },
+              onDelta: append,
+            },
+          );
           const stop = (): void => run.abort();
           ac.signal.addEventListener('abort', stop);
-          try { return await run.done; } finally { ac.signal.removeEventListener('abort', stop); }
+          try {
+            return await run.done;
+          } finally {
+            ac.signal.removeEventListener('abort', stop);
+          }
         },
       };
       outcome = await work(ctx);
       turn.status = ac.signal.aborted ? 'stopped' : 'done';
     } catch (e) {
       if (ac.signal.aborted) turn.status = 'stopped';
-      else { turn.status = 'error'; turn.error = describeError(e); }
+      else {
+        turn.status = 'error';
+        turn.error = describeError(e);
+      }
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.current = null;
@@ -217,7 +277,13 @@ export class ChatSession {
     if (outcome.stats) turn.stats = outcome.stats;
     if (outcome.note) turn.note = outcome.note;
     this.save();
-    this.deps.emit('chat/finish', { turnId: turn.id, status: turn.status, stats: turn.stats, note: turn.note, error: turn.error });
+    this.deps.emit('chat/finish', {
+      turnId: turn.id,
+      status: turn.status,
+      stats: turn.stats,
+      note: turn.note,
+      error: turn.error,
+    });
     this.deps.onActivity(false, turn.stats);
     return { turnId: turn.id, status: turn.status, stats: turn.stats };
   }

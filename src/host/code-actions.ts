@@ -9,13 +9,51 @@ import { EditorTracker } from './editor-tracker';
 
 /** Fence names that are not VS Code language ids. */
 const ALIASES: Record<string, string> = {
-  js: 'javascript', jsx: 'javascriptreact', mjs: 'javascript', cjs: 'javascript', node: 'javascript',
-  ts: 'typescript', tsx: 'typescriptreact', py: 'python', python3: 'python', rb: 'ruby', rs: 'rust',
-  sh: 'shellscript', bash: 'shellscript', zsh: 'shellscript', shell: 'shellscript', console: 'shellscript',
-  ps1: 'powershell', pwsh: 'powershell', 'c++': 'cpp', cc: 'cpp', hpp: 'cpp', cxx: 'cpp', h: 'c', cs: 'csharp',
-  'c#': 'csharp', 'f#': 'fsharp', kt: 'kotlin', md: 'markdown', yml: 'yaml', golang: 'go', text: 'plaintext',
-  txt: 'plaintext', plain: 'plaintext', html5: 'html', htm: 'html', xml: 'xml', svg: 'xml', dockerfile: 'dockerfile',
-  docker: 'dockerfile', make: 'makefile', tex: 'latex', objc: 'objective-c', jsonc: 'jsonc', json5: 'json', proto: 'proto3',
+  js: 'javascript',
+  jsx: 'javascriptreact',
+  mjs: 'javascript',
+  cjs: 'javascript',
+  node: 'javascript',
+  ts: 'typescript',
+  tsx: 'typescriptreact',
+  py: 'python',
+  python3: 'python',
+  rb: 'ruby',
+  rs: 'rust',
+  sh: 'shellscript',
+  bash: 'shellscript',
+  zsh: 'shellscript',
+  shell: 'shellscript',
+  console: 'shellscript',
+  ps1: 'powershell',
+  pwsh: 'powershell',
+  'c++': 'cpp',
+  cc: 'cpp',
+  hpp: 'cpp',
+  cxx: 'cpp',
+  h: 'c',
+  cs: 'csharp',
+  'c#': 'csharp',
+  'f#': 'fsharp',
+  kt: 'kotlin',
+  md: 'markdown',
+  yml: 'yaml',
+  golang: 'go',
+  text: 'plaintext',
+  txt: 'plaintext',
+  plain: 'plaintext',
+  html5: 'html',
+  htm: 'html',
+  xml: 'xml',
+  svg: 'xml',
+  dockerfile: 'dockerfile',
+  docker: 'dockerfile',
+  make: 'makefile',
+  tex: 'latex',
+  objc: 'objective-c',
+  jsonc: 'jsonc',
+  json5: 'json',
+  proto: 'proto3',
 };
 
 /** The VS Code language id for a fence's language name, if VS Code knows it. */
@@ -34,7 +72,9 @@ export async function copyCode(p: CodeParams): Promise<Record<string, never>> {
 export async function insertCode(p: CodeParams, editors: EditorTracker): Promise<Record<string, never>> {
   const e = editors.editor;
   if (!e) throw new Error('open a file in an editor first, then click Insert at Cursor');
-  const ok = await e.edit((b) => { for (const s of e.selections) b.replace(s, p.code); });
+  const ok = await e.edit((b) => {
+    for (const s of e.selections) b.replace(s, p.code);
+  });
   if (!ok) throw new Error(`could not edit ${vscode.workspace.asRelativePath(e.document.uri, false)} (read-only?)`);
   await vscode.window.showTextDocument(e.document, { viewColumn: e.viewColumn, preserveFocus: false });
   return {};

@@ -35,14 +35,28 @@ export function createCore(context: vscode.ExtensionContext): Core {
     log,
   });
   context.subscriptions.push({ dispose: () => void client.dispose() });
-  const reader = new ReaderClient({ workerPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'reader.js').fsPath, log });
+  const reader = new ReaderClient({
+    workerPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'reader.js').fsPath,
+    log,
+  });
   context.subscriptions.push({ dispose: () => void reader.dispose() });
-  const model = new ModelManager(context.extensionUri.fsPath, client, settings, log, () => context.globalStorageUri.fsPath, reader);
+  const model = new ModelManager(
+    context.extensionUri.fsPath,
+    client,
+    settings,
+    log,
+    () => context.globalStorageUri.fsPath,
+    reader,
+  );
   context.subscriptions.push(model);
   const cache = new CacheState();
   context.subscriptions.push({ dispose: client.onSnapshot((session, s) => cache.update(session, s)) });
   context.subscriptions.push({ dispose: client.onCrash(() => cache.clear()) });
   // A (re)load starts with empty caches in the worker.
-  context.subscriptions.push(model.onDidChangeStatus((s) => { if (s.state === 'loading') cache.clear(); }));
+  context.subscriptions.push(
+    model.onDidChangeStatus((s) => {
+      if (s.state === 'loading') cache.clear();
+    }),
+  );
   return { extensionUri: context.extensionUri, log, settings, client, reader, model, cache };
 }

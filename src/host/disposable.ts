@@ -24,7 +24,11 @@ export class Disposable implements IDisposable {
     if (this.disposed) return;
     this.disposed = true;
     for (const d of this.disposables.splice(0).reverse()) {
-      try { d.dispose(); } catch { /* keep disposing the rest */ }
+      try {
+        d.dispose();
+      } catch {
+        /* keep disposing the rest */
+      }
     }
   }
 }

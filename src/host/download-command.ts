@@ -18,11 +18,18 @@ export const USE_MODEL = 'Use This Model';
 const MB = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
 const active = new Set<string>();
 
-async function chooseEntry(model: ModelManager, catalog: readonly CatalogModel[], freeBytes: number, log: (line: string) => void): Promise<CatalogModel | undefined> {
+async function chooseEntry(
+  model: ModelManager,
+  catalog: readonly CatalogModel[],
+  freeBytes: number,
+  log: (line: string) => void,
+): Promise<CatalogModel | undefined> {
   if (catalog.length <= 1) return catalog[0];
   const s = model.settings();
   const r = recommendModel(catalog, { contextSize: s.contextSize, kv: s.kv, freeBytes });
-  log(`download: ${bytesText(freeBytes)} free; ${r.fits.map((f) => `${f.model.id} needs ≈${bytesText(f.estimate.totalBytes)} at ${f.contextSize} tokens${f === r.recommended ? ' (recommended)' : f.fits ? '' : ' (does not fit)'}`).join(', ')}`);
+  log(
+    `download: ${bytesText(freeBytes)} free; ${r.fits.map((f) => `${f.model.id} needs ≈${bytesText(f.estimate.totalBytes)} at ${f.contextSize} tokens${f === r.recommended ? ' (recommended)' : f.fits ? '' : ' (does not fit)'}`).join(', ')}`,
+  );
   const ordered = r.recommended ? [r.recommended, ...r.fits.filter((f) => f !== r.recommended)] : r.fits;
   const picked = await vscode.window.showQuickPick(
     ordered.map((f) => ({ ...fitText(f, r), entry: f.model })),
@@ -41,8 +48,12 @@ async function chooseEntry(model: ModelManager, catalog: readonly CatalogModel[]
  * True when a model was downloaded (or found already downloaded) and the user chose to use it.
  * `freeMemory` is os.freemem() (what Engine.load compares with) unless a test gives it.
  */
-export async function downloadRecommendedModel(model: ModelManager, log: (line: string) => void,
-  catalog: readonly CatalogModel[] = MODEL_CATALOG, freeMemory: () => number = os.freemem): Promise<boolean> {
+export async function downloadRecommendedModel(
+  model: ModelManager,
+  log: (line: string) => void,
+  catalog: readonly CatalogModel[] = MODEL_CATALOG,
+  freeMemory: () => number = os.freemem,
+): Promise<boolean> {
   const entry = await chooseEntry(model, catalog, freeMemory(), log);
   if (!entry) return false;
   const dest = path.join(model.downloadDir, entry.file);
@@ -53,25 +64,39 @@ export async function downloadRecommendedModel(model: ModelManager, log: (line: 
   active.add(dest);
   try {
     const r = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `PodLens: downloading ${entry.label}`, cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `PodLens: downloading ${entry.label}`,
+        cancellable: true,
+      },
       (progress, token) => {
         const ac = new AbortController();
         token.onCancellationRequested(() => ac.abort());
         let shown = 0;
-        return downloadFile({ url: entry.url, dest, size: entry.size, sha256: entry.sha256 }, {
-          signal: ac.signal,
-          onProgress: (p) => {
-            const pct = (p.bytes / p.total) * 100;
-            progress.report({ increment: pct - shown, message: `${MB(p.bytes)} of ${MB(p.total)} · ${MB(p.bytesPerSecond)}/s` });
-            shown = pct;
+        return downloadFile(
+          { url: entry.url, dest, size: entry.size, sha256: entry.sha256 },
+          {
+            signal: ac.signal,
+            onProgress: (p) => {
+              const pct = (p.bytes / p.total) * 100;
+              progress.report({
+                increment: pct - shown,
+                message: `${MB(p.bytes)} of ${MB(p.total)} · ${MB(p.bytesPerSecond)}/s`,
+              });
+              shown = pct;
+            },
           },
-        });
+        );
       },
     );
     const checked = r.verified === 'sha256' ? 'sha256' : 'size only: the catalog has no sha256 for it';
-    log(`download ${entry.url} → ${dest}: ${r.alreadyPresent ? 'already present' : `${r.fetched} bytes fetched (resumed from ${r.resumedFrom})`}, verified (${checked})`);
+    log(
+      `download ${entry.url} → ${dest}: ${r.alreadyPresent ? 'already present' : `${r.fetched} bytes fetched (resumed from ${r.resumedFrom})`}, verified (${checked})`,
+    );
     const pick = await vscode.window.showInformationMessage(
-      `PodLens: ${entry.label} is ${r.alreadyPresent ? 'already downloaded' : 'downloaded'} and verified (${checked}).`, USE_MODEL);
+      `PodLens: ${entry.label} is ${r.alreadyPresent ? 'already downloaded' : 'downloaded'} and verified (${checked}).`,
+      USE_MODEL,
+    );
     if (pick !== USE_MODEL) return false;
     await model.useModel(dest);
     return true;
@@ -79,12 +104,17 @@ export async function downloadRecommendedModel(model: ModelManager, log: (line: 
     if (e instanceof Error && e.name === 'AbortError') {
       const have = fs.existsSync(partialPath(dest)) ? fs.statSync(partialPath(dest)).size : 0;
       log(`download of ${entry.file} cancelled at ${have} bytes`);
-      void vscode.window.showInformationMessage(`PodLens: download cancelled (${MB(have)} of ${MB(entry.size)} kept); run "PodLens: Download Recommended Model" again to resume.`);
+      void vscode.window.showInformationMessage(
+        `PodLens: download cancelled (${MB(have)} of ${MB(entry.size)} kept); run "PodLens: Download Recommended Model" again to resume.`,
+      );
       return false;
     }
     const msg = e instanceof Error ? e.message : String(e);
     log(`download of ${entry.url} failed: ${msg}`);
-    const hint = e instanceof DownloadError && e.code === 'disk-full' ? ' Free some space or set podlens.model.downloadDirectory.' : '';
+    const hint =
+      e instanceof DownloadError && e.code === 'disk-full'
+        ? ' Free some space or set podlens.model.downloadDirectory.'
+        : '';
     void vscode.window.showErrorMessage(`PodLens: downloading ${entry.label} failed: ${msg}.${hint}`);
     return false;
   } finally {

@@ -8,11 +8,21 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 
 export type DownloadErrorCode =
-  | 'insecure-url' | 'too-many-redirects' | 'http-status' | 'network' | 'size-mismatch' | 'sha256-mismatch' | 'disk-full' | 'exists';
+  | 'insecure-url'
+  | 'too-many-redirects'
+  | 'http-status'
+  | 'network'
+  | 'size-mismatch'
+  | 'sha256-mismatch'
+  | 'disk-full'
+  | 'exists';
 
 export class DownloadError extends Error {
   override readonly name = 'DownloadError';
-  constructor(readonly code: DownloadErrorCode, message: string) {
+  constructor(
+    readonly code: DownloadErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -54,8 +64,16 @@ function getOnce(u: URL, o: GetOptions): Promise<http.IncomingMessage> {
     if (o.offset > 0) headers.range = `bytes=${o.offset}-`;
     const lib = u.protocol === 'https:' ? https : http;
     const req = lib.get(u, { headers, signal: o.signal }, resolve);
-    req.setTimeout(o.idleTimeoutMs, () => req.destroy(new DownloadError('network', `no response from ${u.host} for ${o.idleTimeoutMs / 1000} s`)));
-    req.on('error', (e) => reject(e.name === 'AbortError' || e instanceof DownloadError ? e : new DownloadError('network', `${u.host}: ${e.message}`)));
+    req.setTimeout(o.idleTimeoutMs, () =>
+      req.destroy(new DownloadError('network', `no response from ${u.host} for ${o.idleTimeoutMs / 1000} s`)),
+    );
+    req.on('error', (e) =>
+      reject(
+        e.name === 'AbortError' || e instanceof DownloadError
+          ? e
+          : new DownloadError('network', `${u.host}: ${e.message}`),
+      ),
+    );
   });
 }
 
@@ -68,11 +86,14 @@ export async function openDownload(url: string, o: GetOptions): Promise<OpenedRe
     const location = res.headers.location;
     if (status >= 300 && status < 400 && location !== undefined) {
       res.resume(); // discard the redirect's body
-      if (hop >= o.maxRedirects) throw new DownloadError('too-many-redirects', `more than ${o.maxRedirects} redirects from ${url}`);
+      if (hop >= o.maxRedirects)
+        throw new DownloadError('too-many-redirects', `more than ${o.maxRedirects} redirects from ${url}`);
       u = checkDownloadUrl(new URL(location, u).toString());
       continue;
     }
-    res.setTimeout(o.idleTimeoutMs, () => res.destroy(new DownloadError('network', `the download from ${u.host} stalled for ${o.idleTimeoutMs / 1000} s`)));
+    res.setTimeout(o.idleTimeoutMs, () =>
+      res.destroy(new DownloadError('network', `the download from ${u.host} stalled for ${o.idleTimeoutMs / 1000} s`)),
+    );
     return { status, url: u.toString(), body: res };
   }
 }

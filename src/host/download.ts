@@ -66,7 +66,11 @@ export async function sha256File(file: string): Promise<string> {
 }
 
 const sizeOf = (file: string): number => {
-  try { return fs.statSync(file).size; } catch { return 0; }
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
 };
 
 async function statfsFree(dir: string): Promise<number> {
@@ -75,19 +79,41 @@ async function statfsFree(dir: string): Promise<number> {
 }
 
 /** One GET from `offset`; returns the partial file's new size. */
-async function fetchOnce(spec: DownloadSpec, part: string, offset: number, o: DownloadOptions, onBytes: (n: number, written: number) => void): Promise<number> {
-  const res = await openDownload(spec.url, { offset, signal: o.signal, maxRedirects: o.maxRedirects ?? 5, idleTimeoutMs: o.idleTimeoutMs ?? 30_000 });
-  const fail = (e: DownloadError): never => { res.body.destroy(); throw e; };
+async function fetchOnce(
+  spec: DownloadSpec,
+  part: string,
+  offset: number,
+  o: DownloadOptions,
+  onBytes: (n: number, written: number) => void,
+): Promise<number> {
+  const res = await openDownload(spec.url, {
+    offset,
+    signal: o.signal,
+    maxRedirects: o.maxRedirects ?? 5,
+    idleTimeoutMs: o.idleTimeoutMs ?? 30_000,
+  });
+  const fail = (e: DownloadError): never => {
+    res.body.destroy();
+    throw e;
+  };
   let start: number;
   if (res.status === 206 && offset > 0) {
     const m = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.body.headers['content-range'] ?? '');
-    if (!m || Number(m[1]) !== offset) fail(new DownloadError('http-status', `the server answered the resume from byte ${offset} with the wrong range (${res.body.headers['content-range'] ?? 'none'})`));
-    if (m && m[2] !== '*' && Number(m[2]) !== spec.size) fail(new DownloadError('size-mismatch', `the server's file has ${m[2]} bytes, expected ${spec.size}`));
+    if (!m || Number(m[1]) !== offset)
+      fail(
+        new DownloadError(
+          'http-status',
+          `the server answered the resume from byte ${offset} with the wrong range (${res.body.headers['content-range'] ?? 'none'})`,
+        ),
+      );
+    if (m && m[2] !== '*' && Number(m[2]) !== spec.size)
+      fail(new DownloadError('size-mismatch', `the server's file has ${m[2]} bytes, expected ${spec.size}`));
     start = offset;
   } else if (res.status === 200 || res.status === 206) {
     start = 0; // the server ignored the Range header: start over
     const len = Number(res.body.headers['content-length'] ?? NaN);
-    if (res.status === 200 && Number.isFinite(len) && len !== spec.size) fail(new DownloadError('size-mismatch', `the server's file has ${len} bytes, expected ${spec.size}`));
+    if (res.status === 200 && Number.isFinite(len) && len !== spec.size)
+      fail(new DownloadError('size-mismatch', `the server's file has ${len} bytes, expected ${spec.size}`));
   } else {
     if (res.status === 416) fs.rmSync(part, { force: true }); // our partial file is not a prefix of theirs
     return fail(new DownloadError('http-status', `HTTP ${res.status} from ${new URL(res.url).host}`));
@@ -95,7 +121,8 @@ async function fetchOnce(spec: DownloadSpec, part: string, offset: number, o: Do
   let written = start;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      if (written + chunk.length > spec.size) return done(new DownloadError('size-mismatch', `the server sent more than the expected ${spec.size} bytes`));
+      if (written + chunk.length > spec.size)
+        return done(new DownloadError('size-mismatch', `the server sent more than the expected ${spec.size} bytes`));
       written += chunk.length;
       onBytes(chunk.length, written);
       done(null, chunk);
@@ -122,15 +149,23 @@ async function fetchOnce(spec: DownloadSpec, part: string, offset: number, o: Do
   o.signal?.throwIfAborted();
   if (broken instanceof DownloadError) throw broken;
   if (broken !== undefined) {
-    throw new DownloadError('network', `the connection broke after ${MB(written)} of ${MB(spec.size)} (${broken instanceof Error ? broken.message : String(broken)})`);
+    throw new DownloadError(
+      'network',
+      `the connection broke after ${MB(written)} of ${MB(spec.size)} (${broken instanceof Error ? broken.message : String(broken)})`,
+    );
   }
-  if (written < spec.size) throw new DownloadError('network', `the connection closed after ${MB(written)} of ${MB(spec.size)}`);
+  if (written < spec.size)
+    throw new DownloadError('network', `the connection closed after ${MB(written)} of ${MB(spec.size)}`);
   return written;
 }
 
 export async function downloadFile(spec: DownloadSpec, o: DownloadOptions = {}): Promise<DownloadResult> {
   checkDownloadUrl(spec.url);
-  if ((spec.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(spec.sha256)) || !Number.isSafeInteger(spec.size) || spec.size <= 0) {
+  if (
+    (spec.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(spec.sha256)) ||
+    !Number.isSafeInteger(spec.size) ||
+    spec.size <= 0
+  ) {
     throw new TypeError('a download needs an exact size and, if given, a lower-case hex sha256');
   }
   const verified = spec.sha256 !== undefined ? 'sha256' : 'size';
@@ -143,17 +178,27 @@ export async function downloadFile(spec: DownloadSpec, o: DownloadOptions = {}):
   o.signal?.throwIfAborted();
   const dir = path.dirname(spec.dest);
   if (fs.existsSync(spec.dest)) {
-    if ((await matches(spec.dest)).ok) return { path: spec.dest, fetched: 0, resumedFrom: 0, alreadyPresent: true, verified };
-    throw new DownloadError('exists', `${spec.dest} already exists and is not the expected file; move it away and try again`);
+    if ((await matches(spec.dest)).ok)
+      return { path: spec.dest, fetched: 0, resumedFrom: 0, alreadyPresent: true, verified };
+    throw new DownloadError(
+      'exists',
+      `${spec.dest} already exists and is not the expected file; move it away and try again`,
+    );
   }
   await fs.promises.mkdir(dir, { recursive: true });
   const part = partialPath(spec.dest);
   let have = sizeOf(part);
-  if (have > spec.size) { fs.rmSync(part, { force: true }); have = 0; }
+  if (have > spec.size) {
+    fs.rmSync(part, { force: true });
+    have = 0;
+  }
   const resumedFrom = have;
   const free = await (o.freeBytes ?? statfsFree)(dir);
   if (free < spec.size - have) {
-    throw new DownloadError('disk-full', `not enough disk space in ${dir}: ${MB(spec.size - have)} still to download, ${MB(free)} free`);
+    throw new DownloadError(
+      'disk-full',
+      `not enough disk space in ${dir}: ${MB(spec.size - have)} still to download, ${MB(free)} free`,
+    );
   }
   const t0 = performance.now();
   let fetched = 0;
@@ -164,12 +209,19 @@ export async function downloadFile(spec: DownloadSpec, o: DownloadOptions = {}):
     lastReport = now;
     o.onProgress?.({ bytes: written, total: spec.size, bytesPerSecond: fetched / Math.max(1e-3, (now - t0) / 1000) });
   };
-  const onBytes = (n: number, written: number): void => { fetched += n; report(written); };
+  const onBytes = (n: number, written: number): void => {
+    fetched += n;
+    report(written);
+  };
   for (let attempt = 0; have < spec.size; attempt++) {
     try {
       have = await fetchOnce(spec, part, have, o, onBytes);
     } catch (e) {
-      const retry = e instanceof DownloadError && e.code === 'network' && attempt < (o.retries ?? 2) && !(o.signal?.aborted ?? false);
+      const retry =
+        e instanceof DownloadError &&
+        e.code === 'network' &&
+        attempt < (o.retries ?? 2) &&
+        !(o.signal?.aborted ?? false);
       if (!retry) throw e;
       have = sizeOf(part);
       await new Promise((r) => setTimeout(r, o.retryDelayMs ?? 1000));
@@ -181,8 +233,14 @@ export async function downloadFile(spec: DownloadSpec, o: DownloadOptions = {}):
   if (!check.ok) {
     fs.rmSync(part, { force: true });
     throw got !== spec.size
-      ? new DownloadError('size-mismatch', `the download has ${got} bytes, expected ${spec.size}; the partial file was deleted`)
-      : new DownloadError('sha256-mismatch', `sha256 of the download is ${check.sha}, expected ${spec.sha256}; the file was deleted — try again, and report it if it persists`);
+      ? new DownloadError(
+          'size-mismatch',
+          `the download has ${got} bytes, expected ${spec.size}; the partial file was deleted`,
+        )
+      : new DownloadError(
+          'sha256-mismatch',
+          `sha256 of the download is ${check.sha}, expected ${spec.sha256}; the file was deleted — try again, and report it if it persists`,
+        );
   }
   await fs.promises.rename(part, spec.dest);
   return { path: spec.dest, fetched, resumedFrom, alreadyPresent: false, verified };

@@ -25,9 +25,21 @@ export class EditorTracker extends Disposable {
     super();
     const w = vscode.window;
     this.remember(w.activeTextEditor ?? w.visibleTextEditors[0]);
-    this._register(w.onDidChangeActiveTextEditor((e) => { if (this.remember(e)) this.changed(); }));
-    this._register(w.onDidChangeTextEditorSelection((e) => { if (e.textEditor === this.last) this.changed(); }));
-    this._register(vscode.workspace.onDidChangeTextDocument((e) => { if (e.document === this.last?.document) this.changed(); }));
+    this._register(
+      w.onDidChangeActiveTextEditor((e) => {
+        if (this.remember(e)) this.changed();
+      }),
+    );
+    this._register(
+      w.onDidChangeTextEditorSelection((e) => {
+        if (e.textEditor === this.last) this.changed();
+      }),
+    );
+    this._register(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document === this.last?.document) this.changed();
+      }),
+    );
     this._register({ dispose: () => clearTimeout(this.timer) });
   }
 
@@ -46,7 +58,8 @@ export class EditorTracker extends Disposable {
   get editor(): vscode.TextEditor | undefined {
     const active = vscode.window.activeTextEditor;
     if (active && SCHEMES.has(active.document.uri.scheme)) return (this.last = active);
-    if (this.last && vscode.window.visibleTextEditors.includes(this.last) && !this.last.document.isClosed) return this.last;
+    if (this.last && vscode.window.visibleTextEditors.includes(this.last) && !this.last.document.isClosed)
+      return this.last;
     return undefined;
   }
 

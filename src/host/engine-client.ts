@@ -5,7 +5,16 @@
 // must be loaded again). The worker's `log` lines (persisted KV states) go to `log`. Does not
 // import vscode, so it is tested in plain Node.
 import { Worker } from 'node:worker_threads';
-import { FromWorker, KVSettings, ModelInfo, parseFromWorker, PersistTarget, SamplerSettings, ToWorker, WorkerStats } from '../worker/protocol';
+import {
+  FromWorker,
+  KVSettings,
+  ModelInfo,
+  parseFromWorker,
+  PersistTarget,
+  SamplerSettings,
+  ToWorker,
+  WorkerStats,
+} from '../worker/protocol';
 import { SnapshotWire } from '../shared/cache-view';
 import type { PromptBlock } from '../context/build';
 
@@ -102,12 +111,16 @@ export class EngineClient {
     w.on('message', (raw: unknown) => this.onMessage(raw));
     w.on('error', (e: Error & { code?: string }) => {
       const oom = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      this.crashed(w, oom
-        ? `the engine ran out of memory (JS heap cap ${this.o.maxHeapMb ?? '?'} MB) and was stopped; lower podlens.engine.contextSize or pick a smaller model — the next request restarts it`
-        : `the engine stopped with an error: ${e.message}; the next request restarts it (if it happens again, pick another model with "PodLens: Select Model…")`);
+      this.crashed(
+        w,
+        oom
+          ? `the engine ran out of memory (JS heap cap ${this.o.maxHeapMb ?? '?'} MB) and was stopped; lower podlens.engine.contextSize or pick a smaller model — the next request restarts it`
+          : `the engine stopped with an error: ${e.message}; the next request restarts it (if it happens again, pick another model with "PodLens: Select Model…")`,
+      );
     });
     w.on('exit', (code) => {
-      if (this.worker === w) this.crashed(w, `the engine exited unexpectedly (code ${code}); the next request restarts it`);
+      if (this.worker === w)
+        this.crashed(w, `the engine exited unexpectedly (code ${code}); the next request restarts it`);
     });
     this.worker = w;
     return w;
@@ -126,17 +139,41 @@ export class EngineClient {
 
   private onMessage(raw: unknown): void {
     const parsed = parseFromWorker(raw);
-    if (!parsed.ok) { this.o.log?.(`engine worker: malformed message rejected: ${parsed.error}`); return; }
+    if (!parsed.ok) {
+      this.o.log?.(`engine worker: malformed message rejected: ${parsed.error}`);
+      return;
+    }
     const m = parsed.value;
-    if (m.type === 'snapshot') { for (const cb of this.snapshotListeners) cb(m.session, m.snapshot); return; }
-    if (m.type === 'log') { this.o.log?.(m.message); return; }
-    if (m.type === 'error' && m.id === null) { this.o.log?.(`engine worker: ${m.name}: ${m.message}`); return; }
+    if (m.type === 'snapshot') {
+      for (const cb of this.snapshotListeners) cb(m.session, m.snapshot);
+      return;
+    }
+    if (m.type === 'log') {
+      this.o.log?.(m.message);
+      return;
+    }
+    if (m.type === 'error' && m.id === null) {
+      this.o.log?.(`engine worker: ${m.name}: ${m.message}`);
+      return;
+    }
     const p = m.id === null ? undefined : this.pending.get(m.id);
-    if (m.type === 'error' && !p) { this.o.log?.(`engine worker: ${m.name}: ${m.message}`); return; }
+    if (m.type === 'error' && !p) {
+      this.o.log?.(`engine worker: ${m.name}: ${m.message}`);
+      return;
+    }
     if (!p || m.id === null) return; // a late message for a call that was already settled
-    if (m.type === 'prefill') { p.handlers?.onPrefill?.(m.done, m.total); return; }
-    if (m.type === 'delta') { p.handlers?.onDelta?.(m.text); return; }
-    if (m.type === 'progress') { p.handlers?.onProgress?.(m.message); return; }
+    if (m.type === 'prefill') {
+      p.handlers?.onPrefill?.(m.done, m.total);
+      return;
+    }
+    if (m.type === 'delta') {
+      p.handlers?.onDelta?.(m.text);
+      return;
+    }
+    if (m.type === 'progress') {
+      p.handlers?.onProgress?.(m.message);
+      return;
+    }
     this.pending.delete(m.id);
     if (m.type === 'error') p.reject(Object.assign(new Error(m.message), { name: m.name }));
     else p.resolve(m);
@@ -152,7 +189,14 @@ export class EngineClient {
 
   async load(path: string, o: { threads?: number; contextSize?: number; kv?: KVSettings } = {}): Promise<ModelInfo> {
     this.modelInfo = null;
-    const m = await this.call({ type: 'load', id: this.nextId++, path, threads: o.threads, contextSize: o.contextSize, kv: o.kv });
+    const m = await this.call({
+      type: 'load',
+      id: this.nextId++,
+      path,
+      threads: o.threads,
+      contextSize: o.contextSize,
+      kv: o.kv,
+    });
     if (m.type !== 'loaded') throw new Error(`engine worker: expected 'loaded', got '${m.type}'`);
     this.modelInfo = m.info;
     this.loadedPath = path;
@@ -171,21 +215,41 @@ export class EngineClient {
   }
 
   /** Start an abortable job whose final message has type `want`. */
-  private job<K extends FromWorker['type']>(msg: Extract<ToWorker, { type: 'generate' | 'summarize' | 'calibrate' }>, want: K,
-    handlers: GenerateHandlers): RunningJob<Extract<FromWorker, { type: K }>> {
+  private job<K extends FromWorker['type']>(
+    msg: Extract<ToWorker, { type: 'generate' | 'summarize' | 'calibrate' }>,
+    want: K,
+    handlers: GenerateHandlers,
+  ): RunningJob<Extract<FromWorker, { type: K }>> {
     const done = this.call(msg, handlers).then((m) => {
       if (m.type !== want) throw new Error(`engine worker: expected '${want}', got '${m.type}'`);
       return m as Extract<FromWorker, { type: K }>;
     });
-    return { id: msg.id, done, abort: () => this.worker?.postMessage({ type: 'abort', id: msg.id } satisfies ToWorker) };
+    return {
+      id: msg.id,
+      done,
+      abort: () => this.worker?.postMessage({ type: 'abort', id: msg.id } satisfies ToWorker),
+    };
   }
 
   generate(p: GenerateParams, handlers: GenerateHandlers = {}): RunningGeneration {
-    return this.job({
-      type: 'generate', id: this.nextId++, session: p.session, ...(p.system ? { system: p.system } : {}), ...(p.blocks?.length ? { blocks: p.blocks } : {}),
-      messages: p.messages, maxTokens: p.maxTokens, sampler: p.sampler,
-      stop: p.stop ?? [], trimToFit: p.trimToFit ?? true, snapshotEveryMs: p.snapshotEveryMs ?? 0, ...(p.persist ? { persist: p.persist } : {}),
-    }, 'done', handlers);
+    return this.job(
+      {
+        type: 'generate',
+        id: this.nextId++,
+        session: p.session,
+        ...(p.system ? { system: p.system } : {}),
+        ...(p.blocks?.length ? { blocks: p.blocks } : {}),
+        messages: p.messages,
+        maxTokens: p.maxTokens,
+        sampler: p.sampler,
+        stop: p.stop ?? [],
+        trimToFit: p.trimToFit ?? true,
+        snapshotEveryMs: p.snapshotEveryMs ?? 0,
+        ...(p.persist ? { persist: p.persist } : {}),
+      },
+      'done',
+      handlers,
+    );
   }
 
   /** Map-reduce summary of texts on the loaded model (src/context/summarize.ts); abort keeps what was covered. */

@@ -13,7 +13,6 @@ import { bytesText } from './model-fit';
 import { CacheSettings } from './settings';
 import { shippedProfilePath } from '../engine/eval/profile';
 
-
 export interface KVChoice {
   /** What the worker loads. */
   kv: KVSettings;
@@ -26,7 +25,11 @@ export interface KVChoice {
 const setTo = (kind: string): string => `podlens.kv.cache is "${kind}"`;
 
 /** The cache for `modelFile` under the settings; `exists` is how files are looked up (tests pass their own). */
-export function chooseKV(s: CacheSettings, modelFile: string, exists: (p: string) => boolean = fs.existsSync): KVChoice {
+export function chooseKV(
+  s: CacheSettings,
+  modelFile: string,
+  exists: (p: string) => boolean = fs.existsSync,
+): KVChoice {
   switch (s.kind) {
     case 'full':
       return { kv: s, reason: `full cache — ${setTo('full')}`, auto: false };
@@ -34,21 +37,34 @@ export function chooseKV(s: CacheSettings, modelFile: string, exists: (p: string
       return { kv: s, reason: `streaming cache (distant tokens dropped) — ${setTo('streaming')}`, auto: false };
     case 'pod':
       return {
-        kv: s, auto: false,
-        reason: s.profile ? `PoD with the profile ${path.basename(s.profile)} — ${setTo('pod')}` : `PoD with uniform blocks of ${s.groupSize ?? 5} layers (no profile) — ${setTo('pod')}`,
+        kv: s,
+        auto: false,
+        reason: s.profile
+          ? `PoD with the profile ${path.basename(s.profile)} — ${setTo('pod')}`
+          : `PoD with uniform blocks of ${s.groupSize ?? 5} layers (no profile) — ${setTo('pod')}`,
       };
     case 'auto': {
       const { kind: _auto, profile: configured, ...pod } = s;
       const shipped = shippedProfilePath(modelFile);
-      const missing = configured && !exists(configured) ? `; podlens.kv.profile (${path.basename(configured)}) does not exist` : '';
+      const missing =
+        configured && !exists(configured) ? `; podlens.kv.profile (${path.basename(configured)}) does not exist` : '';
       if (configured && !missing) {
-        return { kv: { kind: 'pod', ...pod, profile: configured }, auto: true, reason: `PoD — auto: podlens.kv.profile names a calibrated profile (${path.basename(configured)})` };
+        return {
+          kv: { kind: 'pod', ...pod, profile: configured },
+          auto: true,
+          reason: `PoD — auto: podlens.kv.profile names a calibrated profile (${path.basename(configured)})`,
+        };
       }
       if (exists(shipped)) {
-        return { kv: { kind: 'pod', ...pod, profile: shipped }, auto: true, reason: `PoD — auto: a profile ships next to the model (${path.basename(shipped)})${missing}` };
+        return {
+          kv: { kind: 'pod', ...pod, profile: shipped },
+          auto: true,
+          reason: `PoD — auto: a profile ships next to the model (${path.basename(shipped)})${missing}`,
+        };
       }
       return {
-        kv: { kind: 'full' }, auto: true,
+        kv: { kind: 'full' },
+        auto: true,
         reason: missing
           ? `full cache — auto${missing} and no profile ships next to the model`
           : `full cache — auto: no PoD profile for this model ("PodLens: Calibrate Model", podlens.kv.profile, or ${path.basename(shipped)} next to the model)`,
@@ -60,7 +76,11 @@ export function chooseKV(s: CacheSettings, modelFile: string, exists: (p: string
 /** `auto` chose a profile the engine refused (another model's, unreadable): the full cache, saying why. */
 export function profileRefused(c: KVChoice, error: string): KVChoice {
   const file = c.kv.profile ? path.basename(c.kv.profile) : 'the profile';
-  return { kv: { kind: 'full' }, auto: true, reason: `full cache — auto: ${file} could not be used (${error.split('\n')[0]})` };
+  return {
+    kv: { kind: 'full' },
+    auto: true,
+    reason: `full cache — auto: ${file} could not be used (${error.split('\n')[0]})`,
+  };
 }
 
 /** How the loaded context size was chosen, one line. */
@@ -76,7 +96,8 @@ export function contextReason(info: ModelInfo): string {
 /** What the status bar and the visualizer show about a loaded model's cache and context. */
 export function loadChoice(info: ModelInfo, c: KVChoice): LoadChoice {
   return {
-    cache: c.reason, context: contextReason(info),
+    cache: c.reason,
+    context: contextReason(info),
     ...(info.autoContext ? { budgetBytes: info.autoContext.budgetBytes } : {}),
     ...(info.estimateBytes !== undefined ? { estimateBytes: info.estimateBytes } : {}),
   };

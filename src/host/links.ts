@@ -15,7 +15,8 @@ export function checkLink(href: string): { ok: true; url: string } | { ok: false
   } catch {
     return { ok: false, error: 'not an absolute URL' };
   }
-  if (!SCHEMES.includes(url.protocol)) return { ok: false, error: `${url.protocol} links are not opened (only https, http and mailto)` };
+  if (!SCHEMES.includes(url.protocol))
+    return { ok: false, error: `${url.protocol} links are not opened (only https, http and mailto)` };
   return { ok: true, url: url.href };
 }
 

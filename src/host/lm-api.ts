@@ -37,10 +37,22 @@ export interface LanguageModelTextPart {
 
 export interface LanguageModelChatProvider<T extends LanguageModelChatInformation = LanguageModelChatInformation> {
   readonly onDidChangeLanguageModelChatInformation?: vscode.Event<void>;
-  provideLanguageModelChatInformation(options: { readonly silent: boolean }, token: vscode.CancellationToken): vscode.ProviderResult<T[]>;
-  provideLanguageModelChatResponse(model: T, messages: readonly LanguageModelChatRequestMessage[],
-    options: ProvideLanguageModelChatResponseOptions, progress: vscode.Progress<LanguageModelTextPart>, token: vscode.CancellationToken): Thenable<void>;
-  provideTokenCount(model: T, text: string | LanguageModelChatRequestMessage, token: vscode.CancellationToken): Thenable<number>;
+  provideLanguageModelChatInformation(
+    options: { readonly silent: boolean },
+    token: vscode.CancellationToken,
+  ): vscode.ProviderResult<T[]>;
+  provideLanguageModelChatResponse(
+    model: T,
+    messages: readonly LanguageModelChatRequestMessage[],
+    options: ProvideLanguageModelChatResponseOptions,
+    progress: vscode.Progress<LanguageModelTextPart>,
+    token: vscode.CancellationToken,
+  ): Thenable<void>;
+  provideTokenCount(
+    model: T,
+    text: string | LanguageModelChatRequestMessage,
+    token: vscode.CancellationToken,
+  ): Thenable<number>;
 }
 
 export interface LanguageModelApi {
@@ -55,7 +67,8 @@ export function languageModelApi(api: unknown = vscode): LanguageModelApi | null
   const TextPart = v.LanguageModelTextPart;
   if (typeof register !== 'function' || typeof TextPart !== 'function') return null;
   return {
-    registerLanguageModelChatProvider: (vendor, provider) => (register as LanguageModelApi['registerLanguageModelChatProvider']).call(v.lm, vendor, provider),
+    registerLanguageModelChatProvider: (vendor, provider) =>
+      (register as LanguageModelApi['registerLanguageModelChatProvider']).call(v.lm, vendor, provider),
     TextPart: TextPart as LanguageModelApi['TextPart'],
   };
 }

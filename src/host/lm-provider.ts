@@ -15,14 +15,24 @@ import { resolveModelPath } from './settings';
 export const LM_VENDOR = 'podlens';
 export const LM_MODEL_ID = 'podlens-local';
 
-export function registerLanguageModelProvider(context: vscode.ExtensionContext, core: Core,
-  api: LanguageModelApi | null = languageModelApi()): LanguageModelChatProvider | null {
+export function registerLanguageModelProvider(
+  context: vscode.ExtensionContext,
+  core: Core,
+  api: LanguageModelApi | null = languageModelApi(),
+): LanguageModelChatProvider | null {
   if (!api) {
-    core.log('this VS Code has no language-model provider API (1.104+): the PodLens model is offered through @podlens only');
+    core.log(
+      'this VS Code has no language-model provider API (1.104+): the PodLens model is offered through @podlens only',
+    );
     return null;
   }
   const changed = new vscode.EventEmitter<void>();
-  context.subscriptions.push(changed, core.model.onDidChangeStatus((s) => { if (s.state !== 'generating') changed.fire(); }));
+  context.subscriptions.push(
+    changed,
+    core.model.onDidChangeStatus((s) => {
+      if (s.state !== 'generating') changed.fire();
+    }),
+  );
   const provider: LanguageModelChatProvider = {
     onDidChangeLanguageModelChatInformation: changed.event,
     provideLanguageModelChatInformation(): LanguageModelChatInformation[] {
@@ -32,17 +42,19 @@ export function registerLanguageModelProvider(context: vscode.ExtensionContext, 
       const info = core.client.info;
       const window = info?.contextSize ?? (s.contextSize > 0 ? s.contextSize : 4096);
       const output = Math.min(s.maxTokens, Math.floor(window / 2));
-      return [{
-        id: LM_MODEL_ID,
-        name: `PodLens ${path.basename(file, '.gguf')}`,
-        family: info?.arch ?? 'gguf',
-        version: info?.name ?? path.basename(file),
-        detail: 'local',
-        tooltip: `${file} on this machine (ONNX Runtime${info ? `, KV cache ${info.kv}` : ''}); nothing leaves the machine`,
-        maxInputTokens: window - output,
-        maxOutputTokens: output,
-        capabilities: {},
-      }];
+      return [
+        {
+          id: LM_MODEL_ID,
+          name: `PodLens ${path.basename(file, '.gguf')}`,
+          family: info?.arch ?? 'gguf',
+          version: info?.name ?? path.basename(file),
+          detail: 'local',
+          tooltip: `${file} on this machine (ONNX Runtime${info ? `, KV cache ${info.kv}` : ''}); nothing leaves the machine`,
+          maxInputTokens: window - output,
+          maxOutputTokens: output,
+          capabilities: {},
+        },
+      ];
     },
     async provideLanguageModelChatResponse(_model, messages, options, progress, token): Promise<void> {
       const engineMessages = lmMessages(messages);
@@ -50,8 +62,15 @@ export function registerLanguageModelProvider(context: vscode.ExtensionContext, 
       const client = await core.model.ensureLoaded();
       const s = core.settings();
       const o = withModelOptions(s.sampler, s.maxTokens, options.modelOptions);
-      const done = await streamAnswer(client, { messages: engineMessages, ...o }, (t) => progress.report(new api.TextPart(t)), token);
-      core.log(`language model: ${done.stats.generatedTokens} tokens (${done.reason}), ${done.stats.reusedTokens} of ${done.stats.promptTokens} prompt tokens reused`);
+      const done = await streamAnswer(
+        client,
+        { messages: engineMessages, ...o },
+        (t) => progress.report(new api.TextPart(t)),
+        token,
+      );
+      core.log(
+        `language model: ${done.stats.generatedTokens} tokens (${done.reason}), ${done.stats.reusedTokens} of ${done.stats.promptTokens} prompt tokens reused`,
+      );
     },
     async provideTokenCount(_model, text): Promise<number> {
       const t = typeof text === 'string' ? text : partsText(text.content);

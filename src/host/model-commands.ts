@@ -12,7 +12,9 @@ export function registerModel(context: vscode.ExtensionContext, core: Core): Sta
     bar,
     vscode.commands.registerCommand('podlens.selectModel', async () => {
       if (await core.model.selectModel()) {
-        void vscode.window.showInformationMessage(`PodLens: model set to ${core.model.status.model ?? '?'}; it loads on first use.`);
+        void vscode.window.showInformationMessage(
+          `PodLens: model set to ${core.model.status.model ?? '?'}; it loads on first use.`,
+        );
       }
     }),
     vscode.commands.registerCommand('podlens.downloadModel', () => downloadRecommendedModel(core.model, core.log)),

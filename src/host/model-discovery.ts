@@ -68,14 +68,19 @@ function displayName(source: ModelSource, root: string, file: string): string {
 }
 
 /** Ollama: manifests/<host>/<namespace>/<model>/<tag> (JSON) → the model layer's blob, a GGUF file. */
-async function ollamaModels(root: string, budget: WalkBudget): Promise<{ path: string; name: string; expected?: number }[]> {
+async function ollamaModels(
+  root: string,
+  budget: WalkBudget,
+): Promise<{ path: string; name: string; expected?: number }[]> {
   const manifests = path.join(root, 'manifests');
   const files = await boundedWalk(manifests, { file: () => true }, budget);
   const out: { path: string; name: string; expected?: number }[] = [];
   for (const m of files) {
     try {
       if ((await fs.promises.stat(m)).size > 1 << 20) continue; // not a manifest
-      const json = JSON.parse(await fs.promises.readFile(m, 'utf8')) as { layers?: { mediaType?: unknown; digest?: unknown; size?: unknown }[] };
+      const json = JSON.parse(await fs.promises.readFile(m, 'utf8')) as {
+        layers?: { mediaType?: unknown; digest?: unknown; size?: unknown }[];
+      };
       const layer = json.layers?.find((l) => l.mediaType === OLLAMA_MODEL_LAYER);
       const hex = typeof layer?.digest === 'string' ? /^sha256[:-]([0-9a-f]{64})$/.exec(layer.digest)?.[1] : undefined;
       if (hex === undefined) continue;
@@ -83,7 +88,11 @@ async function ollamaModels(root: string, budget: WalkBudget): Promise<{ path: s
       const tag = rest.pop();
       if (host === undefined || tag === undefined || rest.length === 0) continue;
       const name = `${host === OLLAMA_REGISTRY ? '' : `${host}/`}${rest.join('/')}:${tag}`;
-      out.push({ path: path.join(root, 'blobs', `sha256-${hex}`), name, ...(typeof layer?.size === 'number' ? { expected: layer.size } : {}) });
+      out.push({
+        path: path.join(root, 'blobs', `sha256-${hex}`),
+        name,
+        ...(typeof layer?.size === 'number' ? { expected: layer.size } : {}),
+      });
     } catch {
       continue; // unreadable or not JSON
     }
@@ -93,17 +102,34 @@ async function ollamaModels(root: string, budget: WalkBudget): Promise<{ path: s
 
 /** Every GGUF file in the known places, deduplicated by real path, in picker order. */
 export async function discoverModels(o: DiscoveryOptions = {}): Promise<Discovery> {
-  const roots = o.roots ?? modelRoots({ home: o.home ?? os.homedir(), env: o.env ?? process.env, platform: o.platform ?? process.platform, podlensDir: o.podlensDir });
+  const roots =
+    o.roots ??
+    modelRoots({
+      home: o.home ?? os.homedir(),
+      env: o.env ?? process.env,
+      platform: o.platform ?? process.platform,
+      podlensDir: o.podlensDir,
+    });
   const budget = walkBudget(o);
   let checks = o.maxChecks ?? 200;
   const probe = o.probe ?? ((file: string) => sharedReader().probe(file));
   const seen = new Set<string>();
   const models: DiscoveredModel[] = [];
   for (const root of roots) {
-    const found = root.source === 'ollama'
-      ? await ollamaModels(root.dir, budget)
-      : (await boundedWalk(root.dir, { file: isGGUF, skipDir: (n) => n === 'blobs' || n === '.locks' || n === '.git' }, budget))
-        .map((p) => ({ path: p, name: displayName(root.source, root.dir, p), expected: undefined as number | undefined }));
+    const found =
+      root.source === 'ollama'
+        ? await ollamaModels(root.dir, budget)
+        : (
+            await boundedWalk(
+              root.dir,
+              { file: isGGUF, skipDir: (n) => n === 'blobs' || n === '.locks' || n === '.git' },
+              budget,
+            )
+          ).map((p) => ({
+            path: p,
+            name: displayName(root.source, root.dir, p),
+            expected: undefined as number | undefined,
+          }));
     for (const f of found) {
       let real: string, size: number;
       try {

@@ -36,11 +36,16 @@ export function moreBitsLayers(nLayers: number): Set<number> {
  * Q6_K → Q8_0). Qwen's official files keep a separate output.weight.
  */
 export function q4kmTensors(s: CatalogShape): WeightTensor[] {
-  const q = s.nHeads * s.headDim, kv = s.nKVHeads * s.headDim;
+  const q = s.nHeads * s.headDim,
+    kv = s.nKVHeads * s.headDim;
   const moreBits = moreBitsLayers(s.nLayers);
   const out: WeightTensor[] = [];
-  const w = (name: string, dims: number[], type: GGMLType): void => { out.push({ name, dims, type: fallbackType(type, dims[0]!) }); };
-  const v = (name: string, n: number): void => { out.push({ name, dims: [n], type: GGMLType.F32 }); };
+  const w = (name: string, dims: number[], type: GGMLType): void => {
+    out.push({ name, dims, type: fallbackType(type, dims[0]!) });
+  };
+  const v = (name: string, n: number): void => {
+    out.push({ name, dims: [n], type: GGMLType.F32 });
+  };
   w('token_embd.weight', [s.dim, s.vocabSize], GGMLType.Q4_K);
   v('output_norm.weight', s.dim);
   w('output.weight', [s.dim, s.vocabSize], GGMLType.Q6_K);
@@ -67,9 +72,24 @@ export function q4kmTensors(s: CatalogShape): WeightTensor[] {
 export function catalogConfig(m: CatalogModel): ModelConfig {
   const s = m.shape;
   return {
-    arch: 'qwen2', name: m.label, nLayers: s.nLayers, dim: s.dim, nHeads: s.nHeads, nKVHeads: s.nKVHeads, headDim: s.headDim,
-    ffnDim: s.ffnDim, vocabSize: s.vocabSize, ctxTrain: s.ctxTrain, rmsEps: Math.fround(1e-6) /* an f32 in the GGUF */, ropeTheta: 1e6, ropeDim: s.headDim,
-    ropeStyle: 'neox', ropeLinearFactor: 1, ropeFreqFactors: undefined, tiedEmbeddings: false, qkvBias: true,
+    arch: 'qwen2',
+    name: m.label,
+    nLayers: s.nLayers,
+    dim: s.dim,
+    nHeads: s.nHeads,
+    nKVHeads: s.nKVHeads,
+    headDim: s.headDim,
+    ffnDim: s.ffnDim,
+    vocabSize: s.vocabSize,
+    ctxTrain: s.ctxTrain,
+    rmsEps: Math.fround(1e-6) /* an f32 in the GGUF */,
+    ropeTheta: 1e6,
+    ropeDim: s.headDim,
+    ropeStyle: 'neox',
+    ropeLinearFactor: 1,
+    ropeFreqFactors: undefined,
+    tiedEmbeddings: false,
+    qkvBias: true,
   };
 }
 
@@ -121,7 +141,12 @@ export function fitModel(m: CatalogModel, o: FitOptions): ModelFit {
 
 export function recommendModel(catalog: readonly CatalogModel[], o: FitOptions): Recommendation {
   const fits = catalog.map((m) => fitModel(m, o));
-  const recommended = fits.filter((f) => f.fits).reduce<ModelFit | undefined>((best, f) => (best === undefined || f.estimate.weightBytes > best.estimate.weightBytes ? f : best), undefined);
+  const recommended = fits
+    .filter((f) => f.fits)
+    .reduce<ModelFit | undefined>(
+      (best, f) => (best === undefined || f.estimate.weightBytes > best.estimate.weightBytes ? f : best),
+      undefined,
+    );
   return { fits, recommended, freeBytes: o.freeBytes };
 }
 
@@ -130,7 +155,11 @@ export function bytesText(b: number): string {
   return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GB` : `${Math.round(b / 2 ** 20)} MB`;
 }
 
-export interface PickText { label: string; description: string; detail: string }
+export interface PickText {
+  label: string;
+  description: string;
+  detail: string;
+}
 
 /** The quick pick row of one entry: size, estimated RAM at the context, and why it is (not) the one. */
 export function fitText(f: ModelFit, r: Recommendation): PickText {
@@ -141,7 +170,8 @@ export function fitText(f: ModelFit, r: Recommendation): PickText {
   let why: string;
   if (f === r.recommended) why = `Recommended: the largest model that fits in ${free} of free memory (${parts}).`;
   else if (f.fits) why = `Fits in ${free} of free memory (${parts}); a larger model fits too.`;
-  else why = `Does not fit: needs ≈${bytesText(e.totalBytes)} at ${f.contextSize} tokens, only ${free} free (${parts}). A smaller context (podlens.engine.contextSize) or the PoD cache needs less.`;
+  else
+    why = `Does not fit: needs ≈${bytesText(e.totalBytes)} at ${f.contextSize} tokens, only ${free} free (${parts}). A smaller context (podlens.engine.contextSize) or the PoD cache needs less.`;
   return {
     label: `${f === r.recommended ? '$(star-full) ' : f.fits ? '' : '$(warning) '}${f.model.label}`,
     description: `${bytesText(f.model.size)} download · ${ram}`,

@@ -32,7 +32,8 @@ export interface LocationOptions {
 function cacheHome(o: LocationOptions): string {
   const set = (v: string | undefined): v is string => v !== undefined && v.trim() !== '';
   if (o.platform === 'darwin') return path.join(o.home, 'Library', 'Caches');
-  if (o.platform === 'win32') return set(o.env.LOCALAPPDATA) ? o.env.LOCALAPPDATA : path.join(o.home, 'AppData', 'Local');
+  if (o.platform === 'win32')
+    return set(o.env.LOCALAPPDATA) ? o.env.LOCALAPPDATA : path.join(o.home, 'AppData', 'Local');
   return set(o.env.XDG_CACHE_HOME) ? o.env.XDG_CACHE_HOME : path.join(o.home, '.cache');
 }
 
@@ -47,11 +48,19 @@ export function modelRoots(o: LocationOptions): ModelRoot[] {
     { source: 'lmstudio', dir: path.join(o.home, '.lmstudio', 'models') },
     { source: 'lmstudio', dir: path.join(o.home, '.cache', 'lm-studio', 'models') },
     { source: 'llama.cpp', dir: env('LLAMA_CACHE') ?? path.join(cache, 'llama.cpp') },
-    { source: 'huggingface', dir: env('HF_HUB_CACHE') ?? env('HUGGINGFACE_HUB_CACHE') ??
-      (hfHome ? path.join(hfHome, 'hub') : path.join(o.platform === 'linux' ? cache : xdgCache, 'huggingface', 'hub')) },
+    {
+      source: 'huggingface',
+      dir:
+        env('HF_HUB_CACHE') ??
+        env('HUGGINGFACE_HUB_CACHE') ??
+        (hfHome
+          ? path.join(hfHome, 'hub')
+          : path.join(o.platform === 'linux' ? cache : xdgCache, 'huggingface', 'hub')),
+    },
     { source: 'ollama', dir: env('OLLAMA_MODELS') ?? path.join(o.home, '.ollama', 'models') },
   ];
-  if (o.platform === 'linux' && !env('OLLAMA_MODELS')) roots.push({ source: 'ollama', dir: '/usr/share/ollama/.ollama/models' });
+  if (o.platform === 'linux' && !env('OLLAMA_MODELS'))
+    roots.push({ source: 'ollama', dir: '/usr/share/ollama/.ollama/models' });
   const seen = new Set<string>();
   return roots.filter((r) => {
     const key = path.resolve(r.dir);

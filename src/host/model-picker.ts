@@ -18,12 +18,18 @@ interface Item extends vscode.QuickPickItem {
   model?: DiscoveredModel;
 }
 
-const size = (b: number): string => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GB` : `${(b / 2 ** 20).toFixed(1)} MB`);
+const size = (b: number): string =>
+  b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GB` : `${(b / 2 ** 20).toFixed(1)} MB`;
 
 export function pickerItems(d: Discovery, current: string | null): Item[] {
   const items: Item[] = [
     { label: BROWSE, description: 'pick a .gguf file', choice: { kind: 'browse' }, alwaysShow: true },
-    { label: DOWNLOAD, description: 'from Hugging Face, sha256-checked', choice: { kind: 'download' }, alwaysShow: true },
+    {
+      label: DOWNLOAD,
+      description: 'from Hugging Face, sha256-checked',
+      choice: { kind: 'download' },
+      alwaysShow: true,
+    },
   ];
   for (const source of Object.keys(SOURCE_LABELS) as ModelSource[]) {
     const group = d.models.filter((m) => m.source === source);
@@ -40,15 +46,28 @@ export function pickerItems(d: Discovery, current: string | null): Item[] {
       });
     }
   }
-  if (d.truncated) items.push({ label: 'search stopped at its limit: use Browse… for other files', kind: vscode.QuickPickItemKind.Separator });
+  if (d.truncated)
+    items.push({
+      label: 'search stopped at its limit: use Browse… for other files',
+      kind: vscode.QuickPickItemKind.Separator,
+    });
   return items;
 }
 
 /** Show the picker; undefined when dismissed or when the chosen file cannot be loaded (a warning says why). */
-export async function pickModel(discover: () => Promise<Discovery>, current: string | null): Promise<ModelChoice | undefined> {
-  const items = discover().then((d) => pickerItems(d, current), () => pickerItems({ models: [], truncated: true }, current));
+export async function pickModel(
+  discover: () => Promise<Discovery>,
+  current: string | null,
+): Promise<ModelChoice | undefined> {
+  const items = discover().then(
+    (d) => pickerItems(d, current),
+    () => pickerItems({ models: [], truncated: true }, current),
+  );
   const picked = await vscode.window.showQuickPick(items, {
-    title: 'PodLens: Select Model', placeHolder: 'GGUF models on this machine (loading the list…)', matchOnDescription: true, matchOnDetail: true,
+    title: 'PodLens: Select Model',
+    placeHolder: 'GGUF models on this machine (loading the list…)',
+    matchOnDescription: true,
+    matchOnDetail: true,
   });
   if (!picked?.choice) return undefined;
   if (picked.model?.supported === false) {

@@ -41,17 +41,21 @@ export class ModelManager extends Disposable {
     private readonly reader?: ReaderClient,
   ) {
     super();
-    this._register({ dispose: client.onCrash((e) => {
-      this.loadedKey = null;
-      this.set({ state: 'error', message: describeError(e) });
-      void vscode.window.showErrorMessage(`PodLens: ${describeError(e)}`);
-    }) });
-    this._register(vscode.workspace.onDidChangeConfiguration((e) => {
-      if (this.loadedKey !== null && RELOAD_KEYS.some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) {
-        this.set({ ...this.state, message: 'Settings changed: the model reloads on next use.' });
+    this._register({
+      dispose: client.onCrash((e) => {
         this.loadedKey = null;
-      }
-    }));
+        this.set({ state: 'error', message: describeError(e) });
+        void vscode.window.showErrorMessage(`PodLens: ${describeError(e)}`);
+      }),
+    });
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (this.loadedKey !== null && RELOAD_KEYS.some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) {
+          this.set({ ...this.state, message: 'Settings changed: the model reloads on next use.' });
+          this.loadedKey = null;
+        }
+      }),
+    );
   }
 
   get status(): ModelStatus {
@@ -66,8 +70,13 @@ export class ModelManager extends Disposable {
   /** Generation started/finished: the status shows it, with the answer's decode speed. */
   setGenerating(active: boolean, stats?: AnswerStats): void {
     if (this.state.state !== 'ready' && this.state.state !== 'generating') return;
-    const speed = stats && stats.decodeTokensPerSecond > 0 ? stats.decodeTokensPerSecond : this.state.lastTokensPerSecond;
-    this.set({ ...this.state, state: active ? 'generating' : 'ready', ...(speed !== undefined ? { lastTokensPerSecond: speed } : {}) });
+    const speed =
+      stats && stats.decodeTokensPerSecond > 0 ? stats.decodeTokensPerSecond : this.state.lastTokensPerSecond;
+    this.set({
+      ...this.state,
+      state: active ? 'generating' : 'ready',
+      ...(speed !== undefined ? { lastTokensPerSecond: speed } : {}),
+    });
   }
 
   /** The engine with the configured model loaded; loads it (once) with a progress notification. */
@@ -89,27 +98,44 @@ export class ModelManager extends Disposable {
     if (this.loading) return this.loading;
     const name = path.basename(file);
     this.set({ state: 'loading', model: name });
-    this.loading = Promise.resolve(vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `PodLens: loading ${name}…` },
-      () => this.load(file, s, choice),
-    )).then(({ info, used }) => {
-      this.loadedKey = key;
-      this.loadedChoice = used;
-      const c = loadChoice(info, used);
-      const MB = (b: number): string => `${Math.round(b / 2 ** 20)} MB`;
-      this.log(`loaded ${file}: ${info.name} (${info.arch}), ${info.nLayers} layers, context ${c.context}, KV ${info.kv}: ${c.cache}` +
-        `${c.estimateBytes !== undefined ? `, estimated memory ${MB(c.estimateBytes)}${c.budgetBytes !== undefined ? ` of a ${MB(c.budgetBytes)} budget` : ''}` : ''}, ${Math.round(info.loadMs)} ms`);
-      this.set({ state: 'ready', model: name, contextSize: info.contextSize, message: `KV cache: ${info.kv}`, choice: c });
-      return this.client;
-    }, (e: unknown) => {
-      const msg = describeError(e);
-      this.log(`loading ${file} failed: ${msg}`);
-      this.set({ state: 'error', model: name, message: msg });
-      void vscode.window.showErrorMessage(`PodLens: ${msg}`, SELECT_MODEL).then((p) => {
-        if (p === SELECT_MODEL) void vscode.commands.executeCommand('podlens.selectModel');
+    this.loading = Promise.resolve(
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `PodLens: loading ${name}…` },
+        () => this.load(file, s, choice),
+      ),
+    )
+      .then(
+        ({ info, used }) => {
+          this.loadedKey = key;
+          this.loadedChoice = used;
+          const c = loadChoice(info, used);
+          const MB = (b: number): string => `${Math.round(b / 2 ** 20)} MB`;
+          this.log(
+            `loaded ${file}: ${info.name} (${info.arch}), ${info.nLayers} layers, context ${c.context}, KV ${info.kv}: ${c.cache}` +
+              `${c.estimateBytes !== undefined ? `, estimated memory ${MB(c.estimateBytes)}${c.budgetBytes !== undefined ? ` of a ${MB(c.budgetBytes)} budget` : ''}` : ''}, ${Math.round(info.loadMs)} ms`,
+          );
+          this.set({
+            state: 'ready',
+            model: name,
+            contextSize: info.contextSize,
+            message: `KV cache: ${info.kv}`,
+            choice: c,
+          });
+          return this.client;
+        },
+        (e: unknown) => {
+          const msg = describeError(e);
+          this.log(`loading ${file} failed: ${msg}`);
+          this.set({ state: 'error', model: name, message: msg });
+          void vscode.window.showErrorMessage(`PodLens: ${msg}`, SELECT_MODEL).then((p) => {
+            if (p === SELECT_MODEL) void vscode.commands.executeCommand('podlens.selectModel');
+          });
+          throw e;
+        },
+      )
+      .finally(() => {
+        this.loading = null;
       });
-      throw e;
-    }).finally(() => { this.loading = null; });
     return this.loading;
   }
 
@@ -134,7 +160,9 @@ export class ModelManager extends Disposable {
     const file = resolveModelPath(s, this.extensionPath, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
     if (file === null) return null;
     const c = chooseKV(s.kv, file);
-    return this.loadedChoice && this.loadedKey === JSON.stringify([file, engineOptions(s, c.kv)]) ? this.loadedChoice : c;
+    return this.loadedChoice && this.loadedKey === JSON.stringify([file, engineOptions(s, c.kv)])
+      ? this.loadedChoice
+      : c;
   }
 
   /** Where "Download Recommended Model" puts files (and where discovery looks first). */
@@ -158,11 +186,15 @@ export class ModelManager extends Disposable {
     const current = resolveModelPath(s, this.extensionPath, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
     const choice = await pickModel(async () => {
       const reader = this.reader;
-      const d = await discoverModels({ podlensDir: this.downloadDir, ...(reader ? { probe: (f: string) => reader.probe(f) } : {}) });
+      const d = await discoverModels({
+        podlensDir: this.downloadDir,
+        ...(reader ? { probe: (f: string) => reader.probe(f) } : {}),
+      });
       this.log(`model discovery: ${d.models.length} GGUF files${d.truncated ? ' (search stopped at a limit)' : ''}`);
       return d;
     }, current);
-    if (choice?.kind === 'download') return (await vscode.commands.executeCommand<boolean>('podlens.downloadModel')) === true;
+    if (choice?.kind === 'download')
+      return (await vscode.commands.executeCommand<boolean>('podlens.downloadModel')) === true;
     if (choice?.kind === 'file') {
       await this.useModel(choice.path);
       return true;
@@ -172,8 +204,12 @@ export class ModelManager extends Disposable {
 
   private async browse(): Promise<boolean> {
     const picked = await vscode.window.showOpenDialog({
-      canSelectMany: false, canSelectFiles: true, canSelectFolders: false,
-      filters: { 'GGUF models': ['gguf'] }, openLabel: 'Use this model', title: 'PodLens: Select Model',
+      canSelectMany: false,
+      canSelectFiles: true,
+      canSelectFolders: false,
+      filters: { 'GGUF models': ['gguf'] },
+      openLabel: 'Use this model',
+      title: 'PodLens: Select Model',
     });
     const uri = picked?.[0];
     if (!uri) return false;

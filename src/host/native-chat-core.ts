@@ -28,18 +28,33 @@ export interface Cancellation {
 export type HistoryTurn = { kind: 'request'; text: string } | { kind: 'response'; text: string };
 
 /** System message (with the context block after it), the history, then the new prompt. */
-export function participantMessages(system: string, context: string | undefined, history: readonly HistoryTurn[], prompt: string): EngineMessage[] {
+export function participantMessages(
+  system: string,
+  context: string | undefined,
+  history: readonly HistoryTurn[],
+  prompt: string,
+): EngineMessage[] {
   const sys = [system, context].filter((s): s is string => !!s && s.length > 0).join('\n\n');
   return [
     ...(sys ? [{ role: 'system' as const, content: sys }] : []),
-    ...history.filter((t) => t.text.length > 0).map((t) => ({ role: t.kind === 'request' ? 'user' as const : 'assistant' as const, content: t.text })),
+    ...history
+      .filter((t) => t.text.length > 0)
+      .map((t) => ({ role: t.kind === 'request' ? ('user' as const) : ('assistant' as const), content: t.text })),
     { role: 'user', content: prompt },
   ];
 }
 
 /** The text of LM message content: text parts ({ value: string }) joined; tool and data parts ignored. */
 export function partsText(content: readonly unknown[]): string {
-  return content.map((p) => (typeof p === 'string' ? p : p && typeof (p as { value?: unknown }).value === 'string' ? (p as { value: string }).value : '')).join('');
+  return content
+    .map((p) =>
+      typeof p === 'string'
+        ? p
+        : p && typeof (p as { value?: unknown }).value === 'string'
+          ? (p as { value: string }).value
+          : '',
+    )
+    .join('');
 }
 
 /** LM API messages (role 1 user, 2 assistant, 3 system) → engine messages; empty ones dropped. */
@@ -54,8 +69,11 @@ export function lmMessages(messages: readonly { role: number; content: readonly 
 }
 
 /** Sampling overrides a language-model request may carry in modelOptions. */
-export function withModelOptions(sampler: SamplerSettings, maxTokens: number, o: { readonly [k: string]: unknown } | undefined):
-{ sampler: SamplerSettings; maxTokens: number } {
+export function withModelOptions(
+  sampler: SamplerSettings,
+  maxTokens: number,
+  o: { readonly [k: string]: unknown } | undefined,
+): { sampler: SamplerSettings; maxTokens: number } {
   const n = (k: string): number | undefined => (typeof o?.[k] === 'number' && Number.isFinite(o[k]) ? o[k] : undefined);
   const t = n('temperature');
   const max = n('maxTokens') ?? n('max_tokens');
@@ -81,8 +99,13 @@ export interface WorkspaceBlock {
  * walked here with a 3-characters-per-token estimate. Either way the block is then counted with
  * the model's tokenizer and rebuilt smaller while it does not fit.
  */
-export async function workspaceBlock(root: string, budget: number, count: (texts: string[]) => Promise<number[]>, signal?: AbortSignal,
-  read?: (budget: number, signal?: AbortSignal) => Promise<ReadResult>): Promise<WorkspaceBlock> {
+export async function workspaceBlock(
+  root: string,
+  budget: number,
+  count: (texts: string[]) => Promise<number[]>,
+  signal?: AbortSignal,
+  read?: (budget: number, signal?: AbortSignal) => Promise<ReadResult>,
+): Promise<WorkspaceBlock> {
   let src: FileSource = new NodeFileSource(root);
   const known = new Map<string, number>();
   if (read) {
@@ -94,20 +117,36 @@ export async function workspaceBlock(root: string, budget: number, count: (texts
   let estimateBudget = budget;
   for (let attempt = 0; attempt < 4; attempt++) {
     const ctx = await buildContext(src, {
-      count: (t) => known.get(t) ?? Math.ceil(t.length / 3), budgetTokens: estimateBudget, signal,
+      count: (t) => known.get(t) ?? Math.ceil(t.length / 3),
+      budgetTokens: estimateBudget,
+      signal,
     });
     const text = ctx.blocks.map(renderBlock).join('');
     const [tokens = 0] = text ? await count([text]) : [0];
-    if (tokens <= budget) return { text, tokens, files: ctx.blocks.length, paths: ctx.blocks.map((b) => b.path), excluded: ctx.excluded.length };
+    if (tokens <= budget)
+      return {
+        text,
+        tokens,
+        files: ctx.blocks.length,
+        paths: ctx.blocks.map((b) => b.path),
+        excluded: ctx.excluded.length,
+      };
     estimateBudget = Math.floor(estimateBudget * (budget / tokens) * 0.9);
   }
   return { text: '', tokens: 0, files: 0, paths: [], excluded: 0 };
 }
 
 /** One generation in the native session; deltas stream to `onDelta`; the token aborts it. */
-export async function streamAnswer(client: EngineClient, p: { messages: EngineMessage[]; maxTokens: number; sampler: SamplerSettings },
-  onDelta: (text: string) => void, token: Cancellation): Promise<GenerateDone> {
-  const run = client.generate({ session: NATIVE_SESSION, messages: p.messages, maxTokens: p.maxTokens, sampler: p.sampler, trimToFit: true }, { onDelta });
+export async function streamAnswer(
+  client: EngineClient,
+  p: { messages: EngineMessage[]; maxTokens: number; sampler: SamplerSettings },
+  onDelta: (text: string) => void,
+  token: Cancellation,
+): Promise<GenerateDone> {
+  const run = client.generate(
+    { session: NATIVE_SESSION, messages: p.messages, maxTokens: p.maxTokens, sampler: p.sampler, trimToFit: true },
+    { onDelta },
+  );
   const sub = token.onCancellationRequested(() => run.abort());
   if (token.isCancellationRequested) run.abort();
   try {

@@ -12,5 +12,8 @@ export interface NativeChat {
 }
 
 export function registerNativeChat(context: vscode.ExtensionContext, core: Core): NativeChat {
-  return { participant: registerChatParticipant(context, core), languageModel: registerLanguageModelProvider(context, core) };
+  return {
+    participant: registerChatParticipant(context, core),
+    languageModel: registerLanguageModelProvider(context, core),
+  };
 }

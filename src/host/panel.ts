@@ -25,15 +25,26 @@ export class WebviewPanelHost extends Disposable {
   private readonly disposeEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposeEmitter.event;
 
-  constructor(extensionUri: vscode.Uri, spec: PanelSpec, handlers: RequestHandlers, log: (line: string) => void, onReady: () => void) {
+  constructor(
+    extensionUri: vscode.Uri,
+    spec: PanelSpec,
+    handlers: RequestHandlers,
+    log: (line: string) => void,
+    onReady: () => void,
+  ) {
     super();
     const webviewRoot = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
     const media = vscode.Uri.joinPath(extensionUri, 'media');
-    this.panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, {
-      enableScripts: true,
-      enableCommandUris: false,
-      localResourceRoots: [webviewRoot, media],
-    });
+    this.panel = vscode.window.createWebviewPanel(
+      spec.viewType,
+      spec.title,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
+      {
+        enableScripts: true,
+        enableCommandUris: false,
+        localResourceRoots: [webviewRoot, media],
+      },
+    );
     this._register(this.panel);
     const w = this.panel.webview;
     w.html = buildWebviewHtml({
@@ -45,13 +56,17 @@ export class WebviewPanelHost extends Disposable {
       styleUris: spec.styles.map((s) => w.asWebviewUri(vscode.Uri.joinPath(media, s)).toString()),
     });
     this.channel = this._register(new WebviewChannel(w, spec.view, handlers, log, onReady));
-    this._register(this.panel.onDidChangeViewState(() => {
-      if (!this.panel.visible) this.channel.markNotReady();
-    }));
-    this._register(this.panel.onDidDispose(() => {
-      this.disposeEmitter.fire();
-      this.dispose();
-    }));
+    this._register(
+      this.panel.onDidChangeViewState(() => {
+        if (!this.panel.visible) this.channel.markNotReady();
+      }),
+    );
+    this._register(
+      this.panel.onDidDispose(() => {
+        this.disposeEmitter.fire();
+        this.dispose();
+      }),
+    );
     this._register(this.disposeEmitter);
   }
 

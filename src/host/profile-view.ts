@@ -13,15 +13,29 @@ export function readProfileView(file: string, inUse: boolean): ProfileEvent {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    return { profile: null, note: `The PoD profile ${path.basename(file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}); run "PodLens: Calibrate Model".` };
+    return {
+      profile: null,
+      note: `The PoD profile ${path.basename(file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}); run "PodLens: Calibrate Model".`,
+    };
   }
   try {
     const p = parseProfile(text, path.basename(file));
     return {
       profile: {
-        file: path.basename(file), model: p.model.file, nLayers: p.model.nLayers, nKVHeads: p.model.nKVHeads,
-        sinks: p.sinks, recent: p.recent, contextSize: p.contextSize, delta: p.delta, maxBlock: p.maxBlock,
-        nonAnchorShare: p.nonAnchorShare, texts: p.texts.length, anchors: p.anchors, similarity: p.similarity, inUse,
+        file: path.basename(file),
+        model: p.model.file,
+        nLayers: p.model.nLayers,
+        nKVHeads: p.model.nKVHeads,
+        sinks: p.sinks,
+        recent: p.recent,
+        contextSize: p.contextSize,
+        delta: p.delta,
+        maxBlock: p.maxBlock,
+        nonAnchorShare: p.nonAnchorShare,
+        texts: p.texts.length,
+        anchors: p.anchors,
+        similarity: p.similarity,
+        inUse,
       },
     };
   } catch (e) {

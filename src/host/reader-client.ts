@@ -57,16 +57,26 @@ export class ReaderClient {
   }
 
   private ensureWorker(): Worker {
-    if (this.idle) { clearTimeout(this.idle); this.idle = null; }
+    if (this.idle) {
+      clearTimeout(this.idle);
+      this.idle = null;
+    }
     if (this.worker) return this.worker;
-    const w = new Worker(this.o.workerPath ?? defaultReaderPath(), { resourceLimits: { maxOldGenerationSizeMb: this.o.maxHeapMb ?? 1024 } });
+    const w = new Worker(this.o.workerPath ?? defaultReaderPath(), {
+      resourceLimits: { maxOldGenerationSizeMb: this.o.maxHeapMb ?? 1024 },
+    });
     w.on('message', (raw: unknown) => this.onMessage(raw));
     w.on('error', (e: Error & { code?: string }) => {
-      this.crashed(w, e.code === 'ERR_WORKER_OUT_OF_MEMORY'
-        ? `the workspace reader ran out of memory (heap cap ${this.o.maxHeapMb ?? 1024} MB) and was stopped; narrow podlens.context.include / exclude`
-        : `the workspace reader stopped with an error: ${e.message}`);
+      this.crashed(
+        w,
+        e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? `the workspace reader ran out of memory (heap cap ${this.o.maxHeapMb ?? 1024} MB) and was stopped; narrow podlens.context.include / exclude`
+          : `the workspace reader stopped with an error: ${e.message}`,
+      );
     });
-    w.on('exit', (code) => { if (this.worker === w) this.crashed(w, `the workspace reader exited unexpectedly (code ${code})`); });
+    w.on('exit', (code) => {
+      if (this.worker === w) this.crashed(w, `the workspace reader exited unexpectedly (code ${code})`);
+    });
     this.worker = w;
     return w;
   }
@@ -84,21 +94,33 @@ export class ReaderClient {
   private settle(): void {
     const w = this.worker;
     if (!w) return;
-    if (this.pending.size > 0) { w.ref(); return; }
+    if (this.pending.size > 0) {
+      w.ref();
+      return;
+    }
     w.unref();
     if (!this.idle) {
-      this.idle = setTimeout(() => { this.idle = null; if (this.pending.size === 0) void this.dispose(); }, this.o.idleMs ?? 120_000);
+      this.idle = setTimeout(() => {
+        this.idle = null;
+        if (this.pending.size === 0) void this.dispose();
+      }, this.o.idleMs ?? 120_000);
       this.idle.unref();
     }
   }
 
   private onMessage(raw: unknown): void {
     const parsed = parseFromReader(raw);
-    if (!parsed.ok) { this.o.log?.(`workspace reader: malformed message rejected: ${parsed.error}`); return; }
+    if (!parsed.ok) {
+      this.o.log?.(`workspace reader: malformed message rejected: ${parsed.error}`);
+      return;
+    }
     const m = parsed.value;
     const p = this.pending.get(m.id);
     if (!p) return; // a late message for a call that was already settled
-    if (m.type === 'progress') { p.onProgress?.(m.progress); return; }
+    if (m.type === 'progress') {
+      p.onProgress?.(m.progress);
+      return;
+    }
     this.pending.delete(m.id);
     if (m.type === 'error') p.reject(Object.assign(new Error(m.message), { name: m.name }));
     else p.resolve(m);
@@ -107,7 +129,9 @@ export class ReaderClient {
 
   private call(msg: Exclude<ToReader, { type: 'abort' }>, onProgress?: (p: ReadProgress) => void): Promise<FromReader> {
     const w = this.ensureWorker();
-    const done = new Promise<FromReader>((resolve, reject) => { this.pending.set(msg.id, { resolve, reject, onProgress }); });
+    const done = new Promise<FromReader>((resolve, reject) => {
+      this.pending.set(msg.id, { resolve, reject, onProgress });
+    });
     this.settle();
     w.postMessage(msg);
     return done;
@@ -127,12 +151,22 @@ export class ReaderClient {
       if (m.type !== 'read') throw new Error(`workspace reader: expected 'read', got '${m.type}'`);
       return m;
     });
-    return { id, done, abort: () => { if (this.pending.has(id)) this.worker?.postMessage({ type: 'abort', id, sentAt: Date.now() } satisfies ToReader); } };
+    return {
+      id,
+      done,
+      abort: () => {
+        if (this.pending.has(id))
+          this.worker?.postMessage({ type: 'abort', id, sentAt: Date.now() } satisfies ToReader);
+      },
+    };
   }
 
   /** Stop the thread; pending calls are rejected. */
   async dispose(): Promise<void> {
-    if (this.idle) { clearTimeout(this.idle); this.idle = null; }
+    if (this.idle) {
+      clearTimeout(this.idle);
+      this.idle = null;
+    }
     const w = this.worker;
     if (!w) return;
     this.worker = null;
@@ -143,7 +177,12 @@ export class ReaderClient {
 }
 
 /** Run a read until it ends or `signal` aborts it (rejected with name 'AbortError'). */
-export async function readWith(reader: Pick<ReaderClient, 'read'>, req: ReadRequest, signal?: AbortSignal, onProgress?: (p: ReadProgress) => void): Promise<ReadDone> {
+export async function readWith(
+  reader: Pick<ReaderClient, 'read'>,
+  req: ReadRequest,
+  signal?: AbortSignal,
+  onProgress?: (p: ReadProgress) => void,
+): Promise<ReadDone> {
   const job = reader.read(req, onProgress);
   const stop = (): void => job.abort();
   signal?.addEventListener('abort', stop);

@@ -21,7 +21,8 @@ export const DEFAULT_MODEL_FILE = path.join(...DEFAULT_MODEL.relPath.split('/'))
  * turns into PoD with the model's profile or the full cache. With `auto` only the PoD settings a
  * profile does not replace are kept (share mode, int8 distant storage) and the profile setting.
  */
-export type CacheSettings = KVSettings | { kind: 'auto'; mode: 'scores' | 'keys'; profile?: string; distantQuant?: KVSettings['distantQuant'] };
+export type CacheSettings =
+  KVSettings | { kind: 'auto'; mode: 'scores' | 'keys'; profile?: string; distantQuant?: KVSettings['distantQuant'] };
 
 export interface ConfigLike {
   get<T>(key: string): T | undefined;
@@ -65,7 +66,8 @@ function pick<const T extends readonly string[]>(c: ConfigLike, key: string, val
 }
 
 /** `~` and `~/…` → the home folder. */
-export const expandHome = (p: string): string => (p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p);
+export const expandHome = (p: string): string =>
+  p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
 
 /** 0 in a setting means "engine default": the key is left out. */
 function kvSettings(c: ConfigLike): CacheSettings {
@@ -76,13 +78,20 @@ function kvSettings(c: ConfigLike): CacheSettings {
   const q = pick(c, 'kv.distantQuant', ['none', 'int8'] as const, 'none');
   const quant = q === 'none' ? {} : { distantQuant: q };
   if (kind === 'auto') {
-    return { kind, mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores'), ...(profile ? { profile } : {}), ...quant };
+    return {
+      kind,
+      mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores'),
+      ...(profile ? { profile } : {}),
+      ...quant,
+    };
   }
   const sinks = num(c, 'kv.sinks', 16, 0, 1 << 16, true);
   const recent = num(c, 'kv.recent', 0, 0, 1 << 20, true);
   const groupSize = num(c, 'kv.groupSize', 5, 1, 1024, true);
   return {
-    kind, sinks, ...(recent > 0 ? { recent } : {}),
+    kind,
+    sinks,
+    ...(recent > 0 ? { recent } : {}),
     ...(kind === 'pod' ? { groupSize, mode: pick(c, 'kv.shareMode', ['scores', 'keys'] as const, 'scores') } : {}),
     ...(kind === 'pod' && profile ? { profile } : {}),
     ...(kind === 'pod' ? quant : {}),
@@ -138,8 +147,12 @@ export function resolveDownloadDir(s: Settings, globalStoragePath: string): stri
  * workspace folder, else the extension folder), else the development model next to the
  * extension, else null (the caller asks the user with Select Model…).
  */
-export function resolveModelPath(s: Settings, extensionPath: string, workspaceFolder?: string,
-  exists: (p: string) => boolean = fs.existsSync): string | null {
+export function resolveModelPath(
+  s: Settings,
+  extensionPath: string,
+  workspaceFolder?: string,
+  exists: (p: string) => boolean = fs.existsSync,
+): string | null {
   if (s.modelPath) {
     let p = s.modelPath;
     if (p === '~' || p.startsWith('~/')) p = path.join(os.homedir(), p.slice(1));

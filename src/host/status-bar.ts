@@ -18,10 +18,17 @@ export interface StatusBarText {
 const MB = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
 
 export function statusBarText(s: ModelStatus, view: CacheView | null): StatusBarText {
-  const icon = { none: '$(circle-outline)', loading: '$(loading~spin)', ready: '$(check)', generating: '$(pulse)', error: '$(error)' }[s.state];
+  const icon = {
+    none: '$(circle-outline)',
+    loading: '$(loading~spin)',
+    ready: '$(check)',
+    generating: '$(pulse)',
+    error: '$(error)',
+  }[s.state];
   const parts = [`${icon} PodLens`];
   if (s.state === 'loading') parts.push('loading…');
-  if (s.lastTokensPerSecond !== undefined && (s.state === 'ready' || s.state === 'generating')) parts.push(`${s.lastTokensPerSecond.toFixed(1)} tok/s`);
+  if (s.lastTokensPerSecond !== undefined && (s.state === 'ready' || s.state === 'generating'))
+    parts.push(`${s.lastTokensPerSecond.toFixed(1)} tok/s`);
   const ctx = s.contextSize ?? 0;
   if (view && ctx > 0) parts.push(`ctx ${Math.round((view.tokens / ctx) * 100)}%`);
   if (view && view.savedPercent > 0) parts.push(`KV −${Math.round(view.savedPercent)}%`);
@@ -39,9 +46,14 @@ export function statusBarText(s: ModelStatus, view: CacheView | null): StatusBar
 export class StatusBar extends Disposable {
   private readonly item: vscode.StatusBarItem;
 
-  constructor(private readonly model: ModelManager, private readonly cache: CacheState) {
+  constructor(
+    private readonly model: ModelManager,
+    private readonly cache: CacheState,
+  ) {
     super();
-    this.item = this._register(vscode.window.createStatusBarItem('podlens.status', vscode.StatusBarAlignment.Right, 100));
+    this.item = this._register(
+      vscode.window.createStatusBarItem('podlens.status', vscode.StatusBarAlignment.Right, 100),
+    );
     this.item.name = 'PodLens';
     this.item.command = 'podlens.openVisualizer';
     this._register(model.onDidChangeStatus(() => this.render()));

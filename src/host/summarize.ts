@@ -25,12 +25,21 @@ export interface SummarizeRequest {
  * Run the summarizer on the loaded model; an abort (signal) keeps what was covered. `subject`:
  * what the texts are, for the reduce step ("the folder src/engine"; default: the file's path).
  */
-export async function runSummary(client: EngineClient, docs: readonly SourceText[], s: Settings, signal: AbortSignal,
-  onProgress?: (message: string) => void, subject?: string): Promise<SummaryDone> {
+export async function runSummary(
+  client: EngineClient,
+  docs: readonly SourceText[],
+  s: Settings,
+  signal: AbortSignal,
+  onProgress?: (message: string) => void,
+  subject?: string,
+): Promise<SummaryDone> {
   // Greedy, as the CLI and test/summary-quality.test.ts (the settings' repetition penalty still
   // applies): sampling made the small models' reduce step drop or invent parts more often.
   const sampler = { ...s.sampler, temperature: 0 };
-  const job = client.summarize({ docs: [...docs], maxTokens: s.summaryMaxTokens, sampler, subject, snapshotEveryMs: SNAPSHOT_EVERY_MS }, onProgress);
+  const job = client.summarize(
+    { docs: [...docs], maxTokens: s.summaryMaxTokens, sampler, subject, snapshotEveryMs: SNAPSHOT_EVERY_MS },
+    onProgress,
+  );
   const stop = (): void => job.abort();
   if (signal.aborted) stop();
   signal.addEventListener('abort', stop);
@@ -42,16 +51,40 @@ export async function runSummary(client: EngineClient, docs: readonly SourceText
 }
 
 /** Summarize texts as a chat turn: progress in the turn (and `onProgress`), the summary and its coverage note at the end. */
-export function summarizeDocs(chat: ChatSession, title: string, docs: readonly SourceText[], settings: () => Settings,
-  o: { signal?: AbortSignal; note?: string; subject?: string; onProgress?: (message: string) => void } = {}): ReturnType<ChatSession['task']> {
-  return chat.task(title, async (ctx) => {
-    ctx.progress('counting tokens…');
-    const r = await runSummary(ctx.client, docs, settings(), ctx.signal, (m) => { ctx.progress(m); o.onProgress?.(m); }, o.subject);
-    ctx.append(r.summary);
-    return { stats: r.last ? answerStats(r.last) : undefined, note: `${r.note}${o.note ? ` ${o.note}` : ''}` };
-  }, o.signal);
+export function summarizeDocs(
+  chat: ChatSession,
+  title: string,
+  docs: readonly SourceText[],
+  settings: () => Settings,
+  o: { signal?: AbortSignal; note?: string; subject?: string; onProgress?: (message: string) => void } = {},
+): ReturnType<ChatSession['task']> {
+  return chat.task(
+    title,
+    async (ctx) => {
+      ctx.progress('counting tokens…');
+      const r = await runSummary(
+        ctx.client,
+        docs,
+        settings(),
+        ctx.signal,
+        (m) => {
+          ctx.progress(m);
+          o.onProgress?.(m);
+        },
+        o.subject,
+      );
+      ctx.append(r.summary);
+      return { stats: r.last ? answerStats(r.last) : undefined, note: `${r.note}${o.note ? ` ${o.note}` : ''}` };
+    },
+    o.signal,
+  );
 }
 
-export function summarize(chat: ChatSession, r: SummarizeRequest, settings: () => Settings, signal?: AbortSignal): ReturnType<ChatSession['task']> {
+export function summarize(
+  chat: ChatSession,
+  r: SummarizeRequest,
+  settings: () => Settings,
+  signal?: AbortSignal,
+): ReturnType<ChatSession['task']> {
   return summarizeDocs(chat, r.title, [{ path: r.label, text: r.text, firstLine: r.firstLine }], settings, { signal });
 }

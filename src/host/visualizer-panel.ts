@@ -29,28 +29,53 @@ export function registerVisualizer(context: vscode.ExtensionContext, core: Core)
   };
 
   const show = (): WebviewPanelHost => {
-    if (panel) { panel.reveal(); return panel; }
-    const p = new WebviewPanelHost(core.extensionUri, {
-      viewType: VISUALIZER_VIEW_TYPE, title: 'PodLens Cache', view: 'visualizer', script: 'visualizer.js', styles: ['webview.css', 'visualizer.css'],
-    }, {}, (line) => core.log(line), () => {
-      p.channel.post('model/status', core.model.status);
-      const c = core.cache.current;
-      p.channel.post('cache/view', { view: c.view, updatedAt: c.updatedAt });
-      p.channel.post('cache/profile', profile());
-    });
+    if (panel) {
+      panel.reveal();
+      return panel;
+    }
+    const p = new WebviewPanelHost(
+      core.extensionUri,
+      {
+        viewType: VISUALIZER_VIEW_TYPE,
+        title: 'PodLens Cache',
+        view: 'visualizer',
+        script: 'visualizer.js',
+        styles: ['webview.css', 'visualizer.css'],
+      },
+      {},
+      (line) => core.log(line),
+      () => {
+        p.channel.post('model/status', core.model.status);
+        const c = core.cache.current;
+        p.channel.post('cache/view', { view: c.view, updatedAt: c.updatedAt });
+        p.channel.post('cache/profile', profile());
+      },
+    );
     const subs = [
-      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration(`${SECTION}.kv`)) p.channel.post('cache/profile', profile()); }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(`${SECTION}.kv`)) p.channel.post('cache/profile', profile());
+      }),
       core.model.onDidChangeStatus((s) => p.channel.post('model/status', s)),
       core.cache.onChange((c) => p.channel.post('cache/view', { view: c.view, updatedAt: c.updatedAt })),
     ];
-    p.onDidDispose(() => { for (const s of subs) s.dispose(); if (panel === p) panel = null; });
+    p.onDidDispose(() => {
+      for (const s of subs) s.dispose();
+      if (panel === p) panel = null;
+    });
     panel = p;
     return p;
   };
 
   context.subscriptions.push(
-    vscode.commands.registerCommand('podlens.openVisualizer', () => { show(); }),
+    vscode.commands.registerCommand('podlens.openVisualizer', () => {
+      show();
+    }),
     { dispose: () => panel?.dispose() },
   );
-  return { show, get panel() { return panel; } };
+  return {
+    show,
+    get panel() {
+      return panel;
+    },
+  };
 }

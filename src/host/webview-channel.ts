@@ -52,7 +52,9 @@ export class WebviewChannel extends Disposable {
   }
 
   private send(frame: HostToWebview): void {
-    this.webview.postMessage(frame).then(undefined, (e: unknown) => this.log(`${this.view}: postMessage failed: ${String(e)}`));
+    this.webview
+      .postMessage(frame)
+      .then(undefined, (e: unknown) => this.log(`${this.view}: postMessage failed: ${String(e)}`));
   }
 
   private receive(raw: unknown): void {
@@ -64,12 +66,19 @@ export class WebviewChannel extends Disposable {
     }
     const m = parsed.value;
     if (m.kind === 'ready') {
-      if (m.view !== this.view) { this.rejected++; this.log(`${this.view}: ready from a '${m.view}' webview rejected`); return; }
+      if (m.view !== this.view) {
+        this.rejected++;
+        this.log(`${this.view}: ready from a '${m.view}' webview rejected`);
+        return;
+      }
       this.ready = true;
       this.onReady();
       return;
     }
-    if (m.kind === 'abort') { this.inflight.get(m.id)?.abort(); return; }
+    if (m.kind === 'abort') {
+      this.inflight.get(m.id)?.abort();
+      return;
+    }
     void this.dispatch(m.id, m.method, m.params);
   }
 
@@ -89,7 +98,8 @@ export class WebviewChannel extends Disposable {
       const result = await handler(params, ac.signal);
       if (this.ready) this.send({ kind: 'response', id, ok: true, method, result } as HostToWebview);
     } catch (e) {
-      if (this.ready) this.send({ kind: 'response', id, ok: false, method, error: e instanceof Error ? e.message : String(e) });
+      if (this.ready)
+        this.send({ kind: 'response', id, ok: false, method, error: e instanceof Error ? e.message : String(e) });
     } finally {
       this.inflight.delete(id);
     }

@@ -35,7 +35,10 @@ export class WorkspaceReads {
   private cache: { key: string; at: number; out: ReadOutcome } | null = null;
   private readonly inflight = new Map<string, Inflight>();
 
-  constructor(private readonly start: StartRead, private readonly log?: (line: string) => void) {}
+  constructor(
+    private readonly start: StartRead,
+    private readonly log?: (line: string) => void,
+  ) {}
 
   /** Files changed on disk: the next read starts afresh. */
   invalidate(): void {
@@ -44,7 +47,10 @@ export class WorkspaceReads {
   }
 
   /** The workspace read for `req`: cached if younger than `maxAgeMs`, else joined or started. Rejects with name 'AbortError' when `signal` aborts. */
-  async get(req: ReadRequest, o: { maxAgeMs: number; signal?: AbortSignal; onProgress?: (p: ReadProgress) => void }): Promise<ReadOutcome> {
+  async get(
+    req: ReadRequest,
+    o: { maxAgeMs: number; signal?: AbortSignal; onProgress?: (p: ReadProgress) => void },
+  ): Promise<ReadOutcome> {
     if (o.signal?.aborted) throw abortError();
     const key = JSON.stringify(req);
     const c = this.cache;
@@ -53,17 +59,28 @@ export class WorkspaceReads {
     if (!f) {
       const listeners = new Set<(p: ReadProgress) => void>();
       const started = performance.now();
-      const job = this.start(req, (p) => { for (const l of listeners) l(p); });
+      const job = this.start(req, (p) => {
+        for (const l of listeners) l(p);
+      });
       const entry: Inflight = { job, listeners, waiters: 0, stale: false };
       f = entry;
       this.inflight.set(key, entry);
-      job.done.then((out) => {
-        if (!entry.stale) this.cache = { key, at: started, out };
-        this.log?.(readLog(req.root, out));
-      }, (e: unknown) => {
-        const name = e instanceof Error ? e.name : '';
-        this.log?.(`workspace read of ${req.root} ${name === 'AbortError' ? 'cancelled' : `failed: ${e instanceof Error ? e.message : String(e)}`}`);
-      }).finally(() => { if (this.inflight.get(key) === entry) this.inflight.delete(key); });
+      job.done
+        .then(
+          (out) => {
+            if (!entry.stale) this.cache = { key, at: started, out };
+            this.log?.(readLog(req.root, out));
+          },
+          (e: unknown) => {
+            const name = e instanceof Error ? e.name : '';
+            this.log?.(
+              `workspace read of ${req.root} ${name === 'AbortError' ? 'cancelled' : `failed: ${e instanceof Error ? e.message : String(e)}`}`,
+            );
+          },
+        )
+        .finally(() => {
+          if (this.inflight.get(key) === entry) this.inflight.delete(key);
+        });
     }
     const entry = f;
     entry.waiters++;
@@ -91,15 +108,23 @@ export class WorkspaceReads {
 }
 
 /** Reads in this thread (tests, in-memory sources): src/context/read.ts with the given counter. */
-export function inThreadReads(source: (root: string) => FileSource, count: () => ((texts: string[]) => Promise<number[]>) | undefined): StartRead {
+export function inThreadReads(
+  source: (root: string) => FileSource,
+  count: () => ((texts: string[]) => Promise<number[]>) | undefined,
+): StartRead {
   return (req, onProgress) => {
     const ac = new AbortController();
     const counter = count();
     const done = readWorkspace(source(req.root), {
-      ...(req.limits ? { limits: req.limits } : {}), ...(req.ignore !== undefined ? { ignore: req.ignore } : {}), ...(req.include ? { include: req.include } : {}),
-      signal: ac.signal, ...(counter ? { count: counter, countBatch: 64 } : {}),
-      ...(req.budgetTokens !== undefined ? { budgetTokens: req.budgetTokens } : {}), ...(req.keepTexts ? { keepTexts: req.keepTexts } : {}),
-      onProgress, progressEveryMs: req.progressEveryMs ?? 100,
+      ...(req.limits ? { limits: req.limits } : {}),
+      ...(req.ignore !== undefined ? { ignore: req.ignore } : {}),
+      ...(req.include ? { include: req.include } : {}),
+      signal: ac.signal,
+      ...(counter ? { count: counter, countBatch: 64 } : {}),
+      ...(req.budgetTokens !== undefined ? { budgetTokens: req.budgetTokens } : {}),
+      ...(req.keepTexts ? { keepTexts: req.keepTexts } : {}),
+      onProgress,
+      progressEveryMs: req.progressEveryMs ?? 100,
     }).then((result) => ({ result }));
     return { id: 0, done, abort: () => ac.abort() };
   };
@@ -113,7 +138,11 @@ export function readLog(root: string, { result: r, memory }: ReadOutcome): strin
     `workspace read of ${root}: ${r.filesSeen} files seen, ${r.files.length} text files, ${counted} counted (${thousands(r.tokens)} tokens); ` +
       `${s(r.walkMs + r.countMs)} (walk ${s(r.walkMs)}, tokens ${s(r.countMs)})`,
     ...exclusionLines(r).map((l) => `  ${l}`),
-    ...(memory ? [`  reader thread: JS heap peak ${formatBytes(memory.peakHeapBytes)}, process peak RSS ${formatBytes(memory.maxRssBytes)}` +
-      `${memory.tokenizerMs > 0 ? `, tokenizer built in ${s(memory.tokenizerMs)}` : ''}`] : []),
+    ...(memory
+      ? [
+          `  reader thread: JS heap peak ${formatBytes(memory.peakHeapBytes)}, process peak RSS ${formatBytes(memory.maxRssBytes)}` +
+            `${memory.tokenizerMs > 0 ? `, tokenizer built in ${s(memory.tokenizerMs)}` : ''}`,
+        ]
+      : []),
   ].join('\n');
 }

@@ -22,7 +22,12 @@ export interface WorkspaceSettings {
 
 const globs = (c: ConfigLike, key: string): string[] => {
   const v = c.get<unknown>(key);
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => x.trim()).slice(0, 256) : [];
+  return Array.isArray(v)
+    ? v
+        .filter((x): x is string => typeof x === 'string' && x.trim() !== '')
+        .map((x) => x.trim())
+        .slice(0, 256)
+    : [];
 };
 
 export function readWorkspaceSettings(c: ConfigLike): WorkspaceSettings {
@@ -33,7 +38,9 @@ export function readWorkspaceSettings(c: ConfigLike): WorkspaceSettings {
     include: globs(c, 'context.include'),
     exclude: globs(c, 'context.exclude'),
     cacheDir: typeof dir === 'string' ? dir.trim() : '',
-    cacheMaxBytes: (typeof mb === 'number' && Number.isFinite(mb) ? Math.min(1 << 20, Math.max(16, Math.round(mb))) : 2048) * 2 ** 20,
+    cacheMaxBytes:
+      (typeof mb === 'number' && Number.isFinite(mb) ? Math.min(1 << 20, Math.max(16, Math.round(mb))) : 2048) *
+      2 ** 20,
     summaryOutput: out === 'chat' ? 'chat' : 'document',
   };
 }
@@ -47,9 +54,13 @@ export function resolveCacheDir(w: WorkspaceSettings, workspaceFolder?: string):
 }
 
 /** FilePrefixStore options for a workspace folder. */
-export const storeOptions = (w: WorkspaceSettings, workspaceFolder?: string): { dir: string; capBytes: number } =>
-  ({ dir: resolveCacheDir(w, workspaceFolder), capBytes: w.cacheMaxBytes });
+export const storeOptions = (w: WorkspaceSettings, workspaceFolder?: string): { dir: string; capBytes: number } => ({
+  dir: resolveCacheDir(w, workspaceFolder),
+  capBytes: w.cacheMaxBytes,
+});
 
 /** Walk options from the globs. */
-export const walkFilter = (w: WorkspaceSettings): Pick<WalkOptions, 'include' | 'ignore'> =>
-  ({ ...(w.include.length ? { include: w.include } : {}), ...(w.exclude.length ? { ignore: w.exclude.join('\n') } : {}) });
+export const walkFilter = (w: WorkspaceSettings): Pick<WalkOptions, 'include' | 'ignore'> => ({
+  ...(w.include.length ? { include: w.include } : {}),
+  ...(w.exclude.length ? { ignore: w.exclude.join('\n') } : {}),
+});

@@ -37,7 +37,9 @@ export const snapshotWireSchema = object({
   allocatedBytes: bytes,
   usedBytes: bytes,
   fullCacheBytes: bytes,
-  perLayer: array(object({ layer: int0, kBytes: bytes, vBytes: bytes, usedBytes: bytes, fullBytes: bytes }), { maxLength: 4096 }),
+  perLayer: array(object({ layer: int0, kBytes: bytes, vBytes: bytes, usedBytes: bytes, fullBytes: bytes }), {
+    maxLength: 4096,
+  }),
   // ---- PoD (absent for the full cache) ----
   /** What non-anchor layers share with their anchor: 'scores' or 'keys'. */
   shareMode: optional(string({ maxLength: 32 })),
@@ -97,7 +99,12 @@ export interface CacheView {
 }
 
 const cellSchema: Schema<GridCell> = object({
-  layer: int0, kvHead: int0, block: nullable(int0), anchor: boolean, local: boolean, similarity: nullable(number({ min: -1, max: 1 })),
+  layer: int0,
+  kvHead: int0,
+  block: nullable(int0),
+  anchor: boolean,
+  local: boolean,
+  similarity: nullable(number({ min: -1, max: 1 })),
 });
 
 export const cacheViewSchema: Schema<CacheView> = object({
@@ -129,19 +136,44 @@ export function buildCacheView(s: SnapshotWire): CacheView {
   for (let layer = 0; layer < s.nLayers; layer++) {
     for (let kvHead = 0; kvHead < s.nKVHeads; kvHead++) {
       const h = byCell.get(`${layer}:${kvHead}`);
-      grid.push({ layer, kvHead, block: h?.block ?? null, anchor: h?.anchor ?? false, local: h?.local ?? false, similarity: h?.similarity ?? null });
+      grid.push({
+        layer,
+        kvHead,
+        block: h?.block ?? null,
+        anchor: h?.anchor ?? false,
+        local: h?.local ?? false,
+        similarity: h?.similarity ?? null,
+      });
     }
   }
   const blocks = new Set(grid.filter((c) => c.block !== null && !c.local).map((c) => `${c.block}:${c.kvHead}`)).size;
   const localCells = grid.filter((c) => c.local).length;
   // Per-layer bytes are the cache's own account (kv/*.ts snapshot()), drawn as they are.
-  const layers = s.perLayer.map((l) => ({ layer: l.layer, bytes: l.usedBytes, fullBytes: l.fullBytes, allocatedBytes: l.kBytes + l.vBytes }));
+  const layers = s.perLayer.map((l) => ({
+    layer: l.layer,
+    bytes: l.usedBytes,
+    fullBytes: l.fullBytes,
+    allocatedBytes: l.kBytes + l.vBytes,
+  }));
   const saved = s.fullCacheBytes > 0 ? Math.max(0, Math.min(100, (1 - s.usedBytes / s.fullCacheBytes) * 100)) : 0;
   return {
-    kind: s.kind, tokens: s.tokens, capacityTokens: s.capacityTokens, nLayers: s.nLayers, nKVHeads: s.nKVHeads, headDim: s.headDim,
-    grid, blocks, localCells, shareMode: s.shareMode ?? null, layers,
-    allocatedBytes: s.allocatedBytes, usedBytes: s.usedBytes, fullCacheBytes: s.fullCacheBytes,
+    kind: s.kind,
+    tokens: s.tokens,
+    capacityTokens: s.capacityTokens,
+    nLayers: s.nLayers,
+    nKVHeads: s.nKVHeads,
+    headDim: s.headDim,
+    grid,
+    blocks,
+    localCells,
+    shareMode: s.shareMode ?? null,
+    layers,
+    allocatedBytes: s.allocatedBytes,
+    usedBytes: s.usedBytes,
+    fullCacheBytes: s.fullCacheBytes,
     savedPercent: saved,
-    sinkTokens: s.sinkTokens ?? null, recentTokens: s.recentTokens ?? null, distantTokens: s.distantTokens ?? null,
+    sinkTokens: s.sinkTokens ?? null,
+    recentTokens: s.recentTokens ?? null,
+    distantTokens: s.distantTokens ?? null,
   };
 }

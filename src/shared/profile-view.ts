@@ -5,7 +5,8 @@
 import { array, boolean, Infer, nullable, number, object, optional, string } from './validate';
 
 const int0 = number({ integer: true, min: 0 });
-const MAX_LAYERS = 512, MAX_HEADS = 128;
+const MAX_LAYERS = 512,
+  MAX_HEADS = 128;
 
 export const profileViewSchema = object({
   /** File name of the profile (never a full path). */
@@ -25,7 +26,9 @@ export const profileViewSchema = object({
   /** anchors[layer][kvHead] = the anchor layer of that unit's block, −1 for a local unit (docs/pod-qwen.md §2). */
   anchors: array(array(number({ integer: true, min: -1 }), { maxLength: MAX_HEADS }), { maxLength: MAX_LAYERS }),
   /** similarity[kvHead][l][m] in [0, 1]. */
-  similarity: array(array(array(number({ min: -1, max: 2 }), { maxLength: MAX_LAYERS }), { maxLength: MAX_LAYERS }), { maxLength: MAX_HEADS }),
+  similarity: array(array(array(number({ min: -1, max: 2 }), { maxLength: MAX_LAYERS }), { maxLength: MAX_LAYERS }), {
+    maxLength: MAX_HEADS,
+  }),
   /** The loaded KV cache uses this profile (PoD with podlens.kv.profile); else it is only shown. */
   inUse: boolean,
 });

@@ -12,7 +12,21 @@
 // replayed from the host's transcript (`chat/transcript`). The `chat/send` response arrives when
 // the answer is finished (or stopped), carrying its stats.
 // Not here: how the host or the webview act on messages (src/host/webview-channel.ts, webview/).
-import { array, boolean, Check, Infer, literal, nullable, number, object, oneOf, optional, Schema, string, tagged } from './validate';
+import {
+  array,
+  boolean,
+  Check,
+  Infer,
+  literal,
+  nullable,
+  number,
+  object,
+  oneOf,
+  optional,
+  Schema,
+  string,
+  tagged,
+} from './validate';
 import { CacheView, cacheViewSchema } from './cache-view';
 import { ProfileEvent, profileEventSchema } from './profile-view';
 import { ChatContextView, chatContextSchema, CHIP_KINDS, ChipKind, CodeParams, codeSchema } from './chat-context';
@@ -100,7 +114,10 @@ export interface RequestMap {
   /** Forget the transcript and the chat's cached tokens. */
   'chat/clear': { params: Record<string, never>; result: Record<string, never> };
   /** Drop the last answer (and its question) and ask the question again. */
-  'chat/regenerate': { params: Record<string, never>; result: { turnId: number; status: TurnStatus; stats?: AnswerStats } };
+  'chat/regenerate': {
+    params: Record<string, never>;
+    result: { turnId: number; status: TurnStatus; stats?: AnswerStats };
+  };
   /** Remove a context chip from the prompt, or add it back. */
   'chat/chip': { params: { kind: ChipKind; enabled: boolean }; result: Record<string, never> };
   /** A code block's buttons: host clipboard, insert at the editor's cursor, open as a new file. */
@@ -164,8 +181,11 @@ const eventSchemas: { [T in Topic]: Schema<EventMap[T]> } = {
   'chat/delta': object({ turnId: int0, text: string({ maxLength: MAX_TEXT }) }),
   'chat/progress': object({ turnId: int0, label: string({ maxLength: 256 }) }),
   'chat/finish': object({
-    turnId: int0, status: turnStatus, stats: optional(answerStatsSchema),
-    note: optional(string({ maxLength: 4096 })), error: optional(string({ maxLength: 4096 })),
+    turnId: int0,
+    status: turnStatus,
+    stats: optional(answerStatsSchema),
+    note: optional(string({ maxLength: 4096 })),
+    error: optional(string({ maxLength: 4096 })),
   }),
   'cache/view': object({ view: nullable(cacheViewSchema), updatedAt: ms }),
   'cache/profile': profileEventSchema,
@@ -174,11 +194,10 @@ const eventSchemas: { [T in Topic]: Schema<EventMap[T]> } = {
 
 // ---- frames --------------------------------------------------------------------------------
 
-export type RequestFrame = { [M in Method]: { kind: 'request'; id: number; method: M; params: RequestMap[M]['params'] } }[Method];
-export type WebviewToHost =
-  | { kind: 'ready'; view: ViewName }
-  | RequestFrame
-  | { kind: 'abort'; id: number };
+export type RequestFrame = {
+  [M in Method]: { kind: 'request'; id: number; method: M; params: RequestMap[M]['params'] };
+}[Method];
+export type WebviewToHost = { kind: 'ready'; view: ViewName } | RequestFrame | { kind: 'abort'; id: number };
 
 export type ResponseFrame =
   | { [M in Method]: { kind: 'response'; id: number; ok: true; method: M; result: RequestMap[M]['result'] } }[Method]
@@ -211,8 +230,12 @@ export function parseWebviewMessage(v: unknown): Check<WebviewToHost> {
 
 const hostFrame = tagged('kind', {
   response: object({
-    kind: literal('response'), id: reqId, ok: boolean, method: methodSchema,
-    result: optional(anyValue), error: optional(string({ maxLength: 4096 })),
+    kind: literal('response'),
+    id: reqId,
+    ok: boolean,
+    method: methodSchema,
+    result: optional(anyValue),
+    error: optional(string({ maxLength: 4096 })),
   }),
   event: object({ kind: literal('event'), topic: topicSchema, data: anyValue }),
 });
@@ -229,7 +252,12 @@ export function parseHostMessage(v: unknown): Check<HostToWebview> {
   if (f.ok) {
     if (f.error !== undefined) return { ok: false, error: 'error: a successful response has no error' };
     const r = resultSchemas[f.method].check(f.result, 'result');
-    return r.ok ? { ok: true, value: { kind: 'response', id: f.id, ok: true, method: f.method, result: r.value } as ResponseFrame } : r;
+    return r.ok
+      ? {
+          ok: true,
+          value: { kind: 'response', id: f.id, ok: true, method: f.method, result: r.value } as ResponseFrame,
+        }
+      : r;
   }
   if (f.error === undefined) return { ok: false, error: 'error: a failed response needs an error string' };
   return { ok: true, value: { kind: 'response', id: f.id, ok: false, method: f.method, error: f.error } };

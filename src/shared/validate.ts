@@ -26,8 +26,10 @@ function make<T>(describe: string, check: (v: unknown, path: string) => Check<T>
 export const string = (opts: { minLength?: number; maxLength?: number } = {}): Schema<string> =>
   make('string', (v, p) => {
     if (typeof v !== 'string') return fail(p, 'string', v);
-    if (opts.minLength !== undefined && v.length < opts.minLength) return { ok: false, error: `${p}: shorter than ${opts.minLength} characters` };
-    if (opts.maxLength !== undefined && v.length > opts.maxLength) return { ok: false, error: `${p}: longer than ${opts.maxLength} characters` };
+    if (opts.minLength !== undefined && v.length < opts.minLength)
+      return { ok: false, error: `${p}: shorter than ${opts.minLength} characters` };
+    if (opts.maxLength !== undefined && v.length > opts.maxLength)
+      return { ok: false, error: `${p}: longer than ${opts.maxLength} characters` };
     return ok(v);
   });
 
@@ -40,19 +42,35 @@ export const number = (opts: { min?: number; max?: number; integer?: boolean } =
     return ok(v);
   });
 
-export const boolean: Schema<boolean> = make('boolean', (v, p) => (typeof v === 'boolean' ? ok(v) : fail(p, 'boolean', v)));
+export const boolean: Schema<boolean> = make('boolean', (v, p) =>
+  typeof v === 'boolean' ? ok(v) : fail(p, 'boolean', v),
+);
 
 export const literal = <const L extends string | number | boolean | null>(l: L): Schema<L> =>
-  make(JSON.stringify(l), (v, p) => (v === l ? ok(l) : { ok: false, error: `${p || 'message'}: expected ${JSON.stringify(l)}, got ${JSON.stringify(v) ?? 'undefined'}` }));
+  make(JSON.stringify(l), (v, p) =>
+    v === l
+      ? ok(l)
+      : {
+          ok: false,
+          error: `${p || 'message'}: expected ${JSON.stringify(l)}, got ${JSON.stringify(v) ?? 'undefined'}`,
+        },
+  );
 
 export const oneOf = <const L extends readonly string[]>(values: L): Schema<L[number]> =>
   make(values.join(' | '), (v, p) =>
-    typeof v === 'string' && values.includes(v) ? ok(v as L[number]) : { ok: false, error: `${p || 'message'}: expected one of ${values.join(', ')}, got ${JSON.stringify(v) ?? 'undefined'}` });
+    typeof v === 'string' && values.includes(v)
+      ? ok(v as L[number])
+      : {
+          ok: false,
+          error: `${p || 'message'}: expected one of ${values.join(', ')}, got ${JSON.stringify(v) ?? 'undefined'}`,
+        },
+  );
 
 export const array = <T>(item: Schema<T>, opts: { maxLength?: number } = {}): Schema<T[]> =>
   make(`${item.describe}[]`, (v, p) => {
     if (!Array.isArray(v)) return fail(p, 'array', v);
-    if (opts.maxLength !== undefined && v.length > opts.maxLength) return { ok: false, error: `${p}: more than ${opts.maxLength} items` };
+    if (opts.maxLength !== undefined && v.length > opts.maxLength)
+      return { ok: false, error: `${p}: more than ${opts.maxLength} items` };
     const out: T[] = [];
     for (let i = 0; i < v.length; i++) {
       const r = item.check(v[i], `${p}[${i}]`);
@@ -78,8 +96,9 @@ export const nullable = <T>(s: Schema<T>): Schema<T | null> =>
 type Shape = Record<string, Schema<unknown>>;
 type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends Optional<unknown> ? K : never }[keyof S];
 type RequiredKeys<S extends Shape> = Exclude<keyof S, OptionalKeys<S>>;
-export type ObjectOf<S extends Shape> =
-  { [K in RequiredKeys<S>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined> };
+export type ObjectOf<S extends Shape> = { [K in RequiredKeys<S>]: Infer<S[K]> } & {
+  [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined>;
+};
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -87,7 +106,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export const object = <S extends Shape>(shape: S): Schema<{ [K in keyof ObjectOf<S>]: ObjectOf<S>[K] }> =>
   make(`{${Object.keys(shape).join(', ')}}`, (v, p) => {
     if (!isRecord(v)) return fail(p, 'object', v);
-    for (const k of Object.keys(v)) if (!(k in shape)) return { ok: false, error: `${p ? `${p}.` : ''}${k}: unexpected key` };
+    for (const k of Object.keys(v))
+      if (!(k in shape)) return { ok: false, error: `${p ? `${p}.` : ''}${k}: unexpected key` };
     const out: Record<string, unknown> = {};
     for (const [k, s] of Object.entries(shape)) {
       const r = s.check(v[k], p ? `${p}.${k}` : k);
@@ -98,11 +118,18 @@ export const object = <S extends Shape>(shape: S): Schema<{ [K in keyof ObjectOf
   });
 
 /** A union of object schemas discriminated by the string key `tag`; the error names the variant tried. */
-export const tagged = <K extends string, V extends Record<string, Schema<unknown>>>(tag: K, variants: V): Schema<Infer<V[keyof V]>> =>
+export const tagged = <K extends string, V extends Record<string, Schema<unknown>>>(
+  tag: K,
+  variants: V,
+): Schema<Infer<V[keyof V]>> =>
   make(`${tag}: ${Object.keys(variants).join(' | ')}`, (v, p) => {
     if (!isRecord(v)) return fail(p, 'object', v);
     const t = v[tag];
     const s = typeof t === 'string' && Object.prototype.hasOwnProperty.call(variants, t) ? variants[t] : undefined;
-    if (!s) return { ok: false, error: `${p ? `${p}.` : ''}${tag}: unknown ${JSON.stringify(t) ?? 'undefined'} (expected ${Object.keys(variants).join(', ')})` };
+    if (!s)
+      return {
+        ok: false,
+        error: `${p ? `${p}.` : ''}${tag}: unknown ${JSON.stringify(t) ?? 'undefined'} (expected ${Object.keys(variants).join(', ')})`,
+      };
     return s.check(v, p) as Check<Infer<V[keyof V]>>;
   });

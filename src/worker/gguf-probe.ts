@@ -18,7 +18,8 @@ export function checkGGUF(file: string): GGUFCheck {
     const f = GGUFFile.open(file);
     try {
       const parts = f.number('split.count', undefined);
-      if (parts !== undefined && parts > 1) return { supported: false, note: `split GGUF (${parts} parts): merge the parts into one file first` };
+      if (parts !== undefined && parts > 1)
+        return { supported: false, note: `split GGUF (${parts} parts): merge the parts into one file first` };
       const c = readModelConfig(f);
       return { supported: true, note: `${c.arch}, ${c.nLayers} layers` };
     } finally {

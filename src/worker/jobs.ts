@@ -35,7 +35,12 @@ export function engineKV(kv: KVSettings, modelPath: string): KVSpec {
   return { ...rest, ...fromProfile };
 }
 
-export async function runSummarize(engine: Engine, m: Extract<ToWorker, { type: 'summarize' }>, signal: AbortSignal, post: Post): Promise<void> {
+export async function runSummarize(
+  engine: Engine,
+  m: Extract<ToWorker, { type: 'summarize' }>,
+  signal: AbortSignal,
+  post: Post,
+): Promise<void> {
   const every = m.snapshotEveryMs ?? 0;
   let lastSnap = 0;
   let last: SummaryMessage['last'];
@@ -44,7 +49,10 @@ export async function runSummarize(engine: Engine, m: Extract<ToWorker, { type: 
     lastSnap = performance.now();
   };
   const r = await summarizeTexts(engine, m.docs, {
-    maxTokens: m.maxTokens, sampler: m.sampler, subject: m.subject, signal,
+    maxTokens: m.maxTokens,
+    sampler: m.sampler,
+    subject: m.subject,
+    signal,
     onProgress: (message) => post({ type: 'progress', id: m.id, message }),
     onEvent: (ev, cache) => {
       if (ev.type === 'done') {
@@ -54,24 +62,48 @@ export async function runSummarize(engine: Engine, m: Extract<ToWorker, { type: 
     },
   });
   post({
-    type: 'summary', id: m.id, summary: r.summary, note: r.note, parts: r.parts, partsDone: r.partsDone, rounds: r.rounds,
-    complete: r.complete, inputTokens: r.inputTokens, covered: r.covered, ...(last ? { last } : {}),
+    type: 'summary',
+    id: m.id,
+    summary: r.summary,
+    note: r.note,
+    parts: r.parts,
+    partsDone: r.partsDone,
+    rounds: r.rounds,
+    complete: r.complete,
+    inputTokens: r.inputTokens,
+    covered: r.covered,
+    ...(last ? { last } : {}),
   });
 }
 
-export async function runCalibrate(m: Extract<ToWorker, { type: 'calibrate' }>, signal: AbortSignal, post: Post): Promise<void> {
+export async function runCalibrate(
+  m: Extract<ToWorker, { type: 'calibrate' }>,
+  signal: AbortSignal,
+  post: Post,
+): Promise<void> {
   const t0 = performance.now();
   let done = 0;
   const profile = await calibrate(m.model, m.texts, {
-    contextSize: m.contextSize, threads: m.threads, signal,
+    contextSize: m.contextSize,
+    threads: m.threads,
+    signal,
     onProgress: (line) => {
       if (!line.startsWith('skip ')) done++;
-      post({ type: 'progress', id: m.id, message: `text ${Math.min(done, m.texts.length)} of ${m.texts.length}: ${line}` });
+      post({
+        type: 'progress',
+        id: m.id,
+        message: `text ${Math.min(done, m.texts.length)} of ${m.texts.length}: ${line}`,
+      });
     },
   });
   writeProfile(m.out, profile);
   post({
-    type: 'calibrated', id: m.id, out: m.out, nonAnchorShare: profile.nonAnchorShare, texts: profile.texts,
-    anchors: profile.anchors, seconds: (performance.now() - t0) / 1000,
+    type: 'calibrated',
+    id: m.id,
+    out: m.out,
+    nonAnchorShare: profile.nonAnchorShare,
+    texts: profile.texts,
+    anchors: profile.anchors,
+    seconds: (performance.now() - t0) / 1000,
   });
 }

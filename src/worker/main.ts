@@ -45,8 +45,16 @@ function needEngine(): EngineSessions {
 async function run(m: Exclude<ToWorker, { type: 'abort' }>): Promise<void> {
   switch (m.type) {
     case 'load': {
-      if (engine) { await engine.dispose(); engine = null; }
-      engine = await EngineSessions.load(m.path, { threads: m.threads, contextSize: m.contextSize, kv: m.kv, log: (message) => post({ type: 'log', message }) });
+      if (engine) {
+        await engine.dispose();
+        engine = null;
+      }
+      engine = await EngineSessions.load(m.path, {
+        threads: m.threads,
+        contextSize: m.contextSize,
+        kv: m.kv,
+        log: (message) => post({ type: 'log', message }),
+      });
       post({ type: 'loaded', id: m.id, info: engine.info });
       return;
     }
@@ -80,19 +88,35 @@ async function generate(m: Extract<ToWorker, { type: 'generate' }>, signal: Abor
     if (s) post({ type: 'snapshot', session: m.session, snapshot: s });
     lastSnap = performance.now();
   };
-  const stream = e.generate({
-    session: m.session, system: m.system, blocks: m.blocks, messages: m.messages, maxTokens: m.maxTokens, sampler: m.sampler,
-    stop: m.stop, trimToFit: m.trimToFit, signal, ...(m.persist ? { persist: m.persist } : {}),
-  }, info);
+  const stream = e.generate(
+    {
+      session: m.session,
+      system: m.system,
+      blocks: m.blocks,
+      messages: m.messages,
+      maxTokens: m.maxTokens,
+      sampler: m.sampler,
+      stop: m.stop,
+      trimToFit: m.trimToFit,
+      signal,
+      ...(m.persist ? { persist: m.persist } : {}),
+    },
+    info,
+  );
   for await (const ev of stream) {
     if (ev.type === 'prefill') post({ type: 'prefill', id: m.id, done: ev.done, total: ev.total });
-    else if (ev.type === 'token' || ev.type === 'text') { if (ev.text) post({ type: 'delta', id: m.id, text: ev.text }); }
-    else {
+    else if (ev.type === 'token' || ev.type === 'text') {
+      if (ev.text) post({ type: 'delta', id: m.id, text: ev.text });
+    } else {
       snap();
       post({
-        type: 'done', id: m.id, reason: ev.reason, text: ev.text,
+        type: 'done',
+        id: m.id,
+        reason: ev.reason,
+        text: ev.text,
         stats: wireStats(ev.stats),
-        droppedMessages: info.droppedMessages, contextSize: e.info.contextSize,
+        droppedMessages: info.droppedMessages,
+        contextSize: e.info.contextSize,
         ...(info.restoredTokens ? { restoredTokens: info.restoredTokens } : {}),
       });
       continue;

@@ -14,7 +14,20 @@
 //                  log (one line for the output channel: a persisted state restored, rejected
 //                  and why, saved, evicted), ok, error (typed: name + message that says what to do)
 // Not here: vscode (this folder never imports it), rendering, settings.
-import { array, boolean, Check, Infer, literal, nullable, number, object, oneOf, optional, string, tagged } from '../shared/validate';
+import {
+  array,
+  boolean,
+  Check,
+  Infer,
+  literal,
+  nullable,
+  number,
+  object,
+  oneOf,
+  optional,
+  string,
+  tagged,
+} from '../shared/validate';
 import { snapshotWireSchema } from '../shared/cache-view';
 
 const id = number({ integer: true, min: 0 });
@@ -73,14 +86,17 @@ export const SUMMARY_SESSION = 'summarize';
 
 export const toWorkerSchema = tagged('type', {
   load: object({
-    type: literal('load'), id, path: string({ maxLength: 4096 }),
+    type: literal('load'),
+    id,
+    path: string({ maxLength: 4096 }),
     threads: optional(number({ integer: true, min: 1, max: 256 })),
     /** Tokens (≥ 16); 0: automatic, the largest that fits the memory budget (Engine.load); absent: the engine's default. */
     contextSize: optional(number({ integer: true, min: 0 })),
     kv: optional(kvSpecSchema),
   }),
   generate: object({
-    type: literal('generate'), id,
+    type: literal('generate'),
+    id,
     /** Session name: its KV cache and token ids are kept so the next prompt reuses the common prefix. */
     session: string({ maxLength: 64 }),
     /** The system text, before the workspace (absent: a leading system message in `messages`, or none). */
@@ -102,9 +118,12 @@ export const toWorkerSchema = tagged('type', {
   count: object({ type: literal('count'), id, texts: array(text, { maxLength: 1_000_000 }) }),
   reset: object({ type: literal('reset'), id, session: string({ maxLength: 64 }) }),
   summarize: object({
-    type: literal('summarize'), id,
+    type: literal('summarize'),
+    id,
     /** `firstLine`: the 1-based line of the text's first line in its file (a selection). */
-    docs: array(object({ path: filePath, text, firstLine: optional(number({ integer: true, min: 1 })) }), { maxLength: 1_000_000 }),
+    docs: array(object({ path: filePath, text, firstLine: optional(number({ integer: true, min: 1 })) }), {
+      maxLength: 1_000_000,
+    }),
     maxTokens: number({ integer: true, min: 1 }),
     sampler: optional(samplerSchema),
     /** What the texts are, for the reduce step's prompt ("the folder src/engine"); default: the file, or "a folder of N files". */
@@ -113,7 +132,8 @@ export const toWorkerSchema = tagged('type', {
     snapshotEveryMs: optional(number({ min: 0 })),
   }),
   calibrate: object({
-    type: literal('calibrate'), id,
+    type: literal('calibrate'),
+    id,
     /** The model file to calibrate (loaded again with a full f32 cache, beside any loaded model). */
     model: filePath,
     texts: array(object({ name: filePath, text }), { maxLength: 10_000 }),
@@ -142,13 +162,15 @@ export const modelInfoSchema = object({
   /** The model's training context. */
   trainContext: optional(int0),
   /** Present when the context size was automatic: the budget it had to fit and what stopped it. */
-  autoContext: optional(object({
-    budgetBytes: int0,
-    /** Free memory the budget was taken from. */
-    freeBytes: int0,
-    /** 'training': the training context fits; 'memory': the budget stopped it below. */
-    limit: oneOf(['training', 'memory'] as const),
-  })),
+  autoContext: optional(
+    object({
+      budgetBytes: int0,
+      /** Free memory the budget was taken from. */
+      freeBytes: int0,
+      /** 'training': the training context fits; 'memory': the budget stopped it below. */
+      limit: oneOf(['training', 'memory'] as const),
+    }),
+  ),
   loadMs: number({ min: 0 }),
 });
 export type ModelInfo = Infer<typeof modelInfoSchema>;
@@ -174,9 +196,11 @@ export const fromWorkerSchema = tagged('type', {
   prefill: object({ type: literal('prefill'), id, done: int0, total: int0 }),
   delta: object({ type: literal('delta'), id, text }),
   done: object({
-    type: literal('done'), id,
+    type: literal('done'),
+    id,
     reason: finishReason,
-    text, stats: statsSchema,
+    text,
+    stats: statsSchema,
     /** Messages left out (oldest first) so the prompt fit the context. */
     droppedMessages: int0,
     contextSize: int0,
@@ -187,14 +211,26 @@ export const fromWorkerSchema = tagged('type', {
   snapshot: object({ type: literal('snapshot'), session: string({ maxLength: 64 }), snapshot: snapshotWireSchema }),
   progress: object({ type: literal('progress'), id, message: string({ maxLength: 1024 }) }),
   summary: object({
-    type: literal('summary'), id, summary: text, note: string({ maxLength: 8192 }),
-    parts: int0, partsDone: int0, rounds: int0, complete: boolean, inputTokens: int0,
-    covered: array(object({ path: filePath, startLine: int0, endLine: int0, totalLines: int0 }), { maxLength: 1_000_000 }),
+    type: literal('summary'),
+    id,
+    summary: text,
+    note: string({ maxLength: 8192 }),
+    parts: int0,
+    partsDone: int0,
+    rounds: int0,
+    complete: boolean,
+    inputTokens: int0,
+    covered: array(object({ path: filePath, startLine: int0, endLine: int0, totalLines: int0 }), {
+      maxLength: 1_000_000,
+    }),
     /** The last generation (the step that wrote the summary, or where it stopped); absent when none ran. */
     last: optional(object({ reason: finishReason, stats: statsSchema, contextSize: int0 })),
   }),
   calibrated: object({
-    type: literal('calibrated'), id, out: filePath, nonAnchorShare: number({ min: 0, max: 1 }),
+    type: literal('calibrated'),
+    id,
+    out: filePath,
+    nonAnchorShare: number({ min: 0, max: 1 }),
     texts: array(object({ name: filePath, tokens: int0 }), { maxLength: 10_000 }),
     /** anchors[layer][kvHead] (the profile's blocks). */
     anchors: array(array(int0, { maxLength: 4096 }), { maxLength: 4096 }),
@@ -202,7 +238,12 @@ export const fromWorkerSchema = tagged('type', {
   }),
   log: object({ type: literal('log'), message: string({ maxLength: 8192 }) }),
   ok: object({ type: literal('ok'), id }),
-  error: object({ type: literal('error'), id: nullable(id), name: string({ maxLength: 128 }), message: string({ maxLength: 8192 }) }),
+  error: object({
+    type: literal('error'),
+    id: nullable(id),
+    name: string({ maxLength: 128 }),
+    message: string({ maxLength: 8192 }),
+  }),
 });
 export type FromWorker = Infer<typeof fromWorkerSchema>;
 

@@ -24,7 +24,11 @@ if (!port) throw new Error('src/worker/reader-main.ts must run in a worker threa
 
 const post = (m: FromReader): void => port.postMessage(m);
 /** A running read: its AbortController, when each file's count ended, and when the host sent its abort (Date.now()). */
-interface Job { ac: AbortController; doneAt: number[]; sentAt?: number }
+interface Job {
+  ac: AbortController;
+  doneAt: number[];
+  sentAt?: number;
+}
 const aborts = new Map<number, Job>();
 /** Aborts that arrived before their read started. */
 const abortedEarly = new Set<number>();
@@ -70,22 +74,33 @@ function countOne(tok: { tokenizer: Tokenizer; counts: Map<string, number> }, t:
 async function read(m: Extract<ToReader, { type: 'read' }>, job: Job): Promise<void> {
   const signal = job.ac.signal;
   let peakHeap = heapUsed();
-  const sample = (): void => { peakHeap = Math.max(peakHeap, heapUsed()); };
+  const sample = (): void => {
+    peakHeap = Math.max(peakHeap, heapUsed());
+  };
   const tok = m.model !== undefined ? tokenizerFor(m.model) : undefined;
   sample();
   let lastYield = performance.now();
   const count = tok
-    ? (texts: string[]): number[] => texts.map((t) => {
-      const n = countOne(tok, t);
-      job.doneAt.push(Date.now());
-      return n;
-    })
+    ? (texts: string[]): number[] =>
+        texts.map((t) => {
+          const n = countOne(tok, t);
+          job.doneAt.push(Date.now());
+          return n;
+        })
     : undefined;
   const result = await readWorkspace(new NodeFileSource(m.root), {
-    ...(m.limits ? { limits: m.limits } : {}), ...(m.ignore !== undefined ? { ignore: m.ignore } : {}), ...(m.include ? { include: m.include } : {}),
-    signal, ...(count ? { count } : {}), ...(m.budgetTokens !== undefined ? { budgetTokens: m.budgetTokens } : {}),
-    ...(m.keepTexts ? { keepTexts: m.keepTexts } : {}), progressEveryMs: m.progressEveryMs ?? 100,
-    onProgress: (progress) => { sample(); post({ type: 'progress', id: m.id, progress }); },
+    ...(m.limits ? { limits: m.limits } : {}),
+    ...(m.ignore !== undefined ? { ignore: m.ignore } : {}),
+    ...(m.include ? { include: m.include } : {}),
+    signal,
+    ...(count ? { count } : {}),
+    ...(m.budgetTokens !== undefined ? { budgetTokens: m.budgetTokens } : {}),
+    ...(m.keepTexts ? { keepTexts: m.keepTexts } : {}),
+    progressEveryMs: m.progressEveryMs ?? 100,
+    onProgress: (progress) => {
+      sample();
+      post({ type: 'progress', id: m.id, progress });
+    },
     breathe: async () => {
       sample();
       if (performance.now() - lastYield < YIELD_MS) return;
@@ -95,7 +110,9 @@ async function read(m: Extract<ToReader, { type: 'read' }>, job: Job): Promise<v
   });
   sample();
   post({
-    type: 'read', id: m.id, result,
+    type: 'read',
+    id: m.id,
+    result,
     memory: { peakHeapBytes: peakHeap, maxRssBytes: process.resourceUsage().maxRSS * 1024, tokenizerMs: tok?.ms ?? 0 },
   });
 }
@@ -119,7 +136,10 @@ port.on('message', (raw: unknown) => {
   switch (m.type) {
     case 'abort': {
       const job = aborts.get(m.id);
-      if (!job) { abortedEarly.add(m.id); return; }
+      if (!job) {
+        abortedEarly.add(m.id);
+        return;
+      }
       job.sentAt ??= m.sentAt;
       job.ac.abort();
       return;
@@ -136,7 +156,8 @@ port.on('message', (raw: unknown) => {
           const err = errorOf(e);
           // How promptly it stopped, for the log and the tests: files whose count ended after the host sent the abort.
           const at = job.sentAt;
-          if (err.name === 'AbortError' && at !== undefined) err.message += ` (${job.doneAt.filter((t) => t > at).length} files counted after the request was sent)`;
+          if (err.name === 'AbortError' && at !== undefined)
+            err.message += ` (${job.doneAt.filter((t) => t > at).length} files counted after the request was sent)`;
           post({ type: 'error', id: m.id, ...err });
         })
         .finally(() => aborts.delete(m.id));

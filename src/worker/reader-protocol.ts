@@ -9,7 +9,19 @@
 //   reader → host: probed, progress (a read's ReadProgress), read (the ReadResult and the
 //                  reader's memory), error (name + message)
 // Not here: vscode, the walking and counting themselves (src/context/read.ts).
-import { array, boolean, Infer, literal, number, object, oneOf, optional, string, tagged, Check } from '../shared/validate';
+import {
+  array,
+  boolean,
+  Infer,
+  literal,
+  number,
+  object,
+  oneOf,
+  optional,
+  string,
+  tagged,
+  Check,
+} from '../shared/validate';
 
 const id = number({ integer: true, min: 0 });
 const int0 = number({ integer: true, min: 0 });
@@ -17,14 +29,20 @@ const ms = number({ min: 0 });
 const filePath = string({ maxLength: 4096 });
 
 const limitsSchema = object({
-  maxFileBytes: optional(int0), maxFiles: optional(int0), maxTotalBytes: optional(int0), maxDepth: optional(int0),
-  maxEntries: optional(int0), maxMs: optional(int0), maxListedExclusions: optional(int0),
+  maxFileBytes: optional(int0),
+  maxFiles: optional(int0),
+  maxTotalBytes: optional(int0),
+  maxDepth: optional(int0),
+  maxEntries: optional(int0),
+  maxMs: optional(int0),
+  maxListedExclusions: optional(int0),
 });
 
 export const toReaderSchema = tagged('type', {
   probe: object({ type: literal('probe'), id, file: filePath }),
   read: object({
-    type: literal('read'), id,
+    type: literal('read'),
+    id,
     /** The folder to read (absolute). */
     root: filePath,
     /** GGUF file whose tokenizer counts the tokens; absent: nothing is counted. */
@@ -45,24 +63,44 @@ export type ReadRequest = Omit<Extract<ToReader, { type: 'read' }>, 'type' | 'id
 
 const progressSchema = object({
   phase: oneOf(['scan', 'count'] as const),
-  filesSeen: int0, filesDone: int0, filesTotal: int0, tokens: int0, elapsedMs: ms, etaMs: optional(ms),
+  filesSeen: int0,
+  filesDone: int0,
+  filesTotal: int0,
+  tokens: int0,
+  elapsedMs: ms,
+  etaMs: optional(ms),
 });
 
 const exclusionSchema = object({ path: filePath, reason: string({ maxLength: 1024 }), bytes: optional(int0) });
 
 export const readResultSchema = object({
-  files: array(object({
-    path: filePath, bytes: int0, mtimeMs: number(), encoding: string({ maxLength: 32 }),
-    tokens: optional(int0), text: optional(string({ maxLength: 64 * 2 ** 20 })),
-  }), { maxLength: 1_000_000 }),
+  files: array(
+    object({
+      path: filePath,
+      bytes: int0,
+      mtimeMs: number(),
+      encoding: string({ maxLength: 32 }),
+      tokens: optional(int0),
+      text: optional(string({ maxLength: 64 * 2 ** 20 })),
+    }),
+    { maxLength: 1_000_000 },
+  ),
   excluded: array(exclusionSchema, { maxLength: 1_000_000 }),
   unlisted: int0,
   stopped: optional(string({ maxLength: 1024 })),
-  skipped: array(object({
-    rule: oneOf(['built-in list', '.podlensignore', 'podlens.context.exclude'] as const), count: int0, examples: array(filePath, { maxLength: 16 }),
-  }), { maxLength: 8 }),
+  skipped: array(
+    object({
+      rule: oneOf(['built-in list', '.podlensignore', 'podlens.context.exclude'] as const),
+      count: int0,
+      examples: array(filePath, { maxLength: 16 }),
+    }),
+    { maxLength: 8 },
+  ),
   notRead: array(filePath, { maxLength: 1_000_000 }),
-  tokens: int0, filesSeen: int0, walkMs: ms, countMs: ms,
+  tokens: int0,
+  filesSeen: int0,
+  walkMs: ms,
+  countMs: ms,
 });
 
 /** The reader thread's memory while it worked (its own V8 heap; RSS is the whole process's). */

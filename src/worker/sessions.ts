@@ -36,25 +36,52 @@ export class EngineSessions {
   /** The model file's sha256 as it was when the engine loaded it (started at once, in the background). */
   private readonly modelSha: Promise<string>;
 
-  private constructor(readonly engine: Engine, readonly info: ModelInfo, private readonly log: (line: string) => void) {
+  private constructor(
+    readonly engine: Engine,
+    readonly info: ModelInfo,
+    private readonly log: (line: string) => void,
+  ) {
     this.tokens = new PromptTokenizer(engine.tokenizer);
     this.modelSha = fileSha256(engine.path);
     this.modelSha.catch(() => undefined); // reported by the first restore or save that needs it
   }
 
   /** `log`: one-line reports for the host's output channel (persisted states restored, rejected, saved). */
-  static async load(path: string, o: { threads?: number; contextSize?: number; kv?: KVSettings; log?: (line: string) => void }): Promise<EngineSessions> {
+  static async load(
+    path: string,
+    o: { threads?: number; contextSize?: number; kv?: KVSettings; log?: (line: string) => void },
+  ): Promise<EngineSessions> {
     const t0 = performance.now();
     const { log = () => undefined, ...opts } = o;
     const engine = await Engine.load(path, { ...opts, kv: opts.kv ? engineKV(opts.kv, path) : undefined });
     const c = engine.config;
-    return new EngineSessions(engine, {
-      name: c.name, arch: c.arch, nLayers: c.nLayers, nKVHeads: c.nKVHeads, headDim: c.headDim,
-      contextSize: engine.contextSize, kv: describePlan(engine.decoder.plan), weightBytes: engine.memory.weightBytes, kvBytes: engine.memory.kvBytes,
-      estimateBytes: Math.round(engine.memory.totalBytes), trainContext: c.ctxTrain,
-      ...(engine.autoContext ? { autoContext: { budgetBytes: engine.autoContext.budgetBytes, freeBytes: engine.autoContext.freeBytes, limit: engine.autoContext.limit } } : {}),
-      loadMs: performance.now() - t0,
-    }, log);
+    return new EngineSessions(
+      engine,
+      {
+        name: c.name,
+        arch: c.arch,
+        nLayers: c.nLayers,
+        nKVHeads: c.nKVHeads,
+        headDim: c.headDim,
+        contextSize: engine.contextSize,
+        kv: describePlan(engine.decoder.plan),
+        weightBytes: engine.memory.weightBytes,
+        kvBytes: engine.memory.kvBytes,
+        estimateBytes: Math.round(engine.memory.totalBytes),
+        trainContext: c.ctxTrain,
+        ...(engine.autoContext
+          ? {
+              autoContext: {
+                budgetBytes: engine.autoContext.budgetBytes,
+                freeBytes: engine.autoContext.freeBytes,
+                limit: engine.autoContext.limit,
+              },
+            }
+          : {}),
+        loadMs: performance.now() - t0,
+      },
+      log,
+    );
   }
 
   /** Token counts of plain texts (no BOS, special tokens not parsed): the ids the sessions will use. */
@@ -75,7 +102,14 @@ export class EngineSessions {
     const key = JSON.stringify([t.workspace, t.dir, t.capBytes]);
     let s = this.stores.get(key);
     if (!s) {
-      s = this.modelSha.then((modelSha256) => FilePrefixStore.open(this.engine, t.workspace, { dir: t.dir, capBytes: t.capBytes, log: this.log, modelSha256 }));
+      s = this.modelSha.then((modelSha256) =>
+        FilePrefixStore.open(this.engine, t.workspace, {
+          dir: t.dir,
+          capBytes: t.capBytes,
+          log: this.log,
+          modelSha256,
+        }),
+      );
       s.catch(() => this.stores.delete(key));
       this.stores.set(key, s);
     }
@@ -94,13 +128,24 @@ export class EngineSessions {
       try {
         store = await this.store(job.persist);
       } catch (e) {
-        this.log(`workspace KV state not used or saved: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+        this.log(
+          `workspace KV state not used or saved: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`,
+        );
       }
     }
     const { system, blocks, messages } = job;
-    yield* s.generate({ system, blocks, messages }, {
-      maxTokens: job.maxTokens, sampler: job.sampler, stop: job.stop, trimToFit: job.trimToFit, signal: job.signal, ...(store ? { store } : {}),
-    }, info);
+    yield* s.generate(
+      { system, blocks, messages },
+      {
+        maxTokens: job.maxTokens,
+        sampler: job.sampler,
+        stop: job.stop,
+        trimToFit: job.trimToFit,
+        signal: job.signal,
+        ...(store ? { store } : {}),
+      },
+      info,
+    );
   }
 
   async dispose(): Promise<void> {

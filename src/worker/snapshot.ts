@@ -18,7 +18,13 @@ export function toSnapshotWire(s: CacheSnapshot): SnapshotWire {
     allocatedBytes: s.allocatedBytes,
     usedBytes: s.usedBytes,
     fullCacheBytes: s.fullCacheBytes,
-    perLayer: s.perLayer.map((l) => ({ layer: l.layer, kBytes: l.kBytes, vBytes: l.vBytes, usedBytes: l.usedBytes, fullBytes: l.fullBytes })),
+    perLayer: s.perLayer.map((l) => ({
+      layer: l.layer,
+      kBytes: l.kBytes,
+      vBytes: l.vBytes,
+      usedBytes: l.usedBytes,
+      fullBytes: l.fullBytes,
+    })),
   };
   const pod = s.pod;
   if (pod) {
@@ -28,9 +34,15 @@ export function toSnapshotWire(s: CacheSnapshot): SnapshotWire {
     wire.distantTokens = pod.tokens.distant;
     // anchors[layer][kvHead] = the anchor layer of that unit's block, or LOCAL (pod.ts, plan.ts).
     const heads: HeadCell[] = [];
-    pod.anchors.forEach((row, layer) => row.forEach((anchor, kvHead) => heads.push(anchor === LOCAL
-      ? { layer, kvHead, block: layer, anchor: false, local: true }
-      : { layer, kvHead, block: anchor, anchor: anchor === layer })));
+    pod.anchors.forEach((row, layer) =>
+      row.forEach((anchor, kvHead) =>
+        heads.push(
+          anchor === LOCAL
+            ? { layer, kvHead, block: layer, anchor: false, local: true }
+            : { layer, kvHead, block: anchor, anchor: anchor === layer },
+        ),
+      ),
+    );
     wire.heads = heads;
   }
   return wire;

@@ -38,7 +38,12 @@ export function decorateCodeBlocks(body: HTMLElement, run: RunCodeAction): void 
       status.textContent = text;
       status.classList.toggle('error', error);
       clearTimeout(timer);
-      timer = window.setTimeout(() => { status.textContent = ''; }, error ? 6000 : 1800);
+      timer = window.setTimeout(
+        () => {
+          status.textContent = '';
+        },
+        error ? 6000 : 1800,
+      );
     };
     for (const a of ACTIONS) {
       const b = button(a.label, { appearance: 'secondary', title: a.title });
@@ -46,7 +51,10 @@ export function decorateCodeBlocks(body: HTMLElement, run: RunCodeAction): void 
       b.dataset.action = a.action;
       b.addEventListener('click', () => {
         const params: CodeParams = { code: code.textContent ?? '', ...(language ? { language } : {}) };
-        run(a.action, params).then(() => say(a.done), (e: unknown) => say(e instanceof Error ? e.message : String(e), true));
+        run(a.action, params).then(
+          () => say(a.done),
+          (e: unknown) => say(e instanceof Error ? e.message : String(e), true),
+        );
       });
       bar.append(b);
     }

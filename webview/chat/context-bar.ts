@@ -7,7 +7,11 @@ import { ChatContextView, ChipKind, ContextChip, TokenMeter } from '../../src/sh
 import { el } from '../common/dom';
 import { button } from '../ui/toolkit';
 
-const KIND_NAME: Record<ChipKind, string> = { workspace: 'workspace files', file: 'current file', selection: 'selection' };
+const KIND_NAME: Record<ChipKind, string> = {
+  workspace: 'workspace files',
+  file: 'current file',
+  selection: 'selection',
+};
 
 export class ContextBar {
   readonly element = el('div', 'context');
@@ -30,9 +34,15 @@ export class ContextBar {
     chip.dataset.enabled = String(c.enabled);
     chip.title = c.detail;
     chip.append(el('span', 'label', c.label));
-    if (c.enabled && c.tokens !== undefined) chip.append(el('span', 'tokens', c.files !== undefined ? `${c.files} files · ${c.tokens} tok` : `${c.tokens} tok`));
+    if (c.enabled && c.tokens !== undefined)
+      chip.append(
+        el('span', 'tokens', c.files !== undefined ? `${c.files} files · ${c.tokens} tok` : `${c.tokens} tok`),
+      );
     const b = button(c.enabled ? '×' : '+', {
-      appearance: 'icon', title: c.enabled ? `Remove the ${KIND_NAME[c.kind]} from the prompt` : `Add the ${KIND_NAME[c.kind]} to the prompt`,
+      appearance: 'icon',
+      title: c.enabled
+        ? `Remove the ${KIND_NAME[c.kind]} from the prompt`
+        : `Add the ${KIND_NAME[c.kind]} to the prompt`,
     });
     b.classList.add('chip-toggle');
     b.addEventListener('click', () => this.toggle(c.kind, !c.enabled));
@@ -43,7 +53,9 @@ export class ContextBar {
   private drawMeter(m: TokenMeter): void {
     this.meter.dataset.level = m.level;
     if (m.window === 0) {
-      this.meter.replaceChildren(el('div', 'text', `${m.reserved} tokens reserved for the answer · counted once the model is loaded`));
+      this.meter.replaceChildren(
+        el('div', 'text', `${m.reserved} tokens reserved for the answer · counted once the model is loaded`),
+      );
       return;
     }
     const bar = el('div', 'bar');
@@ -59,15 +71,32 @@ export class ContextBar {
     reserved.style.width = `${Math.max(0, Math.min(100 - (100 * m.used) / m.window, (100 * m.reserved) / m.window))}%`;
     bar.append(used, reserved);
     const pct = Math.round((100 * (m.used + m.reserved)) / m.window);
-    const text = el('div', 'text', `${m.used} used + ${m.reserved} reserved for the answer / ${m.window} tokens (${pct}%)`);
+    const text = el(
+      'div',
+      'text',
+      `${m.used} used + ${m.reserved} reserved for the answer / ${m.window} tokens (${pct}%)`,
+    );
     const parts: HTMLElement[] = [bar, text];
     if (m.level !== 'ok') {
-      parts.push(el('div', 'warning', m.level === 'over'
-        ? 'The conversation no longer fits: the earliest messages are left out. Start a New chat or remove context.'
-        : 'Close to the context window: long answers or more questions will push the earliest messages out.'));
+      parts.push(
+        el(
+          'div',
+          'warning',
+          m.level === 'over'
+            ? 'The conversation no longer fits: the earliest messages are left out. Start a New chat or remove context.'
+            : 'Close to the context window: long answers or more questions will push the earliest messages out.',
+        ),
+      );
     }
     if (m.leftOut.length > 0) {
-      const l = el('div', 'left-out', `Left out: ${m.leftOut.slice(0, 3).map((s) => s.replace(/: over the token budget.*$/, '')).join(', ')}${m.leftOut.length > 3 ? ` and ${m.leftOut.length - 3} more` : ''}`);
+      const l = el(
+        'div',
+        'left-out',
+        `Left out: ${m.leftOut
+          .slice(0, 3)
+          .map((s) => s.replace(/: over the token budget.*$/, ''))
+          .join(', ')}${m.leftOut.length > 3 ? ` and ${m.leftOut.length - 3} more` : ''}`,
+      );
       l.title = m.leftOut.join('\n');
       parts.push(l);
     }

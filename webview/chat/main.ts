@@ -27,7 +27,11 @@ state.classList.add('state');
 const ring = progressRing();
 ring.classList.add('ring');
 ring.hidden = true;
-const clear = button('New chat', { appearance: 'secondary', title: 'Start a new chat (clears this conversation)', id: 'clear' });
+const clear = button('New chat', {
+  appearance: 'secondary',
+  title: 'Start a new chat (clears this conversation)',
+  id: 'clear',
+});
 header.append(title, model, state, ring, clear);
 
 const scroller = document.createElement('main');
@@ -41,10 +45,16 @@ empty.textContent = 'Ask about your code or documents. The model runs locally; n
 scroller.append(empty, list);
 
 const footer = document.createElement('footer');
-const contextBar = new ContextBar((kind, enabled) => void host.request('chat/chip', { kind, enabled }).result.catch(warn));
+const contextBar = new ContextBar(
+  (kind, enabled) => void host.request('chat/chip', { kind, enabled }).result.catch(warn),
+);
 const composer = document.createElement('div');
 composer.className = 'composer';
-const input = textArea({ placeholder: 'Ask PodLens… (Enter to send, Shift+Enter for a new line)', rows: 3, id: 'input' });
+const input = textArea({
+  placeholder: 'Ask PodLens… (Enter to send, Shift+Enter for a new line)',
+  rows: 3,
+  id: 'input',
+});
 const send = button('Send', { appearance: 'primary', id: 'send' });
 const stop = button('Stop', { appearance: 'secondary', id: 'stop', title: 'Stop generating' });
 const buttons = document.createElement('div');
@@ -54,7 +64,11 @@ composer.append(input.element, buttons);
 footer.append(contextBar.element, composer);
 app.append(header, scroller, footer);
 
-const regenerate = button('Regenerate', { appearance: 'secondary', id: 'regenerate', title: 'Drop this answer and answer the question again' });
+const regenerate = button('Regenerate', {
+  appearance: 'secondary',
+  id: 'regenerate',
+  title: 'Drop this answer and answer the question again',
+});
 const transcript = new TranscriptView(list, scroller, (action, params) => host.request(action, params).result);
 let generating = false;
 let sending = false;
@@ -72,14 +86,27 @@ function refresh(): void {
   empty.hidden = list.childElementCount > 0;
   // Regenerate sits under the last answer when it was asked in the chat and is finished.
   const last = transcript.last();
-  const can = !busy && last !== undefined && last.turn.role === 'assistant' && last.turn.origin === 'chat' && last.turn.status !== 'streaming';
-  if (can) { if (regenerate.parentElement !== last.actions) last.actions.append(regenerate); } else regenerate.remove();
+  const can =
+    !busy &&
+    last !== undefined &&
+    last.turn.role === 'assistant' &&
+    last.turn.origin === 'chat' &&
+    last.turn.status !== 'streaming';
+  if (can) {
+    if (regenerate.parentElement !== last.actions) last.actions.append(regenerate);
+  } else regenerate.remove();
 }
 
 function showStatus(s: ModelStatus): void {
   model.textContent = s.model ?? 'no model selected';
   model.title = s.message ?? '';
-  const labels: Record<ModelStatus['state'], string> = { none: 'not loaded', loading: 'loading…', ready: 'ready', generating: 'generating', error: 'error' };
+  const labels: Record<ModelStatus['state'], string> = {
+    none: 'not loaded',
+    loading: 'loading…',
+    ready: 'ready',
+    generating: 'generating',
+    error: 'error',
+  };
   state.textContent = labels[s.state];
   state.dataset.state = s.state;
   generating = s.state === 'generating';
@@ -111,19 +138,33 @@ async function submit(): Promise<void> {
 send.addEventListener('click', () => void submit());
 stop.addEventListener('click', () => void host.request('chat/stop', {}).result.catch(warn));
 clear.addEventListener('click', () => void host.request('chat/clear', {}).result.catch(warn));
-regenerate.addEventListener('click', () => { if (!sending && !generating) void answer(() => host.request('chat/regenerate', {}).result); });
+regenerate.addEventListener('click', () => {
+  if (!sending && !generating) void answer(() => host.request('chat/regenerate', {}).result);
+});
 input.element.addEventListener('keydown', (e: KeyboardEvent) => {
-  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void submit(); }
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    void submit();
+  }
 });
 
 routeLinks(document, (href) => void host.request('link/open', { href }).result.catch(warn));
 
 host.on('model/status', showStatus);
-host.on('chat/transcript', (t) => { transcript.reset(t.turns); refresh(); });
-host.on('chat/turn', (t) => { transcript.add(t); refresh(); });
+host.on('chat/transcript', (t) => {
+  transcript.reset(t.turns);
+  refresh();
+});
+host.on('chat/turn', (t) => {
+  transcript.add(t);
+  refresh();
+});
 host.on('chat/delta', (d) => transcript.delta(d));
 host.on('chat/progress', (p) => transcript.progressLine(p));
-host.on('chat/finish', (f) => { transcript.finish(f); refresh(); });
+host.on('chat/finish', (f) => {
+  transcript.finish(f);
+  refresh();
+});
 host.on('chat/context', (c) => contextBar.show(c));
 refresh();
 host.ready();

@@ -15,9 +15,13 @@ const marked = new Marked({
   async: false,
   renderer: {
     // Raw HTML in markdown is shown as text, not interpreted.
-    html({ text }) { return escapeHtml(text); },
+    html({ text }) {
+      return escapeHtml(text);
+    },
     // No remote images: show the alt text (and the address) instead.
-    image({ href, text }) { return `${escapeHtml(text || 'image')} (${escapeHtml(href)})`; },
+    image({ href, text }) {
+      return `${escapeHtml(text || 'image')} (${escapeHtml(href)})`;
+    },
   },
 });
 
@@ -40,7 +44,26 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
 const PURIFY = {
   RETURN_DOM_FRAGMENT: true as const,
   ALLOWED_URI_REGEXP: SAFE_URL,
-  FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'iframe', 'frame', 'object', 'embed', 'img', 'svg', 'math', 'video', 'audio', 'link', 'meta', 'base'],
+  FORBID_TAGS: [
+    'style',
+    'form',
+    'input',
+    'button',
+    'textarea',
+    'select',
+    'iframe',
+    'frame',
+    'object',
+    'embed',
+    'img',
+    'svg',
+    'math',
+    'video',
+    'audio',
+    'link',
+    'meta',
+    'base',
+  ],
   FORBID_ATTR: ['style', 'srcset', 'action', 'formaction'],
 };
 

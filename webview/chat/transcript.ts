@@ -39,7 +39,11 @@ export class TranscriptView {
   private readonly views = new Map<number, TurnView>();
   private frame = 0;
 
-  constructor(private readonly root: HTMLElement, private readonly scroller: HTMLElement, private readonly runCode: RunCodeAction) {}
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly scroller: HTMLElement,
+    private readonly runCode: RunCodeAction,
+  ) {}
 
   /** The last turn and its actions row (Regenerate goes there). */
   last(): { turn: Turn; actions: HTMLElement } | undefined {
@@ -116,7 +120,10 @@ export class TranscriptView {
   private renderBody(v: TurnView): void {
     v.dirty = false;
     v.root.classList.toggle('streaming', v.turn.status === 'streaming');
-    if (v.turn.role === 'user') { v.body.textContent = v.turn.text; return; }
+    if (v.turn.role === 'user') {
+      v.body.textContent = v.turn.text;
+      return;
+    }
     v.body.replaceChildren(renderMarkdown(v.turn.text));
     if (v.turn.status === 'streaming') {
       const caret = document.createElement('span');
@@ -136,12 +143,14 @@ export class TranscriptView {
     if (t.error) lines.push(['error', t.error]);
     if (t.stats) lines.push(['stats', statsLine(t.stats)]);
     if (t.note) lines.push(['note', t.note]);
-    v.meta.replaceChildren(...lines.map(([cls, text]) => {
-      const d = document.createElement('div');
-      d.className = cls;
-      d.textContent = text;
-      return d;
-    }));
+    v.meta.replaceChildren(
+      ...lines.map(([cls, text]) => {
+        const d = document.createElement('div');
+        d.className = cls;
+        d.textContent = text;
+        return d;
+      }),
+    );
   }
 
   private scrollToEnd(force: boolean): void {

@@ -3,7 +3,14 @@
 // dropped), dispatches events to topic listeners and resolves requests by id. The page says
 // `ready` once its listeners are in place; the host posts nothing before that.
 import {
-  EventMap, Method, parseHostMessage, RequestMap, ResponseFrame, Topic, ViewName, WebviewToHost,
+  EventMap,
+  Method,
+  parseHostMessage,
+  RequestMap,
+  ResponseFrame,
+  Topic,
+  ViewName,
+  WebviewToHost,
 } from '../../src/shared/protocol';
 
 interface VsCodeApi {

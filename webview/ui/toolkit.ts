@@ -3,7 +3,11 @@
 // Everything else gets plain HTMLElements from these factories, so swapping the toolkit is a
 // change to this file only. The components follow the VS Code theme through its CSS variables.
 import {
-  provideVSCodeDesignSystem, vsCodeButton, vsCodeDivider, vsCodeProgressRing, vsCodeTextArea,
+  provideVSCodeDesignSystem,
+  vsCodeButton,
+  vsCodeDivider,
+  vsCodeProgressRing,
+  vsCodeTextArea,
 } from '@vscode/webview-ui-toolkit';
 
 let registered = false;
@@ -17,11 +21,17 @@ export function registerToolkit(): void {
 
 export type ButtonAppearance = 'primary' | 'secondary' | 'icon';
 
-export function button(label: string, opts: { appearance?: ButtonAppearance; title?: string; id?: string } = {}): HTMLElement {
+export function button(
+  label: string,
+  opts: { appearance?: ButtonAppearance; title?: string; id?: string } = {},
+): HTMLElement {
   const b = document.createElement('vscode-button');
   b.textContent = label;
   b.setAttribute('appearance', opts.appearance ?? 'primary');
-  if (opts.title) { b.setAttribute('title', opts.title); b.setAttribute('aria-label', opts.title); }
+  if (opts.title) {
+    b.setAttribute('title', opts.title);
+    b.setAttribute('aria-label', opts.title);
+  }
   if (opts.id) b.id = opts.id;
   return b;
 }
@@ -44,8 +54,12 @@ export function textArea(opts: { placeholder: string; rows?: number; id?: string
   if (opts.id) t.id = opts.id;
   return {
     element: t,
-    get value() { return t.value ?? ''; },
-    set value(v: string) { t.value = v; },
+    get value() {
+      return t.value ?? '';
+    },
+    set value(v: string) {
+      t.value = v;
+    },
     focus: () => t.focus(),
   };
 }

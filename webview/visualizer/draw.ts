@@ -28,12 +28,23 @@ function cellTitle(c: GridCell, p: ProfileView | null): string {
   if (c.block === null) {
     const a = p?.anchors[c.layer]?.[c.kvHead];
     const sim = p && a !== undefined ? anchorSimilarity(p, c.layer, c.kvHead, a) : null;
-    const hint = a === -1 ? ' · local in the profile (keeps sink and recent tokens only)' : a === undefined || sim === null ? '' : a === c.layer ? ' · an anchor in the profile\'s blocks' : ` · in the profile's blocks: similarity ${sim.toFixed(3)} to anchor layer ${a}`;
+    const hint =
+      a === -1
+        ? ' · local in the profile (keeps sink and recent tokens only)'
+        : a === undefined || sim === null
+          ? ''
+          : a === c.layer
+            ? " · an anchor in the profile's blocks"
+            : ` · in the profile's blocks: similarity ${sim.toFixed(3)} to anchor layer ${a}`;
     return `${base} · full cache (keeps every token)${hint}`;
   }
-  if (c.local) return `${base} · local: keeps sink and recent tokens only (its distant tokens mattered least in calibration; their keys and values are not stored for this head)`;
+  if (c.local)
+    return `${base} · local: keeps sink and recent tokens only (its distant tokens mattered least in calibration; their keys and values are not stored for this head)`;
   if (c.anchor) return `${base} · anchor of its block (keeps its distant keys)`;
-  const sim = c.similarity !== null ? ` · similarity to the anchor ${c.similarity.toFixed(3)}` : ' · similarity to the anchor unknown (no calibration profile)';
+  const sim =
+    c.similarity !== null
+      ? ` · similarity to the anchor ${c.similarity.toFixed(3)}`
+      : ' · similarity to the anchor unknown (no calibration profile)';
   return `${base} · shares layer ${c.block}'s attention over distant tokens${sim}`;
 }
 
@@ -47,12 +58,22 @@ function ranges(v: CacheView): HTMLElement {
   const box = el('section', 'ranges');
   box.append(el('h2', '', 'Tokens'));
   if (v.sinkTokens === null || v.recentTokens === null || v.distantTokens === null) {
-    box.append(el('p', 'muted', `${v.kind === 'full' ? 'Full cache' : v.kind}: all ${v.tokens} tokens are kept for every layer and KV head (no sink / recent / distant split).`));
+    box.append(
+      el(
+        'p',
+        'muted',
+        `${v.kind === 'full' ? 'Full cache' : v.kind}: all ${v.tokens} tokens are kept for every layer and KV head (no sink / recent / distant split).`,
+      ),
+    );
     return box;
   }
   const total = Math.max(1, v.sinkTokens + v.distantTokens + v.recentTokens);
   const bar = el('div', 'range-bar');
-  for (const [cls, n, label] of [['sink', v.sinkTokens, 'sink'], ['distant', v.distantTokens, 'distant (shared by block)'], ['recent', v.recentTokens, 'recent']] as const) {
+  for (const [cls, n, label] of [
+    ['sink', v.sinkTokens, 'sink'],
+    ['distant', v.distantTokens, 'distant (shared by block)'],
+    ['recent', v.recentTokens, 'recent'],
+  ] as const) {
     const seg = el('div', `seg ${cls}`);
     seg.style.flexGrow = String(n / total);
     seg.title = `${label}: ${n} tokens`;
@@ -60,7 +81,9 @@ function ranges(v: CacheView): HTMLElement {
   }
   const legend = el('div', 'range-legend');
   legend.append(
-    el('span', 'sink', `sink ${v.sinkTokens}`), el('span', 'distant', `distant ${v.distantTokens}`), el('span', 'recent', `recent ${v.recentTokens}`),
+    el('span', 'sink', `sink ${v.sinkTokens}`),
+    el('span', 'distant', `distant ${v.distantTokens}`),
+    el('span', 'recent', `recent ${v.recentTokens}`),
   );
   box.append(bar, legend);
   return box;
@@ -74,9 +97,13 @@ function grid(v: CacheView, profile: ProfileView | null): HTMLElement {
   const blocksText = shared
     ? `${v.blocks} blocks (sharing ${v.shareMode ?? '?'}): in each KV-head column, cells of one colour share the distant-token attention of their anchor ◆.`
     : `${v.blocks} cells ◆ keep their own distant keys and values (no sharing).`;
-  const legend = el('p', 'muted', v.blocks > 0 || v.localCells > 0
-    ? `${blocksText}${local} Bars: the layer's KV bytes (filled) against a full cache (dashed).`
-    : 'Full cache: every cell keeps its own keys and values (no blocks, no anchors). Bars: the layer\'s KV bytes in use (filled) within what is allocated (track).');
+  const legend = el(
+    'p',
+    'muted',
+    v.blocks > 0 || v.localCells > 0
+      ? `${blocksText}${local} Bars: the layer's KV bytes (filled) against a full cache (dashed).`
+      : "Full cache: every cell keeps its own keys and values (no blocks, no anchors). Bars: the layer's KV bytes in use (filled) within what is allocated (track).",
+  );
   const table = el('div', 'grid');
   table.setAttribute('role', 'table');
   const scale = Math.max(1, ...v.layers.map((l) => Math.max(l.fullBytes, l.bytes, l.allocatedBytes)));
@@ -95,7 +122,10 @@ function grid(v: CacheView, profile: ProfileView | null): HTMLElement {
       const raw = v.grid[layer * v.nKVHeads + h];
       if (!raw) continue;
       const c = withProfile(raw, profile);
-      const cell = el('span', `cell${c.block === null ? ' full' : ''}${c.anchor ? ' anchor' : ''}${c.local ? ' local' : ''}`);
+      const cell = el(
+        'span',
+        `cell${c.block === null ? ' full' : ''}${c.anchor ? ' anchor' : ''}${c.local ? ' local' : ''}`,
+      );
       if (c.block !== null && !c.local) cell.style.setProperty('--block-hue', String(blockHue(c.block)));
       if (c.similarity !== null) cell.style.opacity = String(0.45 + 0.55 * Math.max(0, c.similarity));
       cell.title = cellTitle(c, profile);
@@ -126,7 +156,10 @@ function layerBar(l: LayerBar, scale: number, compressed: boolean): HTMLElement[
   }
   const used = el('div', 'bar used-bar');
   used.style.width = pct(l.bytes);
-  const label = l.fullBytes > l.bytes + 0.5 ? `${bytes(l.bytes)} / ${bytes(l.fullBytes)} full` : `${bytes(l.bytes)}${compressed ? ' (= full)' : ''} of ${bytes(l.allocatedBytes)}`;
+  const label =
+    l.fullBytes > l.bytes + 0.5
+      ? `${bytes(l.bytes)} / ${bytes(l.fullBytes)} full`
+      : `${bytes(l.bytes)}${compressed ? ' (= full)' : ''} of ${bytes(l.allocatedBytes)}`;
   out.push(used, el('span', 'bytes-text', label));
   return out;
 }
@@ -135,17 +168,33 @@ function layerTitle(l: LayerBar): string {
   return `layer ${l.layer}: ${bytes(l.bytes)} of K+V in use, ${bytes(l.allocatedBytes)} allocated; a full cache would use ${bytes(l.fullBytes)} for these tokens`;
 }
 
-export function drawCacheView(root: HTMLElement, v: CacheView, profile: ProfileView | null = null, choice: LoadChoice | null = null): void {
+export function drawCacheView(
+  root: HTMLElement,
+  v: CacheView,
+  profile: ProfileView | null = null,
+  choice: LoadChoice | null = null,
+): void {
   // A profile measured on another model shape says nothing about this cache's cells.
   const p = profile && profile.nLayers === v.nLayers && profile.nKVHeads === v.nKVHeads ? profile : null;
   const tiles = el('section', 'tiles');
   tiles.append(
     tile('tokens in cache', `${v.tokens}`, `capacity allocated so far: ${v.capacityTokens} tokens`),
     tile('KV bytes used', bytes(v.usedBytes), 'keys and values of the live tokens, all layers'),
-    ...(choice?.budgetBytes !== undefined ? [tile('memory budget', bytes(choice.budgetBytes),
-      `the automatic context size was chosen so that weights + KV cache at the whole context + runtime${choice.estimateBytes !== undefined ? ` (estimated ${bytes(choice.estimateBytes)})` : ''} fit this budget`)] : []),
+    ...(choice?.budgetBytes !== undefined
+      ? [
+          tile(
+            'memory budget',
+            bytes(choice.budgetBytes),
+            `the automatic context size was chosen so that weights + KV cache at the whole context + runtime${choice.estimateBytes !== undefined ? ` (estimated ${bytes(choice.estimateBytes)})` : ''} fit this budget`,
+          ),
+        ]
+      : []),
     tile('allocated', bytes(v.allocatedBytes), 'buffers the cache holds (grows geometrically)'),
-    tile('full-cache equivalent', bytes(v.fullCacheBytes), 'what a full cache of the same precision would use for these tokens'),
+    tile(
+      'full-cache equivalent',
+      bytes(v.fullCacheBytes),
+      'what a full cache of the same precision would use for these tokens',
+    ),
     tile('saved', percent(v.savedPercent), 'KV bytes saved against the full cache'),
   );
   root.replaceChildren(tiles, ranges(v), grid(v, p));

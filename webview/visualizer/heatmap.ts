@@ -26,7 +26,10 @@ function heatmap(p: ProfileView, h: number): HTMLElement {
   const grid = el('div', 'hm-grid');
   grid.style.setProperty('--n', String(p.nLayers));
   grid.setAttribute('role', 'img');
-  grid.setAttribute('aria-label', `KV head ${h}: similarity between every pair of its ${p.nLayers} layers; ${blocks.length} blocks`);
+  grid.setAttribute(
+    'aria-label',
+    `KV head ${h}: similarity between every pair of its ${p.nLayers} layers; ${blocks.length} blocks`,
+  );
   const m = p.similarity[h] ?? [];
   for (let l = 0; l < p.nLayers; l++) {
     for (let k = 0; k < p.nLayers; k++) {
@@ -61,14 +64,25 @@ export function drawProfile(p: ProfileView | null, note?: string): HTMLElement {
   const box = el('section', 'profile-box');
   box.append(el('h2', '', 'Calibration similarity (1 − JSD of distant attention)'));
   if (!p) {
-    box.append(el('p', 'muted', note ?? 'No PoD profile: run "PodLens: Calibrate Model" to measure which layers can share their attention.'));
+    box.append(
+      el(
+        'p',
+        'muted',
+        note ?? 'No PoD profile: run "PodLens: Calibrate Model" to measure which layers can share their attention.',
+      ),
+    );
     return box;
   }
   const use = p.inUse ? 'in use by the loaded PoD cache' : 'not in use (set podlens.kv.cache to "pod" to use it)';
-  box.append(el('p', 'muted',
-    `${p.file} — ${p.model}, ${p.texts} calibration text${p.texts === 1 ? '' : 's'}, context ${p.contextSize}, S ${p.sinks}, R ${p.recent}; ${use}. ` +
-    `Per KV head, cell (row l, column m; layer 0 at the top left) is how alike layers l and m attend to distant tokens; outlined squares are the blocks of two or more layers ` +
-    `(a layer joins its anchor's block while similarity ≥ δ = ${p.delta}, at most ${p.maxBlock} layers): ${(p.nonAnchorShare * 100).toFixed(0)}% of units share an anchor.`));
+  box.append(
+    el(
+      'p',
+      'muted',
+      `${p.file} — ${p.model}, ${p.texts} calibration text${p.texts === 1 ? '' : 's'}, context ${p.contextSize}, S ${p.sinks}, R ${p.recent}; ${use}. ` +
+        `Per KV head, cell (row l, column m; layer 0 at the top left) is how alike layers l and m attend to distant tokens; outlined squares are the blocks of two or more layers ` +
+        `(a layer joins its anchor's block while similarity ≥ δ = ${p.delta}, at most ${p.maxBlock} layers): ${(p.nonAnchorShare * 100).toFixed(0)}% of units share an anchor.`,
+    ),
+  );
   box.append(scale(p.delta));
   const maps = el('div', 'heatmaps');
   for (let h = 0; h < p.nKVHeads; h++) maps.append(heatmap(p, h));

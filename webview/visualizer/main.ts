@@ -52,7 +52,11 @@ function drawCache(): void {
   timer = undefined;
   lastDraw = performance.now();
   if (!view) {
-    const p = el('p', 'empty', 'No KV cache yet. Ask something in the chat ("PodLens: Open Chat") or summarize a file, and the cache shows up here while the model reads and writes.');
+    const p = el(
+      'p',
+      'empty',
+      'No KV cache yet. Ask something in the chat ("PodLens: Open Chat") or summarize a file, and the cache shows up here while the model reads and writes.',
+    );
     cacheBox.replaceChildren(p);
     kind.hidden = true;
     return;
@@ -82,7 +86,11 @@ host.on('model/status', (s: ModelStatus) => {
   const changed = JSON.stringify(c) !== JSON.stringify(choice);
   choice = c;
   choiceBox.hidden = c === null;
-  choiceBox.replaceChildren(...(c ? [el('div', 'cache-choice', `KV cache: ${c.cache}`), el('div', 'context-choice', `Context: ${c.context}`)] : []));
+  choiceBox.replaceChildren(
+    ...(c
+      ? [el('div', 'cache-choice', `KV cache: ${c.cache}`), el('div', 'context-choice', `Context: ${c.context}`)]
+      : []),
+  );
   if (changed) scheduleCache(); // the budget tile
 });
 host.on('cache/view', ({ view: v, updatedAt }) => {

@@ -11,7 +11,8 @@
 export function jsd2(p: ArrayLike<number>, q: ArrayLike<number>, n = p.length, po = 0, qo = 0): number {
   let s = 0;
   for (let i = 0; i < n; i++) {
-    const a = p[po + i]!, b = q[qo + i]!;
+    const a = p[po + i]!,
+      b = q[qo + i]!;
     const m = a + b; // 2·m
     if (a > 0) s += a * Math.log2((2 * a) / m);
     if (b > 0) s += b * Math.log2((2 * b) / m);
@@ -21,12 +22,16 @@ export function jsd2(p: ArrayLike<number>, q: ArrayLike<number>, n = p.length, p
 }
 
 /** Similarity used for blocks: 1 − JSD₂ (1 = identical distributions, 0 = disjoint supports). */
-export const similarity = (p: ArrayLike<number>, q: ArrayLike<number>, n = p.length, po = 0, qo = 0): number => 1 - jsd2(p, q, n, po, qo);
+export const similarity = (p: ArrayLike<number>, q: ArrayLike<number>, n = p.length, po = 0, qo = 0): number =>
+  1 - jsd2(p, q, n, po, qo);
 
 /** Σ p log₂ p over p[po … po+n) (0 log 0 = 0): the per-distribution half of jsd2Fast. */
 export function negEntropy2(p: Float64Array, n: number, po = 0): number {
   let s = 0;
-  for (let i = 0; i < n; i++) { const a = p[po + i]!; if (a > 0) s += a * Math.log2(a); }
+  for (let i = 0; i < n; i++) {
+    const a = p[po + i]!;
+    if (a > 0) s += a * Math.log2(a);
+  }
   return s;
 }
 
@@ -34,7 +39,15 @@ export function negEntropy2(p: Float64Array, n: number, po = 0): number {
  * jsd2 with the p log p terms precomputed (one log per element instead of two):
  * JSD₂ = ½ [Σ p log p + Σ q log q − Σ (p+q) log₂((p+q)/2)], same value up to float rounding.
  */
-export function jsd2Fast(p: Float64Array, q: Float64Array, n: number, po: number, qo: number, negEntP: number, negEntQ: number): number {
+export function jsd2Fast(
+  p: Float64Array,
+  q: Float64Array,
+  n: number,
+  po: number,
+  qo: number,
+  negEntP: number,
+  negEntQ: number,
+): number {
   let s = 0;
   for (let i = 0; i < n; i++) {
     const m = p[po + i]! + q[qo + i]!;
@@ -56,8 +69,16 @@ export function distantRange(i: number, sinks: number, recent: number): { from: 
  * natural log-sum-exp over the range (the calibrated distant bias compares these across layers).
  */
 export function distantAttention(
-  q: Float32Array, qo: number, keys: Float32Array, nKVHeads: number, h: number, d: number,
-  from: number, to: number, out: Float64Array, oo = 0,
+  q: Float32Array,
+  qo: number,
+  keys: Float32Array,
+  nKVHeads: number,
+  h: number,
+  d: number,
+  from: number,
+  to: number,
+  out: Float64Array,
+  oo = 0,
 ): number {
   const scale = 1 / Math.sqrt(d);
   const row = nKVHeads * d;

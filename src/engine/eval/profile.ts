@@ -15,7 +15,16 @@ const READABLE_VERSIONS = [1, 2, 3];
 export interface PodProfile {
   schemaVersion: number;
   kind: 'podlens-pod-profile';
-  model: { file: string; sha256: string; arch: string; name: string; nLayers: number; nHeads: number; nKVHeads: number; headDim: number };
+  model: {
+    file: string;
+    sha256: string;
+    arch: string;
+    name: string;
+    nLayers: number;
+    nHeads: number;
+    nKVHeads: number;
+    headDim: number;
+  };
   /** Partition used while measuring (pod-method.md §2): S sinks, R recent, context size. */
   sinks: number;
   recent: number;
@@ -58,8 +67,13 @@ export class ProfileError extends Error {
  * while sim(a, l) ≥ δ and the block stays ≤ maxBlock layers, else l becomes a new anchor.
  * Returns anchors[layer][kvHead].
  */
-export function greedyBlocks(similarity: readonly (readonly (readonly number[])[])[], delta: number, maxBlock: number): number[][] {
-  if (!Number.isInteger(maxBlock) || maxBlock < 1) throw new RangeError(`max block must be an integer ≥ 1 (got ${maxBlock})`);
+export function greedyBlocks(
+  similarity: readonly (readonly (readonly number[])[])[],
+  delta: number,
+  maxBlock: number,
+): number[][] {
+  if (!Number.isInteger(maxBlock) || maxBlock < 1)
+    throw new RangeError(`max block must be an integer ≥ 1 (got ${maxBlock})`);
   const H = similarity.length;
   const L = similarity[0]?.length ?? 0;
   const anchors = Array.from({ length: L }, () => new Array<number>(H).fill(0));
@@ -77,10 +91,16 @@ export function greedyBlocks(similarity: readonly (readonly (readonly number[])[
  * The same measurement with other blocks: uniform groups of `groupSize` layers, the δ rule with
  * `delta`/`maxBlock`, or local units for a `targetSaving` (schema ≥ 3). Similarity and distantLse do not depend on the blocks, so no model run is needed.
  */
-export function reblockProfile(p: PodProfile, b: { groupSize: number } | { delta: number; maxBlock: number } | { targetSaving: number }): PodProfile {
+export function reblockProfile(
+  p: PodProfile,
+  b: { groupSize: number } | { delta: number; maxBlock: number } | { targetSaving: number },
+): PodProfile {
   const { groupSize: _g, targetSaving: _t, ...rest } = p;
   if ('targetSaving' in b) {
-    if (!p.unitError) throw new ProfileError('this profile has no per-unit measurement (schema < 3); recalibrate with --texts to use --target-saving');
+    if (!p.unitError)
+      throw new ProfileError(
+        'this profile has no per-unit measurement (schema < 3); recalibrate with --texts to use --target-saving',
+      );
     const anchors = localAnchors(p.unitError, localShareFor(b.targetSaving, p.contextSize, p.sinks + p.recent));
     return { ...rest, anchors, targetSaving: b.targetSaving, nonAnchorShare: nonAnchorShare(anchors) };
   }
@@ -120,7 +140,12 @@ export function sha256File(p: string): string {
 export function writeProfile(p: string, profile: PodProfile): void {
   fs.mkdirSync(path.dirname(path.resolve(p)), { recursive: true });
   const round = (x: number) => Math.round(x * 1e6) / 1e6;
-  const body = { ...profile, ...(profile.unitError ? { unitError: profile.unitError.map((r) => r.map((x) => Number(x.toPrecision(6)))) } : {}), similarity: profile.similarity.map((m) => m.map((r) => r.map(round))), ...(profile.distantLse ? { distantLse: profile.distantLse.map((r) => r.map(round)) } : {}) };
+  const body = {
+    ...profile,
+    ...(profile.unitError ? { unitError: profile.unitError.map((r) => r.map((x) => Number(x.toPrecision(6)))) } : {}),
+    similarity: profile.similarity.map((m) => m.map((r) => r.map(round))),
+    ...(profile.distantLse ? { distantLse: profile.distantLse.map((r) => r.map(round)) } : {}),
+  };
   fs.writeFileSync(p, JSON.stringify(body, null, 1) + '\n');
 }
 
@@ -129,18 +154,43 @@ const isInt = (x: unknown, min = 0): x is number => typeof x === 'number' && Num
 /** Parse and check a profile's schema and internal shapes (not the model identity). */
 export function parseProfile(text: string, where: string): PodProfile {
   let j: unknown;
-  try { j = JSON.parse(text); } catch (e) { throw new ProfileError(`${where}: not JSON (${(e as Error).message})`); }
-  const bad = (msg: string): never => { throw new ProfileError(`${where}: ${msg}; recreate it with 'podlens calibrate'`); };
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new ProfileError(`${where}: not JSON (${(e as Error).message})`);
+  }
+  const bad = (msg: string): never => {
+    throw new ProfileError(`${where}: ${msg}; recreate it with 'podlens calibrate'`);
+  };
   if (typeof j !== 'object' || j === null) return bad('not a PoD profile object');
   const p = j as Partial<PodProfile>;
   if (p.kind !== 'podlens-pod-profile') bad('not a PoD profile (kind is not "podlens-pod-profile")');
-  if (!READABLE_VERSIONS.includes(p.schemaVersion as number)) bad(`schema version ${String(p.schemaVersion)} is not supported (this build reads ${READABLE_VERSIONS.join(', ')})`);
+  if (!READABLE_VERSIONS.includes(p.schemaVersion as number))
+    bad(
+      `schema version ${String(p.schemaVersion)} is not supported (this build reads ${READABLE_VERSIONS.join(', ')})`,
+    );
   const m = p.model;
-  if (!m || typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256) || !isInt(m.nLayers, 1) || !isInt(m.nKVHeads, 1) || !isInt(m.nHeads, 1) || !isInt(m.headDim, 1)) bad('model identity (sha256, layers, heads) is missing or malformed');
-  const L = m!.nLayers, H = m!.nKVHeads;
-  if (!isInt(p.sinks) || !isInt(p.recent, 1) || !isInt(p.maxBlock, 1) || typeof p.delta !== 'number') bad('sinks/recent/delta/maxBlock missing or malformed');
+  if (
+    !m ||
+    typeof m.sha256 !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(m.sha256) ||
+    !isInt(m.nLayers, 1) ||
+    !isInt(m.nKVHeads, 1) ||
+    !isInt(m.nHeads, 1) ||
+    !isInt(m.headDim, 1)
+  )
+    bad('model identity (sha256, layers, heads) is missing or malformed');
+  const L = m!.nLayers,
+    H = m!.nKVHeads;
+  if (!isInt(p.sinks) || !isInt(p.recent, 1) || !isInt(p.maxBlock, 1) || typeof p.delta !== 'number')
+    bad('sinks/recent/delta/maxBlock missing or malformed');
   const a = p.anchors;
-  if (!Array.isArray(a) || a.length !== L || a.some((r) => !Array.isArray(r) || r.length !== H || r.some((x) => !isInt(x) && x !== LOCAL))) bad(`anchors must be ${L} layers × ${H} KV heads of integers (−1: local)`);
+  if (
+    !Array.isArray(a) ||
+    a.length !== L ||
+    a.some((r) => !Array.isArray(r) || r.length !== H || r.some((x) => !isInt(x) && x !== LOCAL))
+  )
+    bad(`anchors must be ${L} layers × ${H} KV heads of integers (−1: local)`);
   for (let h = 0; h < H; h++) {
     for (let l = 0; l < L; l++) {
       const why = blockViolation(a!, l, h);
@@ -148,11 +198,35 @@ export function parseProfile(text: string, where: string): PodProfile {
     }
   }
   const ue = p.unitError;
-  if (ue !== undefined && (!Array.isArray(ue) || ue.length !== L || ue.some((r) => !Array.isArray(r) || r.length !== H || r.some((x) => typeof x !== 'number' || !(x >= 0))))) bad(`unitError must be ${L} layers × ${H} KV heads of numbers ≥ 0`);
+  if (
+    ue !== undefined &&
+    (!Array.isArray(ue) ||
+      ue.length !== L ||
+      ue.some((r) => !Array.isArray(r) || r.length !== H || r.some((x) => typeof x !== 'number' || !(x >= 0))))
+  )
+    bad(`unitError must be ${L} layers × ${H} KV heads of numbers ≥ 0`);
   const s = p.similarity;
-  if (!Array.isArray(s) || s.length !== H || s.some((mat) => !Array.isArray(mat) || mat.length !== L || mat.some((r) => !Array.isArray(r) || r.length !== L || r.some((x) => typeof x !== 'number')))) bad(`similarity must be ${H} × ${L} × ${L} numbers`);
+  if (
+    !Array.isArray(s) ||
+    s.length !== H ||
+    s.some(
+      (mat) =>
+        !Array.isArray(mat) ||
+        mat.length !== L ||
+        mat.some((r) => !Array.isArray(r) || r.length !== L || r.some((x) => typeof x !== 'number')),
+    )
+  )
+    bad(`similarity must be ${H} × ${L} × ${L} numbers`);
   const lse = p.distantLse;
-  if (lse !== undefined && (!Array.isArray(lse) || lse.length !== L || lse.some((r) => !Array.isArray(r) || r.length !== m!.nHeads || r.some((x) => typeof x !== 'number' || !Number.isFinite(x))))) {
+  if (
+    lse !== undefined &&
+    (!Array.isArray(lse) ||
+      lse.length !== L ||
+      lse.some(
+        (r) =>
+          !Array.isArray(r) || r.length !== m!.nHeads || r.some((x) => typeof x !== 'number' || !Number.isFinite(x)),
+      ))
+  ) {
     bad(`distantLse must be ${L} layers × ${m!.nHeads} query heads of finite numbers`);
   }
   return p as PodProfile;
@@ -163,10 +237,12 @@ export function profileDistantBias(p: PodProfile): number[][] | undefined {
   const lse = p.distantLse;
   if (!lse) return undefined;
   const G = p.model.nHeads / p.model.nKVHeads;
-  return lse.map((row, l) => row.map((x, hq) => {
-    const a = p.anchors[l]![Math.floor(hq / G)]!;
-    return a === LOCAL ? 0 : x - lse[a]![hq]!; // a local unit has no distant logits to shift
-  }));
+  return lse.map((row, l) =>
+    row.map((x, hq) => {
+      const a = p.anchors[l]![Math.floor(hq / G)]!;
+      return a === LOCAL ? 0 : x - lse[a]![hq]!; // a local unit has no distant logits to shift
+    }),
+  );
 }
 
 /**
@@ -176,13 +252,26 @@ export function profileDistantBias(p: PodProfile): number[][] | undefined {
  */
 export function loadProfile(profilePath: string, modelPath: string): KVSpec & { profile: PodProfile } {
   let text: string;
-  try { text = fs.readFileSync(profilePath, 'utf8'); } catch (e) { throw new ProfileError(`cannot read profile ${profilePath}: ${(e as Error).message}`); }
+  try {
+    text = fs.readFileSync(profilePath, 'utf8');
+  } catch (e) {
+    throw new ProfileError(`cannot read profile ${profilePath}: ${(e as Error).message}`);
+  }
   const p = parseProfile(text, profilePath);
   const sha = sha256File(modelPath);
   if (sha !== p.model.sha256) {
-    throw new ProfileError(`profile ${profilePath} was calibrated for ${p.model.file} (sha256 ${p.model.sha256.slice(0, 12)}…), ` +
-      `but ${path.basename(modelPath)} has sha256 ${sha.slice(0, 12)}…; calibrate this model with 'podlens calibrate'`);
+    throw new ProfileError(
+      `profile ${profilePath} was calibrated for ${p.model.file} (sha256 ${p.model.sha256.slice(0, 12)}…), ` +
+        `but ${path.basename(modelPath)} has sha256 ${sha.slice(0, 12)}…; calibrate this model with 'podlens calibrate'`,
+    );
   }
   const distantBias = profileDistantBias(p);
-  return { kind: 'pod', anchors: p.anchors, sinks: p.sinks, recent: p.recent, ...(distantBias ? { distantBias } : {}), profile: p };
+  return {
+    kind: 'pod',
+    anchors: p.anchors,
+    sinks: p.sinks,
+    recent: p.recent,
+    ...(distantBias ? { distantBias } : {}),
+    profile: p,
+  };
 }

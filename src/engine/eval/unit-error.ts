@@ -16,7 +16,13 @@ export class UnitErrorAccumulator {
   private positions = 0;
   private logits = new Float64Array(0);
 
-  constructor(readonly nLayers: number, readonly nHeads: number, readonly nKVHeads: number, readonly headDim: number, readonly dim: number) {
+  constructor(
+    readonly nLayers: number,
+    readonly nHeads: number,
+    readonly nKVHeads: number,
+    readonly headDim: number,
+    readonly dim: number,
+  ) {
     this.err = new Float64Array(nLayers * nKVHeads);
   }
 
@@ -25,10 +31,23 @@ export class UnitErrorAccumulator {
    * (rotated), keys/values [tokens, Hkv, D] (keys rotated), wo [dim, Hq·D] row-major. Call once
    * per layer per text, then `endText(q)` with the positions that had distant tokens.
    */
-  addLayer(l: number, queries: Float32Array, keys: Float32Array, values: Float32Array, wo: Float32Array, firstPos: number, q: number, sinks: number, recent: number): number {
+  addLayer(
+    l: number,
+    queries: Float32Array,
+    keys: Float32Array,
+    values: Float32Array,
+    wo: Float32Array,
+    firstPos: number,
+    q: number,
+    sinks: number,
+    recent: number,
+  ): number {
     const { nHeads: Hq, nKVHeads: Hkv, headDim: D, dim } = this;
-    const G = Hq / Hkv, scale = 1 / Math.sqrt(D);
-    const o = new Float64Array(D), oP = new Float64Array(D), diff = new Float64Array(D);
+    const G = Hq / Hkv,
+      scale = 1 / Math.sqrt(D);
+    const o = new Float64Array(D),
+      oP = new Float64Array(D),
+      diff = new Float64Array(D);
     let used = 0;
     for (let t = 0; t < q; t++) {
       const i = firstPos + t;
@@ -38,7 +57,8 @@ export class UnitErrorAccumulator {
       if (this.logits.length < i + 1) this.logits = new Float64Array(i + 1);
       const s = this.logits;
       for (let hq = 0; hq < Hq; hq++) {
-        const h = Math.floor(hq / G), qo = (t * Hq + hq) * D;
+        const h = Math.floor(hq / G),
+          qo = (t * Hq + hq) * D;
         let mx = -Infinity;
         for (let j = 0; j <= i; j++) {
           let dot = 0;
@@ -49,9 +69,12 @@ export class UnitErrorAccumulator {
         }
         o.fill(0);
         oP.fill(0);
-        let z = 0, zP = 0;
+        let z = 0,
+          zP = 0;
         for (let j = 0; j <= i; j++) {
-          const e = Math.exp(s[j]! - mx), vo = (j * Hkv + h) * D, prox = j < from || j >= to;
+          const e = Math.exp(s[j]! - mx),
+            vo = (j * Hkv + h) * D,
+            prox = j < from || j >= to;
           z += e;
           if (prox) zP += e;
           for (let d = 0; d < D; d++) {
@@ -60,7 +83,11 @@ export class UnitErrorAccumulator {
             if (prox) oP[d] = oP[d]! + v;
           }
         }
-        for (let d = 0; d < D; d++) { o[d] = o[d]! / z; oP[d] = oP[d]! / zP; diff[d] = o[d]! - oP[d]!; }
+        for (let d = 0; d < D; d++) {
+          o[d] = o[d]! / z;
+          oP[d] = oP[d]! / zP;
+          diff[d] = o[d]! - oP[d]!;
+        }
         let e2 = 0;
         for (let r = 0; r < dim; r++) {
           const wo0 = r * Hq * D + hq * D;
@@ -81,7 +108,9 @@ export class UnitErrorAccumulator {
   /** meanError[l][h]: mean over positions of Σ over h's query heads of ‖W_o (o − o_P)‖². */
   meanError(): number[][] {
     const n = Math.max(1, this.positions);
-    return Array.from({ length: this.nLayers }, (_, l) => Array.from({ length: this.nKVHeads }, (_, h) => this.err[l * this.nKVHeads + h]! / n));
+    return Array.from({ length: this.nLayers }, (_, l) =>
+      Array.from({ length: this.nKVHeads }, (_, h) => this.err[l * this.nKVHeads + h]! / n),
+    );
   }
 }
 

@@ -121,7 +121,13 @@ export class GGUFFile {
     let got = 0;
     while (got < length) {
       const r = fs.readSync(this.fd, out, got, length - got, info.fileOffset + start + got);
-      if (r === 0) throw new ModelFileError('truncated', this.path, 'file ended while reading tensor data (was it modified?)', info.name);
+      if (r === 0)
+        throw new ModelFileError(
+          'truncated',
+          this.path,
+          'file ended while reading tensor data (was it modified?)',
+          info.name,
+        );
       got += r;
     }
     return out;

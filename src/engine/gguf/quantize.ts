@@ -15,26 +15,53 @@ export function quantize(type: GGMLType, data: Float32Array): Uint8Array {
   const traits = TYPE_TRAITS.get(type);
   if (!traits) throw new Error(`cannot quantize to ${typeName(type)}`);
   const n = data.length;
-  if (n % traits.blockSize !== 0) throw new Error(`${n} elements is not a multiple of the ${traits.name} block size ${traits.blockSize}`);
+  if (n % traits.blockSize !== 0)
+    throw new Error(`${n} elements is not a multiple of the ${traits.name} block size ${traits.blockSize}`);
   const out = new Uint8Array((n / traits.blockSize) * traits.typeSize);
   if (traits.blockSize > 1) {
     for (let i = 0; i < n; i++) {
-      if (!Number.isFinite(data[i]!)) throw new RangeError(`cannot quantize non-finite value ${data[i]} at ${i} to ${traits.name}`);
+      if (!Number.isFinite(data[i]!))
+        throw new RangeError(`cannot quantize non-finite value ${data[i]} at ${i} to ${traits.name}`);
     }
   }
   const nb = n / traits.blockSize;
   switch (type) {
-    case GGMLType.F32: out.set(new Uint8Array(data.buffer, data.byteOffset, n * 4)); break;
-    case GGMLType.F16: for (let i = 0; i < n; i++) put16(out, 2 * i, floatToHalf(data[i]!)); break;
-    case GGMLType.BF16: for (let i = 0; i < n; i++) put16(out, 2 * i, floatToBf16(data[i]!)); break;
-    case GGMLType.Q4_0: for (let i = 0; i < nb; i++) q4_0(data, 32 * i, out, 18 * i); break;
-    case GGMLType.Q4_1: for (let i = 0; i < nb; i++) q4_1(data, 32 * i, out, 20 * i); break;
-    case GGMLType.Q5_0: for (let i = 0; i < nb; i++) q5_0(data, 32 * i, out, 22 * i); break;
-    case GGMLType.Q5_1: for (let i = 0; i < nb; i++) q5_1(data, 32 * i, out, 24 * i); break;
-    case GGMLType.Q8_0: for (let i = 0; i < nb; i++) q8_0(data, 32 * i, out, 34 * i); break;
-    case GGMLType.Q4_K: { const s = new K4Scratch(); for (let i = 0; i < nb; i++) q4_K(data, 256 * i, out, 144 * i, s); break; }
-    case GGMLType.Q6_K: { const L = new Int8Array(256); for (let i = 0; i < nb; i++) q6_K(data, 256 * i, out, 210 * i, L); break; }
-    default: throw new Error(`no quantizer for ${traits.name}`);
+    case GGMLType.F32:
+      out.set(new Uint8Array(data.buffer, data.byteOffset, n * 4));
+      break;
+    case GGMLType.F16:
+      for (let i = 0; i < n; i++) put16(out, 2 * i, floatToHalf(data[i]!));
+      break;
+    case GGMLType.BF16:
+      for (let i = 0; i < n; i++) put16(out, 2 * i, floatToBf16(data[i]!));
+      break;
+    case GGMLType.Q4_0:
+      for (let i = 0; i < nb; i++) q4_0(data, 32 * i, out, 18 * i);
+      break;
+    case GGMLType.Q4_1:
+      for (let i = 0; i < nb; i++) q4_1(data, 32 * i, out, 20 * i);
+      break;
+    case GGMLType.Q5_0:
+      for (let i = 0; i < nb; i++) q5_0(data, 32 * i, out, 22 * i);
+      break;
+    case GGMLType.Q5_1:
+      for (let i = 0; i < nb; i++) q5_1(data, 32 * i, out, 24 * i);
+      break;
+    case GGMLType.Q8_0:
+      for (let i = 0; i < nb; i++) q8_0(data, 32 * i, out, 34 * i);
+      break;
+    case GGMLType.Q4_K: {
+      const s = new K4Scratch();
+      for (let i = 0; i < nb; i++) q4_K(data, 256 * i, out, 144 * i, s);
+      break;
+    }
+    case GGMLType.Q6_K: {
+      const L = new Int8Array(256);
+      for (let i = 0; i < nb; i++) q6_K(data, 256 * i, out, 210 * i, L);
+      break;
+    }
+    default:
+      throw new Error(`no quantizer for ${traits.name}`);
   }
   return out;
 }
@@ -51,10 +78,14 @@ function nearestInt(v: number): number {
 
 /** Value with the largest magnitude (first one on ties), as the ggml loops pick it. */
 function absMaxSigned(x: Float32Array, o: number, n: number): number {
-  let amax = 0, max = 0;
+  let amax = 0,
+    max = 0;
   for (let j = 0; j < n; j++) {
     const v = x[o + j]!;
-    if (amax < Math.abs(v)) { amax = Math.abs(v); max = v; }
+    if (amax < Math.abs(v)) {
+      amax = Math.abs(v);
+      max = v;
+    }
   }
   return max;
 }
@@ -71,7 +102,8 @@ function q4_0(x: Float32Array, o: number, y: Uint8Array, p: number): void {
 }
 
 function minMax(x: Float32Array, o: number, n: number): [number, number] {
-  let min = Infinity, max = -Infinity;
+  let min = Infinity,
+    max = -Infinity;
   for (let j = 0; j < n; j++) {
     const v = x[o + j]!;
     if (v < min) min = v;
@@ -156,9 +188,23 @@ class K4Scratch {
 }
 
 /** ggml make_qkx2_quants: returns the scale; writes levels to L[lo..] and -min to mins[j]. */
-function makeQkx2(n: number, nmax: number, x: Float32Array, xo: number, w: Float32Array, L: Uint8Array, lo: number,
-  Laux: Uint8Array, mins: Float32Array, j: number, rmin: number, rdelta: number, nstep: number): number {
-  let min = x[xo]!, max = x[xo]!;
+function makeQkx2(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xo: number,
+  w: Float32Array,
+  L: Uint8Array,
+  lo: number,
+  Laux: Uint8Array,
+  mins: Float32Array,
+  j: number,
+  rmin: number,
+  rdelta: number,
+  nstep: number,
+): number {
+  let min = x[xo]!,
+    max = x[xo]!;
   let sumW = w[0]!;
   let sumX = fr(sumW * x[xo]!);
   for (let i = 1; i < n; i++) {
@@ -187,7 +233,9 @@ function makeQkx2(n: number, nmax: number, x: Float32Array, xo: number, w: Float
   for (let is = 0; is <= nstep; is++) {
     // min may have moved to an accepted fit: ggml recomputes max - min every step
     iscale = fr(fr(fr(rmin + fr(rdelta * is)) + nmax) / fr(max - min));
-    let sumL = 0, sumL2 = 0, sumXL = 0;
+    let sumL = 0,
+      sumL2 = 0,
+      sumXL = 0;
     for (let i = 0; i < n; i++) {
       const v = x[xo + i]!;
       const l = Math.max(0, Math.min(nmax, nearestInt(fr(iscale * fr(v - min)))));
@@ -224,7 +272,8 @@ function makeQkx2(n: number, nmax: number, x: Float32Array, xo: number, w: Float
 
 function q4_K(x: Float32Array, o: number, y: Uint8Array, p: number, s: K4Scratch): void {
   const { L, Laux, weights, scales, mins } = s;
-  let maxScale = 0, maxMin = 0;
+  let maxScale = 0,
+    maxMin = 0;
   for (let j = 0; j < 8; j++) {
     const xo = o + 32 * j;
     let sumX2 = 0;
@@ -256,11 +305,13 @@ function q4_K(x: Float32Array, o: number, y: Uint8Array, p: number, s: K4Scratch
   put16(y, p, dh);
   put16(y, p + 2, mh);
   const t = halfTable();
-  const df = t[dh]!, mf = t[mh]!;
+  const df = t[dh]!,
+    mf = t[mh]!;
   for (let j = 0; j < 8; j++) {
     let s6: number, m6: number;
     if (j < 4) {
-      s6 = y[sc + j]! & 63; m6 = y[sc + j + 4]! & 63;
+      s6 = y[sc + j]! & 63;
+      m6 = y[sc + j + 4]! & 63;
     } else {
       s6 = (y[sc + j + 4]! & 0xf) | ((y[sc + j - 4]! >> 6) << 4);
       m6 = (y[sc + j + 4]! >> 4) | ((y[sc + j]! >> 6) << 4);
@@ -287,7 +338,8 @@ function makeQx(n: number, nmax: number, x: Float32Array, xo: number, L: Int8Arr
   }
   const level = (iscale: number, v: number): number => Math.max(-nmax, Math.min(nmax - 1, nearestInt(fr(iscale * v))));
   let iscale = fr(-nmax / max);
-  let sumlx = 0, suml2 = 0;
+  let sumlx = 0,
+    suml2 = 0;
   for (let i = 0; i < n; i++) {
     const v = x[xo + i]!;
     const l = level(iscale, v);
@@ -321,11 +373,15 @@ function makeQx(n: number, nmax: number, x: Float32Array, xo: number, L: Int8Arr
 
 function q6_K(x: Float32Array, o: number, y: Uint8Array, p: number, L: Int8Array): void {
   const scales = new Float32Array(16);
-  let maxScale = 0, maxAbsScale = 0;
+  let maxScale = 0,
+    maxAbsScale = 0;
   for (let ib = 0; ib < 16; ib++) {
     const s = makeQx(16, 32, x, o + 16 * ib, L, 16 * ib);
     scales[ib] = s;
-    if (Math.abs(s) > maxAbsScale) { maxAbsScale = Math.abs(s); maxScale = s; }
+    if (Math.abs(s) > maxAbsScale) {
+      maxAbsScale = Math.abs(s);
+      maxScale = s;
+    }
   }
   if (maxAbsScale < GROUP_MAX_EPS) {
     y.fill(0, p, p + 210);
@@ -347,7 +403,10 @@ function q6_K(x: Float32Array, o: number, y: Uint8Array, p: number, L: Int8Array
   }
   for (let j = 0, ql = p, qh = p + 128; j < 256; j += 128, ql += 64, qh += 32) {
     for (let l = 0; l < 32; l++) {
-      const a = L[j + l]!, b = L[j + l + 32]!, c = L[j + l + 64]!, e = L[j + l + 96]!;
+      const a = L[j + l]!,
+        b = L[j + l + 32]!,
+        c = L[j + l + 64]!,
+        e = L[j + l + 96]!;
       y[ql + l] = (a & 0xf) | ((c & 0xf) << 4);
       y[ql + l + 32] = (b & 0xf) | ((e & 0xf) << 4);
       y[qh + l] = (a >> 4) | ((b >> 4) << 2) | ((c >> 4) << 4) | ((e >> 4) << 6);

@@ -14,7 +14,8 @@ export function dequantizeInto(type: GGMLType, bytes: Uint8Array, n: number, out
   if (n % traits.blockSize !== 0) throw new Error(`${n} elements is not a multiple of the ${traits.name} block size`);
   const need = (n / traits.blockSize) * traits.typeSize;
   if (bytes.length < need) throw new Error(`${traits.name}: need ${need} bytes for ${n} elements, got ${bytes.length}`);
-  if (outOffset < 0 || outOffset + n > out.length) throw new RangeError(`output too small: ${n} elements at ${outOffset} into ${out.length}`);
+  if (outOffset < 0 || outOffset + n > out.length)
+    throw new RangeError(`output too small: ${n} elements at ${outOffset} into ${out.length}`);
   const f = DEQUANT[type];
   if (!f) throw new Error(`no dequantizer for ${traits.name}`);
   f(bytes, n / traits.blockSize, out, outOffset);
@@ -30,7 +31,8 @@ export function dequantize(type: GGMLType, bytes: Uint8Array, n: number): Float3
 export function bytesFor(type: GGMLType, n: number): number {
   const t = TYPE_TRAITS.get(type);
   if (!t) throw new Error(`unknown type ${typeName(type)}`);
-  if (n % t.blockSize !== 0) throw new Error(`${n} elements is not a multiple of the ${t.name} block size ${t.blockSize}`);
+  if (n % t.blockSize !== 0)
+    throw new Error(`${n} elements is not a multiple of the ${t.name} block size ${t.blockSize}`);
   return (n / t.blockSize) * t.typeSize;
 }
 
@@ -151,15 +153,20 @@ function deqQ4_K(b: Uint8Array, nb: number, out: Float32Array, o: number): void 
       // get_scale_min_k4 for sub-blocks j and j+1
       let s0: number, m0: number, s1: number, m1: number;
       if (j < 4) {
-        s0 = b[sc + j]! & 63; m0 = b[sc + j + 4]! & 63;
-        s1 = b[sc + j + 1]! & 63; m1 = b[sc + j + 5]! & 63;
+        s0 = b[sc + j]! & 63;
+        m0 = b[sc + j + 4]! & 63;
+        s1 = b[sc + j + 1]! & 63;
+        m1 = b[sc + j + 5]! & 63;
       } else {
         s0 = (b[sc + j + 4]! & 0xf) | ((b[sc + j - 4]! >> 6) << 4);
         m0 = (b[sc + j + 4]! >> 4) | ((b[sc + j]! >> 6) << 4);
         s1 = (b[sc + j + 5]! & 0xf) | ((b[sc + j - 3]! >> 6) << 4);
         m1 = (b[sc + j + 5]! >> 4) | ((b[sc + j + 1]! >> 6) << 4);
       }
-      const d1 = d * s0, mm1 = dmin * m0, d2 = d * s1, mm2 = dmin * m1;
+      const d1 = d * s0,
+        mm1 = dmin * m0,
+        d2 = d * s1,
+        mm2 = dmin * m1;
       for (let l = 0; l < 32; l++) {
         const x = b[q + l]!;
         out[o + l] = d1 * (x & 15) - mm1;
@@ -173,12 +180,15 @@ function deqQ6_K(b: Uint8Array, nb: number, out: Float32Array, o: number): void 
   const t = halfTable();
   for (let i = 0, p = 0; i < nb; i++, p += 210) {
     const d = t[b[p + 208]! | (b[p + 209]! << 8)]!;
-    let ql = p, qh = p + 128, sc = p + 192;
+    let ql = p,
+      qh = p + 128,
+      sc = p + 192;
     for (let n = 0; n < 256; n += 128, ql += 64, qh += 32, sc += 8, o += 128) {
       for (let l = 0; l < 32; l++) {
         const is = l >> 4;
         const h = b[qh + l]!;
-        const a = b[ql + l]!, c = b[ql + l + 32]!;
+        const a = b[ql + l]!,
+          c = b[ql + l + 32]!;
         const q1 = ((a & 15) | ((h & 3) << 4)) - 32;
         const q2 = ((c & 15) | (((h >> 2) & 3) << 4)) - 32;
         const q3 = ((a >> 4) | (((h >> 4) & 3) << 4)) - 32;

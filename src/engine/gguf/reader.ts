@@ -39,7 +39,11 @@ class Cursor {
 
   private ensure(n: number, what: string): number {
     if (n > this.remaining()) {
-      throw new ModelFileError('truncated', this.file, `file ends inside ${what} at byte ${this.pos} (size ${this.size})`);
+      throw new ModelFileError(
+        'truncated',
+        this.file,
+        `file ends inside ${what} at byte ${this.pos} (size ${this.size})`,
+      );
     }
     const rel = this.pos - this.bufStart;
     if (rel >= 0 && rel + n <= this.buf.length) return rel;
@@ -120,7 +124,11 @@ export function readGGUFHeader(path: string): GGUFHeader {
     fd = fs.openSync(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelFileError('not-found', path, code === 'ENOENT' ? 'no such file' : `cannot open (${code ?? String(e)})`);
+    throw new ModelFileError(
+      'not-found',
+      path,
+      code === 'ENOENT' ? 'no such file' : `cannot open (${code ?? String(e)})`,
+    );
   }
   try {
     const st = fs.fstatSync(fd);
@@ -141,7 +149,11 @@ function parse(c: Cursor, path: string): GGUFHeader {
   }
   const magic = c.u32('magic');
   if (magic !== GGUF_MAGIC) {
-    throw new ModelFileError('not-gguf', path, 'missing GGUF magic: not a GGUF model file (PodLens loads GGUF v1–v3 files)');
+    throw new ModelFileError(
+      'not-gguf',
+      path,
+      'missing GGUF magic: not a GGUF model file (PodLens loads GGUF v1–v3 files)',
+    );
   }
   const version = c.u32('version');
   if (version < 1 || version > 3) {
@@ -155,8 +167,12 @@ function parse(c: Cursor, path: string): GGUFHeader {
     if (!Number.isSafeInteger(num) || num * minItemBytes > c.remaining()) {
       // A count no real file could hold is corruption; a plausible one means the file was cut short.
       const code = num > 0xffffffff ? 'corrupt' : 'truncated';
-      throw new ModelFileError(code, path, `${what} ${n.toString()} at byte ${c.pos} needs more than the ${c.remaining()} bytes left in the file` +
-        (code === 'truncated' ? ' — the download is incomplete or the file is damaged' : ''));
+      throw new ModelFileError(
+        code,
+        path,
+        `${what} ${n.toString()} at byte ${c.pos} needs more than the ${c.remaining()} bytes left in the file` +
+          (code === 'truncated' ? ' — the download is incomplete or the file is damaged' : ''),
+      );
     }
     return num;
   };
@@ -173,27 +189,40 @@ function parse(c: Cursor, path: string): GGUFHeader {
 
   const readValue = (type: number, key: string, depth: number): GGUFValue => {
     switch (type) {
-      case GGUFValueType.UINT8: return c.u8();
-      case GGUFValueType.INT8: return c.i8();
-      case GGUFValueType.UINT16: return c.u16();
-      case GGUFValueType.INT16: return c.i16();
-      case GGUFValueType.UINT32: return c.u32();
-      case GGUFValueType.INT32: return c.i32();
-      case GGUFValueType.FLOAT32: return c.f32();
+      case GGUFValueType.UINT8:
+        return c.u8();
+      case GGUFValueType.INT8:
+        return c.i8();
+      case GGUFValueType.UINT16:
+        return c.u16();
+      case GGUFValueType.INT16:
+        return c.i16();
+      case GGUFValueType.UINT32:
+        return c.u32();
+      case GGUFValueType.INT32:
+        return c.i32();
+      case GGUFValueType.FLOAT32:
+        return c.f32();
       case GGUFValueType.BOOL: {
         const b = c.u8('bool');
         if (b > 1) throw new ModelFileError('corrupt', path, `metadata ${key}: bool value ${b}`);
         return b === 1;
       }
-      case GGUFValueType.STRING: return str(`metadata ${key} string`);
-      case GGUFValueType.UINT64: return c.u64();
-      case GGUFValueType.INT64: return c.i64();
-      case GGUFValueType.FLOAT64: return c.f64();
+      case GGUFValueType.STRING:
+        return str(`metadata ${key} string`);
+      case GGUFValueType.UINT64:
+        return c.u64();
+      case GGUFValueType.INT64:
+        return c.i64();
+      case GGUFValueType.FLOAT64:
+        return c.f64();
       case GGUFValueType.ARRAY: {
         if (depth > 2) throw new ModelFileError('corrupt', path, `metadata ${key}: arrays nested too deeply`);
         const itemType = c.u32('array item type');
         const n = count(`metadata ${key} array length`, minValueBytes(itemType, v1));
-        const items: (number | bigint | boolean | string | GGUFArray)[] = new Array<number | bigint | boolean | string | GGUFArray>(n);
+        const items: (number | bigint | boolean | string | GGUFArray)[] = new Array<
+          number | bigint | boolean | string | GGUFArray
+        >(n);
         for (let i = 0; i < n; i++) items[i] = readValue(itemType, key, depth + 1);
         return { itemType, items };
       }
@@ -224,7 +253,8 @@ function parse(c: Cursor, path: string): GGUFHeader {
   for (let i = 0; i < nTensors; i++) {
     const name = str('tensor name');
     const nDims = c.u32('tensor n_dims');
-    if (nDims < 1 || nDims > MAX_DIMS) throw new ModelFileError('corrupt', path, `${nDims} dimensions (1–${MAX_DIMS} allowed)`, name);
+    if (nDims < 1 || nDims > MAX_DIMS)
+      throw new ModelFileError('corrupt', path, `${nDims} dimensions (1–${MAX_DIMS} allowed)`, name);
     const dims: number[] = [];
     for (let d = 0; d < nDims; d++) {
       const v = v1 ? c.u32('tensor dim') : Number(c.u64('tensor dim'));
@@ -242,13 +272,22 @@ function parse(c: Cursor, path: string): GGUFHeader {
   const tensors: TensorInfo[] = raw.map((t) => {
     const traits = TYPE_TRAITS.get(t.type);
     if (!traits) {
-      throw new ModelFileError('unsupported-type', path,
-        `tensor type ${typeName(t.type)} is not supported; supported types: ${SUPPORTED_TENSOR_TYPES.join(', ')}`, t.name);
+      throw new ModelFileError(
+        'unsupported-type',
+        path,
+        `tensor type ${typeName(t.type)} is not supported; supported types: ${SUPPORTED_TENSOR_TYPES.join(', ')}`,
+        t.name,
+      );
     }
     const nElements = t.dims.reduce((p, d) => p * d, 1);
     const row = t.dims[0] ?? 1;
     if (!Number.isSafeInteger(nElements) || row % traits.blockSize !== 0) {
-      throw new ModelFileError('bad-shape', path, `row length ${row} is not a multiple of the ${traits.name} block size ${traits.blockSize}`, t.name);
+      throw new ModelFileError(
+        'bad-shape',
+        path,
+        `row length ${row} is not a multiple of the ${traits.name} block size ${traits.blockSize}`,
+        t.name,
+      );
     }
     const nBytes = (nElements / traits.blockSize) * traits.typeSize;
     if (t.offset % alignment !== 0) {
@@ -256,8 +295,12 @@ function parse(c: Cursor, path: string): GGUFHeader {
     }
     const fileOffset = dataOffset + t.offset;
     if (fileOffset + nBytes > c.size) {
-      throw new ModelFileError('truncated', path,
-        `tensor data ends at byte ${fileOffset + nBytes} but the file has ${c.size} bytes — the download is incomplete or the file is damaged`, t.name);
+      throw new ModelFileError(
+        'truncated',
+        path,
+        `tensor data ends at byte ${fileOffset + nBytes} but the file has ${c.size} bytes — the download is incomplete or the file is damaged`,
+        t.name,
+      );
     }
     return { name: t.name, dims: t.dims, type: t.type, offset: t.offset, fileOffset, nElements, nBytes };
   });
@@ -267,11 +310,22 @@ function parse(c: Cursor, path: string): GGUFHeader {
 
 function minValueBytes(type: number, v1: boolean): number {
   switch (type) {
-    case GGUFValueType.UINT8: case GGUFValueType.INT8: case GGUFValueType.BOOL: return 1;
-    case GGUFValueType.UINT16: case GGUFValueType.INT16: return 2;
-    case GGUFValueType.UINT32: case GGUFValueType.INT32: case GGUFValueType.FLOAT32: return 4;
-    case GGUFValueType.STRING: return v1 ? 4 : 8;
-    case GGUFValueType.ARRAY: return v1 ? 8 : 12;
-    default: return 8;
+    case GGUFValueType.UINT8:
+    case GGUFValueType.INT8:
+    case GGUFValueType.BOOL:
+      return 1;
+    case GGUFValueType.UINT16:
+    case GGUFValueType.INT16:
+      return 2;
+    case GGUFValueType.UINT32:
+    case GGUFValueType.INT32:
+    case GGUFValueType.FLOAT32:
+      return 4;
+    case GGUFValueType.STRING:
+      return v1 ? 4 : 8;
+    case GGUFValueType.ARRAY:
+      return v1 ? 8 : 12;
+    default:
+      return 8;
   }
 }

@@ -28,19 +28,85 @@ export interface SyntheticShape {
   readonly ropeFreqs: boolean;
 }
 
-const LLAMA = { arch: 'llama', ctxTrain: 2048, ropeTheta: 10000, rmsEps: 1e-5, tiedEmbeddings: true, ropeFreqs: false } as const;
-const QWEN2 = { arch: 'qwen2', ctxTrain: 32768, ropeTheta: 1e6, rmsEps: 1e-6, tiedEmbeddings: true, ropeFreqs: false } as const;
+const LLAMA = {
+  arch: 'llama',
+  ctxTrain: 2048,
+  ropeTheta: 10000,
+  rmsEps: 1e-5,
+  tiedEmbeddings: true,
+  ropeFreqs: false,
+} as const;
+const QWEN2 = {
+  arch: 'qwen2',
+  ctxTrain: 32768,
+  ropeTheta: 1e6,
+  rmsEps: 1e-6,
+  tiedEmbeddings: true,
+  ropeFreqs: false,
+} as const;
 
 export const SYNTHETIC_PRESETS = {
   /** Fast tests; row lengths fit every legacy block type (K-quants fall back, see fallbackType). */
   tiny: { ...LLAMA, nLayers: 2, dim: 64, nHeads: 4, nKVHeads: 2, headDim: 16, ffnDim: 96, vocabSize: 512 },
   /** Fast tests with K-quants everywhere: every row length is a multiple of 256. */
   'tiny-k': { ...LLAMA, nLayers: 2, dim: 256, nHeads: 4, nKVHeads: 2, headDim: 64, ffnDim: 512, vocabSize: 512 },
-  'smollm2-135m': { ...LLAMA, nLayers: 30, dim: 576, nHeads: 9, nKVHeads: 3, headDim: 64, ffnDim: 1536, vocabSize: 49152, ctxTrain: 8192, ropeTheta: 100000 },
-  'smollm2-360m': { ...LLAMA, nLayers: 32, dim: 960, nHeads: 15, nKVHeads: 5, headDim: 64, ffnDim: 2560, vocabSize: 49152, ctxTrain: 8192, ropeTheta: 100000 },
-  'qwen2.5-0.5b': { ...QWEN2, nLayers: 24, dim: 896, nHeads: 14, nKVHeads: 2, headDim: 64, ffnDim: 4864, vocabSize: 151936 },
-  'qwen2.5-1.5b': { ...QWEN2, nLayers: 28, dim: 1536, nHeads: 12, nKVHeads: 2, headDim: 128, ffnDim: 8960, vocabSize: 151936 },
-  'llama-3.2-1b': { ...LLAMA, nLayers: 16, dim: 2048, nHeads: 32, nKVHeads: 8, headDim: 64, ffnDim: 8192, vocabSize: 128256, ctxTrain: 131072, ropeTheta: 500000, ropeFreqs: true },
+  'smollm2-135m': {
+    ...LLAMA,
+    nLayers: 30,
+    dim: 576,
+    nHeads: 9,
+    nKVHeads: 3,
+    headDim: 64,
+    ffnDim: 1536,
+    vocabSize: 49152,
+    ctxTrain: 8192,
+    ropeTheta: 100000,
+  },
+  'smollm2-360m': {
+    ...LLAMA,
+    nLayers: 32,
+    dim: 960,
+    nHeads: 15,
+    nKVHeads: 5,
+    headDim: 64,
+    ffnDim: 2560,
+    vocabSize: 49152,
+    ctxTrain: 8192,
+    ropeTheta: 100000,
+  },
+  'qwen2.5-0.5b': {
+    ...QWEN2,
+    nLayers: 24,
+    dim: 896,
+    nHeads: 14,
+    nKVHeads: 2,
+    headDim: 64,
+    ffnDim: 4864,
+    vocabSize: 151936,
+  },
+  'qwen2.5-1.5b': {
+    ...QWEN2,
+    nLayers: 28,
+    dim: 1536,
+    nHeads: 12,
+    nKVHeads: 2,
+    headDim: 128,
+    ffnDim: 8960,
+    vocabSize: 151936,
+  },
+  'llama-3.2-1b': {
+    ...LLAMA,
+    nLayers: 16,
+    dim: 2048,
+    nHeads: 32,
+    nKVHeads: 8,
+    headDim: 64,
+    ffnDim: 8192,
+    vocabSize: 128256,
+    ctxTrain: 131072,
+    ropeTheta: 500000,
+    ropeFreqs: true,
+  },
 } satisfies Record<string, SyntheticShape>;
 export type SyntheticPreset = keyof typeof SYNTHETIC_PRESETS;
 
@@ -77,25 +143,38 @@ export function fallbackType(wanted: GGMLType, rowLength: number): GGMLType {
 
 /** llama.cpp's llama_ftype for a file whose main weights are `t`. */
 const FILE_TYPE: Partial<Record<GGMLType, number>> = {
-  [GGMLType.F32]: 0, [GGMLType.F16]: 1, [GGMLType.Q4_0]: 2, [GGMLType.Q4_1]: 3, [GGMLType.Q8_0]: 7,
-  [GGMLType.Q5_0]: 8, [GGMLType.Q5_1]: 9, [GGMLType.Q4_K]: 15, [GGMLType.Q6_K]: 18, [GGMLType.BF16]: 32,
+  [GGMLType.F32]: 0,
+  [GGMLType.F16]: 1,
+  [GGMLType.Q4_0]: 2,
+  [GGMLType.Q4_1]: 3,
+  [GGMLType.Q8_0]: 7,
+  [GGMLType.Q5_0]: 8,
+  [GGMLType.Q5_1]: 9,
+  [GGMLType.Q4_K]: 15,
+  [GGMLType.Q6_K]: 18,
+  [GGMLType.BF16]: 32,
 };
 
 /** Write a synthetic model. Deterministic: same options and seed, same bytes. */
 export function makeSyntheticModel(opts: SyntheticOptions): void {
   const s: SyntheticShape = { ...SYNTHETIC_PRESETS[opts.preset ?? 'tiny'], ...opts.shape };
   for (const k of ['nLayers', 'dim', 'nHeads', 'nKVHeads', 'headDim', 'ffnDim', 'vocabSize', 'ctxTrain'] as const) {
-    if (!Number.isInteger(s[k]) || s[k] < 1) throw new Error(`synthetic model: ${k} must be a positive integer (got ${s[k]})`);
+    if (!Number.isInteger(s[k]) || s[k] < 1)
+      throw new Error(`synthetic model: ${k} must be a positive integer (got ${s[k]})`);
   }
-  if (s.nHeads % s.nKVHeads !== 0 || s.headDim % 2 !== 0) throw new Error('synthetic model: nHeads must be a multiple of nKVHeads, headDim even');
-  if (s.ropeFreqs && s.arch !== 'llama') throw new Error('synthetic model: rope_freqs (llama3 scaling) is for llama only');
+  if (s.nHeads % s.nKVHeads !== 0 || s.headDim % 2 !== 0)
+    throw new Error('synthetic model: nHeads must be a multiple of nKVHeads, headDim even');
+  if (s.ropeFreqs && s.arch !== 'llama')
+    throw new Error('synthetic model: rope_freqs (llama3 scaling) is for llama only');
   const wType = opts.weightType ?? GGMLType.Q8_0;
   const eType = opts.embeddingType ?? wType;
-  for (const t of [wType, eType]) if (!TYPE_TRAITS.has(t)) throw new Error(`synthetic model: unsupported weight type ${typeName(t)}`);
+  for (const t of [wType, eType])
+    if (!TYPE_TRAITS.has(t)) throw new Error(`synthetic model: unsupported weight type ${typeName(t)}`);
   const seed = opts.seed ?? 1;
   const std = opts.std ?? 0.02;
   const a = s.arch;
-  const qDim = s.nHeads * s.headDim, kvDim = s.nKVHeads * s.headDim;
+  const qDim = s.nHeads * s.headDim,
+    kvDim = s.nKVHeads * s.headDim;
 
   const u32 = (key: string, value: number): GGUFMetadataEntry => ({ key, type: VT.UINT32, value });
   const f32 = (key: string, value: number): GGUFMetadataEntry => ({ key, type: VT.FLOAT32, value });
@@ -114,9 +193,11 @@ export function makeSyntheticModel(opts: SyntheticOptions): void {
     u32(`${a}.rope.dimension_count`, s.headDim),
     u32(`${a}.vocab_size`, s.vocabSize),
   ];
-  if (qDim !== s.dim) metadata.push(u32(`${a}.attention.key_length`, s.headDim), u32(`${a}.attention.value_length`, s.headDim));
+  if (qDim !== s.dim)
+    metadata.push(u32(`${a}.attention.key_length`, s.headDim), u32(`${a}.attention.value_length`, s.headDim));
   metadata.push(u32('general.file_type', FILE_TYPE[wType] ?? 0));
-  if (TYPE_TRAITS.get(wType)!.blockSize > 1 || TYPE_TRAITS.get(eType)!.blockSize > 1) metadata.push(u32('general.quantization_version', 2));
+  if (TYPE_TRAITS.get(wType)!.blockSize > 1 || TYPE_TRAITS.get(eType)!.blockSize > 1)
+    metadata.push(u32('general.quantization_version', 2));
   metadata.push(...tokenizerMetadata(opts.tokenizerFrom ?? defaultTokenizer(s.vocabSize, opts.modelsDir), s.vocabSize));
 
   const tensors: GGUFTensorEntry[] = [];
@@ -125,10 +206,21 @@ export function makeSyntheticModel(opts: SyntheticOptions): void {
     tensors.push({ name, dims, type: t, data: () => randomWeights(t, dims, std, seed, name) });
   };
   const vector = (name: string, n: number, mean: number, sd: number): void => {
-    tensors.push({ name, dims: [n], type: GGMLType.F32, data: () => quantize(GGMLType.F32, gaussian(n, mean, sd, rng(seed, name))) });
+    tensors.push({
+      name,
+      dims: [n],
+      type: GGMLType.F32,
+      data: () => quantize(GGMLType.F32, gaussian(n, mean, sd, rng(seed, name))),
+    });
   };
   weight('token_embd.weight', [s.dim, s.vocabSize], eType);
-  if (s.ropeFreqs) tensors.push({ name: 'rope_freqs.weight', dims: [s.headDim / 2], type: GGMLType.F32, data: quantize(GGMLType.F32, llama3RopeFactors(s.headDim, s.ropeTheta)) });
+  if (s.ropeFreqs)
+    tensors.push({
+      name: 'rope_freqs.weight',
+      dims: [s.headDim / 2],
+      type: GGMLType.F32,
+      data: quantize(GGMLType.F32, llama3RopeFactors(s.headDim, s.ropeTheta)),
+    });
   vector('output_norm.weight', s.dim, 1, 0.02);
   if (!s.tiedEmbeddings) weight('output.weight', [s.dim, s.vocabSize], eType);
   for (let l = 0; l < s.nLayers; l++) {
@@ -161,11 +253,17 @@ function tokenizerMetadata(file: string, vocab: number): GGUFMetadataEntry[] {
   try {
     const n = f.strings('tokenizer.ggml.tokens')?.length;
     if (n === undefined) throw new Error(`${file} has no tokenizer.ggml.tokens to copy`);
-    if (n > vocab) throw new Error(`vocab ${vocab} is smaller than the ${n} tokens of ${file}; pick another tokenizer source`);
+    if (n > vocab)
+      throw new Error(`vocab ${vocab} is smaller than the ${n} tokens of ${file}; pick another tokenizer source`);
     const pad = (key: string, v: GGUFArray): GGUFArray => {
       const extra = vocab - n;
       if (v.items.length !== n || extra === 0) return v;
-      const fill = key === 'tokenizer.ggml.tokens' ? (i: number) => `[PAD${n + i}]` : key === 'tokenizer.ggml.scores' ? () => -1000 : () => 5;
+      const fill =
+        key === 'tokenizer.ggml.tokens'
+          ? (i: number) => `[PAD${n + i}]`
+          : key === 'tokenizer.ggml.scores'
+            ? () => -1000
+            : () => 5;
       return { itemType: v.itemType, items: [...v.items, ...Array.from({ length: extra }, (_, i) => fill(i))] };
     };
     return [...f.header.metadata]
@@ -173,7 +271,11 @@ function tokenizerMetadata(file: string, vocab: number): GGUFMetadataEntry[] {
       .map(([key, value]) => ({
         key,
         type: f.header.metadataTypes.get(key)!,
-        value: typeof value === 'object' && ['tokenizer.ggml.tokens', 'tokenizer.ggml.scores', 'tokenizer.ggml.token_type'].includes(key) ? pad(key, value) : value,
+        value:
+          typeof value === 'object' &&
+          ['tokenizer.ggml.tokens', 'tokenizer.ggml.scores', 'tokenizer.ggml.token_type'].includes(key)
+            ? pad(key, value)
+            : value,
       }));
   } finally {
     f.close();
@@ -182,7 +284,10 @@ function tokenizerMetadata(file: string, vocab: number): GGUFMetadataEntry[] {
 
 /** Llama 3.x rope scaling factors (factor 32, low 1, high 4, original context 8192), as convert_hf_to_gguf computes them. */
 export function llama3RopeFactors(headDim: number, theta: number): Float32Array {
-  const factor = 32, low = 1, high = 4, old = 8192;
+  const factor = 32,
+    low = 1,
+    high = 4,
+    old = 8192;
   const out = new Float32Array(headDim / 2);
   for (let i = 0; i < out.length; i++) {
     const wavelen = 2 * Math.PI * Math.pow(theta, (2 * i) / headDim); // 2π / inverse frequency
@@ -213,7 +318,10 @@ function rng(seed: number, name: string): () => number {
   return () => {
     const r = Math.imul(rotl(Math.imul(st[1]!, 5), 7), 9) >>> 0;
     const t = st[1]! << 9;
-    st[2]! ^= st[0]!; st[3]! ^= st[1]!; st[1]! ^= st[2]!; st[0]! ^= st[3]!;
+    st[2]! ^= st[0]!;
+    st[3]! ^= st[1]!;
+    st[1]! ^= st[2]!;
+    st[0]! ^= st[3]!;
     st[2]! ^= t;
     st[3] = rotl(st[3]!, 11);
     return r;
@@ -225,7 +333,8 @@ const unit = (next: () => number): number => (next() + 0.5) / 4294967296;
 function gaussian(n: number, mean: number, sd: number, next: () => number): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(unit(next))) * sd, th = 2 * Math.PI * unit(next);
+    const r = Math.sqrt(-2 * Math.log(unit(next))) * sd,
+      th = 2 * Math.PI * unit(next);
     out[i] = mean + r * Math.cos(th);
     if (i + 1 < n) out[i + 1] = mean + r * Math.sin(th);
   }
@@ -234,14 +343,26 @@ function gaussian(n: number, mean: number, sd: number, next: () => number): Floa
 
 /** Std of the integer levels each block type draws uniformly (w = d·(q − centre) · sub-scale). */
 const LEVEL_STD: Partial<Record<GGMLType, number>> = {
-  [GGMLType.Q4_0]: 4.61, [GGMLType.Q4_1]: 4.61, [GGMLType.Q5_0]: 9.23, [GGMLType.Q5_1]: 9.23,
-  [GGMLType.Q8_0]: 73.9, [GGMLType.Q4_K]: 4.61 * 45.6, [GGMLType.Q6_K]: 18.47 * 98.6,
+  [GGMLType.Q4_0]: 4.61,
+  [GGMLType.Q4_1]: 4.61,
+  [GGMLType.Q5_0]: 9.23,
+  [GGMLType.Q5_1]: 9.23,
+  [GGMLType.Q8_0]: 73.9,
+  [GGMLType.Q4_K]: 4.61 * 45.6,
+  [GGMLType.Q6_K]: 18.47 * 98.6,
 };
 
 /** Random tensor bytes, yielded in chunks of whole rows (≤ ~4 MB each). */
-function* randomWeights(type: GGMLType, dims: readonly number[], std: number, seed: number, name: string): Generator<Uint8Array> {
+function* randomWeights(
+  type: GGMLType,
+  dims: readonly number[],
+  std: number,
+  seed: number,
+  name: string,
+): Generator<Uint8Array> {
   const next = rng(seed, name);
-  const rowLen = dims[0]!, nRows = dims.reduce((p, d) => p * d, 1) / rowLen;
+  const rowLen = dims[0]!,
+    nRows = dims.reduce((p, d) => p * d, 1) / rowLen;
   const rowBytes = tensorByteSize(type, [rowLen]);
   const rowsPer = Math.max(1, Math.floor((4 << 20) / rowBytes));
   for (let r = 0; r < nRows; r += rowsPer) {
@@ -262,22 +383,41 @@ function* randomWeights(type: GGMLType, dims: readonly number[], std: number, se
 /** Overwrite the scale fields of `nb` random blocks so values are zero-mean with std ≈ d·LEVEL_STD. */
 function fillBlocks(type: GGMLType, b: Uint8Array, nb: number, d: number, next: () => number): void {
   const size = TYPE_TRAITS.get(type)!.typeSize;
-  const put = (p: number, v: number): void => { const h = floatToHalf(v); b[p] = h & 0xff; b[p + 1] = h >>> 8; };
+  const put = (p: number, v: number): void => {
+    const h = floatToHalf(v);
+    b[p] = h & 0xff;
+    b[p + 1] = h >>> 8;
+  };
   for (let i = 0, p = 0; i < nb; i++, p += size) {
     const r = next();
     const db = d * (0.75 + (r >>> 8) / (1 << 25)); // ×[0.75, 1.25): blocks differ like real data
     const sign = r & 1 ? -1 : 1;
     switch (type) {
-      case GGMLType.Q4_0: case GGMLType.Q5_0: put(p, sign * db); break; // symmetric levels: random sign
-      case GGMLType.Q8_0: put(p, db); break;
-      case GGMLType.Q4_1: put(p, db); put(p + 2, -7.5 * db); break;
-      case GGMLType.Q5_1: put(p, db); put(p + 2, -15.5 * db); break;
+      case GGMLType.Q4_0:
+      case GGMLType.Q5_0:
+        put(p, sign * db);
+        break; // symmetric levels: random sign
+      case GGMLType.Q8_0:
+        put(p, db);
+        break;
+      case GGMLType.Q4_1:
+        put(p, db);
+        put(p + 2, -7.5 * db);
+        break;
+      case GGMLType.Q5_1:
+        put(p, db);
+        put(p + 2, -15.5 * db);
+        break;
       case GGMLType.Q4_K: {
-        put(p, db); put(p + 2, 7.5 * db); // w = d·sc·q − (7.5·d)·m with m = sc: centred levels
+        put(p, db);
+        put(p + 2, 7.5 * db); // w = d·sc·q − (7.5·d)·m with m = sc: centred levels
         const sc = p + 4;
         for (let j = 0; j < 8; j++) {
           const v = 32 + ((next() >>> 7) & 31);
-          if (j < 4) { b[sc + j] = v; b[sc + j + 4] = v; } else {
+          if (j < 4) {
+            b[sc + j] = v;
+            b[sc + j + 4] = v;
+          } else {
             b[sc + j + 4] = (v & 0xf) | ((v & 0xf) << 4);
             b[sc + j - 4] = b[sc + j - 4]! | ((v >> 4) << 6);
             b[sc + j] = b[sc + j]! | ((v >> 4) << 6);
@@ -287,9 +427,13 @@ function fillBlocks(type: GGMLType, b: Uint8Array, nb: number, d: number, next: 
       }
       case GGMLType.Q6_K:
         put(p + 208, db);
-        for (let j = 0; j < 16; j++) { const v = next(); b[p + 192 + j] = ((v & 1 ? -1 : 1) * (64 + ((v >>> 9) & 63))) & 0xff; }
+        for (let j = 0; j < 16; j++) {
+          const v = next();
+          b[p + 192 + j] = ((v & 1 ? -1 : 1) * (64 + ((v >>> 9) & 63))) & 0xff;
+        }
         break;
-      default: throw new Error(`no random block generator for ${typeName(type)}`);
+      default:
+        throw new Error(`no random block generator for ${typeName(type)}`);
     }
   }
 }

@@ -20,7 +20,13 @@ export function rowShape(info: TensorInfo): { rowLength: number; nRows: number; 
  */
 export function dequantizeRows(file: GGUFFile, info: TensorInfo, firstRow: number, nRows: number): Float32Array {
   const { rowLength, nRows: total, rowBytes } = rowShape(info);
-  if (!Number.isInteger(firstRow) || !Number.isInteger(nRows) || firstRow < 0 || nRows < 0 || firstRow + nRows > total) {
+  if (
+    !Number.isInteger(firstRow) ||
+    !Number.isInteger(nRows) ||
+    firstRow < 0 ||
+    nRows < 0 ||
+    firstRow + nRows > total
+  ) {
     throw new RangeError(`rows [${firstRow}, ${firstRow + nRows}) outside tensor ${info.name} with ${total} rows`);
   }
   const out = new Float32Array(nRows * rowLength);

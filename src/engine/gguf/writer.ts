@@ -40,7 +40,10 @@ export function tensorByteSize(type: GGMLType, dims: readonly number[], name = '
   if (dims.length < 1 || dims.length > 4 || dims.some((d) => !Number.isSafeInteger(d) || d < 1)) {
     throw new Error(`tensor ${name}: invalid dims [${dims.join(', ')}]`);
   }
-  if (dims[0]! % t.blockSize !== 0) throw new Error(`tensor ${name}: row length ${dims[0]} is not a multiple of the ${t.name} block size ${t.blockSize}`);
+  if (dims[0]! % t.blockSize !== 0)
+    throw new Error(
+      `tensor ${name}: row length ${dims[0]} is not a multiple of the ${t.name} block size ${t.blockSize}`,
+    );
   return (dims.reduce((a, b) => a * b, 1) / t.blockSize) * t.typeSize;
 }
 
@@ -58,33 +61,81 @@ class Bytes {
     this.length += n;
     return at;
   }
-  u8(v: number): void { const at = this.room(1); this.buf.writeUInt8(v, at); }
-  i8(v: number): void { const at = this.room(1); this.buf.writeInt8(v, at); }
-  u16(v: number): void { const at = this.room(2); this.buf.writeUInt16LE(v, at); }
-  i16(v: number): void { const at = this.room(2); this.buf.writeInt16LE(v, at); }
-  u32(v: number): void { const at = this.room(4); this.buf.writeUInt32LE(v, at); }
-  i32(v: number): void { const at = this.room(4); this.buf.writeInt32LE(v, at); }
-  f32(v: number): void { const at = this.room(4); this.buf.writeFloatLE(v, at); }
-  f64(v: number): void { const at = this.room(8); this.buf.writeDoubleLE(v, at); }
-  u64(v: number | bigint): void { const at = this.room(8); this.buf.writeBigUInt64LE(BigInt(v), at); }
-  i64(v: number | bigint): void { const at = this.room(8); this.buf.writeBigInt64LE(BigInt(v), at); }
-  raw(b: Uint8Array): void { const at = this.room(b.length); this.buf.set(b, at); }
-  bytes(): Buffer { return this.buf.subarray(0, this.length); }
+  u8(v: number): void {
+    const at = this.room(1);
+    this.buf.writeUInt8(v, at);
+  }
+  i8(v: number): void {
+    const at = this.room(1);
+    this.buf.writeInt8(v, at);
+  }
+  u16(v: number): void {
+    const at = this.room(2);
+    this.buf.writeUInt16LE(v, at);
+  }
+  i16(v: number): void {
+    const at = this.room(2);
+    this.buf.writeInt16LE(v, at);
+  }
+  u32(v: number): void {
+    const at = this.room(4);
+    this.buf.writeUInt32LE(v, at);
+  }
+  i32(v: number): void {
+    const at = this.room(4);
+    this.buf.writeInt32LE(v, at);
+  }
+  f32(v: number): void {
+    const at = this.room(4);
+    this.buf.writeFloatLE(v, at);
+  }
+  f64(v: number): void {
+    const at = this.room(8);
+    this.buf.writeDoubleLE(v, at);
+  }
+  u64(v: number | bigint): void {
+    const at = this.room(8);
+    this.buf.writeBigUInt64LE(BigInt(v), at);
+  }
+  i64(v: number | bigint): void {
+    const at = this.room(8);
+    this.buf.writeBigInt64LE(BigInt(v), at);
+  }
+  raw(b: Uint8Array): void {
+    const at = this.room(b.length);
+    this.buf.set(b, at);
+  }
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
-function encodeHeader(metadata: readonly GGUFMetadataEntry[], tensors: readonly GGUFTensorEntry[], version: number,
-  offsets: readonly number[]): Buffer {
+function encodeHeader(
+  metadata: readonly GGUFMetadataEntry[],
+  tensors: readonly GGUFTensorEntry[],
+  version: number,
+  offsets: readonly number[],
+): Buffer {
   const v1 = version === 1;
   const w = new Bytes();
-  const count = (n: number): void => { if (v1) w.u32(n); else w.u64(n); };
-  const str = (s: string): void => { const b = Buffer.from(s, 'utf8'); count(b.length); w.raw(b); };
+  const count = (n: number): void => {
+    if (v1) w.u32(n);
+    else w.u64(n);
+  };
+  const str = (s: string): void => {
+    const b = Buffer.from(s, 'utf8');
+    count(b.length);
+    w.raw(b);
+  };
   const num = (x: GGUFValue, key: string): number | bigint => {
-    if (typeof x !== 'number' && typeof x !== 'bigint') throw new Error(`metadata ${key}: expected a number, got ${typeof x}`);
+    if (typeof x !== 'number' && typeof x !== 'bigint')
+      throw new Error(`metadata ${key}: expected a number, got ${typeof x}`);
     return x;
   };
   const int = (x: GGUFValue, key: string, type: GGUFValueType, lo: number, hi: number): number => {
     const n = Number(num(x, key));
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`metadata ${key}: ${String(x)} is out of range for ${GGUFValueType[type]}`);
+    if (!Number.isInteger(n) || n < lo || n > hi)
+      throw new Error(`metadata ${key}: ${String(x)} is out of range for ${GGUFValueType[type]}`);
     return n;
   };
   const big = (x: GGUFValue, key: string, type: GGUFValueType, lo: bigint, hi: bigint): bigint => {
@@ -96,16 +147,36 @@ function encodeHeader(metadata: readonly GGUFMetadataEntry[], tensors: readonly 
   };
   const value = (type: GGUFValueType, x: GGUFValue, key: string, depth: number): void => {
     switch (type) {
-      case GGUFValueType.UINT8: w.u8(int(x, key, type, 0, 0xff)); return;
-      case GGUFValueType.INT8: w.i8(int(x, key, type, -0x80, 0x7f)); return;
-      case GGUFValueType.UINT16: w.u16(int(x, key, type, 0, 0xffff)); return;
-      case GGUFValueType.INT16: w.i16(int(x, key, type, -0x8000, 0x7fff)); return;
-      case GGUFValueType.UINT32: w.u32(int(x, key, type, 0, 0xffffffff)); return;
-      case GGUFValueType.INT32: w.i32(int(x, key, type, -0x80000000, 0x7fffffff)); return;
-      case GGUFValueType.FLOAT32: w.f32(Number(num(x, key))); return;
-      case GGUFValueType.FLOAT64: w.f64(Number(num(x, key))); return;
-      case GGUFValueType.UINT64: w.u64(big(x, key, type, 0n, (1n << 64n) - 1n)); return;
-      case GGUFValueType.INT64: w.i64(big(x, key, type, -(1n << 63n), (1n << 63n) - 1n)); return;
+      case GGUFValueType.UINT8:
+        w.u8(int(x, key, type, 0, 0xff));
+        return;
+      case GGUFValueType.INT8:
+        w.i8(int(x, key, type, -0x80, 0x7f));
+        return;
+      case GGUFValueType.UINT16:
+        w.u16(int(x, key, type, 0, 0xffff));
+        return;
+      case GGUFValueType.INT16:
+        w.i16(int(x, key, type, -0x8000, 0x7fff));
+        return;
+      case GGUFValueType.UINT32:
+        w.u32(int(x, key, type, 0, 0xffffffff));
+        return;
+      case GGUFValueType.INT32:
+        w.i32(int(x, key, type, -0x80000000, 0x7fffffff));
+        return;
+      case GGUFValueType.FLOAT32:
+        w.f32(Number(num(x, key)));
+        return;
+      case GGUFValueType.FLOAT64:
+        w.f64(Number(num(x, key)));
+        return;
+      case GGUFValueType.UINT64:
+        w.u64(big(x, key, type, 0n, (1n << 64n) - 1n));
+        return;
+      case GGUFValueType.INT64:
+        w.i64(big(x, key, type, -(1n << 63n), (1n << 63n) - 1n));
+        return;
       case GGUFValueType.BOOL:
         if (typeof x !== 'boolean') throw new Error(`metadata ${key}: expected a boolean`);
         w.u8(x ? 1 : 0);
@@ -139,7 +210,10 @@ function encodeHeader(metadata: readonly GGUFMetadataEntry[], tensors: readonly 
   tensors.forEach((t, i) => {
     str(t.name);
     w.u32(t.dims.length);
-    for (const d of t.dims) { if (v1) w.u32(d); else w.u64(d); }
+    for (const d of t.dims) {
+      if (v1) w.u32(d);
+      else w.u64(d);
+    }
     w.u32(t.type);
     w.u64(offsets[i]!);
   });
@@ -153,17 +227,20 @@ function resolveAlignment(spec: GGUFWriteSpec): { alignment: number; metadata: r
   const fromMeta = meta ? Number(meta.value) : undefined;
   const a = spec.alignment ?? fromMeta ?? 32;
   if (!Number.isInteger(a) || a <= 0 || (a & (a - 1)) !== 0) throw new Error(`alignment ${a} is not a power of two`);
-  if (fromMeta !== undefined && fromMeta !== a) throw new Error(`alignment ${a} disagrees with general.alignment ${fromMeta}`);
-  const metadata = fromMeta === undefined && a !== 32
-    ? [...spec.metadata, { key: 'general.alignment', type: GGUFValueType.UINT32, value: a }]
-    : spec.metadata;
+  if (fromMeta !== undefined && fromMeta !== a)
+    throw new Error(`alignment ${a} disagrees with general.alignment ${fromMeta}`);
+  const metadata =
+    fromMeta === undefined && a !== 32
+      ? [...spec.metadata, { key: 'general.alignment', type: GGUFValueType.UINT32, value: a }]
+      : spec.metadata;
   return { alignment: a, metadata };
 }
 
 /** Write a GGUF file. Returns the file size in bytes. */
 export function writeGGUF(path: string, spec: GGUFWriteSpec): number {
   const version = spec.version ?? 3;
-  if (version !== 1 && version !== 2 && version !== 3) throw new Error(`GGUF version ${String(version)} cannot be written (1, 2 or 3)`);
+  if (version !== 1 && version !== 2 && version !== 3)
+    throw new Error(`GGUF version ${String(version)} cannot be written (1, 2 or 3)`);
   const { alignment, metadata } = resolveAlignment(spec);
   const keys = new Set<string>();
   for (const m of metadata) {

@@ -8,8 +8,11 @@ import { KVCache } from './types';
 
 export function createCache(c: ModelConfig, plan: KVPlan, maxTokens: number): KVCache {
   switch (plan.kind) {
-    case 'full': return new FullKVCache(c, maxTokens, planDtype(plan));
-    case 'pod': return new PodKVCache(c, plan, maxTokens);
-    case 'streaming': return new StreamingKVCache(c, plan, maxTokens);
+    case 'full':
+      return new FullKVCache(c, maxTokens, planDtype(plan));
+    case 'pod':
+      return new PodKVCache(c, plan, maxTokens);
+    case 'streaming':
+      return new StreamingKVCache(c, plan, maxTokens);
   }
 }

@@ -21,7 +21,8 @@ export function hadamard(x: Float32Array | Float64Array, off: number, D: number)
   for (let len = 1; len < D; len <<= 1) {
     for (let i = off; i < off + D; i += len << 1) {
       for (let j = i; j < i + len; j++) {
-        const a = x[j]!, b = x[j + len]!;
+        const a = x[j]!,
+          b = x[j + len]!;
         x[j] = a + b;
         x[j + len] = a - b;
       }
@@ -37,8 +38,12 @@ export function hadamardMatrix(D: number): Float32Array {
   const norm = 1 / Math.sqrt(D);
   for (let i = 0; i < D; i++) {
     for (let j = 0; j < D; j++) {
-      let bits = i & j, parity = 0;
-      while (bits) { parity ^= bits & 1; bits >>= 1; }
+      let bits = i & j,
+        parity = 0;
+      while (bits) {
+        parity ^= bits & 1;
+        bits >>= 1;
+      }
       m[i * D + j] = parity ? -norm : norm;
     }
   }
@@ -61,9 +66,18 @@ export class QuantDistant implements DistantStore {
   private readonly row: Float32Array;
 
   /** `heads`: KV heads that keep distant keys; `vHeads`: those that keep distant values. */
-  constructor(readonly quant: DistantQuant, private readonly dtype: KVDtype, private readonly D: number,
-    private readonly heads: readonly number[], private readonly vHeads: readonly number[], private readonly maxRows: number) {
-    if (quant === 'int4' && (!isPow2(D) || D < 2)) throw new RangeError(`int4 distant storage rotates rows by a Hadamard matrix and needs a power-of-two head size (got ${D})`);
+  constructor(
+    readonly quant: DistantQuant,
+    private readonly dtype: KVDtype,
+    private readonly D: number,
+    private readonly heads: readonly number[],
+    private readonly vHeads: readonly number[],
+    private readonly maxRows: number,
+  ) {
+    if (quant === 'int4' && (!isPow2(D) || D < 2))
+      throw new RangeError(
+        `int4 distant storage rotates rows by a Hadamard matrix and needs a power-of-two head size (got ${D})`,
+      );
     this.H = vHeads.length;
     this.rowData = quant === 'int8' ? D : D / 2;
     this.qmax = quant === 'int8' ? 127 : 7;
@@ -94,7 +108,8 @@ export class QuantDistant implements DistantStore {
     let amax = 0;
     for (let i = 0; i < D; i++) amax = Math.max(amax, Math.abs(row[i]!));
     const scale = amax / qmax;
-    const q = (i: number): number => (scale === 0 ? 0 : Math.max(-qmax - 1, Math.min(qmax, Math.round(row[i]! / scale))));
+    const q = (i: number): number =>
+      scale === 0 ? 0 : Math.max(-qmax - 1, Math.min(qmax, Math.round(row[i]! / scale)));
     const at = r * this.rowData;
     if (this.quant === 'int8') {
       for (let i = 0; i < D; i++) dst[at + i] = q(i) & 0xff; // two's complement: the int8 the graph reads
@@ -106,9 +121,15 @@ export class QuantDistant implements DistantStore {
 
   push(k: KVArray, v: KVArray): void {
     this.reserve(this.length + 1);
-    const D = this.D, nA = this.heads.length, t = this.length;
-    this.vHeads.forEach((h, i) => { this.vs[t * this.H + i] = this.quantize(v, h * D, this.v, t * this.H + i); });
-    this.heads.forEach((h, i) => { this.ks[t * nA + i] = this.quantize(k, h * D, this.k, t * nA + i); });
+    const D = this.D,
+      nA = this.heads.length,
+      t = this.length;
+    this.vHeads.forEach((h, i) => {
+      this.vs[t * this.H + i] = this.quantize(v, h * D, this.v, t * this.H + i);
+    });
+    this.heads.forEach((h, i) => {
+      this.ks[t * nA + i] = this.quantize(k, h * D, this.k, t * nA + i);
+    });
     this.length++;
   }
 
@@ -119,9 +140,10 @@ export class QuantDistant implements DistantStore {
     const add = (d: DistantInput, data: Uint8Array, scales: Float32Array, heads: number): void => {
       if (!d.scale) throw new Error(`the KV cache contract declares no scale input for an ${this.quant} distant store`);
       const n = rows * heads * this.rowData;
-      out[d.data.name] = this.quant === 'int8'
-        ? { type: 'int8', data: new Int8Array(data.buffer, data.byteOffset, n), dims: [rows, heads, this.D] }
-        : { type: 'uint8', data: data.subarray(0, n), dims: [rows, heads, this.D / 2] };
+      out[d.data.name] =
+        this.quant === 'int8'
+          ? { type: 'int8', data: new Int8Array(data.buffer, data.byteOffset, n), dims: [rows, heads, this.D] }
+          : { type: 'uint8', data: data.subarray(0, n), dims: [rows, heads, this.D / 2] };
       out[d.scale.name] = { type: 'float32', data: scales.subarray(0, rows * heads), dims: [rows, heads, 1] };
     };
     if (this.H > 0) add(named(io.vd, 'distant value'), this.v, this.vs, this.H);
@@ -162,9 +184,11 @@ export class QuantDistant implements DistantStore {
   importRows(k: KVArray, v: KVArray, n: number): void {
     this.length = 0;
     this.reserve(n);
-    const D = this.D, nA = this.heads.length;
+    const D = this.D,
+      nA = this.heads.length;
     for (let t = 0; t < n; t++) {
-      for (let i = 0; i < this.H; i++) this.vs[t * this.H + i] = this.quantize(v, (t * this.H + i) * D, this.v, t * this.H + i);
+      for (let i = 0; i < this.H; i++)
+        this.vs[t * this.H + i] = this.quantize(v, (t * this.H + i) * D, this.v, t * this.H + i);
       for (let i = 0; i < nA; i++) this.ks[t * nA + i] = this.quantize(k, (t * nA + i) * D, this.k, t * nA + i);
     }
     this.length = n;
@@ -177,10 +201,12 @@ export class QuantDistant implements DistantStore {
   /** The stored rows dequantized and (int4) rotated back: what the graph computes with, in the original space. */
   decoded(): { keys: Float32Array; values: Float32Array } {
     const rowsOf = (data: Uint8Array, scales: Float32Array, heads: number): Float32Array => {
-      const D = this.D, out = new Float32Array(this.length * heads * D);
+      const D = this.D,
+        out = new Float32Array(this.length * heads * D);
       const s8 = new Int8Array(data.buffer, data.byteOffset, data.length);
       for (let r = 0; r < this.length * heads; r++) {
-        const s = scales[r]!, at = r * this.rowData;
+        const s = scales[r]!,
+          at = r * this.rowData;
         for (let i = 0; i < D; i++) {
           const q = this.quant === 'int8' ? s8[at + i]! : ((data[at + (i >> 1)]! >> ((i & 1) * 4)) & 15) - 8;
           out[r * D + i] = q * s;

@@ -64,7 +64,13 @@ export class PlainDistant implements DistantStore {
   private readonly H: number;
 
   /** `heads`: KV heads that keep distant keys; `vHeads`: those that keep distant values. */
-  constructor(private readonly dtype: KVDtype, private readonly D: number, private readonly heads: readonly number[], private readonly vHeads: readonly number[], private readonly maxRows: number) {
+  constructor(
+    private readonly dtype: KVDtype,
+    private readonly D: number,
+    private readonly heads: readonly number[],
+    private readonly vHeads: readonly number[],
+    private readonly maxRows: number,
+  ) {
     this.H = vHeads.length;
     this.v = allocKV(dtype, 0);
     this.k = allocKV(dtype, 0);
@@ -84,7 +90,8 @@ export class PlainDistant implements DistantStore {
 
   push(k: KVArray, v: KVArray): void {
     this.reserve(this.length + 1);
-    const D = this.D, nA = this.heads.length;
+    const D = this.D,
+      nA = this.heads.length;
     this.vHeads.forEach((h, i) => this.v.set(v.subarray(h * D, (h + 1) * D), (this.length * this.H + i) * D));
     this.heads.forEach((h, i) => this.k.set(k.subarray(h * D, (h + 1) * D), (this.length * nA + i) * D));
     this.length++;
@@ -94,8 +101,18 @@ export class PlainDistant implements DistantStore {
     const rows = Math.max(this.length, 1);
     this.reserve(rows);
     const out: Record<string, HostTensor> = {};
-    if (this.H > 0) out[named(io.vd, 'distant value').data.name] = kvTensor(this.dtype, this.v.subarray(0, rows * this.H * this.D), [rows, this.H, this.D]);
-    if (this.heads.length > 0) out[named(io.kd, 'distant key').data.name] = kvTensor(this.dtype, this.k.subarray(0, rows * this.heads.length * this.D), [rows, this.heads.length, this.D]);
+    if (this.H > 0)
+      out[named(io.vd, 'distant value').data.name] = kvTensor(this.dtype, this.v.subarray(0, rows * this.H * this.D), [
+        rows,
+        this.H,
+        this.D,
+      ]);
+    if (this.heads.length > 0)
+      out[named(io.kd, 'distant key').data.name] = kvTensor(
+        this.dtype,
+        this.k.subarray(0, rows * this.heads.length * this.D),
+        [rows, this.heads.length, this.D],
+      );
     return out;
   }
 
@@ -130,7 +147,8 @@ export class PlainDistant implements DistantStore {
   }
 
   decoded(): { keys: Float32Array; values: Float32Array } {
-    const nk = this.length * this.heads.length * this.D, nv = this.length * this.H * this.D;
+    const nk = this.length * this.heads.length * this.D,
+      nv = this.length * this.H * this.D;
     return {
       keys: Float32Array.from({ length: nk }, (_, i) => toFloat(this.dtype, this.k, i)),
       values: Float32Array.from({ length: nv }, (_, i) => toFloat(this.dtype, this.v, i)),

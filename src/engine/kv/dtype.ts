@@ -15,7 +15,9 @@ export function allocKV(d: KVDtype, n: number): KVArray {
 }
 
 export function kvTensor(d: KVDtype, data: KVArray, dims: readonly number[]): HostTensor {
-  return d === 'f32' ? { type: 'float32', data: data as Float32Array, dims } : { type: 'float16', data: data as Uint16Array, dims };
+  return d === 'f32'
+    ? { type: 'float32', data: data as Float32Array, dims }
+    : { type: 'float16', data: data as Uint16Array, dims };
 }
 
 /** Check a graph output has the cache's storage type before copying it into a buffer. */

@@ -26,7 +26,11 @@ export class FullKVCache implements KVCache {
   private readonly step: StepOf<'full'>;
   private readonly io: LayerOf<'full'>[];
 
-  constructor(private readonly c: ModelConfig, readonly maxTokens: number, readonly dtype: KVDtype = 'f32') {
+  constructor(
+    private readonly c: ModelConfig,
+    readonly maxTokens: number,
+    readonly dtype: KVDtype = 'f32',
+  ) {
     this.plan = { kind: 'full', dtype };
     this.bpe = bytesPerElement(dtype);
     this.row = c.nKVHeads * c.headDim;
@@ -61,13 +65,16 @@ export class FullKVCache implements KVCache {
   /** mask_past [1, P], mask_new [G·T, T] (causal), split_sizes [P, T]; an empty past is one masked dummy slot. */
   stepInputs(newTokens: number): Record<string, HostTensor> {
     if (this.len + newTokens > this.maxTokens) {
-      throw new RangeError(`context full: ${this.len} + ${newTokens} tokens exceeds the context size ${this.maxTokens}`);
+      throw new RangeError(
+        `context full: ${this.len} + ${newTokens} tokens exceeds the context size ${this.maxTokens}`,
+      );
     }
     const P = Math.max(this.len, 1);
     let maskPast: Float32Array;
     if (this.len === 0) maskPast = new Float32Array([-Infinity]);
     else {
-      if (!this.zeros || this.zeros.length < P) this.zeros = new Float32Array(Math.max(P, 2 * (this.zeros?.length ?? 0)));
+      if (!this.zeros || this.zeros.length < P)
+        this.zeros = new Float32Array(Math.max(P, 2 * (this.zeros?.length ?? 0)));
       maskPast = this.zeros.subarray(0, P);
     }
     const G = this.c.nHeads / this.c.nKVHeads;
@@ -85,7 +92,8 @@ export class FullKVCache implements KVCache {
     if (m) return m;
     const G = this.c.nHeads / this.c.nKVHeads;
     m = new Float32Array(G * T * T);
-    for (let g = 0; g < G; g++) for (let t = 0; t < T; t++) for (let j = t + 1; j < T; j++) m[(g * T + t) * T + j] = -Infinity;
+    for (let g = 0; g < G; g++)
+      for (let t = 0; t < T; t++) for (let j = t + 1; j < T; j++) m[(g * T + t) * T + j] = -Infinity;
     if (this.masks.size > 8) this.masks.clear();
     this.masks.set(T, m);
     return m;
@@ -110,7 +118,8 @@ export class FullKVCache implements KVCache {
     const need = this.len + newTokens;
     if (need > this.cap) this.grow(Math.min(this.maxTokens, Math.max(need, this.cap * 2)));
     const n = newTokens * this.row;
-    if (k.length !== n || v.length !== n) throw new Error(`layer ${layer}: expected ${n} floats of new K/V, got ${k.length}/${v.length}`);
+    if (k.length !== n || v.length !== n)
+      throw new Error(`layer ${layer}: expected ${n} floats of new K/V, got ${k.length}/${v.length}`);
     this.k[layer]!.set(k, this.len * this.row);
     this.v[layer]!.set(v, this.len * this.row);
   }
@@ -132,16 +141,26 @@ export class FullKVCache implements KVCache {
   /** ints [length]; buffers: K of every layer, then V of every layer, [length, Hkv, D] each. */
   exportState(): KVState {
     const n = this.len * this.row;
-    return { kind: this.kind, dtype: this.dtype, length: this.len, ints: Int32Array.of(this.len), buffers: [...this.k, ...this.v].map((a) => a.slice(0, n)) };
+    return {
+      kind: this.kind,
+      dtype: this.dtype,
+      length: this.len,
+      ints: Int32Array.of(this.len),
+      buffers: [...this.k, ...this.v].map((a) => a.slice(0, n)),
+    };
   }
 
   importState(s: KVState): void {
     const len = s.ints[0] ?? -1;
-    if (len !== s.length || len < 0 || len > this.maxTokens) throw new RangeError(`KV state length ${len} does not fit a cache of ${this.maxTokens} tokens`);
+    if (len !== s.length || len < 0 || len > this.maxTokens)
+      throw new RangeError(`KV state length ${len} does not fit a cache of ${this.maxTokens} tokens`);
     checkState(s, this.kind, this.dtype, 1, new Array<number>(2 * this.c.nLayers).fill(len * this.row));
     if (len > this.cap) this.grow(Math.min(this.maxTokens, Math.max(len, this.cap * 2)));
     const L = this.c.nLayers;
-    for (let l = 0; l < L; l++) { this.k[l]!.set(s.buffers[l]!); this.v[l]!.set(s.buffers[L + l]!); }
+    for (let l = 0; l < L; l++) {
+      this.k[l]!.set(s.buffers[l]!);
+      this.v[l]!.set(s.buffers[L + l]!);
+    }
     this.len = len;
   }
 
@@ -164,7 +183,13 @@ export class FullKVCache implements KVCache {
       allocatedBytes: this.byteSize(),
       usedBytes: used,
       fullCacheBytes: used,
-      perLayer: Array.from({ length: this.c.nLayers }, (_, layer) => ({ layer, kBytes: perLayerBytes, vBytes: perLayerBytes, usedBytes: layerUsed, fullBytes: layerUsed })),
+      perLayer: Array.from({ length: this.c.nLayers }, (_, layer) => ({
+        layer,
+        kBytes: perLayerBytes,
+        vBytes: perLayerBytes,
+        usedBytes: layerUsed,
+        fullBytes: layerUsed,
+      })),
     };
   }
 }

@@ -23,7 +23,13 @@ export const DISTANT_QUANTS: readonly DistantQuant[] = ['int8', 'int4'];
 export type KVPlan =
   | { readonly kind: 'full'; readonly dtype?: KVDtype }
   | { readonly kind: 'streaming'; readonly sinks: number; readonly recent: number; readonly dtype?: KVDtype }
-  | { readonly kind: 'pod'; readonly sinks: number; readonly recent: number; readonly anchors: readonly (readonly number[])[]; readonly mode: ShareMode; readonly dtype?: KVDtype;
+  | {
+      readonly kind: 'pod';
+      readonly sinks: number;
+      readonly recent: number;
+      readonly anchors: readonly (readonly number[])[];
+      readonly mode: ShareMode;
+      readonly dtype?: KVDtype;
       /** Distant keys/values in low-bit storage (absent: the cache's dtype). */
       readonly distantQuant?: DistantQuant;
       /**
@@ -33,7 +39,8 @@ export type KVPlan =
        * mean log-sum-exp as the layer's own — the distant attention mass matches the full model's.
        * Within D(i) the distribution is unchanged (a constant shift), so §5 is otherwise exact.
        */
-      readonly distantBias?: readonly (readonly number[])[] };
+      readonly distantBias?: readonly (readonly number[])[];
+    };
 
 /** anchors[l][h] of a local unit: no distant keys or values (docs/pod-qwen.md §2). */
 export const LOCAL = -1;
@@ -42,7 +49,8 @@ export const planDtype = (p: KVPlan): KVDtype => p.dtype ?? 'f32';
 
 /** Uniform blocks: layers [0,g), [g,2g), … for every KV head (the calibration-free special case). */
 export function uniformAnchors(nLayers: number, nKVHeads: number, groupSize: number): number[][] {
-  if (!Number.isInteger(groupSize) || groupSize < 1) throw new RangeError(`group size must be a positive integer (got ${groupSize})`);
+  if (!Number.isInteger(groupSize) || groupSize < 1)
+    throw new RangeError(`group size must be a positive integer (got ${groupSize})`);
   return Array.from({ length: nLayers }, (_, l) => Array.from({ length: nKVHeads }, () => l - (l % groupSize)));
 }
 
@@ -52,8 +60,10 @@ export function uniformAnchors(nLayers: number, nKVHeads: number, groupSize: num
  */
 export function validatePlan(plan: KVPlan, c: ModelConfig): void {
   if (plan.kind === 'full') return;
-  if (!Number.isInteger(plan.sinks) || plan.sinks < 0) throw new RangeError(`sinks must be an integer ≥ 0 (got ${plan.sinks})`);
-  if (!Number.isInteger(plan.recent) || plan.recent < 1) throw new RangeError(`recent window must be an integer ≥ 1 (got ${plan.recent})`);
+  if (!Number.isInteger(plan.sinks) || plan.sinks < 0)
+    throw new RangeError(`sinks must be an integer ≥ 0 (got ${plan.sinks})`);
+  if (!Number.isInteger(plan.recent) || plan.recent < 1)
+    throw new RangeError(`recent window must be an integer ≥ 1 (got ${plan.recent})`);
   if (plan.kind === 'streaming') return;
   const a = plan.anchors;
   if (a.length !== c.nLayers || a.some((row) => row.length !== c.nKVHeads)) {
@@ -66,12 +76,18 @@ export function validatePlan(plan: KVPlan, c: ModelConfig): void {
     }
   }
   const q = plan.distantQuant;
-  if (q !== undefined && !DISTANT_QUANTS.includes(q)) throw new RangeError(`distant storage must be ${DISTANT_QUANTS.join(' or ')} (got ${String(q)})`);
+  if (q !== undefined && !DISTANT_QUANTS.includes(q))
+    throw new RangeError(`distant storage must be ${DISTANT_QUANTS.join(' or ')} (got ${String(q)})`);
   if (q === 'int4' && (c.headDim & (c.headDim - 1)) !== 0) {
-    throw new RangeError(`int4 distant storage rotates rows by a Hadamard matrix and needs a power-of-two head size; this model's is ${c.headDim} (use int8)`);
+    throw new RangeError(
+      `int4 distant storage rotates rows by a Hadamard matrix and needs a power-of-two head size; this model's is ${c.headDim} (use int8)`,
+    );
   }
   const b = plan.distantBias;
-  if (b && (b.length !== c.nLayers || b.some((row) => row.length !== c.nHeads || row.some((x) => !Number.isFinite(x))))) {
+  if (
+    b &&
+    (b.length !== c.nLayers || b.some((row) => row.length !== c.nHeads || row.some((x) => !Number.isFinite(x))))
+  ) {
     throw new RangeError(`PoD distant bias must be ${c.nLayers} layers × ${c.nHeads} query heads of finite numbers`);
   }
 }
@@ -93,7 +109,12 @@ export function blockViolation(a: readonly (readonly number[])[], l: number, h: 
 }
 
 /** Offset of the shared distant logits of query head hq in layer l (0 for anchors and without a bias). */
-export function distantBiasOf(plan: Extract<KVPlan, { kind: 'pod' }>, l: number, hq: number, groupSize: number): number {
+export function distantBiasOf(
+  plan: Extract<KVPlan, { kind: 'pod' }>,
+  l: number,
+  hq: number,
+  groupSize: number,
+): number {
   if (plan.anchors[l]![Math.floor(hq / groupSize)] === l) return 0;
   return plan.distantBias?.[l]?.[hq] ?? 0;
 }
@@ -110,8 +131,14 @@ export function anchorHeads(plan: Extract<KVPlan, { kind: 'pod' }>, layer: numbe
 
 /** Share of non-anchor (layer, KV head) units, local ones included: ρ in pod-method.md §4. */
 export function nonAnchorShare(anchors: readonly (readonly number[])[]): number {
-  let n = 0, total = 0;
-  anchors.forEach((row, l) => row.forEach((a) => { total++; if (a !== l) n++; }));
+  let n = 0,
+    total = 0;
+  anchors.forEach((row, l) =>
+    row.forEach((a) => {
+      total++;
+      if (a !== l) n++;
+    }),
+  );
   return total === 0 ? 0 : n / total;
 }
 
@@ -123,14 +150,16 @@ export function localShare(anchors: readonly (readonly number[])[]): number {
 
 /** '31% shared-key units, 40% local units' (the local part only when there are some). */
 export function describeUnits(anchors: readonly (readonly number[])[]): string {
-  const local = localShare(anchors), shared = nonAnchorShare(anchors) - local;
+  const local = localShare(anchors),
+    shared = nonAnchorShare(anchors) - local;
   const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
   return `${pct(shared)} shared-key units${local > 0 ? `, ${pct(local)} local units` : ''}`;
 }
 
 export function describePlan(plan: KVPlan): string {
   if (plan.kind === 'full') return 'full cache';
-  if (plan.kind === 'streaming') return `streaming (sinks ${plan.sinks}, recent ${plan.recent}; distant tokens dropped)`;
+  if (plan.kind === 'streaming')
+    return `streaming (sinks ${plan.sinks}, recent ${plan.recent}; distant tokens dropped)`;
   return `PoD ${plan.mode} (sinks ${plan.sinks}, recent ${plan.recent}, ${describeUnits(plan.anchors)}${plan.distantQuant ? `, distant ${plan.distantQuant}` : ''})`;
 }
 
@@ -165,9 +194,16 @@ export function resolvePlan(spec: KVSpec, c: ModelConfig, contextSize: number): 
   const recent = spec.recent ?? Math.max(256, Math.floor(contextSize / 8)) - sinks;
   if (spec.kind === 'streaming') return { kind: 'streaming', sinks, recent, dtype };
   const anchors = spec.anchors ?? uniformAnchors(c.nLayers, c.nKVHeads, spec.groupSize ?? DEFAULT_GROUP_SIZE);
-  const plan: KVPlan = { kind: 'pod', sinks, recent, anchors: anchors.map((r) => [...r]), mode: spec.mode ?? 'scores', dtype,
+  const plan: KVPlan = {
+    kind: 'pod',
+    sinks,
+    recent,
+    anchors: anchors.map((r) => [...r]),
+    mode: spec.mode ?? 'scores',
+    dtype,
     ...(spec.distantQuant ? { distantQuant: spec.distantQuant } : {}),
-    ...(spec.distantBias ? { distantBias: spec.distantBias.map((r) => [...r]) } : {}) };
+    ...(spec.distantBias ? { distantBias: spec.distantBias.map((r) => [...r]) } : {}),
+  };
   validatePlan(plan, c);
   return plan;
 }

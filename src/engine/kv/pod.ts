@@ -32,7 +32,11 @@ export class PodKVCache implements KVCache {
   private nd = 0;
   private pendingEvictions = 0;
 
-  constructor(private readonly c: ModelConfig, readonly plan: PodPlan, readonly maxTokens: number) {
+  constructor(
+    private readonly c: ModelConfig,
+    readonly plan: PodPlan,
+    readonly maxTokens: number,
+  ) {
     this.dtype = planDtype(plan);
     this.bpe = bytesPerElement(this.dtype);
     this.ring = new ProximalRing(c, plan.sinks, plan.recent, this.dtype);
@@ -40,9 +44,11 @@ export class PodKVCache implements KVCache {
     this.vh = Array.from({ length: c.nLayers }, (_, l) => valueHeads(plan, l));
     ({ step: this.step, layers: this.io } = contractFor(plan, 'pod', c));
     const rows = Math.max(1, maxTokens - this.ring.P1);
-    this.dist = this.anc.map((heads, l) => plan.distantQuant
-      ? new QuantDistant(plan.distantQuant, this.dtype, c.headDim, heads, this.vh[l]!, rows)
-      : new PlainDistant(this.dtype, c.headDim, heads, this.vh[l]!, rows));
+    this.dist = this.anc.map((heads, l) =>
+      plan.distantQuant
+        ? new QuantDistant(plan.distantQuant, this.dtype, c.headDim, heads, this.vh[l]!, rows)
+        : new PlainDistant(this.dtype, c.headDim, heads, this.vh[l]!, rows),
+    );
   }
 
   get length(): number {
@@ -55,7 +61,8 @@ export class PodKVCache implements KVCache {
   }
 
   stepInputs(T: number): Record<string, HostTensor> {
-    if (this.length + T > this.maxTokens) throw new RangeError(`context full: ${this.length} + ${T} tokens exceeds the context size ${this.maxTokens}`);
+    if (this.length + T > this.maxTokens)
+      throw new RangeError(`context full: ${this.length} + ${T} tokens exceeds the context size ${this.maxTokens}`);
     this.pendingEvictions = this.ring.evictions(T);
     const { S, R, P1, G } = this.ring;
     const NDf = Math.max(this.nd, 1); // an empty distant store is fed as one masked dummy slot
@@ -78,7 +85,11 @@ export class PodKVCache implements KVCache {
       }
     }
     const XA = P1 + T;
-    const i64 = (...v: number[]): HostTensor => ({ type: 'int64', data: BigInt64Array.from(v.map(BigInt)), dims: [v.length] });
+    const i64 = (...v: number[]): HostTensor => ({
+      type: 'int64',
+      data: BigInt64Array.from(v.map(BigInt)),
+      dims: [v.length],
+    });
     const f32 = (data: Float32Array, X: number): HostTensor => ({ type: 'float32', data, dims: [G * T, X] });
     return {
       [this.step.maskAncA.name]: f32(all, XA),
@@ -121,7 +132,9 @@ export class PodKVCache implements KVCache {
     if (n === this.length) return;
     if (n < 0 || n > this.length) throw new RangeError(`cannot truncate ${this.length} tokens to ${n}`);
     if (n !== 0 && this.nd > 0) {
-      throw new RangeError(`a PoD cache cannot rewind to token ${n}: non-anchor layers no longer hold keys for the ${this.nd} distant tokens; rebuild from the start`);
+      throw new RangeError(
+        `a PoD cache cannot rewind to token ${n}: non-anchor layers no longer hold keys for the ${this.nd} distant tokens; rebuild from the start`,
+      );
     }
     for (let s = 0; s < this.ring.P1; s++) if (this.ring.slotPos[s]! >= n) this.ring.slotPos[s] = -1;
     this.ring.len = n;
@@ -132,22 +145,51 @@ export class PodKVCache implements KVCache {
   }
 
   /** The distant store of one layer, decoded (tests, inspection): keys [nd, nA, D] of `heads`, values [nd, nV, D] of `valueHeads`. */
-  distant(layer: number): { heads: readonly number[]; valueHeads: readonly number[]; keys: Float32Array; values: Float32Array; firstPosition: number } {
-    return { heads: this.anc[layer]!, valueHeads: this.vh[layer]!, ...this.dist[layer]!.decoded(), firstPosition: this.plan.sinks };
+  distant(layer: number): {
+    heads: readonly number[];
+    valueHeads: readonly number[];
+    keys: Float32Array;
+    values: Float32Array;
+    firstPosition: number;
+  } {
+    return {
+      heads: this.anc[layer]!,
+      valueHeads: this.vh[layer]!,
+      ...this.dist[layer]!.decoded(),
+      firstPosition: this.plan.sinks,
+    };
   }
 
   /** ints [length, distant, ...slot positions]; buffers: ring K per layer, ring V per layer, then distant K and V per layer. */
   exportState(): KVState {
-    const rows: KVArray[] = this.dist.flatMap((d) => { const r = d.exportRows(); return [r.k, r.v]; });
+    const rows: KVArray[] = this.dist.flatMap((d) => {
+      const r = d.exportRows();
+      return [r.k, r.v];
+    });
     const ring: KVArray[] = [...this.ring.kp, ...this.ring.vp].map((a) => a.slice());
-    return { kind: this.kind, dtype: this.dtype, length: this.length, ints: ringInts(this.ring, this.nd), buffers: [...ring, ...rows] };
+    return {
+      kind: this.kind,
+      dtype: this.dtype,
+      length: this.length,
+      ints: ringInts(this.ring, this.nd),
+      buffers: [...ring, ...rows],
+    };
   }
 
   importState(s: KVState): void {
-    const len = s.ints[0] ?? -1, nd = s.ints[1] ?? -1;
-    if (len !== s.length || len < 0 || len > this.maxTokens || nd < 0 || nd > len) throw new RangeError(`KV state: ${len} tokens, ${nd} distant do not fit this PoD cache`);
-    const L = this.c.nLayers, ringLen = this.ring.P1 * this.ring.row;
-    const lengths = [...new Array<number>(2 * L).fill(ringLen), ...this.dist.flatMap((d) => { const e = d.rowElements(nd); return [e.k, e.v]; })];
+    const len = s.ints[0] ?? -1,
+      nd = s.ints[1] ?? -1;
+    if (len !== s.length || len < 0 || len > this.maxTokens || nd < 0 || nd > len)
+      throw new RangeError(`KV state: ${len} tokens, ${nd} distant do not fit this PoD cache`);
+    const L = this.c.nLayers,
+      ringLen = this.ring.P1 * this.ring.row;
+    const lengths = [
+      ...new Array<number>(2 * L).fill(ringLen),
+      ...this.dist.flatMap((d) => {
+        const e = d.rowElements(nd);
+        return [e.k, e.v];
+      }),
+    ];
     checkState(s, this.kind, this.dtype, 2 + this.ring.P1, lengths);
     restoreRing(this.ring, s.ints, s.buffers);
     this.dist.forEach((d, l) => d.importRows(s.buffers[2 * L + 2 * l]!, s.buffers[2 * L + 2 * l + 1]!, nd));
@@ -170,8 +212,15 @@ export class PodKVCache implements KVCache {
     const prox = this.ring.P1 * H * unit; // allocated proximal bytes per layer, K or V
     const layerFull = 2 * this.length * H * unit;
     const perLayer = Array.from({ length: nLayers }, (_, l) => {
-      const a = this.dist[l]!.allocated(), u = this.dist[l]!.used();
-      return { layer: l, kBytes: prox + a.k, vBytes: prox + a.v, usedBytes: (sinks + recent) * H * unit * 2 + u.k + u.v, fullBytes: layerFull };
+      const a = this.dist[l]!.allocated(),
+        u = this.dist[l]!.used();
+      return {
+        layer: l,
+        kBytes: prox + a.k,
+        vBytes: prox + a.v,
+        usedBytes: (sinks + recent) * H * unit * 2 + u.k + u.v,
+        fullBytes: layerFull,
+      };
     });
     const used = perLayer.reduce((s, l) => s + l.usedBytes, 0);
     const full = nLayers * layerFull;

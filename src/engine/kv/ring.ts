@@ -21,7 +21,12 @@ export class ProximalRing {
   readonly slotPos: Int32Array;
   len = 0;
 
-  constructor(readonly c: ModelConfig, sinks: number, recent: number, readonly dtype: KVDtype) {
+  constructor(
+    readonly c: ModelConfig,
+    sinks: number,
+    recent: number,
+    readonly dtype: KVDtype,
+  ) {
     this.S = sinks;
     this.R = recent;
     this.P1 = sinks + recent;
@@ -55,7 +60,8 @@ export class ProximalRing {
    */
   write(layer: number, T: number, k: KVArray, v: KVArray, evict?: (k: KVArray, v: KVArray, pos: number) => void): void {
     const r = this.row;
-    const kp = this.kp[layer]!, vp = this.vp[layer]!;
+    const kp = this.kp[layer]!,
+      vp = this.vp[layer]!;
     const occ = Int32Array.from(this.slotPos);
     for (let t = 0; t < T; t++) {
       const p = this.len + t;
@@ -74,8 +80,13 @@ export class ProximalRing {
 
   /** Tokens currently in sink slots and in the ring. */
   counts(): { sinks: number; recent: number } {
-    let sinks = 0, recent = 0;
-    for (let s = 0; s < this.P1; s++) if (this.slotPos[s]! >= 0) { if (s < this.S) sinks++; else recent++; }
+    let sinks = 0,
+      recent = 0;
+    for (let s = 0; s < this.P1; s++)
+      if (this.slotPos[s]! >= 0) {
+        if (s < this.S) sinks++;
+        else recent++;
+      }
     return { sinks, recent };
   }
 

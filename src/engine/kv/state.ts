@@ -18,12 +18,15 @@ export interface KVState {
 export function checkState(s: KVState, kind: string, dtype: KVDtype, ints: number, lengths: readonly number[]): void {
   if (s.kind !== kind) throw new RangeError(`KV state is for a ${s.kind} cache, this cache is ${kind}`);
   if (s.dtype !== dtype) throw new RangeError(`KV state stores ${s.dtype}, this cache stores ${dtype}`);
-  if (s.ints.length !== ints) throw new RangeError(`KV state has ${s.ints.length} bookkeeping integers, expected ${ints}`);
-  if (s.buffers.length !== lengths.length) throw new RangeError(`KV state has ${s.buffers.length} buffers, expected ${lengths.length}`);
+  if (s.ints.length !== ints)
+    throw new RangeError(`KV state has ${s.ints.length} bookkeeping integers, expected ${ints}`);
+  if (s.buffers.length !== lengths.length)
+    throw new RangeError(`KV state has ${s.buffers.length} buffers, expected ${lengths.length}`);
   s.buffers.forEach((b, i) => {
     const okType = dtype === 'f32' ? b instanceof Float32Array : b instanceof Uint16Array;
     if (!okType) throw new RangeError(`KV state buffer ${i} is not ${dtype}`);
-    if (b.length !== lengths[i]) throw new RangeError(`KV state buffer ${i} has ${b.length} elements, expected ${lengths[i]}`);
+    if (b.length !== lengths[i])
+      throw new RangeError(`KV state buffer ${i} has ${b.length} elements, expected ${lengths[i]}`);
   });
 }
 
@@ -44,7 +47,10 @@ export function restoreRing(r: ProximalRing, ints: Int32Array, buffers: readonly
     const p = ints[2 + s]!;
     if (p < -1 || p >= len) throw new RangeError(`KV state: ring slot ${s} holds position ${p} of ${len}`);
   }
-  for (let l = 0; l < L; l++) { r.kp[l]!.set(buffers[l]!); r.vp[l]!.set(buffers[L + l]!); }
+  for (let l = 0; l < L; l++) {
+    r.kp[l]!.set(buffers[l]!);
+    r.vp[l]!.set(buffers[L + l]!);
+  }
   r.slotPos.set(ints.subarray(2, 2 + r.P1));
   r.len = len;
 }

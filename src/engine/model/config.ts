@@ -38,8 +38,11 @@ export function readModelConfig(f: GGUFFile): ModelConfig {
   const arch = f.string('general.architecture', undefined);
   if (arch === undefined) throw new ModelFileError('missing-metadata', f.path, 'general.architecture is missing');
   if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) {
-    throw new ModelFileError('unsupported-architecture', f.path,
-      `architecture "${arch}" is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`);
+    throw new ModelFileError(
+      'unsupported-architecture',
+      f.path,
+      `architecture "${arch}" is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`,
+    );
   }
   const a = arch as Architecture;
   const k = (s: string): string => `${a}.${s}`;
@@ -58,18 +61,29 @@ export function readModelConfig(f: GGUFFile): ModelConfig {
   if (typeof kvRaw === 'number') nKVHeads = kvRaw;
   else if (kvRaw !== undefined && typeof kvRaw === 'object') {
     const vals = f.numbers(k('attention.head_count_kv')) ?? [];
-    if (new Set(vals).size !== 1) throw new ModelFileError('unsupported-architecture', f.path, 'per-layer KV head counts differ; not supported');
+    if (new Set(vals).size !== 1)
+      throw new ModelFileError('unsupported-architecture', f.path, 'per-layer KV head counts differ; not supported');
     nKVHeads = vals[0]!;
   }
   positive(k('attention.head_count_kv'), nKVHeads);
-  if (nHeads % nKVHeads !== 0) throw new ModelFileError('corrupt', f.path, `head_count ${nHeads} is not a multiple of head_count_kv ${nKVHeads}`);
+  if (nHeads % nKVHeads !== 0)
+    throw new ModelFileError('corrupt', f.path, `head_count ${nHeads} is not a multiple of head_count_kv ${nKVHeads}`);
   const headDim = f.number(k('attention.key_length'), undefined) ?? dim / nHeads;
   const vDim = f.number(k('attention.value_length'), undefined) ?? headDim;
   if (!Number.isInteger(headDim) || headDim !== vDim || headDim % 2 !== 0) {
-    throw new ModelFileError('unsupported-architecture', f.path, `head dims k=${headDim} v=${vDim} are not supported (need equal, even)`);
+    throw new ModelFileError(
+      'unsupported-architecture',
+      f.path,
+      `head dims k=${headDim} v=${vDim} are not supported (need equal, even)`,
+    );
   }
   const ffnRaw = f.raw(k('feed_forward_length'));
-  const ffnDim = positive(k('feed_forward_length'), typeof ffnRaw === 'object' ? (f.numbers(k('feed_forward_length')) ?? [])[0] : f.number(k('feed_forward_length'), undefined));
+  const ffnDim = positive(
+    k('feed_forward_length'),
+    typeof ffnRaw === 'object'
+      ? (f.numbers(k('feed_forward_length')) ?? [])[0]
+      : f.number(k('feed_forward_length'), undefined),
+  );
 
   const emb = f.requireTensor('token_embd.weight');
   if (emb.dims.length !== 2 || emb.dims[0] !== dim) {
@@ -78,12 +92,17 @@ export function readModelConfig(f: GGUFFile): ModelConfig {
   const vocabSize = emb.dims[1]!;
 
   const ropeDim = f.number(k('rope.dimension_count'), undefined) ?? headDim;
-  if (ropeDim > headDim || ropeDim % 2 !== 0) throw new ModelFileError('corrupt', f.path, `rope.dimension_count ${ropeDim} invalid for head dim ${headDim}`);
+  if (ropeDim > headDim || ropeDim % 2 !== 0)
+    throw new ModelFileError('corrupt', f.path, `rope.dimension_count ${ropeDim} invalid for head dim ${headDim}`);
   const scalingType = f.string(k('rope.scaling.type'), undefined);
   let ropeLinearFactor = 1;
   if (scalingType === 'linear') ropeLinearFactor = f.number(k('rope.scaling.factor'), 1) ?? 1;
   else if (scalingType !== undefined && scalingType !== 'none') {
-    throw new ModelFileError('unsupported-architecture', f.path, `rope scaling "${scalingType}" is not supported (supported: none, linear, llama3 via rope_freqs)`);
+    throw new ModelFileError(
+      'unsupported-architecture',
+      f.path,
+      `rope scaling "${scalingType}" is not supported (supported: none, linear, llama3 via rope_freqs)`,
+    );
   }
 
   let ropeFreqFactors: Float32Array | undefined;

@@ -22,7 +22,14 @@ import { KVPlan, LOCAL, anchorHeads, distantBiasOf, valueHeads } from '../kv/pla
 import { OnnxType } from './proto';
 import { DistantInput } from '../kv/contract';
 import { hadamardMatrix } from '../kv/distant-quant';
-import { cacheQuery, contractOf, declare, LayerAttentionInput, scores as scoresF, weighted as weightedF } from './attention';
+import {
+  cacheQuery,
+  contractOf,
+  declare,
+  LayerAttentionInput,
+  scores as scoresF,
+  weighted as weightedF,
+} from './attention';
 import { GraphBuilder } from './builder';
 
 type PodPlan = Extract<KVPlan, { kind: 'pod' }>;
@@ -55,7 +62,9 @@ export class PodAttention {
     if (!row) return lse;
     const G = row.length / H;
     const b = new Float32Array(heads.length * G);
-    heads.forEach((h, i) => { for (let j = 0; j < G; j++) b[i * G + j] = distantBiasOf(this.plan, l, h * G + j, G); });
+    heads.forEach((h, i) => {
+      for (let j = 0; j < G; j++) b[i * G + j] = distantBiasOf(this.plan, l, h * G + j, G);
+    });
     if (b.every((x) => x === 0)) return lse;
     const bias = g.f32(`distant_bias_${l}_${heads.join('_')}`, [heads.length, G, 1], b);
     const perHead = g.op1('Reshape', [lse, g.i64([heads.length, G, -1])]);
@@ -71,12 +80,18 @@ export class PodAttention {
     /** A distant-store input: as stored, or quantized rows × per-(token, head) scales dequantized here (int4: still rotated, see rotated()). */
     const distant = (d: DistantInput): string => {
       if (!d.scale) return declare(g, d.data);
-      const q = this.plan.distantQuant === 'int4' ? unpackInt4(g, declare(g, d.data), D) : g.op1('Cast', [declare(g, d.data)], { to: OnnxType.FLOAT });
+      const q =
+        this.plan.distantQuant === 'int4'
+          ? unpackInt4(g, declare(g, d.data), D)
+          : g.op1('Cast', [declare(g, d.data)], { to: OnnxType.FLOAT });
       const f = g.op1('Mul', [q, declare(g, d.scale)]);
       return a.f16 ? g.op1('Cast', [f], { to: OnnxType.FLOAT16 }) : f;
     };
     /** int4 rows are Hadamard-rotated (kv/distant-quant.ts): x·H for queries that meet distant keys and for outputs of distant values. */
-    const rotated = (x: string): string => (this.plan.distantQuant === 'int4' ? g.op1('MatMul', [x, g.shared(`hadamard_${D}`, [D, D], () => hadamardMatrix(D))]) : x);
+    const rotated = (x: string): string =>
+      this.plan.distantQuant === 'int4'
+        ? g.op1('MatMul', [x, g.shared(`hadamard_${D}`, [D, D], () => hadamardMatrix(D))])
+        : x;
     const vHeads = valueHeads(this.plan, l);
     const vd = io.vd ? distant(io.vd) : '';
     const scores = (q: string, k: string, d: number): string => scoresF(g, q, k, d, a.f16);
@@ -93,7 +108,13 @@ export class PodAttention {
       idx.length === count && idx.every((x, i) => x === i) ? t : g.op1('Gather', [t, g.i64(idx)], { axis });
     const gather = (t: string, heads: number[], axis = 0): string => pick(t, heads, H, axis);
     /** The distant values of `heads` (rows of vd are the non-local heads). */
-    const vdOf = (heads: number[]): string => pick(vd, heads.map((h) => vHeads.indexOf(h)), vHeads.length, 1);
+    const vdOf = (heads: number[]): string =>
+      pick(
+        vd,
+        heads.map((h) => vHeads.indexOf(h)),
+        vHeads.length,
+        1,
+      );
 
     // A: own logits over [prox | new] for every head.
     const sP = scores(qr, kp, D);
@@ -126,7 +147,10 @@ export class PodAttention {
     const distantPart = (logits: string, heads: number[]): { o: string; lse: string } => {
       const { p, lse } = softmaxLse(g, logits);
       const [pp, pd, pn] = g.op('Split', [p, splitB], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
-      const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), distantOut(pd, heads)]), weighted(g, pn, gather(a.vNew, heads, 1))]);
+      const o = g.op1('Add', [
+        g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), distantOut(pd, heads)]),
+        weighted(g, pn, gather(a.vNew, heads, 1)),
+      ]);
       return { o, lse };
     };
     if (io.kd) {
@@ -136,7 +160,9 @@ export class PodAttention {
       parts.push({ heads: anc, ...distantPart(g.op1('Add', [logits, mAncB]), anc) });
     }
     const byAnchor = new Map<number, number[]>();
-    this.plan.anchors[l]!.forEach((al, h) => { if (al !== l && al !== LOCAL) byAnchor.set(al, [...(byAnchor.get(al) ?? []), h]); });
+    this.plan.anchors[l]!.forEach((al, h) => {
+      if (al !== l && al !== LOCAL) byAnchor.set(al, [...(byAnchor.get(al) ?? []), h]);
+    });
     for (const [al, heads] of byAnchor) {
       const ex = this.exports.get(al);
       if (!ex) throw new Error(`layer ${l}: anchor layer ${al} is not in this graph segment`);
@@ -153,11 +179,22 @@ export class PodAttention {
           ex.shared.set(key, shared);
         }
         const [pp, pd, pn] = shared.probs;
-        const o = g.op1('Add', [g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), distantOut(pd, heads)]), weighted(g, pn, gather(a.vNew, heads, 1))]);
+        const o = g.op1('Add', [
+          g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), distantOut(pd, heads)]),
+          weighted(g, pn, gather(a.vNew, heads, 1)),
+        ]);
         parts.push({ heads, o, lse: shared.lse });
       } else {
         const q = gather(qr, heads);
-        const raw = g.op1('Concat', [scores(q, gather(ex.kp, heads, 1), D), scores(gather(qrD, heads), pick(ex.kd, idx, ex.heads.length, 1), D), scores(q, gather(ex.kNew, heads, 1), D)], { axis: 2 });
+        const raw = g.op1(
+          'Concat',
+          [
+            scores(q, gather(ex.kp, heads, 1), D),
+            scores(gather(qrD, heads), pick(ex.kd, idx, ex.heads.length, 1), D),
+            scores(q, gather(ex.kNew, heads, 1), D),
+          ],
+          { axis: 2 },
+        );
         parts.push({ heads, ...distantPart(g.op1('Add', [raw, mDistB]), heads) });
       }
     }
@@ -168,13 +205,16 @@ export class PodAttention {
     const oD = cat(parts.map((p) => p.o));
     const lseD = cat(parts.map((p) => p.lse));
     // One softmax over [A ; D] = gate·o_A + (1 − gate)·o_D with gate = σ(LSE_A − LSE_D) (§5).
-    const oAd = gather(oA, withD), gate = g.op1('Sigmoid', [g.op1('Sub', [gather(lseA, withD), lseD])]);
+    const oAd = gather(oA, withD),
+      gate = g.op1('Sigmoid', [g.op1('Sub', [gather(lseA, withD), lseD])]);
     const merged = g.op1('Add', [oD, g.op1('Mul', [gate, g.op1('Sub', [oAd, oD])])]);
     // Local heads take o_A as it is; then back to head order.
     const local = this.plan.anchors[l]!.flatMap((al, h) => (al === LOCAL ? [h] : []));
     const order = [...withD, ...local];
     const out = local.length === 0 ? merged : g.op1('Concat', [merged, gather(oA, local)], { axis: 0 });
-    return order.some((h, i) => h !== i) ? g.op1('Gather', [out, g.i64(order.map((_, h) => order.indexOf(h)))], { axis: 0 }) : out;
+    return order.some((h, i) => h !== i)
+      ? g.op1('Gather', [out, g.i64(order.map((_, h) => order.indexOf(h)))], { axis: 0 })
+      : out;
   }
 }
 
@@ -187,7 +227,9 @@ function unpackInt4(g: GraphBuilder, x: string, D: number): string {
   const xf = g.op1('Cast', [x], { to: OnnxType.FLOAT });
   const hi = g.op1('Floor', [g.op1('Mul', [xf, g.scalar(1 / 16)])]);
   const lo = g.op1('Sub', [xf, g.op1('Mul', [hi, g.scalar(16)])]);
-  const pairs = g.op1('Concat', [g.op1('Unsqueeze', [lo, g.i64([-1])]), g.op1('Unsqueeze', [hi, g.i64([-1])])], { axis: -1 });
+  const pairs = g.op1('Concat', [g.op1('Unsqueeze', [lo, g.i64([-1])]), g.op1('Unsqueeze', [hi, g.i64([-1])])], {
+    axis: -1,
+  });
   return g.op1('Sub', [g.op1('Reshape', [pairs, g.i64([0, 0, D])]), g.scalar(8)]);
 }
 

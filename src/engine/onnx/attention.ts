@@ -26,7 +26,13 @@ export interface LayerAttentionInput {
   vNew: string;
 }
 
-const ONNX_TYPE: Record<ElementType, OnnxType> = { float32: OnnxType.FLOAT, float16: OnnxType.FLOAT16, int8: OnnxType.INT8, uint8: OnnxType.UINT8, int64: OnnxType.INT64 };
+const ONNX_TYPE: Record<ElementType, OnnxType> = {
+  float32: OnnxType.FLOAT,
+  float16: OnnxType.FLOAT16,
+  int8: OnnxType.INT8,
+  uint8: OnnxType.UINT8,
+  int64: OnnxType.INT64,
+};
 
 /** Declare a contract input in the graph (once: step inputs are shared by every layer of a segment). */
 export function declare(g: GraphBuilder, s: InputSpec): string {
@@ -34,7 +40,10 @@ export function declare(g: GraphBuilder, s: InputSpec): string {
 }
 
 /** The step and layer contract of `a`'s plan, which must be of kind `kind`. */
-export function contractOf<K extends KVPlan['kind']>(a: LayerAttentionInput, kind: K): { step: StepOf<K>; io: LayerOf<K> } {
+export function contractOf<K extends KVPlan['kind']>(
+  a: LayerAttentionInput,
+  kind: K,
+): { step: StepOf<K>; io: LayerOf<K> } {
   return { step: stepOf(a.plan, kind), io: layerOf(a.plan, kind, a.layer, a.nKVHeads, a.headDim) };
 }
 
@@ -43,7 +52,12 @@ const toF32 = (g: GraphBuilder, t: string): string => g.op1('Cast', [t], { to: O
 
 /** q · kᵀ / √D (f32 result) with k read as [P, H, D] in place; `q16` is q already cast when k is f16. */
 export function scores(g: GraphBuilder, q: string, k: string, headDim: number, f16 = false): string {
-  const s = g.op1('FusedMatMul', [q, k], { transB: 1, transBatchB: 1, alpha: { float: 1 / Math.sqrt(headDim) } }, { domain: MS_DOMAIN });
+  const s = g.op1(
+    'FusedMatMul',
+    [q, k],
+    { transB: 1, transBatchB: 1, alpha: { float: 1 / Math.sqrt(headDim) } },
+    { domain: MS_DOMAIN },
+  );
   return f16 ? toF32(g, s) : s;
 }
 
@@ -76,7 +90,10 @@ export function fullAttention(a: LayerAttentionInput): string {
   const sPast = g.op1('Add', [scores(g, q, pastK, a.headDim, a.f16), declare(g, step.maskPast)]);
   const sNew = g.op1('Add', [scores(g, q, a.kNew, a.headDim, a.f16), declare(g, step.maskNew)]);
   const probs = g.op1('Softmax', [g.op1('Concat', [sPast, sNew], { axis: 2 })], { axis: -1 });
-  const [pPast, pNew] = g.op('Split', [probs, declare(g, step.split)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
+  const [pPast, pNew] = g.op('Split', [probs, declare(g, step.split)], { axis: 2 }, { nOutputs: 2 }) as [
+    string,
+    string,
+  ];
   return g.op1('Add', [weighted(g, pPast, pastV, a.f16), weighted(g, pNew, a.vNew, a.f16)]);
 }
 
@@ -90,7 +107,15 @@ export function streamingAttention(a: LayerAttentionInput): string {
   const kp = declare(g, io.kp);
   const vp = declare(g, io.vp);
   const q = cacheQuery(a);
-  const s = g.op1('Add', [g.op1('Concat', [scores(g, q, kp, a.headDim, a.f16), scores(g, q, a.kNew, a.headDim, a.f16)], { axis: 2 }), declare(g, step.maskProxA)]);
-  const [pp, pn] = g.op('Split', [g.op1('Softmax', [s], { axis: -1 }), declare(g, step.splitA)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
+  const s = g.op1('Add', [
+    g.op1('Concat', [scores(g, q, kp, a.headDim, a.f16), scores(g, q, a.kNew, a.headDim, a.f16)], { axis: 2 }),
+    declare(g, step.maskProxA),
+  ]);
+  const [pp, pn] = g.op(
+    'Split',
+    [g.op1('Softmax', [s], { axis: -1 }), declare(g, step.splitA)],
+    { axis: 2 },
+    { nOutputs: 2 },
+  ) as [string, string];
   return g.op1('Add', [weighted(g, pp, vp, a.f16), weighted(g, pn, a.vNew, a.f16)]);
 }

@@ -77,7 +77,12 @@ export class GraphBuilder {
   }
 
   /** Add a node; returns its output names (generated unless given). */
-  op(op: string, inputs: readonly string[], attrs: Attrs = {}, opts: { domain?: string; outputs?: readonly string[]; nOutputs?: number; name?: string } = {}): string[] {
+  op(
+    op: string,
+    inputs: readonly string[],
+    attrs: Attrs = {},
+    opts: { domain?: string; outputs?: readonly string[]; nOutputs?: number; name?: string } = {},
+  ): string[] {
     const id = this.counter++;
     const nodeName = opts.name ?? `${op}_${id}`;
     const outputs = opts.outputs ?? Array.from({ length: opts.nOutputs ?? 1 }, (_, i) => `${nodeName}_out${i}`);
@@ -88,8 +93,17 @@ export class GraphBuilder {
   }
 
   /** Single-output convenience. */
-  op1(op: string, inputs: readonly string[], attrs: Attrs = {}, opts: { domain?: string; output?: string; name?: string } = {}): string {
-    return this.op(op, inputs, attrs, { domain: opts.domain, name: opts.name, outputs: opts.output ? [opts.output] : undefined })[0]!;
+  op1(
+    op: string,
+    inputs: readonly string[],
+    attrs: Attrs = {},
+    opts: { domain?: string; output?: string; name?: string } = {},
+  ): string {
+    return this.op(op, inputs, attrs, {
+      domain: opts.domain,
+      name: opts.name,
+      outputs: opts.output ? [opts.output] : undefined,
+    })[0]!;
   }
 
   get initializerBytes(): number {
@@ -103,7 +117,10 @@ export class GraphBuilder {
       initializers: this.inits,
       inputs: this.ins,
       outputs: this.outs,
-      opsets: [{ domain: '', version: 17 }, { domain: MS_DOMAIN, version: 1 }],
+      opsets: [
+        { domain: '', version: 17 },
+        { domain: MS_DOMAIN, version: 1 },
+      ],
     });
   }
 }

@@ -45,7 +45,11 @@ export interface SegmentSpec {
 
 export const kvOutputNames = (l: number) => ({ k: `new_k_${l}`, v: `new_v_${l}` });
 
-export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentSpec): { bytes: Uint8Array; weightBytes: number } {
+export function buildDecoderSegment(
+  c: ModelConfig,
+  w: WeightSource,
+  s: SegmentSpec,
+): { bytes: Uint8Array; weightBytes: number } {
   const g = new GraphBuilder(`decoder_${s.firstLayer}_${s.endLayer}`);
   const mm = new MatMulEmitter(g, s.accuracyLevel);
   const { dim, nHeads: Hq, nKVHeads: Hkv, headDim: D } = c;
@@ -70,9 +74,16 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
   const cosT = g.f32('rope_cos', [s.maxPositions, half], cos);
   const sinT = g.f32('rope_sin', [s.maxPositions, half], sin);
   const rope = (t: string, heads: number, name: string): string =>
-    g.op1('RotaryEmbedding', [t, pos, cosT, sinT], {
-      interleaved: c.ropeStyle === 'normal' ? 1 : 0, num_heads: heads, rotary_embedding_dim: c.ropeDim,
-    }, { domain: MS_DOMAIN, name });
+    g.op1(
+      'RotaryEmbedding',
+      [t, pos, cosT, sinT],
+      {
+        interleaved: c.ropeStyle === 'normal' ? 1 : 0,
+        num_heads: heads,
+        rotary_embedding_dim: c.ropeDim,
+      },
+      { domain: MS_DOMAIN, name },
+    );
 
   const vec = (name: string): string => {
     const v = w.vector(name);
@@ -83,7 +94,12 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
     g.op1('SimplifiedLayerNormalization', [t, vec(weight)], { axis: -1, epsilon: eps }, { name });
   /** (norm(a + b), a + b) in one kernel. */
   const skipNorm = (a: string, b: string, weight: string, name: string): [string, string] => {
-    const outs = g.op('SkipSimplifiedLayerNormalization', [a, b, vec(weight)], { epsilon: eps }, { domain: MS_DOMAIN, name, nOutputs: 4 });
+    const outs = g.op(
+      'SkipSimplifiedLayerNormalization',
+      [a, b, vec(weight)],
+      { epsilon: eps },
+      { domain: MS_DOMAIN, name, nOutputs: 4 },
+    );
     return [outs[0]!, outs[3]!];
   };
 
@@ -93,12 +109,18 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
   for (let l = s.firstLayer; l < s.endLayer; l++) {
     const n = layerTensorNames(l);
     // --- Q, K, V projections (fused when the three share one packing) ---
-    const wq = w.weight(n.q), wk = w.weight(n.k), wv = w.weight(n.v);
+    const wq = w.weight(n.q),
+      wk = w.weight(n.k),
+      wv = w.weight(n.v);
     const fused = concatWeights([wq, wk, wv]);
     let q: string, k: string, v: string;
     if (fused) {
       const qkv = mm.matmul(h, fused, `qkv_${l}`);
-      [q, k, v] = g.op('Split', [qkv, g.i64([Hq * D, Hkv * D, Hkv * D])], { axis: -1 }, { nOutputs: 3 }) as [string, string, string];
+      [q, k, v] = g.op('Split', [qkv, g.i64([Hq * D, Hkv * D, Hkv * D])], { axis: -1 }, { nOutputs: 3 }) as [
+        string,
+        string,
+        string,
+      ];
     } else {
       q = mm.matmul(h, wq, `q_${l}`);
       k = mm.matmul(h, wk, `k_${l}`);
@@ -118,7 +140,9 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
     const f16 = planDtype(s.kv) === 'f16';
     const kvT = f16 ? OnnxType.FLOAT16 : OnnxType.FLOAT;
     const store = (t: string, out: string): string =>
-      f16 ? g.op1('Cast', [g.op1('Reshape', [t, g.i64([-1, Hkv, D])])], { to: OnnxType.FLOAT16 }, { output: out }) : g.op1('Reshape', [t, g.i64([-1, Hkv, D])], {}, { output: out });
+      f16
+        ? g.op1('Cast', [g.op1('Reshape', [t, g.i64([-1, Hkv, D])])], { to: OnnxType.FLOAT16 }, { output: out })
+        : g.op1('Reshape', [t, g.i64([-1, Hkv, D])], {}, { output: out });
     const kNew = store(k3, kv.k);
     const vNew = store(v, kv.v);
     g.output(kv.k, kvT, ['T', Hkv, D]);
@@ -133,18 +157,25 @@ export function buildDecoderSegment(c: ModelConfig, w: WeightSource, s: SegmentS
     const qr = g.op1('Reshape', [qh, g.i64([Hkv, -1, D])]);
 
     const att = { g, plan: s.kv, f16, layer: l, nKVHeads: Hkv, headDim: D, qr, kNew, vNew };
-    const o = s.kv.kind === 'full' ? fullAttention(att) : s.kv.kind === 'streaming' ? streamingAttention(att) : pod!.layer(att);
+    const o =
+      s.kv.kind === 'full' ? fullAttention(att) : s.kv.kind === 'streaming' ? streamingAttention(att) : pod!.layer(att);
     // [Hkv, G·T, D] → [Hq, T, D] → [T, Hq, D] → [T, Hq·D]
     const oT = g.op1('Transpose', [g.op1('Reshape', [o, g.i64([Hq, -1, D])])], { perm: [1, 0, 2] });
     const attn = mm.matmul(g.op1('Reshape', [oT, g.i64([-1, Hq * D])]), w.weight(n.o), `o_${l}`);
 
     // --- FFN (SwiGLU) ---
     const [h2, x2] = skipNorm(attn, x, n.ffnNorm, `norm_ffn_${l}`);
-    const wg = w.weight(n.gate), wu = w.weight(n.up);
+    const wg = w.weight(n.gate),
+      wu = w.weight(n.up);
     const gu = concatWeights([wg, wu]);
     let gate: string, up: string;
     if (gu) {
-      [gate, up] = g.op('Split', [mm.matmul(h2, gu, `gate_up_${l}`), g.i64([c.ffnDim, c.ffnDim])], { axis: -1 }, { nOutputs: 2 }) as [string, string];
+      [gate, up] = g.op(
+        'Split',
+        [mm.matmul(h2, gu, `gate_up_${l}`), g.i64([c.ffnDim, c.ffnDim])],
+        { axis: -1 },
+        { nOutputs: 2 },
+      ) as [string, string];
     } else {
       gate = mm.matmul(h2, wg, `gate_${l}`);
       up = mm.matmul(h2, wu, `up_${l}`);

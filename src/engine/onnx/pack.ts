@@ -41,20 +41,36 @@ export interface PackedFloat {
 export type PackedWeight = PackedNBits | PackedFloat;
 
 export const PACKABLE_TYPES: readonly GGMLType[] = [
-  GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q4_K,
-  GGMLType.Q8_0, GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q6_K,
+  GGMLType.F32,
+  GGMLType.F16,
+  GGMLType.BF16,
+  GGMLType.Q4_0,
+  GGMLType.Q4_1,
+  GGMLType.Q4_K,
+  GGMLType.Q8_0,
+  GGMLType.Q5_0,
+  GGMLType.Q5_1,
+  GGMLType.Q6_K,
 ];
 
 /** Bytes the packed form will occupy (for memory estimates before loading). */
 export function packedBytes(type: GGMLType, K: number, N: number): number {
   const n = K * N;
   switch (type) {
-    case GGMLType.Q4_0: return n / 2 + (n / 32) * 4;
-    case GGMLType.Q4_1: case GGMLType.Q4_K: return n / 2 + (n / 32) * 8;
-    case GGMLType.Q8_0: case GGMLType.Q5_0: return n + (n / 32) * 4;
-    case GGMLType.Q5_1: return n + (n / 32) * 8;
-    case GGMLType.Q6_K: return n + (n / 16) * 4;
-    default: return n * 4;
+    case GGMLType.Q4_0:
+      return n / 2 + (n / 32) * 4;
+    case GGMLType.Q4_1:
+    case GGMLType.Q4_K:
+      return n / 2 + (n / 32) * 8;
+    case GGMLType.Q8_0:
+    case GGMLType.Q5_0:
+      return n + (n / 32) * 4;
+    case GGMLType.Q5_1:
+      return n + (n / 32) * 8;
+    case GGMLType.Q6_K:
+      return n + (n / 16) * 4;
+    default:
+      return n * 4;
   }
 }
 
@@ -66,14 +82,23 @@ export function packWeight(info: TensorInfo, raw: Uint8Array): PackedWeight {
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const h = halfTable();
   switch (info.type) {
-    case GGMLType.Q4_0: return packQ4(K, N, raw, dv, h, false);
-    case GGMLType.Q4_1: return packQ4(K, N, raw, dv, h, true);
-    case GGMLType.Q4_K: return packQ4K(K, N, raw, dv, h);
-    case GGMLType.Q8_0: return packQ8(K, N, raw, dv, h);
-    case GGMLType.Q5_0: return packQ5(K, N, raw, dv, h, false);
-    case GGMLType.Q5_1: return packQ5(K, N, raw, dv, h, true);
-    case GGMLType.Q6_K: return packQ6K(K, N, raw, dv, h);
-    case GGMLType.F32: case GGMLType.F16: case GGMLType.BF16: {
+    case GGMLType.Q4_0:
+      return packQ4(K, N, raw, dv, h, false);
+    case GGMLType.Q4_1:
+      return packQ4(K, N, raw, dv, h, true);
+    case GGMLType.Q4_K:
+      return packQ4K(K, N, raw, dv, h);
+    case GGMLType.Q8_0:
+      return packQ8(K, N, raw, dv, h);
+    case GGMLType.Q5_0:
+      return packQ5(K, N, raw, dv, h, false);
+    case GGMLType.Q5_1:
+      return packQ5(K, N, raw, dv, h, true);
+    case GGMLType.Q6_K:
+      return packQ6K(K, N, raw, dv, h);
+    case GGMLType.F32:
+    case GGMLType.F16:
+    case GGMLType.BF16: {
       const w = dequantize(info.type, raw, K * N); // [N][K]
       const t = new Float32Array(K * N);
       for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) t[k * N + n] = w[n * K + k]!;
@@ -87,7 +112,11 @@ export function packWeight(info: TensorInfo, raw: Uint8Array): PackedWeight {
 function nbits(K: number, N: number, bits: 4 | 8, blockSize: number, correction: boolean): PackedNBits {
   const nb = K / blockSize;
   return {
-    kind: 'nbits', K, N, bits, blockSize,
+    kind: 'nbits',
+    K,
+    N,
+    bits,
+    blockSize,
     codes: new Uint8Array((N * nb * blockSize * bits) / 8),
     scales: new Float32Array(N * nb),
     correction: correction ? new Float32Array((K / 32) * N) : undefined,
@@ -109,7 +138,8 @@ function packQ4(K: number, N: number, raw: Uint8Array, dv: DataView, h: Float32A
       const dst = (n * nb + b) * 16;
       for (let i = 0; i < 16; i++) {
         // output byte i holds elements 2i (low) and 2i+1 (high)
-        const e0 = 2 * i, e1 = 2 * i + 1;
+        const e0 = 2 * i,
+          e1 = 2 * i + 1;
         const q0 = e0 < 16 ? raw[src + qOff + e0]! & 15 : raw[src + qOff + e0 - 16]! >> 4;
         const q1 = e1 < 16 ? raw[src + qOff + e1]! & 15 : raw[src + qOff + e1 - 16]! >> 4;
         p.codes[dst + i] = q0 | (q1 << 4);
@@ -181,7 +211,8 @@ function packQ4K(K: number, N: number, raw: Uint8Array, dv: DataView, h: Float32
         const hi = (j & 1) === 1;
         const dst = (n * nb + b) * 16;
         for (let i = 0; i < 16; i++) {
-          const a = raw[qs + 2 * i]!, c = raw[qs + 2 * i + 1]!;
+          const a = raw[qs + 2 * i]!,
+            c = raw[qs + 2 * i + 1]!;
           const q0 = hi ? a >> 4 : a & 15;
           const q1 = hi ? c >> 4 : c & 15;
           p.codes[dst + i] = q0 | (q1 << 4);
@@ -236,9 +267,13 @@ export function unpackWeight(p: PackedWeight): Float32Array {
   const zero = p.bits === 4 ? 8 : 128;
   for (let n = 0; n < p.N; n++) {
     for (let k = 0; k < p.K; k++) {
-      const b = Math.floor(k / p.blockSize), e = k % p.blockSize;
+      const b = Math.floor(k / p.blockSize),
+        e = k % p.blockSize;
       const blk = n * nb + b;
-      const u = p.bits === 4 ? (p.codes[blk * (p.blockSize / 2) + (e >> 1)]! >> ((e & 1) * 4)) & 15 : p.codes[blk * p.blockSize + e]!;
+      const u =
+        p.bits === 4
+          ? (p.codes[blk * (p.blockSize / 2) + (e >> 1)]! >> ((e & 1) * 4)) & 15
+          : p.codes[blk * p.blockSize + e]!;
       let w = p.scales[blk]! * (u - zero);
       if (p.correction) w += p.correction[Math.floor(k / 32) * p.N + n]!;
       out[n * p.K + k] = w;

@@ -127,7 +127,8 @@ export interface ModelDef {
   opsets: readonly { domain: string; version: number }[];
 }
 
-function writeTensor(w: ProtoWriter, t: TensorData): void { // small tensors (attributes)
+function writeTensor(w: ProtoWriter, t: TensorData): void {
+  // small tensors (attributes)
   for (const d of t.dims) w.intField(1, d);
   w.intField(2, t.type);
   w.stringField(8, t.name);
@@ -137,11 +138,26 @@ function writeTensor(w: ProtoWriter, t: TensorData): void { // small tensors (at
 function writeAttr(w: ProtoWriter, name: string, a: AttrValue): void {
   w.stringField(1, name);
   switch (a.kind) {
-    case 'float': w.floatField(2, a.v); w.intField(20, 1); break;
-    case 'int': w.intField(3, a.v); w.intField(20, 2); break;
-    case 'string': w.bytesField(4, new TextEncoder().encode(a.v)); w.intField(20, 3); break;
-    case 'tensor': w.message(5, (t) => writeTensor(t, a.v)); w.intField(20, 4); break;
-    case 'ints': for (const x of a.v) w.intField(8, x); w.intField(20, 7); break;
+    case 'float':
+      w.floatField(2, a.v);
+      w.intField(20, 1);
+      break;
+    case 'int':
+      w.intField(3, a.v);
+      w.intField(20, 2);
+      break;
+    case 'string':
+      w.bytesField(4, new TextEncoder().encode(a.v));
+      w.intField(20, 3);
+      break;
+    case 'tensor':
+      w.message(5, (t) => writeTensor(t, a.v));
+      w.intField(20, 4);
+      break;
+    case 'ints':
+      for (const x of a.v) w.intField(8, x);
+      w.intField(20, 7);
+      break;
   }
 }
 
@@ -151,7 +167,8 @@ function writeValueInfo(w: ProtoWriter, v: ValueInfo): void {
     tp.message(1, (tt) => {
       tt.intField(1, v.type);
       tt.message(2, (sh) => {
-        for (const d of v.shape) sh.message(1, (dim) => (typeof d === 'number' ? dim.intField(1, d) : dim.stringField(2, d)));
+        for (const d of v.shape)
+          sh.message(1, (dim) => (typeof d === 'number' ? dim.intField(1, d) : dim.stringField(2, d)));
       });
     }),
   );
@@ -171,7 +188,11 @@ export function encodeModel(m: ModelDef): Uint8Array {
   const head = new ProtoWriter(256);
   head.intField(1, 8); // ir_version 8
   head.stringField(2, 'podlens');
-  for (const o of m.opsets) head.message(8, (op) => { if (o.domain) op.stringField(1, o.domain); op.intField(2, o.version); });
+  for (const o of m.opsets)
+    head.message(8, (op) => {
+      if (o.domain) op.stringField(1, o.domain);
+      op.intField(2, o.version);
+    });
 
   // Graph body as a list of chunks; raw initializer data is referenced, not copied.
   const chunks: Uint8Array[] = [];

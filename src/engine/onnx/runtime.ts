@@ -15,7 +15,11 @@ import * as ort from 'onnxruntime-node';
   const f16 = g.Float16Array;
   if (f16 !== undefined) {
     delete g.Float16Array;
-    try { new ort.Tensor('float32', new Float32Array(1), [1]); } finally { g.Float16Array = f16; }
+    try {
+      new ort.Tensor('float32', new Float32Array(1), [1]);
+    } finally {
+      g.Float16Array = f16;
+    }
   }
 }
 

@@ -26,13 +26,24 @@ export function concatWeights(parts: readonly PackedWeight[]): PackedWeight | un
   }
   const nb = parts as PackedNBits[];
   const f = nb[0]!;
-  if (nb.some((p) => p.bits !== f.bits || p.blockSize !== f.blockSize || (p.correction === undefined) !== (f.correction === undefined))) return undefined;
+  if (
+    nb.some(
+      (p) =>
+        p.bits !== f.bits ||
+        p.blockSize !== f.blockSize ||
+        (p.correction === undefined) !== (f.correction === undefined),
+    )
+  )
+    return undefined;
   const codes = new Uint8Array(nb.reduce((s, p) => s + p.codes.length, 0));
   const scales = new Float32Array(nb.reduce((s, p) => s + p.scales.length, 0));
-  let co = 0, so = 0;
+  let co = 0,
+    so = 0;
   for (const p of nb) {
-    codes.set(p.codes, co); co += p.codes.length;
-    scales.set(p.scales, so); so += p.scales.length;
+    codes.set(p.codes, co);
+    co += p.codes.length;
+    scales.set(p.scales, so);
+    so += p.scales.length;
   }
   let correction: Float32Array | undefined;
   if (f.correction) {
@@ -53,7 +64,10 @@ export class MatMulEmitter {
   /** Bytes of weight initializers added so far. */
   bytes = 0;
 
-  constructor(private readonly g: GraphBuilder, private readonly accuracyLevel: number) {}
+  constructor(
+    private readonly g: GraphBuilder,
+    private readonly accuracyLevel: number,
+  ) {}
 
   /** y[M, N] = a[M, K] · Wᵀ. `a` must be 2-D. */
   matmul(a: string, w: PackedWeight, name: string): string {
@@ -67,9 +81,18 @@ export class MatMulEmitter {
     const codes = g.initializer(`${name}.q`, OnnxType.UINT8, [w.N, nb, (w.blockSize * w.bits) / 8], w.codes);
     const scales = g.initializer(`${name}.s`, OnnxType.FLOAT, [w.N * nb], u8view(w.scales));
     this.bytes += w.codes.byteLength + w.scales.byteLength;
-    const y = g.op1('MatMulNBits', [a, codes, scales], {
-      K: w.K, N: w.N, bits: w.bits, block_size: w.blockSize, accuracy_level: this.accuracyLevel,
-    }, { domain: MS_DOMAIN, name });
+    const y = g.op1(
+      'MatMulNBits',
+      [a, codes, scales],
+      {
+        K: w.K,
+        N: w.N,
+        bits: w.bits,
+        block_size: w.blockSize,
+        accuracy_level: this.accuracyLevel,
+      },
+      { domain: MS_DOMAIN, name },
+    );
     if (!w.correction) return y;
     const corr = g.initializer(`${name}.c`, OnnxType.FLOAT, [w.K / 32, w.N], u8view(w.correction));
     this.bytes += w.correction.byteLength;

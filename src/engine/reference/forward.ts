@@ -129,7 +129,12 @@ function loadWeights(f: GGUFFile, c: ModelConfig): Weights {
   const load = (name: string, ...dims: number[]): Float32Array => {
     const info = f.requireTensor(name);
     if (info.dims.length !== dims.length || info.dims.some((d, i) => d !== dims[i])) {
-      throw new ModelFileError('bad-shape', f.path, `expected [${dims.join(', ')}], got [${info.dims.join(', ')}]`, name);
+      throw new ModelFileError(
+        'bad-shape',
+        f.path,
+        `expected [${dims.join(', ')}], got [${info.dims.join(', ')}]`,
+        name,
+      );
     }
     return dequantize(info.type, f.readTensorBytes(info), info.nElements);
   };
@@ -170,7 +175,10 @@ export class ReferenceModel {
   /** Which attention the oracle computes: full (default), PoD (§5) or streaming. Keys/values are always all kept. */
   kvPlan: KVPlan = { kind: 'full' };
 
-  private constructor(readonly config: ModelConfig, private readonly w: Weights) {
+  private constructor(
+    readonly config: ModelConfig,
+    private readonly w: Weights,
+  ) {
     this.state = new RunState(config);
     this.invFreqs = ropeInvFreqs(config);
   }
@@ -203,8 +211,10 @@ export class ReferenceModel {
     const c = this.config;
     const s = this.state;
     const w = this.w;
-    if (!Number.isInteger(token) || token < 0 || token >= c.vocabSize) throw new RangeError(`token ${token} outside vocab of ${c.vocabSize}`);
-    if (pos !== this.position) throw new RangeError(`position ${pos} given, but the cache holds ${this.position} positions`);
+    if (!Number.isInteger(token) || token < 0 || token >= c.vocabSize)
+      throw new RangeError(`token ${token} outside vocab of ${c.vocabSize}`);
+    if (pos !== this.position)
+      throw new RangeError(`position ${pos} given, but the cache holds ${this.position} positions`);
     const qDim = c.nHeads * c.headDim;
     const kvDim = c.nKVHeads * c.headDim;
     const groupSize = c.nHeads / c.nKVHeads; // query heads per KV head (GQA)
@@ -243,8 +253,10 @@ export class ReferenceModel {
         const bias = kv.kind === 'pod' ? distantBiasOf(kv, l, h, groupSize) : 0;
         let n = 0;
         const used: number[] = [];
-        for (let t = 0; t <= pos; t++) { // causal: only positions 0..pos exist yet
-          let q = s.q, k = keys[t]!;
+        for (let t = 0; t <= pos; t++) {
+          // causal: only positions 0..pos exist yet
+          let q = s.q,
+            k = keys[t]!;
           if (distant(t)) {
             if (kv.kind === 'streaming' || anchor === LOCAL) continue; // local unit (docs/pod-qwen.md §2): proximal tokens only
             if (anchor !== l) {

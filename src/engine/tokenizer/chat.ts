@@ -37,8 +37,11 @@ export class ChatTemplate {
 
   /** Pick the model's template, else a fallback chosen by vocabulary (<|eot_id|> → Llama 3, else ChatML). */
   static select(modelTemplate: string | undefined, hasEotId: boolean, ctx: ChatTemplateContext): ChatTemplate {
-    if (modelTemplate !== undefined && modelTemplate.trim() !== '') return new ChatTemplate(modelTemplate, 'model', ctx);
-    return hasEotId ? new ChatTemplate(LLAMA3_TEMPLATE, 'llama3', ctx) : new ChatTemplate(CHATML_TEMPLATE, 'chatml', ctx);
+    if (modelTemplate !== undefined && modelTemplate.trim() !== '')
+      return new ChatTemplate(modelTemplate, 'model', ctx);
+    return hasEotId
+      ? new ChatTemplate(LLAMA3_TEMPLATE, 'llama3', ctx)
+      : new ChatTemplate(CHATML_TEMPLATE, 'chatml', ctx);
   }
 
   render(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {

@@ -43,7 +43,10 @@ export class Tokenizer {
   private readonly textEncoder: (text: string, out: number[]) => void;
   private chat: ChatTemplate | undefined;
 
-  private constructor(private readonly vocab: Vocab, textEncoder: (text: string, out: number[]) => void) {
+  private constructor(
+    private readonly vocab: Vocab,
+    textEncoder: (text: string, out: number[]) => void,
+  ) {
     this.vocabSize = vocab.tokens.length;
     this.bosId = vocab.bos;
     this.eosId = vocab.eos;
@@ -63,10 +66,19 @@ export class Tokenizer {
     }
     const pre = PreTokenizer.forPre(vocab.pre);
     if (!pre) {
-      throw new ModelFileError('unsupported-type', f.path, `unsupported tokenizer.ggml.pre '${vocab.pre}' for a gpt2 (byte-level BPE) tokenizer (supported: ${SUPPORTED_PRE.join(', ')})`);
+      throw new ModelFileError(
+        'unsupported-type',
+        f.path,
+        `unsupported tokenizer.ggml.pre '${vocab.pre}' for a gpt2 (byte-level BPE) tokenizer (supported: ${SUPPORTED_PRE.join(', ')})`,
+      );
     }
     const merges = f.strings('tokenizer.ggml.merges');
-    if (!merges) throw new ModelFileError('missing-metadata', f.path, 'metadata key tokenizer.ggml.merges is missing (required by gpt2 tokenizers)');
+    if (!merges)
+      throw new ModelFileError(
+        'missing-metadata',
+        f.path,
+        'metadata key tokenizer.ggml.merges is missing (required by gpt2 tokenizers)',
+      );
     const bpe = new BpeEncoder(vocab, merges, pre);
     return new Tokenizer(vocab, (text, out) => bpe.encode(text, out));
   }
@@ -187,7 +199,9 @@ export class Tokenizer {
     if (parts) return this.encodeParts(parts, { addBos: false });
     for (const m of messages) {
       if (partitionSpecial(wellFormed(m.content), this.vocab, true).some((f) => typeof f === 'number')) {
-        throw new Error("this model's chat template rewrites message text, and a message contains control-token text (e.g. <|im_end|>) that would become a real control token; remove it from the message or the included files");
+        throw new Error(
+          "this model's chat template rewrites message text, and a message contains control-token text (e.g. <|im_end|>) that would become a real control token; remove it from the message or the included files",
+        );
       }
     }
     return this.encode(this.applyChatTemplate(messages, opts), { addBos: false, parseSpecial: true });
@@ -199,10 +213,17 @@ export class Tokenizer {
    * template renders; undefined when they do not come back exactly one each, in order, or the
    * real rendering differs from the pieces joined (the template trims or rewrites contents).
    */
-  chatParts(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): { text: string; special: boolean }[] | undefined {
-    const text = this.applyChatTemplate(messages.map((m, i) => ({ ...m, content: `\uE000${i}\uE001` })), opts);
+  chatParts(
+    messages: readonly ChatMessage[],
+    opts: { addGenerationPrompt?: boolean } = {},
+  ): { text: string; special: boolean }[] | undefined {
+    const text = this.applyChatTemplate(
+      messages.map((m, i) => ({ ...m, content: `\uE000${i}\uE001` })),
+      opts,
+    );
     const parts: { text: string; special: boolean }[] = [];
-    let last = 0, next = 0;
+    let last = 0,
+      next = 0;
     for (const m of text.matchAll(/\uE000(\d+)\uE001/g)) {
       if (Number(m[1]) !== next) return undefined;
       parts.push({ text: text.slice(last, m.index), special: true }, { text: messages[next]!.content, special: false });

@@ -56,13 +56,16 @@ export class Pieces {
     try {
       return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b);
     } catch {
-      return Array.from(b, (x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : `<0x${x.toString(16).toUpperCase().padStart(2, '0')}>`)).join('');
+      return Array.from(b, (x) =>
+        x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : `<0x${x.toString(16).toUpperCase().padStart(2, '0')}>`,
+      ).join('');
     }
   }
 
   private attr(id: number): number {
     const a = this.vocab.attrs[id];
-    if (a === undefined || !Number.isInteger(id)) throw new RangeError(`token id ${id} is outside the vocabulary (0..${this.vocab.tokens.length - 1})`);
+    if (a === undefined || !Number.isInteger(id))
+      throw new RangeError(`token id ${id} is outside the vocabulary (0..${this.vocab.tokens.length - 1})`);
     return a;
   }
 

@@ -64,15 +64,44 @@ const FAMILIES: Record<string, Family> = {
 /** tokenizer.ggml.pre names (as llama.cpp maps them) → family. */
 const PRE_TO_FAMILY: Record<string, string> = {
   default: 'default',
-  llama3: 'llama3', 'llama-v3': 'llama3', 'llama-bpe': 'llama3', falcon3: 'llama3', 'falcon-h1': 'llama3',
-  pixtral: 'llama3', 'midm-2.0': 'llama3', lfm2: 'llama3', 'jina-v5-nano': 'llama3',
-  dbrx: 'dbrx', 'smaug-bpe': 'dbrx',
-  'gpt-2': 'gpt2', 'phi-2': 'gpt2', mpt: 'gpt2', olmo: 'gpt2', jais: 'gpt2', trillion: 'gpt2',
-  'granite-docling': 'gpt2', exaone4: 'gpt2', gigachat: 'gpt2', 'a.x-4.0': 'gpt2', mellum: 'gpt2',
-  starcoder: 'starcoder', refact: 'starcoder', 'command-r': 'starcoder', smollm: 'starcoder',
-  codeshell: 'starcoder', exaone: 'starcoder', 'minerva-7b': 'starcoder', mellum2: 'starcoder',
-  qwen2: 'qwen2', 'deepseek-r1-qwen': 'qwen2', kormo: 'qwen2', f2llmv2: 'qwen2', megrez: 'qwen2',
-  stablelm2: 'qwen2', hunyuan: 'qwen2', 'solar-open': 'qwen2',
+  llama3: 'llama3',
+  'llama-v3': 'llama3',
+  'llama-bpe': 'llama3',
+  falcon3: 'llama3',
+  'falcon-h1': 'llama3',
+  pixtral: 'llama3',
+  'midm-2.0': 'llama3',
+  lfm2: 'llama3',
+  'jina-v5-nano': 'llama3',
+  dbrx: 'dbrx',
+  'smaug-bpe': 'dbrx',
+  'gpt-2': 'gpt2',
+  'phi-2': 'gpt2',
+  mpt: 'gpt2',
+  olmo: 'gpt2',
+  jais: 'gpt2',
+  trillion: 'gpt2',
+  'granite-docling': 'gpt2',
+  exaone4: 'gpt2',
+  gigachat: 'gpt2',
+  'a.x-4.0': 'gpt2',
+  mellum: 'gpt2',
+  starcoder: 'starcoder',
+  refact: 'starcoder',
+  'command-r': 'starcoder',
+  smollm: 'starcoder',
+  codeshell: 'starcoder',
+  exaone: 'starcoder',
+  'minerva-7b': 'starcoder',
+  mellum2: 'starcoder',
+  qwen2: 'qwen2',
+  'deepseek-r1-qwen': 'qwen2',
+  kormo: 'qwen2',
+  f2llmv2: 'qwen2',
+  megrez: 'qwen2',
+  stablelm2: 'qwen2',
+  hunyuan: 'qwen2',
+  'solar-open': 'qwen2',
 };
 
 export const SUPPORTED_PRE: readonly string[] = Object.keys(PRE_TO_FAMILY);
@@ -81,7 +110,10 @@ export class PreTokenizer {
   private readonly regexes: RegExp[];
   readonly ignoreMerges: boolean;
 
-  private constructor(readonly family: string, f: Family) {
+  private constructor(
+    readonly family: string,
+    f: Family,
+  ) {
     this.regexes = f.regexes.map((r) => new RegExp(r, 'gu'));
     this.ignoreMerges = f.ignoreMerges;
   }

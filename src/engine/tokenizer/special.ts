@@ -34,7 +34,14 @@ export function partitionSpecial(text: string, vocab: Vocab, parseSpecial: boole
   return fragments;
 }
 
-function splitAround(raw: string, tokText: string, id: number, lstrip: boolean, rstrip: boolean, out: Fragment[]): void {
+function splitAround(
+  raw: string,
+  tokText: string,
+  id: number,
+  lstrip: boolean,
+  rstrip: boolean,
+  out: Fragment[],
+): void {
   let pos = 0;
   for (;;) {
     const m = raw.indexOf(tokText, pos);

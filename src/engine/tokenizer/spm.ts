@@ -45,7 +45,7 @@ export class SpmSession {
   run(out: number[]): void {
     const text = this.text;
     if (text.length === 0) return;
-    for (let i = 0; i < text.length; ) {
+    for (let i = 0; i < text.length;) {
       const w = (text.codePointAt(i) as number) > 0xffff ? 2 : 1;
       const idx = this.start.length;
       this.start.push(i);
@@ -99,7 +99,10 @@ export class SpmSession {
     if (parts === undefined) {
       for (const byte of utf8.encode(text)) {
         const t = this.byteTokens[byte] ?? this.vocab.unk;
-        if (t === undefined) throw new Error(`${this.vocab.file}: no byte-fallback token <0x${HEX[byte >> 4]}${HEX[byte & 15]}> and no unknown token`);
+        if (t === undefined)
+          throw new Error(
+            `${this.vocab.file}: no byte-fallback token <0x${HEX[byte >> 4]}${HEX[byte & 15]}> and no unknown token`,
+          );
         out.push(t);
       }
       return;

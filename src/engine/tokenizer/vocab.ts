@@ -49,39 +49,126 @@ export interface Vocab {
   readonly chatTemplate: string | undefined;
 }
 
-const EOT_TEXTS = ['<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<|end_of_text|>', '<EOT>', '_<EOT>', '[EOT]', '<｜end▁of▁sentence｜>', '<end_of_utterance>'];
+const EOT_TEXTS = [
+  '<|eot_id|>',
+  '<|im_end|>',
+  '<|end|>',
+  '<end_of_turn>',
+  '<|endoftext|>',
+  '<|end_of_text|>',
+  '<EOT>',
+  '_<EOT>',
+  '[EOT]',
+  '<｜end▁of▁sentence｜>',
+  '<end_of_utterance>',
+];
 const EOM_TEXTS = ['<|eom_id|>'];
 const FIM_PAD_TEXTS = ['<|fim_pad|>', '<fim-pad>', '<fim_pad>', '<PAD>', '[PAD]'];
 const FIM_REP_TEXTS = ['<|fim_repo|>', '<|repo_name|>', '<fim-repo>', '<REPO>', '<reponame>'];
 const FIM_SEP_TEXTS = ['<|file_sep|>'];
-const FIM_PRE_TEXTS = ['<|fim_prefix|>', '<fim-prefix>', '<fim_prefix>', '<｜fim▁begin｜>', '<PRE>', '▁<PRE>', '<|code_prefix|>', '<|prefix|>'];
-const FIM_SUF_TEXTS = ['<|fim_suffix|>', '<fim-suffix>', '<fim_suffix>', '<｜fim▁hole｜>', '<SUF>', '▁<SUF>', '<|code_suffix|>', '<|suffix|>'];
-const FIM_MID_TEXTS = ['<|fim_middle|>', '<fim-middle>', '<fim_middle>', '<｜fim▁end｜>', '<MID>', '▁<MID>', '<|code_middle|>', '<|middle|>'];
+const FIM_PRE_TEXTS = [
+  '<|fim_prefix|>',
+  '<fim-prefix>',
+  '<fim_prefix>',
+  '<｜fim▁begin｜>',
+  '<PRE>',
+  '▁<PRE>',
+  '<|code_prefix|>',
+  '<|prefix|>',
+];
+const FIM_SUF_TEXTS = [
+  '<|fim_suffix|>',
+  '<fim-suffix>',
+  '<fim_suffix>',
+  '<｜fim▁hole｜>',
+  '<SUF>',
+  '▁<SUF>',
+  '<|code_suffix|>',
+  '<|suffix|>',
+];
+const FIM_MID_TEXTS = [
+  '<|fim_middle|>',
+  '<fim-middle>',
+  '<fim_middle>',
+  '<｜fim▁end｜>',
+  '<MID>',
+  '▁<MID>',
+  '<|code_middle|>',
+  '<|middle|>',
+];
 const EOG_TEXTS = new Set([
-  '<|eot_id|>', '<|im_end|>', '<|end|>', '<|return|>', '<|call|>', '<|flush|>', '<|calls|>', '<end_of_turn>',
-  '<|endoftext|>', '</s>', '<|eom_id|>', '<EOT>', '_<EOT>', '[EOT]', '[EOS]', '<|end_of_text|>',
-  '<end_of_utterance>', '<eos>', '<turn|>', '<|tool_response>', '<｜end▁of▁sentence｜>', '[e~[',
+  '<|eot_id|>',
+  '<|im_end|>',
+  '<|end|>',
+  '<|return|>',
+  '<|call|>',
+  '<|flush|>',
+  '<|calls|>',
+  '<end_of_turn>',
+  '<|endoftext|>',
+  '</s>',
+  '<|eom_id|>',
+  '<EOT>',
+  '_<EOT>',
+  '[EOT]',
+  '[EOS]',
+  '<|end_of_text|>',
+  '<end_of_utterance>',
+  '<eos>',
+  '<turn|>',
+  '<|tool_response>',
+  '<｜end▁of▁sentence｜>',
+  '[e~[',
 ]);
 /** Pre-tokenizer names for which llama.cpp turns add_bos on before reading add_bos_token. */
-const PRE_ADDS_BOS = new Set(['llama3', 'llama-v3', 'llama-bpe', 'falcon3', 'falcon-h1', 'pixtral', 'midm-2.0', 'lfm2', 'jina-v5-nano', 'tekken', 'chameleon']);
+const PRE_ADDS_BOS = new Set([
+  'llama3',
+  'llama-v3',
+  'llama-bpe',
+  'falcon3',
+  'falcon-h1',
+  'pixtral',
+  'midm-2.0',
+  'lfm2',
+  'jina-v5-nano',
+  'tekken',
+  'chameleon',
+]);
 
 const utf8 = new TextEncoder();
 
 export function loadVocab(f: GGUFFile): Vocab {
   const model = f.string('tokenizer.ggml.model', undefined);
-  if (model === undefined) throw new ModelFileError('missing-metadata', f.path, 'metadata key tokenizer.ggml.model is missing (the file has no tokenizer)');
+  if (model === undefined)
+    throw new ModelFileError(
+      'missing-metadata',
+      f.path,
+      'metadata key tokenizer.ggml.model is missing (the file has no tokenizer)',
+    );
   let kind: VocabKind;
   if (model === 'llama') kind = 'spm';
   else if (model === 'gpt2') kind = 'bpe';
-  else throw new ModelFileError('unsupported-type', f.path, `unsupported tokenizer.ggml.model '${model}' (supported: 'llama' = SentencePiece, 'gpt2' = byte-level BPE)`);
+  else
+    throw new ModelFileError(
+      'unsupported-type',
+      f.path,
+      `unsupported tokenizer.ggml.model '${model}' (supported: 'llama' = SentencePiece, 'gpt2' = byte-level BPE)`,
+    );
 
   const tokens = f.strings('tokenizer.ggml.tokens');
-  if (!tokens || tokens.length === 0) throw new ModelFileError('missing-metadata', f.path, 'metadata key tokenizer.ggml.tokens is missing or empty');
+  if (!tokens || tokens.length === 0)
+    throw new ModelFileError('missing-metadata', f.path, 'metadata key tokenizer.ggml.tokens is missing or empty');
   const n = tokens.length;
   const scoresIn = f.numbers('tokenizer.ggml.scores');
   const types = f.numbers('tokenizer.ggml.token_type');
-  if (scoresIn && scoresIn.length < n) throw new ModelFileError('corrupt', f.path, `tokenizer.ggml.scores has ${scoresIn.length} entries for ${n} tokens`);
-  if (types && types.length < n) throw new ModelFileError('corrupt', f.path, `tokenizer.ggml.token_type has ${types.length} entries for ${n} tokens`);
+  if (scoresIn && scoresIn.length < n)
+    throw new ModelFileError('corrupt', f.path, `tokenizer.ggml.scores has ${scoresIn.length} entries for ${n} tokens`);
+  if (types && types.length < n)
+    throw new ModelFileError(
+      'corrupt',
+      f.path,
+      `tokenizer.ggml.token_type has ${types.length} entries for ${n} tokens`,
+    );
 
   const texts: string[] = new Array<string>(n);
   const scores = new Float64Array(n);
@@ -96,7 +183,8 @@ export function loadVocab(f: GGUFFile): Vocab {
   }
 
   // Special ids: per-type defaults, disabled when out of range, then overridden by valid metadata.
-  const inRange = (id: number | undefined): number | undefined => (id !== undefined && id >= 0 && id < n ? id : undefined);
+  const inRange = (id: number | undefined): number | undefined =>
+    id !== undefined && id >= 0 && id < n ? id : undefined;
   const special = (key: string, fallback: number | undefined): number | undefined => {
     const v = f.number(`tokenizer.ggml.${key}`, undefined);
     return inRange(v) ?? inRange(fallback);
@@ -107,7 +195,8 @@ export function loadVocab(f: GGUFFile): Vocab {
   const eotMeta = special('eot_token_id', undefined);
   const eomMeta = special('eom_token_id', undefined);
   const fimMeta = (key: string, legacy?: string): number | undefined =>
-    (legacy !== undefined ? special(`${legacy}_token_id`, undefined) : undefined) ?? special(`fim_${key}_token_id`, undefined); // the deprecated key is read last in llama.cpp
+    (legacy !== undefined ? special(`${legacy}_token_id`, undefined) : undefined) ??
+    special(`fim_${key}_token_id`, undefined); // the deprecated key is read last in llama.cpp
 
   const pre = f.string('tokenizer.ggml.pre', undefined) ?? '';
   const addBos = f.bool('tokenizer.ggml.add_bos_token', kind === 'spm' || PRE_ADDS_BOS.has(pre));
@@ -145,14 +234,16 @@ export function loadVocab(f: GGUFFile): Vocab {
       makeControl(id);
     }
     // gpt-oss: these are always rendered
-    if (text === '<|channel|>' || text === '<|message|>' || text === '<|start|>' || text === '<|constrain|>') attrs[id] = Attr.USER_DEFINED;
+    if (text === '<|channel|>' || text === '<|message|>' || text === '<|start|>' || text === '<|constrain|>')
+      attrs[id] = Attr.USER_DEFINED;
   }
   for (const id of [eos, eot, eom]) if (id !== undefined) eog.add(id);
   pruneEog(eog, texts, attrs);
 
   // Phi-3: special tokens strip whitespace on their right (llama.cpp sets this by model name).
   const name = (f.string('general.name', undefined) ?? '').toLowerCase();
-  const isSpecial = (id: number): boolean => ((attrs[id] as number) & (Attr.CONTROL | Attr.USER_DEFINED | Attr.UNKNOWN)) !== 0;
+  const isSpecial = (id: number): boolean =>
+    ((attrs[id] as number) & (Attr.CONTROL | Attr.USER_DEFINED | Attr.UNKNOWN)) !== 0;
   if (name.includes('phi-3') || name.includes('phi3')) {
     for (let id = 0; id < n; id++) if (isSpecial(id)) attrs[id] = (attrs[id] as number) | Attr.RSTRIP;
     const setStrip = (text: string, on: boolean): void => {
@@ -193,7 +284,11 @@ function pruneEog(eog: Set<number>, texts: readonly string[], attrs: Uint16Array
   for (const id of eog) byText.set(texts[id] as string, id);
   const end = byText.get('<|end|>');
   const has = (t: string): boolean => byText.has(t);
-  if (end !== undefined && ((has('<|return|>') && (has('<|call|>') || has('<|calls|>'))) || ((has('<|call|>') || has('<|calls|>')) && has('<|flush|>')))) {
+  if (
+    end !== undefined &&
+    ((has('<|return|>') && (has('<|call|>') || has('<|calls|>'))) ||
+      ((has('<|call|>') || has('<|calls|>')) && has('<|flush|>')))
+  ) {
     eog.delete(end);
     attrs[end] = Attr.USER_DEFINED;
   }
