@@ -1,4 +1,4 @@
-// Measures one workspace read in the reader worker (src/host/reader-client.ts → src/worker/
+// Measures one workspace read in the reader worker (src/host/workspace/reader-client.ts → src/worker/
 // reader-main.ts) the way the extension does it: what gets in and what is excluded and why, wall
 // time (walk and tokenize), the reader's memory, and the event-loop lag of this (the "host")
 // thread while it runs; then model discovery's GGUF header check of the model file. With
@@ -19,7 +19,7 @@ import { exclusionLines, formatBytes, thousands } from '../src/context/read-summ
 import { MemoryFileSource, NodeFileSource } from '../src/context/source';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { Tokenizer } from '../src/engine/tokenizer';
-import { ReaderClient } from '../src/host/reader-client';
+import { ReaderClient } from '../src/host/workspace/reader-client';
 import { checkGGUF } from '../src/worker/gguf-probe';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   );
   for (const l of exclusionLines(r)) console.log(`  ${l}`);
   if (budget !== undefined) {
-    // What the chat's prompt would hold (src/host/chat-context.ts: buildContext over the counted files, no editor).
+    // What the chat's prompt would hold (src/host/chat/chat-context.ts: buildContext over the counted files, no editor).
     const known = new Map(counted.map((f) => [fileBlock(f.path, f.text!), f.tokens!]));
     const ctx = await buildContext(
       new MemoryFileSource(Object.fromEntries(counted.map((f) => [f.path, { data: f.text!, mtimeMs: f.mtimeMs }]))),

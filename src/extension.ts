@@ -2,15 +2,15 @@
 // and register each feature. Everything heavy happens on first use: the engine worker starts and
 // the model loads when a command or the chat first needs it.
 import * as vscode from 'vscode';
-import { registerChat } from './host/chat-panel';
+import { registerChat } from './host/chat/chat-panel';
 import { createCore } from './host/core';
-import { registerModel } from './host/model-commands';
-import { registerNativeChat } from './host/native-chat';
-import { registerSummarize } from './host/summarize-commands';
-import { registerVisualizer } from './host/visualizer-panel';
-import { registerFolderSummary } from './host/folder-summary';
-import { registerCalibrate } from './host/calibrate-command';
-import { registerCacheCommands } from './host/cache-commands';
+import { registerModel } from './host/models/model-commands';
+import { registerNativeChat } from './host/chat/native-chat';
+import { registerSummarize } from './host/summarize/summarize-commands';
+import { registerVisualizer } from './host/visualizer/visualizer-panel';
+import { registerFolderSummary } from './host/summarize/folder-summary';
+import { registerCalibrate } from './host/models/calibrate-command';
+import { registerCacheCommands } from './host/workspace/cache-commands';
 
 /** What activate() returns (the extension's exports): handles for integration tests. */
 export interface PodLensApi {

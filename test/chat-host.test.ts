@@ -1,5 +1,5 @@
 // Host logic of the chat without a model or VS Code: the workspace context behind the chips
-// (src/host/chat-context.ts, chat-prompt.ts) — what the chips say is exactly what the system
+// (src/host/chat/chat-context.ts, chat-prompt.ts) — what the chips say is exactly what the system
 // message holds (the system text and blocks the worker gets, rendered as src/context/prompt.ts
 // renders them), removed chips leave the prompt, the token budget drops files and the meter says
 // which; the meter's levels and dropped messages; the transcript store (round trip, damaged state
@@ -8,10 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryFileSource } from '../src/context/source';
-import { ChatPrompt, tokenMeter, workspaceBudget } from '../src/host/chat-prompt';
-import { ChatHistoryStore, HISTORY_KEY, MAX_TURNS } from '../src/host/chat-history';
-import { ChatSession } from '../src/host/chat-session';
-import { EditorInfo } from '../src/host/chat-context';
+import { ChatPrompt, tokenMeter, workspaceBudget } from '../src/host/chat/chat-prompt';
+import { ChatHistoryStore, HISTORY_KEY, MAX_TURNS } from '../src/host/chat/chat-history';
+import { ChatSession } from '../src/host/chat/chat-session';
+import { EditorInfo } from '../src/host/chat/chat-context';
 import { readSettings } from '../src/host/settings';
 import { ChatContextView } from '../src/shared/chat-context';
 import { Turn } from '../src/shared/protocol';

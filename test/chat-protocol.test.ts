@@ -23,7 +23,7 @@ test('chat: new webview → host requests pass validation unchanged', () => {
     { kind: 'request', id: 4, method: 'code/insert', params: { code: 'x', language: 'ts' } },
     { kind: 'request', id: 5, method: 'code/open', params: { code: 'print(1)', language: 'python' } },
     { kind: 'request', id: 6, method: 'link/open', params: { href: 'https://example.com/a' } },
-    // The scheme is the host's to judge (src/host/links.ts); the protocol only bounds the string.
+    // The scheme is the host's to judge (src/host/chat/links.ts); the protocol only bounds the string.
     {
       kind: 'request',
       id: 7,

@@ -1,4 +1,4 @@
-// The model downloader (src/host/download.ts, download-http.ts) against a local HTTP server on
+// The model downloader (src/host/models/download.ts, download-http.ts) against a local HTTP server on
 // 127.0.0.1 serving the real stories260K GGUF: full download with progress, cancel and resume
 // (the Range header sent, bytes not fetched twice), a server that ignores Range, wrong sha256,
 // wrong size, a connection cut mid-way (error, then retries that resume), redirects (local ok,
@@ -17,9 +17,9 @@ import {
   DownloadProgress,
   DownloadSpec,
   partialPath,
-} from '../src/host/download';
+} from '../src/host/models/download';
 import { readGGUFHeader } from '../src/engine/gguf/reader';
-import { MODEL_CATALOG } from '../src/host/model-catalog';
+import { MODEL_CATALOG } from '../src/host/models/model-catalog';
 import { DownloadServer } from './download-server';
 import { modelPath } from './helpers';
 

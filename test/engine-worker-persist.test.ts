@@ -1,7 +1,7 @@
 // The workspace prefix persisted by the engine worker (issue 15; src/worker/sessions.ts over
 // src/context/store.ts, src/context/session.ts) with SmolLM2-135M in real worker threads, driven
 // the way the extension's chat drives them: the system text and the workspace blocks the host's
-// chat context chose over a small workspace folder (src/host/chat-context.ts) and every request
+// chat context chose over a small workspace folder (src/host/chat/chat-context.ts) and every request
 // names the store (`persist`). A cold answer saves
 // the prefix's KV state; a new worker restores it and answers exactly as the cold run did (the
 // imported buffers are the saved bytes: same state, same graph, so greedy tokens are equal, no
@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { EngineClient, GenerateDone } from '../src/host/engine-client';
 import { readWorkspace } from '../src/context/read';
 import { NodeFileSource } from '../src/context/source';
-import { buildChatContext, promptBlocks, TokenCounts } from '../src/host/chat-context';
+import { buildChatContext, promptBlocks, TokenCounts } from '../src/host/chat/chat-context';
 import { PromptBlock } from '../src/context/build';
 import { KVSettings, PersistTarget } from '../src/worker/protocol';
 import { STATE_EXT } from '../src/context/persist';

@@ -14,7 +14,7 @@ import { modelPath, ROOT, SMOLLM2 } from './helpers';
 
 installVscodeStandIn();
 /* eslint-disable @typescript-eslint/no-require-imports -- after the hook, so `vscode` resolves to the stand-in */
-const { ModelManager } = require('../src/host/model') as typeof import('../src/host/model');
+const { ModelManager } = require('../src/host/models/model') as typeof import('../src/host/models/model');
 const { EngineClient } = require('../src/host/engine-client') as typeof import('../src/host/engine-client');
 const { readSettings } = require('../src/host/settings') as typeof import('../src/host/settings');
 const { statusBarText } = require('../src/host/status-bar') as typeof import('../src/host/status-bar');

@@ -27,7 +27,7 @@ import {
   Uri,
 } from './vscode-stand-in';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
-import { HISTORY_KEY } from '../src/host/chat-history';
+import { HISTORY_KEY } from '../src/host/chat/chat-history';
 import { STATE_EXT } from '../src/context/persist';
 import { workspaceKey } from '../src/context/store';
 import type { ChatContextView } from '../src/shared/chat-context';

@@ -14,13 +14,13 @@ import * as path from 'node:path';
 import { installVscodeStandIn, standIn, workspace } from './vscode-stand-in';
 import { DownloadServer } from './download-server';
 import { modelPath } from './helpers';
-import { MODEL_CATALOG, type CatalogModel } from '../src/host/model-catalog';
+import { MODEL_CATALOG, type CatalogModel } from '../src/host/models/model-catalog';
 
 installVscodeStandIn();
 /* eslint-disable @typescript-eslint/no-require-imports -- after the hook, so `vscode` resolves to the stand-in */
-const { ModelManager } = require('../src/host/model') as typeof import('../src/host/model');
+const { ModelManager } = require('../src/host/models/model') as typeof import('../src/host/models/model');
 const { downloadRecommendedModel, USE_MODEL } =
-  require('../src/host/download-command') as typeof import('../src/host/download-command');
+  require('../src/host/models/download-command') as typeof import('../src/host/models/download-command');
 const { EngineClient } = require('../src/host/engine-client') as typeof import('../src/host/engine-client');
 const { readSettings } = require('../src/host/settings') as typeof import('../src/host/settings');
 /* eslint-enable @typescript-eslint/no-require-imports */

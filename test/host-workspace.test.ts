@@ -16,7 +16,7 @@ import { installVscodeStandIn, standIn, StandInMemento, Uri } from './vscode-sta
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
 import { saveState, STATE_EXT } from '../src/context/persist';
 import { workspaceKey } from '../src/context/store';
-import { readWorkspaceSettings } from '../src/host/workspace-settings';
+import { readWorkspaceSettings } from '../src/host/workspace/workspace-settings';
 import { readSettings } from '../src/host/settings';
 import type { PodLensApi } from '../src/extension';
 import type * as vscode from 'vscode';

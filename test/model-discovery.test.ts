@@ -1,8 +1,8 @@
-// GGUF discovery (src/host/model-discovery.ts, model-locations.ts) against fake trees in a tmp
+// GGUF discovery (src/host/models/model-discovery.ts, model-locations.ts) against fake trees in a tmp
 // dir: LM Studio's publisher/repo layout, the Hugging Face hub cache with snapshot symlinks into
 // blobs/, an Ollama manifest + blob, a corrupt and a truncated .gguf, an unsupported architecture,
 // .partial downloads, symlink loops, and the entry limit. stories260K is the real, supported GGUF.
-// The header checks run in the reader worker thread (src/host/reader-client.ts) with the same
+// The header checks run in the reader worker thread (src/host/workspace/reader-client.ts) with the same
 // verdicts and notes as checkGGUF on this thread.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,9 +10,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { checkGGUF, discoverModels } from '../src/host/model-discovery';
-import { sharedReader } from '../src/host/reader-client';
-import { modelRoots } from '../src/host/model-locations';
+import { checkGGUF, discoverModels } from '../src/host/models/model-discovery';
+import { sharedReader } from '../src/host/workspace/reader-client';
+import { modelRoots } from '../src/host/models/model-locations';
 import { writeGGUF } from '../src/engine/gguf/writer';
 import { GGUFValueType } from '../src/engine/gguf/types';
 import { modelPath } from './helpers';

@@ -1,4 +1,4 @@
-// The download recommendation (src/host/model-fit.ts): the Q4_K_M tensor layout it sizes a
+// The download recommendation (src/host/models/model-fit.ts): the Q4_K_M tensor layout it sizes a
 // not-yet-downloaded model with, checked tensor by tensor against the official 0.5B file
 // (models/, always fetched) and by file size against the catalog's 1.5B, 3B and 7B sizes; the engine's estimate
 // from that layout equal to the estimate from the real files; and which model is recommended at
@@ -12,7 +12,7 @@ import { tensorByteSize } from '../src/engine/gguf/writer';
 import { readModelConfig } from '../src/engine/model/config';
 import { estimateForTensors, estimateMemory } from '../src/engine/memory';
 import { resolvePlan } from '../src/engine/kv/plan';
-import { MODEL_CATALOG } from '../src/host/model-catalog';
+import { MODEL_CATALOG } from '../src/host/models/model-catalog';
 import {
   catalogConfig,
   fitText,
@@ -20,7 +20,7 @@ import {
   q4kmTensors,
   recommendModel,
   useMoreBits,
-} from '../src/host/model-fit';
+} from '../src/host/models/model-fit';
 import { KVSettings } from '../src/worker/protocol';
 import { modelPath } from './helpers';
 

@@ -13,8 +13,8 @@ import * as path from 'node:path';
 import { CancellationTokenSource, installVscodeStandIn, LanguageModelTextPart, standIn, Uri } from './vscode-stand-in';
 import { chatStandIn, StandInResponseStream } from './vscode-stand-in-chat';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
-import { lmMessages, participantMessages, withModelOptions } from '../src/host/native-chat-core';
-import type { LanguageModelChatProvider } from '../src/host/lm-api';
+import { lmMessages, participantMessages, withModelOptions } from '../src/host/chat/native-chat-core';
+import type { LanguageModelChatProvider } from '../src/host/chat/lm-api';
 import type { PodLensApi } from '../src/extension';
 import type * as vscode from 'vscode';
 
@@ -22,7 +22,7 @@ installVscodeStandIn();
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the hook, so `vscode` resolves to the stand-in
 const ext = require('../src/extension') as typeof import('../src/extension');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- imports vscode: after the hook too
-const { languageModelApi } = require('../src/host/lm-api') as typeof import('../src/host/lm-api');
+const { languageModelApi } = require('../src/host/chat/lm-api') as typeof import('../src/host/chat/lm-api');
 
 type Handler = (
   r: Partial<vscode.ChatRequest>,

@@ -1,7 +1,7 @@
 // Network policy (issue 7 item 5): nothing in PodLens opens a connection except the model
 // downloader, which runs only when the user starts a download. Checked on the source: every
 // import / require / import() in src/ and webview/ (TypeScript's pre-processor, so comments and
-// strings do not count) — only src/host/download-http.ts may load http/https, nobody loads
+// strings do not count) — only src/host/models/download-http.ts may load http/https, nobody loads
 // net/tls/dgram/http2/undici or an HTTP client package or spawns processes, and no code uses the
 // global network APIs (fetch, WebSocket, XMLHttpRequest, EventSource, sendBeacon); the
 // downloader is reachable only through download.ts ← download-command.ts. The webview CSP allows
@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
-import { buildWebviewHtml, contentSecurityPolicy } from '../src/host/webview-html';
+import { buildWebviewHtml, contentSecurityPolicy } from '../src/host/webview/webview-html';
 import { ROOT, SOURCE_FILE as SOURCE, sourceFiles } from './helpers';
 
-const DOWNLOADER = 'src/host/download-http.ts';
+const DOWNLOADER = 'src/host/models/download-http.ts';
 const HTTP = new Set(['http', 'https']);
 const NEVER = new Set([
   'net',
@@ -87,8 +87,8 @@ test('no code uses the global network APIs (fetch, WebSocket, XMLHttpRequest, Ev
 test('the downloader is reached only through download.ts, and that only from the download command', () => {
   const importers = (target: string): string[] =>
     SCANNED.filter((f) => imports(f).some((s) => s.startsWith('.') && resolve(f, s) === target));
-  assert.deepEqual(importers('src/host/download-http'), ['src/host/download.ts']);
-  assert.deepEqual(importers('src/host/download'), ['src/host/download-command.ts']);
+  assert.deepEqual(importers('src/host/models/download-http'), ['src/host/models/download.ts']);
+  assert.deepEqual(importers('src/host/models/download'), ['src/host/models/download-command.ts']);
 });
 
 test('webview CSP: default-src and connect-src none, no remote origins, no inline or eval scripts', () => {

@@ -1,6 +1,6 @@
 // The extension's automatic defaults (issue 15 part 3) as the settings give them: podlens.kv.cache
 // `auto` = PoD with the model's profile when one exists (podlens.kv.profile, or
-// `<model>.pod-profile.json` next to the GGUF file), the full cache otherwise (src/host/kv-choice.ts),
+// `<model>.pod-profile.json` next to the GGUF file), the full cache otherwise (src/host/models/kv-choice.ts),
 // and podlens.engine.contextSize 0 = automatic. Checked on real model files and a real SmolLM2
 // profile: which cache the engine really builds, and the words the UI shows. The automatic context
 // itself: memory-auto.test.ts; the status bar and the fallback when a profile is refused: host-auto.test.ts.
@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadProfile } from '../src/engine/eval/profile';
-import { chooseKV, contextReason } from '../src/host/kv-choice';
+import { chooseKV, contextReason } from '../src/host/models/kv-choice';
 import { shippedProfilePath } from '../src/engine/eval/profile';
 import { readSettings } from '../src/host/settings';
 import { EngineSessions } from '../src/worker/sessions';

@@ -2,7 +2,7 @@
 // `chat.createChatParticipant`, `lm.registerLanguageModelChatProvider` (absent when
 // `chatStandIn.lmAvailable` is false, like a VS Code older than 1.104), the classes those APIs
 // use, a recording ChatResponseStream and a CancellationTokenSource. Typed against @types/vscode
-// where it has the shape (1.90); the newer provider API is typed by src/host/lm-api.ts.
+// where it has the shape (1.90); the newer provider API is typed by src/host/chat/lm-api.ts.
 import type * as vscode from 'vscode';
 import { Disposable, EventEmitter } from './vscode-stand-in';
 

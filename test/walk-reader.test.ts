@@ -1,11 +1,11 @@
-// The workspace reader (src/host/reader-client.ts → src/worker/reader-main.ts → src/context/read.ts)
+// The workspace reader (src/host/workspace/reader-client.ts → src/worker/reader-main.ts → src/context/read.ts)
 // on real files: exclusion reasons on a fixture tree (binary by name and by content, a file over
 // the size limit, .gitignore, .podlensignore and the built-in list, lock file, over the token
 // budget: too long and not read) with the summary lines; token counts equal to the real
 // tokenizer's (SmolLM2, built in this thread) block by block; progress events on a big real tree
 // (node_modules/eslint/lib, ~730K Qwen tokens) arrive and are monotone; cancel stops within a
 // bounded number of files and the reader keeps serving (its tokenizer cached); the shared-read
-// cache (src/host/workspace-reads.ts) aborts a read only when every caller cancelled; the chat's
+// cache (src/host/workspace/workspace-reads.ts) aborts a read only when every caller cancelled; the chat's
 // prompt takes the workspace's counts from the reader (the engine counts none of its files),
 // reports progress, logs the read's summary and can be stopped mid-read; and the
 // host's event loop stays free while the reader tokenizes a big tree with Qwen2.5-Coder (max lag
@@ -22,11 +22,11 @@ import { exclusionKind, exclusionLines } from '../src/context/read-summary';
 import { NodeFileSource } from '../src/context/source';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { Tokenizer } from '../src/engine/tokenizer';
-import { ChatPrompt } from '../src/host/chat-prompt';
+import { ChatPrompt } from '../src/host/chat/chat-prompt';
 import { systemContent } from '../src/context/prompt';
-import { ReaderClient } from '../src/host/reader-client';
+import { ReaderClient } from '../src/host/workspace/reader-client';
 import { readSettings } from '../src/host/settings';
-import { ReadOutcome, StartRead, WorkspaceReads } from '../src/host/workspace-reads';
+import { ReadOutcome, StartRead, WorkspaceReads } from '../src/host/workspace/workspace-reads';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
 
 const QWEN = 'qwen2.5-coder-0.5b-instruct.gguf';

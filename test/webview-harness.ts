@@ -1,6 +1,6 @@
 // Runs the real webview bundles in real Chromium (docs "Fallback plan" 2): esbuild bundles
 // webview/*/main.ts into out/webview-test/, a loopback HTTP server serves the very HTML the host
-// builds (src/host/webview-html.ts, same CSP with a nonce) plus the media CSS and a VS Code theme
+// builds (src/host/webview/webview-html.ts, same CSP with a nonce) plus the media CSS and a VS Code theme
 // fixture, and playwright-core drives Debian's /usr/bin/chromium. A mock acquireVsCodeApi records
 // what the page posts; host → webview messages go in through window.postMessage, as in VS Code.
 // The page also records CSP violations and console warnings for the assertions.
@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { AddressInfo } from 'node:net';
 import * as esbuild from 'esbuild';
 import { chromium, Browser, Page } from 'playwright-core';
-import { buildWebviewHtml, makeNonce } from '../src/host/webview-html';
+import { buildWebviewHtml, makeNonce } from '../src/host/webview/webview-html';
 import { ROOT } from './helpers';
 
 export const CHROMIUM = '/usr/bin/chromium';

@@ -13,7 +13,7 @@ import { Engine } from '../src/engine/engine';
 import { parseProfile } from '../src/engine/eval/profile';
 import { buildCacheView, CacheView } from '../src/shared/cache-view';
 import { ProfileView } from '../src/shared/profile-view';
-import { readProfileView } from '../src/host/profile-view';
+import { readProfileView } from '../src/host/visualizer/profile-view';
 import { toSnapshotWire } from '../src/worker/snapshot';
 import { Harness, post, recorded, startHarness } from './webview-harness';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';

@@ -10,7 +10,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { buildWebviewHtml, makeNonce } from '../src/host/webview-html';
+import { buildWebviewHtml, makeNonce } from '../src/host/webview/webview-html';
 import { CSP_SOURCE, installVscodeStandIn, standIn, Uri } from './vscode-stand-in';
 import { ROOT } from './helpers';
 import type * as vscode from 'vscode';

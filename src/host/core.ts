@@ -1,13 +1,13 @@
 // The few long-lived objects the features share, created cheaply at activation (no worker, no
 // model: the worker thread starts on the first engine call): the log, the typed settings reader,
 // the engine client, the reader client (GGUF header checks and workspace reads off the host's
-// thread, src/host/reader-client.ts), the model manager and the cache state fed by the worker's snapshots.
+// thread, src/host/workspace/reader-client.ts), the model manager and the cache state fed by the worker's snapshots.
 // Each register*() function takes only this; nothing else is global.
 import * as vscode from 'vscode';
-import { CacheState } from './cache-state';
+import { CacheState } from './visualizer/cache-state';
 import { EngineClient } from './engine-client';
-import { ModelManager } from './model';
-import { ReaderClient } from './reader-client';
+import { ModelManager } from './models/model';
+import { ReaderClient } from './workspace/reader-client';
 import { readSettings, SECTION, Settings } from './settings';
 
 export interface Core {

@@ -6,9 +6,9 @@
 import * as vscode from 'vscode';
 import { CacheView } from '../shared/cache-view';
 import { ModelStatus } from '../shared/protocol';
-import { CacheState } from './cache-state';
+import { CacheState } from './visualizer/cache-state';
 import { Disposable } from './disposable';
-import { ModelManager } from './model';
+import { ModelManager } from './models/model';
 
 export interface StatusBarText {
   text: string;

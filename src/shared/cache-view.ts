@@ -6,7 +6,7 @@
 //     (share mode, token ranges, per layer × KV-head blocks and anchors, calibration similarity,
 //     are optional: the full cache has none of them.
 //   - `CacheView`: the pure, precomputed picture (grid cells, bars, totals) the webview renders.
-// Not here: drawing (webview/visualizer), throttling and replay (src/host/cache-state.ts).
+// Not here: drawing (webview/visualizer), throttling and replay (src/host/visualizer/cache-state.ts).
 import { array, boolean, Infer, nullable, number, object, optional, Schema, string } from './validate';
 
 const int0 = number({ integer: true, min: 0 });

@@ -4,7 +4,7 @@
 //     (or will put) into the prompt for it: files, tokens, lines;
 //   - the token meter: tokens the next prompt starts with (system + context + conversation), the
 //     context window, the tokens reserved for the answer, and what was left out to fit.
-// Types only (and validators); the host builds them (src/host/chat-context.ts), the webview draws them.
+// Types only (and validators); the host builds them (src/host/chat/chat-context.ts), the webview draws them.
 import { array, boolean, Infer, number, object, oneOf, optional, string } from './validate';
 
 const int0 = number({ integer: true, min: 0 });

@@ -1,7 +1,7 @@
 // The PoD calibration profile as the cache visualizer draws it (pod-method.md §6): per KV head, the
 // layers × layers similarity matrix (mean 1 − JSD₂ of distant-token attention) and the blocks the
 // greedy δ rule built from it. The host reads the profile file named by `podlens.kv.profile`
-// (src/host/profile-view.ts) and sends this in the `cache/profile` event. Types and validators only.
+// (src/host/visualizer/profile-view.ts) and sends this in the `cache/profile` event. Types and validators only.
 import { array, boolean, Infer, nullable, number, object, optional, string } from './validate';
 
 const int0 = number({ integer: true, min: 0 });

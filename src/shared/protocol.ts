@@ -11,7 +11,7 @@
 // or a command (Summarize) started it, so one render path serves both and a reopened panel is
 // replayed from the host's transcript (`chat/transcript`). The `chat/send` response arrives when
 // the answer is finished (or stopped), carrying its stats.
-// Not here: how the host or the webview act on messages (src/host/webview-channel.ts, webview/).
+// Not here: how the host or the webview act on messages (src/host/webview/webview-channel.ts, webview/).
 import {
   array,
   boolean,

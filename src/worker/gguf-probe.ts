@@ -1,6 +1,6 @@
 // Can the engine load this GGUF file? Reads the header and metadata only (never the weights) and
 // answers { supported, note }: "llama, 30 layers", or why not (split files, unsupported
-// architecture, corrupt or truncated header). Model discovery (src/host/model-discovery.ts) asks
+// architecture, corrupt or truncated header). Model discovery (src/host/models/model-discovery.ts) asks
 // the reader worker (src/worker/reader-main.ts) to run it, because parsing a real model's
 // metadata (Qwen2.5-Coder's 151K-token vocabulary and merges) takes about half a second of
 // synchronous work that must not run on the editor's thread. Not here: finding files.

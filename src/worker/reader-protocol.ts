@@ -3,7 +3,7 @@
 // the engine worker (whose jobs run one at a time, so a read queued there would wait behind a
 // generation): it probes GGUF headers for model discovery and reads workspaces (walk, decode,
 // exclude, tokenize with the model's own tokenizer) so none of that runs on the extension host's
-// thread. The host side is src/host/reader-client.ts.
+// thread. The host side is src/host/workspace/reader-client.ts.
 //   host → reader: probe (one GGUF file's header check), read (a workspace folder, with progress),
 //                  abort (a read)
 //   reader → host: probed, progress (a read's ReadProgress), read (the ReadResult and the
