@@ -35,6 +35,7 @@ import {
 import { errorText, workerMain } from './worker';
 import { sessionMain } from './session';
 import { longMain } from './long';
+import { memoryMain, memoryWorkerMain } from './memory';
 
 const ENGINE_LABEL: Record<EngineName, string> = { podlens: 'PodLens', llamacpp: 'llama.cpp' };
 const mean = (xs: readonly number[]): number | undefined =>
@@ -320,6 +321,21 @@ if (argv[0] === '--worker') {
     console.error(errorText(e));
     process.exit(1);
   });
+} else if (argv[0] === '--memory-worker') {
+  memoryWorkerMain(argv[1] ?? '').catch((e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    process.exit(1);
+  });
+} else if (argv[0] === '--memory') {
+  memoryMain(argv.slice(1)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      console.error(`bench --memory: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    },
+  );
 } else if (argv[0] === '--long') {
   longMain(argv.slice(1)).then(
     (code) => {

@@ -34,7 +34,13 @@ export interface DecoderOptions {
   exportQueries?: boolean;
   /** Largest packed-weight payload of one ONNX session (default 1.5 GiB, under protobuf's 2 GiB). */
   segmentBytes?: number;
+  /** Called as loading passes a stage (memory reports: bench --memory); `detail` names the segment. */
+  onStage?: LoadStageHook;
 }
+
+/** Load stages reported to DecoderOptions.onStage / EngineOptions.onStage. */
+export type LoadStage = 'parse' | 'graph build' | 'session create';
+export type LoadStageHook = (stage: LoadStage, detail?: string) => void;
 
 interface Segment {
   first: number;
@@ -84,7 +90,9 @@ export class OnnxDecoder {
         exportQueries: o.exportQueries,
       });
       weightBytes += wb;
+      o.onStage?.('graph build', `layers ${first}–${end - 1}`);
       const session = await OrtSession.create(bytes, { threads: o.threads, profilePrefix: o.profilePrefix });
+      o.onStage?.('session create', `layers ${first}–${end - 1}`);
       const inputs = segmentInputNames(kv, first, end, config.nLayers, config.nKVHeads, config.headDim);
       try {
         checkInputNames(`the ONNX graph of layers ${first}–${end - 1}`, session.inputNames, inputs);

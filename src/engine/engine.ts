@@ -3,7 +3,7 @@
 import * as os from 'node:os';
 import { GGUFFile } from './gguf/file';
 import { ModelConfig, readModelConfig } from './model/config';
-import { OnnxDecoder } from './decoder';
+import { LoadStageHook, OnnxDecoder } from './decoder';
 import { createCache } from './kv/create';
 import { KVSpec, resolvePlan } from './kv/plan';
 import { KVCache } from './kv/types';
@@ -35,6 +35,8 @@ export interface EngineOptions {
   accuracyLevel?: number;
   /** Free memory the estimate must fit in (default os.freemem(); tests pass a small number). */
   freeMemoryBytes?: number;
+  /** Called as loading passes a stage (the bench's --memory report). */
+  onStage?: LoadStageHook;
 }
 
 const MB = (b: number): string => `${Math.round(b / 2 ** 20)} MB`;
@@ -86,6 +88,7 @@ export class Engine {
     try {
       const config = readModelConfig(file);
       const tokenizer = Tokenizer.fromGGUF(file);
+      o.onStage?.('parse');
       const spec = o.kv ?? { kind: 'full' };
       const autoContext =
         o.contextSize === 0
@@ -116,6 +119,7 @@ export class Engine {
         kv: plan,
         accuracyLevel: o.accuracyLevel,
         exportQueries: o.exportQueries,
+        onStage: o.onStage,
       });
       return new Engine(path, config, tokenizer, decoder, contextSize, memory, autoContext);
     } catch (e) {
