@@ -45,7 +45,8 @@ const r = spawnSync(
     `--test-reporter-destination=${tap}`,
     ...files,
   ],
-  { stdio: 'inherit', cwd: root },
+  // Converted models (src/engine/onnx/model-cache.ts) go under out/, not the user's ~/.cache.
+  { stdio: 'inherit', cwd: root, env: { PODLENS_ONNX_CACHE: join(root, 'out/onnx-cache'), ...process.env } },
 );
 let pass = 0,
   fail = 0;

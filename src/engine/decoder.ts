@@ -4,15 +4,18 @@
 // declared contract (kv/contract.ts): each session's inputs are checked against it at load, and
 // a cache's feeds before its first run. Token embeddings are looked up in TypeScript
 // straight from the GGUF file (only the rows needed), so the embedding table is not held twice.
+// Converted segments are cached on disk with their weights as external data (onnx/model-cache.ts):
+// ORT maps them instead of copying an in-memory protobuf, and later loads skip the conversion.
 import { GGUFFile } from './gguf/file';
 import { ModelFileError } from './gguf/errors';
 import { dequantizeRows } from './gguf/tensor-data';
 import { dequantize } from './gguf/quants';
 import { typeName } from './gguf/types';
 import { ModelConfig, layerTensorNames } from './model/config';
-import { buildDecoderSegment, kvOutputNames, WeightSource } from './onnx/decoder-graph';
+import { buildDecoderSegment, kvOutputNames, SegmentSpec, WeightSource } from './onnx/decoder-graph';
 import { PACKABLE_TYPES, packWeight, packedBytes } from './onnx/pack';
 import { HostTensor, OrtSession } from './onnx/runtime';
+import { cacheKey, cachedModel, defaultModelCacheDir } from './onnx/model-cache';
 import { KVCache } from './kv/types';
 import { describePlan, KVPlan, LOCAL, planDtype, validatePlan } from './kv/plan';
 import { asKV, KVArray } from './kv/dtype';
@@ -34,6 +37,12 @@ export interface DecoderOptions {
   exportQueries?: boolean;
   /** Largest packed-weight payload of one ONNX session (default 1.5 GiB, under protobuf's 2 GiB). */
   segmentBytes?: number;
+  /**
+   * Directory of converted models (onnx/model-cache.ts): graphs with the weights as external data
+   * that ONNX Runtime maps instead of copying, reused by later loads. Default
+   * defaultModelCacheDir(); null builds in memory (when the directory cannot be written, too).
+   */
+  modelCache?: string | null;
   /** Called as loading passes a stage (memory reports: bench --memory); `detail` names the segment. */
   onStage?: LoadStageHook;
 }
@@ -79,8 +88,9 @@ export class OnnxDecoder {
     const source = weightSource(file);
     const segments: Segment[] = [];
     let weightBytes = 0;
+    const cacheDir = o.modelCache === undefined ? defaultModelCacheDir() : o.modelCache;
     for (const [first, end] of plan) {
-      const { bytes, weightBytes: wb } = buildDecoderSegment(config, source, {
+      const spec: SegmentSpec = {
         firstLayer: first,
         endLayer: end,
         isLast: end === config.nLayers,
@@ -88,10 +98,23 @@ export class OnnxDecoder {
         accuracyLevel: o.accuracyLevel ?? 4,
         kv,
         exportQueries: o.exportQueries,
-      });
+      };
+      let model: Uint8Array | string | undefined;
+      let wb = 0;
+      if (cacheDir !== null) {
+        try {
+          const key = cacheKey(file.path, { spec, config });
+          const c = cachedModel(cacheDir, key, file.path, (sink) => buildDecoderSegment(config, source, spec, sink));
+          model = c.modelPath;
+          wb = c.weightBytes;
+        } catch {
+          model = undefined; // an unwritable cache: build in memory
+        }
+      }
+      if (model === undefined) ({ bytes: model, weightBytes: wb } = buildDecoderSegment(config, source, spec));
       weightBytes += wb;
       o.onStage?.('graph build', `layers ${first}–${end - 1}`);
-      const session = await OrtSession.create(bytes, { threads: o.threads, profilePrefix: o.profilePrefix });
+      const session = await OrtSession.create(model, { threads: o.threads, profilePrefix: o.profilePrefix });
       o.onStage?.('session create', `layers ${first}–${end - 1}`);
       const inputs = segmentInputNames(kv, first, end, config.nLayers, config.nKVHeads, config.headDim);
       try {

@@ -1,7 +1,17 @@
 // A small typed DSL over proto.ts for writing ONNX graphs in code: named inputs/outputs,
 // initializers, constants and nodes with unique names. The decoder graph (decoder-graph.ts)
 // is written with it; nothing here knows about transformers.
-import { AttrValue, Dim, encodeModel, NodeDef, OnnxType, TensorData, ValueInfo } from './proto';
+import { AttrValue, Dim, encodeModel, ExternalData, NodeDef, OnnxType, TensorData, ValueInfo } from './proto';
+
+/**
+ * Where large initializers go instead of the protobuf: `write` stores the bytes (e.g. appends them
+ * to an external data file) and says where, so the builder keeps no reference to them.
+ */
+export interface InitializerSink {
+  /** Initializers of at least this many bytes go to the sink; smaller ones stay in the graph. */
+  minBytes: number;
+  write(raw: Uint8Array): ExternalData;
+}
 
 export const MS_DOMAIN = 'com.microsoft';
 
@@ -22,7 +32,12 @@ export class GraphBuilder {
   private readonly consts = new Map<string, string>();
   private counter = 0;
 
-  constructor(private readonly name: string) {}
+  private initBytes = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly sink?: InitializerSink,
+  ) {}
 
   input(name: string, type: OnnxType, shape: readonly Dim[]): string {
     this.ins.push({ name, type, shape });
@@ -38,7 +53,10 @@ export class GraphBuilder {
   }
 
   initializer(name: string, type: OnnxType, dims: readonly number[], raw: Uint8Array): string {
-    this.inits.push({ name, type, dims, raw });
+    this.initBytes += raw.length;
+    if (this.sink && raw.length >= this.sink.minBytes) {
+      this.inits.push({ name, type, dims, raw: new Uint8Array(0), external: this.sink.write(raw) });
+    } else this.inits.push({ name, type, dims, raw });
     return name;
   }
 
@@ -107,7 +125,7 @@ export class GraphBuilder {
   }
 
   get initializerBytes(): number {
-    return this.inits.reduce((s, t) => s + t.raw.length, 0);
+    return this.initBytes;
   }
 
   encode(): Uint8Array {

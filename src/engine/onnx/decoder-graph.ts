@@ -14,7 +14,7 @@
 //                int64 [K] (which rows get logits).
 // Graph outputs: new_k_l / new_v_l [T, Hkv, D]; hidden_out [T, dim] or logits [K, vocab].
 import { ModelConfig, layerTensorNames, ropeInvFreqs } from '../model/config';
-import { GraphBuilder, MS_DOMAIN } from './builder';
+import { GraphBuilder, InitializerSink, MS_DOMAIN } from './builder';
 import { PackedWeight } from './pack';
 import { OnnxType } from './proto';
 import { concatWeights, MatMulEmitter } from './weights';
@@ -45,12 +45,17 @@ export interface SegmentSpec {
 
 export const kvOutputNames = (l: number) => ({ k: `new_k_${l}`, v: `new_v_${l}` });
 
+/**
+ * The segment's ONNX model bytes; with a sink, large initializers (the weights) are handed to it
+ * as they are made and the bytes hold only the graph and references to them (external data).
+ */
 export function buildDecoderSegment(
   c: ModelConfig,
   w: WeightSource,
   s: SegmentSpec,
+  sink?: InitializerSink,
 ): { bytes: Uint8Array; weightBytes: number } {
-  const g = new GraphBuilder(`decoder_${s.firstLayer}_${s.endLayer}`);
+  const g = new GraphBuilder(`decoder_${s.firstLayer}_${s.endLayer}`, sink);
   const mm = new MatMulEmitter(g, s.accuracyLevel);
   const { dim, nHeads: Hq, nKVHeads: Hkv, headDim: D } = c;
   const eps = { float: c.rmsEps };

@@ -91,7 +91,16 @@ export interface TensorData {
   name: string;
   dims: readonly number[];
   type: OnnxType;
+  /** The tensor's bytes; empty when `external` says where they are. */
   raw: Uint8Array;
+  /** Stored in an external data file (a path relative to the model file) instead of raw_data. */
+  external?: ExternalData;
+}
+
+export interface ExternalData {
+  location: string;
+  offset: number;
+  length: number;
 }
 
 export type AttrValue =
@@ -214,14 +223,29 @@ export function encodeModel(m: ModelDef): Uint8Array {
     for (const d of t.dims) th.intField(1, d);
     th.intField(2, t.type);
     th.stringField(8, t.name);
-    th.tag(9, 2);
-    th.varint(t.raw.length);
+    const ext = t.external;
+    if (ext) {
+      // external_data (13): StringStringEntryProto {key 1, value 2}; data_location (14) = EXTERNAL (1).
+      const entry = (k: string, v: string): void =>
+        th.message(13, (e) => {
+          e.stringField(1, k);
+          e.stringField(2, v);
+        });
+      entry('location', ext.location);
+      entry('offset', String(ext.offset));
+      entry('length', String(ext.length));
+      th.intField(14, 1);
+    } else {
+      th.tag(9, 2);
+      th.varint(t.raw.length);
+    }
     const thb = th.finish();
-    const tensorLen = thb.length + t.raw.length;
+    const raw = ext ? new Uint8Array(0) : t.raw;
+    const tensorLen = thb.length + raw.length;
     const pre = new ProtoWriter(16);
     pre.tag(5, 2);
     pre.varint(tensorLen);
-    chunks.push(pre.finish(), thb, t.raw);
+    chunks.push(pre.finish(), thb, raw);
   }
   const tail = new ProtoWriter(4096);
   for (const v of m.inputs) tail.message(11, (vw) => writeValueInfo(vw, v));

@@ -1,6 +1,6 @@
 // The only module that imports onnxruntime-node. It turns engine-owned typed arrays into ORT
 // tensors (no copy: ORT reads the array's memory during run) and back, creates sessions from
-// in-memory model bytes, and maps ORT's errors to plain Errors. Everything else in the engine
+// in-memory model bytes or a model file (whose external weights ORT maps), and maps ORT's errors to plain Errors. Everything else in the engine
 // speaks `HostTensor`.
 import * as ort from 'onnxruntime-node';
 
@@ -39,7 +39,8 @@ export interface SessionOptions {
 export class OrtSession {
   private constructor(private readonly s: ort.InferenceSession) {}
 
-  static async create(model: Uint8Array, o: SessionOptions): Promise<OrtSession> {
+  /** From model bytes, or the path of an .onnx file (external data is resolved beside it). */
+  static async create(model: Uint8Array | string, o: SessionOptions): Promise<OrtSession> {
     const opts: ort.InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
       intraOpNumThreads: o.threads,
@@ -54,7 +55,11 @@ export class OrtSession {
       opts.enableProfiling = true;
       opts.profileFilePrefix = o.profilePrefix;
     }
-    return new OrtSession(await ort.InferenceSession.create(model, opts));
+    return new OrtSession(
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, opts)
+        : await ort.InferenceSession.create(model, opts),
+    );
   }
 
   get inputNames(): readonly string[] {
