@@ -114,7 +114,17 @@ export class OnnxDecoder {
       if (model === undefined) ({ bytes: model, weightBytes: wb } = buildDecoderSegment(config, source, spec));
       weightBytes += wb;
       o.onStage?.('graph build', `layers ${first}–${end - 1}`);
-      const session = await OrtSession.create(model, { threads: o.threads, profilePrefix: o.profilePrefix });
+      const sessionOptions = { threads: o.threads, profilePrefix: o.profilePrefix };
+      let session: OrtSession;
+      try {
+        session = await OrtSession.create(model, sessionOptions);
+      } catch (e) {
+        if (typeof model !== 'string') throw e;
+        // A cache entry that vanished (pruned by another process) or whose weights file ORT
+        // refuses: build this segment in memory instead; the GGUF itself is the source of truth.
+        ({ bytes: model, weightBytes: wb } = buildDecoderSegment(config, source, spec));
+        session = await OrtSession.create(model, sessionOptions);
+      }
       o.onStage?.('session create', `layers ${first}–${end - 1}`);
       const inputs = segmentInputNames(kv, first, end, config.nLayers, config.nKVHeads, config.headDim);
       try {
