@@ -8,7 +8,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../src/engine/engine';
-import { backupsCase, chunksCase, rateLimiterCase, runCase, SummaryCase, ternCase } from '../test/summary-cases';
+import {
+  backupsCase,
+  chunksCase,
+  folderCase,
+  rateLimiterCase,
+  runCase,
+  SummaryCase,
+  ternCase,
+} from '../test/summary-cases';
 import { describeVerdict } from '../test/summary-oracle';
 
 function arg(name: string): string | undefined {
@@ -19,7 +27,7 @@ function arg(name: string): string | undefined {
 async function main(): Promise<void> {
   const model = arg('model');
   if (!model) throw new Error('--model GGUF is required');
-  let cases: SummaryCase[] = [rateLimiterCase(), backupsCase(), ternCase(), chunksCase()];
+  let cases: SummaryCase[] = [rateLimiterCase(), backupsCase(), ternCase(), chunksCase(), folderCase()];
   const only = arg('cases')?.split(',');
   if (only) cases = cases.filter((c) => only.some((o) => c.name.startsWith(o)));
   for (const spec of (arg('file') ?? '').split(',').filter(Boolean)) {

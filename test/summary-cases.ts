@@ -26,6 +26,8 @@ export interface SummaryCase {
   /** Context size to summarize at (small ones force the map-reduce path). */
   ctx: number;
   maxTokens: number;
+  /** What the texts are, as the CLI and the extension name a folder ("the folder src/shop"). */
+  subject?: string;
 }
 
 export interface CaseRun {
@@ -44,11 +46,12 @@ export async function runCase(engine: Engine, c: SummaryCase, sampler?: Partial<
   const r = await summarizeTexts(engine, c.docs, {
     maxTokens: c.maxTokens,
     sampler,
+    subject: c.subject,
     onEvent: (ev) => {
       if (ev.type === 'done') raw.push(ev.text);
     },
   });
-  const instructions = promptWords(c.docs[0]!.path);
+  const instructions = promptWords(c.docs[0]!.path, c.docs.length, c.subject);
   return {
     r,
     v: judge(r.summary, c.terms, { source: c.docs.map((d) => d.text).join('\n'), instructions }),
@@ -147,5 +150,203 @@ export function chunksCase(): SummaryCase {
     ctx: 2048,
     minTermShare: 0.4, // 3 of 7 (scripts/summary-quality.ts only)
     maxTokens: 160,
+  };
+}
+
+/**
+ * A folder of six small files, each with one made-up name only it holds (its key term): the
+ * summary of the folder must name every file or its made-up name. At this context they are two
+ * parts of several files (4 and 2), the layout in which the old map step (maxTokens / parts
+ * tokens per part, then a 3-to-5-sentence reduce) dropped files of src/engine/eval.
+ */
+export function folderCase(): SummaryCase {
+  const files: [string, string][] = [
+    [
+      'checkout.ts',
+      `// Checkout for the web shop: totals an order and applies coupon codes.
+import { Cart } from './cart';
+
+export class PelicanCheckout {
+  constructor(private readonly taxRate: number) {}
+
+  /** Sum of the line items, minus the coupon's discount, plus tax. */
+  total(cart: Cart, coupon?: string): number {
+    const items = cart.lines.reduce((sum, l) => sum + l.price * l.quantity, 0);
+    const discount = coupon === 'SPRING10' ? items * 0.1 : 0;
+    return Math.round((items - discount) * (1 + this.taxRate) * 100) / 100;
+  }
+
+  /** Checks that every line has a positive quantity and a known price before payment. */
+  validate(cart: Cart): string[] {
+    const problems: string[] = [];
+    for (const l of cart.lines) {
+      if (l.quantity <= 0) problems.push(\`\${l.sku}: quantity must be positive\`);
+      if (!(l.price > 0)) problems.push(\`\${l.sku}: no price\`);
+    }
+    return problems;
+  }
+
+  /** The receipt lines shown on the order page: one per item, then the total. */
+  receipt(cart: Cart, coupon?: string): string[] {
+    const lines = cart.lines.map((l) => \`\${l.quantity} x \${l.sku} at \${l.price.toFixed(2)}\`);
+    return [...lines, \`Total: \${this.total(cart, coupon).toFixed(2)}\`];
+  }
+}
+`,
+    ],
+    [
+      'inventory.ts',
+      `// Stock levels per warehouse, with reservations while an order is paid.
+export class ZephyrStock {
+  private readonly levels = new Map<string, number>();
+
+  restock(sku: string, count: number): void {
+    this.levels.set(sku, (this.levels.get(sku) ?? 0) + count);
+  }
+
+  /** Takes items out of stock for an order; false when there are not enough. */
+  reserve(sku: string, count: number): boolean {
+    const have = this.levels.get(sku) ?? 0;
+    if (have < count) return false;
+    this.levels.set(sku, have - count);
+    return true;
+  }
+
+  /** Puts reserved items back when a payment fails or an order is cancelled. */
+  release(sku: string, count: number): void {
+    this.restock(sku, count);
+  }
+
+  /** The SKUs at or below their reorder threshold, for the purchasing team's daily report. */
+  lowStock(threshold = 5): string[] {
+    return [...this.levels].filter(([, n]) => n <= threshold).map(([sku]) => sku);
+  }
+}
+`,
+    ],
+    [
+      'mailer.ts',
+      `// Sends the order confirmation email, retrying when the mail server is down.
+import { SmtpClient } from './smtp';
+
+export class OtterMailer {
+  constructor(private readonly smtp: SmtpClient) {}
+
+  async sendConfirmation(to: string, orderId: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.smtp.send({ to, subject: \`Order \${orderId} confirmed\` });
+      } catch (e) {
+        if (attempt === 3) throw e;
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      }
+    }
+  }
+
+  /** The shipping notice, with the tracking number, once the parcel has left the warehouse. */
+  async sendShipped(to: string, orderId: string, tracking: string): Promise<void> {
+    await this.smtp.send({ to, subject: \`Order \${orderId} shipped\`, body: \`Tracking number: \${tracking}\` });
+  }
+
+  /** Refuses addresses without an @ or with spaces before anything is sent. */
+  static valid(address: string): boolean {
+    return /^[^\\s@]+@[^\\s@]+$/.test(address);
+  }
+}
+`,
+    ],
+    [
+      'pricing.ts',
+      `// Prices in the customer's currency.
+const RATES: Record<string, number> = { EUR: 1, USD: 1.08, GBP: 0.86 };
+
+export class MarigoldPricing {
+  /** Converts a price in euros to \`currency\`, rounded to cents. */
+  convert(euros: number, currency: string): number {
+    const rate = RATES[currency];
+    if (rate === undefined) throw new Error(\`unknown currency \${currency}\`);
+    return Math.round(euros * rate * 100) / 100;
+  }
+
+  /** Formats a converted price for display, with the currency's symbol. */
+  format(euros: number, currency: string): string {
+    const symbol = currency === 'USD' ? '$' : currency === 'GBP' ? '£' : '€';
+    return \`\${symbol}\${this.convert(euros, currency).toFixed(2)}\`;
+  }
+
+  /** A sale price: the discount in percent, never below the cost price. */
+  discounted(euros: number, percent: number, cost: number): number {
+    return Math.max(cost, Math.round(euros * (100 - percent)) / 100);
+  }
+}
+`,
+    ],
+    [
+      'audit.ts',
+      `// An append-only record of who changed what in the shop's admin pages.
+import * as fs from 'node:fs';
+
+export class QuokkaAuditLog {
+  constructor(private readonly file: string) {}
+
+  record(user: string, action: string): void {
+    const line = JSON.stringify({ at: new Date().toISOString(), user, action });
+    fs.appendFileSync(this.file, line + '\\n');
+  }
+
+  /** The records of one user, newest first, for the admin page's history tab. */
+  byUser(user: string): { at: string; action: string }[] {
+    return fs
+      .readFileSync(this.file, 'utf8')
+      .split('\\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { at: string; user: string; action: string })
+      .filter((r) => r.user === user)
+      .reverse();
+  }
+}
+`,
+    ],
+    [
+      'shipping.ts',
+      `// Shipping cost by parcel weight and destination zone.
+const ZONE_BASE: Record<'domestic' | 'europe' | 'world', number> = { domestic: 4.9, europe: 9.5, world: 19 };
+
+export class HeronShipping {
+  /** Base price of the zone plus 1.20 per kilogram above the first two, free above 100 euros of goods. */
+  quote(weightKg: number, zone: keyof typeof ZONE_BASE, goods: number): number {
+    if (goods >= 100) return 0;
+    return ZONE_BASE[zone] + Math.max(0, Math.ceil(weightKg) - 2) * 1.2;
+  }
+
+  /** Delivery estimate in working days by zone. */
+  days(zone: keyof typeof ZONE_BASE): number {
+    return zone === 'domestic' ? 2 : zone === 'europe' ? 5 : 10;
+  }
+
+  /** Parcels above 30 kg go by freight and cannot be quoted here. */
+  canShip(weightKg: number): boolean {
+    return weightKg <= 30;
+  }
+}
+`,
+    ],
+  ];
+  const term = (name: string, file: string): KeyTerm => t(name, name.toLowerCase(), file.replace('.', '\\.'));
+  return {
+    name: 'src/shop (a folder of 6 files)',
+    docs: files.map(([file, text]) => ({ path: file, text })),
+    terms: [
+      term('PelicanCheckout', 'checkout.ts'),
+      term('ZephyrStock', 'inventory.ts'),
+      term('OtterMailer', 'mailer.ts'),
+      term('MarigoldPricing', 'pricing.ts'),
+      term('QuokkaAuditLog', 'audit.ts'),
+      term('HeronShipping', 'shipping.ts'),
+    ],
+    ctx: 1536, // two parts of several files (4 and 2)
+    minTermShare: 1, // every file
+    maxTokens: 256, // the CLI's and the extension's default
+    subject: 'the folder src/shop',
   };
 }

@@ -76,11 +76,17 @@ export function proseProblem(text: string, minSentences = 2): string {
   return '';
 }
 
-/** The words of every instruction the summarizer may give about `path` (map and reduce), which a summary must not repeat. */
-export function promptWords(path: string): string {
+/**
+ * The words of every instruction the summarizer may give about `path` (map and reduce), which a
+ * summary must not repeat; with `files` > 1, also those of a folder's steps (of `subject`).
+ */
+export function promptWords(path: string, files = 1, subject = `a folder of ${files} files`): string {
+  const t = { path, text: '', excerpt: false };
+  const many = Array.from({ length: files }, () => t);
   return [true, false]
-    .map((excerpt) => mapInstruction([{ path, text: '', excerpt }]))
+    .map((excerpt) => mapInstruction([{ ...t, excerpt }]))
     .concat(reducePrompt([], path))
+    .concat(files > 1 ? [mapInstruction(many), reducePrompt([], subject)] : [])
     .join('\n');
 }
 
