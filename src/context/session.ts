@@ -352,6 +352,10 @@ export function withStepCost(s: GenerateStats, tokens: number, ms: number): Gene
   };
 }
 
+/** Tokens of each workspace block as the session tokenized it (from the block starts and the prefix end). */
+export const blockTokens = (r: Pick<TurnInfo, 'starts' | 'prefix'>): number[] =>
+  r.starts.map((s, i) => (r.starts[i + 1] ?? r.prefix) - s);
+
 /** "N tokens reused, M computed" (the line every CLI answer reports). */
 export const reuseLine = (r: Pick<TurnInfo, 'reused' | 'computed'>): string =>
   `${r.reused} tokens reused, ${r.computed} computed`;
