@@ -21,7 +21,7 @@ const files = (edited = false): PromptBlock[] =>
   Array.from({ length: 7 }, (_, i) => ({
     path: `src/part${i}.ts`,
     role: 'file' as const,
-    text: `// Part ${i} of the harbour tide model.\nexport function level${i}(t: number): number {\n  return ${i === 3 && edited ? 9 : i + 1} * Math.cos(t / ${i + 2}) + ${i * 0.25};\n}\n`,
+    text: `// Part ${i} of the harbour tide model.\nexport function level${i}(t: number): number {\n  return ${i === 5 && edited ? 9 : i + 1} * Math.cos(t / ${i + 2}) + ${i * 0.25};\n}\n`,
   }));
 const prompt = (blocks: PromptBlock[], q: string): SessionPrompt => ({
   system: 'You answer questions about the tide model.',
@@ -72,16 +72,16 @@ test('checkpoints stay under their byte cap; an edit recomputes from the nearest
       `cap ${(cap / 2 ** 20).toFixed(2)} MB keeps ${kept.map((c) => c.at).join(', ')} (${(sum(s) / 2 ** 20).toFixed(2)} MB)`,
   );
 
-  // Edit the fourth of seven files: the session goes back to the nearest kept checkpoint before the change.
+  // Edit the sixth of seven files (its own start was dropped): the session goes back to the nearest kept checkpoint before it.
   const q2 = 'And now?';
   const p2 = tokens.render(prompt(files(true), q2));
   let first = 0;
   while (p1.ids[first] === p2.ids[first]) first++;
-  assert.ok(first > p1.starts[3]! && first < p1.starts[4]!, 'the change is inside the fourth block');
+  assert.ok(first > p1.starts[5]! && first < p1.starts[6]!, 'the change is inside the sixth block');
   const nearest = Math.max(0, ...kept.map((c) => c.at).filter((at) => at <= first));
   assert.ok(
-    nearest > 0 && nearest < p1.starts[3]!,
-    `a checkpoint before the edited block survived the cap (${nearest})`,
+    nearest > 0 && nearest < p1.starts[5]!,
+    `the edited block's own start was dropped; an earlier checkpoint is kept (${nearest})`,
   );
   const r2 = await s.ask(prompt(files(true), q2), ASK);
   assert.equal(r2.how, nearest > 0 ? `checkpoint at ${nearest}` : 'rebuilt');
