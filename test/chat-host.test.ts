@@ -16,7 +16,7 @@ import { readSettings } from '../src/host/settings';
 import { ChatContextView } from '../src/shared/chat-context';
 import { Turn } from '../src/shared/protocol';
 import type { EngineClient, GenerateParams } from '../src/host/engine-client';
-import { PromptBlock } from '../src/context/build';
+import { PromptBlock, renderBlock } from '../src/context/build';
 import { systemContent } from '../src/context/prompt';
 
 /** The system message the worker renders from what prepare returns. */
@@ -26,7 +26,7 @@ const full = <T extends { system: string; blocks: PromptBlock[] }>(r: T): T => (
 });
 
 const tokens = (t: string): number => Math.ceil(t.length / 4);
-const fakeEngine = (contextSize: number) => {
+const fakeEngine = (contextSize: number, sessionCount: (t: string) => number = tokens) => {
   const calls: GenerateParams[] = [];
   const engine = {
     info: { contextSize },
@@ -64,6 +64,8 @@ const fakeEngine = (contextSize: number) => {
           stats,
           droppedMessages: 0,
           contextSize,
+          // What a worker session reports: each block's tokens as it tokenized it.
+          ...(p.blocks?.length ? { blockTokens: p.blocks.map((b) => sessionCount(renderBlock(b))) } : {}),
         }),
       };
     },
@@ -78,7 +80,9 @@ const files = {
   'node_modules/x/index.js': { data: 'module.exports = 1;\n', mtimeMs: 4 },
 };
 
-function setup(o: { editor?: EditorInfo; contextSize?: number; maxTokens?: number } = {}) {
+function setup(
+  o: { editor?: EditorInfo; contextSize?: number; maxTokens?: number; sessionCount?: (t: string) => number } = {},
+) {
   const views: ChatContextView[] = [];
   const settings = readSettings({
     get: <T>(k: string) =>
@@ -93,7 +97,7 @@ function setup(o: { editor?: EditorInfo; contextSize?: number; maxTokens?: numbe
     emit: (v) => views.push(v),
     source: new MemoryFileSource(files),
   });
-  return { prompt, views, ...fakeEngine(o.contextSize ?? 1024) };
+  return { prompt, views, ...fakeEngine(o.contextSize ?? 1024, o.sessionCount) };
 }
 
 test('chips say exactly what the system message holds; the budget drops a file and the meter names it', async () => {
@@ -310,3 +314,39 @@ test('Regenerate drops the last answer and asks the same question with the same 
   assert.equal(session.regenerable, null);
   await assert.rejects(session.regenerate(), /no chat answer to regenerate/);
 });
+
+test("after an answer the chips and meter show the engine session's own block counts", async () => {
+  // A session that tokenizes differently from the counter (it never should: same tokenizer) gets its counts shown.
+  const sessionCount = (t: string): number => tokens(t) + 3;
+  const { prompt, engine, views } = setup({ sessionCount });
+  const session = new ChatSession({
+    engine: async () => engine as unknown as EngineClient,
+    loadedEngine: () => engine as unknown as EngineClient,
+    settings: () => readSettings({ get: () => undefined }),
+    emit: () => undefined,
+    onActivity: () => undefined,
+    prompt,
+  });
+  await session.ask('What is a.ts?');
+  const ws = views.at(-1)!.chips[0]!;
+  const expected = [fileBlockText('a.ts'), fileBlockText('b.md')].map(sessionCount);
+  assert.equal(ws.tokens, expected[0]! + expected[1]!, 'the workspace chip sums the session counts');
+  assert.match(ws.detail, new RegExp(`\\+ a\\.ts \\(${expected[0]}\\)`));
+  assert.match(ws.detail, new RegExp(`\\+ b\\.md \\(${expected[1]}\\)`));
+  const before = views.at(-2)!;
+  assert.equal(views.at(-1)!.meter.used - before.meter.used, 6, 'the meter moves by the difference (3 per block)');
+  // Counts that agree send nothing more.
+  const same = setup();
+  const s2 = new ChatSession({
+    engine: async () => same.engine as unknown as EngineClient,
+    loadedEngine: () => same.engine as unknown as EngineClient,
+    settings: () => readSettings({ get: () => undefined }),
+    emit: () => undefined,
+    onActivity: () => undefined,
+    prompt: same.prompt,
+  });
+  await s2.ask('What is a.ts?');
+  assert.equal(same.views.length, 1, 'one view: prepare, no correction');
+});
+
+const fileBlockText = (p: keyof typeof files): string => renderBlock({ path: p, role: 'file', text: files[p].data });

@@ -139,7 +139,21 @@ test('the saved transcript is replayed on ready; the chips show what each would 
 });
 
 test('an answer puts the chips into the prompt, counted; the big file is left out and the meter says so', async () => {
-  const r = await request(chat, 'chat/send', { text: 'Which file predicts the water level?' });
+  // What the worker's session reports for each block it tokenized (done.blockTokens), beside the blocks sent.
+  const client = api.core.client;
+  const generate = client.generate.bind(client);
+  const runs: { blocks: { path: string; role: string }[]; done: Promise<{ blockTokens?: number[] }> }[] = [];
+  client.generate = (p, h) => {
+    const run = generate(p, h);
+    runs.push({ blocks: p.blocks ?? [], done: run.done });
+    return run;
+  };
+  let r: Frame;
+  try {
+    r = await request(chat, 'chat/send', { text: 'Which file predicts the water level?' });
+  } finally {
+    client.generate = generate;
+  }
   assert.equal(r.ok, true, r.error);
   const v = contexts(chat).at(-1)!;
   const [wsChip, file, sel] = v.chips;
@@ -158,6 +172,16 @@ test('an answer puts the chips into the prompt, counted; the big file is left ou
     `first answer: ${stats.reusedTokens} tokens reused, ${stats.promptTokens} computed, TTFT ${stats.ttftMs!.toFixed(0)} ms`,
   );
   assert.ok(stats.contextTokens! > wsChip!.tokens! + file!.tokens! + sel!.tokens!, 'the prompt held the chips');
+  // The counts shown are the session's: each chip equals the sum of its blocks' token lengths in the engine's prompt.
+  const { blocks } = runs.at(-1)!;
+  const session = (await runs.at(-1)!.done).blockTokens!;
+  assert.equal(session.length, blocks.length);
+  const sum = (role: string): number => blocks.reduce((a, b, i) => a + (b.role === role ? session[i]! : 0), 0);
+  assert.deepEqual([wsChip!.tokens, file!.tokens, sel!.tokens], [sum('file'), sum('active'), sum('selection')]);
+  blocks.forEach((b, i) => {
+    if (b.role === 'file') assert.ok(wsChip!.detail.includes(`+ ${b.path} (${session[i]})`), wsChip!.detail);
+  });
+  console.log(`chips = session block lengths: ${blocks.map((b, i) => `${b.path} ${b.role} ${session[i]}`).join(', ')}`);
   const stored = memento.get<{ turns: { text: string }[] }>(HISTORY_KEY)!.turns;
   assert.equal(stored.length, 4);
   assert.equal(stored[2]!.text, 'Which file predicts the water level?');

@@ -1,6 +1,8 @@
 // VS Code's own chat served by PodLens, against the typed stand-in (test/vscode-stand-in-chat.ts)
 // and SmolLM2: the @podlens participant streams a real answer as markdown, keeps the history
-// (prefix reuse), stops when cancelled, reads the workspace for /workspace and #file references;
+// (prefix reuse), stops when cancelled, reads the workspace for /workspace (one block per file in
+// the structured prompt, counted as the session counts them, the prefix reused on a repeat) and
+// #file references;
 // the "podlens" language-model provider lists the model without loading it, streams text parts,
 // honours modelOptions and cancellation, and counts tokens with the model's tokenizer. Both are
 // contributed in package.json; on a VS Code without the provider API the extension still
@@ -13,7 +15,8 @@ import * as path from 'node:path';
 import { CancellationTokenSource, installVscodeStandIn, LanguageModelTextPart, standIn, Uri } from './vscode-stand-in';
 import { chatStandIn, StandInResponseStream } from './vscode-stand-in-chat';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
-import { lmMessages, participantMessages, withModelOptions } from '../src/host/chat/native-chat-core';
+import { lmMessages, participantPrompt, withModelOptions, withReferences } from '../src/host/chat/native-chat-core';
+import { GenerateParams } from '../src/host/engine-client';
 import type { LanguageModelChatProvider } from '../src/host/chat/lm-api';
 import type { PodLensApi } from '../src/extension';
 import type * as vscode from 'vscode';
@@ -73,6 +76,8 @@ before(() => {
   standIn.setConfig('podlens.generation.temperature', 0);
   standIn.setConfig('podlens.generation.maxTokens', 24);
   standIn.setConfig('podlens.engine.contextSize', 1024);
+  // /workspace persists the workspace prefix's KV state, as the chat panel does: into a temporary folder here.
+  standIn.setConfig('podlens.cache.directory', fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-native-kv-')));
   context = newContext();
   api = ext.activate(context as unknown as vscode.ExtensionContext);
 });
@@ -81,10 +86,11 @@ after(() => {
 });
 
 test('message conversions: participant history, LM roles and text parts, model options', () => {
+  const ctx = [{ path: 'a.ts', role: 'file' as const, text: 'x' }];
   assert.deepEqual(
-    participantMessages(
+    participantPrompt(
       'Be brief.',
-      'CTX',
+      ctx,
       [
         { kind: 'request', text: 'hi' },
         { kind: 'response', text: '' },
@@ -92,14 +98,35 @@ test('message conversions: participant history, LM roles and text parts, model o
       ],
       'q',
     ),
+    {
+      system: 'Be brief.',
+      blocks: ctx,
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'hello' },
+        { role: 'user', content: 'q' },
+      ],
+    },
+  );
+  assert.deepEqual(participantPrompt('', [], [], 'q'), {
+    system: '',
+    blocks: [],
+    messages: [{ role: 'user', content: 'q' }],
+  });
+  // A reference holding a whole file replaces its workspace block and goes last; a selection adds to it.
+  const wsBlocks = [
+    { path: 'a.ts', role: 'file' as const, text: 'a' },
+    { path: 'b.ts', role: 'file' as const, text: 'b' },
+  ];
+  const sel = { path: 'b.ts', role: 'selection' as const, text: 'b', lines: { start: 1, end: 1 } };
+  assert.deepEqual(
+    withReferences(wsBlocks, [{ path: 'a.ts', role: 'file', text: 'a2' }, sel]).map((b) => [b.path, b.role, b.text]),
     [
-      { role: 'system', content: 'Be brief.\n\nCTX' },
-      { role: 'user', content: 'hi' },
-      { role: 'assistant', content: 'hello' },
-      { role: 'user', content: 'q' },
+      ['b.ts', 'file', 'b'],
+      ['a.ts', 'file', 'a2'],
+      ['b.ts', 'selection', 'b'],
     ],
   );
-  assert.deepEqual(participantMessages('', undefined, [], 'q'), [{ role: 'user', content: 'q' }]);
   assert.deepEqual(
     lmMessages([
       { role: 3, content: [new LanguageModelTextPart('sys')] },
@@ -209,7 +236,49 @@ test('@podlens /workspace reads the workspace into the prompt; #file references 
     fs.writeFileSync(path.join(dir, 'other.txt'), 'Nothing to see here.\n');
     standIn.workspaceFolder = Uri.file(dir);
     const plain = await ask('What is the launch code?');
-    const withWs = await ask('What is the launch code?', { command: 'workspace' });
+    // The generate calls the participant makes: a structured prompt, one block per file.
+    const client = api.core.client;
+    const generate = client.generate.bind(client);
+    const calls: GenerateParams[] = [];
+    client.generate = (p, h) => {
+      calls.push(p);
+      return generate(p, h);
+    };
+    let withWs, again;
+    try {
+      withWs = await ask('What is the launch code?', { command: 'workspace' });
+      again = await ask('What is the launch code?', { command: 'workspace' });
+    } finally {
+      client.generate = generate;
+    }
+    assert.deepEqual(
+      calls.map((c) => c.blocks?.map((b) => [b.path, b.role])),
+      [
+        [
+          ['facts.md', 'file'],
+          ['other.txt', 'file'],
+        ],
+        [
+          ['facts.md', 'file'],
+          ['other.txt', 'file'],
+        ],
+      ],
+      'the workspace as blocks, oldest file first (same mtime: by path), the same both times',
+    );
+    assert.equal(calls[0]!.session, 'native');
+    assert.equal(calls[0]!.blocks![0]!.text, fs.readFileSync(path.join(dir, 'facts.md'), 'utf8'));
+    // The counts the participant budgeted and reported are the session's own block lengths.
+    const sessionCounts = withWs.r.metadata?.blockTokens as number[];
+    assert.equal(sessionCounts.length, 2);
+    const total = sessionCounts.reduce((a, n) => a + n, 0);
+    assert.ok(
+      withWs.s.progressLines.includes(`2 files in the context (${total} tokens)`),
+      withWs.s.progressLines.join(' | '),
+    );
+    // The same workspace again: the session keeps the whole prefix (system text + blocks) instead of reading it again.
+    const st2 = again.r.metadata?.stats as { reusedTokens: number };
+    assert.ok(st2.reusedTokens > total, `${st2.reusedTokens} reused, blocks ${total}`);
+    console.log(`/workspace: blocks ${sessionCounts.join(' + ')} tokens; the repeat reused ${st2.reusedTokens}`);
     // Prompt length = tokens computed + tokens reused from the session's cached prefix.
     const promptLength = (r: vscode.ChatResult): number => {
       const st = r.metadata?.stats as { promptTokens: number; reusedTokens: number };

@@ -328,7 +328,40 @@ test('kvBytesAt (the memory estimate) equals the bytes a cache really uses, for 
       snap.perLayer.map((l) => l.usedBytes),
       what,
     );
+    // Per (layer, KV head): every unit once, row-major; they sum to each layer's and to the cache's
+    // total (exact: integer byte counts), and reach the visualizer's grid cell by cell.
+    assert.deepEqual(
+      snap.perHead.map((h) => [h.layer, h.kvHead]),
+      Array.from({ length: c.nLayers * c.nKVHeads }, (_, i) => [Math.floor(i / c.nKVHeads), i % c.nKVHeads]),
+      what,
+    );
+    assert.equal(
+      snap.perHead.reduce((a, h) => a + h.usedBytes, 0),
+      snap.usedBytes,
+      what,
+    );
+    for (const l of snap.perLayer)
+      assert.equal(
+        snap.perHead.filter((h) => h.layer === l.layer).reduce((a, h) => a + h.usedBytes, 0),
+        l.usedBytes,
+        `${what} layer ${l.layer}`,
+      );
+    assert.deepEqual(
+      buildCacheView(toSnapshotWire(snap)).grid.map((g) => g.bytes),
+      snap.perHead.map((h) => h.usedBytes),
+      what,
+    );
     if (plan.kind === 'pod') {
+      // A unit holds its proximal tokens' K and V, distant keys if it is an anchor, distant values unless local.
+      const dtypeBytes = plan.dtype === 'f32' ? 4 : 2;
+      const prox = 2 * (snap.pod!.tokens.sinks + snap.pod!.tokens.recent) * c.headDim * dtypeBytes;
+      const row = (plan.distantQuant === 'int8' ? c.headDim + 4 : c.headDim * dtypeBytes) * snap.pod!.tokens.distant;
+      assert.ok(snap.pod!.tokens.distant > 0, 'tokens left the window');
+      for (const h of snap.perHead) {
+        const anchor: number = plan.anchors[h.layer]![h.kvHead]!;
+        const expected: number = prox + (anchor === h.layer ? row : 0) + (anchor !== LOCAL ? row : 0);
+        assert.equal(h.usedBytes, expected, `${what} unit ${h.layer}.${h.kvHead} (anchor ${anchor})`);
+      }
       // A layer keeps distant keys for its anchor heads and values for its non-local heads.
       const anchorsIn = (l: number): number =>
         plan.anchors[l]!.filter((a) => a === l).length + plan.anchors[l]!.filter((a) => a !== LOCAL).length;

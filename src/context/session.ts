@@ -8,14 +8,24 @@
 // checkpoints (exportState copies) at block boundaries — the start of each of the last blocks,
 // a few spread over the rest, and the end of the workspace — and restores the nearest one at or
 // before the first changed token: editing one file recomputes from its block (or the checkpoint
-// before it), not from token 0. With a store (store.ts), the state at the end of the workspace
-// (and, for caches that cannot rewind, at the last block's start) is saved, and a new session
+// before it), not from token 0; their bytes are capped (checkpoints.ts). With a store (store.ts),
+// the state at the end of the workspace (and, for caches that cannot rewind, at the last block's
+// start) is saved, and a new session
 // restores it when its token ids are exactly the prompt's — never a state for other ids; every
 // restore, rejection and save is one log line. Not here: files (build.ts), the disk format
 // (persist.ts), threads and messages (src/worker).
 import { Engine } from '../engine/engine';
 import { GenerateEvent, GenerateStats } from '../engine/generate';
-import { KVState } from '../engine/kv/state';
+import { KVState, stateBytes } from '../engine/kv/state';
+import {
+  CHECKPOINT_CACHE_FACTOR,
+  checkpointPositions,
+  Checkpoints,
+  isPrefix,
+  lcp,
+  mbOf,
+  SessionOptions,
+} from './checkpoints';
 import { KVCache } from '../engine/kv/types';
 import { SamplerOptions } from '../engine/sampler';
 import { PromptIds, PromptTokenizer, SessionPrompt } from './prompt';
@@ -68,44 +78,16 @@ export interface AskResult extends TurnInfo {
   stats: GenerateStats;
 }
 
-interface Checkpoint {
-  ids: number[];
-  state: KVState;
-}
-
-/** Checkpoints kept at block boundaries (plus the workspace end) for caches that cannot rewind. */
-const MAX_CHECKPOINTS = 8;
-/** Of those, at the starts of the last blocks: the files edited most recently are last (build.ts). */
-const LAST_BLOCKS = 4;
-
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-const mb = (s: KVState): string =>
-  `${(s.buffers.reduce((a, b) => a + b.byteLength, s.ints.byteLength) / 2 ** 20).toFixed(1)} MB`;
-const lcp = (a: readonly number[], b: readonly number[], max: number): number => {
-  let p = 0;
-  while (p < max && a[p] === b[p]) p++;
-  return p;
-};
-const isPrefix = (a: readonly number[], b: readonly number[]): boolean =>
-  a.length <= b.length && lcp(a, b, a.length) === a.length;
-
-/** Block boundaries to checkpoint at: the last blocks' starts, a few spread evenly over the rest, and the prefix end. */
-export function checkpointPositions(starts: readonly number[], prefix: number): number[] {
-  const last = starts.slice(-LAST_BLOCKS);
-  const rest = starts.slice(0, starts.length - last.length);
-  const spread = MAX_CHECKPOINTS - 1 - last.length;
-  const picked =
-    rest.length <= spread
-      ? rest
-      : Array.from({ length: spread }, (_, i) => rest[Math.floor((i * rest.length) / spread)]!);
-  return [...new Set([...picked, ...last, prefix])].filter((p) => p > 0).sort((a, b) => a - b);
-}
+const mb = (s: KVState): string => mbOf(stateBytes(s));
+export { CHECKPOINT_CACHE_FACTOR, checkpointPositions };
+export type { SessionOptions };
 
 export class PromptSession {
   readonly cache: KVCache;
   /** Token ids the cache holds (length === cache.length). */
   ids: number[] = [];
-  private checkpoints: Checkpoint[] = [];
+  private readonly checkpoints: Checkpoints;
   /** The ids last saved to (or restored from) each store slot. */
   private readonly saved = new Map<StoreSlot, number[]>();
 
@@ -113,8 +95,23 @@ export class PromptSession {
     readonly engine: Engine,
     readonly tokens: PromptTokenizer,
     private readonly log: (line: string) => void = () => undefined,
+    private readonly o: SessionOptions = {},
   ) {
     this.cache = engine.createCache();
+    this.checkpoints = new Checkpoints(
+      () => this.o.checkpointBytes ?? CHECKPOINT_CACHE_FACTOR * this.engine.memory.kvBytes,
+      log,
+    );
+  }
+
+  /** The checkpoints kept (position, bytes), in position order. */
+  get checkpointInfo(): { at: number; bytes: number }[] {
+    return this.checkpoints.info;
+  }
+
+  /** The checkpoints' byte cap: the option, or a multiple of the cache's bytes at the whole context (memory.ts kvBytesAt). */
+  get checkpointCap(): number {
+    return this.checkpoints.cap();
   }
 
   private get canRewind(): boolean {
@@ -141,6 +138,7 @@ export class PromptSession {
     const target = this.render(prompt, o.trimToFit ?? true, o.maxTokens);
     const { ids, prefix, starts } = target;
     Object.assign(info, { droppedMessages: target.dropped, prefix, starts, restoredTokens: 0 });
+    this.checkpoints.keepLongest = { prefix, lastStart: starts.at(-1) ?? 0 };
     if (prefix + 1 >= this.engine.contextSize) {
       throw new RangeError(
         `the workspace takes ${prefix} tokens but the context holds ${this.engine.contextSize}; lower the workspace budget or raise the context size`,
@@ -229,9 +227,7 @@ export class PromptSession {
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
     }
-    const cp = this.checkpoints
-      .filter((c) => c.ids.length <= p && isPrefix(c.ids, target))
-      .sort((a, b) => b.ids.length - a.ids.length)[0];
+    const cp = this.checkpoints.nearest(p, target);
     if (cp) {
       this.cache.importState(cp.state);
       this.ids = cp.ids.slice();
@@ -248,10 +244,8 @@ export class PromptSession {
   /** Keep the cache state at `at` (= cache.length) as a checkpoint; only those on the current prompt's path stay. */
   private keep(target: readonly number[], at: number): void {
     const state = this.cache.exportState(); // every cache kind exports (quantized stores as decoded rows)
-    this.checkpoints = this.checkpoints.filter((c) => c.ids.length !== at && isPrefix(c.ids, target));
-    this.checkpoints.push({ ids: target.slice(0, at), state });
-    this.checkpoints.sort((a, b) => a.ids.length - b.ids.length);
-    while (this.checkpoints.length > MAX_CHECKPOINTS) this.checkpoints.shift();
+    this.checkpoints.keepOnPath(target, at);
+    this.checkpoints.add(target.slice(0, at), state);
   }
 
   /** Load the stored workspace prefix into the empty cache when its ids are the prompt's; returns the tokens restored. */
@@ -270,7 +264,7 @@ export class PromptSession {
       }
       this.ids = ids;
       this.saved.set(slot, ids);
-      if (!this.canRewind) this.checkpoints.push({ ids, state });
+      if (!this.canRewind) this.checkpoints.add(ids, state);
       this.log(
         `workspace KV ${slot === 'prefix' ? 'state' : 'checkpoint'} restored from disk: ${ids.length} tokens, ${mb(state)} (${store.slotFile(slot)}), ${Math.round(performance.now() - t0)} ms`,
       );
@@ -295,7 +289,7 @@ export class PromptSession {
       if (st && !st.ok) this.log(`workspace KV checkpoint on disk not used: ${st.reason}`);
       else if (st?.ok && st.ids.length < target.prefix && isPrefix(st.ids, target.ids)) {
         if (restored > 0) {
-          this.checkpoints.unshift({ ids: st.ids, state: st.state });
+          this.checkpoints.add(st.ids, st.state);
           this.saved.set('stable', st.ids);
         } else if (use('stable', st.ids, st.state)) restored = st.ids.length;
       }
@@ -333,7 +327,7 @@ export class PromptSession {
     if (this.cache.length !== prefix) return; // stopped before the prefix end
     await save('prefix', prefix, () => this.cache.exportState());
     if (!this.canRewind && lastStart !== undefined)
-      await save('stable', lastStart, () => this.checkpoints.find((c) => c.ids.length === lastStart)?.state);
+      await save('stable', lastStart, () => this.checkpoints.at(lastStart)?.state);
   }
 }
 
@@ -351,6 +345,10 @@ export function withStepCost(s: GenerateStats, tokens: number, ms: number): Gene
     totalMs: s.totalMs + ms,
   };
 }
+
+/** Tokens of each workspace block as the session tokenized it (from the block starts and the prefix end). */
+export const blockTokens = (r: Pick<TurnInfo, 'starts' | 'prefix'>): number[] =>
+  r.starts.map((s, i) => (r.starts[i + 1] ?? r.prefix) - s);
 
 /** "N tokens reused, M computed" (the line every CLI answer reports). */
 export const reuseLine = (r: Pick<TurnInfo, 'reused' | 'computed'>): string =>

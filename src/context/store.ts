@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { Engine } from '../engine/engine';
-import { KVState } from '../engine/kv/state';
+import { KVState, stateBytes } from '../engine/kv/state';
 import { planDtype } from '../engine/kv/plan';
 import {
   enforceCap,
@@ -133,7 +133,7 @@ export class FilePrefixStore implements PrefixStore {
         `the KV state (${mib(bytes)}) is larger than the cache size cap (${mib(this.capBytes)}); not saved`,
       );
     };
-    const payload = 4 * ids.length + state.ints.byteLength + state.buffers.reduce((a, b) => a + b.byteLength, 0);
+    const payload = 4 * ids.length + stateBytes(state);
     if (payload > this.capBytes) throw over(payload);
     const size = saveState(file, this.id, ids, state);
     if (size > this.capBytes) {

@@ -4,7 +4,8 @@
 //     src/engine/kv/types.ts `CacheSnapshot` (this folder may not import the engine; the worker's
 //     `toSnapshotWire` is where the two meet and the compiler checks the mapping). The PoD fields
 //     (share mode, token ranges, per layer × KV-head blocks and anchors, calibration similarity,
-//     are optional: the full cache has none of them.
+//     are optional: the full cache has none of them. Bytes per layer and per (layer, KV head)
+//     are the cache's own count (kv/*.ts snapshot(): no formula here).
 //   - `CacheView`: the pure, precomputed picture (grid cells, bars, totals) the webview renders.
 // Not here: drawing (webview/visualizer), throttling and replay (src/host/visualizer/cache-state.ts).
 import { array, boolean, Infer, nullable, number, object, optional, Schema, string } from './validate';
@@ -40,6 +41,8 @@ export const snapshotWireSchema = object({
   perLayer: array(object({ layer: int0, kBytes: bytes, vBytes: bytes, usedBytes: bytes, fullBytes: bytes }), {
     maxLength: 4096,
   }),
+  /** K + V bytes each (layer, KV head) unit holds for the live tokens (the cache's own count; they sum to usedBytes). */
+  headBytes: optional(array(object({ layer: int0, kvHead: int0, bytes }), { maxLength: 4096 * 64 })),
   // ---- PoD (absent for the full cache) ----
   /** What non-anchor layers share with their anchor: 'scores' or 'keys'. */
   shareMode: optional(string({ maxLength: 32 })),
@@ -60,6 +63,8 @@ export interface GridCell {
   /** Keeps no distant keys or values (docs/pod-qwen.md §2); its block is its own layer. */
   local: boolean;
   similarity: number | null;
+  /** K + V bytes the unit holds (null when the snapshot has no per-head counts). */
+  bytes: number | null;
 }
 
 export interface LayerBar {
@@ -105,6 +110,7 @@ const cellSchema: Schema<GridCell> = object({
   anchor: boolean,
   local: boolean,
   similarity: nullable(number({ min: -1, max: 1 })),
+  bytes: nullable(bytes),
 });
 
 export const cacheViewSchema: Schema<CacheView> = object({
@@ -132,6 +138,8 @@ export const cacheViewSchema: Schema<CacheView> = object({
 export function buildCacheView(s: SnapshotWire): CacheView {
   const byCell = new Map<string, HeadCell>();
   for (const h of s.heads ?? []) byCell.set(`${h.layer}:${h.kvHead}`, h);
+  const headBytes = new Map<string, number>();
+  for (const h of s.headBytes ?? []) headBytes.set(`${h.layer}:${h.kvHead}`, h.bytes);
   const grid: GridCell[] = [];
   for (let layer = 0; layer < s.nLayers; layer++) {
     for (let kvHead = 0; kvHead < s.nKVHeads; kvHead++) {
@@ -143,6 +151,7 @@ export function buildCacheView(s: SnapshotWire): CacheView {
         anchor: h?.anchor ?? false,
         local: h?.local ?? false,
         similarity: h?.similarity ?? null,
+        bytes: headBytes.get(`${layer}:${kvHead}`) ?? null,
       });
     }
   }

@@ -6,6 +6,7 @@
 // through the job's AbortController. Errors are posted as { name, message }; the host turns the
 // name into advice. Not here: anything vscode, anything about panels.
 import { parentPort } from 'node:worker_threads';
+import { blockTokens } from '../context/session';
 import { EngineSessions, newTurnInfo } from './sessions';
 import { runCalibrate, runSummarize, wireStats } from './jobs';
 import { FromWorker, parseToWorker, ToWorker } from './protocol';
@@ -118,6 +119,7 @@ async function generate(m: Extract<ToWorker, { type: 'generate' }>, signal: Abor
         droppedMessages: info.droppedMessages,
         contextSize: e.info.contextSize,
         ...(info.restoredTokens ? { restoredTokens: info.restoredTokens } : {}),
+        ...(info.starts.length > 0 ? { blockTokens: blockTokens(info) } : {}),
       });
       continue;
     }

@@ -206,6 +206,8 @@ export const fromWorkerSchema = tagged('type', {
     contextSize: int0,
     /** Prompt tokens whose KV state was restored from disk (`persist`) instead of computed. */
     restoredTokens: optional(int0),
+    /** Tokens of each workspace block as the session tokenized it (prompt order): what the chips and meter must show. */
+    blockTokens: optional(array(int0, { maxLength: 1_000_000 })),
   }),
   counts: object({ type: literal('counts'), id, counts: array(int0, { maxLength: 1_000_000 }) }),
   snapshot: object({ type: literal('snapshot'), session: string({ maxLength: 64 }), snapshot: snapshotWireSchema }),

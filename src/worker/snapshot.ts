@@ -1,6 +1,6 @@
 // Where the engine's `CacheSnapshot` (src/engine/kv/types.ts) meets the visualizer's wire type
 // (src/shared/cache-view.ts `SnapshotWire`). Fields are copied one by one so the compiler checks
-// the mapping when either side changes. The PoD part (`snapshot.pod`: share mode, anchors per
+// the mapping when either side changes. Per-head bytes (`perHead`) go out as `headBytes`. The PoD part (`snapshot.pod`: share mode, anchors per
 // layer × KV head, token partition) becomes the wire's optional fields; the full cache has none.
 import { CacheSnapshot } from '../engine/kv/types';
 import { LOCAL } from '../engine/kv/plan';
@@ -25,6 +25,7 @@ export function toSnapshotWire(s: CacheSnapshot): SnapshotWire {
       usedBytes: l.usedBytes,
       fullBytes: l.fullBytes,
     })),
+    headBytes: s.perHead.map((h) => ({ layer: h.layer, kvHead: h.kvHead, bytes: h.usedBytes })),
   };
   const pod = s.pod;
   if (pod) {

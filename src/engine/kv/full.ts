@@ -7,7 +7,7 @@ import { KVPlan } from './plan';
 import { contractFor, LayerOf, StepOf } from './contract';
 import { allocKV, bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
 import { HostTensor } from '../onnx/runtime';
-import { CacheSnapshot, KVCache } from './types';
+import { CacheSnapshot, evenHeads, KVCache } from './types';
 import { checkState, KVState } from './state';
 
 const MIN_CAPACITY = 256;
@@ -190,6 +190,7 @@ export class FullKVCache implements KVCache {
         usedBytes: layerUsed,
         fullBytes: layerUsed,
       })),
+      perHead: evenHeads(this.c.nLayers, this.c.nKVHeads, layerUsed),
     };
   }
 }

@@ -9,7 +9,7 @@ import { HostTensor } from '../onnx/runtime';
 import { anchorHeads, KVPlan, planDtype, valueHeads } from './plan';
 import { contractFor, LayerOf, StepOf } from './contract';
 import { bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
-import { DistantStore, PlainDistant } from './distant';
+import { DistantStore, distantRowBytes, PlainDistant } from './distant';
 import { QuantDistant } from './distant-quant';
 import { checkState, KVState, restoreRing, ringInts } from './state';
 import { ProximalRing, tile } from './ring';
@@ -211,14 +211,21 @@ export class PodKVCache implements KVCache {
     const { sinks, recent } = this.ring.counts();
     const prox = this.ring.P1 * H * unit; // allocated proximal bytes per layer, K or V
     const layerFull = 2 * this.length * H * unit;
+    // Per unit: K and V of its proximal tokens, then its distant rows (keys in anchors, values unless local).
+    const row = distantRowBytes(this.plan.distantQuant, D, this.dtype) * this.nd;
+    const perHead = Array.from({ length: nLayers * H }, (_, i) => {
+      const layer = Math.floor(i / H),
+        kvHead = i % H;
+      const distant = (this.anc[layer]!.includes(kvHead) ? row : 0) + (this.vh[layer]!.includes(kvHead) ? row : 0);
+      return { layer, kvHead, usedBytes: (sinks + recent) * unit * 2 + distant };
+    });
     const perLayer = Array.from({ length: nLayers }, (_, l) => {
-      const a = this.dist[l]!.allocated(),
-        u = this.dist[l]!.used();
+      const a = this.dist[l]!.allocated();
       return {
         layer: l,
         kBytes: prox + a.k,
         vBytes: prox + a.v,
-        usedBytes: (sinks + recent) * H * unit * 2 + u.k + u.v,
+        usedBytes: perHead.slice(l * H, (l + 1) * H).reduce((s, h) => s + h.usedBytes, 0),
         fullBytes: layerFull,
       };
     });
@@ -236,6 +243,7 @@ export class PodKVCache implements KVCache {
       usedBytes: used,
       fullCacheBytes: full,
       perLayer,
+      perHead,
       pod: {
         sinks: this.plan.sinks,
         recent: this.plan.recent,

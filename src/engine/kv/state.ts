@@ -14,6 +14,9 @@ export interface KVState {
   readonly buffers: readonly KVArray[];
 }
 
+/** Bytes a state holds in memory (bookkeeping and K/V buffers): the one count checkpoints, logs and stores use. */
+export const stateBytes = (s: KVState): number => s.buffers.reduce((a, b) => a + b.byteLength, s.ints.byteLength);
+
 /** Throws a RangeError naming the first difference between a state and what a cache expects. */
 export function checkState(s: KVState, kind: string, dtype: KVDtype, ints: number, lengths: readonly number[]): void {
   if (s.kind !== kind) throw new RangeError(`KV state is for a ${s.kind} cache, this cache is ${kind}`);

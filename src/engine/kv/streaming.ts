@@ -7,7 +7,7 @@ import { KVPlan, planDtype } from './plan';
 import { contractFor, LayerOf, StepOf } from './contract';
 import { bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
 import { ProximalRing } from './ring';
-import { CacheSnapshot, KVCache } from './types';
+import { CacheSnapshot, evenHeads, KVCache } from './types';
 import { checkState, KVState, restoreRing, ringInts } from './state';
 
 type StreamingPlan = Extract<KVPlan, { kind: 'streaming' }>;
@@ -136,6 +136,7 @@ export class StreamingKVCache implements KVCache {
         usedBytes: layerUsed,
         fullBytes: layerFull,
       })),
+      perHead: evenHeads(nLayers, H, layerUsed),
       pod: {
         sinks: this.plan.sinks,
         recent: this.plan.recent,

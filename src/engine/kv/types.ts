@@ -15,6 +15,22 @@ export interface LayerBytes {
   readonly fullBytes: number;
 }
 
+/** K + V bytes one (layer, KV head) unit holds for the live tokens. */
+export interface HeadBytes {
+  readonly layer: number;
+  readonly kvHead: number;
+  readonly usedBytes: number;
+}
+
+/** Per-head bytes of a cache whose KV heads in a layer all hold the same (full, streaming): each gets layerUsed / nKVHeads. */
+export function evenHeads(nLayers: number, nKVHeads: number, layerUsed: number): HeadBytes[] {
+  return Array.from({ length: nLayers * nKVHeads }, (_, i) => ({
+    layer: Math.floor(i / nKVHeads),
+    kvHead: i % nKVHeads,
+    usedBytes: layerUsed / nKVHeads,
+  }));
+}
+
 /** What a cache says about itself; the visualizer and stats draw this and nothing else. */
 export interface CacheSnapshot {
   readonly kind: string;
@@ -36,6 +52,12 @@ export interface CacheSnapshot {
    * per-layer bars draw them as they are (no formula outside the cache).
    */
   readonly perLayer: readonly LayerBytes[];
+  /**
+   * Per (layer, KV head), row-major: K + V bytes the unit holds for the live tokens (PoD: its
+   * proximal tokens, distant keys if it is an anchor, distant values unless it is local; distant
+   * rows as distant.ts `distantRowBytes` counts them). Each layer's usedBytes is the sum of its heads.
+   */
+  readonly perHead: readonly HeadBytes[];
   /** PoD structure (absent for the full cache): blocks, token partition, saving. */
   readonly pod?: {
     readonly sinks: number;

@@ -6,7 +6,9 @@
 // the worker gets and what the webview is told; `refresh` recomputes the view between answers
 // (chip toggled, editor changed) when a model is loaded, without starting one. The workspace is
 // read and tokenized by the reader worker (`reader`, off the host's thread) with progress and
-// cancel; tests without it read an in-memory `source` in this thread. No vscode import.
+// cancel; tests without it read an in-memory `source` in this thread. After the answer, `confirm`
+// takes the engine session's own token count of each block (done.blockTokens): the chips and the
+// meter show those, corrected and sent again should they differ. No vscode import.
 import { ReadProgress } from '../../context/read';
 import { FileSource, NodeFileSource } from '../../context/source';
 import { WalkOptions } from '../../context/walk';
@@ -40,6 +42,19 @@ export interface PromptDeps {
 }
 
 type History = readonly { role: 'user' | 'assistant'; content: string }[];
+
+/** What the last `prepare` counted: the view is drawn from it (again when the session's counts correct it). */
+interface Prepared {
+  built: BuiltContext;
+  root: string | undefined;
+  editor: EditorInfo | undefined;
+  window: number;
+  reserved: number;
+  head: number;
+  hist: number[];
+  /** A system prompt is set (the workspace then adds no message of its own). */
+  system: boolean;
+}
 
 /** Tokens a chat template adds around each message (role markers), roughly. */
 const PER_MESSAGE = 4;
@@ -172,6 +187,7 @@ export class ChatPrompt {
   >;
   private readonly counts = new TokenCounts();
   private last: ChatContextView | null = null;
+  private prepared: Prepared | null = null;
   private readonly reads: WorkspaceReads;
   /** The engine of the running prepare (in-thread reads count with it). */
   private counter: Counter | null = null;
@@ -267,22 +283,52 @@ export class ChatPrompt {
       history.map((m) => m.content),
       count,
     );
-    const over = built.ws.excluded
+    this.prepared = { built, root, editor, window, reserved: s.maxTokens, head, hist, system: !!s.systemPrompt };
+    const view = this.publish(this.prepared);
+    return { system: s.systemPrompt, blocks: promptBlocks(built), view };
+  }
+
+  /** The view of a prepared prompt, sent to the webview and kept for replay. */
+  private publish(p: Prepared): ChatContextView {
+    const over = p.built.ws.excluded
       .filter((e) => e.reason.startsWith('over the token budget'))
       .map((e) => `${e.path}: ${e.reason}`);
     const view: ChatContextView = {
-      chips: contextChips(this.enabled, root, editor, built),
+      chips: contextChips(this.enabled, p.root, p.editor, p.built),
       meter: tokenMeter(
-        window,
-        s.maxTokens,
-        head + built.tokens + (built.ws.blocks.length > 0 && !s.systemPrompt ? PER_MESSAGE : 0),
-        hist,
+        p.window,
+        p.reserved,
+        p.head + p.built.tokens + (p.built.ws.blocks.length > 0 && !p.system ? PER_MESSAGE : 0),
+        p.hist,
         over,
       ),
     };
     this.last = view;
     this.deps.emit(view);
-    return { system: s.systemPrompt, blocks: promptBlocks(built), view };
+    return view;
+  }
+
+  /**
+   * The engine session's own token count of each block (the answer's `blockTokens`, prompt
+   * order) for the blocks the last `prepare` returned: where a count shown differs, the chips and
+   * the meter are corrected to the session's and sent again (and the difference is logged). The
+   * reader and the session tokenize with the same GGUF tokenizer, so this should never fire.
+   */
+  confirm(blocks: readonly PromptBlock[], sessionCounts: readonly number[] | undefined): boolean {
+    const p = this.prepared;
+    const wsBlocks = p?.built.ws.blocks;
+    if (!p || !wsBlocks || !sessionCounts || sessionCounts.length !== wsBlocks.length) return false;
+    if (blocks.length !== wsBlocks.length || blocks.some((b, i) => b.text !== wsBlocks[i]!.text)) return false;
+    const diff = wsBlocks.flatMap((b, i) =>
+      b.tokens !== sessionCounts[i] ? [`${b.path} ${b.tokens} → ${sessionCounts[i]}`] : [],
+    );
+    if (diff.length === 0) return false;
+    this.deps.log?.(`token counts corrected to the engine session's: ${diff.slice(0, 10).join(', ')}`);
+    wsBlocks.forEach((b, i) => (b.tokens = sessionCounts[i]!));
+    p.built.ws.included.forEach((e, i) => (e.tokens = sessionCounts[i]!));
+    p.built.tokens = sessionCounts.reduce((a, n) => a + n, 0);
+    this.publish(p);
+    return true;
   }
 
   /** Recompute the view: counted when a model is loaded, else only what each chip would add. */

@@ -44,6 +44,8 @@ export interface ChatDeps {
       maxWalkAgeMs?: number,
       onProgress?: (p: ReadProgress) => void,
     ): Promise<{ system: string; blocks?: PromptBlock[] }>;
+    /** The session's own count of each block after the answer (done.blockTokens): the view shows those. */
+    confirm?(blocks: readonly PromptBlock[], sessionCounts: readonly number[] | undefined): unknown;
   };
   /** Where the transcript is kept between reloads. */
   store?: { load(): Turn[]; save(turns: readonly Turn[]): void };
@@ -190,6 +192,7 @@ export class ChatSession {
           trimToFit: true,
           ...(persist ? { persist } : {}),
         });
+        if (blocks.length > 0) this.deps.prompt?.confirm?.(blocks, done.blockTokens);
         const notes = [
           ...(done.restoredTokens
             ? [`The workspace context (${done.restoredTokens} tokens) was restored from disk, not read again.`]

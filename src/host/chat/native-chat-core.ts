@@ -1,14 +1,17 @@
 // What the @podlens chat participant and the language-model provider share, without vscode: the
 // engine session they both use, turning VS Code's chat history / LM messages into the engine's
-// chat messages, an optional workspace-context block (src/context, budgeted in real tokens: read
-// and tokenized in the reader worker when one is given), and one streamed generation that a
-// cancellation token stops within one model step.
+// chat messages, the workspace context as the chat panel builds it — one block per file
+// (src/host/chat/chat-context.ts over src/context/build.ts), budgeted in the model's real tokens
+// (read and counted in the reader worker when one is given) — so the worker's PromptSession
+// tokenizes each block once, checkpoints at block boundaries and reuses what did not change, and
+// one streamed generation that a cancellation token stops within one model step.
 // No vscode import (the thin adapters are chat-participant.ts and lm-provider.ts).
-import { buildContext, fileBlock, renderBlock } from '../../context/build';
-import { ReadResult } from '../../context/read';
-import { FileSource, MemoryFileSource, NodeFileSource } from '../../context/source';
-import { SamplerSettings } from '../../worker/protocol';
+import { PromptBlock, renderBlock } from '../../context/build';
+import { readWorkspace, ReadResult } from '../../context/read';
+import { NodeFileSource } from '../../context/source';
+import { PersistTarget, SamplerSettings } from '../../worker/protocol';
 import { EngineClient, GenerateDone } from '../engine-client';
+import { buildChatContext, promptBlocks, TokenCounts } from './chat-context';
 
 /** The worker session (KV cache) of VS Code's own chat: follow-ups reuse its prefix. */
 export const NATIVE_SESSION = 'native';
@@ -27,21 +30,39 @@ export interface Cancellation {
 /** A turn of VS Code's chat history, reduced to its text (see chat-participant.ts). */
 export type HistoryTurn = { kind: 'request'; text: string } | { kind: 'response'; text: string };
 
-/** System message (with the context block after it), the history, then the new prompt. */
-export function participantMessages(
+/** The engine's structured prompt (src/context/prompt.ts `SessionPrompt`): system text, workspace blocks, the conversation. */
+export interface NativePrompt {
+  system: string;
+  blocks: PromptBlock[];
+  messages: EngineMessage[];
+}
+
+/** The system text and blocks (the worker renders them into the system message), the history, then the new prompt. */
+export function participantPrompt(
   system: string,
-  context: string | undefined,
+  blocks: readonly PromptBlock[],
   history: readonly HistoryTurn[],
   prompt: string,
-): EngineMessage[] {
-  const sys = [system, context].filter((s): s is string => !!s && s.length > 0).join('\n\n');
-  return [
-    ...(sys ? [{ role: 'system' as const, content: sys }] : []),
-    ...history
-      .filter((t) => t.text.length > 0)
-      .map((t) => ({ role: t.kind === 'request' ? ('user' as const) : ('assistant' as const), content: t.text })),
-    { role: 'user', content: prompt },
-  ];
+): NativePrompt {
+  return {
+    system,
+    blocks: [...blocks],
+    messages: [
+      ...history
+        .filter((t) => t.text.length > 0)
+        .map((t) => ({ role: t.kind === 'request' ? ('user' as const) : ('assistant' as const), content: t.text })),
+      { role: 'user', content: prompt },
+    ],
+  };
+}
+
+/**
+ * Workspace blocks, then the #file / #selection reference blocks (last, where an edit costs the
+ * least cached prefix): a workspace block of a file a reference holds whole is dropped.
+ */
+export function withReferences(ws: readonly PromptBlock[], refs: readonly PromptBlock[]): PromptBlock[] {
+  const whole = new Set(refs.filter((r) => r.role !== 'selection').map((r) => r.path));
+  return [...ws.filter((b) => !whole.has(b.path)), ...refs];
 }
 
 /** The text of LM message content: text parts ({ value: string }) joined; tool and data parts ignored. */
@@ -83,68 +104,94 @@ export function withModelOptions(
   };
 }
 
-export interface WorkspaceBlock {
-  text: string;
+export interface WorkspaceBlocks {
+  /** One per file, in cache order (oldest first), as the chat panel builds them. */
+  blocks: PromptBlock[];
+  /** Each block's tokens (the model's tokenizer; the same ids the session computes). */
+  counts: number[];
   tokens: number;
-  files: number;
   /** Workspace-relative paths of the files included, in prompt order. */
   paths: string[];
   excluded: number;
 }
 
 /**
- * The workspace folder as one text block of at most `budget` tokens (files oldest first, as
- * src/context orders them for cache reuse). With `read` (the reader worker: walked and counted
- * off the host's thread) the files come with their real block counts; without it the folder is
- * walked here with a 3-characters-per-token estimate. Either way the block is then counted with
- * the model's tokenizer and rebuilt smaller while it does not fit.
+ * The workspace folder as prompt blocks of at most `budget` tokens in all, chosen as the chat
+ * panel chooses them (chat-context.ts `buildChatContext`: files oldest first, the budget filled
+ * in order, real token counts). With `read` (the reader worker: walked and counted off the
+ * host's thread) the counts come from there; without it the folder is read here and counted
+ * with `count` (the engine). `counts` remembers counts by block text across requests.
  */
-export async function workspaceBlock(
+export async function workspaceBlocks(
   root: string,
   budget: number,
   count: (texts: string[]) => Promise<number[]>,
+  counts: TokenCounts,
   signal?: AbortSignal,
   read?: (budget: number, signal?: AbortSignal) => Promise<ReadResult>,
-): Promise<WorkspaceBlock> {
-  let src: FileSource = new NodeFileSource(root);
-  const known = new Map<string, number>();
-  if (read) {
-    const r = await read(budget, signal);
-    const counted = r.files.filter((f) => f.text !== undefined && f.tokens !== undefined);
-    for (const f of counted) known.set(fileBlock(f.path, f.text!), f.tokens!);
-    src = new MemoryFileSource(Object.fromEntries(counted.map((f) => [f.path, { data: f.text!, mtimeMs: f.mtimeMs }])));
-  }
-  let estimateBudget = budget;
-  for (let attempt = 0; attempt < 4; attempt++) {
-    const ctx = await buildContext(src, {
-      count: (t) => known.get(t) ?? Math.ceil(t.length / 3),
-      budgetTokens: estimateBudget,
+): Promise<WorkspaceBlocks> {
+  const built = await buildChatContext(
+    {
+      root,
+      enabled: { workspace: true, file: false, selection: false },
+      budgetTokens: budget,
+      count,
       signal,
-    });
-    const text = ctx.blocks.map(renderBlock).join('');
-    const [tokens = 0] = text ? await count([text]) : [0];
-    if (tokens <= budget)
-      return {
-        text,
-        tokens,
-        files: ctx.blocks.length,
-        paths: ctx.blocks.map((b) => b.path),
-        excluded: ctx.excluded.length,
-      };
-    estimateBudget = Math.floor(estimateBudget * (budget / tokens) * 0.9);
-  }
-  return { text: '', tokens: 0, files: 0, paths: [], excluded: 0 };
+      readWorkspace: (sig) =>
+        read
+          ? read(budget, sig)
+          : readWorkspace(new NodeFileSource(root), {
+              count: (t) => counts.get(t, count),
+              countBatch: 64,
+              budgetTokens: budget,
+              signal: sig,
+            }),
+    },
+    counts,
+  );
+  const blocks = promptBlocks(built);
+  return {
+    blocks,
+    counts: built.ws.blocks.map((b) => b.tokens),
+    tokens: built.tokens,
+    paths: blocks.map((b) => b.path),
+    excluded: built.ws.excluded.length,
+  };
 }
 
-/** One generation in the native session; deltas stream to `onDelta`; the token aborts it. */
+/** Tokens of blocks as the session renders them (renderBlock), counted by the engine. */
+export async function blockCounts(
+  blocks: readonly PromptBlock[],
+  count: (texts: string[]) => Promise<number[]>,
+): Promise<number[]> {
+  return blocks.length > 0 ? count(blocks.map(renderBlock)) : [];
+}
+
+/** One generation in the native session (a structured prompt: the worker tokenizes and caches it per block); deltas stream to `onDelta`; the token aborts it. */
 export async function streamAnswer(
   client: EngineClient,
-  p: { messages: EngineMessage[]; maxTokens: number; sampler: SamplerSettings },
+  p: {
+    system?: string;
+    blocks?: PromptBlock[];
+    messages: EngineMessage[];
+    maxTokens: number;
+    sampler: SamplerSettings;
+    persist?: PersistTarget;
+  },
   onDelta: (text: string) => void,
   token: Cancellation,
 ): Promise<GenerateDone> {
   const run = client.generate(
-    { session: NATIVE_SESSION, messages: p.messages, maxTokens: p.maxTokens, sampler: p.sampler, trimToFit: true },
+    {
+      session: NATIVE_SESSION,
+      ...(p.system ? { system: p.system } : {}),
+      ...(p.blocks?.length ? { blocks: p.blocks } : {}),
+      messages: p.messages,
+      maxTokens: p.maxTokens,
+      sampler: p.sampler,
+      trimToFit: true,
+      ...(p.persist ? { persist: p.persist } : {}),
+    },
     { onDelta },
   );
   const sub = token.onCancellationRequested(() => run.abort());
