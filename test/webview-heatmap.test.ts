@@ -108,13 +108,18 @@ test("one heatmap per KV head with the profile's blocks; hover shows similarity 
   assert.ok(cells.length > 0);
   const c = cells[0]!;
   const expected = profile.similarity[c.kvHead]![c.block!]![c.layer]!;
+  // The unit's K+V bytes as the snapshot counts them per head (their sums are checked in pod.test).
+  const kb = (b: number | null | undefined): string => {
+    assert.ok(typeof b === 'number' && b > 0, `cell bytes ${b}`);
+    return `${(b / 1024).toFixed(1)} KB`;
+  };
   await page
     .locator('.grid .cell')
     .nth(c.layer * H + c.kvHead)
     .hover();
   assert.equal(
     await page.locator('.hover-info').innerText(),
-    `layer ${c.layer} · KV head ${c.kvHead} · shares layer ${c.block}'s attention over distant tokens · similarity to the anchor ${expected.toFixed(3)}`,
+    `layer ${c.layer} · KV head ${c.kvHead} · shares layer ${c.block}'s attention over distant tokens · similarity to the anchor ${expected.toFixed(3)} · holds ${kb(c.bytes)}`,
   );
   // Hover a heatmap cell: layers 3 and 5 of KV head 1.
   await page
