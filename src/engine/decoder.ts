@@ -99,32 +99,34 @@ export class OnnxDecoder {
         kv,
         exportQueries: o.exportQueries,
       };
-      let model: Uint8Array | string | undefined;
-      let wb = 0;
+      const inMemory = (): { model: Uint8Array; weightBytes: number } => {
+        const b = buildDecoderSegment(config, source, spec);
+        return { model: b.bytes, weightBytes: b.weightBytes };
+      };
+      let built: { model: Uint8Array | string; weightBytes: number } | undefined;
       if (cacheDir !== null) {
         try {
           const key = cacheKey(file.path, { spec, config });
           const c = cachedModel(cacheDir, key, file.path, (sink) => buildDecoderSegment(config, source, spec, sink));
-          model = c.modelPath;
-          wb = c.weightBytes;
+          built = { model: c.modelPath, weightBytes: c.weightBytes };
         } catch {
-          model = undefined; // an unwritable cache: build in memory
+          built = undefined; // an unwritable cache: build in memory
         }
       }
-      if (model === undefined) ({ bytes: model, weightBytes: wb } = buildDecoderSegment(config, source, spec));
-      weightBytes += wb;
+      built ??= inMemory();
       o.onStage?.('graph build', `layers ${first}–${end - 1}`);
       const sessionOptions = { threads: o.threads, profilePrefix: o.profilePrefix };
       let session: OrtSession;
       try {
-        session = await OrtSession.create(model, sessionOptions);
+        session = await OrtSession.create(built.model, sessionOptions);
       } catch (e) {
-        if (typeof model !== 'string') throw e;
+        if (typeof built.model !== 'string') throw e;
         // A cache entry that vanished (pruned by another process) or whose weights file ORT
         // refuses: build this segment in memory instead; the GGUF itself is the source of truth.
-        ({ bytes: model, weightBytes: wb } = buildDecoderSegment(config, source, spec));
-        session = await OrtSession.create(model, sessionOptions);
+        built = inMemory();
+        session = await OrtSession.create(built.model, sessionOptions);
       }
+      weightBytes += built.weightBytes;
       o.onStage?.('session create', `layers ${first}–${end - 1}`);
       const inputs = segmentInputNames(kv, first, end, config.nLayers, config.nKVHeads, config.headDim);
       try {

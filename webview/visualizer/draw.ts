@@ -25,11 +25,7 @@ function tile(label: string, value: string, hint?: string): HTMLElement {
 
 /** The cell's title: what the unit keeps, then the bytes it holds (when the snapshot counts them per head). */
 function cellTitle(c: GridCell, p: ProfileView | null): string {
-  const held =
-    c.bytes === null
-      ? ''
-      : ` · holds ${c.bytes >= 2 ** 20 ? `${(c.bytes / 2 ** 20).toFixed(2)} MB` : `${(c.bytes / 1024).toFixed(1)} KB`}`;
-  return unitTitle(c, p) + held;
+  return unitTitle(c, p) + (c.bytes === null ? '' : ` · holds ${bytes(c.bytes)}`);
 }
 
 function unitTitle(c: GridCell, p: ProfileView | null): string {

@@ -9,7 +9,7 @@ import { HostTensor } from '../onnx/runtime';
 import { anchorHeads, KVPlan, planDtype, valueHeads } from './plan';
 import { contractFor, LayerOf, StepOf } from './contract';
 import { bytesPerElement, KVArray, KVDtype, kvTensor } from './dtype';
-import { DistantStore, distantRowBytes, PlainDistant } from './distant';
+import { DistantStore, PlainDistant } from './distant';
 import { QuantDistant } from './distant-quant';
 import { checkState, KVState, restoreRing, ringInts } from './state';
 import { ProximalRing, tile } from './ring';
@@ -211,12 +211,16 @@ export class PodKVCache implements KVCache {
     const { sinks, recent } = this.ring.counts();
     const prox = this.ring.P1 * H * unit; // allocated proximal bytes per layer, K or V
     const layerFull = 2 * this.length * H * unit;
-    // Per unit: K and V of its proximal tokens, then its distant rows (keys in anchors, values unless local).
-    const row = distantRowBytes(this.plan.distantQuant, D, this.dtype) * this.nd;
+    // Per unit: K and V of its proximal tokens, then its share of the layer's distant store (the
+    // store counts its bytes; every anchor head holds the same key rows, every non-local head the
+    // same value rows).
     const perHead = Array.from({ length: nLayers * H }, (_, i) => {
       const layer = Math.floor(i / H),
         kvHead = i % H;
-      const distant = (this.anc[layer]!.includes(kvHead) ? row : 0) + (this.vh[layer]!.includes(kvHead) ? row : 0);
+      const u = this.dist[layer]!.used();
+      const anc = this.anc[layer]!,
+        vh = this.vh[layer]!;
+      const distant = (anc.includes(kvHead) ? u.k / anc.length : 0) + (vh.includes(kvHead) ? u.v / vh.length : 0);
       return { layer, kvHead, usedBytes: (sinks + recent) * unit * 2 + distant };
     });
     const perLayer = Array.from({ length: nLayers }, (_, l) => {
