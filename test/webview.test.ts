@@ -421,6 +421,26 @@ test('visualizer: a real PoD cache snapshot draws blocks, anchors, token ranges 
   await page.close();
 });
 
+test('visualizer: in a narrow panel the layer bars and their figures stay inside the panel (the figure cut with an ellipsis, whole in the hover)', async () => {
+  const page = await drawView(realPodView, 'visualizer-pod-narrow.png');
+  await page.setViewportSize({ width: 250, height: 900 });
+  type Boxed = { getBoundingClientRect(): { right: number }; parentElement: Boxed };
+  const boxes = await page.evaluate(() =>
+    [...(globalThis as unknown as Page$).document.querySelectorAll('.grid .bytes-text')].map((t) => {
+      const e = t as unknown as Boxed;
+      return { right: e.getBoundingClientRect().right, barRight: e.parentElement.getBoundingClientRect().right };
+    }),
+  );
+  assert.equal(boxes.length, 30);
+  const out = boxes.filter((b) => b.right > b.barRight + 0.5);
+  assert.deepEqual(out, [], 'no figure runs past the end of its bar');
+  const wide = boxes.filter((b) => b.barRight > 250);
+  assert.deepEqual(wide, [], 'no bar runs past the panel (no sideways scrolling)');
+  assert.match((await page.locator('.grid .bytes').nth(1).getAttribute('title')) ?? '', /layer 1: .* of K\+V in use/);
+  await page.screenshot({ path: path.join(artifacts(), 'visualizer-pod-narrow.png') });
+  await page.close();
+});
+
 test('visualizer: the shipped Qwen 0.5B profile draws its local units striped, with their own tooltip, and the bytes they save', async () => {
   const model = modelPath('qwen2.5-coder-0.5b-instruct.gguf');
   const kv = loadProfile(shippedProfilePath(model), model);
