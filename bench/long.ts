@@ -143,7 +143,9 @@ export async function longMain(argv: readonly string[]): Promise<number> {
   try {
     for (const kind of o.kinds) {
       const { worker, info } = await WorkerHandle.start(job(kind), kind);
-      const r = await worker.run(STEPS); // prefill + warm-up steps
+      // prefill + warm-up steps; the prefill of a whole context may take as long as 2 tokens/s allows
+      // (Qwen 1.5B at 16K on a busy 2-vCPU VM), never less than the pool's default
+      const r = await worker.run(STEPS, Math.max(240_000, (promptLen / 2) * 1000));
       workers.push({
         kind,
         w: worker,

@@ -66,8 +66,9 @@ export class WorkerHandle {
     }
   }
 
-  async run(decodeTokens: number): Promise<RunResult> {
-    const m = await this.request({ cmd: 'run', decodeTokens }, RUN_TIMEOUT_MS, 'a run');
+  /** One prefill + decode run; `timeoutMs` for long prompts (a long-context prefill takes minutes). */
+  async run(decodeTokens: number, timeoutMs = RUN_TIMEOUT_MS): Promise<RunResult> {
+    const m = await this.request({ cmd: 'run', decodeTokens }, timeoutMs, 'a run');
     if (m.type !== 'result') throw new Error(`unexpected '${m.type}' reply to run`);
     return m.result;
   }
