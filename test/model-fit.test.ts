@@ -13,14 +13,8 @@ import { readModelConfig } from '../src/engine/model/config';
 import { estimateForTensors, estimateMemory } from '../src/engine/memory';
 import { resolvePlan } from '../src/engine/kv/plan';
 import { MODEL_CATALOG } from '../src/host/models/model-catalog';
-import {
-  catalogConfig,
-  fitText,
-  moreBitsLayers,
-  q4kmTensors,
-  recommendModel,
-  useMoreBits,
-} from '../src/host/models/model-fit';
+import { catalogConfig, fitText, recommendModel } from '../src/host/models/model-fit';
+import { moreBitsLayers, q4kmTensors, useMoreBits } from '../src/engine/model/qwen-shapes';
 import { KVSettings } from '../src/worker/protocol';
 import { modelPath } from './helpers';
 
