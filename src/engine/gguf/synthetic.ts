@@ -114,7 +114,13 @@ export interface SyntheticOptions {
   readonly weightType?: GGMLType;
   /** Type of token_embd (and output) (default: weightType). */
   readonly embeddingType?: GGMLType;
-  /** GGUF whose tokenizer.* metadata is copied (default: stories260K for vocab ≤ 512, else SmolLM2). */
+  /**
+   * Per-tensor type of the 2-D weights by name, over weightType / embeddingType where it returns
+   * one (e.g. Qwen's Q4_K_M mix: qwen-shapes.ts q4kmTensors). llama.cpp's row-length fallbacks
+   * still apply. general.file_type follows weightType.
+   */
+  readonly tensorType?: (name: string) => GGMLType | undefined;
+  /** GGUF whose tokenizer.* metadata is copied (default: stories260K for vocab ≤ 512, Qwen2.5-Coder-0.5B for Qwen's vocabulary, else SmolLM2). */
   readonly tokenizerFrom?: string;
   /** Where the default tokenizer sources live (default ./models). */
   readonly modelsDir?: string;
@@ -185,7 +191,9 @@ export function makeSyntheticModel(opts: SyntheticOptions): void {
 
   const tensors: GGUFTensorEntry[] = [];
   const weight = (name: string, dims: number[], type: GGMLType): void => {
-    const t = fallbackType(type, dims[0]!);
+    const wanted = opts.tensorType?.(name) ?? type;
+    if (!TYPE_TRAITS.has(wanted)) throw new Error(`synthetic model: unsupported type ${typeName(wanted)} for ${name}`);
+    const t = fallbackType(wanted, dims[0]!);
     tensors.push({ name, dims, type: t, data: () => randomWeights(t, dims, std, seed, name) });
   };
   const vector = (name: string, n: number, mean: number, sd: number): void => {
