@@ -21,6 +21,8 @@ then after a forced GC (what is still referenced). llama.cpp: model load, contex
 run, decode. RSS includes mapped file pages (llama.cpp mmaps the GGUF).
 
   --models a,b     qwen0.5b, qwen1.5b, smollm2 or .gguf paths   (default qwen0.5b,qwen1.5b)
+                   (a Qwen2.5-7B-shaped file, random weights in the official Q4_K_M mix, 4.7 GB:
+                   node out/scripts/make-synthetic-gguf.js --preset qwen2.5-7b --type Q4_K_M --out F)
   --ctx N          context size of both engines                  (default 4096)
   --prompt N       first-run prompt tokens                       (default 512)
   --decode N       decode steps                                  (default 16)

@@ -1,16 +1,18 @@
 // CLI around makeSyntheticModel (src/engine/gguf/synthetic.ts): writes a random-weight GGUF in a
 // given shape with a real tokenizer, for load/scale tests and benchmarks.
-//   node out/scripts/make-synthetic-gguf.js --preset qwen2.5-0.5b --type Q4_K --out /tmp/q.gguf
+//   node out/scripts/make-synthetic-gguf.js --preset qwen2.5-7b --type Q4_K_M --out /tmp/q.gguf
 // Run with --help for all options.
 import * as fs from 'node:fs';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { makeSyntheticModel, SYNTHETIC_PRESETS, SyntheticPreset, SyntheticShape } from '../src/engine/gguf/synthetic';
 import { GGMLType, SUPPORTED_TENSOR_TYPES } from '../src/engine/gguf/types';
+import { q4kmTensors } from '../src/engine/model/qwen-shapes';
 
 const HELP = `usage: node out/scripts/make-synthetic-gguf.js --out FILE [options]
   --preset NAME        ${Object.keys(SYNTHETIC_PRESETS).join(' | ')} (default tiny)
   --arch llama|qwen2   override the preset's architecture (qwen2 adds QKV biases)
-  --type T             2-D weight type: ${SUPPORTED_TENSOR_TYPES.join(', ')} (default Q8_0)
+  --type T             2-D weight type: ${SUPPORTED_TENSOR_TYPES.join(', ')} (default Q8_0),
+                       or Q4_K_M (qwen2 only): llama.cpp's Q4_K_M mix as in Qwen's official files
   --embd-type T        token_embd/output type (default: --type)
   --tied | --untied    share token_embd as the output head, or write output.weight
   --rope-freqs         add a llama3 rope_freqs.weight (llama only)
@@ -32,7 +34,8 @@ function main(argv: string[]): void {
   let out: string | undefined,
     preset: SyntheticPreset = 'tiny',
     weightType: GGMLType | undefined,
-    embeddingType: GGMLType | undefined;
+    embeddingType: GGMLType | undefined,
+    q4km = false;
   let tokenizerFrom: string | undefined,
     seed = 1,
     std: number | undefined,
@@ -72,8 +75,11 @@ function main(argv: string[]): void {
       const v = val();
       if (v !== 'llama' && v !== 'qwen2') throw new Error('--arch is llama or qwen2');
       shape.arch = v;
-    } else if (a === '--type') weightType = parseType(val());
-    else if (a === '--embd-type') embeddingType = parseType(val());
+    } else if (a === '--type') {
+      const v = val();
+      q4km = v.toUpperCase() === 'Q4_K_M';
+      weightType = q4km ? GGMLType.Q4_K : parseType(v);
+    } else if (a === '--embd-type') embeddingType = parseType(val());
     else if (a === '--tied') shape.tiedEmbeddings = true;
     else if (a === '--untied') shape.tiedEmbeddings = false;
     else if (a === '--rope-freqs') shape.ropeFreqs = true;
@@ -88,8 +94,29 @@ function main(argv: string[]): void {
     else throw new Error(`unknown argument ${a}\n${HELP}`);
   }
   if (!out) throw new Error(`--out is required\n${HELP}`);
+  let tensorType: ((name: string) => GGMLType | undefined) | undefined;
+  if (q4km) {
+    const s: SyntheticShape = { ...SYNTHETIC_PRESETS[preset], ...shape };
+    if (s.arch !== 'qwen2')
+      throw new Error('--type Q4_K_M is the layout of qwen2 files; use a qwen2.5 preset or --arch qwen2');
+    if (embeddingType !== undefined)
+      throw new Error('--type Q4_K_M sets the embedding types itself; leave out --embd-type');
+    const types = new Map(q4kmTensors(s).map((t) => [t.name, t.type]));
+    tensorType = (name) => types.get(name);
+  }
   const t0 = Date.now();
-  makeSyntheticModel({ path: out, preset, shape, weightType, embeddingType, tokenizerFrom, seed, std, version });
+  makeSyntheticModel({
+    path: out,
+    preset,
+    shape,
+    weightType,
+    embeddingType,
+    tensorType,
+    tokenizerFrom,
+    seed,
+    std,
+    version,
+  });
   const f = GGUFFile.open(out);
   const byType = new Map<string, number>();
   for (const t of f.tensors)

@@ -222,16 +222,16 @@ test('the real catalog: four Qwen models, the largest that fits free memory firs
   assert.deepEqual(
     pick.items.map((i) => i.description!.replace(/^.* download · /, '')),
     [
-      '≈5.9 GB RAM at 4096 tokens',
-      '≈1.3 GB RAM at 4096 tokens',
-      '≈3.1 GB RAM at 4096 tokens',
-      '≈13.1 GB RAM at 4096 tokens',
+      '≈4.9 GB RAM at 4096 tokens',
+      '≈1.4 GB RAM at 4096 tokens',
+      '≈2.8 GB RAM at 4096 tokens',
+      '≈10.5 GB RAM at 4096 tokens',
     ],
   ); // model-fit.test.ts's hand-computed totals
-  assert.match(pick.items[3]!.detail!, /^Does not fit: needs ≈13\.1 GB at 4096 tokens, only 8\.0 GB free/);
+  assert.match(pick.items[3]!.detail!, /^Does not fit: needs ≈10\.5 GB at 4096 tokens, only 8\.0 GB free/);
   assert.match(
     lines[0]!,
-    /^download: 8\.0 GB free; .*qwen2\.5-coder-3b-instruct-q4_k_m needs ≈5\.9 GB at 4096 tokens \(recommended\), .*7b.* \(does not fit\)$/,
+    /^download: 8\.0 GB free; .*qwen2\.5-coder-3b-instruct-q4_k_m needs ≈4\.9 GB at 4096 tokens \(recommended\), .*7b.* \(does not fit\)$/,
   );
   const dest = path.join(storage, 'models', 'qwen2.5-coder-3b-instruct-q4_k_m.gguf');
   assert.ok(fs.readFileSync(dest).equals(stories), 'the recommended entry was downloaded');

@@ -13,14 +13,8 @@ import { readModelConfig } from '../src/engine/model/config';
 import { estimateForTensors, estimateMemory } from '../src/engine/memory';
 import { resolvePlan } from '../src/engine/kv/plan';
 import { MODEL_CATALOG } from '../src/host/models/model-catalog';
-import {
-  catalogConfig,
-  fitText,
-  moreBitsLayers,
-  q4kmTensors,
-  recommendModel,
-  useMoreBits,
-} from '../src/host/models/model-fit';
+import { catalogConfig, fitText, recommendModel } from '../src/host/models/model-fit';
+import { moreBitsLayers, q4kmTensors, useMoreBits } from '../src/engine/model/qwen-shapes';
 import { KVSettings } from '../src/worker/protocol';
 import { modelPath } from './helpers';
 
@@ -84,16 +78,16 @@ test('1.5B, 3B and 7B: the catalog sizes are what a Q4_K_M file of their shape w
 });
 
 // Hand-computed (f16 KV, engine defaults): packed weight bytes (Q4_K 0.75 B, Q6_K 1.25 B, Q5_0/Q8_0
-// 1.125 B per weight, F32 4 B; token_embd left out: read from the file), total = 2.25 × weights
-// + KV + 150 MiB. KV at T tokens = 2 · layers · T · KV heads · head dim · 2 B.
-//   0.5B: weights   542,918,144; KV@4096  50,331,648 → 1,429,183,872; KV@32768   402,653,184 →  1,781,505,408
-//   1.5B: weights 1,374,033,920; KV@4096 117,440,512 → 3,366,303,232; KV@32768   939,524,096 →  4,188,386,816
-//   3B:   weights 2,678,439,936; KV@4096 150,994,944 → 6,334,771,200; KV@32768 1,207,959,552 →  7,391,735,808
-//   7B:   weights 6,064,658,432; KV@4096 234,881,024 → 14,037,648,896; KV@32768 1,879,048,192 → 15,681,816,064
+// 1.125 B per weight, F32 4 B; token_embd left out: read from the file), total = 1.75 × weights
+// + KV + 448 MiB (469,762,048). KV at T tokens = 2 · layers · T · KV heads · head dim · 2 B.
+//   0.5B: weights   542,918,144; KV@4096  50,331,648 →  1,470,200,448; KV@32768   402,653,184 →  1,822,521,984
+//   1.5B: weights 1,374,033,920; KV@4096 117,440,512 →  2,991,761,920; KV@32768   939,524,096 →  3,813,845,504
+//   3B:   weights 2,678,439,936; KV@4096 150,994,944 →  5,308,026,880; KV@32768 1,207,959,552 →  6,364,991,488
+//   7B:   weights 6,064,658,432; KV@4096 234,881,024 → 11,317,795,328; KV@32768 1,879,048,192 → 12,961,962,496
 // (3B: 388,956,160 output + 8,192 norm + 36 × 57,829,376 + 18 × 11,534,336 Q6_K extra;
 //  7B: 681,246,720 output + 14,336 norm + 28 × 174,831,616 + 14 × 34,865,152 Q6_K extra.)
-const TOTAL_4K = { '0.5b': 1_429_183_872, '1.5b': 3_366_303_232, '3b': 6_334_771_200, '7b': 14_037_648_896 };
-const TOTAL_32K = { '0.5b': 1_781_505_408, '1.5b': 4_188_386_816, '3b': 7_391_735_808, '7b': 15_681_816_064 };
+const TOTAL_4K = { '0.5b': 1_470_200_448, '1.5b': 2_991_761_920, '3b': 5_308_026_880, '7b': 11_317_795_328 };
+const TOTAL_32K = { '0.5b': 1_822_521_984, '1.5b': 3_813_845_504, '3b': 6_364_991_488, '7b': 12_961_962_496 };
 const SIZES = ['0.5b', '1.5b', '3b', '7b'] as const;
 
 test('estimates at the default context (4096) and at 32768 equal the hand-computed totals', () => {
@@ -127,10 +121,12 @@ test('the largest model that fits is recommended (fits means total ≤ free, as 
   assert.equal(pick(15_000_000_000), '7b');
   assert.equal(pick(64 * GiB), '7b');
   // The configured context counts: 32768 tokens of KV push each one down a size.
-  assert.equal(pick(4_000_000_000, 32768), '0.5b');
-  assert.equal(pick(15_000_000_000, 32768), '3b');
+  assert.equal(pick(3_500_000_000), '1.5b');
+  assert.equal(pick(3_500_000_000, 32768), '0.5b');
+  assert.equal(pick(12_000_000_000), '7b');
+  assert.equal(pick(12_000_000_000, 32768), '3b');
   // And the KV settings: a streaming window of max(256, 32768/8) = 4096 tokens holds 4096 tokens of KV.
-  assert.equal(pick(15_000_000_000, 32768, { kind: 'streaming' }), '7b');
+  assert.equal(pick(12_000_000_000, 32768, { kind: 'streaming' }), '7b');
   // A PoD profile is per model: ignored for catalog models (uniform blocks instead), never read.
   assert.equal(pick(15_000_000_000, 0, { kind: 'pod', profile: '/nonexistent/profile.json' }), '7b');
 });
@@ -140,13 +136,13 @@ test('the quick pick text: size, RAM at the context, why one is recommended and 
   const [small, , three, seven] = r.fits.map((f) => fitText(f, r));
   assert.deepEqual(three, {
     label: '$(star-full) Qwen2.5-Coder 3B Instruct (Q4_K_M)',
-    description: '2.0 GB download · ≈5.9 GB RAM at 4096 tokens',
+    description: '2.0 GB download · ≈4.9 GB RAM at 4096 tokens',
     detail:
-      'Recommended: the largest model that fits in 8.0 GB of free memory (weights 5.6 GB + KV 144 MB (full cache) + runtime 150 MB). ' +
+      'Recommended: the largest model that fits in 8.0 GB of free memory (weights 4.4 GB + KV 144 MB (full cache) + runtime 448 MB). ' +
       'better code and explanations, slower; Qwen Research licence (see the model card).',
   });
   assert.equal(small!.label, 'Qwen2.5-Coder 0.5B Instruct (Q4_K_M)');
   assert.match(small!.detail, /^Fits in 8\.0 GB of free memory .*; a larger model fits too\./);
   assert.equal(seven!.label, '$(warning) Qwen2.5-Coder 7B Instruct (Q4_K_M)');
-  assert.match(seven!.detail, /^Does not fit: needs ≈13\.1 GB at 4096 tokens, only 8\.0 GB free /);
+  assert.match(seven!.detail, /^Does not fit: needs ≈10\.5 GB at 4096 tokens, only 8\.0 GB free /);
 });

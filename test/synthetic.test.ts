@@ -1,17 +1,19 @@
 // Synthetic GGUF models: the declared shape reads back through readModelConfig, tokenizer
 // metadata is copied (and padded), weights have the intended statistics for every tensor type,
-// K-quant fallbacks match llama.cpp's rules, output is seeded-deterministic, the SmolLM2 preset
-// reproduces the real file's config, and llama.cpp itself loads and runs the files.
+// K-quant fallbacks match llama.cpp's rules, output is seeded-deterministic, the SmolLM2 and
+// Qwen2.5-Coder-0.5B presets reproduce the real files' configs (the Qwen one with the official
+// file's Q4_K_M layout), and llama.cpp itself loads and runs the files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { makeSyntheticModel, llama3RopeFactors, fallbackType, SyntheticOptions } from '../src/engine/gguf/synthetic';
+import { makeSyntheticModel, llama3RopeFactors, SyntheticOptions } from '../src/engine/gguf/synthetic';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { dequantizeTensor } from '../src/engine/gguf/tensor-data';
-import { GGMLType, TYPE_TRAITS } from '../src/engine/gguf/types';
+import { fallbackType, GGMLType, TYPE_TRAITS } from '../src/engine/gguf/types';
 import { layerTensorNames, readModelConfig } from '../src/engine/model/config';
+import { q4kmTensors, QWEN2_5_CODER } from '../src/engine/model/qwen-shapes';
 import { modelPath, SMOLLM2 } from './helpers';
 import { openLlamaCpp } from './llamacpp';
 
@@ -170,6 +172,30 @@ test('smollm2-135m preset reproduces the real SmolLM2 config and tokenizer', () 
       withFile(modelPath(SMOLLM2), (r) => r.strings('tokenizer.ggml.merges')),
     ),
   );
+});
+
+test("qwen2.5-0.5b preset with Qwen's Q4_K_M mix: the official file's config and layout, tensor for tensor", () => {
+  const real = modelPath('qwen2.5-coder-0.5b-instruct.gguf');
+  const types = new Map(q4kmTensors(QWEN2_5_CODER['0.5b']).map((t) => [t.name, t.type]));
+  const p = make({
+    preset: 'qwen2.5-0.5b',
+    weightType: GGMLType.Q4_K,
+    tensorType: (name) => types.get(name),
+    tokenizerFrom: real,
+  });
+  const rows = (f: GGUFFile): string[] => f.tensors.map((t) => `${t.name} [${t.dims.join(',')}] ${t.type}`).sort();
+  withFile(p, (f) =>
+    withFile(real, (r) => {
+      const { name: _a, ...synthetic } = readModelConfig(f);
+      const { name: _b, ...official } = readModelConfig(r);
+      assert.deepEqual(synthetic, official);
+      assert.deepEqual(rows(f), rows(r));
+      assert.equal(f.raw('general.file_type'), r.raw('general.file_type'));
+    }),
+  );
+  // Only the metadata differs (general.* names): the weights take the same bytes.
+  assert.ok(Math.abs(fs.statSync(p).size - fs.statSync(real).size) < 4096);
+  fs.rmSync(p);
 });
 
 test('llama.cpp loads the synthetic files and produces finite, non-degenerate distributions', async () => {

@@ -4,7 +4,7 @@
 import { GGUFFile } from '../engine/gguf/file';
 import { TYPE_TRAITS, typeName } from '../engine/gguf/types';
 import { readModelConfig } from '../engine/model/config';
-import { estimateMemory } from '../engine/memory';
+import { estimateMemory, WEIGHT_RESIDENCY } from '../engine/memory';
 import { Tokenizer } from '../engine/tokenizer';
 import { Engine } from '../engine/engine';
 import { FlagSpecs, ParsedFlags, UsageError } from './args';
@@ -163,7 +163,7 @@ const info: Command = {
           `  tensors ${file.tensors.length}: ${Object.entries(types)
             .map(([t, n]) => `${n}× ${t}`)
             .join(', ')}`,
-          `  memory at ${ctx} tokens: weights ${MB(mem.weightBytes)} (held ≈2.25× by ONNX Runtime) + KV ${MB(mem.kvBytes)} + runtime ${MB(mem.overheadBytes)} ≈ ${MB(mem.totalBytes)} (free ${MB(mem.freeBytes)})`,
+          `  memory at ${ctx} tokens: weights ${MB(mem.weightBytes)} (held ≈${WEIGHT_RESIDENCY}× by ONNX Runtime) + KV ${MB(mem.kvBytes)} + runtime ${MB(mem.overheadBytes)} ≈ ${MB(mem.totalBytes)} (free ${MB(mem.freeBytes)})`,
         ].join('\n'),
       );
       void TYPE_TRAITS;

@@ -16,6 +16,7 @@ import {
   kvBytesAt,
   largestFittingContext,
   MemoryEstimate,
+  WEIGHT_RESIDENCY,
 } from './memory';
 
 export interface EngineOptions {
@@ -63,7 +64,7 @@ export class InsufficientMemoryError extends Error {
       'a smaller model',
     ];
     super(
-      `not enough memory: the model needs about ${MB(e.totalBytes)} (weights ${MB(e.weightBytes)} held about 2.25× by ONNX Runtime, ` +
+      `not enough memory: the model needs about ${MB(e.totalBytes)} (weights ${MB(e.weightBytes)} held about ${WEIGHT_RESIDENCY}× by ONNX Runtime, ` +
         `KV cache ${MB(e.kvBytes)} at ${contextSize} tokens, runtime ${MB(e.overheadBytes)}) but only ${MB(e.freeBytes)} of this machine's ` +
         `${MB(e.machineBytes)} is free; ${alt.fittingContext < 16 ? 'the weights alone do not fit: choose ' : 'choose '}${ways.join(', or ')}` +
         `${e.totalBytes <= e.machineBytes ? ', or close other programs' : ''}`,

@@ -12,11 +12,32 @@ import { distantRowBytes } from './kv/distant';
 import { GGMLType } from './gguf/types';
 
 /**
- * ONNX Runtime keeps each quantized weight twice (the initializer and MatMulNBits' prepacked
- * copy: measured ≈ 2.25 × packed bytes on SmolLM2), plus arenas, graph buffers and the JS heap.
+ * Peak resident memory of a load is estimated as WEIGHT_RESIDENCY × the packed weight bytes W
+ * (estimateForTensors' weightBytes: what the ONNX graph holds; embeddings read from the file are
+ * left out) + RUNTIME_OVERHEAD + the KV cache at the whole context. Fitted to `npm run bench --
+ * --memory` (context 4096, a 512-token prefill, 16 decode steps, 2 threads, onnxruntime-node
+ * 1.30.0, AMD EPYC with AVX2; peak = VmHWM of the engine's own process; MB = 10^6 bytes), for the
+ * first load (converts into the ONNX model cache) and the cached load:
+ *
+ *   model                             W        first load  cached load  larger / W
+ *   SmolLM2-135M Q4_1                 112 MB   406 MB      360 MB       3.64
+ *   Qwen2.5-Coder-0.5B                543 MB   1146 MB     1012 MB      2.43 (an earlier first load: 1321 MB)
+ *   Qwen2.5-Coder-1.5B Q4_K_M         1374 MB  2676 MB     2345 MB      1.95
+ *   Qwen2.5-7B shape, Q4_K_M, random  6065 MB  9238 MB     9791 MB      1.61
+ *
+ * The peak is not proportional to W: a fixed part (node, ONNX Runtime, the tokenizer, graph-build
+ * buffers not yet collected, session creation's transient copies) weighs most on small models.
+ * Between the two largest the slope is (9791 − 2676) / (6065 − 1374) = 1.52 per packed byte: anon
+ * memory settles near 1.3–1.4 W (initializers and MatMulNBits' prepacked copies) and mapped pages
+ * of the weights file add 0.15–0.2 W (reclaimable, but counted in RSS; the 7B's first load lost
+ * them to memory pressure, hence its lower peak). 1.75 per byte (above that slope, for CPUs whose
+ * prepacked layouts differ; exact in binary, so totals stay whole bytes) + 448 MiB covers every
+ * peak above (the larger of first and cached load, and the earlier 1321 MB) by ≥ 7% before the KV
+ * term is added: 0.5B 1.075×, 1.5B 1.074×, 7B 1.132×, SmolLM2 1.64×. (Until the model cache:
+ * 2.25 W + 150 MiB, measured on SmolLM2 when the whole model was held twice.)
  */
-const WEIGHT_RESIDENCY = 2.25;
-const RUNTIME_OVERHEAD = 150 * 2 ** 20;
+export const WEIGHT_RESIDENCY = 1.75;
+const RUNTIME_OVERHEAD = 448 * 2 ** 20;
 
 export interface MemoryEstimate {
   weightBytes: number;

