@@ -11,18 +11,11 @@ import { floatToHalf } from './half';
 import { quantize } from './quantize';
 import { fallbackType, GGMLType, GGUFArray, GGUFValueType as VT, TYPE_TRAITS, typeName } from './types';
 import { QWEN2_5, QWEN2_5_CODER, QwenShape } from '../model/qwen-shapes';
+import { ModelWidths, widthsOf } from '../model/config';
 import { GGUFMetadataEntry, GGUFTensorEntry, tensorByteSize, writeGGUF } from './writer';
 
-export interface SyntheticShape {
+export interface SyntheticShape extends ModelWidths {
   readonly arch: 'llama' | 'qwen2';
-  readonly nLayers: number;
-  readonly dim: number;
-  readonly nHeads: number;
-  readonly nKVHeads: number;
-  readonly headDim: number;
-  readonly ffnDim: number;
-  readonly vocabSize: number;
-  readonly ctxTrain: number;
   readonly ropeTheta: number;
   readonly rmsEps: number;
   readonly tiedEmbeddings: boolean;
@@ -41,14 +34,7 @@ const LLAMA = {
 /** A Qwen2.5-Coder size as Qwen's GGUF files have it: QKV biases, NEOX RoPE, a separate output.weight (see qwen-shapes.ts). */
 const qwen = (s: QwenShape): SyntheticShape => ({
   arch: 'qwen2',
-  nLayers: s.nLayers,
-  dim: s.dim,
-  nHeads: s.nHeads,
-  nKVHeads: s.nKVHeads,
-  headDim: s.headDim,
-  ffnDim: s.ffnDim,
-  vocabSize: s.vocabSize,
-  ctxTrain: s.ctxTrain,
+  ...widthsOf(s),
   ropeTheta: QWEN2_5.ropeTheta,
   rmsEps: QWEN2_5.rmsEps,
   tiedEmbeddings: false,

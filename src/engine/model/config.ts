@@ -34,6 +34,18 @@ export interface ModelConfig {
   readonly qkvBias: boolean;
 }
 
+/** The sizes that make a model's shape: what a synthetic preset or a catalog entry states. */
+export type ModelWidths = Pick<
+  ModelConfig,
+  'nLayers' | 'dim' | 'nHeads' | 'nKVHeads' | 'headDim' | 'ffnDim' | 'vocabSize' | 'ctxTrain'
+>;
+
+/** Just the widths of `s` (a shape with more fields, e.g. a Qwen size), to spread into a config or preset. */
+export function widthsOf(s: ModelWidths): ModelWidths {
+  const { nLayers, dim, nHeads, nKVHeads, headDim, ffnDim, vocabSize, ctxTrain } = s;
+  return { nLayers, dim, nHeads, nKVHeads, headDim, ffnDim, vocabSize, ctxTrain };
+}
+
 export function readModelConfig(f: GGUFFile): ModelConfig {
   const arch = f.string('general.architecture', undefined);
   if (arch === undefined) throw new ModelFileError('missing-metadata', f.path, 'general.architecture is missing');

@@ -13,18 +13,10 @@
 // all the same (checked in the 0.5B and 1.5B files; the 3B and 7B file sizes need it), so as GGUF
 // files, which is what ModelConfig.tiedEmbeddings describes, all four are untied.
 import { fallbackType, GGMLType } from '../gguf/types';
-import type { ModelConfig } from './config';
+import { ModelConfig, ModelWidths, widthsOf } from './config';
 
-export interface QwenShape {
-  readonly nLayers: number;
-  readonly dim: number;
-  readonly nHeads: number;
-  readonly nKVHeads: number;
-  readonly headDim: number;
-  readonly ffnDim: number;
-  readonly vocabSize: number;
-  /** Training context of the GGUF (qwen2.context_length). */
-  readonly ctxTrain: number;
+/** ctxTrain is the GGUF's qwen2.context_length. */
+export interface QwenShape extends ModelWidths {
   /** config.json tie_word_embeddings: the checkpoint reuses the embeddings as its output head. The GGUF files still carry output.weight (see the file comment). */
   readonly tiedInCheckpoint: boolean;
 }
@@ -87,14 +79,7 @@ export function qwenConfig(s: QwenShape, name: string): ModelConfig {
   return {
     arch: 'qwen2',
     name,
-    nLayers: s.nLayers,
-    dim: s.dim,
-    nHeads: s.nHeads,
-    nKVHeads: s.nKVHeads,
-    headDim: s.headDim,
-    ffnDim: s.ffnDim,
-    vocabSize: s.vocabSize,
-    ctxTrain: s.ctxTrain,
+    ...widthsOf(s),
     rmsEps: Math.fround(QWEN2_5.rmsEps),
     ropeTheta: QWEN2_5.ropeTheta,
     ropeDim: s.headDim,
