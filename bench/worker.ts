@@ -207,6 +207,10 @@ export async function workerMain(jobFile: string): Promise<void> {
     process.send!(m, undefined, {}, () => process.exit(code));
   };
   if (!process.send) throw new Error('--worker must be started by the bench (needs an IPC channel)');
+  // The parent went away (killed, or it timed out): stop too, from the start — workers orphaned
+  // during a long load or prefill kept two cores busy for minutes (session 8).
+  process.on('disconnect', () => process.exit(1));
+  if (!process.connected) process.exit(1); // it went before this listener was added
   const baseRss = readMemory().rss;
   let runner: Runner;
   try {
@@ -218,7 +222,6 @@ export async function workerMain(jobFile: string): Promise<void> {
     sendAndExit({ type: 'error', message: errorText(e) }, 1);
     return;
   }
-  process.on('disconnect', () => process.exit(1)); // the parent went away
   process.on('message', (raw) => {
     const m = raw as ParentMessage;
     void (async () => {
