@@ -214,15 +214,15 @@ export class PodKVCache implements KVCache {
     // Per unit: K and V of its proximal tokens, then its share of the layer's distant store (the
     // store counts its bytes; every anchor head holds the same key rows, every non-local head the
     // same value rows).
-    const perHead = Array.from({ length: nLayers * H }, (_, i) => {
-      const layer = Math.floor(i / H),
-        kvHead = i % H;
+    const perHead = Array.from({ length: nLayers }, (_, layer) => {
       const u = this.dist[layer]!.used();
       const anc = this.anc[layer]!,
         vh = this.vh[layer]!;
-      const distant = (anc.includes(kvHead) ? u.k / anc.length : 0) + (vh.includes(kvHead) ? u.v / vh.length : 0);
-      return { layer, kvHead, usedBytes: (sinks + recent) * unit * 2 + distant };
-    });
+      return Array.from({ length: H }, (_, kvHead) => {
+        const distant = (anc.includes(kvHead) ? u.k / anc.length : 0) + (vh.includes(kvHead) ? u.v / vh.length : 0);
+        return { layer, kvHead, usedBytes: (sinks + recent) * unit * 2 + distant };
+      });
+    }).flat();
     const perLayer = Array.from({ length: nLayers }, (_, l) => {
       const a = this.dist[l]!.allocated();
       return {
