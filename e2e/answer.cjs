@@ -7,7 +7,11 @@ const path = require('node:path');
 
 /** The fixture file that holds the fact, relative to the workspace root. */
 const FACT_FILE = 'src/harbours.ts';
-const QUESTION = 'Which harbour does Tide Tables use when --harbour is not given?';
+// Asked by name and file: on the ≈11K-token workspace of Mode B, Qwen2.5-Coder-0.5B with the *full*
+// cache answers the indirect 'Which harbour does Tide Tables use when --harbour is not given?' with
+// "the default harbour" and no name (a model limit, measured), while this question gets the name
+// from both the full and the PoD cache. The value is still only in the workspace.
+const QUESTION = 'What is the value of DEFAULT_HARBOUR in src/harbours.ts?';
 
 /** The fact from a workspace (a copy of e2e/fixture): the value of DEFAULT_HARBOUR. */
 function fixtureFact(workspace) {

@@ -3,8 +3,9 @@
 # browser (Debian Chromium via playwright-core).
 #   Mode A: Mocha inside the real extension host (e2e/ext-tests), server with the smoke-test
 #           driver, extension loaded from the repo root as the extension under development.
-#   Mode B: Playwright UI scenarios on the workbench (e2e/ui.cjs), server without the driver
-#           (it would hide notification toasts), the repo root linked into --extensions-dir.
+#   Mode B: Playwright UI scenarios on the workbench (e2e/ui.cjs) over a ≥10K-token workspace,
+#           server without the driver (it would hide notification toasts), the repo root linked
+#           into --extensions-dir.
 #   Mode C: the packaged VSIX (npm run package) installed with --install-extension; Mocha
 #           (e2e/ext-tests/*.vsix.cjs) in the extension host of the empty e2e/vsix-probe.
 # `e2e/run.sh --bench-lag` runs only the extension-host event-loop lag bench (Mode A with
@@ -54,18 +55,24 @@ trap 'exit 130' INT TERM
 
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
-# add_vendor WS: a real source tree copied next to the fixture's own files at run time (never
-# committed): ms's source and package.json from the root node_modules (≈1.1K Qwen tokens), so the chat's prompt is
-# longer than PoD's sinks + recent window (16 + 496 with the shipped profile). Fixed mtimes order
-# the prompt (oldest first): the fixture's files, src/harbours.ts with the fact the chat is asked
-# about among them, come first, in the distant region; the vendored files follow.
-VENDOR_SRC="$ROOT/node_modules/ms"
-VENDOR_FILES=(index.js package.json)
+# add_vendor WS SET: real source trees copied next to the fixture's own files at run time (never
+# committed), from the root node_modules, so the chat's prompt is longer than PoD's sinks + recent
+# window (16 + 496 with the shipped profile). SET `small` (Modes A and C): ms's source and
+# package.json, ≈1.1K Qwen tokens. SET `large` (Mode B, the workspace the issue names): ms, debug's
+# node sources and ignore's index.js, ≈11K tokens in all. Fixed mtimes order the prompt (oldest
+# first): the fixture's files, src/harbours.ts with the fact the chat is asked about among them,
+# come first, in the distant region; the vendored files follow.
+VENDOR_small=(ms/index.js ms/package.json)
+VENDOR_large=("${VENDOR_small[@]}" debug/src/index.js debug/src/common.js debug/src/node.js debug/package.json
+  ignore/index.js ignore/package.json)
 add_vendor() {
   local ws=$1 f
+  local -n files="VENDOR_$2"
   find "$ws" -type f -exec touch -d '2026-01-01 00:00:00 UTC' {} +
-  mkdir -p "$ws/vendor/ms"
-  for f in "${VENDOR_FILES[@]}"; do cp "$VENDOR_SRC/$f" "$ws/vendor/ms/$f"; done
+  for f in "${files[@]}"; do
+    mkdir -p "$ws/vendor/$(dirname "$f")"
+    cp "$ROOT/node_modules/$f" "$ws/vendor/$f"
+  done
   find "$ws/vendor" -type f -exec touch -d '2026-01-02 00:00:00 UTC' {} +
 }
 
@@ -75,7 +82,7 @@ start_server() {
   local S="$STATE/$name"
   mkdir -p "$S/ud/User" "$S/ext" "$S/xdg"
   cp -r "$ROOT/e2e/fixture" "$S/ws"
-  add_vendor "$S/ws"
+  add_vendor "$S/ws" "${VENDOR_SET:-small}"
   # Mode B: the repo root as an installed extension (linked before start: the server scans once).
   [ "${LINK_EXTENSION:-0}" = 1 ] && ln -s "$ROOT" "$S/ext/podlens.podlens-0.1.0"
   cat > "$S/ud/User/settings.json" <<'JSON'
@@ -151,55 +158,69 @@ collect_result() {
   fi
 }
 
-echo; echo "--- Mode A: Mocha in the real extension host"
-tA=$(date +%s)
-SUITE=test; [ "$BENCH_LAG" = 1 ] && SUITE=bench
-if SUITE=$SUITE start_server a --vscode-option enable-smoke-test-driver; then
-  run_mocha a "$ROOT" ext-host "extension-host tests"
-  stop_last_server
-else
-  FAILED=$((FAILED + 1))
-fi
-echo "Mode A took $(( $(date +%s) - tA )) s"
+mode_a() {
+  echo; echo "--- Mode A: Mocha in the real extension host"
+  local t=$(date +%s) suite=test
+  [ "$BENCH_LAG" = 1 ] && suite=bench
+  if SUITE=$suite start_server a --vscode-option enable-smoke-test-driver; then
+    run_mocha a "$ROOT" ext-host "extension-host tests"
+    stop_last_server
+  else
+    FAILED=$((FAILED + 1))
+  fi
+  echo "Mode A took $(( $(date +%s) - t )) s"
+}
+
+# Mode B reads the large workspace: its cold answer waits for ≈11K tokens of prefill, allowed up
+# to $E2E_COLD_MINUTES (default 20) minutes; the other scenarios get 15 minutes on top.
+mode_b() {
+  echo; echo "--- Mode B: UI scenarios on the workbench (large workspace)"
+  local t=$(date +%s) cold=${E2E_COLD_MINUTES:-20}
+  if LINK_EXTENSION=1 VENDOR_SET=large start_server b; then
+    PODLENS_E2E_MODULES="$MODULES" PODLENS_E2E_MODEL="$MODEL" PODLENS_E2E_COLD_MS=$((cold * 60000)) \
+      timeout $(((cold + 15) * 60)) "$NODE24/node" "$ROOT/e2e/ui.cjs" "http://127.0.0.1:$PORT" \
+      "$STATE/b/ws" "$ART" "$STATE/b/ui-result.json"
+    collect_result $? "$STATE/b/ui-result.json" "$ART/ui-result.json" "UI scenarios"
+    stop_last_server
+  else
+    FAILED=$((FAILED + 1))
+  fi
+  echo "Mode B took $(( $(date +%s) - t )) s"
+}
+
+mode_c() {
+  echo; echo "--- Mode C: the packaged VSIX, installed"
+  local t=$(date +%s) VSIX="$STATE/podlens-linux-x64.vsix" C="$STATE/c"
+  mkdir -p "$C/ud/User" "$C/ext" "$C/xdg"
+  if ! (cd "$ROOT" && npm run -s package -- --target linux-x64 --out "$VSIX"); then
+    echo "npm run package failed"; FAILED=$((FAILED + 1))
+  elif ! env PATH="$NODE24:$PATH" XDG_CONFIG_HOME="$C/xdg" XDG_DATA_HOME="$C/xdg" "$NODE24/node" "$MODULES/code-server/out/node/entry.js" \
+      --user-data-dir "$C/ud" --extensions-dir "$C/ext" --install-extension "$VSIX" > "$C/install.log" 2>&1; then
+    echo "code-server --install-extension failed:"; tail -n 20 "$C/install.log"; FAILED=$((FAILED + 1))
+  else
+    echo "installed: $(ls "$C/ext" | grep podlens)"
+    if SUITE=vsix start_server c --vscode-option enable-smoke-test-driver; then
+      run_mocha c "$ROOT/e2e/vsix-probe" vsix "installed-VSIX tests"
+      stop_last_server
+    else
+      FAILED=$((FAILED + 1))
+    fi
+  fi
+  echo "Mode C took $(( $(date +%s) - t )) s"
+}
+
 if [ "$BENCH_LAG" = 1 ]; then
+  mode_a
   [ -f "$ART/ext-host-lag.json" ] && cat "$ART/ext-host-lag.json"
   summary
   [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
   exit
 fi
-
-echo; echo "--- Mode B: UI scenarios on the workbench"
-tB=$(date +%s)
-if LINK_EXTENSION=1 start_server b; then
-  PODLENS_E2E_MODULES="$MODULES" PODLENS_E2E_MODEL="$MODEL" timeout 900 "$NODE24/node" "$ROOT/e2e/ui.cjs" "http://127.0.0.1:$PORT" \
-    "$STATE/b/ws" "$ART" "$STATE/b/ui-result.json"
-  collect_result $? "$STATE/b/ui-result.json" "$ART/ui-result.json" "UI scenarios"
-  stop_last_server
-else
-  FAILED=$((FAILED + 1))
-fi
-echo "Mode B took $(( $(date +%s) - tB )) s"
-
-echo; echo "--- Mode C: the packaged VSIX, installed"
-tC=$(date +%s)
-VSIX="$STATE/podlens-linux-x64.vsix"
-C="$STATE/c"
-mkdir -p "$C/ud/User" "$C/ext" "$C/xdg"
-if ! (cd "$ROOT" && npm run -s package -- --target linux-x64 --out "$VSIX"); then
-  echo "npm run package failed"; FAILED=$((FAILED + 1))
-elif ! env PATH="$NODE24:$PATH" XDG_CONFIG_HOME="$C/xdg" XDG_DATA_HOME="$C/xdg" "$NODE24/node" "$MODULES/code-server/out/node/entry.js" \
-    --user-data-dir "$C/ud" --extensions-dir "$C/ext" --install-extension "$VSIX" > "$C/install.log" 2>&1; then
-  echo "code-server --install-extension failed:"; tail -n 20 "$C/install.log"; FAILED=$((FAILED + 1))
-else
-  echo "installed: $(ls "$C/ext" | grep podlens)"
-  if SUITE=vsix start_server c --vscode-option enable-smoke-test-driver; then
-    run_mocha c "$ROOT/e2e/vsix-probe" vsix "installed-VSIX tests"
-    stop_last_server
-  else
-    FAILED=$((FAILED + 1))
-  fi
-fi
-echo "Mode C took $(( $(date +%s) - tC )) s"
+# E2E_MODES picks modes for a local rerun (e.g. E2E_MODES=B); CI runs all three.
+MODES=${E2E_MODES:-ABC}
+[[ $MODES == *A* ]] && mode_a
+[[ $MODES == *B* ]] && mode_b
+[[ $MODES == *C* ]] && mode_c
 echo "e2e total $(( $(date +%s) - t0 )) s; screenshots in $ART"
 summary
 [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
