@@ -22,6 +22,7 @@ import { describeMachine, finishMachine, formatMachineHeader, MachineInfo, machi
 import { RESULTS_DIR, stamp, writeReport } from './output';
 import { sleep, SWITCH_PAUSE_MS, WorkerHandle } from './pool';
 import { EngineName, WorkerJob } from './protocol';
+import { GGUFFile } from '../src/engine/gguf/file';
 import {
   CellResult,
   computeRatios,
@@ -65,6 +66,16 @@ async function settle(maxMs: number): Promise<number> {
   return performance.now() - t0;
 }
 
+/**
+ * GGUF bytes of the weights one decoded token reads: every 2-D tensor except the token embedding
+ * (one row of it is read), unless the model ties it to the output projection.
+ */
+function decodeWeightBytes(file: string): number {
+  const ts = GGUFFile.open(file).header.tensors.filter((t) => t.dims.length === 2);
+  const tied = !ts.some((t) => t.name === 'output.weight');
+  return ts.filter((t) => tied || t.name !== 'token_embd.weight').reduce((a, t) => a + t.nBytes, 0);
+}
+
 /** One model × thread count: load each engine in its own worker, interleave their runs. */
 async function benchCell(m: BenchModel, threads: number, prompt: number[], o: BenchOptions): Promise<CellResult> {
   const loadAverage = os.loadavg();
@@ -76,6 +87,7 @@ async function benchCell(m: BenchModel, threads: number, prompt: number[], o: Be
       synthetic: m.synthetic,
       path: m.path,
       fileBytes: fs.statSync(m.path).size,
+      decodeWeightBytes: decodeWeightBytes(m.path),
     },
     threads,
     engines: [],
@@ -305,6 +317,17 @@ function tableNotes(cells: readonly CellResult[], machine: MachineInfo): string[
     notes.push(
       `llama.cpp's ggml CPU backend on this machine: ${variants.join(', ')} (int8 path by the flags: ${machine.int8Path}).`,
     );
+  // Decode reads every weight once per token: where it is bandwidth-bound (the larger models), its
+  // ratio tends to the inverse of the bytes ratio.
+  for (const c of cells) {
+    const packed = c.engines.find((e) => e.engine === 'podlens')?.info?.packedWeightBytes;
+    if (typeof packed !== 'number' || !c.model.decodeWeightBytes) continue;
+    const r = packed / c.model.decodeWeightBytes;
+    notes.push(
+      `${c.model.name}: a decoded token reads ${(packed / 2 ** 20).toFixed(0)} MB of packed weights in PodLens, ` +
+        `${(c.model.decodeWeightBytes / 2 ** 20).toFixed(0)} MB of GGUF weights in llama.cpp (${r.toFixed(2)}×; a bandwidth-bound decode ratio tends to ${(1 / r).toFixed(2)}×).`,
+    );
+  }
   const busiest = Math.max(0, ...cells.map((c) => c.otherCores ?? 0));
   if (busiest > NOISY_CORES) {
     notes.push(

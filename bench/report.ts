@@ -38,7 +38,16 @@ export interface EngineResult {
 }
 
 export interface CellResult {
-  model: { key: string; name: string; type: string; synthetic: boolean; path: string; fileBytes: number };
+  model: {
+    key: string;
+    name: string;
+    type: string;
+    synthetic: boolean;
+    path: string;
+    fileBytes: number;
+    /** GGUF bytes of the matmul weights one decoded token reads (llama.cpp reads them in place). */
+    decodeWeightBytes: number;
+  };
   threads: number;
   engines: EngineResult[];
   /** PodLens ÷ llama.cpp (speed: > 1 means PodLens is faster; RSS: > 1 means PodLens uses more). */
