@@ -236,6 +236,11 @@ test('distant bias: measured per (layer, query head), anchor-relative, optional 
     Hq = 8,
     G = 2;
   assert.equal(p.schemaVersion, 3);
+  assert.equal(
+    p.model.bytes,
+    fs.statSync(modelPath(STORIES)).size,
+    "the profile records its model's size (how a shipped profile finds it)",
+  );
   assert.ok(
     p.distantLse && p.distantLse.length === L && p.distantLse.every((r) => r.length === Hq && r.every(Number.isFinite)),
   );

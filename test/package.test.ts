@@ -110,14 +110,27 @@ test('the VSIX carries the bundles, media and only the linux-x64 native runtime'
   assert.ok(!names().some((n) => /\.(dll|dylib)$|\/(darwin|win32)\/|\/arm64\//.test(n)), 'no other platform binaries');
 });
 
-test('no weights, sources, source maps, tests or dev dependencies', () => {
+test('no weights, sources, source maps, tests or dev dependencies; the shipped PoD profiles are in', () => {
   const bad = names().filter(
     (n) =>
       /\.(gguf|onnx|ort|safetensors|map|ts|vsix)$/i.test(n) ||
-      /^extension\/(src|test|webview|scripts|bench|models|e2e|out|scratch|artifacts|docs|bin)\//.test(n) ||
+      /^extension\/(src|test|webview|scripts|bench|e2e|out|scratch|artifacts|docs|bin)\//.test(n) ||
+      (/^extension\/models\//.test(n) && !/^extension\/models\/[^/]+\.pod-profile\.json$/.test(n)) ||
       /^extension\/dist\/(cli|bench)\.js$/.test(n),
   );
   assert.deepEqual(bad, []);
+  // Every profile the checkout ships (podlens.kv.cache auto finds them for the catalog's models).
+  const shipped = fs
+    .readdirSync(path.join(ROOT, 'models'))
+    .filter((n) => n.endsWith('.pod-profile.json'))
+    .map((n) => `extension/models/${n}`);
+  assert.ok(shipped.length >= 1);
+  assert.deepEqual(
+    names()
+      .filter((n) => n.startsWith('extension/models/'))
+      .sort(),
+    shipped.sort(),
+  );
   const modules = new Set(
     names()
       .filter((n) => n.startsWith('extension/node_modules/'))

@@ -1,6 +1,6 @@
 // The extension's automatic defaults (issue 15 part 3) as the settings give them: podlens.kv.cache
-// `auto` = PoD with the model's profile when one exists (podlens.kv.profile, or
-// `<model>.pod-profile.json` next to the GGUF file), the full cache otherwise (src/host/models/kv-choice.ts),
+// `auto` = PoD with the model's profile when one exists (podlens.kv.profile, `<model>.pod-profile.json`
+// next to the GGUF file, or one the extension ships in models/ for those bytes), the full cache otherwise (src/host/models/kv-choice.ts),
 // and podlens.engine.contextSize 0 = automatic. Checked on real model files and a real SmolLM2
 // profile: which cache the engine really builds, and the words the UI shows. The automatic context
 // itself: memory-auto.test.ts; the status bar and the fallback when a profile is refused: host-auto.test.ts.
@@ -13,6 +13,7 @@ import { loadProfile } from '../src/engine/eval/profile';
 import { chooseKV, contextReason } from '../src/host/models/kv-choice';
 import { shippedProfilePath } from '../src/engine/eval/profile';
 import { readSettings } from '../src/host/settings';
+import { kvSpec } from '../src/cli/commands';
 import { EngineSessions } from '../src/worker/sessions';
 import { engineKV } from '../src/worker/jobs';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
@@ -112,6 +113,39 @@ test('auto: podlens.kv.profile wins over a shipped profile; a missing one is sai
     groupSize: 5,
     mode: 'scores',
   });
+});
+
+test('auto and `--kv pod`: the profile PodLens ships in models/ reaches the same model under another name and folder; another size gets none; the same size with other bytes is refused by sha256', () => {
+  const bundled = path.join(ROOT, 'models');
+  const shipped = path.join(bundled, 'qwen2.5-coder-0.5b-instruct.pod-profile.json');
+  // The catalog's file name, in a folder of its own (a download, LM Studio's cache): nothing beside it.
+  const renamed = modelDir('qwen2.5-coder-0.5b-instruct-q4_k_m.gguf', QWEN);
+  const c = chooseKV(readSettings(config()).kv, renamed, bundled);
+  assert.deepEqual(c.kv, { kind: 'pod', mode: 'scores', profile: shipped });
+  assert.equal(
+    c.reason,
+    'PoD — auto: PodLens ships a profile for this model (qwen2.5-coder-0.5b-instruct.pod-profile.json)',
+  );
+  const built = engineKV(c.kv, renamed);
+  assert.equal(built.kind, 'pod');
+  assert.deepEqual(built.anchors, loadProfile(shipped, QWEN).anchors, 'the shipped blocks and local units');
+  // The CLI's `--kv pod` finds it the same way (this checkout's models/).
+  assert.deepEqual(kvSpec({ model: renamed, kv: 'pod' }).anchors, built.anchors);
+  // Another model (another size): no bundled profile, the full cache.
+  assert.deepEqual(chooseKV(readSettings(config()).kv, modelDir('smol.gguf', modelPath(SMOLLM2)), bundled).kv, {
+    kind: 'full',
+  });
+  // A file of exactly that size with other bytes (a fine-tune of the same shape and quantization)
+  // is a candidate by size, and the engine refuses it by sha256 (the host then falls back to full).
+  const twin = path.join(fs.mkdtempSync(path.join(tmp, 'twin-')), 'finetune.gguf');
+  fs.writeFileSync(twin, '');
+  fs.truncateSync(twin, fs.statSync(QWEN).size);
+  const t = chooseKV(readSettings(config()).kv, twin, bundled);
+  assert.equal(t.kv.profile, shipped);
+  assert.throws(
+    () => engineKV(t.kv, twin),
+    (e: unknown) => e instanceof Error && e.name === 'ProfileError' && /sha256/.test(e.message),
+  );
 });
 
 /** The fields of a ModelInfo contextReason does not read. */

@@ -5,11 +5,13 @@
 // the VSIX has no weights) with the packaged linux-x64 onnxruntime-node, and answer through VS
 // Code's language-model API (vscode.lm.selectChatModels → our provider) where this VS Code has
 // the provider API: asked about a fact in a fixture file the request carries, it must name the
-// fact (e2e/answer.cjs). podlens.kv.cache stays `auto`: the profile shipped beside that model
-// file gives the PoD cache.
+// fact (e2e/answer.cjs). The model is reached as a user has it — the same file under the
+// catalog's name in a folder with no profile beside it — and podlens.kv.cache stays `auto`: the
+// profile the VSIX ships in models/ (found by the model's size, checked by sha256) gives PoD.
 /* global suite, test, suiteSetup */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const vscode = require('vscode');
 const { ggufShape } = require('../gguf-shape.cjs');
@@ -32,7 +34,7 @@ suite('PodLens from the installed VSIX', () => {
     assert.ok(ext, 'podlens.podlens is installed');
   });
 
-  test('is the installed copy: bundles and linux-x64 runtime only, no sources, no weights', () => {
+  test('is the installed copy: bundles, linux-x64 runtime and PoD profiles only, no sources, no weights', () => {
     const root = ext.extensionPath;
     assert.ok(!root.startsWith(path.resolve(__dirname, '..', '..')), `${root} is the repo, not the installed VSIX`);
     for (const f of [
@@ -45,21 +47,30 @@ suite('PodLens from the installed VSIX', () => {
     for (const f of [
       'src',
       'test',
-      'models',
       'node_modules/onnxruntime-node/bin/napi-v6/darwin',
       'node_modules/onnxruntime-node/bin/napi-v6/win32',
       'node_modules/typescript',
     ]) {
       assert.ok(!fs.existsSync(path.join(root, f)), `${f} should not be installed`);
     }
+    const models = fs.readdirSync(path.join(root, 'models'));
+    assert.ok(
+      models.length > 0 && models.every((n) => n.endsWith('.pod-profile.json')),
+      `models/: ${models.join(', ')}`,
+    );
     assert.equal(ext.isActive, false, 'nothing activated it yet');
   });
 
   test('activates on a command and loads the model with the packaged onnxruntime-node', async () => {
     assert.ok(process.env.PODLENS_E2E_MODEL, 'PODLENS_E2E_MODEL');
+    // As a user has it: the same GGUF under the catalog's name in a folder of its own (a download,
+    // LM Studio's cache), no profile beside it. `auto` must find the profile the VSIX ships.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-user-models-'));
+    const userModel = path.join(dir, 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf');
+    fs.symlinkSync(process.env.PODLENS_E2E_MODEL, userModel);
     await vscode.workspace
       .getConfiguration('podlens')
-      .update('model.path', process.env.PODLENS_E2E_MODEL, vscode.ConfigurationTarget.Global);
+      .update('model.path', userModel, vscode.ConfigurationTarget.Global);
     await vscode.commands.executeCommand('podlens.openVisualizer');
     await until('activation', () => ext.isActive);
     api = ext.exports;
@@ -68,8 +79,11 @@ suite('PodLens from the installed VSIX', () => {
     assert.equal(client.info.nLayers, shape.nLayers);
     assert.equal(client.info.nKVHeads, shape.nKVHeads);
     assert.equal(client.info.headDim, shape.headDim);
-    assert.match(client.info.kv, /pod/i, 'auto: PoD with the profile beside the model');
-    assert.match(api.core.model.status.choice?.cache ?? '', /^PoD — auto: a profile ships next to the model/);
+    assert.match(client.info.kv, /pod/i, 'auto: PoD with the profile the VSIX ships');
+    assert.match(
+      api.core.model.status.choice?.cache ?? '',
+      /^PoD — auto: PodLens ships a profile for this model \(qwen2\.5-coder-0\.5b-instruct\.pod-profile\.json\)$/,
+    );
     const [n] = await client.count(['Hello, world!']);
     assert.ok(n > 0 && n < 10);
   });

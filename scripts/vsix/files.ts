@@ -1,6 +1,7 @@
 // What goes into a platform-specific PodLens VSIX: an allowlist, not a denylist. The extension
 // needs its manifest and docs, media/, the esbuild bundles (dist/extension.js, dist/worker.js,
-// dist/reader.js, dist/webview/*.js; no source maps, no CLI or bench bundle), and at run time only one external
+// dist/reader.js, dist/webview/*.js; no source maps, no CLI or bench bundle), the PoD profiles
+// shipped for the catalog's models (models/*.pod-profile.json, no weights), and at run time only one external
 // package: onnxruntime-node (its dist/*.js and the native binaries of ONE platform) with
 // onnxruntime-common (its CommonJS build). Every other dependency is inlined by esbuild; dev
 // dependencies, sources, tests and model weights are never listed. (.vscodeignore says the same
@@ -46,6 +47,7 @@ export function collectFiles(root: string, target: string): PackFile[] {
   for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'LICENSE.md', 'SECURITY.md'])
     walk(root, f, all, out);
   walk(root, 'media', all, out);
+  walk(root, 'models', (r) => /^models\/[^/]+\.pod-profile\.json$/.test(r), out);
   for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/reader.js']) walk(root, f, all, out);
   walk(root, 'dist/webview', (r) => r.endsWith('.js') || r.endsWith('.css'), out);
   const ort = 'node_modules/onnxruntime-node';

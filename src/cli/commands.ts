@@ -10,8 +10,9 @@ import { Engine } from '../engine/engine';
 import { FlagSpecs, ParsedFlags, UsageError } from './args';
 import { DEFAULT_GROUP_SIZE, DEFAULT_SINKS, DISTANT_QUANTS, DistantQuant, KVSpec } from '../engine/kv/plan';
 import * as fs from 'node:fs';
-import { loadProfile, shippedProfilePath } from '../engine/eval/profile';
-import { MODEL_FLAG as MODEL } from './default-model';
+import { defaultProfileFor, loadProfile } from '../engine/eval/profile';
+import { MODEL_FLAG as MODEL, packageRoots } from './default-model';
+import * as path from 'node:path';
 
 export interface Io {
   out: (s: string) => void;
@@ -81,11 +82,18 @@ function kvSpecBase(f: ParsedFlags): KVSpec {
   if (kind === 'full' && ['sinks', 'recent', 'group-size', 'share-mode'].some((k) => f[k] !== undefined)) {
     throw new UsageError('--sinks/--recent/--group-size/--share-mode need --kv pod or streaming');
   }
-  // `--kv pod` alone takes the profile shipped beside the model when there is one (its measured
-  // blocks and local units are PoD's defaults for that model); --group-size asks for uniform blocks.
-  const shipped = typeof f.model === 'string' ? shippedProfilePath(f.model) : undefined;
-  if (profile === undefined && kind === 'pod' && f['group-size'] === undefined && shipped && fs.existsSync(shipped))
-    return kvSpecBase({ ...f, profile: shipped });
+  // `--kv pod` alone takes the profile shipped for the model when there is one — beside it, or in
+  // this PodLens folder's models/ (its measured blocks and local units are PoD's defaults for that
+  // model); --group-size asks for uniform blocks.
+  const shipped =
+    typeof f.model === 'string'
+      ? defaultProfileFor(
+          f.model,
+          packageRoots().map((r) => path.join(r, 'models')),
+        )
+      : undefined;
+  if (profile === undefined && kind === 'pod' && f['group-size'] === undefined && shipped)
+    return kvSpecBase({ ...f, profile: shipped.file });
   if (profile !== undefined) {
     if (kind !== 'pod') throw new UsageError('--profile needs --kv pod');
     if (f['group-size'] !== undefined) throw new UsageError('give --profile or --group-size, not both');

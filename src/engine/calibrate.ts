@@ -292,6 +292,7 @@ export async function calibrate(
       model: {
         file: path.basename(modelPath),
         sha256: sha256File(modelPath),
+        bytes: fs.statSync(modelPath).size,
         arch: c.arch,
         name: c.name,
         nLayers: c.nLayers,

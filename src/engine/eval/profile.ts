@@ -18,6 +18,8 @@ export interface PodProfile {
   model: {
     file: string;
     sha256: string;
+    /** The GGUF's size in bytes (profiles since session 9): how a shipped profile finds its model under another name. */
+    bytes?: number;
     arch: string;
     name: string;
     nLayers: number;
@@ -120,6 +122,56 @@ export function shippedProfilePath(modelFile: string): string {
   return path.join(path.dirname(modelFile), path.basename(modelFile).replace(/\.gguf$/i, '') + PROFILE_SUFFIX);
 }
 
+/**
+ * A profile PodLens ships in `dir` (the models/ folder of the extension or the checkout) for this
+ * model file under any name or folder — the same bytes downloaded from Hugging Face, or found in
+ * LM Studio's or llama.cpp's cache: the first `*.pod-profile.json` there measured on a file of this
+ * size. The size only picks the candidate; loadProfile checks the sha256 and refuses another
+ * file of the same size (a fine-tune of the same shape and quantization). Unreadable files and
+ * profiles without `model.bytes` are skipped.
+ */
+export function bundledProfileFor(modelFile: string, dir: string): string | undefined {
+  let size: number, names: string[];
+  try {
+    size = fs.statSync(modelFile).size;
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith(PROFILE_SUFFIX))
+      .sort();
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    const file = path.join(dir, n);
+    try {
+      const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { model?: { bytes?: unknown } };
+      if (j.model?.bytes === size) return file;
+    } catch {
+      // not a readable profile: not a candidate
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The profile PoD takes for a model when none is named: beside the model (shippedProfilePath),
+ * else one shipped in the first of `bundledDirs` that has one (bundledProfileFor). The CLI's
+ * `--kv pod` and the extension's `auto` both use it.
+ */
+export function defaultProfileFor(
+  modelFile: string,
+  bundledDirs: readonly string[],
+  exists: (p: string) => boolean = fs.existsSync,
+): { file: string; where: 'beside' | 'bundled' } | undefined {
+  const beside = shippedProfilePath(modelFile);
+  if (exists(beside)) return { file: beside, where: 'beside' };
+  for (const d of bundledDirs) {
+    const file = bundledProfileFor(modelFile, d);
+    if (file) return { file, where: 'bundled' };
+  }
+  return undefined;
+}
+
 /** sha256 of a file, hex (streamed in 4 MB pieces). */
 export function sha256File(p: string): string {
   const h = crypto.createHash('sha256');
@@ -180,6 +232,7 @@ export function parseProfile(text: string, where: string): PodProfile {
     !isInt(m.headDim, 1)
   )
     bad('model identity (sha256, layers, heads) is missing or malformed');
+  if (m!.bytes !== undefined && !isInt(m!.bytes, 1)) bad('model.bytes must be the GGUF size in bytes');
   const L = m!.nLayers,
     H = m!.nKVHeads;
   if (!isInt(p.sinks) || !isInt(p.recent, 1) || !isInt(p.maxBlock, 1) || typeof p.delta !== 'number')

@@ -1,9 +1,10 @@
 // Which KV cache a model file is loaded with, and why, in the words the status bar and the cache
 // visualizer show. podlens.kv.cache `auto` (the default) means PoD with the model's calibrated
-// profile when there is one — the file podlens.kv.profile names, else a profile shipped next to
-// the model as `<model name>.pod-profile.json` (the suffix Calibrate Model writes) — and the full
-// cache otherwise; `full`, `pod` and `streaming` are taken as set. Also the words for how the
-// context size was chosen (podlens.engine.contextSize, 0 = automatic). Pure functions, no vscode
+// profile when there is one — the file podlens.kv.profile names, else a profile next to the model
+// as `<model name>.pod-profile.json` (the suffix Calibrate Model writes), else one the extension
+// ships in its models/ folder for this model under any name (engine/eval/profile.ts
+// bundledProfileFor) — and the full cache otherwise; `full`, `pod` and `streaming` are taken as
+// set. Also the words for how the context size was chosen (podlens.engine.contextSize, 0 = automatic). Pure functions, no vscode
 // import; loading (and falling back to the full cache when an auto-chosen profile is refused) is model.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +12,7 @@ import { LoadChoice } from '../../shared/protocol';
 import { KVSettings, ModelInfo } from '../../worker/protocol';
 import { bytesText } from './model-fit';
 import { CacheSettings } from '../settings';
-import { shippedProfilePath } from '../../engine/eval/profile';
+import { defaultProfileFor, shippedProfilePath } from '../../engine/eval/profile';
 
 export interface KVChoice {
   /** What the worker loads. */
@@ -24,10 +25,14 @@ export interface KVChoice {
 
 const setTo = (kind: string): string => `podlens.kv.cache is "${kind}"`;
 
-/** The cache for `modelFile` under the settings; `exists` is how files are looked up (tests pass their own). */
+/**
+ * The cache for `modelFile` under the settings; `bundledDir` holds the profiles the extension ships
+ * (its models/ folder); `exists` is how files are looked up (tests pass their own).
+ */
 export function chooseKV(
   s: CacheSettings,
   modelFile: string,
+  bundledDir?: string,
   exists: (p: string) => boolean = fs.existsSync,
 ): KVChoice {
   switch (s.kind) {
@@ -55,11 +60,14 @@ export function chooseKV(
           reason: `PoD — auto: podlens.kv.profile names a calibrated profile (${path.basename(configured)})`,
         };
       }
-      if (exists(shipped)) {
+      const found = defaultProfileFor(modelFile, bundledDir === undefined ? [] : [bundledDir], exists);
+      if (found) {
+        const where =
+          found.where === 'beside' ? 'a profile ships next to the model' : 'PodLens ships a profile for this model';
         return {
-          kv: { kind: 'pod', ...pod, profile: shipped },
+          kv: { kind: 'pod', ...pod, profile: found.file },
           auto: true,
-          reason: `PoD — auto: a profile ships next to the model (${path.basename(shipped)})${missing}`,
+          reason: `PoD — auto: ${where} (${path.basename(found.file)})${missing}`,
         };
       }
       return {

@@ -92,7 +92,7 @@ export class ModelManager extends Disposable {
       file = resolveModelPath(this.settings(), this.extensionPath, folder);
       if (file === null) throw Object.assign(new Error('no model selected'), { name: 'NoModelError' });
     }
-    const choice = chooseKV(s.kv, file);
+    const choice = chooseKV(s.kv, file, this.profilesDir);
     const key = JSON.stringify([file, engineOptions(s, choice.kv)]);
     if (this.loadedKey === key && this.client.info) return this.client;
     if (this.loading) return this.loading;
@@ -159,10 +159,15 @@ export class ModelManager extends Disposable {
     const s = this.settings();
     const file = resolveModelPath(s, this.extensionPath, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
     if (file === null) return null;
-    const c = chooseKV(s.kv, file);
+    const c = chooseKV(s.kv, file, this.profilesDir);
     return this.loadedChoice && this.loadedKey === JSON.stringify([file, engineOptions(s, c.kv)])
       ? this.loadedChoice
       : c;
+  }
+
+  /** The PoD profiles the extension ships (models/*.pod-profile.json, packaged in the VSIX). */
+  private get profilesDir(): string {
+    return path.join(this.extensionPath, 'models');
   }
 
   /** Where "Download Recommended Model" puts files (and where discovery looks first). */
