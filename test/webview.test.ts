@@ -16,6 +16,7 @@ import { artifacts, Harness, Page$, post, recorded, sent, startHarness } from '.
 import { modelPath, SMOLLM2 } from './helpers';
 import * as fs from 'node:fs';
 import { loadProfile, shippedProfilePath } from '../src/engine/eval/profile';
+import { bytes } from '../webview/common/format';
 
 let h: Harness;
 let realAnswer: { pieces: string[]; stats: AnswerStats };
@@ -305,14 +306,20 @@ test('chat: malformed host messages are rejected; Send and Stop post typed reque
   await page.close();
 });
 
-async function drawView(view: CacheView | null, file: string, choice?: LoadChoice): Promise<Page> {
+/** The visualizer showing `view` of the model `model` (the header names it; the screenshot must not lie). */
+async function drawView(
+  view: CacheView | null,
+  file: string,
+  choice?: LoadChoice,
+  model = 'SmolLM2-135M-Instruct.Q4_1.gguf',
+): Promise<Page> {
   const page = await h.open('visualizer', { width: 1000, height: 900 });
   await post(page, {
     kind: 'event',
     topic: 'model/status',
     data: {
       state: 'ready',
-      model: 'SmolLM2-135M-Instruct.Q4_1.gguf',
+      model,
       contextSize: 1024,
       ...(choice ? { choice } : {}),
     },
@@ -456,13 +463,23 @@ test('visualizer: the shipped Qwen 0.5B profile draws its local units striped, w
   }
   const local = kv.anchors!.flat().filter((a) => a === -1).length;
   assert.equal(v.localCells, local);
-  const page = await drawView(v, 'visualizer-pod-local.png');
+  const page = await drawView(v, 'visualizer-pod-local.png', undefined, path.basename(model));
   assert.equal(await page.locator('.grid .cell.local').count(), local);
   assert.match(
     (await page.locator('.grid .cell.local').first().getAttribute('title')) ?? '',
     /local: keeps sink and recent tokens only/,
   );
   assert.match(await page.locator('.grid-box .muted').first().innerText(), new RegExp(`${local} local cells`));
+  // Each layer's figure compares with the full cache: 'used / full full' where the layer saves,
+  // 'used = full' where it does not (no allocation figure beside them: that is the track and hover).
+  const labels = await page.locator('.grid .bytes-text').allInnerTexts();
+  assert.deepEqual(
+    labels,
+    v.layers.map((l) =>
+      l.bytes < l.fullBytes ? `${bytes(l.bytes)} / ${bytes(l.fullBytes)} full` : `${bytes(l.bytes)} = full`,
+    ),
+  );
+  assert.ok(labels.some((t) => t.endsWith('= full')) && labels.some((t) => t.endsWith(' full') && t.includes(' / ')));
   // A local unit saves its distant K and V: saved = local share × distant / all tokens (docs/pod-qwen.md §2).
   const expected = ((100 * local) / kv.anchors!.flat().length) * (v.distantTokens! / v.tokens);
   assert.ok(

@@ -161,10 +161,14 @@ function layerBar(l: LayerBar, scale: number, compressed: boolean): HTMLElement[
   }
   const used = el('div', 'bar used-bar');
   used.style.width = pct(l.bytes);
+  // A compressed cache's figure compares with the full cache (what the panel is about); the
+  // allocation is the dashed track and the hover. A full cache has only its allocation to show.
   const label =
     l.fullBytes > l.bytes + 0.5
       ? `${bytes(l.bytes)} / ${bytes(l.fullBytes)} full`
-      : `${bytes(l.bytes)}${compressed ? ' (= full)' : ''} of ${bytes(l.allocatedBytes)}`;
+      : compressed
+        ? `${bytes(l.bytes)} = full`
+        : `${bytes(l.bytes)} of ${bytes(l.allocatedBytes)}`;
   out.push(used, el('span', 'bytes-text', label));
   return out;
 }
