@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadProfile } from '../src/engine/eval/profile';
+import { defaultProfileFor, loadProfile } from '../src/engine/eval/profile';
 import { chooseKV, contextReason } from '../src/host/models/kv-choice';
 import { shippedProfilePath } from '../src/engine/eval/profile';
 import { readSettings } from '../src/host/settings';
@@ -35,6 +35,9 @@ const defaults = Object.fromEntries(
 const config = (over: Record<string, unknown> = {}) => ({
   get: <T>(k: string): T | undefined => (({ ...defaults, ...over }) as Record<string, unknown>)[k] as T | undefined,
 });
+
+/** A symlink to `real` under another name in a folder of its own (a user's copy). */
+const renamedCopy = (real: string): string => modelDir('my-model.gguf', real);
 
 /** A model file in its own folder (a symlink to the real one), optionally with a profile beside it. */
 function modelDir(name: string, real: string, profile?: string): string {
@@ -146,6 +149,24 @@ test('auto and `--kv pod`: the profile PodLens ships in models/ reaches the same
     () => engineKV(t.kv, twin),
     (e: unknown) => e instanceof Error && e.name === 'ProfileError' && /sha256/.test(e.message),
   );
+});
+
+test('every profile in models/ loads for the model it names: its size (how auto finds it) and its sha256 match the fetched file', () => {
+  const dir = path.join(ROOT, 'models');
+  const shipped = fs.readdirSync(dir).filter((n) => n.endsWith('.pod-profile.json'));
+  assert.ok(shipped.length >= 2, `profiles: ${shipped.join(', ')}`);
+  for (const n of shipped) {
+    const file = path.join(dir, n);
+    const { model } = JSON.parse(fs.readFileSync(file, 'utf8')) as { model: { file: string; bytes: number } };
+    const gguf = modelPath(model.file);
+    assert.equal(model.bytes, fs.statSync(gguf).size, `${n}: model.bytes`);
+    assert.equal(
+      defaultProfileFor(renamedCopy(gguf), [dir])?.file,
+      file,
+      `${n} is found for its model under another name`,
+    );
+    assert.equal(loadProfile(file, gguf).kind, 'pod', n);
+  }
 });
 
 /** The fields of a ModelInfo contextReason does not read. */
