@@ -23,6 +23,7 @@ import { RESULTS_DIR, stamp, writeReport } from './output';
 import { sleep, SWITCH_PAUSE_MS, WorkerHandle } from './pool';
 import { EngineName, WorkerJob } from './protocol';
 import { GGUFFile } from '../src/engine/gguf/file';
+import { readModelConfig } from '../src/engine/model/config';
 import {
   CellResult,
   computeRatios,
@@ -71,9 +72,11 @@ async function settle(maxMs: number): Promise<number> {
  * (one row of it is read), unless the model ties it to the output projection.
  */
 function decodeWeightBytes(file: string): number {
-  const ts = GGUFFile.open(file).header.tensors.filter((t) => t.dims.length === 2);
-  const tied = !ts.some((t) => t.name === 'output.weight');
-  return ts.filter((t) => tied || t.name !== 'token_embd.weight').reduce((a, t) => a + t.nBytes, 0);
+  const f = GGUFFile.open(file);
+  const tied = readModelConfig(f).tiedEmbeddings;
+  return f.header.tensors
+    .filter((t) => t.dims.length === 2 && (tied || t.name !== 'token_embd.weight'))
+    .reduce((a, t) => a + t.nBytes, 0);
 }
 
 /** One model × thread count: load each engine in its own worker, interleave their runs. */
@@ -319,9 +322,11 @@ function tableNotes(cells: readonly CellResult[], machine: MachineInfo): string[
     );
   // Decode reads every weight once per token: where it is bandwidth-bound (the larger models), its
   // ratio tends to the inverse of the bytes ratio.
+  const said = new Set<string>(); // once per model, not per thread count
   for (const c of cells) {
     const packed = c.engines.find((e) => e.engine === 'podlens')?.info?.packedWeightBytes;
-    if (typeof packed !== 'number' || !c.model.decodeWeightBytes) continue;
+    if (typeof packed !== 'number' || !c.model.decodeWeightBytes || said.has(c.model.key)) continue;
+    said.add(c.model.key);
     const r = packed / c.model.decodeWeightBytes;
     notes.push(
       `${c.model.name}: a decoded token reads ${(packed / 2 ** 20).toFixed(0)} MB of packed weights in PodLens, ` +

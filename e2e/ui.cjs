@@ -1,8 +1,8 @@
 // Mode B: UI scenarios on the real workbench (code-server without the smoke-test driver, PodLens
 // linked into its extensions dir, the e2e/fixture workspace plus vendored source trees, ≥ 10K
-// tokens in all, see e2e/run.sh add_vendor). The fixture's settings leave model, KV cache and context at their
-// defaults: the development model $PODLENS_E2E_MODEL (Qwen2.5-Coder-0.5B-Instruct), `auto` → PoD
-// with the profile shipped beside it, the automatic context. Drives Debian Chromium through
+// tokens in all, see e2e/run.sh add_vendor). The fixture's settings leave model, KV cache and
+// context at their defaults: the development model $PODLENS_E2E_MODEL (Qwen2.5-Coder-0.5B-Instruct),
+// `auto` → PoD with the profile shipped beside it, the automatic context. Drives Debian Chromium through
 // playwright-core from the pinned harness. Scenarios run in order and share one page (the chat
 // transcript and model carry over); each one counts as a test, saves screenshots to <artifacts>/
 // and asserts on the key elements. The chat is asked about a fact only the fixture workspace

@@ -85,15 +85,13 @@ function kvSpecBase(f: ParsedFlags): KVSpec {
   // `--kv pod` alone takes the profile shipped for the model when there is one — beside it, or in
   // this PodLens folder's models/ (its measured blocks and local units are PoD's defaults for that
   // model); --group-size asks for uniform blocks.
-  const shipped =
-    typeof f.model === 'string'
-      ? defaultProfileFor(
-          f.model,
-          packageRoots().map((r) => path.join(r, 'models')),
-        )
-      : undefined;
-  if (profile === undefined && kind === 'pod' && f['group-size'] === undefined && shipped)
-    return kvSpecBase({ ...f, profile: shipped.file });
+  if (profile === undefined && kind === 'pod' && f['group-size'] === undefined && typeof f.model === 'string') {
+    const shipped = defaultProfileFor(
+      f.model,
+      packageRoots().map((r) => path.join(r, 'models')),
+    );
+    if (shipped) return kvSpecBase({ ...f, profile: shipped.file });
+  }
   if (profile !== undefined) {
     if (kind !== 'pod') throw new UsageError('--profile needs --kv pod');
     if (f['group-size'] !== undefined) throw new UsageError('give --profile or --group-size, not both');

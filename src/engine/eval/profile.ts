@@ -131,26 +131,40 @@ export function shippedProfilePath(modelFile: string): string {
  * profiles without `model.bytes` are skipped.
  */
 export function bundledProfileFor(modelFile: string, dir: string): string | undefined {
-  let size: number, names: string[];
   try {
-    size = fs.statSync(modelFile).size;
-    names = fs
-      .readdirSync(dir)
-      .filter((n) => n.endsWith(PROFILE_SUFFIX))
-      .sort();
+    const size = fs.statSync(modelFile).size;
+    return bundledIndex(dir).find((p) => p.bytes === size)?.file;
   } catch {
     return undefined;
   }
-  for (const n of names) {
-    const file = path.join(dir, n);
-    try {
-      const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { model?: { bytes?: unknown } };
-      if (j.model?.bytes === size) return file;
-    } catch {
-      // not a readable profile: not a candidate
-    }
-  }
-  return undefined;
+}
+
+/**
+ * The profiles in `dir` with the model size each records, in name order: read once and again only
+ * when the folder changes (the extension asks on every model use; the profiles are ≈ 50 KB each).
+ */
+const bundled = new Map<string, { mtimeMs: number; profiles: { file: string; bytes: unknown }[] }>();
+function bundledIndex(dir: string): { file: string; bytes: unknown }[] {
+  const mtimeMs = fs.statSync(dir).mtimeMs;
+  const hit = bundled.get(dir);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.profiles;
+  const profiles = fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith(PROFILE_SUFFIX))
+    .sort()
+    .map((n) => {
+      const file = path.join(dir, n);
+      try {
+        return {
+          file,
+          bytes: (JSON.parse(fs.readFileSync(file, 'utf8')) as { model?: { bytes?: unknown } }).model?.bytes,
+        };
+      } catch {
+        return { file, bytes: undefined }; // not a readable profile: never a candidate
+      }
+    });
+  bundled.set(dir, { mtimeMs, profiles });
+  return profiles;
 }
 
 /**

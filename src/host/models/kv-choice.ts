@@ -4,8 +4,9 @@
 // as `<model name>.pod-profile.json` (the suffix Calibrate Model writes), else one the extension
 // ships in its models/ folder for this model under any name (engine/eval/profile.ts
 // bundledProfileFor) — and the full cache otherwise; `full`, `pod` and `streaming` are taken as
-// set. Also the words for how the context size was chosen (podlens.engine.contextSize, 0 = automatic). Pure functions, no vscode
-// import; loading (and falling back to the full cache when an auto-chosen profile is refused) is model.ts.
+// set. Also the words for how the context size was chosen (podlens.engine.contextSize, 0 =
+// automatic). Pure functions, no vscode import; loading (and falling back to the full cache when
+// an auto-chosen profile is refused) is model.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LoadChoice } from '../../shared/protocol';
