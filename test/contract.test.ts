@@ -173,7 +173,7 @@ test('a graph built for another plan is refused at load, naming the inputs', asy
       (e: unknown) =>
         e instanceof CacheContractError &&
         /missing: mask_past, mask_new, split_sizes, past_k_0, .* … \(13\)/.test(e.message) &&
-        /not declared: .*mask_anc_a.* … \(24\)/.test(e.message),
+        /not declared: .*mask_full_b.* … \(23\)/.test(e.message),
     );
   } finally {
     await session.release();

@@ -26,10 +26,9 @@ export type StepContract =
   | { readonly kind: 'streaming'; readonly maskProxA: InputSpec; readonly splitA: InputSpec }
   | {
       readonly kind: 'pod';
-      readonly maskAncA: InputSpec;
       readonly maskProxA: InputSpec;
       readonly splitA: InputSpec;
-      readonly maskAncB: InputSpec;
+      readonly maskFullB: InputSpec;
       readonly maskDistB: InputSpec;
       readonly splitB: InputSpec;
     };
@@ -66,10 +65,9 @@ export function stepContract(plan: KVPlan): StepContract {
     case 'pod':
       return {
         kind: 'pod',
-        maskAncA: mask('mask_anc_a', 'XA'),
         maskProxA: mask('mask_prox_a', 'XA'),
         splitA: spec('split_a', 'int64', [2]),
-        maskAncB: mask('mask_anc_b', 'XB'),
+        maskFullB: mask('mask_full_b', 'XB'),
         maskDistB: mask('mask_dist_b', 'XB'),
         splitB: spec('split_b', 'int64', [3]),
       };

@@ -67,20 +67,20 @@ export class PodKVCache implements KVCache {
     const { S, R, P1, G } = this.ring;
     const NDf = Math.max(this.nd, 1); // an empty distant store is fed as one masked dummy slot
     const XB = P1 + NDf + T;
-    const { all, prox } = this.ring.masksA(T);
-    const ancB = new Float32Array(T * XB); // anchor heads' D part: the distant store only
-    const distB = new Float32Array(T * XB);
+    const prox = this.ring.proxMask(T);
+    const fullB = new Float32Array(T * XB); // anchor heads: everything stored, causal new tokens
+    const distB = new Float32Array(T * XB); // member heads' distant part: D(i)
     for (let t = 0; t < T; t++) {
       const i = this.length + t;
       const o = t * XB;
       for (let s = 0; s < P1; s++) {
-        ancB[o + s] = NEG;
         const p = this.ring.slotPos[s]!;
+        fullB[o + s] = p >= 0 ? 0 : NEG;
         distB[o + s] = s >= S && p >= 0 && p <= i - R ? 0 : NEG;
       }
-      for (let d = 0; d < NDf; d++) ancB[o + P1 + d] = distB[o + P1 + d] = this.nd > 0 ? 0 : NEG;
+      for (let d = 0; d < NDf; d++) fullB[o + P1 + d] = distB[o + P1 + d] = this.nd > 0 ? 0 : NEG;
       for (let j = 0; j < T; j++) {
-        ancB[o + P1 + NDf + j] = NEG;
+        fullB[o + P1 + NDf + j] = j <= t ? 0 : NEG;
         distB[o + P1 + NDf + j] = j <= t - R && this.length + j >= S ? 0 : NEG;
       }
     }
@@ -92,9 +92,8 @@ export class PodKVCache implements KVCache {
     });
     const f32 = (data: Float32Array, X: number): HostTensor => ({ type: 'float32', data, dims: [G * T, X] });
     return {
-      [this.step.maskAncA.name]: f32(all, XA),
       [this.step.maskProxA.name]: f32(prox, XA),
-      [this.step.maskAncB.name]: f32(tile(ancB, T * XB, G), XB),
+      [this.step.maskFullB.name]: f32(tile(fullB, T * XB, G), XB),
       [this.step.maskDistB.name]: f32(tile(distB, T * XB, G), XB),
       [this.step.splitA.name]: i64(P1, T),
       [this.step.splitB.name]: i64(P1, NDf, T),

@@ -91,28 +91,22 @@ export class ProximalRing {
   }
 
   /**
-   * Masks over [prox slots | new tokens], rows tiled over the G query heads:
-   * `all` = every stored token and causal new tokens (an anchor's own attention);
-   * `prox` = P(i) only (sinks, ring slots with position ≥ i−R+1, new tokens within R).
+   * The mask of P(i) over [prox slots | new tokens], rows tiled over the G query heads: sinks, ring
+   * slots with position ≥ i−R+1, new tokens within R (a local head's and a PoD member's own part).
    */
-  masksA(T: number): { all: Float32Array; prox: Float32Array } {
+  proxMask(T: number): Float32Array {
     const X = this.P1 + T;
-    const all = new Float32Array(this.G * T * X);
     const prox = new Float32Array(this.G * T * X);
     for (let t = 0; t < T; t++) {
       const i = this.len + t;
       const o = t * X;
       for (let s = 0; s < this.P1; s++) {
         const p = this.slotPos[s]!;
-        all[o + s] = p >= 0 ? 0 : NEG;
         prox[o + s] = p >= 0 && (s < this.S || p >= i - this.R + 1) ? 0 : NEG;
       }
-      for (let j = 0; j < T; j++) {
-        all[o + this.P1 + j] = j <= t ? 0 : NEG;
-        prox[o + this.P1 + j] = j <= t && (this.len + j < this.S || t - j < this.R) ? 0 : NEG; // sinks stay proximal
-      }
+      for (let j = 0; j < T; j++) prox[o + this.P1 + j] = j <= t && (this.len + j < this.S || t - j < this.R) ? 0 : NEG; // sinks stay proximal
     }
-    return { all: tile(all, T * X, this.G), prox: tile(prox, T * X, this.G) };
+    return tile(prox, T * X, this.G);
   }
 }
 

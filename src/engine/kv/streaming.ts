@@ -39,7 +39,7 @@ export class StreamingKVCache implements KVCache {
     if (this.length + T > this.maxTokens)
       throw new RangeError(`context full: ${this.length} + ${T} tokens exceeds the context size ${this.maxTokens}`);
     this.pendingEvictions = this.ring.evictions(T);
-    const { prox } = this.ring.masksA(T);
+    const prox = this.ring.proxMask(T);
     return {
       [this.step.maskProxA.name]: { type: 'float32', data: prox, dims: [this.ring.G * T, this.ring.P1 + T] },
       [this.step.splitA.name]: {

@@ -1,26 +1,27 @@
-// PoD attention (pod-method.md §5) for one layer, all KV heads at once where possible, computed as
-// two partial softmaxes (own keys P; distant D) merged by their log-sum-exps — the same numbers as one
-// softmax over both, and the block's distant probabilities are built once and shared in scores mode.
+// PoD attention (pod-method.md §5) for one layer, all KV heads at once where possible. Three kinds
+// of (layer, KV head) unit (kv/plan.ts):
+//   anchor head:  its own full attention, one softmax over [prox | dist | new] (mask_full_b); its
+//                 raw logits (scores mode) or keys (keys mode) are left for its block's members.
+//   local head:   sinks + recent only: one softmax over [prox | new] masked to P(i) (mask_prox_a).
+//   member head:  part A, own logits over [prox | new] masked to P(i), and part D, read through the
+//                 anchor layer (scores mode: its raw logits masked to D(i), the softmax built once
+//                 per block; keys mode: the member's query against the anchor's keys), both over the
+//                 member's own values, merged by their log-sum-exps:
+//                 o = o_D + σ(LSE_A − LSE_D − b)·(o_A − o_D), b the plan's calibrated distant bias.
+// That is the same number as one softmax over A ∪ D; only members need two. Shipped profiles have
+// anchor and local units only (docs/pod-qwen.md §2), so their layers cost one softmax per head.
 // Key/value segments: prox = sinks + recent ring [P1, Hkv, D] (own keys, every unit), dist =
-// tokens that left the ring (values [ND, Hkv, D] for every unit, keys [ND, nA, D] only for this
-// layer's anchor heads), new = this step's tokens [T, Hkv, D].
-//   A (own logits, every head):   q_l · [k_prox | k_new]             masked to P(i) (anchor heads: all)
-//   D (distant logits, per head): anchor head:  q_l · k_dist           (its own full attention)
-//                                 non-anchor, scores mode: the anchor layer's raw logits over
-//                                   [prox | dist | new], masked to D(i) — softmax built once per block
-//                                 non-anchor, keys mode:   q_l · anchor keys, masked to D(i)
-//   o_A = softmax(A)·[v_prox | v_new], o_D = softmax(D)·[v_prox | v_dist | v_new]  (own values)
-//   o = o_D + σ(LSE_A − LSE_D − b)·(o_A − o_D)   b: the plan's calibrated distant bias (0 without)
-// A local unit (plan LOCAL, docs/pod-qwen.md §2) has no D part: its output is o_A.
+// tokens that left the ring (values [ND, Hkv, D] for every non-local unit, keys [ND, nA, D] only
+// for this layer's anchor heads), new = this step's tokens [T, Hkv, D].
 // Low-bit distant rows (plan distantQuant, kv/distant-quant.ts) are dequantized here; int4 rows
 // stay Hadamard-rotated, so the queries meeting distant keys and the distant values' output are
 // multiplied by H instead (q·k = qH·kH, Σp·v = (Σp·vH)H): O(D²) per query row, not per stored token.
 // Masks (tiled over the G query heads of a KV head) and split sizes are step inputs from
-// kv/pod.ts: mask_anc_a / mask_prox_a [G·T, P1+T], mask_anc_b / mask_dist_b [G·T, P1+ND+T],
-// split_a [P1, T], split_b [P1, ND, T].
+// kv/pod.ts: mask_prox_a [G·T, P1+T], mask_full_b / mask_dist_b [G·T, P1+ND+T], split_a [P1, T],
+// split_b [P1, ND, T].
 import { KVPlan, LOCAL, anchorHeads, distantBiasOf, valueHeads } from '../kv/plan';
 import { OnnxType } from './proto';
-import { DistantInput } from '../kv/contract';
+import { DistantInput, specsOf } from '../kv/contract';
 import { hadamardMatrix } from '../kv/distant-quant';
 import {
   cacheQuery,
@@ -33,6 +34,7 @@ import {
 import { GraphBuilder } from './builder';
 
 type PodPlan = Extract<KVPlan, { kind: 'pod' }>;
+type Split3 = [string, string, string];
 
 /** What an anchor layer leaves for the non-anchor layers of its blocks. */
 interface AnchorExport {
@@ -44,7 +46,7 @@ interface AnchorExport {
   kd: string;
   kNew: string;
   /** scores mode: per head selection, the block's distant probabilities and log-sum-exp, built once. */
-  shared: Map<string, { lse: string; probs: [string, string, string] }>;
+  shared: Map<string, { probs: Split3; lse: string }>;
 }
 
 export class PodAttention {
@@ -102,7 +104,6 @@ export class PodAttention {
     /** Σ p·v over the distant values, back in the original space. */
     const distantOut = (p: string, heads: number[]): string => rotated(weighted(g, p, vdOf(heads)));
     const anc = anchorHeads(this.plan, l);
-    const all = anc.length === H;
     /** t[idx] along `axis`, skipped when idx selects all `count` entries in order. */
     const pick = (t: string, idx: number[], count: number, axis = 0): string =>
       idx.length === count && idx.every((x, i) => x === i) ? t : g.op1('Gather', [t, g.i64(idx)], { axis });
@@ -116,102 +117,115 @@ export class PodAttention {
         1,
       );
 
-    // A: own logits over [prox | new] for every head.
+    for (const spec of specsOf(step)) declare(g, spec); // every segment declares the whole step contract
     const sP = scores(qr, kp, D);
     const sN = scores(qr, a.kNew, D);
-    const aRaw = g.op1('Concat', [sP, sN], { axis: 2 });
-    const mAncA = declare(g, step.maskAncA);
     const mProxA = declare(g, step.maskProxA);
-    let mA: string;
-    if (all) mA = mAncA;
-    else if (anc.length === 0) mA = mProxA;
-    else {
-      const isAnc = new Uint8Array(H);
-      for (const h of anc) isAnc[h] = 1;
-      const cond = g.initializer(`is_anchor_${l}`, OnnxType.BOOL, [H, 1, 1], isAnc);
-      mA = g.op1('Where', [cond, mAncA, mProxA]);
-    }
-
-    // P part (own keys, every head): one softmax over A and its log-sum-exp.
-    const { p: pA, lse: lseA } = softmaxLse(g, g.op1('Add', [aRaw, mA]));
-    const [pAp, pAn] = g.op('Split', [pA, declare(g, step.splitA)], { axis: 2 }, { nOutputs: 2 }) as [string, string];
-    const oA = g.op1('Add', [weighted(g, pAp, vp), weighted(g, pAn, a.vNew)]);
-
-    // D part, per group of heads that share an anchor layer: the anchor's own distant logits, or
-    // (non-anchor) the anchor's logits masked to D(i). Masks use −1e30, not −inf, so a query with
-    // no distant token gets a finite, ignored D part (its gate below is exactly 1).
-    const mAncB = declare(g, step.maskAncB);
     const mDistB = declare(g, step.maskDistB);
     const splitB = declare(g, step.splitB);
-    const parts: { heads: number[]; o: string; lse: string }[] = [];
-    const distantPart = (logits: string, heads: number[]): { o: string; lse: string } => {
-      const { p, lse } = softmaxLse(g, logits);
-      const [pp, pd, pn] = g.op('Split', [p, splitB], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
-      const o = g.op1('Add', [
+    const outs: { heads: number[]; o: string }[] = [];
+    /** Probabilities over [prox | dist | new] split by split_b. */
+    const split3 = (p: string): Split3 => g.op('Split', [p, splitB], { axis: 2 }, { nOutputs: 3 }) as Split3;
+    /** Σ p·v over [prox | dist | new] for `heads`. */
+    const outB = ([pp, pd, pn]: Split3, heads: number[]): string => {
+      return g.op1('Add', [
         g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), distantOut(pd, heads)]),
         weighted(g, pn, gather(a.vNew, heads, 1)),
       ]);
-      return { o, lse };
     };
+
+    // Anchor heads attend to everything they store — their own full attention — with one softmax
+    // over [prox | dist | new]; their raw logits (scores mode) or keys (keys mode) are left for the
+    // member heads of their blocks.
     if (io.kd) {
       const kd = distant(io.kd);
       const logits = g.op1('Concat', [gather(sP, anc), scores(gather(qrD, anc), kd, D), gather(sN, anc)], { axis: 2 });
       this.exports.set(l, { heads: anc, logits, kp, kd, kNew: a.kNew, shared: new Map() });
-      parts.push({ heads: anc, ...distantPart(g.op1('Add', [logits, mAncB]), anc) });
+      const p = g.op1('Softmax', [g.op1('Add', [logits, declare(g, step.maskFullB)])], { axis: -1 });
+      outs.push({ heads: anc, o: outB(split3(p), anc) });
     }
-    const byAnchor = new Map<number, number[]>();
-    this.plan.anchors[l]!.forEach((al, h) => {
-      if (al !== l && al !== LOCAL) byAnchor.set(al, [...(byAnchor.get(al) ?? []), h]);
-    });
-    for (const [al, heads] of byAnchor) {
+
+    /**
+     * A member head's D part: its anchor's raw logits (scores mode: the block's distant
+     * probabilities are built once and reused, only the values differ per layer) or its own query
+     * against the anchor's keys (keys mode), masked to D(i), over its own values. Masks use −1e30,
+     * not −inf, so a query with no distant token gets a finite, ignored D part (its gate is 1).
+     */
+    const distantOfMember = (al: number, heads: number[]): { o: string; lse: string } => {
       const ex = this.exports.get(al);
       if (!ex) throw new Error(`layer ${l}: anchor layer ${al} is not in this graph segment`);
       const idx = heads.map((h) => ex.heads.indexOf(h));
       if (this.plan.mode === 'scores') {
-        // The block's distant probabilities are the same for every non-anchor layer that reads
-        // them: computed once, reused (only the values differ per layer).
         const key = idx.join(',');
         let shared = ex.shared.get(key);
         if (!shared) {
           const { p, lse } = softmaxLse(g, g.op1('Add', [pick(ex.logits, idx, ex.heads.length), mDistB]));
-          const probs = g.op('Split', [p, splitB], { axis: 2 }, { nOutputs: 3 }) as [string, string, string];
-          shared = { lse, probs };
+          shared = { probs: split3(p), lse };
           ex.shared.set(key, shared);
         }
-        const [pp, pd, pn] = shared.probs;
-        const o = g.op1('Add', [
-          g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), distantOut(pd, heads)]),
-          weighted(g, pn, gather(a.vNew, heads, 1)),
-        ]);
-        parts.push({ heads, o, lse: shared.lse });
-      } else {
-        const q = gather(qr, heads);
-        const raw = g.op1(
-          'Concat',
-          [
-            scores(q, gather(ex.kp, heads, 1), D),
-            scores(gather(qrD, heads), pick(ex.kd, idx, ex.heads.length, 1), D),
-            scores(q, gather(ex.kNew, heads, 1), D),
-          ],
-          { axis: 2 },
-        );
-        parts.push({ heads, ...distantPart(g.op1('Add', [raw, mDistB]), heads) });
+        return { o: outB(shared.probs, heads), lse: shared.lse };
+      }
+      const q = gather(qr, heads);
+      const raw = g.op1(
+        'Concat',
+        [
+          scores(q, gather(ex.kp, heads, 1), D),
+          scores(gather(qrD, heads), pick(ex.kd, idx, ex.heads.length, 1), D),
+          scores(q, gather(ex.kNew, heads, 1), D),
+        ],
+        { axis: 2 },
+      );
+      const { p, lse } = softmaxLse(g, g.op1('Add', [raw, mDistB]));
+      return { o: outB(split3(p), heads), lse };
+    };
+
+    // Local and member heads: own logits over [prox | new] masked to P(i) (part A). A local head's
+    // output is softmax(A)·v; a member adds the distant part D read through its anchor, merged
+    // by the two log-sum-exps.
+    const own = this.plan.anchors[l]!.flatMap((al, h) => (al !== l ? [h] : []));
+    if (own.length > 0) {
+      const aOwn = g.op1('Add', [g.op1('Concat', [gather(sP, own), gather(sN, own)], { axis: 2 }), mProxA]);
+      const byAnchor = new Map<number, number[]>();
+      this.plan.anchors[l]!.forEach((al, h) => {
+        if (al !== l && al !== LOCAL) byAnchor.set(al, [...(byAnchor.get(al) ?? []), h]);
+      });
+      const withA = (p: string): string => {
+        const [pAp, pAn] = g.op('Split', [p, declare(g, step.splitA)], { axis: 2 }, { nOutputs: 2 }) as [
+          string,
+          string,
+        ];
+        return g.op1('Add', [weighted(g, pAp, gather(vp, own, 1)), weighted(g, pAn, gather(a.vNew, own, 1))]);
+      };
+      if (byAnchor.size === 0) outs.push({ heads: own, o: withA(g.op1('Softmax', [aOwn], { axis: -1 })) });
+      else {
+        const { p: pA, lse: lseA } = softmaxLse(g, aOwn);
+        const oA = withA(pA);
+        const ofOwn = (t: string, heads: number[]): string =>
+          pick(
+            t,
+            heads.map((h) => own.indexOf(h)),
+            own.length,
+          );
+        for (const [al, heads] of byAnchor) {
+          const d = distantOfMember(al, heads);
+          // One softmax over [A ; D] = gate·o_A + (1 − gate)·o_D with gate = σ(LSE_A − LSE_D − b) (§5).
+          const gate = g.op1('Sigmoid', [g.op1('Sub', [ofOwn(lseA, heads), this.biased(a, d.lse, heads)])]);
+          const oAm = ofOwn(oA, heads);
+          outs.push({ heads, o: g.op1('Add', [d.o, g.op1('Mul', [gate, g.op1('Sub', [oAm, d.o])])]) });
+        }
+        const local = own.filter((h) => this.plan.anchors[l]![h] === LOCAL);
+        if (local.length > 0) outs.push({ heads: local, o: ofOwn(oA, local) });
       }
     }
-    if (parts.length === 0) return oA; // every head of this layer is local
-    for (const p of parts) p.lse = this.biased(a, p.lse, p.heads);
-    const withD = parts.flatMap((p) => p.heads);
-    const cat = (t: string[]): string => (t.length === 1 ? t[0]! : g.op1('Concat', t, { axis: 0 }));
-    const oD = cat(parts.map((p) => p.o));
-    const lseD = cat(parts.map((p) => p.lse));
-    // One softmax over [A ; D] = gate·o_A + (1 − gate)·o_D with gate = σ(LSE_A − LSE_D) (§5).
-    const oAd = gather(oA, withD),
-      gate = g.op1('Sigmoid', [g.op1('Sub', [gather(lseA, withD), lseD])]);
-    const merged = g.op1('Add', [oD, g.op1('Mul', [gate, g.op1('Sub', [oAd, oD])])]);
-    // Local heads take o_A as it is; then back to head order.
-    const local = this.plan.anchors[l]!.flatMap((al, h) => (al === LOCAL ? [h] : []));
-    const order = [...withD, ...local];
-    const out = local.length === 0 ? merged : g.op1('Concat', [merged, gather(oA, local)], { axis: 0 });
+    const order = outs.flatMap((o) => o.heads);
+    const out =
+      outs.length === 1
+        ? outs[0]!.o
+        : g.op1(
+            'Concat',
+            outs.map((o) => o.o),
+            { axis: 0 },
+          );
     return order.some((h, i) => h !== i)
       ? g.op1('Gather', [out, g.i64(order.map((_, h) => order.indexOf(h)))], { axis: 0 })
       : out;
