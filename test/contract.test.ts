@@ -39,6 +39,14 @@ const MIXED = [
   [3, LOCAL, 3, 1],
   [3, 4, LOCAL, 4],
 ];
+// Every unit local or its own anchor: no unit reads another layer's distant part.
+const NO_MEMBERS = [
+  [0, LOCAL, 0, 0],
+  [LOCAL, 1, 1, LOCAL],
+  [LOCAL, LOCAL, LOCAL, LOCAL],
+  [3, 3, LOCAL, 3],
+  [4, 4, 4, 4],
+];
 const pod = (o: Partial<Extract<KVPlan, { kind: 'pod' }>> = {}): KVPlan => ({
   kind: 'pod',
   sinks: 2,
@@ -56,6 +64,7 @@ const PLANS: [string, KVPlan][] = [
   ['pod keys, f32', pod({ mode: 'keys', dtype: 'f32' })],
   ['pod int8 distant', pod({ distantQuant: 'int8' })],
   ['pod uniform blocks', pod({ anchors: uniformAnchors(config.nLayers, config.nKVHeads, 2) })],
+  ['pod without members (anchor and local units, as the shipped profiles)', pod({ anchors: NO_MEMBERS })],
 ];
 
 async function load(plan: KVPlan): Promise<OnnxDecoder> {
@@ -118,6 +127,12 @@ test('the contract of a PoD layer declares distant keys only for anchor heads an
     `dist_v_3:int8:NDx3x${D}`,
     'dist_v_scale_3:float32:NDx3x1',
   ]);
+});
+
+test('the D(i) mask of member units is declared only by plans that have members', () => {
+  const steps = (p: KVPlan): string[] => specsOf(stepContract(p)).map((s) => s.name);
+  assert.deepEqual(steps(pod()), ['mask_prox_a', 'split_a', 'mask_full_b', 'mask_dist_b', 'split_b']);
+  assert.deepEqual(steps(pod({ anchors: NO_MEMBERS })), ['mask_prox_a', 'split_a', 'mask_full_b', 'split_b']);
 });
 
 test('a graph built for another plan is refused at load, naming the inputs', async () => {

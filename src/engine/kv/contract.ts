@@ -4,7 +4,7 @@
 // onnx/attention-pod.ts), the caches key their feeds by it (full.ts, streaming.ts, pod.ts,
 // distant.ts), and the decoder checks both against ONNX Runtime's input names: once per session
 // at load, and a cache's feeds before its first step (decoder.ts; they depend only on the plan) — a mismatch is a clear error, not a failed run.
-import { anchorHeads, KVPlan, planDtype, valueHeads } from './plan';
+import { anchorHeads, hasMembers, KVPlan, planDtype, valueHeads } from './plan';
 
 export type ElementType = 'float32' | 'float16' | 'int8' | 'uint8' | 'int64';
 
@@ -29,7 +29,8 @@ export type StepContract =
       readonly maskProxA: InputSpec;
       readonly splitA: InputSpec;
       readonly maskFullB: InputSpec;
-      readonly maskDistB: InputSpec;
+      /** Only when some unit is a member of a block (plan.hasMembers): D(i) over the anchor's logits. */
+      readonly maskDistB?: InputSpec;
       readonly splitB: InputSpec;
     };
 
@@ -68,7 +69,7 @@ export function stepContract(plan: KVPlan): StepContract {
         maskProxA: mask('mask_prox_a', 'XA'),
         splitA: spec('split_a', 'int64', [2]),
         maskFullB: mask('mask_full_b', 'XB'),
-        maskDistB: mask('mask_dist_b', 'XB'),
+        ...(hasMembers(plan) ? { maskDistB: mask('mask_dist_b', 'XB') } : {}),
         splitB: spec('split_b', 'int64', [3]),
       };
   }

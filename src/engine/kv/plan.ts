@@ -129,6 +129,11 @@ export function anchorHeads(plan: Extract<KVPlan, { kind: 'pod' }>, layer: numbe
   return plan.anchors[layer]!.flatMap((a, h) => (a === layer ? [h] : []));
 }
 
+/** Whether some unit reads its distant part through another layer (a member of a block: not local, not its own anchor). */
+export function hasMembers(plan: Extract<KVPlan, { kind: 'pod' }>): boolean {
+  return plan.anchors.some((row, l) => row.some((a) => a !== l && a !== LOCAL));
+}
+
 /** Share of non-anchor (layer, KV head) units, local ones included: ρ in pod-method.md §4. */
 export function nonAnchorShare(anchors: readonly (readonly number[])[]): number {
   let n = 0,

@@ -69,19 +69,21 @@ export class PodKVCache implements KVCache {
     const XB = P1 + NDf + T;
     const prox = this.ring.proxMask(T);
     const fullB = new Float32Array(T * XB); // anchor heads: everything stored, causal new tokens
-    const distB = new Float32Array(T * XB); // member heads' distant part: D(i)
+    // Member heads' distant part D(i): only a plan with members declares it.
+    const distB = this.step.maskDistB ? new Float32Array(T * XB) : undefined;
     for (let t = 0; t < T; t++) {
       const i = this.length + t;
       const o = t * XB;
       for (let s = 0; s < P1; s++) {
         const p = this.ring.slotPos[s]!;
         fullB[o + s] = p >= 0 ? 0 : NEG;
-        distB[o + s] = s >= S && p >= 0 && p <= i - R ? 0 : NEG;
+        if (distB) distB[o + s] = s >= S && p >= 0 && p <= i - R ? 0 : NEG;
       }
-      for (let d = 0; d < NDf; d++) fullB[o + P1 + d] = distB[o + P1 + d] = this.nd > 0 ? 0 : NEG;
+      fullB.fill(this.nd > 0 ? 0 : NEG, o + P1, o + P1 + NDf);
+      distB?.fill(this.nd > 0 ? 0 : NEG, o + P1, o + P1 + NDf);
       for (let j = 0; j < T; j++) {
         fullB[o + P1 + NDf + j] = j <= t ? 0 : NEG;
-        distB[o + P1 + NDf + j] = j <= t - R && this.length + j >= S ? 0 : NEG;
+        if (distB) distB[o + P1 + NDf + j] = j <= t - R && this.length + j >= S ? 0 : NEG;
       }
     }
     const XA = P1 + T;
@@ -94,7 +96,7 @@ export class PodKVCache implements KVCache {
     return {
       [this.step.maskProxA.name]: f32(prox, XA),
       [this.step.maskFullB.name]: f32(tile(fullB, T * XB, G), XB),
-      [this.step.maskDistB.name]: f32(tile(distB, T * XB, G), XB),
+      ...(this.step.maskDistB && distB ? { [this.step.maskDistB.name]: f32(tile(distB, T * XB, G), XB) } : {}),
       [this.step.splitA.name]: i64(P1, T),
       [this.step.splitB.name]: i64(P1, NDf, T),
     };

@@ -17,7 +17,7 @@
 // stay Hadamard-rotated, so the queries meeting distant keys and the distant values' output are
 // multiplied by H instead (q·k = qH·kH, Σp·v = (Σp·vH)H): O(D²) per query row, not per stored token.
 // Masks (tiled over the G query heads of a KV head) and split sizes are step inputs from
-// kv/pod.ts: mask_prox_a [G·T, P1+T], mask_full_b / mask_dist_b [G·T, P1+ND+T], split_a [P1, T],
+// kv/pod.ts: mask_prox_a [G·T, P1+T], mask_full_b / mask_dist_b (plans with members) [G·T, P1+ND+T], split_a [P1, T],
 // split_b [P1, ND, T].
 import { KVPlan, LOCAL, anchorHeads, distantBiasOf, valueHeads } from '../kv/plan';
 import { OnnxType } from './proto';
@@ -121,7 +121,6 @@ export class PodAttention {
     const sP = scores(qr, kp, D);
     const sN = scores(qr, a.kNew, D);
     const mProxA = declare(g, step.maskProxA);
-    const mDistB = declare(g, step.maskDistB);
     const splitB = declare(g, step.splitB);
     const outs: { heads: number[]; o: string }[] = [];
     /** Probabilities over [prox | dist | new] split by split_b. */
@@ -154,6 +153,8 @@ export class PodAttention {
     const distantOfMember = (al: number, heads: number[]): { o: string; lse: string } => {
       const ex = this.exports.get(al);
       if (!ex) throw new Error(`layer ${l}: anchor layer ${al} is not in this graph segment`);
+      if (!step.maskDistB) throw new Error(`layer ${l}: a member unit, but the plan's contract has no mask_dist_b`);
+      const mDistB = declare(g, step.maskDistB);
       const idx = heads.map((h) => ex.heads.indexOf(h));
       if (this.plan.mode === 'scores') {
         const key = idx.join(',');
