@@ -4,10 +4,12 @@
 // thresholds come from measurements. Slow (a model run per case); not part of `npm test`.
 //
 //   npx tsc -p . && node out/scripts/summary-quality.js --model models/qwen2.5-coder-0.5b-instruct.gguf
-//   options: --cases a,b (name prefixes), --file PATH[:CTX] (extra, no key terms), --temps 0,0.3 --seeds 1,2
+//   options: --cases a,b (name prefixes), --file PATH[:CTX] (extra, no key terms), --temps 0,0.3 --seeds 1,2,
+//            --kv pod (the profile beside the model, as the extension's auto picks it; default: full)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../src/engine/engine';
+import { loadProfile, shippedProfilePath } from '../src/engine/eval/profile';
 import {
   backupsCase,
   chunksCase,
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
   }
   const temps = (arg('temps') ?? '0').split(',').map(Number);
   const seeds = (arg('seeds') ?? '0').split(',').map(Number);
+  const kv = arg('kv') === 'pod' ? loadProfile(shippedProfilePath(model), model) : undefined;
   const engines = new Map<number, Engine>();
   const totals = {
     runs: 0,
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
     for (const c of cases) {
       let engine = engines.get(c.ctx);
       if (!engine) {
-        engine = await Engine.load(model, { contextSize: c.ctx });
+        engine = await Engine.load(model, { contextSize: c.ctx, ...(kv ? { kv } : {}) });
         engines.set(c.ctx, engine);
       }
       for (const temperature of temps) {

@@ -21,7 +21,7 @@ import {
   reblockProfile,
 } from '../src/engine/eval/profile';
 import { calibrate } from '../src/engine/calibrate';
-import { kvSpec } from '../src/cli/commands';
+import { kvChoice } from '../src/cli/commands';
 import { UsageError } from '../src/cli/args';
 import { maxRelDiff, modelPath } from './helpers';
 import { localAnchors, localShareFor, UnitErrorAccumulator } from '../src/engine/eval/unit-error';
@@ -218,15 +218,15 @@ test('profile round trip; a profile for another model file or schema is refused 
   bad((j) => {
     j.similarity = [];
   }, /similarity/);
-  // through the CLI's kvSpec: --profile implies --kv pod, flags override S/R, conflicts are usage errors
+  // through the CLI's kvChoice: --profile implies --kv pod, flags override S/R, conflicts are usage errors
   const model = modelPath(STORIES);
-  const k = kvSpec({ profile: file, model, recent: 16 });
+  const k = kvChoice({ profile: file, model, recent: 16 }).kv;
   assert.equal(k.kind, 'pod');
   assert.deepEqual(k.anchors, p.anchors);
   assert.equal(k.recent, 16);
   assert.equal(k.sinks, 4);
-  assert.throws(() => kvSpec({ profile: file, model, kv: 'full' }), UsageError);
-  assert.throws(() => kvSpec({ profile: file, model, 'group-size': 2 }), UsageError);
+  assert.throws(() => kvChoice({ profile: file, model, kv: 'full' }).kv, UsageError);
+  assert.throws(() => kvChoice({ profile: file, model, 'group-size': 2 }).kv, UsageError);
   fs.rmSync(dir, { recursive: true });
 });
 
@@ -256,25 +256,29 @@ test('distant bias: measured per (layer, query head), anchor-relative, optional 
   const file = path.join(dir, 'p.json');
   writeProfile(file, p);
   const model = modelPath(STORIES);
-  const spec = kvSpec({ profile: file, model });
+  const spec = kvChoice({ profile: file, model }).kv;
   assert.equal(spec.distantBias?.length, L);
-  assert.equal(kvSpec({ profile: file, model, 'no-distant-bias': true }).distantBias, undefined);
-  assert.throws(() => kvSpec({ model, kv: 'pod', 'no-distant-bias': true }), UsageError);
-  assert.equal(kvSpec({ model, kv: 'pod', 'kv-int8': true }).distantQuant, 'int8', '--kv-int8 is --kv-quant int8');
-  assert.equal(kvSpec({ model, kv: 'pod', 'kv-quant': 'int4' }).distantQuant, 'int4');
-  assert.equal(kvSpec({ profile: file, model, 'kv-quant': 'int4' }).distantQuant, 'int4', 'a profile implies --kv pod');
-  assert.equal(kvSpec({ model, kv: 'pod', 'kv-quant': 'none' }).distantQuant, undefined);
-  assert.throws(() => kvSpec({ model, kv: 'streaming', 'kv-int8': true }), UsageError);
+  assert.equal(kvChoice({ profile: file, model, 'no-distant-bias': true }).kv.distantBias, undefined);
+  assert.throws(() => kvChoice({ model, kv: 'pod', 'no-distant-bias': true }).kv, UsageError);
+  assert.equal(kvChoice({ model, kv: 'pod', 'kv-int8': true }).kv.distantQuant, 'int8', '--kv-int8 is --kv-quant int8');
+  assert.equal(kvChoice({ model, kv: 'pod', 'kv-quant': 'int4' }).kv.distantQuant, 'int4');
+  assert.equal(
+    kvChoice({ profile: file, model, 'kv-quant': 'int4' }).kv.distantQuant,
+    'int4',
+    'a profile implies --kv pod',
+  );
+  assert.equal(kvChoice({ model, kv: 'pod', 'kv-quant': 'none' }).kv.distantQuant, undefined);
+  assert.throws(() => kvChoice({ model, kv: 'streaming', 'kv-int8': true }).kv, UsageError);
   assert.throws(
-    () => kvSpec({ model, kv: 'full', 'kv-quant': 'int4' }),
+    () => kvChoice({ model, kv: 'full', 'kv-quant': 'int4' }).kv,
     (e: Error) => e instanceof UsageError && /needs --kv pod/.test(e.message),
   );
   assert.throws(
-    () => kvSpec({ model, kv: 'pod', 'kv-quant': 'int2' }),
+    () => kvChoice({ model, kv: 'pod', 'kv-quant': 'int2' }).kv,
     (e: Error) => e instanceof UsageError && /must be none, int8 or int4/.test(e.message),
   );
   assert.throws(
-    () => kvSpec({ model, kv: 'pod', 'kv-quant': 'int4', 'kv-int8': true }),
+    () => kvChoice({ model, kv: 'pod', 'kv-quant': 'int4', 'kv-int8': true }).kv,
     (e: Error) => e instanceof UsageError && /contradicts/.test(e.message),
   );
   // a schema-1 profile (before the bias) still loads, without a bias

@@ -56,6 +56,11 @@ test('info, tokenize and generate print one JSON object', () => {
   };
   assert.deepEqual(g.tokens, [432, 383, 286, 261, 376, 298, 315, 421]); // the golden continuation
   assert.equal(g.text, ', there was a little girl');
+  assert.match(
+    gen.err,
+    /^KV cache: full — auto: no PoD profile for this model/m,
+    'auto (the default) says what it chose',
+  );
   assert.equal(g.stats.promptTokens, 5);
   assert.equal(g.stats.generatedTokens, 8);
   assert.equal(g.kv.kind, 'full');
@@ -189,6 +194,17 @@ test('without --model: the default Qwen2.5-Coder-0.5B-Instruct beside the CLI, f
     );
     // An explicit --model says nothing about models.
     assert.equal(podlens('info', '--model', STORIES(), '--json').err, '');
+    // The KV cache defaults to auto, as in the extension: PoD with the profile PodLens ships.
+    const gen = podlensIn(elsewhere, 'generate', '--prompt', 'def', '--max-tokens', '2', '--json');
+    assert.equal(gen.code, 0, gen.err);
+    assert.match(
+      gen.err,
+      /^KV cache: PoD — auto: PodLens has a profile for this model \(qwen2\.5-coder-0\.5b-instruct\.pod-profile\.json\)$/m,
+    );
+    assert.equal((JSON.parse(gen.out) as { kv: { kind: string } }).kv.kind, 'pod');
+    const full = podlensIn(elsewhere, 'generate', '--prompt', 'def', '--max-tokens', '2', '--kv', 'full', '--json');
+    assert.equal((JSON.parse(full.out) as { kv: { kind: string } }).kv.kind, 'full');
+    assert.doesNotMatch(full.err, /KV cache/, 'an explicit --kv is not announced');
   } finally {
     fs.rmSync(elsewhere, { recursive: true, force: true });
   }

@@ -13,7 +13,7 @@ import { defaultProfileFor, loadProfile } from '../src/engine/eval/profile';
 import { chooseKV, contextReason } from '../src/host/models/kv-choice';
 import { shippedProfilePath } from '../src/engine/eval/profile';
 import { readSettings } from '../src/host/settings';
-import { kvSpec } from '../src/cli/commands';
+import { kvChoice } from '../src/cli/commands';
 import { EngineSessions } from '../src/worker/sessions';
 import { engineKV } from '../src/worker/jobs';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
@@ -133,7 +133,7 @@ test('auto and `--kv pod`: the profile PodLens ships in models/ reaches the same
   assert.equal(built.kind, 'pod');
   assert.deepEqual(built.anchors, loadProfile(shipped, QWEN).anchors, 'the shipped blocks and local units');
   // The CLI's `--kv pod` finds it the same way (this checkout's models/).
-  assert.deepEqual(kvSpec({ model: renamed, kv: 'pod' }).anchors, built.anchors);
+  assert.deepEqual(kvChoice({ model: renamed, kv: 'pod' }).kv.anchors, built.anchors);
   // Another model (another size): no bundled profile, the full cache.
   assert.deepEqual(chooseKV(readSettings(config()).kv, modelDir('smol.gguf', modelPath(SMOLLM2)), bundled).kv, {
     kind: 'full',

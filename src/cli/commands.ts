@@ -31,7 +31,10 @@ export interface Command {
 const JSON_FLAG = { type: 'bool', help: 'print one JSON object' } as const;
 /** KV cache flags shared by every command that runs the model. */
 export const KV_FLAGS: FlagSpecs = {
-  kv: { type: 'string', help: 'KV cache: full (default), pod or streaming' },
+  kv: {
+    type: 'string',
+    help: 'KV cache: auto (default: pod when PodLens has a profile for the model, else full), full, pod or streaming',
+  },
   sinks: { type: 'int', min: 0, help: `PoD/streaming sink tokens (default ${DEFAULT_SINKS})` },
   recent: { type: 'int', min: 1, help: 'PoD/streaming recent window (default max(256, ctx/8) − sinks)' },
   'group-size': { type: 'int', min: 1, help: `PoD uniform block size in layers (default ${DEFAULT_GROUP_SIZE})` },
@@ -52,8 +55,15 @@ export const KV_FLAGS: FlagSpecs = {
   },
 };
 
-export function kvSpec(f: ParsedFlags): KVSpec {
-  const spec = kvSpecBase(f);
+/**
+ * The KV cache the flags ask for, and when --kv is auto (the default) a line saying what auto chose
+ * and why — to print once the model has loaded. Auto is the extension's podlens.kv.cache default,
+ * same rule: PoD when a profile for the model ships (beside it or in this PodLens folder's
+ * models/), else the full cache.
+ */
+export function kvChoice(f: ParsedFlags): { kv: KVSpec; note?: string } {
+  let note: string | undefined;
+  const spec = kvSpecBase(resolveAuto(f, (line) => (note = line)));
   const quant = (f['kv-quant'] as string | undefined) ?? (f['kv-int8'] ? 'int8' : undefined);
   if (f['kv-int8'] && quant !== 'int8')
     throw new UsageError(`--kv-int8 is --kv-quant int8; it contradicts --kv-quant ${quant}`);
@@ -65,14 +75,36 @@ export function kvSpec(f: ParsedFlags): KVSpec {
     spec.distantQuant = quant as DistantQuant;
   }
   if (f['no-distant-bias'] && f.profile === undefined) throw new UsageError('--no-distant-bias needs --profile');
-  return spec;
+  return { kv: spec, ...(note ? { note } : {}) };
+}
+
+/** --kv auto (or no --kv, no --profile) → pod or full, told to `note`; other flags unchanged. */
+function resolveAuto(f: ParsedFlags, note: (line: string) => void): ParsedFlags {
+  const kind = (f.kv as string | undefined) ?? (f.profile !== undefined ? 'pod' : 'auto');
+  if (kind !== 'auto') return f;
+  if (f.profile !== undefined) throw new UsageError('--profile needs --kv pod');
+  // --group-size asks for PoD's uniform blocks.
+  if (f['group-size'] !== undefined) return { ...f, kv: 'pod' };
+  const shipped =
+    typeof f.model === 'string'
+      ? defaultProfileFor(
+          f.model,
+          packageRoots().map((r) => path.join(r, 'models')),
+        )
+      : undefined;
+  if (shipped) {
+    note(`KV cache: PoD — auto: PodLens has a profile for this model (${path.basename(shipped.file)})`);
+    return { ...f, kv: 'pod', profile: shipped.file };
+  }
+  note('KV cache: full — auto: no PoD profile for this model (podlens calibrate makes one; then --profile FILE)');
+  return { ...f, kv: 'full' };
 }
 
 function kvSpecBase(f: ParsedFlags): KVSpec {
   const profile = f.profile as string | undefined;
   const kind = (f.kv as string | undefined) ?? (profile !== undefined ? 'pod' : 'full');
   if (kind !== 'full' && kind !== 'pod' && kind !== 'streaming')
-    throw new UsageError(`--kv must be full, pod or streaming (got "${kind}")`);
+    throw new UsageError(`--kv must be auto, full, pod or streaming (got "${kind}")`);
   const mode = f['share-mode'] as string | undefined;
   if (mode !== undefined && mode !== 'scores' && mode !== 'keys')
     throw new UsageError(`--share-mode must be scores or keys (got "${mode}")`);
@@ -223,13 +255,14 @@ const generateCmd: Command = {
   },
   async run(f, io) {
     const prompt = str(f, 'prompt');
-    const kv = kvSpec(f);
+    const { kv, note } = kvChoice(f);
     const file = str(f, 'prompt-file');
     if ((prompt === undefined) === (file === undefined))
       throw new UsageError('give exactly one of --prompt and --prompt-file');
     if (f.system !== undefined && !f.chat) throw new UsageError('--system needs --chat');
     const text = prompt ?? fs.readFileSync(file!, 'utf8');
     const engine = await Engine.load(str(f, 'model')!, { threads: num(f, 'threads'), contextSize: num(f, 'ctx'), kv });
+    if (note) io.err(note);
     try {
       const tok = engine.tokenizer;
       const ids = f.chat

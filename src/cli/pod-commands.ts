@@ -3,7 +3,7 @@
 // text or, with --json, exactly one JSON object. Not the engine's generic commands (commands.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command, kvSpec, KV_FLAGS } from './commands';
+import { Command, kvChoice, KV_FLAGS } from './commands';
 import { UsageError, ParsedFlags } from './args';
 import { Engine } from '../engine/engine';
 import {
@@ -168,10 +168,11 @@ const evalCmd: Command = {
     json: JSON_FLAG,
   },
   async run(f, io) {
-    const kv = kvSpec(f);
+    const { kv, note } = kvChoice(f);
     const ctx = num(f, 'ctx')!;
     const text = fs.readFileSync(str(f, 'text')!, 'utf8');
     const engine = await Engine.load(str(f, 'model')!, { threads: num(f, 'threads') ?? 2, contextSize: ctx, kv });
+    if (note) io.err(note);
     try {
       const ids = engine.tokenizer.encode(text).slice(0, ctx);
       const cache = engine.createCache();
@@ -224,7 +225,7 @@ const needleCmd: Command = {
     json: JSON_FLAG,
   },
   async run(f, io) {
-    const kv = kvSpec(f);
+    const { kv, note } = kvChoice(f);
     const depths = (str(f, 'depths') ?? '0.1,0.3,0.5,0.7').split(',').map((s) => Number(s.trim()));
     if (depths.some((d) => !(d >= 0 && d <= 1))) throw new UsageError('--depths must be numbers in [0, 1]');
     const trials = num(f, 'trials') ?? 2;
@@ -235,6 +236,7 @@ const needleCmd: Command = {
       contextSize: num(f, 'ctx')!,
       kv,
     });
+    if (note) io.err(note);
     try {
       const all: NeedleTrial[] = [];
       for (const d of depths) {

@@ -18,7 +18,7 @@ import { folderSubject } from '../context/summary-prompts';
 import { decodeText } from '../context/text';
 import { walkWorkspace } from '../context/walk';
 import { FlagSpecs, ParsedFlags, UsageError } from './args';
-import { Command, KV_FLAGS, kvSpec } from './commands';
+import { Command, KV_FLAGS, kvChoice } from './commands';
 import { MODEL_FLAG } from './default-model';
 
 export const DEFAULT_SYSTEM =
@@ -35,7 +35,9 @@ const ENGINE_FLAGS: FlagSpecs = {
 async function loadEngine(f: ParsedFlags, io: { err: (s: string) => void }, model: string): Promise<Engine> {
   if (!fs.existsSync(model)) throw new Error(`model file ${model} not found`);
   const ctx = num(f, 'ctx') ?? 8192;
-  const engine = await Engine.load(model, { threads: num(f, 'threads'), contextSize: ctx, kv: kvSpec(f) });
+  const { kv, note } = kvChoice(f);
+  const engine = await Engine.load(model, { threads: num(f, 'threads'), contextSize: ctx, kv });
+  if (note) io.err(note);
   io.err(`loaded ${path.basename(model)} (context ${engine.contextSize}, ${engine.decoder.plan.kind} KV cache)`);
   return engine;
 }
