@@ -85,19 +85,23 @@ function resolveAuto(f: ParsedFlags, note: (line: string) => void): ParsedFlags 
   if (f.profile !== undefined) throw new UsageError('--profile needs --kv pod');
   // --group-size asks for PoD's uniform blocks.
   if (f['group-size'] !== undefined) return { ...f, kv: 'pod' };
-  const shipped =
-    typeof f.model === 'string'
-      ? defaultProfileFor(
-          f.model,
-          packageRoots().map((r) => path.join(r, 'models')),
-        )
-      : undefined;
+  const shipped = shippedProfile(f);
   if (shipped) {
     note(`KV cache: PoD — auto: PodLens has a profile for this model (${path.basename(shipped.file)})`);
     return { ...f, kv: 'pod', profile: shipped.file };
   }
   note('KV cache: full — auto: no PoD profile for this model (podlens calibrate makes one; then --profile FILE)');
   return { ...f, kv: 'full' };
+}
+
+/** The profile PodLens has for --model: beside it, or in this PodLens folder's models/ (matched by size, then sha256 at load). */
+function shippedProfile(f: ParsedFlags): { file: string } | undefined {
+  return typeof f.model === 'string'
+    ? defaultProfileFor(
+        f.model,
+        packageRoots().map((r) => path.join(r, 'models')),
+      )
+    : undefined;
 }
 
 function kvSpecBase(f: ParsedFlags): KVSpec {
@@ -117,11 +121,8 @@ function kvSpecBase(f: ParsedFlags): KVSpec {
   // `--kv pod` alone takes the profile shipped for the model when there is one — beside it, or in
   // this PodLens folder's models/ (its measured blocks and local units are PoD's defaults for that
   // model); --group-size asks for uniform blocks.
-  if (profile === undefined && kind === 'pod' && f['group-size'] === undefined && typeof f.model === 'string') {
-    const shipped = defaultProfileFor(
-      f.model,
-      packageRoots().map((r) => path.join(r, 'models')),
-    );
+  if (profile === undefined && kind === 'pod' && f['group-size'] === undefined) {
+    const shipped = shippedProfile(f);
     if (shipped) return kvSpecBase({ ...f, profile: shipped.file });
   }
   if (profile !== undefined) {

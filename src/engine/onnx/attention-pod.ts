@@ -17,8 +17,8 @@
 // stay Hadamard-rotated, so the queries meeting distant keys and the distant values' output are
 // multiplied by H instead (q·k = qH·kH, Σp·v = (Σp·vH)H): O(D²) per query row, not per stored token.
 // Masks (tiled over the G query heads of a KV head) and split sizes are step inputs from
-// kv/pod.ts: mask_prox_a [G·T, P1+T], mask_full_b / mask_dist_b (plans with members) [G·T, P1+ND+T], split_a [P1, T],
-// split_b [P1, ND, T].
+// kv/pod.ts: mask_prox_a [G·T, P1+T], mask_full_b and (plans with members) mask_dist_b
+// [G·T, P1+ND+T], split_a [P1, T], split_b [P1, ND, T].
 import { KVPlan, LOCAL, anchorHeads, distantBiasOf, valueHeads } from '../kv/plan';
 import { OnnxType } from './proto';
 import { DistantInput, specsOf } from '../kv/contract';
@@ -126,12 +126,11 @@ export class PodAttention {
     /** Probabilities over [prox | dist | new] split by split_b. */
     const split3 = (p: string): Split3 => g.op('Split', [p, splitB], { axis: 2 }, { nOutputs: 3 }) as Split3;
     /** Σ p·v over [prox | dist | new] for `heads`. */
-    const outB = ([pp, pd, pn]: Split3, heads: number[]): string => {
-      return g.op1('Add', [
+    const outB = ([pp, pd, pn]: Split3, heads: number[]): string =>
+      g.op1('Add', [
         g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), distantOut(pd, heads)]),
         weighted(g, pn, gather(a.vNew, heads, 1)),
       ]);
-    };
 
     // Anchor heads attend to everything they store — their own full attention — with one softmax
     // over [prox | dist | new]; their raw logits (scores mode) or keys (keys mode) are left for the
