@@ -61,6 +61,30 @@ test('info, tokenize and generate print one JSON object', () => {
     /^KV cache: full — auto: no PoD profile for this model/m,
     'auto (the default) says what it chose',
   );
+  // A profile found beside the model but made for another model: auto falls back to the full cache and says why.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-auto-'));
+  try {
+    fs.symlinkSync(STORIES(), path.join(dir, 'x.gguf'));
+    fs.copyFileSync(
+      path.join(ROOT, 'models', 'qwen2.5-coder-0.5b-instruct.pod-profile.json'),
+      path.join(dir, 'x.pod-profile.json'),
+    );
+    const other = podlens(
+      'generate',
+      '--model',
+      path.join(dir, 'x.gguf'),
+      '--prompt',
+      'a',
+      '--max-tokens',
+      '1',
+      '--json',
+    );
+    assert.equal(other.code, 0, other.err);
+    assert.match(other.err, /^KV cache: full — auto: x\.pod-profile\.json could not be used \(.*sha256/m);
+    assert.equal((JSON.parse(other.out) as { kv: { kind: string } }).kv.kind, 'full');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   assert.equal(g.stats.promptTokens, 5);
   assert.equal(g.stats.generatedTokens, 8);
   assert.equal(g.kv.kind, 'full');

@@ -10,7 +10,7 @@ import { Engine } from '../engine/engine';
 import { FlagSpecs, ParsedFlags, UsageError } from './args';
 import { DEFAULT_GROUP_SIZE, DEFAULT_SINKS, DISTANT_QUANTS, DistantQuant, KVSpec } from '../engine/kv/plan';
 import * as fs from 'node:fs';
-import { defaultProfileFor, loadProfile } from '../engine/eval/profile';
+import { defaultProfileFor, loadProfile, ProfileError } from '../engine/eval/profile';
 import { MODEL_FLAG as MODEL, packageRoots } from './default-model';
 import * as path from 'node:path';
 
@@ -59,11 +59,20 @@ export const KV_FLAGS: FlagSpecs = {
  * The KV cache the flags ask for, and when --kv is auto (the default) a line saying what auto chose
  * and why — to print once the model has loaded. Auto is the extension's podlens.kv.cache default,
  * same rule: PoD when a profile for the model ships (beside it or in this PodLens folder's
- * models/), else the full cache.
+ * models/), else the full cache — also when the profile found is refused (another model of the
+ * same size, unreadable), as the extension falls back (host/models/model.ts).
  */
 export function kvChoice(f: ParsedFlags): { kv: KVSpec; note?: string } {
-  let note: string | undefined;
-  const spec = kvSpecBase(resolveAuto(f, (line) => (note = line)));
+  const auto = resolveAuto(f);
+  let note = auto.note;
+  let spec: KVSpec;
+  try {
+    spec = kvSpecBase(auto.flags);
+  } catch (e) {
+    if (!auto.profile || !(e instanceof ProfileError)) throw e;
+    note = `KV cache: full — auto: ${path.basename(auto.profile)} could not be used (${e.message.split('\n')[0]})`;
+    spec = kvSpecBase({ ...f, kv: 'full' });
+  }
   const quant = (f['kv-quant'] as string | undefined) ?? (f['kv-int8'] ? 'int8' : undefined);
   if (f['kv-int8'] && quant !== 'int8')
     throw new UsageError(`--kv-int8 is --kv-quant int8; it contradicts --kv-quant ${quant}`);
@@ -78,20 +87,27 @@ export function kvChoice(f: ParsedFlags): { kv: KVSpec; note?: string } {
   return { kv: spec, ...(note ? { note } : {}) };
 }
 
-/** --kv auto (or no --kv, no --profile) → pod or full, told to `note`; other flags unchanged. */
-function resolveAuto(f: ParsedFlags, note: (line: string) => void): ParsedFlags {
+/**
+ * --kv auto (or no --kv, no --profile) → pod or full, with the line saying so and the profile auto
+ * chose; other flags unchanged.
+ */
+function resolveAuto(f: ParsedFlags): { flags: ParsedFlags; note?: string; profile?: string } {
   const kind = (f.kv as string | undefined) ?? (f.profile !== undefined ? 'pod' : 'auto');
-  if (kind !== 'auto') return f;
+  if (kind !== 'auto') return { flags: f };
   if (f.profile !== undefined) throw new UsageError('--profile needs --kv pod');
   // --group-size asks for PoD's uniform blocks.
-  if (f['group-size'] !== undefined) return { ...f, kv: 'pod' };
+  if (f['group-size'] !== undefined) return { flags: { ...f, kv: 'pod' } };
   const shipped = shippedProfile(f);
-  if (shipped) {
-    note(`KV cache: PoD — auto: PodLens has a profile for this model (${path.basename(shipped.file)})`);
-    return { ...f, kv: 'pod', profile: shipped.file };
-  }
-  note('KV cache: full — auto: no PoD profile for this model (podlens calibrate makes one; then --profile FILE)');
-  return { ...f, kv: 'full' };
+  if (shipped)
+    return {
+      flags: { ...f, kv: 'pod', profile: shipped.file },
+      note: `KV cache: PoD — auto: PodLens has a profile for this model (${path.basename(shipped.file)})`,
+      profile: shipped.file,
+    };
+  return {
+    flags: { ...f, kv: 'full' },
+    note: 'KV cache: full — auto: no PoD profile for this model (podlens calibrate makes one; then --profile FILE)',
+  };
 }
 
 /** The profile PodLens has for --model: beside it, or in this PodLens folder's models/ (matched by size, then sha256 at load). */
