@@ -73,10 +73,14 @@ async function settle(maxMs: number): Promise<number> {
  */
 function decodeWeightBytes(file: string): number {
   const f = GGUFFile.open(file);
-  const tied = readModelConfig(f).tiedEmbeddings;
-  return f.header.tensors
-    .filter((t) => t.dims.length === 2 && (tied || t.name !== 'token_embd.weight'))
-    .reduce((a, t) => a + t.nBytes, 0);
+  try {
+    const tied = readModelConfig(f).tiedEmbeddings;
+    return f.header.tensors
+      .filter((t) => t.dims.length === 2 && (tied || t.name !== 'token_embd.weight'))
+      .reduce((a, t) => a + t.nBytes, 0);
+  } finally {
+    f.close();
+  }
 }
 
 /** One model × thread count: load each engine in its own worker, interleave their runs. */
