@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       for (const temperature of temps) {
         for (const seed of temperature === 0 ? [0] : seeds) {
           const t0 = performance.now();
-          const { r, v, steps, need } = await runCase(engine, c, { temperature, seed });
+          const { r, v, steps, need, files } = await runCase(engine, c, { temperature, seed });
           if (r.cleanup.echoes + r.cleanup.repeats + r.cleanup.loops > 0) {
             totals.cleaned++;
             console.log(`(clean-up: ${JSON.stringify(r.cleanup)})`);
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
           console.log(
             `\n=== ${c.name} | T=${temperature} seed=${seed} | ${r.parts} parts, ${r.rounds} rounds, ${sec} s\n${r.summary}\n--- ${describeVerdict(v, need)}`,
           );
+          for (const f of files) console.log(`  ${f.path}: ${f.summary}\n    → ${describeVerdict(f.v, 1)}`);
           totals.runs++;
           if (!v.echoes.length && !v.repeated.length && !v.notProse) totals.clean++;
           if (v.echoes.length) totals.echoes++;

@@ -162,7 +162,7 @@ test('Summarize Folder from the explorer: a markdown document with the summary, 
   );
   assert.match(
     doc.text,
-    /## Files summarized \(3 of 3 read\)\n\n- `alpha\.ts` lines 1–25\n- `beta\.ts` lines 1–25\n- `notes\/gamma\.md` lines 1–25\n$/,
+    /## Files summarized \(3 of 3 read\)\n\n- `alpha\.ts` lines 1–25( — [^\n]+)?\n- `beta\.ts` lines 1–25( — [^\n]+)?\n- `notes\/gamma\.md` lines 1–25( — [^\n]+)?\n$/,
   );
   assert.doesNotMatch(doc.text, /Stopped/);
   const messages = standIn.progressReports.slice(reports).map((r) => r.message ?? '');

@@ -5,7 +5,7 @@
 // Pure string checks, shared by test/summary-quality.test.ts and scripts/summary-quality.ts.
 // Sentences are split and compared as the summarizer does (src/context/summary-text.ts); what
 // counts as an echo is spelled out here, independently of what the summarizer's clean-up removes.
-import { mapInstruction, reducePrompt } from '../src/context/summary-prompts';
+import { BRIEF, mapInstruction, overviewInstruction, reducePrompt } from '../src/context/summary-prompts';
 import { normalizeSentence, repeatedSentences, sentences, wordRuns } from '../src/context/summary-text';
 
 /** A key term and the spellings that count for it (case-insensitive, matched at word starts). */
@@ -82,19 +82,27 @@ export function proseProblem(text: string, minSentences = 2): string {
  */
 export function promptWords(path: string, files = 1, subject = `a folder of ${files} files`): string {
   const t = { path, text: '', excerpt: false };
-  const many = Array.from({ length: files }, () => t);
+  const folder = [
+    ...[true, false].map((excerpt) => mapInstruction({ ...t, excerpt }, true)),
+    reducePrompt([], path, BRIEF),
+    reducePrompt([], subject),
+    overviewInstruction('this folder'), // as the summarizer checks it: a sentence may name the subject
+  ];
   return [true, false]
-    .map((excerpt) => mapInstruction([{ ...t, excerpt }]))
+    .map((excerpt) => mapInstruction({ ...t, excerpt }))
     .concat(reducePrompt([], path))
-    .concat(files > 1 ? [mapInstruction(many), reducePrompt([], subject)] : [])
+    .concat(files > 1 ? folder : [])
     .join('\n');
 }
 
-/** `source`: the documents (for `copied`); `instructions`: the prompts' own words, which the summary must not repeat (runs of 6 words). */
+/**
+ * `source`: the documents (for `copied`); `instructions`: the prompts' own words, which the summary
+ * must not repeat (runs of 6 words); `minSentences`: for prose (default 2).
+ */
 export function judge(
   summary: string,
   terms: readonly KeyTerm[],
-  o: { source?: string; instructions?: string } = {},
+  o: { source?: string; instructions?: string; minSentences?: number } = {},
 ): SummaryVerdict {
   const told =
     o.instructions && copiedShare(summary, o.instructions, 6) > 0
@@ -107,7 +115,7 @@ export function judge(
     echoes: [...echoes(summary), ...told],
     repeated: repeatedSentences(summary),
     sentences: sentences(summary).length,
-    notProse: proseProblem(summary),
+    notProse: proseProblem(summary, o.minSentences),
     copied: o.source ? copiedShare(summary, o.source) : 0,
   };
 }

@@ -9,9 +9,12 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
   fenceLanguage,
+  fileEntry,
   frameText,
   mapInstruction,
   mapPrompt,
+  overviewInstruction,
+  overviewPrompt,
   reducePrompt,
   titleOf,
 } from '../src/context/summary-prompts';
@@ -19,28 +22,20 @@ import { planParts } from '../src/context/summary-parts';
 import { cleanSummary, repeatedSentences, sentences } from '../src/context/summary-text';
 import { judge } from './summary-oracle';
 
-test('planParts cuts a long file into chunks of about equal size and packs small files into one part', () => {
+test('planParts cuts a long file into chunks of about equal size, one map step each; a small file is one part', () => {
   const count = (t: string): number => t.length; // one token per character
   const lines = Array.from({ length: 29 }, (_, i) => `line ${String(i + 2).padStart(3, '0')} ......\n`); // 16 characters each
   const long = `# Title\n${lines.join('')}`;
-  const { parts, inputTokens } = planParts(
-    [
-      { path: 'a.md', text: long },
-      { path: 'b.ts', text: 'x\n' },
-      { path: 'c.ts', text: 'y\n' },
-    ],
-    200,
-    count,
-  );
-  assert.equal(inputTokens, long.length + 4);
+  const { parts, inputTokens } = planParts({ path: 'a.md', text: long }, 200, count);
+  assert.equal(inputTokens, long.length);
   // 30 lines (472 characters) in chunks of at most 125 (the budget less the framing, less 5%):
   // greedy filling would give 8, 7, 7, 7 and 1 lines; the plan gives five chunks of 6.
-  const chunks = parts.flatMap((p) =>
-    p.texts.filter((t) => t.path === 'a.md').map((t) => t.text.split('\n').length - 1),
-  );
-  assert.deepEqual(chunks, [6, 6, 6, 6, 6]);
   assert.deepEqual(
-    parts.flatMap((p) => p.ranges.filter((r) => r.path === 'a.md').map((r) => [r.startLine, r.endLine])),
+    parts.map((p) => p.text.text.split('\n').length - 1),
+    [6, 6, 6, 6, 6],
+  );
+  assert.deepEqual(
+    parts.map((p) => [p.startLine, p.endLine]),
     [
       [1, 6],
       [7, 12],
@@ -49,42 +44,44 @@ test('planParts cuts a long file into chunks of about equal size and packs small
       [25, 30],
     ],
   );
-  assert.equal(parts[0]!.texts[0]!.title, undefined, 'the first chunk shows its own title');
-  assert.equal(parts[1]!.texts[0]!.title, '# Title', 'later chunks say which file they are part of');
-  assert.ok(parts.every((p) => p.texts.every((t) => t.path !== 'a.md' || t.excerpt)));
+  assert.equal(parts[0]!.text.title, undefined, 'the first chunk shows its own title');
+  assert.equal(parts[1]!.text.title, '# Title', 'later chunks say which file they are part of');
+  assert.ok(parts.every((p) => p.text.excerpt && p.tokens <= 200));
+  const small = planParts({ path: 'b.ts', text: 'x\n' }, 200, count).parts;
   assert.deepEqual(
-    parts.at(-1)!.texts.map((t) => [t.path, t.excerpt]),
-    [
-      ['b.ts', false],
-      ['c.ts', false],
-    ],
-    'small files share a part',
+    small.map((p) => [p.text.path, p.text.excerpt, p.startLine, p.endLine]),
+    [['b.ts', false, 1, 1]],
   );
+  assert.deepEqual(planParts({ path: 'c.ts', text: '' }, 200, count).parts, []);
 });
 
 const ECHO = /\(lines? \d|part \d+ of \d+|^#{1,6} /im;
 
 test('the map prompt frames a file by its name, in a fence its text cannot close, with the instruction after it', () => {
   const text = 'const a = 1;\n```\nnot the end\n```\n';
-  const p = mapPrompt([{ path: 'src/a.ts', text, excerpt: false }]);
+  const p = mapPrompt({ path: 'src/a.ts', text, excerpt: false });
   assert.ok(p.startsWith('The file src/a.ts:\n````typescript\nconst a = 1;\n```\nnot the end\n```\n````\n'), p);
-  assert.ok(p.endsWith(mapInstruction([{ path: 'src/a.ts', text, excerpt: false }])));
-  assert.match(mapInstruction([{ path: 'src/a.ts', text: '', excerpt: false }]), /what this code does/);
-  assert.match(mapInstruction([{ path: 'notes.md', text: '', excerpt: false }]), /what this document says/);
+  assert.ok(p.endsWith(mapInstruction({ path: 'src/a.ts', text, excerpt: false })));
+  assert.match(mapInstruction({ path: 'src/a.ts', text: '', excerpt: false }), /what this code does/);
+  assert.match(mapInstruction({ path: 'notes.md', text: '', excerpt: false }), /what this document says/);
   assert.match(
-    mapInstruction([{ path: 'notes.md', text: '', excerpt: true }]),
+    mapInstruction({ path: 'notes.md', text: '', excerpt: true }),
     /2 or 3 sentences what this excerpt says/,
   );
-  assert.doesNotMatch(p, ECHO);
-  const two = mapPrompt([
-    { path: 'a.md', text: '# A\n', excerpt: false },
-    { path: 'b.md', text: 'B', excerpt: true, title: '# The B file' },
-  ]);
+  // A folder's file: one or two sentences, and code names its main class or function.
   assert.match(
-    two,
-    /^The file a\.md:\n```markdown\n# A\n```\n\nAn excerpt of b\.md \(a file that begins "# The B file"\):\n```markdown\nB\n```\n/,
+    mapInstruction({ path: 'src/a.ts', text: '', excerpt: false }, true),
+    /in one or two sentences what this code does and how it works, naming its main class or function\./,
   );
-  assert.match(two, /these 2 files/);
+  assert.match(
+    mapInstruction({ path: 'notes.md', text: '', excerpt: false }, true),
+    /one or two sentences what this document says\./,
+  );
+  assert.doesNotMatch(p, ECHO);
+  assert.match(
+    mapPrompt({ path: 'b.md', text: 'B', excerpt: true, title: '# The B file' }),
+    /^An excerpt of b\.md \(a file that begins "# The B file"\):\n```markdown\nB\n```\n/,
+  );
   assert.equal(fenceLanguage('x/Y.PY'), 'python');
   assert.equal(fenceLanguage('LICENSE'), '');
   assert.equal(frameText({ path: 'LICENSE', text: 'MIT', excerpt: false }), 'The file LICENSE:\n```\nMIT\n```\n');
@@ -101,6 +98,40 @@ test('the reduce prompt gives the instruction first, then the summaries as plain
   );
   assert.ok(p.endsWith('\n\nAlpha does one thing.\n\nBeta does another.'), p);
   assert.doesNotMatch(p, /part \d|summary \d|^\s*[-*] /im);
+});
+
+test('the overview prompt lists each file by its path and first sentence, then asks about the folder and says how to begin', () => {
+  const e = [
+    fileEntry('a.ts', 'Alpha parses the input. It has two modes.'),
+    fileEntry('b.ts', 'Beta writes the output.'),
+  ];
+  assert.deepEqual(e, ['a.ts: Alpha parses the input.', 'b.ts: Beta writes the output.']);
+  const p = overviewPrompt(e, 'the folder src/x');
+  assert.ok(
+    p.startsWith(
+      'a.ts: Alpha parses the input.\nb.ts: Beta writes the output.\n\nThese are the files of the folder src/x.',
+    ),
+    p,
+  );
+  assert.ok(p.endsWith(`Start with "The folder src/x". ${overviewInstruction('x').split('work. ')[1]}`), p);
+});
+
+test('cleanSummary with noLists drops list items, what is indented under them and the sentence that introduces them', () => {
+  const raw =
+    'The module parses flags. It has three parts:\n\n1. **parse**: reads argv.\n   - nested detail\n2. **check**: validates.\n\n' +
+    '**Purpose**: It turns arguments into options.\nFiles:\n- a.ts: one\n- b.ts: two';
+  const c = cleanSummary(raw, { noLists: true });
+  assert.equal(c.text, 'The module parses flags.\n\nIt turns arguments into options.');
+  assert.equal(c.lists, 6); // five list lines (one nested) and one bold label
+  assert.equal(cleanSummary(raw).text.includes('1. **parse**'), true, 'lists stay without noLists');
+  // Nothing but an unfinished sentence once the list is gone: nothing (the summarizer asks again, with more room).
+  const only = cleanSummary('It has three parameters:\n- `c`: a plan\n\nThe function uses', {
+    noLists: true,
+    cutOff: true,
+  });
+  assert.deepEqual([only.text, only.truncated], ['', true]);
+  // A list cut off by the token limit right after its lead-in.
+  assert.equal(cleanSummary('It does X. It has these methods:\n\n- `a`', { noLists: true }).text, 'It does X.');
 });
 
 test('cleanSummary removes echoed framing: headings, fences with their code, part labels, line ranges', () => {
@@ -155,14 +186,14 @@ test('cleanSummary keeps the first of repeated sentences and drops the instructi
   });
   assert.equal(told.text, 'Tern is a job queue.');
   const cut = cleanSummary('Tern is a job queue. It stores jobs in segm', { cutOff: true });
-  assert.deepEqual(cut, { text: 'Tern is a job queue.', echoes: 0, repeats: 0, truncated: true });
+  assert.deepEqual(cut, { text: 'Tern is a job queue.', echoes: 0, repeats: 0, truncated: true, lists: 0 });
   assert.equal(
     cleanSummary('Tern is a job queue', { cutOff: true }).text,
-    'Tern is a job queue',
-    'a lone sentence is kept',
+    '',
+    'a lone unfinished sentence is dropped (the summarizer asks again with twice the room)',
   );
   const clean = 'The limiter keeps one token bucket per API key. Empty buckets answer 429 with Retry-After.';
-  assert.deepEqual(cleanSummary(clean), { text: clean, echoes: 0, repeats: 0, truncated: false });
+  assert.deepEqual(cleanSummary(clean), { text: clean, echoes: 0, repeats: 0, truncated: false, lists: 0 });
 });
 
 test('the oracle flags echoes, repeats, lists, copying and the instruction, and passes clean prose', () => {

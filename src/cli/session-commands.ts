@@ -90,7 +90,12 @@ const summarize: Command = {
         onProgress: (m) => io.err(m),
       });
       if (f.json) io.out(JSON.stringify({ ...r, excluded }));
-      else io.out(`${r.summary}\n\n${r.note}${excluded.length ? ` ${excluded.length} files excluded.` : ''}`);
+      else {
+        // A folder: the overview, then what each file does.
+        const files = r.covered.filter((c) => c.summary).map((c) => `- ${c.path}: ${c.summary}`);
+        const body = [r.summary, files.length ? `Files:\n${files.join('\n')}` : ''].filter(Boolean).join('\n\n');
+        io.out(`${body}\n\n${r.note}${excluded.length ? ` ${excluded.length} files excluded.` : ''}`);
+      }
     } finally {
       await engine.dispose();
     }

@@ -3,8 +3,10 @@
 // (Qwen2.5-Coder-0.5B, SmolLM2) copy whatever framing they are shown and forget an instruction
 // that precedes a long text, so: the content comes first, framed only by its file name (no line
 // ranges, no "part N of M" labels); the instruction comes after it and asks for prose; the reduce
-// step gets the map summaries as plain paragraphs, never chunk headers or labels. Not here:
+// step gets the map summaries as plain paragraphs, never chunk headers or labels; a folder's
+// overview gets one short summary per file, each after its path. Not here:
 // splitting texts (chunks.ts), sampling, cleaning the output (summary-text.ts).
+import { sentences } from './summary-text';
 
 export const SUMMARY_SYSTEM =
   'You are a technical writer. You explain documents and source code in plain English prose: ' +
@@ -95,24 +97,26 @@ const PROSE =
   'Write plain prose in complete sentences: no headings, no lists, no code, no file names in brackets, and do not copy the text.';
 
 /**
- * The map step: explain the framed texts of one part. "Summarize this document" makes a small
- * model copy a prose document's opening paragraphs; "explain in your own words" does not.
+ * The map step: explain one framed text. "Summarize this document" makes a small model copy a
+ * prose document's opening paragraphs; "explain in your own words" does not. `brief`: one or two
+ * sentences (a file of a folder, whose summary is one entry of the folder's).
  */
-export function mapPrompt(texts: readonly FramedText[]): string {
-  return `${texts.map(frameText).join('\n')}\n${mapInstruction(texts)}`;
+export function mapPrompt(t: FramedText, brief = false): string {
+  return `${frameText(t)}\n${mapInstruction(t, brief)}`;
 }
 
 /** The map step's instruction alone (what its output must not repeat). */
-export function mapInstruction(texts: readonly FramedText[]): string {
-  if (texts.length === 1) {
-    const t = texts[0]!;
-    const code = fenceLanguage(t.path) !== '' && fenceLanguage(t.path) !== 'markdown';
-    const what = t.excerpt ? 'this excerpt' : code ? 'this code' : 'this document';
-    const size = t.excerpt ? '2 or 3 sentences' : '3 to 5 sentences';
-    return `In your own words, explain in ${size} what ${what} ${code ? 'does and how it works' : 'says'}. ${PROSE}`;
-  }
-  return `In your own words, explain in one paragraph what these ${texts.length} files are for: one or two sentences for each file, naming its main parts. ${PROSE}`;
+export function mapInstruction(t: FramedText, brief = false): string {
+  const code = fenceLanguage(t.path) !== '' && fenceLanguage(t.path) !== 'markdown';
+  const what = t.excerpt ? 'this excerpt' : code ? 'this code' : 'this document';
+  const size = brief ? BRIEF : t.excerpt ? '2 or 3 sentences' : '3 to 5 sentences';
+  // A file of a folder is one entry among many: it should say which class or function it is about.
+  const name = brief && code ? ', naming its main class or function' : '';
+  return `In your own words, explain in ${size} what ${what} ${code ? 'does and how it works' : 'says'}${name}. ${PROSE}`;
 }
+
+/** The length of a folder's file summary (map and reduce steps of one file). */
+export const BRIEF = 'one or two sentences';
 
 /** How the reduce step names a folder (or workspace folder) being summarized: "the folder src/engine". */
 export function folderSubject(name: string): string {
@@ -121,12 +125,43 @@ export function folderSubject(name: string): string {
 
 /**
  * The reduce step: the summaries of consecutive parts (in order, as plain paragraphs) → one
- * summary of `subject` ("docs/design.md", "the folder src/engine"). The instruction comes first:
- * the summaries are short, and after them a small model tends to repeat an instruction verbatim.
+ * summary of `subject` ("docs/design.md", "the folder src/engine") of `size` sentences. The
+ * instruction comes first: the summaries are short, and after them a small model tends to repeat
+ * an instruction verbatim.
  */
-export function reducePrompt(summaries: readonly string[], subject: string): string {
+export function reducePrompt(summaries: readonly string[], subject: string, size = '3 to 5 sentences'): string {
   return (
-    `Combine the summaries below, of consecutive sections of ${subject}, into one summary of ${subject} in 3 to 5 sentences ` +
+    `Combine the summaries below, of consecutive sections of ${subject}, into one summary of ${subject} in ${size} ` +
     `that covers every section and keeps their specific names. ${PROSE} Do not mention sections, parts or summaries.\n\n${summaries.join('\n\n')}`
+  );
+}
+
+/**
+ * One file's entry in the overview step's input: its path, then the first sentence of its
+ * summary (what it is; with whole summaries the overview copied their details).
+ */
+export function fileEntry(path: string, summary: string): string {
+  return `${path}: ${sentences(summary)[0] ?? summary}`;
+}
+
+/**
+ * The overview of a folder: what `subject` is for as a whole, from what each of its files is
+ * (fileEntry lines). It need not repeat every file (each file's summary is shown with it). The
+ * entries come first: with the instruction first, Qwen2.5-Coder-0.5B copied the first entries as
+ * a numbered list; told how to begin, it writes one paragraph about the folder.
+ */
+export function overviewPrompt(entries: readonly string[], subject: string): string {
+  const start = subject.charAt(0).toUpperCase() + subject.slice(1);
+  return `${entries.join('\n')}\n\n${overviewInstruction(subject, start)}`;
+}
+
+/**
+ * The overview's instruction; `start`: how the overview begins. Checked for repeats with the
+ * subject "this folder": a sentence may well name the subject.
+ */
+export function overviewInstruction(subject: string, start?: string): string {
+  return (
+    `These are the files of ${subject}. In 3 to 5 sentences, say what ${subject} is for: what it gives the rest ` +
+    `of the program, and which files do the main work.${start ? ` Start with "${start}".` : ''} ${PROSE}`
   );
 }

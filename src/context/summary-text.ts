@@ -14,6 +14,8 @@ export interface Cleaned {
   repeats: number;
   /** A trailing sentence cut off by the token limit was removed. */
   truncated: boolean;
+  /** List items (and the line introducing them) removed with `noLists`. */
+  lists: number;
 }
 
 /** A line's sentences, each with the white space after it: cut after . ! ? followed by white space. */
@@ -74,18 +76,71 @@ const LABEL =
 /** "(lines 12–40)", "lines 12-40 of", "(line 7)". */
 const LINE_RANGE = /\s*\(?\blines?\s+\d+(?:\s*(?:[–—-]|to)\s*\d+)?\)?(?:\s+of\b)?/gi;
 
+/** A list item: "- x", "* x", "1. x", "2) x". */
+const LIST_ITEM = /^\s*(?:[-*+•]|\d+[.)])\s/;
+/** A bold label opening a line: "**Purpose**:", "**Files:**". */
+const BOLD_LABEL = /^\s*\*\*[^*\n]{1,40}\*\*\s*:\s*|^\s*\*\*[^*\n]{1,40}:\*\*\s*/;
+
+/**
+ * Drop list items, the lines indented under them, and the line that introduces a list (ends in
+ * ":"); strip bold labels ("**Purpose**:") at line starts. For texts shown beside PodLens's own
+ * list of files, where a list the model wrote only repeats that list, cut short.
+ */
+function dropLists(lines: readonly string[]): { lines: string[]; dropped: number } {
+  const out: string[] = [];
+  let dropped = 0,
+    inList = false;
+  for (const line of lines) {
+    if (LIST_ITEM.test(line) || (inList && /^\s+\S/.test(line))) {
+      if (!inList) dropLeadIn(out);
+      inList = true;
+      dropped++;
+      continue;
+    }
+    inList = inList && line.trim() === '';
+    const label = BOLD_LABEL.exec(line);
+    if (label) dropped++;
+    const l = label ? line.slice(label[0].length) : line;
+    if (/:\s*$/.test(l) && /^\S*$/.test(l.replace(/:\s*$/, ''))) continue; // a bare "Files:" line
+    out.push(l);
+  }
+  dropLeadIn(out); // a list cut off right after its lead-in
+  return { lines: out, dropped };
+}
+
+/** Remove the sentence that introduces a list ("It has three parts:") from the last line of `out`. */
+function dropLeadIn(out: string[]): void {
+  while (out.length > 0 && out[out.length - 1]!.trim() === '') out.pop();
+  const last = out[out.length - 1];
+  if (last === undefined || !/:\s*$/.test(last)) return;
+  const rest = sentencesOf(last).slice(0, -1).join('').trimEnd();
+  if (rest) out[out.length - 1] = rest;
+  else out.pop();
+}
+
 /**
  * Remove echoed framing, repeated sentences and sentences that repeat `instruction` (the prompt
  * without the texts); with `cutOff` (generation hit its token limit), also a last sentence
- * without an ending. Keeps everything else as written.
+ * without an ending (all of a text that is one unfinished sentence); with `noLists`, lists
+ * (dropLists). Keeps everything else as written.
  */
-export function cleanSummary(raw: string, o: { cutOff?: boolean; instruction?: string } = {}): Cleaned {
+export function cleanSummary(
+  raw: string,
+  o: { cutOff?: boolean; instruction?: string; noLists?: boolean } = {},
+): Cleaned {
   let echoes = 0,
     repeats = 0,
-    truncated = false;
+    truncated = false,
+    lists = 0;
   const kept: string[] = [];
   let inFence: string | null = null;
-  for (const line of raw.split('\n')) {
+  let rawLines = raw.split('\n');
+  if (o.noLists) {
+    const d = dropLists(rawLines);
+    rawLines = d.lines;
+    lists = d.dropped;
+  }
+  for (const line of rawLines) {
     const fence = FENCE.exec(line);
     if (inFence !== null) {
       // code the model copied: drop it with its fences
@@ -147,10 +202,10 @@ export function cleanSummary(raw: string, o: { cutOff?: boolean; instruction?: s
       text.lastIndexOf('! '),
       text.lastIndexOf('? '),
     );
-    if (!/[.!?]["')\]]*$/.test(text) && end > 0) {
-      text = text.slice(0, end + 1);
+    if (!/[.!?]["')\]]*$/.test(text) && text !== '') {
+      text = end > 0 ? text.slice(0, end + 1) : ''; // nothing but an unfinished sentence: nothing
       truncated = true;
     }
   }
-  return { text, echoes, repeats, truncated };
+  return { text, echoes, repeats, truncated, lists };
 }

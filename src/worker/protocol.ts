@@ -222,9 +222,11 @@ export const fromWorkerSchema = tagged('type', {
     rounds: int0,
     complete: boolean,
     inputTokens: int0,
-    covered: array(object({ path: filePath, startLine: int0, endLine: int0, totalLines: int0 }), {
-      maxLength: 1_000_000,
-    }),
+    /** With a folder's files, each file's own summary (summarize.ts Coverage). */
+    covered: array(
+      object({ path: filePath, startLine: int0, endLine: int0, totalLines: int0, summary: optional(text) }),
+      { maxLength: 1_000_000 },
+    ),
     /** The last generation (the step that wrote the summary, or where it stopped); absent when none ran. */
     last: optional(object({ reason: finishReason, stats: statsSchema, contextSize: int0 })),
   }),

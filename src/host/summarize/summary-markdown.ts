@@ -1,10 +1,11 @@
 // The markdown document Summarize Folder / Workspace opens: the summary, the one-line coverage
 // note (what was covered; whether it was stopped), the files summarized with their line ranges
-// and the files left out, counted by reason. Pure string building; no vscode import.
+// and each file's own summary, and the files left out, counted by reason. Pure string building; no vscode import.
 import { Exclusion } from '../../context/walk';
 import { SummaryDone } from '../engine-client';
 
-const MAX_LISTED = 100;
+/** Files listed with their summaries (each was summarized, so each is worth showing). */
+const MAX_LISTED = 1000;
 
 export interface WalkSummary {
   files: number;
@@ -41,8 +42,8 @@ export function summaryMarkdown(label: string, r: SummaryDone, w: WalkSummary): 
     `# Summary of ${label}`,
     '',
     stopped ? `> **Stopped before the end** — this summary covers only part of ${label}: ${r.note}` : '',
-    stopped ? '' : '',
-    r.summary.trim() || '(empty)',
+    r.summary.trim() ||
+      (r.covered.some((c) => c.summary) ? '*(No overview: it is written once every file is summarized.)*' : '(empty)'),
     '',
     '---',
     '',
@@ -54,7 +55,7 @@ export function summaryMarkdown(label: string, r: SummaryDone, w: WalkSummary): 
       .slice(0, MAX_LISTED)
       .map(
         (c) =>
-          `- \`${c.path}\` lines ${c.startLine}–${c.endLine}${c.endLine < c.totalLines ? ` of ${c.totalLines} (partly)` : ''}`,
+          `- \`${c.path}\` lines ${c.startLine}–${c.endLine}${c.endLine < c.totalLines ? ` of ${c.totalLines} (partly)` : ''}${c.summary ? ` — ${c.summary.replace(/\s+/g, ' ').trim()}` : ''}`,
       ),
     r.covered.length > MAX_LISTED ? `- … and ${r.covered.length - MAX_LISTED} more` : '',
   ];
