@@ -124,12 +124,12 @@ test('cleanSummary with noLists drops list items, what is indented under them an
   assert.equal(c.text, 'The module parses flags.\n\nIt turns arguments into options.');
   assert.equal(c.lists, 6); // five list lines (one nested) and one bold label
   assert.equal(cleanSummary(raw).text.includes('1. **parse**'), true, 'lists stay without noLists');
-  // Nothing but an unfinished sentence once the list is gone: nothing (the summarizer asks again, with more room).
+  // Nothing but an unfinished sentence once the list is gone: kept (the summarizer asks again with more room).
   const only = cleanSummary('It has three parameters:\n- `c`: a plan\n\nThe function uses', {
     noLists: true,
     cutOff: true,
   });
-  assert.deepEqual([only.text, only.truncated], ['', true]);
+  assert.deepEqual([only.text, only.truncated], ['The function uses', false]);
   // A list cut off by the token limit right after its lead-in.
   assert.equal(cleanSummary('It does X. It has these methods:\n\n- `a`', { noLists: true }).text, 'It does X.');
 });
@@ -189,8 +189,8 @@ test('cleanSummary keeps the first of repeated sentences and drops the instructi
   assert.deepEqual(cut, { text: 'Tern is a job queue.', echoes: 0, repeats: 0, truncated: true, lists: 0 });
   assert.equal(
     cleanSummary('Tern is a job queue', { cutOff: true }).text,
-    '',
-    'a lone unfinished sentence is dropped (the summarizer asks again with twice the room)',
+    'Tern is a job queue',
+    'a lone sentence is kept (the summarizer asks again with more room when maxTokens allows)',
   );
   const clean = 'The limiter keeps one token bucket per API key. Empty buckets answer 429 with Retry-After.';
   assert.deepEqual(cleanSummary(clean), { text: clean, echoes: 0, repeats: 0, truncated: false, lists: 0 });

@@ -44,6 +44,8 @@ export interface CleanupCounts {
 }
 
 export interface StepOptions {
+  /** No step writes more than this (the longest summary the caller asked for). */
+  maxTokens: number;
   sampler?: Partial<SamplerOptions>;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
@@ -122,15 +124,17 @@ export class SummarySteps {
     s: { maxTokens: number; instruction: string; noLists?: boolean },
   ): Promise<{ text: string; aborted: boolean }> {
     const r = await this.generate(user, s);
-    // Nothing left but an unfinished sentence (a list took the tokens): once more, with room to finish.
-    if (r.text === '' && r.cutOff && !r.aborted) return this.generate(user, { ...s, maxTokens: 2 * s.maxTokens });
+    // Nothing left but an unfinished sentence (a list took the tokens): once more, with room to
+    // finish, as long as the summary's own limit allows.
+    const more = Math.min(2 * s.maxTokens, this.o.maxTokens);
+    if (r.unfinished && !r.aborted && more > s.maxTokens) return this.generate(user, { ...s, maxTokens: more });
     return r;
   }
 
   private async generate(
     user: string,
     s: { maxTokens: number; instruction: string; noLists?: boolean },
-  ): Promise<{ text: string; aborted: boolean; cutOff: boolean }> {
+  ): Promise<{ text: string; aborted: boolean; unfinished: boolean }> {
     const { cache, o } = this;
     cache.truncate(0); // steps share nothing; truncating to 0 is exact for every cache kind
     const step = new AbortController(); // the caller's signal, or this step's first repeated sentence
@@ -172,7 +176,9 @@ export class SummarySteps {
     n.loops += looped ? 1 : 0;
     n.cutOff += c.truncated ? 1 : 0;
     n.lists += c.lists;
-    return { text: c.text, aborted: this.aborted, cutOff }; // text '' when nothing was left
+    // `unfinished`: cut off with no sentence ended (or nothing left at all).
+    const unfinished = (cutOff || looped) && !/[.!?]["')\]]*$/.test(c.text);
+    return { text: c.text, aborted: this.aborted, unfinished };
   }
 
   /** Combine `items` into one summary: groups that fit are combined, round after round, until one is left. */

@@ -121,8 +121,8 @@ function dropLeadIn(out: string[]): void {
 /**
  * Remove echoed framing, repeated sentences and sentences that repeat `instruction` (the prompt
  * without the texts); with `cutOff` (generation hit its token limit), also a last sentence
- * without an ending (all of a text that is one unfinished sentence); with `noLists`, lists
- * (dropLists). Keeps everything else as written.
+ * without an ending (unless it is all there is); with `noLists`, lists (dropLists). Keeps
+ * everything else as written.
  */
 export function cleanSummary(
   raw: string,
@@ -202,8 +202,8 @@ export function cleanSummary(
       text.lastIndexOf('! '),
       text.lastIndexOf('? '),
     );
-    if (!/[.!?]["')\]]*$/.test(text) && text !== '') {
-      text = end > 0 ? text.slice(0, end + 1) : ''; // nothing but an unfinished sentence: nothing
+    if (!/[.!?]["')\]]*$/.test(text) && end > 0) {
+      text = text.slice(0, end + 1);
       truncated = true;
     }
   }
