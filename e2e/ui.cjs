@@ -558,6 +558,50 @@ async function scenario(name, fn) {
     await shot('08-summarize-selection.png');
   });
 
+  await scenario('summarize the workspace: an overview, then every file with its own summary', async () => {
+    await runCommand('PodLens: Summarize Workspace');
+    // The document opens when the summary is done: a markdown editor starting "# Summary of".
+    const lines = page.locator('.editor-group-container.active .monaco-editor .view-lines').first();
+    const text = await until(
+      'the workspace summary document',
+      async () => {
+        const t = (await lines.innerText().catch(() => '')).replace(/\u00a0/g, ' ');
+        return /^# Summary of the workspace/.test(t) && /## Files summarized/.test(t) ? t : null;
+      },
+      600000,
+      500,
+    );
+    console.log(`    ${text.replace(/\n+/g, ' | ').slice(0, 600)}`);
+    const files = [...text.matchAll(/^- `([^`]+)` lines \d+–\d+ — (.+)$/gm)].map((m) => ({
+      path: m[1],
+      summary: m[2],
+    }));
+    const listed = /## Files summarized \((\d+) of (\d+) read\)/.exec(text);
+    assert.ok(listed && listed[1] === listed[2], `every file read is summarized: ${listed && listed[0]}`);
+    assert.equal(files.length, Number(listed[1]), `each file has its own summary:\n${text}`);
+    for (const want of ['README.md', 'src/harbours.ts', 'src/predict.ts'])
+      assert.ok(
+        files.some((f) => f.path === want),
+        `${want} is listed with a summary`,
+      );
+    for (const f of files) {
+      assert.equal(degenerate(f.summary), null, `${f.path}: ${JSON.stringify(f.summary)}`);
+      assert.match(f.summary, /[.!?]$/, `${f.path}: a finished sentence: ${JSON.stringify(f.summary)}`);
+    }
+    // What only this workspace's own files are about: tides, harbours (the vendored ones are ms, debug, ignore).
+    const own = (p) => files.find((f) => f.path === p).summary;
+    assert.match(own('README.md'), /\btid/i, `README.md's summary: ${own('README.md')}`);
+    assert.match(own('src/harbours.ts'), /harbou?r/i, `src/harbours.ts's summary: ${own('src/harbours.ts')}`);
+    const overview = text
+      .split('\n---')[0]
+      .replace(/^# .*\n/, '')
+      .trim();
+    assert.match(overview, /[A-Za-z].{30,}[.!?]/, `an overview in sentences:\n${overview}`);
+    assert.equal(degenerate(overview), null, overview);
+    assert.doesNotMatch(text, /\(empty\)|Stopped before the end/);
+    await shot('09-summarize-workspace.png');
+  });
+
   await browser.close();
   fs.writeFileSync(resultFile, JSON.stringify(results, null, 2));
   console.log(`UI scenarios: ${results.passed} passed, ${results.failed} failed`);

@@ -131,8 +131,10 @@ export async function summarizeTexts(
     }
     if (cov.endLine > 0) covered.push(cov);
     if (summaries.length < parts.length) {
+      // Stopped: a text shows its part summaries; a folder's file what was summarized of it (marked partly covered).
       stopped = true;
-      text = folder ? [] : summaries;
+      if (!folder) text = summaries;
+      else if (summaries.length > 0) cov.summary = summaries.join(' ').replace(/\s*\n\s*/g, ' ');
       break;
     }
     const c = await steps.combine(summaries, {
@@ -154,7 +156,8 @@ export async function summarizeTexts(
   }
   if (folder && !stopped) {
     // The overview, from every file's summary (rounds of groups when they do not fit one step).
-    const entries = covered.filter((c) => c.summary).map((c) => fileEntry(c.path, c.summary!));
+    const done = covered.filter((c) => c.summary);
+    const entries = done.length === 1 ? [done[0]!.summary!] : done.map((c) => fileEntry(c.path, c.summary!)); // one: it is the overview
     const c = await steps.combine(entries, {
       maxTokens: Math.min(o.maxTokens, OVERVIEW_TOKENS),
       keepAll: false,
@@ -168,7 +171,7 @@ export async function summarizeTexts(
           : `combining ${n} overviews (round ${round + 1}, group ${gi} of ${groups})…`,
     });
     rounds += c.rounds;
-    // One file: its summary is the overview. Not combined (stopped, out of rounds): the file summaries say it all.
+    // Not combined (stopped, out of rounds): no overview; the file summaries say it all.
     text = c.level.length === 1 ? c.level : [];
   }
   // Summaries not combined are shown in order, as paragraphs without labels.
