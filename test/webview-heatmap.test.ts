@@ -3,7 +3,8 @@
 // cache built with that profile's blocks. One layers × layers heatmap per KV head with its blocks
 // outlined; hovering a grid cell shows its similarity to its block's anchor, hovering a heatmap
 // cell the similarity of two layers; colours follow the theme (dark and light); a burst of cache
-// updates is coalesced; no CSP violations. The dark screenshot goes to docs/screenshots/.
+// updates is coalesced; no CSP violations. The dark screenshot goes to artifacts/, and to
+// docs/screenshots/ with PODLENS_UPDATE_SCREENSHOTS=1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -15,7 +16,7 @@ import { buildCacheView, CacheView } from '../src/shared/cache-view';
 import { ProfileView } from '../src/shared/profile-view';
 import { readProfileView } from '../src/host/visualizer/profile-view';
 import { toSnapshotWire } from '../src/worker/snapshot';
-import { Harness, post, recorded, startHarness } from './webview-harness';
+import { artifacts, Harness, post, recorded, startHarness } from './webview-harness';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
 
 const PROFILE = path.join(ROOT, 'docs/pod-report/profile-2048.json');
@@ -136,13 +137,17 @@ test("one heatmap per KV head with the profile's blocks; hover shows similarity 
   // Colours come from the theme: similarity 1 (the diagonal) is charts-blue; the lowest cell is near the editor background.
   assert.equal(await background(page, '.heatmap >> nth=0 >> .hm-cell >> nth=0'), '55, 148, 255');
   assert.deepEqual(await recorded(page, '__csp'), []);
-  fs.mkdirSync(path.join(ROOT, 'docs/screenshots'), { recursive: true });
   await page
     .locator('.grid .cell')
     .nth(c.layer * H + c.kvHead)
     .hover();
   await page.setViewportSize({ width: 1100, height: 1560 }); // the content scrolls inside the page: show all of it
-  await page.screenshot({ path: path.join(ROOT, 'docs/screenshots/visualizer-heatmap-dark.png') });
+  // To artifacts/ (git-ignored); to docs/screenshots/ only when asked, as the chat's screenshots.
+  const dirs = [
+    artifacts(),
+    ...(process.env.PODLENS_UPDATE_SCREENSHOTS === '1' ? [path.join(ROOT, 'docs/screenshots')] : []),
+  ];
+  for (const dir of dirs) await page.screenshot({ path: path.join(dir, 'visualizer-heatmap-dark.png') });
   await page.close();
 });
 
