@@ -9,9 +9,6 @@
 // and an AbortSignal stops between and within steps; the result says which files and lines were
 // covered. Not here: reading files (walk.ts), the chat.
 import { Engine } from '../engine/engine';
-import { GenerateEvent } from '../engine/generate';
-import { KVCache } from '../engine/kv/types';
-import { SamplerOptions } from '../engine/sampler';
 import { planParts } from './summary-parts';
 import {
   BRIEF,
@@ -22,7 +19,7 @@ import {
   overviewPrompt,
   reducePrompt,
 } from './summary-prompts';
-import { CleanupCounts, shareOf, SummarySteps } from './summary-steps';
+import { CleanupCounts, shareOf, StepOptions, SummarySteps } from './summary-steps';
 
 export type { CleanupCounts } from './summary-steps';
 
@@ -68,17 +65,11 @@ export interface SummaryResult {
   cleanup: CleanupCounts;
 }
 
-export interface SummarizeOptions {
-  /**
-   * The longest summary in tokens: the final one; each of n parts (or n groups being combined) gets
-   * maxTokens / n, at least 48. A folder's file summaries get at most 80.
-   */
-  maxTokens: number;
-  sampler?: Partial<SamplerOptions>;
-  signal?: AbortSignal;
-  onProgress?: (message: string) => void;
-  /** Every generation event of every step, with the cache it fills (live KV snapshots, the last step's stats). */
-  onEvent?: (ev: GenerateEvent, cache: KVCache) => void;
+/**
+ * maxTokens: the longest summary in tokens, the final one; each of n parts (or n groups being
+ * combined) gets maxTokens / n, at least 48; a folder's file summaries get at most 80.
+ */
+export interface SummarizeOptions extends StepOptions {
   /** What the texts are, for the reduce step ("the folder src/engine"); default: the one file's path, or "a folder of N files". */
   subject?: string;
 }
@@ -103,8 +94,6 @@ export async function summarizeTexts(
   const inputTokens = plans.reduce((n, p) => n + p.inputTokens, 0);
   if (total === 0) throw new Error('nothing to summarize: the input is empty');
 
-  const firstLine = (d: SourceText): number => d.firstLine ?? 1;
-  const lastLine = (d: SourceText): number => firstLine(d) + d.text.split(/(?<=\n)/).length - 1;
   const covered: Coverage[] = [];
   let partsDone = 0;
   let stopped = false;
@@ -134,7 +123,7 @@ export async function summarizeTexts(
       // Stopped: a text shows its part summaries; a folder's file what was summarized of it (marked partly covered).
       stopped = true;
       if (!folder) text = summaries;
-      else if (summaries.length > 0) cov.summary = summaries.join(' ').replace(/\s*\n\s*/g, ' ');
+      else if (summaries.length > 0) cov.summary = oneParagraph(summaries.join(' '));
       break;
     }
     const c = await steps.combine(summaries, {
@@ -148,7 +137,7 @@ export async function summarizeTexts(
     if (!folder) {
       text = c.level;
       rounds += c.rounds;
-    } else if (c.level.length === 1 && c.level[0]) cov.summary = c.level[0].replace(/\s*\n\s*/g, ' '); // one paragraph, beside its path
+    } else if (c.level.length === 1 && c.level[0]) cov.summary = oneParagraph(c.level[0]);
     if (c.aborted) {
       stopped = true;
       break;
@@ -185,25 +174,30 @@ export async function summarizeTexts(
     inputTokens,
     complete,
     covered,
-    note: noteOf(docs, covered, { partsDone, total, inputTokens, complete, lastLine }),
+    note: noteOf(docs, covered, { partsDone, total, inputTokens, complete }),
     cleanup: steps.cleanup,
   };
 }
+
+const firstLine = (d: SourceText): number => d.firstLine ?? 1;
+const lastLine = (d: SourceText): number => firstLine(d) + d.text.split(/(?<=\n)/).length - 1;
+/** A file's summary is shown on one line beside its path. */
+const oneParagraph = (s: string): string => s.replace(/\s*\n\s*/g, ' ');
 
 /** One sentence: what the summary covers ("Covered all 3 files (912 tokens) in 3 parts.", "Stopped after …"). */
 function noteOf(
   docs: readonly SourceText[],
   cov: readonly Coverage[],
-  s: { partsDone: number; total: number; inputTokens: number; complete: boolean; lastLine: (d: SourceText) => number },
+  s: { partsDone: number; total: number; inputTokens: number; complete: boolean },
 ): string {
   const files = docs.length;
   const fully = cov.filter((c) => c.endLine >= c.totalLines).length;
   const one = files === 1 ? docs[0]! : undefined;
-  const range = one ? `lines ${one.firstLine ?? 1}–${s.lastLine(one)}` : '';
+  const range = one ? `lines ${firstLine(one)}–${lastLine(one)}` : '';
   if (s.partsDone === s.total)
     return `Covered all ${one ? `of ${one.path} (${range}, ${s.inputTokens} tokens)` : `${files} files (${s.inputTokens} tokens)`} in ${s.total} part${s.total > 1 ? 's' : ''}${s.complete ? '' : '; the part summaries could not be combined into one'}.`;
   if (one)
-    return `Stopped after ${s.partsDone} of ${s.total} parts: ${cov[0] ? `covered lines ${one.firstLine ?? 1}–${cov[0].endLine}` : 'nothing covered'} of ${one.path} (${range}).`;
+    return `Stopped after ${s.partsDone} of ${s.total} parts: ${cov[0] ? `covered lines ${firstLine(one)}–${cov[0].endLine}` : 'nothing covered'} of ${one.path} (${range}).`;
   const partly = cov.find((c) => c.endLine < c.totalLines);
   return `Stopped after ${s.partsDone} of ${s.total} parts: ${fully} of ${files} files fully covered${partly ? `, ${partly.path} partly` : ''}.`;
 }

@@ -49,6 +49,7 @@ export interface StepOptions {
   sampler?: Partial<SamplerOptions>;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
+  /** Every generation event of every step, with the cache it fills (live KV snapshots, the last step's stats). */
   onEvent?: (ev: GenerateEvent, cache: KVCache) => void;
 }
 

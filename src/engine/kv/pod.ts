@@ -96,7 +96,7 @@ export class PodKVCache implements KVCache {
     return {
       [this.step.maskProxA.name]: f32(prox, XA),
       [this.step.maskFullB.name]: f32(tile(fullB, T * XB, G), XB),
-      ...(this.step.maskDistB && distB ? { [this.step.maskDistB.name]: f32(tile(distB, T * XB, G), XB) } : {}),
+      ...(distB ? { [this.step.maskDistB!.name]: f32(tile(distB, T * XB, G), XB) } : {}),
       [this.step.splitA.name]: i64(P1, T),
       [this.step.splitB.name]: i64(P1, NDf, T),
     };
