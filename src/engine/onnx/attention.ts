@@ -13,7 +13,7 @@ export interface LayerAttentionInput {
   g: GraphBuilder;
   /** The cache plan: its contract (kv/contract.ts) names and types the cache inputs. */
   plan: KVPlan;
-  /** Cache and new K/V tensors are float16 (matmuls run in f16, scores and softmax in f32). */
+  /** Cache and new K/V tensors are float16 (stored so; widened to f32 next to each matmul). */
   f16: boolean;
   layer: number;
   nKVHeads: number;
@@ -47,29 +47,28 @@ export function contractOf<K extends KVPlan['kind']>(
   return { step: stepOf(a.plan, kind), io: layerOf(a.plan, kind, a.layer, a.nKVHeads, a.headDim) };
 }
 
-const toF16 = (g: GraphBuilder, t: string): string => g.op1('Cast', [t], { to: OnnxType.FLOAT16 });
 const toF32 = (g: GraphBuilder, t: string): string => g.op1('Cast', [t], { to: OnnxType.FLOAT });
 
-/** q · kᵀ / √D (f32 result) with k read as [P, H, D] in place; `q16` is q already cast when k is f16. */
+/**
+ * q · kᵀ / √D (f32) with k read as [P, H, D] in place; an f16 `k` is widened to f32 right here.
+ * ONNX Runtime 1.30 has no f16 GEMM on x86 and inserts the same cast itself, but schedules such
+ * a cast of a graph input freely (seen at 16K: a PoD layer's distant-key cast run before the
+ * layer's query projection, and q·kᵀ over its 8 MB f32 output took 1.07 ms against 0.44 ms for
+ * the same shape in the full cache, whose cast ran just before its matmul). An explicit cast is
+ * ordered with the nodes built around it, so the widened rows are read while still in cache.
+ */
 export function scores(g: GraphBuilder, q: string, k: string, headDim: number, f16 = false): string {
-  const s = g.op1(
+  return g.op1(
     'FusedMatMul',
-    [q, k],
+    [q, f16 ? toF32(g, k) : k],
     { transB: 1, transBatchB: 1, alpha: { float: 1 / Math.sqrt(headDim) } },
     { domain: MS_DOMAIN },
   );
-  return f16 ? toF32(g, s) : s;
 }
 
-/** p · v (f32 result) with v read as [P, H, D] in place; p is cast to f16 when v is. */
+/** p · v (f32) with v read as [P, H, D] in place; an f16 `v` is widened to f32 right here (see scores). */
 export function weighted(g: GraphBuilder, p: string, v: string, f16 = false): string {
-  const o = g.op1('FusedMatMul', [f16 ? toF16(g, p) : p, v], { transBatchB: 1 }, { domain: MS_DOMAIN });
-  return f16 ? toF32(g, o) : o;
-}
-
-/** The query tensor to use against the cache's keys (cast once per layer when they are f16). */
-export function cacheQuery(a: LayerAttentionInput): string {
-  return a.f16 ? toF16(a.g, a.qr) : a.qr;
+  return g.op1('FusedMatMul', [p, f16 ? toF32(g, v) : v], { transBatchB: 1 }, { domain: MS_DOMAIN });
 }
 
 export function kvType(a: LayerAttentionInput): OnnxType {
@@ -86,7 +85,7 @@ export function fullAttention(a: LayerAttentionInput): string {
   const { step, io } = contractOf(a, 'full');
   const pastK = declare(g, io.k);
   const pastV = declare(g, io.v);
-  const q = cacheQuery(a);
+  const q = a.qr;
   const sPast = g.op1('Add', [scores(g, q, pastK, a.headDim, a.f16), declare(g, step.maskPast)]);
   const sNew = g.op1('Add', [scores(g, q, a.kNew, a.headDim, a.f16), declare(g, step.maskNew)]);
   const probs = g.op1('Softmax', [g.op1('Concat', [sPast, sNew], { axis: 2 })], { axis: -1 });
@@ -106,7 +105,7 @@ export function streamingAttention(a: LayerAttentionInput): string {
   const { step, io } = contractOf(a, 'streaming');
   const kp = declare(g, io.kp);
   const vp = declare(g, io.vp);
-  const q = cacheQuery(a);
+  const q = a.qr;
   const s = g.op1('Add', [
     g.op1('Concat', [scores(g, q, kp, a.headDim, a.f16), scores(g, q, a.kNew, a.headDim, a.f16)], { axis: 2 }),
     declare(g, step.maskProxA),

@@ -13,8 +13,14 @@ import * as path from 'node:path';
 import { InitializerSink } from './builder';
 import { ExternalData } from './proto';
 
-/** Bump when the graph or the packing changes: old entries then no longer match. */
-const FORMAT = 1;
+/**
+ * Bump when the graph or the packing changes: old entries then no longer match, and a user who
+ * updates PodLens runs the new graph instead of a stale converted copy. test/model-cache-format
+ * fails when the graphs built for its fixed plans change while this number stays.
+ * 2: one softmax for anchor units (session 10); explicit f32 widening casts; int8 distant rows
+ * through DequantizeLinear.
+ */
+export const FORMAT = 2;
 /** External data offsets are multiples of this: ORT maps them only when aligned to the page size (4 KiB) or, on Windows, the allocation granularity (64 KiB). */
 const ALIGN = process.platform === 'win32' ? 64 * 1024 : 4096;
 /** Initializers this large go to the external file; smaller ones (shapes, norms) stay in the graph. */
