@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { readModelConfig } from '../src/engine/model/config';
-import { OnnxDecoder } from '../src/engine/decoder';
+import { OnnxDecoder, weightSource } from '../src/engine/decoder';
 import { KVPlan, LOCAL, uniformAnchors } from '../src/engine/kv/plan';
 import { createCache } from '../src/engine/kv/create';
 import {
@@ -20,25 +20,15 @@ import {
   specsOf,
   stepContract,
 } from '../src/engine/kv/contract';
-import { buildDecoderSegment, WeightSource } from '../src/engine/onnx/decoder-graph';
+import { buildDecoderSegment } from '../src/engine/onnx/decoder-graph';
 import { OrtSession, HostTensor } from '../src/engine/onnx/runtime';
-import { packWeight } from '../src/engine/onnx/pack';
-import { dequantize } from '../src/engine/gguf/quants';
-import { modelPath } from './helpers';
+import { modelPath, storiesPod } from './helpers';
 
 const STORIES = 'stories260K-f32.gguf'; // 5 layers, 4 KV heads
 const file = GGUFFile.open(modelPath(STORIES));
 const config = readModelConfig(file);
 file.close();
 
-// Layer 2 all local; layer 3 mixes a local unit, an anchor and a member of layer 3's block.
-const MIXED = [
-  [0, 0, 0, 0],
-  [0, 1, 0, 1],
-  [LOCAL, LOCAL, LOCAL, LOCAL],
-  [3, LOCAL, 3, 1],
-  [3, 4, LOCAL, 4],
-];
 // Every unit local or its own anchor: no unit reads another layer's distant part.
 const NO_MEMBERS = [
   [0, LOCAL, 0, 0],
@@ -47,15 +37,7 @@ const NO_MEMBERS = [
   [3, 3, LOCAL, 3],
   [4, 4, 4, 4],
 ];
-const pod = (o: Partial<Extract<KVPlan, { kind: 'pod' }>> = {}): KVPlan => ({
-  kind: 'pod',
-  sinks: 2,
-  recent: 6,
-  anchors: MIXED,
-  mode: 'scores',
-  dtype: 'f16',
-  ...o,
-});
+const pod = storiesPod;
 const PLANS: [string, KVPlan][] = [
   ['full f32', { kind: 'full', dtype: 'f32' }],
   ['full f16', { kind: 'full', dtype: 'f16' }],
@@ -137,16 +119,7 @@ test('the D(i) mask of member units is declared only by plans that have members'
 
 test('a graph built for another plan is refused at load, naming the inputs', async () => {
   const f = GGUFFile.open(modelPath(STORIES));
-  const weights: WeightSource = {
-    weight: (n) => {
-      const i = f.requireTensor(n);
-      return packWeight(i, f.readTensorBytes(i));
-    },
-    vector: (n) => {
-      const i = f.tensor(n);
-      return i ? dequantize(i.type, f.readTensorBytes(i), i.nElements) : undefined;
-    },
-  };
+  const weights = weightSource(f);
   const built = buildDecoderSegment(config, weights, {
     firstLayer: 0,
     endLayer: config.nLayers,

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OnnxDecoder } from '../src/engine/decoder';
 import { createCache } from '../src/engine/kv/create';
+import { KVPlan, LOCAL } from '../src/engine/kv/plan';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const MODELS = path.join(ROOT, 'models');
@@ -57,3 +58,25 @@ export function maxRelDiff(a: readonly Float32Array[], b: readonly Float32Array[
   }
   return worst;
 }
+
+/**
+ * A PoD plan for stories260K (5 layers, 4 KV heads) with every kind of unit: layer 2 all local;
+ * layer 3 mixes a local unit, anchors and a member of layer 1's block; layer 4 anchors, a member
+ * and a local unit. Sinks 2, recent 6, scores mode, f16 storage unless overridden.
+ */
+export const STORIES_MIXED_ANCHORS: readonly (readonly number[])[] = [
+  [0, 0, 0, 0],
+  [0, 1, 0, 1],
+  [LOCAL, LOCAL, LOCAL, LOCAL],
+  [3, LOCAL, 3, 1],
+  [3, 4, LOCAL, 4],
+];
+export const storiesPod = (o: Partial<Extract<KVPlan, { kind: 'pod' }>> = {}): KVPlan => ({
+  kind: 'pod',
+  sinks: 2,
+  recent: 6,
+  anchors: STORIES_MIXED_ANCHORS,
+  mode: 'scores',
+  dtype: 'f16',
+  ...o,
+});

@@ -9,12 +9,11 @@ import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { readModelConfig } from '../src/engine/model/config';
-import { KVPlan, LOCAL } from '../src/engine/kv/plan';
-import { buildDecoderSegment, WeightSource } from '../src/engine/onnx/decoder-graph';
-import { packWeight } from '../src/engine/onnx/pack';
-import { dequantize } from '../src/engine/gguf/quants';
+import { KVPlan } from '../src/engine/kv/plan';
+import { buildDecoderSegment } from '../src/engine/onnx/decoder-graph';
+import { weightSource } from '../src/engine/decoder';
 import { FORMAT } from '../src/engine/onnx/model-cache';
-import { modelPath } from './helpers';
+import { modelPath, storiesPod } from './helpers';
 
 /** The FORMAT and the graphs it stands for (sha256 over the plans' encoded models, in order). */
 const PINNED = {
@@ -22,23 +21,7 @@ const PINNED = {
   fingerprint: 'fed3c0d7de9680b0',
 };
 
-// stories260K: 5 layers, 4 KV heads. Layer 2 all local; layers 3–4 mix local units, anchors and members.
-const ANCHORS = [
-  [0, 0, 0, 0],
-  [0, 1, 0, 1],
-  [LOCAL, LOCAL, LOCAL, LOCAL],
-  [3, LOCAL, 3, 1],
-  [3, 4, LOCAL, 4],
-];
-const pod = (o: Partial<Extract<KVPlan, { kind: 'pod' }>> = {}): KVPlan => ({
-  kind: 'pod',
-  sinks: 2,
-  recent: 6,
-  anchors: ANCHORS,
-  mode: 'scores',
-  dtype: 'f16',
-  ...o,
-});
+const pod = storiesPod;
 const plans = (nLayers: number, nHeads: number): KVPlan[] => [
   { kind: 'full', dtype: 'f32' },
   { kind: 'full', dtype: 'f16' },
@@ -57,16 +40,7 @@ test('the converted-model cache FORMAT changes whenever the graphs it caches cha
   const f = GGUFFile.open(modelPath('stories260K-f32.gguf'));
   try {
     const config = readModelConfig(f);
-    const weights: WeightSource = {
-      weight: (n) => {
-        const i = f.requireTensor(n);
-        return packWeight(i, f.readTensorBytes(i));
-      },
-      vector: (n) => {
-        const i = f.tensor(n);
-        return i ? dequantize(i.type, f.readTensorBytes(i), i.nElements) : undefined;
-      },
-    };
+    const weights = weightSource(f);
     const h = crypto.createHash('sha256');
     for (const kv of plans(config.nLayers, config.nHeads)) {
       const built = buildDecoderSegment(config, weights, {

@@ -275,7 +275,8 @@ function allFinite(a: Float32Array | Uint16Array): boolean {
   return true;
 }
 
-function weightSource(f: GGUFFile): WeightSource {
+/** The weights of a GGUF file as the graph builder takes them: packed matmul weights, float vectors. */
+export function weightSource(f: GGUFFile): WeightSource {
   return {
     weight: (name) => {
       const info = f.requireTensor(name);
