@@ -95,8 +95,10 @@ export class PodAttention {
     };
     /** Σ p·v over the distant values of `heads`, back in the original space: Σ p·(s·v) = Σ (p·s)·v. */
     const distantOut = (p: string, heads: number[]): string => {
+      if (!vd)
+        throw new Error(`layer ${l}: heads ${heads.join(', ')} read distant values, but the layer's contract has none`);
       const v = pickDistant(
-        vd!,
+        vd,
         heads.map((h) => vHeads.indexOf(h)),
         vHeads.length,
       );
