@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { readModelConfig } from '../src/engine/model/config';
-import { OnnxDecoder, weightSource } from '../src/engine/decoder';
+import { OnnxDecoder } from '../src/engine/decoder';
 import { KVPlan, LOCAL, uniformAnchors } from '../src/engine/kv/plan';
 import { createCache } from '../src/engine/kv/create';
 import {
@@ -20,9 +20,8 @@ import {
   specsOf,
   stepContract,
 } from '../src/engine/kv/contract';
-import { buildDecoderSegment } from '../src/engine/onnx/decoder-graph';
 import { OrtSession, HostTensor } from '../src/engine/onnx/runtime';
-import { modelPath, storiesPod } from './helpers';
+import { modelPath, storiesPod as pod, wholeModelGraph } from './helpers';
 
 const STORIES = 'stories260K-f32.gguf'; // 5 layers, 4 KV heads
 const file = GGUFFile.open(modelPath(STORIES));
@@ -37,7 +36,6 @@ const NO_MEMBERS = [
   [3, 3, LOCAL, 3],
   [4, 4, 4, 4],
 ];
-const pod = storiesPod;
 const PLANS: [string, KVPlan][] = [
   ['full f32', { kind: 'full', dtype: 'f32' }],
   ['full f16', { kind: 'full', dtype: 'f16' }],
@@ -119,17 +117,9 @@ test('the D(i) mask of member units is declared only by plans that have members'
 
 test('a graph built for another plan is refused at load, naming the inputs', async () => {
   const f = GGUFFile.open(modelPath(STORIES));
-  const weights = weightSource(f);
-  const built = buildDecoderSegment(config, weights, {
-    firstLayer: 0,
-    endLayer: config.nLayers,
-    isLast: true,
-    maxPositions: 64,
-    accuracyLevel: 4,
-    kv: pod(),
-  });
+  const built = wholeModelGraph(f, config, pod());
   f.close();
-  const session = await OrtSession.create(built.bytes, { threads: 1 });
+  const session = await OrtSession.create(built, { threads: 1 });
   try {
     checkInputNames(
       'the graph',

@@ -2,7 +2,10 @@
 // with scripts/fetch-models.sh), and logits-comparison helpers for the decoder oracle tests.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OnnxDecoder } from '../src/engine/decoder';
+import { OnnxDecoder, weightSource } from '../src/engine/decoder';
+import { GGUFFile } from '../src/engine/gguf/file';
+import { ModelConfig } from '../src/engine/model/config';
+import { buildDecoderSegment } from '../src/engine/onnx/decoder-graph';
 import { createCache } from '../src/engine/kv/create';
 import { KVPlan, LOCAL } from '../src/engine/kv/plan';
 
@@ -80,3 +83,15 @@ export const storiesPod = (o: Partial<Extract<KVPlan, { kind: 'pod' }>> = {}): K
   dtype: 'f16',
   ...o,
 });
+
+/** The whole model as one graph segment for `kv` (64 positions, accuracy level 4): the encoded ONNX bytes. */
+export function wholeModelGraph(f: GGUFFile, config: ModelConfig, kv: KVPlan): Uint8Array {
+  return buildDecoderSegment(config, weightSource(f), {
+    firstLayer: 0,
+    endLayer: config.nLayers,
+    isLast: true,
+    maxPositions: 64,
+    accuracyLevel: 4,
+    kv,
+  }).bytes;
+}

@@ -10,10 +10,8 @@ import * as crypto from 'node:crypto';
 import { GGUFFile } from '../src/engine/gguf/file';
 import { readModelConfig } from '../src/engine/model/config';
 import { KVPlan } from '../src/engine/kv/plan';
-import { buildDecoderSegment } from '../src/engine/onnx/decoder-graph';
-import { weightSource } from '../src/engine/decoder';
 import { FORMAT } from '../src/engine/onnx/model-cache';
-import { modelPath, storiesPod } from './helpers';
+import { modelPath, storiesPod as pod, wholeModelGraph } from './helpers';
 
 /** The FORMAT and the graphs it stands for (sha256 over the plans' encoded models, in order). */
 const PINNED = {
@@ -21,7 +19,6 @@ const PINNED = {
   fingerprint: 'fed3c0d7de9680b0',
 };
 
-const pod = storiesPod;
 const plans = (nLayers: number, nHeads: number): KVPlan[] => [
   { kind: 'full', dtype: 'f32' },
   { kind: 'full', dtype: 'f16' },
@@ -40,19 +37,8 @@ test('the converted-model cache FORMAT changes whenever the graphs it caches cha
   const f = GGUFFile.open(modelPath('stories260K-f32.gguf'));
   try {
     const config = readModelConfig(f);
-    const weights = weightSource(f);
     const h = crypto.createHash('sha256');
-    for (const kv of plans(config.nLayers, config.nHeads)) {
-      const built = buildDecoderSegment(config, weights, {
-        firstLayer: 0,
-        endLayer: config.nLayers,
-        isLast: true,
-        maxPositions: 64,
-        accuracyLevel: 4,
-        kv,
-      });
-      h.update(built.bytes);
-    }
+    for (const kv of plans(config.nLayers, config.nHeads)) h.update(wholeModelGraph(f, config, kv));
     const fingerprint = h.digest('hex').slice(0, 16);
     assert.equal(
       `${FORMAT} ${fingerprint}`,

@@ -84,7 +84,7 @@ export class PodAttention {
     const vHeads = valueHeads(this.plan, l);
     const vd = io.vd ? distant(io.vd) : undefined;
     const scores = (q: string, k: string, d: number): string => scoresF(g, q, k, d, a.f16);
-    const weighted = (_g: unknown, p: string, v: string): string => weightedF(g, p, v, a.f16);
+    const weighted = (p: string, v: string): string => weightedF(g, p, v, a.f16);
     const qr = a.qr;
     /** The query against distant keys (rotated like them for int4). */
     const qrD = this.plan.distantQuant === 'int4' ? rotated(qr) : qr;
@@ -126,8 +126,8 @@ export class PodAttention {
     /** Σ p·v over [prox | dist | new] for `heads`. */
     const outB = ([pp, pd, pn]: Split3, heads: number[]): string =>
       g.op1('Add', [
-        g.op1('Add', [weighted(g, pp, gather(vp, heads, 1)), distantOut(pd, heads)]),
-        weighted(g, pn, gather(a.vNew, heads, 1)),
+        g.op1('Add', [weighted(pp, gather(vp, heads, 1)), distantOut(pd, heads)]),
+        weighted(pn, gather(a.vNew, heads, 1)),
       ]);
 
     // Anchor heads attend to everything they store — their own full attention — with one softmax
@@ -192,7 +192,7 @@ export class PodAttention {
           string,
           string,
         ];
-        return g.op1('Add', [weighted(g, pAp, gather(vp, own, 1)), weighted(g, pAn, gather(a.vNew, own, 1))]);
+        return g.op1('Add', [weighted(pAp, gather(vp, own, 1)), weighted(pAn, gather(a.vNew, own, 1))]);
       };
       if (byAnchor.size === 0) outs.push({ heads: own, o: withA(g.op1('Softmax', [aOwn], { axis: -1 })) });
       else {
