@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { installVscodeStandIn, standIn, StandInMemento, StandInPanel, Uri } from './vscode-stand-in';
+import { installVscodeStandIn, standIn, StandInMemento, StandInPanel, Uri, ViewColumn } from './vscode-stand-in';
 import { modelPath, ROOT, SMOLLM2 } from './helpers';
 import type { PodLensApi } from '../src/extension';
 import type * as vscode from 'vscode';
@@ -100,6 +100,8 @@ test('Open Chat: a singleton panel with a nonce CSP, limited resource roots, and
   chat = standIn.panels[0]!;
   assert.equal(chat.viewType, 'podlens.chat');
   assert.equal(chat.revealed, 1);
+  // No editor open yet: the panel takes the empty active group instead of leaving it empty beside it.
+  assert.equal(chat.viewColumn, ViewColumn.Active);
   assert.equal(chat.options.enableScripts, true);
   assert.deepEqual(
     chat.options.localResourceRoots?.map((u) => u.fsPath),
@@ -194,6 +196,7 @@ test('a follow-up reuses the cached conversation; abort stops an answer', async 
 test('the visualizer replays the host state on ready, also after being hidden', async () => {
   await standIn.commands.get('podlens.openVisualizer')!();
   const vis = standIn.panels.find((p) => p.viewType === 'podlens.visualizer')!;
+  assert.equal(vis.viewColumn, ViewColumn.Beside, 'beside the chat');
   assert.equal(frames(vis).length, 0);
   vis.webview.send({ kind: 'ready', view: 'visualizer' });
   const view = events(vis, 'cache/view')[0]!.view as Record<string, number>;

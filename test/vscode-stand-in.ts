@@ -360,6 +360,12 @@ export const window = {
   get visibleTextEditors(): unknown[] {
     return standIn.visibleTextEditors;
   },
+  /** The active editor group holds the visible editors and the open panels. */
+  tabGroups: {
+    get activeTabGroup(): { tabs: unknown[] } {
+      return { tabs: [...standIn.visibleTextEditors, ...standIn.panels.filter((p) => !p.disposed)] };
+    },
+  },
   onDidChangeActiveTextEditor: standIn.activeEditorChanged.event,
   onDidChangeTextEditorSelection: standIn.selectionChanged.event,
   showTextDocument(document: unknown, options?: unknown): Thenable<unknown> {

@@ -38,7 +38,7 @@ export class WebviewPanelHost extends Disposable {
     this.panel = vscode.window.createWebviewPanel(
       spec.viewType,
       spec.title,
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
+      { viewColumn: besideOrHere(), preserveFocus: false },
       {
         enableScripts: true,
         enableCommandUris: false,
@@ -73,4 +73,12 @@ export class WebviewPanelHost extends Disposable {
   reveal(): void {
     this.panel.reveal(undefined, false);
   }
+}
+
+/**
+ * Beside what the user is looking at; in the active group itself when it is empty (no editor open
+ * yet), so a panel never leaves an empty editor group next to it.
+ */
+function besideOrHere(): vscode.ViewColumn {
+  return vscode.window.tabGroups.activeTabGroup.tabs.length > 0 ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
 }
