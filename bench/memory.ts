@@ -12,13 +12,16 @@ import { promptIds, resolveModels, warmPageCache } from './models';
 import { describeMachine, finishMachine, formatMachineHeader } from './machine';
 import { RESULTS_DIR, stamp, writeReport } from './output';
 
-const USAGE = `usage: npm run bench -- --memory [--models a,b] [--ctx N] [--prompt N] [--decode N] [--engines podlens,llamacpp] [--out FILE]
+const USAGE = `usage: npm run bench -- --memory [--models a,b] [--ctx N] [--prompt N] [--decode N] [--engines podlens-first,podlens,llamacpp] [--out FILE]
 
 Peak and per-stage resident memory of PodLens vs llama.cpp on the same GGUF files, each engine ×
 model in its own process: after GGUF parse, each segment's graph build and session create, the
 KV cache, the first run (a prefill of --prompt tokens in one step) and --decode greedy steps;
 then after a forced GC (what is still referenced). llama.cpp: model load, context create, first
-run, decode. RSS includes mapped file pages (llama.cpp mmaps the GGUF).
+run, decode. RSS includes mapped file pages (llama.cpp mmaps the GGUF). PodLens runs against a
+converted-model cache of its own in a temporary directory: podlens-first is the first load, which
+converts the GGUF into it; podlens is a later load that finds it (after an unrecorded conversion
+if podlens-first did not run).
 
   --models a,b     qwen0.5b, qwen1.5b, smollm2 or .gguf paths   (default qwen0.5b,qwen1.5b)
                    (a Qwen2.5-7B-shaped file, random weights in the official Q4_K_M mix, 4.7 GB:
@@ -26,8 +29,12 @@ run, decode. RSS includes mapped file pages (llama.cpp mmaps the GGUF).
   --ctx N          context size of both engines                  (default 4096)
   --prompt N       first-run prompt tokens                       (default 512)
   --decode N       decode steps                                  (default 16)
-  --engines a,b    podlens, llamacpp                             (default both)
+  --engines a,b    podlens-first, podlens, llamacpp              (default all three)
   --out FILE       JSON result path      (default bench/results/memory-<date>.json)`;
+
+/** podlens-first: a load that converts the GGUF; podlens: a load from the converted-model cache. */
+type Engine = 'podlens-first' | 'podlens' | 'llamacpp';
+const ENGINES: readonly Engine[] = ['podlens-first', 'podlens', 'llamacpp'];
 
 interface MemoryJob {
   engine: 'podlens' | 'llamacpp';
@@ -169,7 +176,9 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
     return n;
   };
   const models = resolveModels((opt.get('models') ?? 'qwen0.5b,qwen1.5b').split(','), true);
-  const engines = (opt.get('engines') ?? 'podlens,llamacpp').split(',') as MemoryJob['engine'][];
+  const engines = (opt.get('engines') ?? ENGINES.join(',')).split(',') as Engine[];
+  for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine '${e}' (${ENGINES.join(', ')})`);
+  engines.sort((a, b) => ENGINES.indexOf(a) - ENGINES.indexOf(b)); // the first load fills the cache
   const contextSize = num('ctx', 4096);
   const machine = describeMachine();
   console.log(formatMachineHeader(machine));
@@ -180,19 +189,30 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
     for (const m of models) {
       warmPageCache(m.path);
       const prompt = promptIds(m.path, num('prompt', 512)).ids;
-      for (const engine of engines) {
+      const modelCache = path.join(tmp, `onnx-${m.key}`);
+      const run = (engine: Engine): { samples: MemorySample[]; info: unknown } => {
         const jobFile = path.join(tmp, 'job.json');
-        fs.writeFileSync(
-          jobFile,
-          JSON.stringify({ engine, modelPath: m.path, contextSize, prompt, decode: num('decode', 16) }),
-        );
+        const job: MemoryJob = {
+          engine: engine === 'llamacpp' ? 'llamacpp' : 'podlens',
+          modelPath: m.path,
+          contextSize,
+          prompt,
+          decode: num('decode', 16),
+        };
+        fs.writeFileSync(jobFile, JSON.stringify(job));
+        if (engine === 'podlens-first') fs.rmSync(modelCache, { recursive: true, force: true });
         const r = spawnSync(process.execPath, ['--expose-gc', __filename, '--memory-worker', jobFile], {
           encoding: 'utf8',
           maxBuffer: 64 << 20,
+          env: { ...process.env, PODLENS_ONNX_CACHE: modelCache },
         });
         const line = r.stdout.split('\n').find((l) => l.startsWith('@@memory '));
         if (!line) throw new Error(`${engine} on ${m.key} failed (exit ${r.status}): ${r.stderr.trim().slice(-2000)}`);
-        const got = JSON.parse(line.slice(9)) as { samples: MemorySample[]; info: unknown };
+        return JSON.parse(line.slice(9)) as { samples: MemorySample[]; info: unknown };
+      };
+      for (const engine of engines) {
+        if (engine === 'podlens' && !fs.existsSync(modelCache)) run('podlens-first'); // convert, unrecorded
+        const got = run(engine);
         results.push({ model: m.key, fileBytes: fs.statSync(m.path).size, engine, ...got });
         console.log(`${m.key} ${engine}: peak ${MB(got.samples.at(-1)!.hwm)} MB`);
       }
@@ -216,11 +236,13 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
           `| ${r.engine} | ${s.stage} | ${MB(s.rss)} | ${MB(s.hwm)} | ${MB(s.anon)} | ${MB(s.file)} | ${MB(s.arrayBuffers)} | ${MB(s.external)} |`,
         );
     const peak = (e: string): number | undefined => rows.find((r) => r.engine === e)?.samples.at(-1)?.hwm;
-    const p = peak('podlens'),
-      l = peak('llamacpp');
+    const l = peak('llamacpp');
     md.push('');
-    if (p !== undefined && l !== undefined)
-      md.push(`peak RSS: PodLens ${MB(p)} MB, llama.cpp ${MB(l)} MB, ratio ${(p / l).toFixed(2)}×`, '');
+    for (const e of ['podlens-first', 'podlens'] as const) {
+      const p = peak(e);
+      if (p !== undefined && l !== undefined)
+        md.push(`peak RSS: ${e} ${MB(p)} MB, llama.cpp ${MB(l)} MB, ratio ${(p / l).toFixed(2)}×`, '');
+    }
     for (const r of rows) md.push(`${r.engine}: ${JSON.stringify(r.info)}`, '');
   }
   const out = opt.get('out') ?? path.join(RESULTS_DIR, `memory-${stamp(started)}.json`);

@@ -16,7 +16,8 @@ import { GGMLType, typeName } from '../src/engine/gguf/types';
 import { readModelConfig } from '../src/engine/model/config';
 import { OnnxDecoder } from '../src/engine/decoder';
 import { buildDecoderSegment, WeightSource } from '../src/engine/onnx/decoder-graph';
-import { packWeight, packedBytes } from '../src/engine/onnx/pack';
+import { packedBytes } from '../src/engine/onnx/pack';
+import { PIECE_BYTES, tensorRows } from '../src/engine/onnx/weights';
 import { dequantize } from '../src/engine/gguf/quants';
 import { WEIGHTS_FILE } from '../src/engine/onnx/model-cache';
 import { modelPath, SMOLLM2 } from './helpers';
@@ -51,35 +52,40 @@ if (!process.env.PODLENS_RSS_CHILD)
       weight: (name) => {
         const info = f.requireTensor(name);
         types.set(name, info.type);
-        const p = packWeight(info, f.readTensorBytes(info));
+        const w = tensorRows(info, (start, length) => f.readTensorBytes(info, start, length));
         const [K, N] = info.dims as [number, number];
         assert.equal(
-          p.kind === 'float',
+          w.rows(0, 1).kind === 'float',
           FLOAT_TYPES.includes(info.type),
-          `${name} (${typeName(info.type)}) packed as ${p.kind}`,
+          `${name} (${typeName(info.type)}) packs as float`,
         );
         const ratio = packedBytes(info.type, K, N) / info.nBytes;
         assert.ok(
           ratio <= (MAX_EXPANSION[info.type] ?? 4),
           `${name}: ${typeName(info.type)} expands ${ratio.toFixed(2)}×`,
         );
-        return p;
+        return w;
       },
       vector: (name) => {
         const info = f.tensor(name);
         return info && dequantize(info.type, f.readTensorBytes(info), info.nElements);
       },
     };
-    const external: { length: number }[] = [];
+    const external: { length: number; pieces: number[] }[] = [];
     const { bytes, weightBytes } = buildDecoderSegment(
       c,
       source,
       { firstLayer: 0, endLayer: c.nLayers, isLast: true, maxPositions: 64, accuracyLevel: 4, kv: { kind: 'full' } },
       {
         minBytes: 16 * 1024,
-        write: (raw) => {
-          external.push({ length: raw.length });
-          return { location: 'w.bin', offset: 0, length: raw.length };
+        write: (pieces, length) => {
+          const sizes = [...pieces].map((p) => p.length); // consumed one at a time, as the file sink does
+          assert.equal(
+            sizes.reduce((a, b) => a + b, 0),
+            length,
+          );
+          external.push({ length, pieces: sizes });
+          return { location: 'w.bin', offset: 0, length };
         },
       },
     );
@@ -88,6 +94,15 @@ if (!process.env.PODLENS_RSS_CHILD)
     const ext = external.reduce((s, e) => s + e.length, 0);
     assert.ok(weightBytes <= ext && ext <= weightBytes + 2 * 2 ** 20, `external ${ext} vs packed ${weightBytes}`);
     assert.ok(bytes.length < 2 ** 20, `graph protobuf ${bytes.length} bytes holds no weights`);
+    // No weight reaches the sink whole when it is larger than a piece: the 28 MB Q8_0 lm_head of
+    // SmolLM2 (49152 × 576) comes in pieces of at most PIECE_BYTES of GGUF rows (codes ≤ 1.5× that).
+    const largest = external.reduce((a, e) => (e.length > a.length ? e : a));
+    assert.ok(
+      largest.pieces.length >= 3,
+      `the largest weight (${largest.length} bytes) came in ${largest.pieces.length} pieces`,
+    );
+    for (const e of external)
+      assert.ok(Math.max(...e.pieces) <= 1.5 * PIECE_BYTES, `a piece of ${Math.max(...e.pieces)} bytes`);
     // Q4_1 (0.625 → 0.75 B/weight) and the Q8_0 head (1.0625 → 1.125): 1.2× at most overall.
     assert.ok(weightBytes <= 1.2 * ggufBytes, `packed ${weightBytes} vs GGUF ${ggufBytes}`);
     f.close();

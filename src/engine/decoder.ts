@@ -13,7 +13,8 @@ import { dequantize } from './gguf/quants';
 import { typeName } from './gguf/types';
 import { ModelConfig, layerTensorNames } from './model/config';
 import { buildDecoderSegment, kvOutputNames, SegmentSpec, WeightSource } from './onnx/decoder-graph';
-import { PACKABLE_TYPES, packWeight, packedBytes } from './onnx/pack';
+import { PACKABLE_TYPES, packedBytes } from './onnx/pack';
+import { tensorRows } from './onnx/weights';
 import { HostTensor, OrtSession } from './onnx/runtime';
 import { cacheKey, cachedModel, defaultModelCacheDir } from './onnx/model-cache';
 import { KVCache } from './kv/types';
@@ -280,7 +281,7 @@ export function weightSource(f: GGUFFile): WeightSource {
   return {
     weight: (name) => {
       const info = f.requireTensor(name);
-      return packWeight(info, f.readTensorBytes(info));
+      return tensorRows(info, (start, length) => f.readTensorBytes(info, start, length));
     },
     vector: (name) => {
       const info = f.tensor(name);

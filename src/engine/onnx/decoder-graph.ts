@@ -15,17 +15,16 @@
 // Graph outputs: new_k_l / new_v_l [T, Hkv, D]; hidden_out [T, dim] or logits [K, vocab].
 import { ModelConfig, layerTensorNames, ropeInvFreqs } from '../model/config';
 import { GraphBuilder, InitializerSink, MS_DOMAIN } from './builder';
-import { PackedWeight } from './pack';
 import { OnnxType } from './proto';
-import { concatWeights, MatMulEmitter } from './weights';
+import { concatRows, MatMulEmitter, WeightRows } from './weights';
 import { fullAttention, streamingAttention } from './attention';
 import { PodAttention } from './attention-pod';
 import { KVPlan, planDtype } from '../kv/plan';
 import { MODEL_INPUTS } from '../kv/contract';
 
 export interface WeightSource {
-  /** A packed 2-D weight by GGUF tensor name. */
-  weight(name: string): PackedWeight;
+  /** A 2-D weight by GGUF tensor name, packed a range of rows at a time (weights.ts). */
+  weight(name: string): WeightRows;
   /** A 1-D float tensor (norm weights, biases) by GGUF name; undefined if absent. */
   vector(name: string): Float32Array | undefined;
 }
@@ -117,7 +116,7 @@ export function buildDecoderSegment(
     const wq = w.weight(n.q),
       wk = w.weight(n.k),
       wv = w.weight(n.v);
-    const fused = concatWeights([wq, wk, wv]);
+    const fused = concatRows([wq, wk, wv]);
     let q: string, k: string, v: string;
     if (fused) {
       const qkv = mm.matmul(h, fused, `qkv_${l}`);
@@ -172,7 +171,7 @@ export function buildDecoderSegment(
     const [h2, x2] = skipNorm(attn, x, n.ffnNorm, `norm_ffn_${l}`);
     const wg = w.weight(n.gate),
       wu = w.weight(n.up);
-    const gu = concatWeights([wg, wu]);
+    const gu = concatRows([wg, wu]);
     let gate: string, up: string;
     if (gu) {
       [gate, up] = g.op(

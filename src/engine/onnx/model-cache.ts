@@ -80,12 +80,17 @@ class FileSink implements InitializerSink {
   end = 0;
   constructor(private readonly fd: number) {}
 
-  write(raw: Uint8Array): ExternalData {
+  write(pieces: Iterable<Uint8Array>, length: number): ExternalData {
     const offset = Math.ceil(this.end / ALIGN) * ALIGN;
-    let done = 0;
-    while (done < raw.length) done += fs.writeSync(this.fd, raw, done, raw.length - done, offset + done);
-    this.end = offset + raw.length;
-    return { location: WEIGHTS_FILE, offset, length: raw.length };
+    let at = offset;
+    for (const raw of pieces) {
+      let done = 0;
+      while (done < raw.length) done += fs.writeSync(this.fd, raw, done, raw.length - done, at + done);
+      at += raw.length;
+    }
+    if (at - offset !== length) throw new Error(`an initializer's pieces gave ${at - offset} of its ${length} bytes`);
+    this.end = at;
+    return { location: WEIGHTS_FILE, offset, length };
   }
 }
 

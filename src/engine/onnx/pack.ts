@@ -53,25 +53,38 @@ export const PACKABLE_TYPES: readonly GGMLType[] = [
   GGMLType.Q6_K,
 ];
 
+/**
+ * How a GGUF type is packed (the table above): a float [K, N] matrix, or MatMulNBits codes of `bits`
+ * per weight in blocks of `blockSize` with an f32 scale each and, for types with minimums, an f32
+ * correction per 32 weights. The same for every row range of a tensor (weights.ts packs by rows).
+ */
+export type PackLayout = { kind: 'float' } | { kind: 'nbits'; bits: 4 | 8; blockSize: number; correction: boolean };
+
+export function packLayout(type: GGMLType): PackLayout {
+  switch (type) {
+    case GGMLType.Q4_0:
+      return { kind: 'nbits', bits: 4, blockSize: 32, correction: false };
+    case GGMLType.Q4_1:
+    case GGMLType.Q4_K:
+      return { kind: 'nbits', bits: 4, blockSize: 32, correction: true };
+    case GGMLType.Q8_0:
+    case GGMLType.Q5_0:
+      return { kind: 'nbits', bits: 8, blockSize: 32, correction: false };
+    case GGMLType.Q5_1:
+      return { kind: 'nbits', bits: 8, blockSize: 32, correction: true };
+    case GGMLType.Q6_K:
+      return { kind: 'nbits', bits: 8, blockSize: 16, correction: false };
+    default:
+      return { kind: 'float' };
+  }
+}
+
 /** Bytes the packed form will occupy (for memory estimates before loading). */
 export function packedBytes(type: GGMLType, K: number, N: number): number {
   const n = K * N;
-  switch (type) {
-    case GGMLType.Q4_0:
-      return n / 2 + (n / 32) * 4;
-    case GGMLType.Q4_1:
-    case GGMLType.Q4_K:
-      return n / 2 + (n / 32) * 8;
-    case GGMLType.Q8_0:
-    case GGMLType.Q5_0:
-      return n + (n / 32) * 4;
-    case GGMLType.Q5_1:
-      return n + (n / 32) * 8;
-    case GGMLType.Q6_K:
-      return n + (n / 16) * 4;
-    default:
-      return n * 4;
-  }
+  const l = packLayout(type);
+  if (l.kind === 'float') return n * 4;
+  return (n * l.bits) / 8 + (n / l.blockSize) * 4 + (l.correction ? (n / 32) * 4 : 0);
 }
 
 /** Pack one 2-D GGUF weight ([ne0 = K in, ne1 = N out]) given its raw bytes. */
@@ -79,37 +92,42 @@ export function packWeight(info: TensorInfo, raw: Uint8Array): PackedWeight {
   if (info.dims.length !== 2) throw new Error(`${info.name}: expected a 2-D weight, got [${info.dims.join(', ')}]`);
   const K = info.dims[0]!;
   const N = info.dims[1]!;
+  if (!PACKABLE_TYPES.includes(info.type))
+    throw new Error(`${info.name}: tensor type ${typeName(info.type)} has no ONNX packing`);
+  const layout = packLayout(info.type);
+  if (layout.kind === 'float') {
+    const w = dequantize(info.type, raw, K * N); // [N][K]
+    const t = new Float32Array(K * N);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) t[k * N + n] = w[n * K + k]!;
+    return { kind: 'float', K, N, data: t };
+  }
+  const p = nbits(K, N, layout);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const h = halfTable();
   switch (info.type) {
     case GGMLType.Q4_0:
-      return packQ4(K, N, raw, dv, h, false);
     case GGMLType.Q4_1:
-      return packQ4(K, N, raw, dv, h, true);
+      packQ4(p, raw, dv, h);
+      break;
     case GGMLType.Q4_K:
-      return packQ4K(K, N, raw, dv, h);
+      packQ4K(p, raw, dv, h);
+      break;
     case GGMLType.Q8_0:
-      return packQ8(K, N, raw, dv, h);
+      packQ8(p, raw, dv, h);
+      break;
     case GGMLType.Q5_0:
-      return packQ5(K, N, raw, dv, h, false);
     case GGMLType.Q5_1:
-      return packQ5(K, N, raw, dv, h, true);
+      packQ5(p, raw, dv, h);
+      break;
     case GGMLType.Q6_K:
-      return packQ6K(K, N, raw, dv, h);
-    case GGMLType.F32:
-    case GGMLType.F16:
-    case GGMLType.BF16: {
-      const w = dequantize(info.type, raw, K * N); // [N][K]
-      const t = new Float32Array(K * N);
-      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) t[k * N + n] = w[n * K + k]!;
-      return { kind: 'float', K, N, data: t };
-    }
-    default:
-      throw new Error(`${info.name}: tensor type ${typeName(info.type)} has no ONNX packing`);
+      packQ6K(p, raw, dv, h);
+      break;
   }
+  return p;
 }
 
-function nbits(K: number, N: number, bits: 4 | 8, blockSize: number, correction: boolean): PackedNBits {
+function nbits(K: number, N: number, l: Extract<PackLayout, { kind: 'nbits' }>): PackedNBits {
+  const { bits, blockSize } = l;
   const nb = K / blockSize;
   return {
     kind: 'nbits',
@@ -119,13 +137,14 @@ function nbits(K: number, N: number, bits: 4 | 8, blockSize: number, correction:
     blockSize,
     codes: new Uint8Array((N * nb * blockSize * bits) / 8),
     scales: new Float32Array(N * nb),
-    correction: correction ? new Float32Array((K / 32) * N) : undefined,
+    correction: l.correction ? new Float32Array((K / 32) * N) : undefined,
   };
 }
 
 // Q4_0 {f16 d; u8 qs[16]} / Q4_1 {f16 d; f16 m; u8 qs[16]}: element j<16 is the low nibble of qs[j], j≥16 the high nibble of qs[j−16].
-function packQ4(K: number, N: number, raw: Uint8Array, dv: DataView, h: Float32Array, hasMin: boolean): PackedNBits {
-  const p = nbits(K, N, 4, 32, hasMin);
+function packQ4(p: PackedNBits, raw: Uint8Array, dv: DataView, h: Float32Array): void {
+  const { K, N } = p;
+  const hasMin = p.correction !== undefined;
   const nb = K / 32;
   const bs = hasMin ? 20 : 18;
   const qOff = hasMin ? 4 : 2;
@@ -146,24 +165,23 @@ function packQ4(K: number, N: number, raw: Uint8Array, dv: DataView, h: Float32A
       }
     }
   }
-  return p;
 }
 
 // Q8_0 {f16 d; i8 qs[32]}
-function packQ8(K: number, N: number, raw: Uint8Array, dv: DataView, h: Float32Array): PackedNBits {
-  const p = nbits(K, N, 8, 32, false);
+function packQ8(p: PackedNBits, raw: Uint8Array, dv: DataView, h: Float32Array): void {
+  const { K, N } = p;
   const nb = K / 32;
   for (let blk = 0; blk < N * nb; blk++) {
     const src = blk * 34;
     p.scales[blk] = h[dv.getUint16(src, true)]!;
     for (let i = 0; i < 32; i++) p.codes[blk * 32 + i] = (raw[src + 2 + i]! ^ 0x80) & 0xff; // int8 q → q + 128
   }
-  return p;
 }
 
 // Q5_0 {f16 d; u8 qh[4]; u8 qs[16]} / Q5_1 {f16 d; f16 m; u8 qh[4]; u8 qs[16]}; 5th bit of element j is bit j of qh.
-function packQ5(K: number, N: number, raw: Uint8Array, dv: DataView, h: Float32Array, hasMin: boolean): PackedNBits {
-  const p = nbits(K, N, 8, 32, hasMin);
+function packQ5(p: PackedNBits, raw: Uint8Array, dv: DataView, h: Float32Array): void {
+  const { K, N } = p;
+  const hasMin = p.correction !== undefined;
   const nb = K / 32;
   const bs = hasMin ? 24 : 22;
   const hOff = hasMin ? 4 : 2;
@@ -183,7 +201,6 @@ function packQ5(K: number, N: number, raw: Uint8Array, dv: DataView, h: Float32A
       }
     }
   }
-  return p;
 }
 
 // Q4_K: {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]} per 256; 8 sub-blocks of 32 with 6-bit scale/min.
@@ -192,8 +209,8 @@ function scaleMinK4(j: number, s: Uint8Array, o: number): [number, number] {
   return [(s[o + j + 4]! & 0xf) | ((s[o + j - 4]! >> 6) << 4), (s[o + j + 4]! >> 4) | ((s[o + j]! >> 6) << 4)];
 }
 
-function packQ4K(K: number, N: number, raw: Uint8Array, dv: DataView, h: Float32Array): PackedNBits {
-  const p = nbits(K, N, 4, 32, true);
+function packQ4K(p: PackedNBits, raw: Uint8Array, dv: DataView, h: Float32Array): void {
+  const { K, N } = p;
   const nsb = K / 256;
   const nb = K / 32;
   for (let n = 0; n < N; n++) {
@@ -220,12 +237,11 @@ function packQ4K(K: number, N: number, raw: Uint8Array, dv: DataView, h: Float32
       }
     }
   }
-  return p;
 }
 
 // Q6_K: {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d} per 256; 16 sub-blocks of 16.
-function packQ6K(K: number, N: number, raw: Uint8Array, dv: DataView, h: Float32Array): PackedNBits {
-  const p = nbits(K, N, 8, 16, false);
+function packQ6K(p: PackedNBits, raw: Uint8Array, dv: DataView, h: Float32Array): void {
+  const { K, N } = p;
   const nsb = K / 256;
   const nb = K / 16;
   const q = new Uint8Array(256);
@@ -253,7 +269,6 @@ function packQ6K(K: number, N: number, raw: Uint8Array, dv: DataView, h: Float32
       }
     }
   }
-  return p;
 }
 
 /** Dequantize a packed weight back to [N][K] f32 (tests compare it with the GGUF dequantizer). */

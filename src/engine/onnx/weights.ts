@@ -1,19 +1,84 @@
-// Adds packed GGUF weights to a graph as initializers and emits the matching MatMul nodes
-// (MatMulNBits for quantized types, MatMul for float types, plus the block-sum correction for
-// types with per-block minimums — see pack.ts). Also fuses weights that share an input
-// (Q/K/V, gate/up) into one matrix so decode runs one kernel instead of two or three.
+// Adds GGUF weights to a graph as initializers and emits the matching MatMul nodes (MatMulNBits
+// for quantized types, MatMul for float types, plus the block-sum correction for types with
+// per-block minimums — see pack.ts). Also fuses weights that share an input (Q/K/V, gate/up) into
+// one matrix so decode runs one kernel instead of two or three. A weight is packed a range of
+// output rows at a time (WeightRows) and its codes go to the graph's sink piece by piece, so a
+// build never holds a whole tensor's raw and packed bytes at once (the lm_head of a 150K-token
+// vocabulary is ~300 MB of both, which a first load otherwise kept until the next GC).
+import { TensorInfo } from '../gguf/types';
 import { GraphBuilder, MS_DOMAIN } from './builder';
-import { PackedNBits, PackedWeight } from './pack';
+import { PackedNBits, PackedWeight, PackLayout, packLayout, packWeight } from './pack';
 import { OnnxType } from './proto';
 
 const u8view = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-/** Concatenate weights along N (outputs) when their packing agrees; undefined otherwise. */
-export function concatWeights(parts: readonly PackedWeight[]): PackedWeight | undefined {
-  const first = parts[0];
-  if (!first) return undefined;
+/** Raw bytes read per packed piece of a weight (a few rows of the lm_head, whole small weights). */
+export const PIECE_BYTES = 8 * 2 ** 20;
+
+/** A 2-D weight [K in, N out] packed on demand, output rows [from, to) at a time. */
+export interface WeightRows {
+  readonly name: string;
+  readonly K: number;
+  readonly N: number;
+  /** How every row range is packed. */
+  readonly layout: PackLayout;
+  /** Source bytes per output row (sizes the pieces). */
+  readonly rowBytes: number;
+  rows(from: number, to: number): PackedWeight;
+}
+
+/** A GGUF tensor as WeightRows; `read(start, length)` reads bytes of its data (GGUF rows are contiguous). */
+export function tensorRows(info: TensorInfo, read: (start: number, length: number) => Uint8Array): WeightRows {
+  if (info.dims.length !== 2) throw new Error(`${info.name}: expected a 2-D weight, got [${info.dims.join(', ')}]`);
+  const [K, N] = info.dims as [number, number];
+  const rowBytes = info.nBytes / N;
+  return {
+    name: info.name,
+    K,
+    N,
+    layout: packLayout(info.type),
+    rowBytes,
+    rows: (from, to) => {
+      const n = to - from;
+      const part: TensorInfo = { ...info, dims: [K, n], nElements: K * n, nBytes: rowBytes * n };
+      return packWeight(part, read(from * rowBytes, n * rowBytes));
+    },
+  };
+}
+
+const sameLayout = (a: PackLayout, b: PackLayout): boolean =>
+  a.kind === b.kind &&
+  (a.kind === 'float' ||
+    (b.kind === 'nbits' && a.bits === b.bits && a.blockSize === b.blockSize && a.correction === b.correction));
+
+/** Weights stacked along N (outputs) when their packing agrees; undefined otherwise. */
+export function concatRows(parts: readonly WeightRows[]): WeightRows | undefined {
+  const f = parts[0];
+  if (!f || parts.some((p) => p.K !== f.K || !sameLayout(p.layout, f.layout))) return undefined;
+  return {
+    name: parts.map((p) => p.name).join('+'),
+    K: f.K,
+    N: parts.reduce((s, p) => s + p.N, 0),
+    layout: f.layout,
+    rowBytes: Math.max(...parts.map((p) => p.rowBytes)),
+    rows: (from, to) => {
+      const got: PackedWeight[] = [];
+      let base = 0;
+      for (const p of parts) {
+        const a = Math.max(from, base),
+          b = Math.min(to, base + p.N);
+        if (a < b) got.push(p.rows(a - base, b - base));
+        base += p.N;
+      }
+      return got.length === 1 ? got[0]! : joinRows(got);
+    },
+  };
+}
+
+/** Packed pieces of one layout joined along N. */
+function joinRows(parts: readonly PackedWeight[]): PackedWeight {
+  const first = parts[0]!;
   const K = first.K;
-  if (parts.some((p) => p.K !== K || p.kind !== first.kind)) return undefined;
   const N = parts.reduce((s, p) => s + p.N, 0);
   if (first.kind === 'float') {
     const data = new Float32Array(K * N);
@@ -25,16 +90,6 @@ export function concatWeights(parts: readonly PackedWeight[]): PackedWeight | un
     return { kind: 'float', K, N, data };
   }
   const nb = parts as PackedNBits[];
-  const f = nb[0]!;
-  if (
-    nb.some(
-      (p) =>
-        p.bits !== f.bits ||
-        p.blockSize !== f.blockSize ||
-        (p.correction === undefined) !== (f.correction === undefined),
-    )
-  )
-    return undefined;
   const codes = new Uint8Array(nb.reduce((s, p) => s + p.codes.length, 0));
   const scales = new Float32Array(nb.reduce((s, p) => s + p.scales.length, 0));
   let co = 0,
@@ -46,7 +101,7 @@ export function concatWeights(parts: readonly PackedWeight[]): PackedWeight | un
     so += p.scales.length;
   }
   let correction: Float32Array | undefined;
-  if (f.correction) {
+  if (first.correction) {
     const rows = K / 32;
     correction = new Float32Array(rows * N);
     let col = 0;
@@ -55,7 +110,7 @@ export function concatWeights(parts: readonly PackedWeight[]): PackedWeight | un
       col += p.N;
     }
   }
-  return { kind: 'nbits', K, N, bits: f.bits, blockSize: f.blockSize, codes, scales, correction };
+  return { kind: 'nbits', K, N, bits: first.bits, blockSize: first.blockSize, codes, scales, correction };
 }
 
 /** Emits matmuls against packed weights; caches the per-input block sums used by corrections. */
@@ -70,34 +125,61 @@ export class MatMulEmitter {
   ) {}
 
   /** y[M, N] = a[M, K] · Wᵀ. `a` must be 2-D. */
-  matmul(a: string, w: PackedWeight, name: string): string {
+  matmul(a: string, w: WeightRows, name: string): string {
     const g = this.g;
-    if (w.kind === 'float') {
-      const init = g.f32(`${name}.w`, [w.K, w.N], w.data);
-      this.bytes += w.data.byteLength;
+    const l = w.layout;
+    if (l.kind === 'float') {
+      const p = w.rows(0, w.N);
+      if (p.kind !== 'float') throw new Error(`${w.name}: packed as ${p.kind}, its layout says float`);
+      const init = g.f32(`${name}.w`, [w.K, w.N], p.data);
+      this.bytes += p.data.byteLength;
       return g.op1('MatMul', [a, init], {}, { name });
     }
-    const nb = w.K / w.blockSize;
-    const codes = g.initializer(`${name}.q`, OnnxType.UINT8, [w.N, nb, (w.blockSize * w.bits) / 8], w.codes);
-    const scales = g.initializer(`${name}.s`, OnnxType.FLOAT, [w.N * nb], u8view(w.scales));
-    this.bytes += w.codes.byteLength + w.scales.byteLength;
+    const { K, N } = w;
+    const { bits, blockSize } = l;
+    const nb = K / blockSize;
+    const rowCodes = (nb * blockSize * bits) / 8;
+    const scales = new Float32Array(N * nb);
+    const correction = l.correction ? new Float32Array((K / 32) * N) : undefined;
+    const step = Math.max(1, Math.floor(PIECE_BYTES / w.rowBytes));
+    // The codes go to the graph piece by piece; each piece's scales and corrections are kept.
+    function* codes(): Generator<Uint8Array> {
+      for (let r = 0; r < N; r += step) {
+        const n = Math.min(step, N - r);
+        const p = w.rows(r, r + n);
+        if (
+          p.kind !== 'nbits' ||
+          p.bits !== bits ||
+          p.blockSize !== blockSize ||
+          (p.correction !== undefined) !== (correction !== undefined)
+        )
+          throw new Error(`${w.name}: rows ${r}–${r + n - 1} packed unlike the weight's layout`);
+        scales.set(p.scales, r * nb);
+        if (correction)
+          for (let k = 0; k < K / 32; k++) correction.set(p.correction!.subarray(k * n, (k + 1) * n), k * N + r);
+        yield p.codes;
+      }
+    }
+    const q = g.initializerPieces(`${name}.q`, OnnxType.UINT8, [N, nb, rowCodes / nb], codes(), N * rowCodes);
+    const s = g.initializer(`${name}.s`, OnnxType.FLOAT, [N * nb], u8view(scales));
+    this.bytes += N * rowCodes + scales.byteLength;
     const y = g.op1(
       'MatMulNBits',
-      [a, codes, scales],
+      [a, q, s],
       {
-        K: w.K,
-        N: w.N,
-        bits: w.bits,
-        block_size: w.blockSize,
+        K,
+        N,
+        bits,
+        block_size: blockSize,
         accuracy_level: this.accuracyLevel,
       },
       { domain: MS_DOMAIN, name },
     );
-    if (!w.correction) return y;
-    const corr = g.initializer(`${name}.c`, OnnxType.FLOAT, [w.K / 32, w.N], u8view(w.correction));
-    this.bytes += w.correction.byteLength;
+    if (!correction) return y;
+    const corr = g.initializer(`${name}.c`, OnnxType.FLOAT, [K / 32, N], u8view(correction));
+    this.bytes += correction.byteLength;
     // y + BlockSum(a)·C in one Gemm (C input = y, beta = 1).
-    return g.op1('Gemm', [this.blockSum(a, w.K), corr, y], {}, { name: `${name}.corr` });
+    return g.op1('Gemm', [this.blockSum(a, K), corr, y], {}, { name: `${name}.corr` });
   }
 
   private blockSum(a: string, K: number): string {
