@@ -19,7 +19,6 @@ import { buildDecoderSegment, WeightSource } from '../src/engine/onnx/decoder-gr
 import { packedBytes } from '../src/engine/onnx/pack';
 import { PIECE_BYTES, tensorRows } from '../src/engine/onnx/weights';
 import { dequantize } from '../src/engine/gguf/quants';
-import { WEIGHTS_FILE } from '../src/engine/onnx/model-cache';
 import { modelPath, SMOLLM2 } from './helpers';
 
 /** GGUF types whose weights become float initializers (MatMul); every other type stays quantized. */
@@ -77,8 +76,7 @@ if (!process.env.PODLENS_RSS_CHILD)
       source,
       { firstLayer: 0, endLayer: c.nLayers, isLast: true, maxPositions: 64, accuracyLevel: 4, kv: { kind: 'full' } },
       {
-        minBytes: 16 * 1024,
-        write: (pieces, length) => {
+        write: (_name, pieces, length) => {
           const sizes = [...pieces].map((p) => p.length); // consumed one at a time, as the file sink does
           assert.equal(
             sizes.reduce((a, b) => a + b, 0),
@@ -92,7 +90,7 @@ if (!process.env.PODLENS_RSS_CHILD)
     // Every packed weight went to the sink (none kept in the graph), and nothing else large did.
     const ggufBytes = [...types.keys()].reduce((s, n) => s + f.requireTensor(n).nBytes, 0);
     const ext = external.reduce((s, e) => s + e.length, 0);
-    assert.ok(weightBytes <= ext && ext <= weightBytes + 2 * 2 ** 20, `external ${ext} vs packed ${weightBytes}`);
+    assert.equal(ext, weightBytes, 'the sink gets the weights and nothing else');
     assert.ok(bytes.length < 2 ** 20, `graph protobuf ${bytes.length} bytes holds no weights`);
     // No weight reaches the sink whole when it is larger than a piece: the 28 MB Q8_0 lm_head of
     // SmolLM2 (49152 × 576) comes in pieces of at most PIECE_BYTES of GGUF rows (codes ≤ 1.5× that).
@@ -109,13 +107,13 @@ if (!process.env.PODLENS_RSS_CHILD)
   });
 
 /** In a fresh process: RSS growth over loading SmolLM2 and one step (the parent test reads the JSON line). */
-async function childMain(modelCache: string | null): Promise<void> {
+async function childMain(modelCache: string | null, contextSize: number): Promise<void> {
   const { createCache } = await import('../src/engine/kv/create');
   const f = GGUFFile.open(modelPath(SMOLLM2));
   const c = readModelConfig(f);
   const before = rssBytes();
-  const dec = await OnnxDecoder.load(f, c, { threads: 1, contextSize: 64, modelCache });
-  const logits = await dec.step(TOKENS, createCache(dec.config, dec.plan, 64), [TOKENS.length - 1]);
+  const dec = await OnnxDecoder.load(f, c, { threads: 1, contextSize, modelCache });
+  const logits = await dec.step(TOKENS, createCache(dec.config, dec.plan, contextSize), [TOKENS.length - 1]);
   const growth = rssBytes() - before;
   fs.writeSync(1, `@@rss ${JSON.stringify({ growth, packed: dec.weightBytes, logits: sha(logits) })}\n`);
   process.exit(0);
@@ -129,11 +127,11 @@ const sha = (a: Float32Array): string =>
     .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
     .digest('hex');
 
-function child(modelCache: string | null): { growth: number; packed: number; logits: string } {
+function child(modelCache: string | null, contextSize = 64): { growth: number; packed: number; logits: string } {
   const r = spawnSync(process.execPath, [__filename], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
-    env: { ...process.env, PODLENS_RSS_CHILD: JSON.stringify({ modelCache }) },
+    env: { ...process.env, PODLENS_RSS_CHILD: JSON.stringify({ modelCache, contextSize }) },
   });
   const line = r.stdout.split('\n').find((l) => l.startsWith('@@rss '));
   assert.ok(line, `child failed: ${r.stderr}`);
@@ -141,21 +139,40 @@ function child(modelCache: string | null): { growth: number; packed: number; log
 }
 
 const CHILD = process.env.PODLENS_RSS_CHILD;
-if (CHILD) void childMain((JSON.parse(CHILD) as { modelCache: string | null }).modelCache);
-else {
+if (CHILD) {
+  const o = JSON.parse(CHILD) as { modelCache: string | null; contextSize: number };
+  void childMain(o.modelCache, o.contextSize);
+} else {
   test('SmolLM2: the cached model holds each weight once and is not held twice by ORT; same logits as in memory', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podlens-cache-'));
     try {
       const mem = child(null);
       const miss = child(dir);
-      const entries = fs.readdirSync(dir);
-      assert.equal(entries.length, 1);
-      const ext = fs.statSync(path.join(dir, entries[0]!, WEIGHTS_FILE)).size;
-      // One copy of the packed weights (plus page-alignment padding and the RoPE tables), not two.
-      assert.ok(ext >= miss.packed && ext < miss.packed * 1.1, `external data ${ext} vs packed ${miss.packed}`);
+      const models = fs.readdirSync(dir);
+      assert.equal(models.length, 1, 'one directory per GGUF file');
+      const model = path.join(dir, models[0]!);
+      const files = (): string[] => fs.readdirSync(model).sort();
+      const converted = files();
+      const bins = converted.filter((n) => /^weights-\d+-\d+\.bin$/.test(n));
+      assert.ok(
+        bins.length >= 1 && converted.filter((n) => n.startsWith('graph-')).length === bins.length,
+        converted.join(' '),
+      );
+      const ext = bins.reduce((n, b) => n + fs.statSync(path.join(model, b)).size, 0);
+      // One copy of the packed weights (plus page-alignment padding), not two.
+      assert.ok(ext >= miss.packed && ext < miss.packed * 1.05, `external data ${ext} vs packed ${miss.packed}`);
+      const binStat = (): string => bins.map((b) => fs.statSync(path.join(model, b)).mtimeMs).join();
+      const before = binStat();
       const hit = child(dir);
       assert.equal(miss.logits, mem.logits);
       assert.equal(hit.logits, mem.logits);
+      assert.deepEqual(files(), converted, 'a second load converts nothing');
+      // Another context size needs only another graph over the same converted weights.
+      const wider = child(dir, 128);
+      assert.equal(wider.logits, mem.logits);
+      assert.equal(binStat(), before, 'the weights were not converted again');
+      assert.equal(files().filter((n) => n.startsWith('graph-')).length, 2 * bins.length);
+      assert.equal(files().length, converted.length + bins.length);
       const MB = (b: number): string => (b / 2 ** 20).toFixed(1);
       console.log(
         `packed ${MB(hit.packed)} MB; RSS growth over load + one step: in memory ${MB(mem.growth)} MB, ` +

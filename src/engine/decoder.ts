@@ -16,7 +16,7 @@ import { buildDecoderSegment, kvOutputNames, SegmentSpec, WeightSource } from '.
 import { PACKABLE_TYPES, packedBytes } from './onnx/pack';
 import { tensorRows } from './onnx/weights';
 import { HostTensor, OrtSession } from './onnx/runtime';
-import { cacheKey, cachedModel, defaultModelCacheDir } from './onnx/model-cache';
+import { cachedModel, defaultModelCacheDir } from './onnx/model-cache';
 import { KVCache } from './kv/types';
 import { describePlan, KVPlan, LOCAL, planDtype, validatePlan } from './kv/plan';
 import { asKV, KVArray } from './kv/dtype';
@@ -107,8 +107,9 @@ export class OnnxDecoder {
       let built: { model: Uint8Array | string; weightBytes: number } | undefined;
       if (cacheDir !== null) {
         try {
-          const key = cacheKey(file.path, { spec, config });
-          const c = cachedModel(cacheDir, key, file.path, (sink) => buildDecoderSegment(config, source, spec, sink));
+          const c = cachedModel(cacheDir, file.path, { first, end }, { spec, config }, (sink) =>
+            buildDecoderSegment(config, source, spec, sink),
+          );
           built = { model: c.modelPath, weightBytes: c.weightBytes };
         } catch {
           built = undefined; // an unwritable cache: build in memory

@@ -4,14 +4,12 @@
 import { AttrValue, Dim, encodeModel, ExternalData, NodeDef, OnnxType, TensorData, ValueInfo } from './proto';
 
 /**
- * Where large initializers go instead of the protobuf: `write` stores one initializer's bytes,
- * given as consecutive pieces of `length` bytes in all (e.g. appends them to an external data
- * file), and says where, so the builder keeps no reference to them.
+ * Where the model's weights go instead of the protobuf: `write` stores one weight's bytes, given
+ * as consecutive pieces of `length` bytes in all (e.g. appends them to an external data file, or
+ * finds them already there and reads none), and says where, so the builder keeps no reference.
  */
 export interface InitializerSink {
-  /** Initializers of at least this many bytes go to the sink; smaller ones stay in the graph. */
-  minBytes: number;
-  write(pieces: Iterable<Uint8Array>, length: number): ExternalData;
+  write(name: string, pieces: Iterable<Uint8Array>, length: number): ExternalData;
 }
 
 export const MS_DOMAIN = 'com.microsoft';
@@ -53,38 +51,32 @@ export class GraphBuilder {
     this.outs.push({ name, type, shape });
   }
 
+  /** A graph constant (shapes, norms, RoPE tables): always inside the protobuf. */
   initializer(name: string, type: OnnxType, dims: readonly number[], raw: Uint8Array): string {
-    if (this.sink && raw.length >= this.sink.minBytes)
-      return this.initializerPieces(name, type, dims, [raw], raw.length);
     this.initBytes += raw.length;
     this.inits.push({ name, type, dims, raw });
     return name;
   }
 
   /**
-   * An initializer given as consecutive pieces of `length` bytes in all, consumed now and in
-   * order: with a sink they are handed on one by one and never held together.
+   * A model weight, given as consecutive pieces of `length` bytes in all, handed to the sink when
+   * there is one (pieces consumed in order, never held together; the sink may not read them at
+   * all), else joined into the protobuf.
    */
-  initializerPieces(
-    name: string,
-    type: OnnxType,
-    dims: readonly number[],
-    pieces: Iterable<Uint8Array>,
-    length: number,
-  ): string {
+  weight(name: string, type: OnnxType, dims: readonly number[], pieces: Iterable<Uint8Array>, length: number): string {
     this.initBytes += length;
-    if (this.sink && length >= this.sink.minBytes) {
-      this.inits.push({ name, type, dims, raw: new Uint8Array(0), external: this.sink.write(pieces, length) });
+    if (this.sink) {
+      this.inits.push({ name, type, dims, raw: new Uint8Array(0), external: this.sink.write(name, pieces, length) });
       return name;
     }
     const raw = new Uint8Array(length);
     let at = 0;
     for (const p of pieces) {
-      if (at + p.length > length) throw new Error(`initializer ${name}: pieces exceed its ${length} bytes`);
+      if (at + p.length > length) throw new Error(`weight ${name}: pieces exceed its ${length} bytes`);
       raw.set(p, at);
       at += p.length;
     }
-    if (at !== length) throw new Error(`initializer ${name}: pieces give ${at} of its ${length} bytes`);
+    if (at !== length) throw new Error(`weight ${name}: pieces give ${at} of its ${length} bytes`);
     this.inits.push({ name, type, dims, raw });
     return name;
   }

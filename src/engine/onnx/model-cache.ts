@@ -1,11 +1,16 @@
-// The on-disk cache of converted models: each decoder segment's ONNX graph plus its packed
-// weights as one external data file, keyed by the GGUF file's identity (path, size, mtime, a hash
-// of its first MiB) and every build setting. ONNX Runtime loads the graph from the path and maps
-// the external weights (offsets are page-aligned) instead of copying them out of an in-memory
-// protobuf, and a second load skips the conversion. Building streams each packed weight to the
-// file as the graph is written, so the process never holds all packed weights in JS memory.
-// Writes go to a temporary directory renamed into place, so a crashed or concurrent build never
-// leaves a half-written entry; the least recently used entries beyond MAX_ENTRIES are removed.
+// The on-disk cache of converted models. One directory per GGUF file, keyed by its identity (path,
+// size, mtime, a hash of its first MiB) and FORMAT:
+//   weights-<first>-<end>.bin   the packed weights of a decoder segment (layers [first, end)), as
+//                               ONNX external data at page-aligned offsets, ONNX Runtime maps them
+//   weights-<first>-<end>.json  where each weight is in it: the commit marker, written last
+//   graph-<key>.onnx            one graph per build setting (context size, KV cache plan, accuracy
+//                               level) over those weights
+// So a second load converts nothing, and a new context size or KV cache mode builds only a graph
+// (well under a second) over the weights already converted instead of repacking them and keeping
+// another copy on disk. Building streams each packed weight to the file as the graph is written,
+// so the process never holds all packed weights in JS memory. Files are written under temporary
+// names and renamed into place, so a crashed or concurrent build never leaves a half-written one;
+// the least recently used models beyond MAX_MODELS and graphs beyond MAX_GRAPHS are removed.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,14 +28,12 @@ import { ExternalData } from './proto';
 export const FORMAT = 2;
 /** External data offsets are multiples of this: ORT maps them only when aligned to the page size (4 KiB) or, on Windows, the allocation granularity (64 KiB). */
 const ALIGN = process.platform === 'win32' ? 64 * 1024 : 4096;
-/** Initializers this large go to the external file; smaller ones (shapes, norms) stay in the graph. */
-const MIN_EXTERNAL_BYTES = 16 * 1024;
-const MAX_ENTRIES = 4;
+const MAX_MODELS = 4;
+const MAX_GRAPHS = 12;
 const HEAD_BYTES = 1 << 20;
-
-export const WEIGHTS_FILE = 'weights.bin';
-export const MODEL_FILE = 'model.onnx';
-const MANIFEST = 'manifest.json';
+/** Touched on every use of a model directory: its mtime orders models for pruning. */
+const USED = 'used';
+const TMP = '.tmp-';
 
 /** The default cache directory: $PODLENS_ONNX_CACHE ("off": no cache, build in memory), else ~/.cache/podlens/onnx. */
 export function defaultModelCacheDir(): string | null {
@@ -39,22 +42,20 @@ export function defaultModelCacheDir(): string | null {
   return env || path.join(os.homedir(), '.cache', 'podlens', 'onnx');
 }
 
-interface Manifest {
+/** weights-<first>-<end>.json: where each weight of the segment is in its .bin file. */
+interface WeightsIndex {
   format: number;
-  key: string;
   gguf: string;
-  weightBytes: number;
-  modelBytes: number;
-  externalBytes: number;
+  /** Size of the .bin file. */
+  bytes: number;
+  weights: Record<string, ExternalData>;
 }
 
-/** A cache key from the GGUF file's identity and the build settings (any JSON value). */
-export function cacheKey(ggufPath: string, settings: unknown): string {
+/** The directory name for a GGUF file: its identity and FORMAT. */
+export function modelKey(ggufPath: string): string {
   const st = fs.statSync(ggufPath);
   const h = crypto.createHash('sha256');
-  h.update(
-    JSON.stringify({ format: FORMAT, path: path.resolve(ggufPath), size: st.size, mtime: st.mtimeMs, settings }),
-  );
+  h.update(JSON.stringify({ format: FORMAT, path: path.resolve(ggufPath), size: st.size, mtime: st.mtimeMs }));
   const fd = fs.openSync(ggufPath, 'r');
   try {
     const head = Buffer.allocUnsafe(Math.min(HEAD_BYTES, st.size));
@@ -70,17 +71,20 @@ export interface CachedModel {
   /** The .onnx file to create the session from. */
   modelPath: string;
   weightBytes: number;
-  /** True when the entry already existed (no conversion ran). */
-  hit: boolean;
+  /** What this load converted: nothing, only the graph (the weights were there), or both. */
+  built: 'nothing' | 'graph' | 'weights and graph';
 }
 
-/** Appends initializers to the external data file at aligned offsets. */
+/** Appends weights to a new external data file at aligned offsets and records where each went. */
 class FileSink implements InitializerSink {
-  readonly minBytes = MIN_EXTERNAL_BYTES;
   end = 0;
-  constructor(private readonly fd: number) {}
+  readonly index: Record<string, ExternalData> = {};
+  constructor(
+    private readonly fd: number,
+    private readonly location: string,
+  ) {}
 
-  write(pieces: Iterable<Uint8Array>, length: number): ExternalData {
+  write(name: string, pieces: Iterable<Uint8Array>, length: number): ExternalData {
     const offset = Math.ceil(this.end / ALIGN) * ALIGN;
     let at = offset;
     for (const raw of pieces) {
@@ -88,103 +92,164 @@ class FileSink implements InitializerSink {
       while (done < raw.length) done += fs.writeSync(this.fd, raw, done, raw.length - done, at + done);
       at += raw.length;
     }
-    if (at - offset !== length) throw new Error(`an initializer's pieces gave ${at - offset} of its ${length} bytes`);
+    if (at - offset !== length) throw new Error(`weight ${name}: its pieces gave ${at - offset} of ${length} bytes`);
     this.end = at;
-    return { location: WEIGHTS_FILE, offset, length };
+    return (this.index[name] = { location: this.location, offset, length });
   }
 }
 
-function readManifest(dir: string, key: string): Manifest | undefined {
+/** Finds every weight in an existing external data file and reads none of their pieces. */
+class IndexSink implements InitializerSink {
+  constructor(private readonly index: WeightsIndex) {}
+
+  write(name: string, _pieces: Iterable<Uint8Array>, length: number): ExternalData {
+    const e = this.index.weights[name];
+    if (!e || e.length !== length)
+      throw new StaleWeights(`weight ${name} (${length} bytes) is not in the converted weights`);
+    return e;
+  }
+}
+
+/** The converted weights do not match the graph being built: convert them again. */
+class StaleWeights extends Error {}
+
+function readIndex(file: string, binFile: string): WeightsIndex | undefined {
   try {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as Manifest;
-    if (m.format !== FORMAT || m.key !== key) return undefined;
-    if (fs.statSync(path.join(dir, MODEL_FILE)).size !== m.modelBytes) return undefined;
-    if (fs.statSync(path.join(dir, WEIGHTS_FILE)).size !== m.externalBytes) return undefined;
-    return m;
+    const ix = JSON.parse(fs.readFileSync(file, 'utf8')) as WeightsIndex;
+    if (ix.format !== FORMAT || fs.statSync(binFile).size !== ix.bytes) return undefined;
+    return ix;
   } catch {
     return undefined;
   }
 }
 
+/** Write `data` to `file` through a temporary name in the same directory. */
+function writeAtomically(file: string, data: Uint8Array | string): void {
+  const tmp = `${file}${TMP}${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 /**
- * The cached model for `key`, building it with `build` (which writes large initializers to the
- * sink it is given and returns the graph bytes) when missing or damaged.
+ * The cached model of one decoder segment: the graph for `settings` (any JSON value) over the
+ * segment's converted weights, building what is missing with `build` — which hands every weight to
+ * the sink it is given (reading a weight's pieces only if the sink wants its bytes) and returns
+ * the graph bytes.
  */
 export function cachedModel(
   cacheDir: string,
-  key: string,
   ggufPath: string,
+  segment: { first: number; end: number },
+  settings: unknown,
   build: (sink: InitializerSink) => { bytes: Uint8Array; weightBytes: number },
 ): CachedModel {
-  const dir = path.join(cacheDir, key);
-  const hit = readManifest(dir, key);
-  if (hit) {
-    const now = new Date();
-    try {
-      fs.utimesSync(path.join(dir, MANIFEST), now, now); // recency for pruning
-    } catch {
-      /* read-only cache: still usable */
+  const dir = path.join(cacheDir, modelKey(ggufPath));
+  fs.mkdirSync(dir, { recursive: true });
+  touch(path.join(dir, USED));
+  const base = `weights-${segment.first}-${segment.end}`;
+  const binFile = path.join(dir, `${base}.bin`);
+  const indexFile = path.join(dir, `${base}.json`);
+  const graphKey = crypto.createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 24);
+  const graphPrefix = `graph-${segment.first}-${segment.end}-`;
+  const modelPath = path.join(dir, `${graphPrefix}${graphKey}.onnx`);
+  const index = readIndex(indexFile, binFile);
+  if (index) {
+    const weightBytes = Object.values(index.weights).reduce((n, e) => n + e.length, 0);
+    if (fs.existsSync(modelPath)) {
+      touch(modelPath);
+      return { modelPath, weightBytes, built: 'nothing' };
     }
-    return { modelPath: path.join(dir, MODEL_FILE), weightBytes: hit.weightBytes, hit: true };
-  }
-  fs.mkdirSync(cacheDir, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(cacheDir, `${key}.tmp-`));
-  try {
-    const fd = fs.openSync(path.join(tmp, WEIGHTS_FILE), 'w');
-    let built: { bytes: Uint8Array; weightBytes: number };
-    const sink = new FileSink(fd);
     try {
-      built = build(sink);
+      const g = build(new IndexSink(index)); // no weight is read
+      writeAtomically(modelPath, g.bytes);
+      prune(cacheDir, dir);
+      return { modelPath, weightBytes: g.weightBytes, built: 'graph' };
+    } catch (e) {
+      if (!(e instanceof StaleWeights)) throw e;
+    }
+  }
+  // Graphs point into the weights by offset: none of this segment's survives their conversion.
+  for (const name of fs.readdirSync(dir))
+    if (name.startsWith(graphPrefix)) fs.rmSync(path.join(dir, name), { force: true });
+  // Convert the weights: a new .bin under a temporary name, its index written last.
+  const tmpBin = `${binFile}${TMP}${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    const fd = fs.openSync(tmpBin, 'w');
+    const sink = new FileSink(fd, path.basename(binFile));
+    let g: { bytes: Uint8Array; weightBytes: number };
+    try {
+      g = build(sink);
       fs.ftruncateSync(fd, sink.end);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
-    fs.writeFileSync(path.join(tmp, MODEL_FILE), built.bytes);
-    const manifest: Manifest = {
-      format: FORMAT,
-      key,
-      gguf: path.resolve(ggufPath),
-      weightBytes: built.weightBytes,
-      modelBytes: built.bytes.length,
-      externalBytes: sink.end,
-    };
-    fs.writeFileSync(path.join(tmp, MANIFEST), JSON.stringify(manifest, null, 2));
-    fs.rmSync(dir, { recursive: true, force: true }); // a damaged entry
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (e) {
-      if (!readManifest(dir, key)) throw e; // not a concurrent build that finished first
-    }
-    prune(cacheDir, key);
-    return { modelPath: path.join(dir, MODEL_FILE), weightBytes: built.weightBytes, hit: false };
+    fs.rmSync(indexFile, { force: true }); // an index never describes a .bin it was not written for
+    fs.renameSync(tmpBin, binFile);
+    writeAtomically(modelPath, g.bytes);
+    const ix: WeightsIndex = { format: FORMAT, gguf: path.resolve(ggufPath), bytes: sink.end, weights: sink.index };
+    writeAtomically(indexFile, JSON.stringify(ix));
+    prune(cacheDir, dir);
+    return { modelPath, weightBytes: g.weightBytes, built: 'weights and graph' };
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(tmpBin, { force: true });
   }
 }
 
-/** Remove the least recently used entries beyond MAX_ENTRIES, and stale temporary directories. */
-function prune(cacheDir: string, keep: string): void {
+function touch(file: string): void {
+  const now = new Date();
   try {
-    const entries: { dir: string; used: number }[] = [];
+    fs.utimesSync(file, now, now);
+  } catch {
+    try {
+      fs.writeFileSync(file, '');
+    } catch {
+      /* a read-only cache is still usable */
+    }
+  }
+}
+
+const mtime = (file: string): number => {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * Remove the least recently used models beyond MAX_MODELS (and directories of older PodLens
+ * cache layouts), graphs beyond MAX_GRAPHS in `dir`, and day-old temporary files.
+ */
+function prune(cacheDir: string, dir: string): void {
+  try {
+    const day = Date.now() - 86_400_000;
+    const models: { dir: string; used: number }[] = [];
     for (const name of fs.readdirSync(cacheDir)) {
-      const dir = path.join(cacheDir, name);
-      if (name.includes('.tmp-')) {
-        // another process's build in progress, unless it is a day old
-        if (Date.now() - fs.statSync(dir).mtimeMs > 86_400_000) fs.rmSync(dir, { recursive: true, force: true });
+      const d = path.join(cacheDir, name);
+      if (d === dir) continue;
+      if (name.includes(TMP) || fs.existsSync(path.join(d, 'manifest.json'))) {
+        // an old layout, or another process's build in progress unless it is a day old
+        if (!name.includes(TMP) || mtime(d) < day) fs.rmSync(d, { recursive: true, force: true });
         continue;
       }
-      if (name === keep) continue;
-      let used = 0;
-      try {
-        used = fs.statSync(path.join(dir, MANIFEST)).mtimeMs;
-      } catch {
-        /* no manifest: oldest */
-      }
-      entries.push({ dir, used });
+      models.push({ dir: d, used: mtime(path.join(d, USED)) });
     }
-    entries.sort((a, b) => b.used - a.used);
-    for (const e of entries.slice(MAX_ENTRIES - 1)) fs.rmSync(e.dir, { recursive: true, force: true });
+    models.sort((a, b) => b.used - a.used);
+    for (const m of models.slice(MAX_MODELS - 1)) fs.rmSync(m.dir, { recursive: true, force: true });
+    const graphs: { file: string; used: number }[] = [];
+    for (const name of fs.readdirSync(dir)) {
+      const f = path.join(dir, name);
+      if (name.includes(TMP)) {
+        if (mtime(f) < day) fs.rmSync(f, { force: true });
+      } else if (name.startsWith('graph-')) graphs.push({ file: f, used: mtime(f) });
+    }
+    graphs.sort((a, b) => b.used - a.used);
+    for (const g of graphs.slice(MAX_GRAPHS)) fs.rmSync(g.file, { force: true });
   } catch {
     /* pruning is best effort */
   }

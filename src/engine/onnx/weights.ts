@@ -124,26 +124,35 @@ export class MatMulEmitter {
     private readonly accuracyLevel: number,
   ) {}
 
-  /** y[M, N] = a[M, K] · Wᵀ. `a` must be 2-D. */
+  /**
+   * y[M, N] = a[M, K] · Wᵀ. `a` must be 2-D. The weight is packed only if the graph's sink reads
+   * its pieces (a sink that finds the weights already converted reads none).
+   */
   matmul(a: string, w: WeightRows, name: string): string {
     const g = this.g;
     const l = w.layout;
-    if (l.kind === 'float') {
-      const p = w.rows(0, w.N);
-      if (p.kind !== 'float') throw new Error(`${w.name}: packed as ${p.kind}, its layout says float`);
-      const init = g.f32(`${name}.w`, [w.K, w.N], p.data);
-      this.bytes += p.data.byteLength;
-      return g.op1('MatMul', [a, init], {}, { name });
-    }
     const { K, N } = w;
+    if (l.kind === 'float') {
+      const data = function* (): Generator<Uint8Array> {
+        const p = w.rows(0, N);
+        if (p.kind !== 'float') throw new Error(`${w.name}: packed as ${p.kind}, its layout says float`);
+        yield u8view(p.data);
+      };
+      this.bytes += K * N * 4;
+      return g.op1('MatMul', [a, g.weight(`${name}.w`, OnnxType.FLOAT, [K, N], data(), K * N * 4)], {}, { name });
+    }
     const { bits, blockSize } = l;
     const nb = K / blockSize;
     const rowCodes = (nb * blockSize * bits) / 8;
-    const scales = new Float32Array(N * nb);
-    const correction = l.correction ? new Float32Array((K / 32) * N) : undefined;
-    const step = Math.max(1, Math.floor(PIECE_BYTES / w.rowBytes));
-    // The codes go to the graph piece by piece; each piece's scales and corrections are kept.
+    const nCorr = l.correction ? (K / 32) * N : 0;
+    // The codes go out piece by piece; each piece's scales and corrections are gathered as they
+    // come and go out after them (a sink consumes one weight's pieces before the next weight).
+    let scales: Float32Array | undefined;
+    let correction: Float32Array | undefined;
     function* codes(): Generator<Uint8Array> {
+      scales = new Float32Array(N * nb);
+      correction = nCorr ? new Float32Array(nCorr) : undefined;
+      const step = Math.max(1, Math.floor(PIECE_BYTES / w.rowBytes));
       for (let r = 0; r < N; r += step) {
         const n = Math.min(step, N - r);
         const p = w.rows(r, r + n);
@@ -160,9 +169,21 @@ export class MatMulEmitter {
         yield p.codes;
       }
     }
-    const q = g.initializerPieces(`${name}.q`, OnnxType.UINT8, [N, nb, rowCodes / nb], codes(), N * rowCodes);
-    const s = g.initializer(`${name}.s`, OnnxType.FLOAT, [N * nb], u8view(scales));
-    this.bytes += N * rowCodes + scales.byteLength;
+    const after = (which: string, get: () => Float32Array | undefined) =>
+      (function* (): Generator<Uint8Array> {
+        const v = get();
+        if (!v) throw new Error(`${w.name}: ${which} read before the codes`);
+        yield u8view(v);
+      })();
+    const q = g.weight(`${name}.q`, OnnxType.UINT8, [N, nb, rowCodes / nb], codes(), N * rowCodes);
+    const s = g.weight(
+      `${name}.s`,
+      OnnxType.FLOAT,
+      [N * nb],
+      after('scales', () => scales),
+      N * nb * 4,
+    );
+    this.bytes += N * rowCodes + N * nb * 4 + nCorr * 4;
     const y = g.op1(
       'MatMulNBits',
       [a, q, s],
@@ -175,9 +196,14 @@ export class MatMulEmitter {
       },
       { domain: MS_DOMAIN, name },
     );
-    if (!correction) return y;
-    const corr = g.initializer(`${name}.c`, OnnxType.FLOAT, [K / 32, N], u8view(correction));
-    this.bytes += correction.byteLength;
+    if (!nCorr) return y;
+    const corr = g.weight(
+      `${name}.c`,
+      OnnxType.FLOAT,
+      [K / 32, N],
+      after('corrections', () => correction),
+      nCorr * 4,
+    );
     // y + BlockSum(a)·C in one Gemm (C input = y, beta = 1).
     return g.op1('Gemm', [this.blockSum(a, K), corr, y], {}, { name: `${name}.corr` });
   }
