@@ -45,8 +45,9 @@ export interface SegmentSpec {
 export const kvOutputNames = (l: number) => ({ k: `new_k_${l}`, v: `new_v_${l}` });
 
 /**
- * The segment's ONNX model bytes; with a sink, large initializers (the weights) are handed to it
- * as they are made and the bytes hold only the graph and references to them (external data).
+ * The segment's ONNX model bytes; with a sink, the weights are handed to it (packed only if the
+ * sink reads them) and the bytes hold the graph, its constants and references to the weights
+ * (external data).
  */
 export function buildDecoderSegment(
   c: ModelConfig,
