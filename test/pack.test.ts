@@ -12,20 +12,17 @@ import assert from 'node:assert/strict';
 import { GGMLType, TensorInfo, typeName } from '../src/engine/gguf/types';
 import { dequantize } from '../src/engine/gguf/quants';
 import { quantize } from '../src/engine/gguf/quantize';
-import { packLayout, packWeight, packedBytes, PackedWeight, unpackWeight } from '../src/engine/onnx/pack';
+import {
+  PACKABLE_TYPES,
+  packLayout,
+  packWeight,
+  packedBytes,
+  PackedWeight,
+  unpackWeight,
+} from '../src/engine/onnx/pack';
 import { concatRows, tensorRows, WeightRows } from '../src/engine/onnx/weights';
 
 const K = 256;
-const TYPES = [
-  GGMLType.F16,
-  GGMLType.Q4_0,
-  GGMLType.Q4_1,
-  GGMLType.Q4_K,
-  GGMLType.Q8_0,
-  GGMLType.Q5_0,
-  GGMLType.Q5_1,
-  GGMLType.Q6_K,
-];
 
 /** A deterministic pseudo-random tensor of N rows quantized to `type`. */
 function tensor(type: GGMLType, name: string, N: number, seed: number): { info: TensorInfo; raw: Uint8Array } {
@@ -95,7 +92,7 @@ function stack(a: PackedWeight, b: PackedWeight): PackedWeight {
   return { ...a, N, codes, scales, correction };
 }
 
-for (const type of TYPES) {
+for (const type of PACKABLE_TYPES) {
   test(`${typeName(type)}: packed weights dequantize to ggml's values; its layout and byte count agree`, () => {
     const t = tensor(type, 'w', 9, 7 + type);
     const p = packWeight(t.info, t.raw);
