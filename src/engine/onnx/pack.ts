@@ -57,6 +57,8 @@ export const PACKABLE_TYPES: readonly GGMLType[] = [
  * How a GGUF type is packed (the table above): a float [K, N] matrix, or MatMulNBits codes of `bits`
  * per weight in blocks of `blockSize` with an f32 scale each and, for types with minimums, an f32
  * correction per 32 weights. The same for every row range of a tensor (weights.ts packs by rows).
+ * Types outside PACKABLE_TYPES report float (what a memory estimate should assume); packWeight
+ * refuses them.
  */
 export type PackLayout = { kind: 'float' } | { kind: 'nbits'; bits: 4 | 8; blockSize: number; correction: boolean };
 
