@@ -101,7 +101,7 @@ test('Open Chat: a singleton panel with a nonce CSP, limited resource roots, and
   assert.equal(chat.viewType, 'podlens.chat');
   assert.equal(chat.revealed, 1);
   // No editor open yet: the panel takes the empty active group instead of leaving it empty beside it.
-  assert.equal(chat.viewColumn, ViewColumn.Active);
+  assert.equal(chat.requestedColumn, ViewColumn.Active);
   assert.equal(chat.options.enableScripts, true);
   assert.deepEqual(
     chat.options.localResourceRoots?.map((u) => u.fsPath),
@@ -196,7 +196,7 @@ test('a follow-up reuses the cached conversation; abort stops an answer', async 
 test('the visualizer replays the host state on ready, also after being hidden', async () => {
   await standIn.commands.get('podlens.openVisualizer')!();
   const vis = standIn.panels.find((p) => p.viewType === 'podlens.visualizer')!;
-  assert.equal(vis.viewColumn, ViewColumn.Beside, 'beside the chat');
+  assert.equal(vis.requestedColumn, ViewColumn.Beside, 'beside the chat');
   assert.equal(frames(vis).length, 0);
   vis.webview.send({ kind: 'ready', view: 'visualizer' });
   const view = events(vis, 'cache/view')[0]!.view as Record<string, number>;
@@ -228,7 +228,14 @@ test('Summarize Selection covers a long selection in parts and says which lines 
   const text = `${lines.join('\n')}\n`;
   const doc = { uri: Uri.file(path.join(ROOT, 'notes.txt')), getText: () => text };
   standIn.workspaceFolder = Uri.file(ROOT);
-  standIn.activeTextEditor = { document: doc, selection: { isEmpty: false, start: { line: 9 } } };
+  // The file is open over the chat, in the chat's group: the chat comes back beside it.
+  const chatPanel = standIn.panels.find((p) => p.viewType === 'podlens.chat' && !p.disposed)!;
+  chatPanel.setVisible(false);
+  standIn.activeTextEditor = {
+    document: doc,
+    selection: { isEmpty: false, start: { line: 9 } },
+    viewColumn: chatPanel.viewColumn,
+  };
   const turnsBefore = api.chat.session.turns.length;
   const views: { session: string | null; tokens: number }[] = [];
   const sub = api.core.cache.onChange((v) => views.push({ session: v.session, tokens: v.view?.tokens ?? 0 }));
@@ -237,6 +244,9 @@ test('Summarize Selection covers a long selection in parts and says which lines 
   } finally {
     sub.dispose();
   }
+  assert.deepEqual(chatPanel.revealedTo.slice(-1), [ViewColumn.Beside]);
+  chatPanel.webview.send({ kind: 'ready', view: 'chat' }); // a webview shown again loads again
+  assert.notEqual(chatPanel.viewColumn, (standIn.activeTextEditor as { viewColumn: number }).viewColumn);
   const [user, answer] = api.chat.session.turns.slice(turnsBefore);
   assert.equal(user!.text, 'Summarize selection (lines 10–69 of notes.txt)');
   assert.equal(answer!.status, 'done', answer!.error);

@@ -126,6 +126,12 @@ export class StandInWebview implements vscode.Webview {
   }
 }
 
+function resolveColumn(c: vscode.ViewColumn | undefined, from: vscode.ViewColumn): vscode.ViewColumn {
+  if (c === ViewColumn.Beside) return from === ViewColumn.One ? ViewColumn.Two : ViewColumn.One;
+  if (c === ViewColumn.Active || c === undefined) return ViewColumn.One;
+  return c;
+}
+
 export class StandInPanel implements vscode.WebviewPanel {
   readonly webview: StandInWebview;
   iconPath = undefined;
@@ -133,6 +139,10 @@ export class StandInPanel implements vscode.WebviewPanel {
   visible = true;
   disposed = false;
   revealed = 0;
+  /** The column of each reveal() (undefined: where it is). */
+  readonly revealedTo: (vscode.ViewColumn | undefined)[] = [];
+  /** Where it is: Active (an empty window) and Beside resolve to the first and second group. */
+  viewColumn: vscode.ViewColumn | undefined;
   private readonly viewState = new EventEmitter<vscode.WebviewPanelOnDidChangeViewStateEvent>();
   private readonly disposeEmitter = new EventEmitter<void>();
   readonly onDidChangeViewState = this.viewState.event;
@@ -140,13 +150,17 @@ export class StandInPanel implements vscode.WebviewPanel {
   constructor(
     readonly viewType: string,
     public title: string,
-    readonly viewColumn: vscode.ViewColumn | undefined,
+    /** The column createWebviewPanel was given. */
+    readonly requestedColumn: vscode.ViewColumn | undefined,
     readonly options: vscode.WebviewPanelOptions & vscode.WebviewOptions,
   ) {
     this.webview = new StandInWebview(options);
+    this.viewColumn = resolveColumn(requestedColumn, ViewColumn.One);
   }
-  reveal(): void {
+  reveal(column?: vscode.ViewColumn): void {
     this.revealed++;
+    this.revealedTo.push(column);
+    if (column !== undefined) this.viewColumn = resolveColumn(column, this.viewColumn ?? ViewColumn.One);
     this.setVisible(true);
   }
   setVisible(v: boolean): void {

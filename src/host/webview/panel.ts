@@ -70,8 +70,14 @@ export class WebviewPanelHost extends Disposable {
     this._register(this.disposeEmitter);
   }
 
+  /**
+   * Show the panel where it is — or beside the editor the user works in when that editor hides it
+   * in the same group (Summarize Selection from a file opened over the chat), so both stay visible.
+   */
   reveal(): void {
-    this.panel.reveal(undefined, false);
+    const editor = vscode.window.activeTextEditor;
+    const covered = !this.panel.visible && editor !== undefined && editor.viewColumn === this.panel.viewColumn;
+    this.panel.reveal(covered ? vscode.ViewColumn.Beside : undefined, false);
   }
 }
 
