@@ -75,6 +75,11 @@ export function concatRows(parts: readonly WeightRows[]): WeightRows | undefined
   };
 }
 
+/** Copy `src` [rows, n] into columns [col, col + n) of `dst` [rows, N] (row-major, rows = src.length / n). */
+function setColumns(dst: Float32Array, N: number, src: Float32Array, n: number, col: number): void {
+  for (let r = 0; r < src.length / n; r++) dst.set(src.subarray(r * n, (r + 1) * n), r * N + col);
+}
+
 /** Packed pieces of one layout joined along N. */
 function joinRows(parts: readonly PackedWeight[]): PackedWeight {
   const first = parts[0]!;
@@ -84,7 +89,7 @@ function joinRows(parts: readonly PackedWeight[]): PackedWeight {
     const data = new Float32Array(K * N);
     let col = 0;
     for (const p of parts as Extract<PackedWeight, { kind: 'float' }>[]) {
-      for (let k = 0; k < K; k++) data.set(p.data.subarray(k * p.N, (k + 1) * p.N), k * N + col);
+      setColumns(data, N, p.data, p.N, col);
       col += p.N;
     }
     return { kind: 'float', K, N, data };
@@ -102,11 +107,10 @@ function joinRows(parts: readonly PackedWeight[]): PackedWeight {
   }
   let correction: Float32Array | undefined;
   if (first.correction) {
-    const rows = K / 32;
-    correction = new Float32Array(rows * N);
+    correction = new Float32Array((K / 32) * N);
     let col = 0;
     for (const p of nb) {
-      for (let r = 0; r < rows; r++) correction.set(p.correction!.subarray(r * p.N, (r + 1) * p.N), r * N + col);
+      setColumns(correction, N, p.correction!, p.N, col);
       col += p.N;
     }
   }
@@ -164,8 +168,7 @@ export class MatMulEmitter {
         )
           throw new Error(`${w.name}: rows ${r}–${r + n - 1} packed unlike the weight's layout`);
         scales.set(p.scales, r * nb);
-        if (correction)
-          for (let k = 0; k < K / 32; k++) correction.set(p.correction!.subarray(k * n, (k + 1) * n), k * N + r);
+        if (correction) setColumns(correction, N, p.correction!, n, r);
         yield p.codes;
       }
     }
