@@ -4,7 +4,8 @@
 // prefill = first-token time); the parent then alternates the two workers' measured runs (ABBA)
 // so slow drifts of this shared VM hit both engines alike, and reports medians and ratios under
 // the machine header (machine.ts). `node dist/bench.js --help` lists the options. Results:
-// bench/results/engine-<date>.json and .md. Also the entry point of --worker, --long, --session.
+// bench/results/engine-<date>.json and .md. Also the entry point of --worker, --long, --session,
+// --memory and --ops.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +13,7 @@ import { BenchOptions, parseOptions, USAGE, UsageError } from './options';
 import {
   BenchModel,
   CACHE_DIR,
+  decodeWeightBytes,
   ensureSynthetic,
   mainTensorType,
   promptIds,
@@ -22,8 +24,6 @@ import { describeMachine, finishMachine, formatMachineHeader, MachineInfo, machi
 import { RESULTS_DIR, stamp, writeReport } from './output';
 import { sleep, SWITCH_PAUSE_MS, WorkerHandle } from './pool';
 import { EngineName, WorkerJob } from './protocol';
-import { GGUFFile } from '../src/engine/gguf/file';
-import { readModelConfig } from '../src/engine/model/config';
 import {
   CellResult,
   computeRatios,
@@ -33,11 +33,13 @@ import {
   NOISY_CORES,
   sample,
   summarize,
+  weightBytesNote,
 } from './report';
 import { errorText, workerMain } from './worker';
 import { sessionMain } from './session';
 import { longMain } from './long';
 import { memoryMain, memoryWorkerMain } from './memory';
+import { opsMain } from './ops';
 
 const ENGINE_LABEL: Record<EngineName, string> = { podlens: 'PodLens', llamacpp: 'llama.cpp' };
 const mean = (xs: readonly number[]): number | undefined =>
@@ -65,22 +67,6 @@ async function settle(maxMs: number): Promise<number> {
     if ((machineBusyMs() - b0) / (performance.now() - w0) < QUIET_CORES) break;
   }
   return performance.now() - t0;
-}
-
-/**
- * GGUF bytes of the weights one decoded token reads: every 2-D tensor except the token embedding
- * (one row of it is read), unless the model ties it to the output projection.
- */
-function decodeWeightBytes(file: string): number {
-  const f = GGUFFile.open(file);
-  try {
-    const tied = readModelConfig(f).tiedEmbeddings;
-    return f.header.tensors
-      .filter((t) => t.dims.length === 2 && (tied || t.name !== 'token_embd.weight'))
-      .reduce((a, t) => a + t.nBytes, 0);
-  } finally {
-    f.close();
-  }
 }
 
 /** One model × thread count: load each engine in its own worker, interleave their runs. */
@@ -331,11 +317,7 @@ function tableNotes(cells: readonly CellResult[], machine: MachineInfo): string[
     const packed = c.engines.find((e) => e.engine === 'podlens')?.info?.packedWeightBytes;
     if (typeof packed !== 'number' || !c.model.decodeWeightBytes || said.has(c.model.key)) continue;
     said.add(c.model.key);
-    const r = packed / c.model.decodeWeightBytes;
-    notes.push(
-      `${c.model.name}: a decoded token reads ${(packed / 2 ** 20).toFixed(0)} MB of packed weights in PodLens, ` +
-        `${(c.model.decodeWeightBytes / 2 ** 20).toFixed(0)} MB of GGUF weights in llama.cpp (${r.toFixed(2)}×; a bandwidth-bound decode ratio tends to ${(1 / r).toFixed(2)}×).`,
-    );
+    notes.push(`${c.model.name}: ${weightBytesNote(packed, c.model.decodeWeightBytes)}`);
   }
   const busiest = Math.max(0, ...cells.map((c) => c.otherCores ?? 0));
   if (busiest > NOISY_CORES) {
@@ -375,6 +357,16 @@ if (argv[0] === '--worker') {
     },
     (e: unknown) => {
       console.error(`bench --long: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    },
+  );
+} else if (argv[0] === '--ops') {
+  opsMain(argv.slice(1)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      console.error(`bench --ops: ${e instanceof Error ? e.message : String(e)}`);
       process.exitCode = 1;
     },
   );

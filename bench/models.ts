@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GGUFFile } from '../src/engine/gguf/file';
+import { readModelConfig } from '../src/engine/model/config';
 import { makeSyntheticModel } from '../src/engine/gguf/synthetic';
 import { GGMLType, typeName } from '../src/engine/gguf/types';
 import { Tokenizer } from '../src/engine/tokenizer';
@@ -119,6 +120,22 @@ async function writeSynthetic(type: string, out: string): Promise<void> {
   if (weightType === undefined) throw new Error(`no synthetic writer setting for type ${type}`);
   // The writer streams to a temporary name and renames when complete: no half-written cache files.
   makeSyntheticModel({ path: out, preset: 'smollm2-135m', weightType, tokenizerFrom: REAL_MODEL, seed: 1 });
+}
+
+/**
+ * GGUF bytes of the weights one decoded token reads: every 2-D tensor except the token embedding
+ * (one row of it is read), unless the model ties it to the output projection.
+ */
+export function decodeWeightBytes(file: string): number {
+  const f = GGUFFile.open(file);
+  try {
+    const tied = readModelConfig(f).tiedEmbeddings;
+    return f.header.tensors
+      .filter((t) => t.dims.length === 2 && (tied || t.name !== 'token_embd.weight'))
+      .reduce((a, t) => a + t.nBytes, 0);
+  } finally {
+    f.close();
+  }
 }
 
 /** The tensor type holding most of the bytes of a model's 2-D weights (for models given by path). */

@@ -17,6 +17,8 @@ export interface WorkerJob {
   prefillChunk: number;
   /** PodLens only: the KV cache to build (default full f16); `profile` is a PoD profile path. */
   kv?: { kind: 'full' | 'pod' | 'streaming'; profile?: string; distantQuant?: 'int8' | 'int4' };
+  /** PodLens only: write ONNX Runtime's per-operator profile (one JSON per session) into this folder, ended at 'finish'. */
+  profileDir?: string;
 }
 
 export type ParentMessage =

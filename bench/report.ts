@@ -206,3 +206,12 @@ export function formatMarkdown(cells: readonly CellResult[]): string {
   }
   return out.join('\n');
 }
+
+/** What one decoded token reads in each engine: a bandwidth-bound decode ratio tends to the inverse. */
+export function weightBytesNote(packedBytes: number, ggufBytes: number): string {
+  const r = packedBytes / ggufBytes;
+  return (
+    `a decoded token reads ${(packedBytes / 2 ** 20).toFixed(0)} MB of packed weights in PodLens, ` +
+    `${(ggufBytes / 2 ** 20).toFixed(0)} MB of GGUF weights in llama.cpp (${r.toFixed(2)}×; a bandwidth-bound decode ratio tends to ${(1 / r).toFixed(2)}×).`
+  );
+}

@@ -2,6 +2,7 @@
 // parent's 'run' commands (timed prefill + greedy decode from an empty cache) until 'finish',
 // which reports peak RSS. Each engine is imported lazily so a worker loads only its own runtime.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import { MemoryStats, ParentMessage, RunResult, WorkerJob, WorkerMessage } from './protocol';
 
@@ -49,7 +50,12 @@ async function podlensRunner(job: WorkerJob): Promise<Runner> {
   const k = job.kv ?? { kind: 'full' };
   const quant = k.distantQuant ? { distantQuant: k.distantQuant } : {};
   const kv = k.profile ? { ...loadProfile(k.profile, job.modelPath), ...quant } : { kind: k.kind, ...quant };
-  const engine = await Engine.load(job.modelPath, { threads: job.threads, contextSize: job.contextSize, kv });
+  const engine = await Engine.load(job.modelPath, {
+    threads: job.threads,
+    contextSize: job.contextSize,
+    kv,
+    profilePrefix: job.profileDir ? path.join(job.profileDir, 'ort') : undefined,
+  });
   const cache = engine.createCache();
   const dec = engine.decoder;
   const prompt = job.prompt;
@@ -86,7 +92,10 @@ async function podlensRunner(job: WorkerJob): Promise<Runner> {
       const decodeMs = await steps(decodeTokens, ids);
       return { prefillMs, decodeMs, decodeTokens, ids, cpuMs: 0, kvBytes: cache.byteSize() };
     },
-    dispose: () => engine.dispose(),
+    async dispose() {
+      if (job.profileDir) dec.endProfiling(); // writes the profile files
+      await engine.dispose();
+    },
   };
 }
 
