@@ -4,8 +4,8 @@
 // prefill = first-token time); the parent then alternates the two workers' measured runs (ABBA)
 // so slow drifts of this shared VM hit both engines alike, and reports medians and ratios under
 // the machine header (machine.ts). `node dist/bench.js --help` lists the options. Results:
-// bench/results/engine-<date>.json and .md. Also the entry point of --worker, --long, --session,
-// --memory and --ops.
+// bench/results/engine-<date>.json and .md. Also the entry point of --worker and of the other
+// modes (MODES at the end).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -40,6 +40,7 @@ import { sessionMain } from './session';
 import { longMain } from './long';
 import { memoryMain, memoryWorkerMain } from './memory';
 import { opsMain } from './ops';
+import { kernelsMain } from './kernels';
 
 const ENGINE_LABEL: Record<EngineName, string> = { podlens: 'PodLens', llamacpp: 'llama.cpp' };
 const mean = (xs: readonly number[]): number | undefined =>
@@ -330,6 +331,15 @@ function tableNotes(cells: readonly CellResult[], machine: MachineInfo): string[
 }
 
 const argv = process.argv.slice(2);
+/** The other modes: each parses its own options (`--<mode> --help`). */
+const MODES: Record<string, (argv: readonly string[]) => Promise<number>> = {
+  '--memory': memoryMain,
+  '--long': longMain,
+  '--session': sessionMain,
+  '--ops': opsMain,
+  '--kernels': kernelsMain,
+};
+const mode = MODES[argv[0] ?? ''];
 if (argv[0] === '--worker') {
   workerMain(argv[1] ?? '').catch((e: unknown) => {
     console.error(errorText(e));
@@ -340,53 +350,14 @@ if (argv[0] === '--worker') {
     console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
     process.exit(1);
   });
-} else if (argv[0] === '--memory') {
-  memoryMain(argv.slice(1)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      console.error(`bench --memory: ${e instanceof Error ? e.message : String(e)}`);
-      process.exitCode = 1;
-    },
-  );
-} else if (argv[0] === '--long') {
-  longMain(argv.slice(1)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      console.error(`bench --long: ${e instanceof Error ? e.message : String(e)}`);
-      process.exitCode = 1;
-    },
-  );
-} else if (argv[0] === '--ops') {
-  opsMain(argv.slice(1)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      console.error(`bench --ops: ${e instanceof Error ? e.message : String(e)}`);
-      process.exitCode = 1;
-    },
-  );
-} else if (argv[0] === '--session') {
-  sessionMain(argv.slice(1)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      console.error(`bench --session: ${e instanceof Error ? e.message : String(e)}`);
-      process.exitCode = 1;
-    },
-  );
 } else {
-  main(argv).then(
+  (mode ? mode(argv.slice(1)) : main(argv)).then(
     (code) => {
       process.exitCode = code;
     },
     (e: unknown) => {
-      console.error(`bench: ${e instanceof Error ? e.stack : String(e)}`);
+      const detail = e instanceof Error ? (mode ? e.message : (e.stack ?? e.message)) : String(e);
+      console.error(`bench${mode ? ` ${argv[0]}` : ''}: ${detail}`);
       process.exitCode = 1;
     },
   );

@@ -25,6 +25,7 @@ export const USAGE = `usage: npm run bench -- [options]
        npm run bench -- --long [options]      (decode at 8K: full vs PoD vs streaming vs llama.cpp; --long --help)
        npm run bench -- --memory [options]    (resident memory per load stage vs llama.cpp; --memory --help)
        npm run bench -- --ops [options]       (per-operator profile of prefill and decode vs llama.cpp; --ops --help)
+       npm run bench -- --kernels [options]   (MatMulNBits time per weight layout; --kernels --help)
 
 PodLens vs llama.cpp (node-llama-cpp) on the same GGUF files in one run: prefill tok/s of a
 512-token code prompt, greedy decode tok/s over 128 tokens, peak RSS, start time (process start
