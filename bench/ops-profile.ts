@@ -2,8 +2,8 @@
 // kernel time per graph node group for the last measured run: its prefill runs and its decode
 // runs apart. A group is a node's name without its layer number ("gate_up_17" → "gate_up",
 // "down_3.corr" → "down.corr"), so one row covers that node in every layer; nodes ORT named
-// itself (fusions, unnamed ops) group by operator. Time between kernels inside a run (inputs,
-// outputs, scheduling) is reported as its own figure. Used by `npm run bench -- --ops`.
+// itself (fusions, unnamed ops) group by operator. Time between kernels inside a run (the
+// executor allocating and scheduling) is reported as its own figure. Used by `npm run bench -- --ops`.
 import * as fs from 'node:fs';
 
 export interface ProfileEvent {

@@ -68,7 +68,7 @@ function phaseTable(p: PhaseProfile, perToken: number, unit: string, rows: numbe
       '',
       rest.reduce((s, r) => s + r.ms, 0),
     );
-  row('between kernels', '(inputs, outputs, scheduling)', '', p.runMs - p.kernelMs);
+  row('between kernels', '(ORT executor: allocation, scheduling)', '', p.runMs - p.kernelMs);
   row('**run total**', '', '', p.runMs);
   return out;
 }
