@@ -11,6 +11,7 @@ import { HostTensor, OrtSession } from '../src/engine/onnx/runtime';
 import * as path from 'node:path';
 import { describeMachine, finishMachine, formatMachineHeader } from './machine';
 import { RESULTS_DIR, stamp, writeReport } from './output';
+import { sleep, SWITCH_PAUSE_MS } from './pool';
 
 const USAGE = `usage: npm run bench -- --kernels [--k K] [--n N] [--m M] [--threads T] [--repeats R]
 
@@ -127,28 +128,37 @@ export async function kernelsMain(argv: readonly string[]): Promise<number> {
   console.log(formatMachineHeader(machine));
   const started = new Date();
   const md = [
-    `[${M}, ${K}] × [${K}, ${N}], ${MATMULS} distinct matmuls per run, ${threads} threads, median of ${repeats} runs (5 for float zero points)`,
+    `[${M}, ${K}] × [${K}, ${N}], ${MATMULS} distinct matmuls per run, ${threads} threads, median of ${repeats} runs in each of two passes (3 for float zero points)`,
     '',
     '| layout | GGUF types | ms per matmul | × 4-bit block 32 |',
     '|---|---|---:|---:|',
   ];
   const rows: { layout: string; ms: number }[] = [];
-  for (const l of LAYOUTS) {
-    const session = await OrtSession.create(buildGraph(l, M, K, N), { threads });
-    const feeds: Record<string, HostTensor> = {
-      a: { type: 'float32', data: rand(M * K, () => Math.random() - 0.5), dims: [M, K] },
-    };
-    // Float zero points are two orders of magnitude slower: fewer runs keep the bench short.
-    const runs = l.extra === 'fzp' ? Math.min(repeats, 5) : repeats;
-    for (let i = 0; i < 2; i++) await session.run(feeds);
-    const t: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const t0 = performance.now();
-      await session.run(feeds);
-      t.push((performance.now() - t0) / MATMULS);
+  // One session at a time (a session's pool threads spin after its runs and slow another's),
+  // warmed up, then timed; two passes, forward and backward, so neither end of the sweep is
+  // always timed first or last on this shared VM.
+  const feeds: Record<string, HostTensor> = {
+    a: { type: 'float32', data: rand(M * K, () => Math.random() - 0.5), dims: [M, K] },
+  };
+  const times: number[][] = LAYOUTS.map(() => []);
+  const order = [...LAYOUTS.keys()];
+  for (const pass of [order, [...order].reverse()])
+    for (const i of pass) {
+      const l = LAYOUTS[i]!;
+      const session = await OrtSession.create(buildGraph(l, M, K, N), { threads });
+      // Float zero points are two orders of magnitude slower: 3 runs per pass keep the bench short.
+      const runs = l.extra === 'fzp' ? Math.min(repeats, 3) : repeats;
+      for (let r = 0; r < 5; r++) await session.run(feeds);
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        await session.run(feeds);
+        times[i]!.push((performance.now() - t0) / MATMULS);
+      }
+      await session.release();
+      await sleep(SWITCH_PAUSE_MS);
     }
-    await session.release();
-    t.sort((x, y) => x - y);
+  for (const [i, l] of LAYOUTS.entries()) {
+    const t = times[i]!.sort((x, y) => x - y);
     const ms = t[t.length >> 1]!;
     rows.push({ layout: l.name, ms });
     md.push(`| ${l.name} | ${l.note} | ${ms.toFixed(3)} | ${(ms / rows[0]!.ms).toFixed(2)} |`);
