@@ -10,6 +10,7 @@ import { OnnxType } from '../src/engine/onnx/proto';
 import { HostTensor, OrtSession } from '../src/engine/onnx/runtime';
 import * as path from 'node:path';
 import { describeMachine, finishMachine, formatMachineHeader } from './machine';
+import { parseModeOptions } from './options';
 import { RESULTS_DIR, stamp, writeReport } from './output';
 import { sleep, SWITCH_PAUSE_MS } from './pool';
 
@@ -105,24 +106,13 @@ function buildGraph(l: Layout, M: number, K: number, N: number): Uint8Array {
 }
 
 export async function kernelsMain(argv: readonly string[]): Promise<number> {
-  const opt = new Map<string, number>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help') {
-      console.log(USAGE);
-      return 0;
-    }
-    const name = a.slice(2);
-    const v = Number(argv[++i]);
-    if (!['k', 'n', 'm', 'threads', 'repeats'].includes(name) || !Number.isInteger(v) || v < 1)
-      throw new Error(`bad argument '${a}'\n${USAGE}`);
-    opt.set(name, v);
-  }
-  const K = opt.get('k') ?? 1536,
-    N = opt.get('n') ?? 8960,
-    M = opt.get('m') ?? 1,
-    threads = opt.get('threads') ?? 2,
-    repeats = opt.get('repeats') ?? 30;
+  const opt = parseModeOptions(argv, USAGE, ['k', 'n', 'm', 'threads', 'repeats']);
+  if (!opt) return 0;
+  const K = opt.num('k', 1536),
+    N = opt.num('n', 8960),
+    M = opt.num('m', 1),
+    threads = opt.num('threads', 2),
+    repeats = opt.num('repeats', 30);
   if (K % 32) throw new Error('--k must be a multiple of 32');
   const machine = describeMachine();
   console.log(formatMachineHeader(machine));

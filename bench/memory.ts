@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import { promptIds, resolveModels, warmPageCache } from './models';
 import { describeMachine, finishMachine, formatMachineHeader } from './machine';
+import { parseModeOptions } from './options';
 import { RESULTS_DIR, stamp, writeReport } from './output';
 
 const USAGE = `usage: npm run bench -- --memory [--models a,b] [--ctx N] [--prompt N] [--decode N] [--engines podlens-first,podlens,llamacpp] [--out FILE]
@@ -156,27 +157,11 @@ export async function memoryWorkerMain(jobFile: string): Promise<void> {
 const MB = (b: number): string => (b / 2 ** 20).toFixed(0);
 
 export async function memoryMain(argv: readonly string[]): Promise<number> {
-  const opt = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help') {
-      console.log(USAGE);
-      return 0;
-    }
-    const v = argv[i + 1];
-    if (!a.startsWith('--') || v === undefined) throw new Error(`bad argument '${a}'\n${USAGE}`);
-    opt.set(a.slice(2), v);
-    i++;
-  }
-  for (const k of opt.keys())
-    if (!['models', 'ctx', 'prompt', 'decode', 'engines', 'out'].includes(k)) throw new Error(`unknown option --${k}`);
-  const num = (k: string, d: number): number => {
-    const n = Number(opt.get(k) ?? d);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} must be a positive integer`);
-    return n;
-  };
-  const models = resolveModels((opt.get('models') ?? 'qwen0.5b,qwen1.5b').split(','), true);
-  const engines = (opt.get('engines') ?? ENGINES.join(',')).split(',') as Engine[];
+  const opt = parseModeOptions(argv, USAGE, ['models', 'ctx', 'prompt', 'decode', 'engines', 'out']);
+  if (!opt) return 0;
+  const num = opt.num;
+  const models = resolveModels((opt.str('models') ?? 'qwen0.5b,qwen1.5b').split(','), true);
+  const engines = (opt.str('engines') ?? ENGINES.join(',')).split(',') as Engine[];
   for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine '${e}' (${ENGINES.join(', ')})`);
   engines.sort((a, b) => ENGINES.indexOf(a) - ENGINES.indexOf(b)); // the first load fills the cache
   const contextSize = num('ctx', 4096);
@@ -245,7 +230,7 @@ export async function memoryMain(argv: readonly string[]): Promise<number> {
     }
     for (const r of rows) md.push(`${r.engine}: ${JSON.stringify(r.info)}`, '');
   }
-  const out = opt.get('out') ?? path.join(RESULTS_DIR, `memory-${stamp(started)}.json`);
+  const out = opt.str('out') ?? path.join(RESULTS_DIR, `memory-${stamp(started)}.json`);
   const w = writeReport(
     out,
     `PodLens vs llama.cpp memory — ${started.toISOString()}`,

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeWeightBytes, promptIds, resolveModels, warmPageCache } from './models';
 import { describeMachine, finishMachine, formatMachineHeader } from './machine';
+import { parseModeOptions } from './options';
 import { RESULTS_DIR, stamp, writeReport } from './output';
 import { WorkerHandle } from './pool';
 import { RunResult, WorkerJob } from './protocol';
@@ -114,27 +115,10 @@ function modelMarkdown(r: ModelOps, rows: number): string[] {
 }
 
 export async function opsMain(argv: readonly string[]): Promise<number> {
-  const opt = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help') {
-      console.log(USAGE);
-      return 0;
-    }
-    const v = argv[i + 1];
-    if (!a.startsWith('--') || v === undefined) throw new Error(`bad argument '${a}'\n${USAGE}`);
-    opt.set(a.slice(2), v);
-    i++;
-  }
-  for (const k of opt.keys())
-    if (!['models', 'prompt', 'decode', 'threads', 'rows'].includes(k))
-      throw new Error(`unknown option --${k}\n${USAGE}`);
-  const num = (k: string, d: number): number => {
-    const n = Number(opt.get(k) ?? d);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} must be a positive integer`);
-    return n;
-  };
-  const models = resolveModels((opt.get('models') ?? 'qwen0.5b,qwen1.5b').split(','), true);
+  const opt = parseModeOptions(argv, USAGE, ['models', 'prompt', 'decode', 'threads', 'rows']);
+  if (!opt) return 0;
+  const num = opt.num;
+  const models = resolveModels((opt.str('models') ?? 'qwen0.5b,qwen1.5b').split(','), true);
   const promptTokens = num('prompt', 512);
   const decodeTokens = num('decode', 32);
   const threads = num('threads', 2);

@@ -1,5 +1,6 @@
-// Command-line options of `npm run bench -- [options]` (the default mode; --long and --session
-// parse their own). Not for running anything.
+// Command-line options of `npm run bench -- [options]` (the default mode), and the one parser of
+// the `--name value` options of --memory, --ops and --kernels (--long and --session parse their
+// own). Not for running anything.
 import { DEFAULT_MODELS } from './models';
 
 export interface BenchOptions {
@@ -116,4 +117,40 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (o.models.length === 0 || o.threads.length === 0 || o.engines.length === 0)
     throw new UsageError('empty --models, --threads or --engines');
   return o;
+}
+
+/** The `--name value` options of a bench mode (--memory, --ops, --kernels). */
+export interface ModeOptions {
+  str(name: string): string | undefined;
+  /** A positive integer, `def` when not given. */
+  num(name: string, def: number): number;
+}
+
+/** Parse a mode's options; undefined after printing `usage` for --help. Unknown names are errors. */
+export function parseModeOptions(
+  argv: readonly string[],
+  usage: string,
+  known: readonly string[],
+): ModeOptions | undefined {
+  const opt = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--help') {
+      console.log(usage);
+      return undefined;
+    }
+    const v = argv[i + 1];
+    if (!a.startsWith('--') || v === undefined) throw new UsageError(`bad argument '${a}'\n${usage}`);
+    if (!known.includes(a.slice(2))) throw new UsageError(`unknown option ${a}\n${usage}`);
+    opt.set(a.slice(2), v);
+    i++;
+  }
+  return {
+    str: (k) => opt.get(k),
+    num: (k, def) => {
+      const n = Number(opt.get(k) ?? def);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${k} must be a positive integer`);
+      return n;
+    },
+  };
 }
