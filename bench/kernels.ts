@@ -7,6 +7,7 @@
 // Results: bench/results/kernels-<date>.json and .md.
 import { GraphBuilder, MS_DOMAIN } from '../src/engine/onnx/builder';
 import { OnnxType } from '../src/engine/onnx/proto';
+import { blockSums } from '../src/engine/onnx/weights';
 import { HostTensor, OrtSession } from '../src/engine/onnx/runtime';
 import * as path from 'node:path';
 import { describeMachine, finishMachine, formatMachineHeader } from './machine';
@@ -50,6 +51,7 @@ function buildGraph(l: Layout, M: number, K: number, N: number): Uint8Array {
   const a = g.input('a', OnnxType.FLOAT, [M, K]);
   const nb = K / l.block;
   let acc = '';
+  let sums: string | undefined;
   for (let i = 0; i < MATMULS; i++) {
     const codes = Uint8Array.from({ length: (N * K * l.bits) / 8 }, () => Math.floor(Math.random() * 256));
     const inputs = [
@@ -86,8 +88,9 @@ function buildGraph(l: Layout, M: number, K: number, N: number): Uint8Array {
       { domain: MS_DOMAIN },
     );
     if (l.extra === 'correction') {
-      // As weights.ts emits it: y + BlockSum(a)·C, C [K/32, N] f32.
-      const sums = g.op1('ReduceSum', [g.op1('Reshape', [a, g.i64([0, K / 32, 32])]), g.i64([-1])], { keepdims: 0 });
+      // As weights.ts emits it: y + BlockSum(a)·C, C [K/32, N] f32, the block sums shared by every
+      // matmul that reads the same activations.
+      sums ??= blockSums(g, a, K);
       y = g.op1('Gemm', [
         sums,
         g.f32(

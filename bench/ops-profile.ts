@@ -63,46 +63,47 @@ export function summarizeSession(
   const measured = runs.slice(runs.length - prefillRuns - decodeRuns);
   const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith(KERNEL)).sort((a, b) => a.ts - b.ts);
   const phase = (rs: readonly ProfileEvent[]): PhaseProfile => {
-    const rows = new Map<string, OpRow>();
+    const rows = new RowTable();
     let kernelMs = 0;
     for (const [i, r] of rs.entries()) {
       for (const k of kernels) {
         if (k.ts < r.ts || k.ts + k.dur > r.ts + r.dur) continue;
         const op = k.args?.op_name ?? '?';
-        const group = nodeGroup(k.name.slice(0, -KERNEL.length)) ?? op;
-        const key = `${op}\u0000${group}`;
-        const row = rows.get(key) ?? { group, op, ms: 0, nodes: 0 };
-        row.ms += k.dur / 1000;
-        if (i === 0) row.nodes++;
-        rows.set(key, row);
+        rows.add(nodeGroup(k.name.slice(0, -KERNEL.length)) ?? op, op, k.dur / 1000, i === 0 ? 1 : 0);
         kernelMs += k.dur / 1000;
       }
     }
-    return {
-      runs: rs.length,
-      runMs: rs.reduce((s, r) => s + r.dur / 1000, 0),
-      kernelMs,
-      rows: [...rows.values()].sort((a, b) => b.ms - a.ms),
-    };
+    return { runs: rs.length, runMs: rs.reduce((s, r) => s + r.dur / 1000, 0), kernelMs, rows: rows.sorted() };
   };
   return { prefill: phase(measured.slice(0, prefillRuns)), decode: phase(measured.slice(prefillRuns)) };
 }
 
 /** Several sessions (a model split into decoder segments) run one after another per step: add them up. */
 export function mergePhases(parts: readonly PhaseProfile[]): PhaseProfile {
-  const rows = new Map<string, OpRow>();
-  for (const p of parts)
-    for (const r of p.rows) {
-      const key = `${r.op}\u0000${r.group}`;
-      const row = rows.get(key) ?? { ...r, ms: 0, nodes: 0 };
-      row.ms += r.ms;
-      row.nodes += r.nodes;
-      rows.set(key, row);
-    }
+  const rows = new RowTable();
+  for (const p of parts) for (const r of p.rows) rows.add(r.group, r.op, r.ms, r.nodes);
   return {
     runs: Math.max(0, ...parts.map((p) => p.runs)),
     runMs: parts.reduce((s, p) => s + p.runMs, 0),
     kernelMs: parts.reduce((s, p) => s + p.kernelMs, 0),
-    rows: [...rows.values()].sort((a, b) => b.ms - a.ms),
+    rows: rows.sorted(),
   };
+}
+
+/** Rows keyed by (operator, group), summed. */
+class RowTable {
+  private readonly rows = new Map<string, OpRow>();
+
+  add(group: string, op: string, ms: number, nodes: number): void {
+    const key = `${op}\u0000${group}`;
+    const row = this.rows.get(key) ?? { group, op, ms: 0, nodes: 0 };
+    row.ms += ms;
+    row.nodes += nodes;
+    this.rows.set(key, row);
+  }
+
+  /** Slowest first. */
+  sorted(): OpRow[] {
+    return [...this.rows.values()].sort((a, b) => b.ms - a.ms);
+  }
 }

@@ -214,10 +214,13 @@ export class MatMulEmitter {
   private blockSum(a: string, K: number): string {
     const hit = this.blockSums.get(a);
     if (hit) return hit;
-    const g = this.g;
-    const r = g.op1('Reshape', [a, g.i64([0, K / 32, 32])]);
-    const s = g.op1('ReduceSum', [r, g.i64([-1])], { keepdims: 0 });
+    const s = blockSums(this.g, a, K);
     this.blockSums.set(a, s);
     return s;
   }
+}
+
+/** BlockSum(a) [M, K/32]: the sums of each 32-wide block of a [M, K], which a correction matrix multiplies. */
+export function blockSums(g: GraphBuilder, a: string, K: number): string {
+  return g.op1('ReduceSum', [g.op1('Reshape', [a, g.i64([0, K / 32, 32])]), g.i64([-1])], { keepdims: 0 });
 }
